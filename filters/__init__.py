@@ -1,0 +1,1 @@
+"""Caption and URL filters: normalisation, file-name, camera, boilerplate and language checks."""

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Set up .venv and run the main job on the embedded default (offline).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh train
+.venv/bin/wit --version
+.venv/bin/wit --help

@@ -1,0 +1,1 @@
+"""WIT-style webdataset shards: writer, reader, manifest and per-shard stats."""

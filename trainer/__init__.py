@@ -1,0 +1,1 @@
+"""The bundled minimal CLIP trainer: model, tokenizer, data loader, training loop, eval, predict."""

@@ -1,0 +1,5 @@
+import sys
+
+from wit.cli import main
+
+sys.exit(main())
