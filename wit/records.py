@@ -22,6 +22,7 @@ CANDIDATE_FIELDS = (
     "lang_score",  # detector confidence in [0, 1]
     "matches",  # ids of every query found in the text
     "selected_by",  # ids of the queries whose cap selected this candidate
+    "meta",  # source-specific extras (licence, artist, file page ...): str -> str, passed to the sample json
 )
 
 # Reasons a candidate is dropped on the text side, cheapest check first.
@@ -65,4 +66,5 @@ def new_candidate(url: str, text: str, *, page_url: str = "", source: str = "", 
         "lang_score": 0.0,
         "matches": [],
         "selected_by": [],
+        "meta": {},
     }
