@@ -10,8 +10,9 @@ Policy (docs/queries.md says the same):
   never 'category'; 'ice cream' matches 'Ice-Cream' and 'ice\\n  cream'.
 * Match key: the tokens joined by single spaces. Two queries with the same match key cannot be
   told apart by the matcher, so the query list deduplicates on it.
-* Display form: what a query list stores as `text` -- NFKC + casefold + whitespace collapsed,
-  punctuation kept so that "o'clock" and 'ac/dc' stay readable.
+* Display form: what a query list stores as `text` -- NFKC + casefold, '_' read as a space (as
+  in WordNet lemmas and Wikipedia titles), whitespace collapsed, punctuation kept so that
+  "o'clock" and 'ac/dc' stay readable.
 """
 
 from __future__ import annotations
@@ -42,5 +43,5 @@ def match_key(text: str) -> str:
 
 
 def display_form(text: str) -> str:
-    """The form a query list stores: folded, whitespace collapsed, punctuation kept."""
-    return _WHITESPACE_RE.sub(" ", fold(text)).strip()
+    """The form a query list stores: folded, '_' as a space, whitespace collapsed, punctuation kept."""
+    return _WHITESPACE_RE.sub(" ", fold(text).replace("_", " ")).strip()
