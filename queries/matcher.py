@@ -67,6 +67,8 @@ class PythonScanner:
                 self._prefixes.add(" ".join(key_tokens[:end]))
 
     def match(self, text: str) -> list[int]:
+        if not isinstance(text, str):
+            raise TypeError(f"match() needs str, not {type(text).__name__}")
         cut_word = len(text) > self.max_chars and text[self.max_chars].isalnum()
         folded = self._fold(text[: self.max_chars])
         caption_tokens = TOKEN_RE.findall(folded)
