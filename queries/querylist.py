@@ -113,10 +113,15 @@ class QueryList:
             }
         )
 
-    def save(self, path: str | os.PathLike) -> tuple[Path, Path]:
-        """Write PATH (.parquet) and the .txt export beside it, each atomically."""
+    def save(self, path: str | os.PathLike) -> tuple[Path | str, Path | str]:
+        """Write PATH (.parquet) and the .txt export beside it, each atomically.
+
+        PATH may be a remote fsspec URL (gs://...): both files are written locally, then uploaded.
+        """
         import pyarrow.parquet as pq
 
+        if "://" in str(path):
+            return self._save_remote(str(path))
         parquet_path = Path(path)
         if parquet_path.suffix != ".parquet":
             parquet_path = parquet_path.with_suffix(parquet_path.suffix + ".parquet")
@@ -132,6 +137,22 @@ class QueryList:
                 out.write("\n")
         tmp.replace(txt_path)
         return parquet_path, txt_path
+
+    def _save_remote(self, url: str) -> tuple[str, str]:
+        import tempfile
+
+        import fsspec
+
+        if not url.endswith(".parquet"):
+            url += ".parquet"
+        txt_url = url.removesuffix(".parquet") + ".txt"
+        filesystem, remote_parquet = fsspec.core.url_to_fs(url)
+        _, remote_txt = fsspec.core.url_to_fs(txt_url)
+        with tempfile.TemporaryDirectory() as tmp:
+            local_parquet, local_txt = self.save(Path(tmp) / "queries.parquet")
+            filesystem.put_file(str(local_parquet), remote_parquet)
+            filesystem.put_file(str(local_txt), remote_txt)
+        return url, txt_url
 
 
 # ---------------------------------------------------------------------------------------------

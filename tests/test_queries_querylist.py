@@ -159,3 +159,15 @@ def test_default_list_is_built_once_then_read_from_the_cache(tmp_path, monkeypat
     monkeypatch.setattr(querylist, "build_default_query_list", no_rebuild)
     again = querylist.load_default_query_list(size=200_000)
     assert again.texts == first.texts and again.content_hash == first.content_hash
+
+
+def test_save_to_an_fsspec_url(tmp_path):
+    import fsspec
+
+    query_list = build_query_list({"extra": entries("extra", "cat", "new york")})
+    url = f"memory://{tmp_path.name}/lists/queries.parquet"
+    parquet_url, txt_url = query_list.save(url)
+    assert txt_url == f"memory://{tmp_path.name}/lists/queries.txt"
+    with fsspec.open(txt_url, "rb") as handle:
+        assert handle.read() == b"cat\nnew york\n"
+    assert load_query_list(parquet_url).texts == ["cat", "new york"]
