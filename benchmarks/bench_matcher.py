@@ -152,7 +152,6 @@ def main() -> None:
     mean_chars = sum(map(len, real)) / len(real)
     queries, list_info = full_query_list()
     gc.collect()
-    rss_before = rss_mib()
 
     figures: dict = {
         "queries": len(queries),
@@ -169,7 +168,6 @@ def main() -> None:
     figures["ours_implementation"] = ours.implementation
     gc.collect()
     figures["rss_mib_with_list_and_matcher"] = round(rss_mib(), 1)
-    figures["ours_matcher_mib"] = round(rss_mib() - rss_before, 1)
     figures["ours_table_mib"] = round(getattr(ours._scanner, "table_bytes", 0) / 2**20, 1)
     cpu_rate, wall_rate, found = rate(ours.match, captions, rounds)
     figures.update(ours_captions_per_cpu_s=round(cpu_rate), ours_captions_per_wall_s=round(wall_rate), ours_matches_per_caption=round(found / volume, 2))
