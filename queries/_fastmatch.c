@@ -121,8 +121,18 @@ static Py_ssize_t tokenize(int kind, const void *data, Py_ssize_t len, int ascii
     return n;
 }
 
-/* Insertion sort: a caption matches a handful of queries, where qsort's overhead dominates. */
+static int cmp_int32(const void *a, const void *b) {
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* A caption matches a handful of queries, where insertion sort beats qsort's overhead; a long
+ * caption with thousands of matches goes to qsort so it never costs O(n^2). */
 static void sort_ids(int32_t *ids, Py_ssize_t n) {
+    if (n > 64) {
+        qsort(ids, n, sizeof(int32_t), cmp_int32);
+        return;
+    }
     for (Py_ssize_t i = 1; i < n; i++) {
         int32_t v = ids[i];
         Py_ssize_t j = i;
@@ -134,6 +144,10 @@ static void sort_ids(int32_t *ids, Py_ssize_t n) {
 static PyObject *Scanner_match(Scanner *self, PyObject *arg) {
     if (!PyUnicode_Check(arg)) {
         PyErr_Format(PyExc_TypeError, "match() needs str, not %.100s", Py_TYPE(arg)->tp_name);
+        return NULL;
+    }
+    if (!self->slots || !self->fold) {
+        PyErr_SetString(PyExc_RuntimeError, "Scanner.__init__ was not called");
         return NULL;
     }
     Py_ssize_t len = PyUnicode_GET_LENGTH(arg);

@@ -235,3 +235,21 @@ def test_c_and_python_scanners_agree_on_real_captions(shared_data):
 def test_python_scanner_alone_rejects_bad_max_chars():
     with pytest.raises(ValueError):
         PythonScanner(["cat"], fold, 0)
+
+
+@pytest.mark.skipif(len(IMPLEMENTATIONS) < 2, reason="the C scanner is not built")
+def test_c_scanner_guards_against_misuse():
+    scanner_type = matcher_module._CScanner
+    with pytest.raises(RuntimeError, match="__init__"):
+        scanner_type.__new__(scanner_type).match("cat")
+    with pytest.raises(TypeError):
+        scanner_type(("cat",), fold, 10)  # keys must be a list
+    with pytest.raises(ValueError, match="max_chars"):
+        scanner_type(["cat"], fold, 0)
+
+
+def test_a_long_caption_with_thousands_of_matches_is_sorted_and_unique():
+    words = [f"w{i}" for i in range(3000)]
+    for implementation in IMPLEMENTATIONS:
+        m = QueryMatcher.from_texts(words, max_chars=100_000, implementation=implementation)
+        assert m.match(" ".join(reversed(words)) + " w7 w7") == list(range(3000))
