@@ -89,7 +89,7 @@ class QueryList:
         """sha256 hex of the .txt export (one query per line, '\\n' after each)."""
         digest = hashlib.sha256()
         for text in self.texts:
-            digest.update(text.encode("utf-8", "surrogatepass"))
+            digest.update(text.encode("utf-8"))
             digest.update(b"\n")
         return digest.hexdigest()
 

@@ -206,6 +206,7 @@ def test_normalisation_forms():
     assert display_form("  New_York   City ") == "new york city"
     assert display_form("O'Clock") == "o'clock"
     assert match_key("...") == ""
+    assert display_form("caf\udce9 bar") == "caf? bar"  # a lone surrogate cannot be written as UTF-8
 
 
 @pytest.mark.skipif(len(IMPLEMENTATIONS) < 2, reason="the C scanner is not built")
