@@ -2,7 +2,7 @@
 
 Everything else is configured in pyproject.toml. The extension is optional: without a C compiler
 the install still succeeds and queries.matcher falls back to its pure-Python scanner (same
-results, about 20x slower).
+results, about 15-20x slower).
 """
 
 from setuptools import Extension, setup
