@@ -99,7 +99,8 @@ static inline int is_alnum(Py_UCS4 c) {
     return c < 128 ? ascii_alnum[c] : Py_UNICODE_ISALNUM(c);
 }
 
-static Py_ssize_t tokenize(int kind, const void *data, Py_ssize_t len, int ascii_lower, Token *out) {
+static inline __attribute__((always_inline)) Py_ssize_t
+tokenize_kind(const int kind, const void *data, Py_ssize_t len, int ascii_lower, Token *out) {
     Py_ssize_t n = 0, i = 0;
     while (i < len) {
         Py_UCS4 c = PyUnicode_READ(kind, data, i);
@@ -119,6 +120,15 @@ static Py_ssize_t tokenize(int kind, const void *data, Py_ssize_t len, int ascii
         n++;
     }
     return n;
+}
+
+/* One copy of the loop per string kind, so the per-character kind switch folds away. */
+static Py_ssize_t tokenize(int kind, const void *data, Py_ssize_t len, int ascii_lower, Token *out) {
+    switch (kind) {
+    case PyUnicode_1BYTE_KIND: return tokenize_kind(PyUnicode_1BYTE_KIND, data, len, ascii_lower, out);
+    case PyUnicode_2BYTE_KIND: return tokenize_kind(PyUnicode_2BYTE_KIND, data, len, ascii_lower, out);
+    default: return tokenize_kind(PyUnicode_4BYTE_KIND, data, len, ascii_lower, out);
+    }
 }
 
 static int cmp_int32(const void *a, const void *b) {
