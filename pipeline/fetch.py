@@ -23,7 +23,6 @@ from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 
-from pipeline.archive import ArchiveIndex
 from pipeline.fetch_config import (  # noqa: F401 - re-exported: the stage's public interface
     DEFAULT_DISALLOWED_DIRECTIVES,
     USER_AGENT_TOKEN,
@@ -74,7 +73,8 @@ def disallowed_by_header(values: list[str], directives: tuple[str, ...], token: 
 class Fetcher:
     """One aiohttp session for one event loop. Use as `async with Fetcher(config) as f:`."""
 
-    def __init__(self, config: FetchConfig, archive: ArchiveIndex | None = None) -> None:
+    def __init__(self, config: FetchConfig, archive=None) -> None:
+        """archive: a pipeline.archive.ArchiveIndex to answer from instead of the web."""
         self.config = config
         self.archive = archive
         self.policy = config.address_policy()
@@ -156,6 +156,11 @@ class Fetcher:
                 )
         except asyncio.TimeoutError:
             return Download("failed_to_download", f"timeout (limit {self.config.timeout:g} s)", final_url=url)
+        except aiohttp.ClientPayloadError:
+            return Download("failed_to_download", "incomplete body: the connection closed early", final_url=url, transient=True)
+        except asyncio.IncompleteReadError as exc:
+            message = f"connection closed after {len(exc.partial)} of {exc.expected} bytes"
+            return Download("failed_to_download", message, final_url=url, transient=True)
         except aiohttp.InvalidURL as exc:
             return Download("failed_to_download", f"invalid URL: {exc}", final_url=url)
         except aiohttp.ClientConnectorError as exc:
@@ -188,6 +193,9 @@ class Fetcher:
         limit = self.config.max_size
         if content_length is not None and content_length > limit:
             return Download("failed_to_download", f"response too large: {content_length} bytes > {limit}", final_url=url)
+        if content_length is not None:
+            # The usual case: the length is known and allowed, so read it in one call.
+            return Download("success", body=await stream.readexactly(content_length), final_url=url)
         chunks, size = [], 0
         async for chunk in stream.iter_chunked(1 << 16):
             size += len(chunk)

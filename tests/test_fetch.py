@@ -43,6 +43,7 @@ def test_every_fault_class_ends_as_a_status_with_a_message_and_nothing_hangs(ser
         "noai/1.jpg": ("opted_out", "X-Robots-Tag: noai"),
         "big/1.jpg": ("failed_to_download", "response too large"),
         "loop/1.jpg": ("failed_to_download", "too many redirects"),
+        "short/1.jpg": ("failed_to_download", "incomplete body"),
         "redirect/1.jpg?to=http://169.254.169.254/latest/meta-data/": ("refused_address", "cloud metadata address 169.254.169.254"),
         "redirect/2.jpg?to=http://10.1.2.3/x.jpg": ("refused_address", "private address 10.1.2.3"),
         "redirect/3.jpg?to=/ok/0.jpg": ("success", ""),
