@@ -293,12 +293,12 @@ class FetchToShards(beam.PTransform):
             summaries = summaries | "DedupImages" >> _DedupImages(config)
         (
             summaries
+            # the per-image hashes served the dedup step; the manifest needs only the counts
+            | "DropImageHashes" >> beam.Map(lambda kv: {k: v for k, v in kv[1].items() if k != "images"})
             | "AllShards" >> beam.combiners.ToList()
             | "WriteManifest"
             >> beam.Map(
-                lambda items: write_dataset_index(
-                    config.out, [s for _, s in items], config.to_json(), config.query_list_hash
-                )
+                lambda items: write_dataset_index(config.out, items, config.to_json(), config.query_list_hash)
             )
         )
         return summaries
