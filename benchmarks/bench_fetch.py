@@ -205,6 +205,15 @@ def run_wit(url_list: Path, out: Path, extra: list[str]) -> dict:
     return {**figures, "statuses": manifest["status_counts"], "stored": manifest["samples"]}
 
 
+def wit_startup(workdir: Path) -> dict:
+    """CPU of `wit fetch` on one URL it refuses at once: Python, Beam and the runner, no image work."""
+    one = workdir / "one.jsonl"
+    one.write_text(json.dumps({"url": "http://10.0.0.1/never-contacted.jpg", "caption": "x"}) + "\n")
+    out = workdir / "wit-startup"
+    shutil.rmtree(out, ignore_errors=True)
+    return run_measured([sys.executable, "-m", "wit", "fetch", "--input", str(one), "--out", str(out)], workdir / "wit-startup.log")
+
+
 def floor(pool: list[bytes], repeat: int, threads: int) -> dict:
     """Decode + resize + encode alone, on the same photos, the way wit runs it: a pool of one
     thread per core (Pillow releases the GIL), so the images/s is what the cores can do and the
@@ -285,6 +294,7 @@ def main() -> None:
         shutil.rmtree(out, ignore_errors=True)
         print("running wit fetch ...", flush=True)
         results["wit"] = run_wit(url_list, out, args.wit_args.split())
+    startup = wit_startup(workdir)
     print(f"measuring the floor (decode with draft + resize + encode, {cores} threads) ...", flush=True)
     # every photo of the pool is served by some "ok" URL, so the floor decodes the same photos
     floor_figures = floor(pool, repeat=2 if args.quick else 3, threads=cores)
@@ -320,11 +330,17 @@ def main() -> None:
         summary[f"{name}_statuses"] = f["statuses"]
     wit = results["wit"]
     summary["wit_cpu_vs_floor"] = round(wit["cpu_s_per_1000"] / floor_cpu, 2)
+    summary["wit_startup_cpu_s"] = round(startup["cpu_s"], 2)
+    net = (wit["cpu_s"] - startup["cpu_s"]) / max(wit["stored"], 1) * 1000
+    summary["wit_cpu_s_per_1000_after_startup"] = round(net, 2)
+    summary["wit_cpu_after_startup_vs_floor"] = round(net / floor_cpu, 2)
     summary["wit_cpu_vs_one_thread_floor"] = round(wit["cpu_s_per_1000"] / one["cpu_s_per_1000"], 2)
     summary["wit_rate_vs_floor"] = round(wit["images_per_s"] / floor_rate, 2)
     print()
     print(f"wit CPU per stored image / floor: {summary['wit_cpu_vs_floor']:.2f}x (target <= 1.3x; "
           f"{summary['wit_cpu_vs_one_thread_floor']:.2f}x of the one-thread floor); "
+          f"start-up (Python + Beam imports and runner, measured alone) {startup['cpu_s']:.1f} CPU s, "
+          f"{summary['wit_cpu_after_startup_vs_floor']:.2f}x the floor without it; "
           f"wit images/s / floor: {summary['wit_rate_vs_floor']:.2f}")
     if "img2dataset" in results:
         i2d = results["img2dataset"]

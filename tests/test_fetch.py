@@ -10,7 +10,7 @@ from image_server import ImageServer
 from pipeline.fetch import Fetcher, disallowed_by_header
 from pipeline.fetch_config import FetchConfig
 from pipeline.safety import AddressPolicy, SafeResolver, RefusedAddressError
-from test_images import photo
+from photos import photo
 
 LOCAL_ONLY = ("127.0.0.1/32",)  # the test server and nothing else: never 169.254.169.254 or 10/8
 

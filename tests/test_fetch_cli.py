@@ -18,7 +18,7 @@ import pytest
 
 from image_server import ImageServer
 from pipeline.url_list import read_candidates
-from test_images import photo
+from photos import photo
 from wit.cli import main
 
 REPO = Path(__file__).resolve().parent.parent
@@ -170,3 +170,32 @@ def test_img2dataset_shards_read_by_the_shards_reader(tmp_path):
 def test_open_clip_trains_on_wit_shards():
     pytest.skip("open_clip needs torchvision, which does not import on this machine (CUDA-only build); "
                 "run in the peers extra on a machine with a working torchvision")
+
+
+# ---- the interface `wit build` uses ------------------------------------------------------------
+
+
+def test_fetch_flags_build_a_config_for_wit_build():
+    import argparse
+
+    from pipeline.fetch_config import FetchConfig, add_fetch_arguments
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--out")
+    add_fetch_arguments(parser)
+    args = parser.parse_args(["--out", "OUT", "--shard-size", "500", "--resize-mode", "border", "--archive", "a.warc.gz", "b.warc.gz",
+                              "--allow-address", "127.0.0.1/32", "--disallowed-directives", "noai,NoImageAI", "--respect-robots"])
+    config = FetchConfig.from_args(args, query_list_hash="abc123")
+    assert (config.out, config.shard_size, config.resize_mode) == ("OUT", 500, "border")
+    assert config.archives == ("a.warc.gz", "b.warc.gz") and config.allowed_networks == ("127.0.0.1/32",)
+    assert config.disallowed_directives == ("noai", "noimageai") and config.respect_robots
+    assert config.query_list_hash == "abc123"
+    assert json.loads(json.dumps(config.to_json()))["archives"] == ["a.warc.gz", "b.warc.gz"]
+    with pytest.raises(ValueError, match="resize mode"):
+        FetchConfig(resize_mode="stretch")
+
+
+def test_help_does_not_import_the_heavy_stack():
+    code = "import sys; from wit.cli import build_parser; build_parser(); print(sorted(m for m in ('aiohttp', 'apache_beam', 'PIL', 'pyarrow') if m in sys.modules))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=REPO)
+    assert result.stdout.strip() == "[]"

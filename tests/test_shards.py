@@ -19,7 +19,7 @@ from pipeline.fetch_config import FetchConfig
 from pipeline.shard_stage import AssignShards, FetchToShards, duplicate_losers
 from shards.assign import assign_all, sample_key
 from shards.writer import ShardWriter, sample_record
-from test_images import photo
+from photos import photo
 from wit.records import new_candidate
 
 
