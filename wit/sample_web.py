@@ -450,18 +450,14 @@ class Page:
         return document.encode("utf-8")
 
 
-def _place(site: Site, page_url: str, file_name: str) -> tuple[str, str, str, str]:
-    """(src, data_src, base_href, absolute url) for an image file on a page of `site`."""
-    if site.style == "relative":
-        src = site.image_dir + file_name
-        return src, "", "", urljoin(page_url, src)
+def _place(site: Site, page_url: str, file_name: str) -> tuple[str, str, str]:
+    """(src, data_src, absolute url) of an image file as a page of `site` writes it."""
     if site.style == "base":
-        return file_name, "", site.image_dir, urljoin(site.image_dir, file_name)
+        return file_name, "", urljoin(site.image_dir, file_name)
+    written = site.image_dir + file_name  # relative, root-relative, absolute or protocol-relative
     if site.style == "lazy":
-        real = site.image_dir + file_name
-        return PLACEHOLDER_GIF, real, "", urljoin(page_url, real)
-    src = site.image_dir + file_name  # absolute or protocol-relative
-    return src, "", "", urljoin(page_url, src)
+        return PLACEHOLDER_GIF, written, urljoin(page_url, written)
+    return written, "", urljoin(page_url, written)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -497,7 +493,7 @@ def make_sample_web(seed: int = 0, heldout_per_class: int = HELDOUT_PER_CLASS) -
         return Page(page_url, title, base)
 
     def add_tag(page: Page, site: Site, file_name: str, image: Image.Image, fmt: str, caption: tuple[str, str], group: str) -> ImageTag:
-        src, data_src, _, url = _place(site, page.url, file_name)
+        src, data_src, url = _place(site, page.url, file_name)
         body = encode(image, fmt)
         add_image(url, "image/png" if fmt == "PNG" else "image/jpeg", body)
         text, kind = caption
@@ -511,7 +507,7 @@ def make_sample_web(seed: int = 0, heldout_per_class: int = HELDOUT_PER_CLASS) -
         # A few sites serve a double-resolution copy through srcset.
         if site.style in ("absolute", "relative") and rng.random() < 0.06:
             large_name = file_name.rsplit(".", 1)[0] + "@2x." + file_name.rsplit(".", 1)[1]
-            large_src, _, _, large_url = _place(site, page.url, large_name)
+            large_src, _, large_url = _place(site, page.url, large_name)
             large = image.resize((image.width * 2, image.height * 2), Image.Resampling.BICUBIC)
             add_image(large_url, "image/png" if fmt == "PNG" else "image/jpeg", encode(large, fmt))
             tag.srcset = f"{src} 1x, {large_src} 2x"
