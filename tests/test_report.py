@@ -185,3 +185,28 @@ def test_page_renders_in_headless_chromium(build, tmp_path):
     # Blue appears down the page, not just in the first plot.
     rows_with_blue = np.flatnonzero(blue.any(axis=1))
     assert rows_with_blue.max() - rows_with_blue.min() > 1500
+
+
+def test_image_sizes_are_sampled_evenly_across_shards_on_large_builds(tmp_path):
+    paths = []
+    for shard in range(4):
+        count = 1000
+        statuses = ["success" if i % 10 else "failed_to_download" for i in range(count)]
+        widths = [shard * 10_000 + i for i in range(count)]  # encodes shard and row
+        table = {"status": statuses, "width": widths, "height": widths, "original_width": widths,
+                 "original_height": [None if i == 1 else w for i, w in enumerate(widths)]}
+        paths.append(tmp_path / f"{shard:05d}.parquet")
+        pq.write_table(pa.table(table), paths[-1])
+    sizes, fetched = report.sample_image_sizes(paths, limit=300)
+    assert fetched == 4 * 899  # failures and the row without an original height are left out
+    assert 300 <= len(sizes["width"]) <= 600
+    assert {value // 10_000 for value in sizes["width"]} == {0, 1, 2, 3}  # every shard is represented
+    assert sizes["width"] == sorted(sizes["width"])
+    assert sizes["width"][0] == 2  # row 0 failed, row 1 lacks a height: the first usable row leads
+
+
+def test_languages_are_counted_per_file(tmp_path):
+    for part, langs in enumerate((["en", "en", "fr"], ["en", None, "de"])):
+        pq.write_table(pa.table({"lang": pa.array(langs, pa.string())}), tmp_path / f"part-{part}.parquet")
+    counts = report.count_values(sorted(tmp_path.glob("*.parquet")), "lang", "candidates")
+    assert counts == {"en": 3, "fr": 1, "de": 1, None: 1}

@@ -60,27 +60,79 @@ def read_json(path: Path) -> object:
         raise NotAvailable(f"could not read {path}: {exc}") from exc
 
 
-def read_parquet_columns(paths: list[Path], columns: list[str], what: str) -> dict[str, list]:
-    """The given columns of every parquet file, concatenated; files lacking a column are an error."""
+def _read_table(path: Path, columns: list[str]):
+    """One parquet file's columns as a pyarrow Table; a missing column or damaged file is NotAvailable."""
     import pyarrow.parquet as pq
 
+    try:
+        schema_names = pq.read_schema(path).names
+    except Exception as exc:  # pyarrow raises several types for a damaged file
+        raise NotAvailable(f"could not read {path}: {exc}") from exc
+    missing = [name for name in columns if name not in schema_names]
+    if missing:
+        raise NotAvailable(f"{path} has no column {', '.join(missing)}")
+    try:
+        return pq.read_table(path, columns=columns)
+    except Exception as exc:
+        raise NotAvailable(f"could not read {path}: {exc}") from exc
+
+
+def read_parquet_columns(paths: list[Path], columns: list[str], what: str) -> dict[str, list]:
+    """The given columns of every file, concatenated: for small tables such as the query counts."""
     if not paths:
         raise NotAvailable(f"no {what} parquet files")
     merged: dict[str, list] = {name: [] for name in columns}
     for path in paths:
-        try:
-            schema_names = pq.read_schema(path).names
-            missing = [name for name in columns if name not in schema_names]
-            if missing:
-                raise NotAvailable(f"{path} has no column {', '.join(missing)}")
-            table = pq.read_table(path, columns=columns)
-        except NotAvailable:
-            raise
-        except Exception as exc:  # pyarrow raises several types for a damaged file
-            raise NotAvailable(f"could not read {path}: {exc}") from exc
+        table = _read_table(path, columns)
         for name in columns:
             merged[name].extend(table.column(name).to_pylist())
     return merged
+
+
+def count_values(paths: list[Path], column: str, what: str) -> Counter:
+    """How often each value of a column occurs over every file, counted one file at a time."""
+    import pyarrow.compute as pc
+
+    if not paths:
+        raise NotAvailable(f"no {what} parquet files")
+    counts: Counter = Counter()
+    for path in paths:
+        for entry in pc.value_counts(_read_table(path, [column]).column(column)).to_pylist():
+            counts[entry["values"]] += entry["counts"]
+    return counts
+
+
+SIZE_COLUMNS = ("width", "height", "original_width", "original_height")
+
+
+def sample_image_sizes(paths: list[Path], limit: int = 100_000) -> tuple[dict[str, list[int]], int]:
+    """Sizes of successfully fetched images, at most about `limit` of them, and how many there were.
+
+    Builds can hold hundreds of millions of samples, so every file is read on its own and the
+    kept rows are thinned to every 2nd, 4th ... row whenever they pass twice the limit: a
+    deterministic, evenly spread sample without a first counting pass.
+    """
+    import pyarrow.compute as pc
+
+    if not paths:
+        raise NotAvailable("no shard parquet files")
+    kept: dict[str, list[int]] = {name: [] for name in SIZE_COLUMNS}
+    stride, seen = 1, 0
+    for path in paths:
+        table = _read_table(path, ["status", *SIZE_COLUMNS])
+        usable = pc.equal(table.column("status"), "success")
+        for name in SIZE_COLUMNS:
+            usable = pc.and_kleene(usable, pc.is_valid(table.column(name)))
+        table = table.filter(usable)
+        # Global row numbers seen, seen+1, ...: keep those on the current stride.
+        offset = (-seen) % stride
+        for name in SIZE_COLUMNS:
+            kept[name].extend(int(value) for value in table.column(name).to_pylist()[offset::stride])
+        seen += table.num_rows
+        while len(kept["width"]) > 2 * limit:
+            stride *= 2
+            kept = {name: values[::2] for name, values in kept.items()}
+    return kept, seen
 
 
 def read_metrics(path: Path) -> list[dict]:
@@ -307,7 +359,7 @@ def section_drops(out: Path, report: Path) -> Section:
     shard_parquets = sorted((out / "shards").glob("*.parquet"))
     if shard_parquets:
         try:
-            fetch.update(f"fetch_{status}" for status in read_parquet_columns(shard_parquets, ["status"], "shard")["status"])
+            fetch.update({f"fetch_{status}": n for status, n in count_values(shard_parquets, "status", "shard").items()})
         except NotAvailable as exc:
             log.warning("report: fetch outcomes not available: %s", exc)
     ordered = sorted(drops.items(), key=lambda item: -item[1])
@@ -328,10 +380,12 @@ def section_drops(out: Path, report: Path) -> Section:
 def section_languages(out: Path, report: Path) -> Section:
     title = "Languages"
     try:
-        langs = read_parquet_columns(sorted((out / "candidates").glob("*.parquet")), ["lang"], "candidates")["lang"]
+        by_lang = count_values(sorted((out / "candidates").glob("*.parquet")), "lang", "candidates")
     except NotAvailable as exc:
         return _not_available(title, exc)
-    counts = Counter(lang or "(none)" for lang in langs)
+    counts = Counter()
+    for lang, n in by_lang.items():
+        counts[lang or "(none)"] += n
     if not counts:
         return Section(title, note="the candidates parquet files have no rows")
     top = counts.most_common(15)
@@ -347,18 +401,16 @@ def section_languages(out: Path, report: Path) -> Section:
 def section_image_sizes(out: Path, report: Path) -> Section:
     title = "Image sizes"
     try:
-        columns = read_parquet_columns(sorted((out / "shards").glob("*.parquet")),
-                                       ["status", "width", "height", "original_width", "original_height"], "shard")
+        sizes, fetched = sample_image_sizes(sorted((out / "shards").glob("*.parquet")))
     except NotAvailable as exc:
         return _not_available(title, exc)
-    ok = [i for i, status in enumerate(columns["status"]) if status == "success"
-          and all(columns[name][i] is not None for name in ("width", "height", "original_width", "original_height"))]
-    if not ok:
+    if not fetched:
         return Section(title, note="no successfully fetched image in the shard parquets")
-    original = ([int(columns["original_width"][i]) for i in ok], [int(columns["original_height"][i]) for i in ok])
-    stored = ([int(columns["width"][i]) for i in ok], [int(columns["height"][i]) for i in ok])
+    original = (sizes["original_width"], sizes["original_height"])
+    stored = (sizes["width"], sizes["height"])
     plot_image_sizes(original, stored, report / "image_sizes.png")
-    rows = [("original " + label, value) for label, value in size_summary(*original)]
+    rows = [("fetched images", f"{fetched:,}" + (f" ({len(stored[0]):,} sampled for the plots and sizes)" if len(stored[0]) < fetched else ""))]
+    rows += [("original " + label, value) for label, value in size_summary(*original)[1:]]
     rows += [("stored " + label, value) for label, value in size_summary(*stored)[1:]]
     return Section(title, "image_sizes.png", rows)
 
