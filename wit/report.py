@@ -322,7 +322,7 @@ def plot_training(rows: list[dict], names: list[str], path: Path) -> None:
 
 
 def _not_available(title: str, exc: NotAvailable) -> Section:
-    log.warning("report: %s not available: %s", title.lower(), exc)
+    log.warning("%s not available: %s", title.lower(), exc)
     return Section(title, note=f"not available: {exc}")
 
 
@@ -361,7 +361,7 @@ def section_drops(out: Path, report: Path) -> Section:
         try:
             fetch.update({f"fetch_{status}": n for status, n in count_values(shard_parquets, "status", "shard").items()})
         except NotAvailable as exc:
-            log.warning("report: fetch outcomes not available: %s", exc)
+            log.warning("fetch outcomes not available: %s", exc)
     ordered = sorted(drops.items(), key=lambda item: -item[1])
     labels = ["kept (text side)"] + [reason for reason, _ in ordered] + [status for status in sorted(fetch)]
     values = [kept] + [n for _, n in ordered] + [fetch[status] for status in sorted(fetch)]
