@@ -3,5 +3,5 @@
 # Extra arguments go to pytest, e.g. `scripts/test.sh -m "not slow"` for the fast unit tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh train,dev
+scripts/setup.sh train,dev,demo
 exec .venv/bin/python -m pytest -n 2 --dist loadfile "$@"

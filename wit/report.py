@@ -1,0 +1,534 @@
+"""The dataset report: `wit report OUT [--run RUN_DIR]` writes OUT/report/index.html and PNG plots.
+
+It reads what the build and the trainer leave behind and shows, one section each:
+
+    per-query counts   OUT/counts/queries.parquet (id, text, selected, matches): selected counts
+                       sorted, the head-and-tail curve on log axes, with the cap line
+    drops by reason    OUT/counts/text_counts.json {"input", "kept", "drops": {reason: n}}, plus
+                       fetch outcomes by status from the shard parquets
+    languages          OUT/candidates/*.parquet, column lang
+    image sizes        OUT/shards/*.parquet, columns status, width, height, original_*
+    samples per shard  OUT/sizes.json (OUT/manifest.json for the build settings)
+    training curves    RUN_DIR/metrics.jsonl, one JSON object per line with a step and figures
+
+A part that is missing or unreadable becomes a 'not available' note with the reason, so the report
+works on a half-finished build; the reasons are logged as warnings as well. Only the columns a plot
+needs are read, so the report stays cheap on a large build.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from wit.errors import WitError
+
+log = logging.getLogger(__name__)
+
+REPORT_DIR = "report"
+# Keys under which a build may record its per-query cap in manifest.json's config.
+CAP_KEYS = ("per_query_cap", "per-query-cap", "cap")
+
+
+class NotAvailable(Exception):
+    """A report input is missing or unreadable; the message says which and why."""
+
+
+@dataclass
+class Section:
+    title: str
+    plot: str | None = None  # PNG file name inside OUT/report/
+    table: list[tuple[str, str]] = field(default_factory=list)  # (label, value) rows under the plot
+    note: str = ""  # 'not available: ...' or a one-line explanation
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading the inputs (each raises NotAvailable with a reason a user can act on)
+
+
+def read_json(path: Path) -> object:
+    if not path.is_file():
+        raise NotAvailable(f"{path} not found")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise NotAvailable(f"could not read {path}: {exc}") from exc
+
+
+def _read_table(path: Path, columns: list[str]):
+    """One parquet file's columns as a pyarrow Table; a missing column or damaged file is NotAvailable."""
+    import pyarrow.parquet as pq
+
+    try:
+        schema_names = pq.read_schema(path).names
+    except Exception as exc:  # pyarrow raises several types for a damaged file
+        raise NotAvailable(f"could not read {path}: {exc}") from exc
+    missing = [name for name in columns if name not in schema_names]
+    if missing:
+        raise NotAvailable(f"{path} has no column {', '.join(missing)}")
+    try:
+        return pq.read_table(path, columns=columns)
+    except Exception as exc:
+        raise NotAvailable(f"could not read {path}: {exc}") from exc
+
+
+def read_parquet_columns(paths: list[Path], columns: list[str], what: str) -> dict[str, list]:
+    """The given columns of every file, concatenated: for small tables such as the query counts."""
+    if not paths:
+        raise NotAvailable(f"no {what} parquet files")
+    merged: dict[str, list] = {name: [] for name in columns}
+    for path in paths:
+        table = _read_table(path, columns)
+        for name in columns:
+            merged[name].extend(table.column(name).to_pylist())
+    return merged
+
+
+def count_values(paths: list[Path], column: str, what: str) -> Counter:
+    """How often each value of a column occurs over every file, counted one file at a time."""
+    import pyarrow.compute as pc
+
+    if not paths:
+        raise NotAvailable(f"no {what} parquet files")
+    counts: Counter = Counter()
+    for path in paths:
+        for entry in pc.value_counts(_read_table(path, [column]).column(column)).to_pylist():
+            counts[entry["values"]] += entry["counts"]
+    return counts
+
+
+SIZE_COLUMNS = ("width", "height", "original_width", "original_height")
+
+
+def sample_image_sizes(paths: list[Path], limit: int = 100_000) -> tuple[dict[str, list[int]], int]:
+    """Sizes of successfully fetched images, at most about `limit` of them, and how many there were.
+
+    Builds can hold hundreds of millions of samples, so every file is read on its own and the
+    kept rows are thinned to every 2nd, 4th ... row whenever they pass twice the limit: a
+    deterministic, evenly spread sample without a first counting pass.
+    """
+    import pyarrow.compute as pc
+
+    if not paths:
+        raise NotAvailable("no shard parquet files")
+    kept: dict[str, list[int]] = {name: [] for name in SIZE_COLUMNS}
+    stride, seen = 1, 0
+    for path in paths:
+        table = _read_table(path, ["status", *SIZE_COLUMNS])
+        usable = pc.equal(table.column("status"), "success")
+        for name in SIZE_COLUMNS:
+            usable = pc.and_kleene(usable, pc.is_valid(table.column(name)))
+        table = table.filter(usable)
+        # Global row numbers seen, seen+1, ...: keep those on the current stride.
+        offset = (-seen) % stride
+        for name in SIZE_COLUMNS:
+            kept[name].extend(int(value) for value in table.column(name).to_pylist()[offset::stride])
+        seen += table.num_rows
+        while len(kept["width"]) > 2 * limit:
+            stride *= 2
+            kept = {name: values[::2] for name, values in kept.items()}
+    return kept, seen
+
+
+def read_metrics(path: Path) -> list[dict]:
+    """Rows of a metrics JSONL file; lines that are not JSON objects are skipped and counted."""
+    if not path.is_file():
+        raise NotAvailable(f"{path} not found")
+    rows, bad = [], 0
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            bad += 1
+            continue
+        if isinstance(row, dict) and isinstance(row.get("step"), (int, float)):
+            rows.append(row)
+        else:
+            bad += 1
+    if bad:
+        log.warning("%s: skipped %d line(s) that are not JSON objects with a step", path, bad)
+    if not rows:
+        raise NotAvailable(f"{path} has no rows with a step")
+    return rows
+
+
+def find_cap(manifest: object) -> int | None:
+    """The per-query cap recorded in manifest.json (under config, or anywhere), if any."""
+    if isinstance(manifest, dict):
+        for key in CAP_KEYS:
+            value = manifest.get(key)
+            if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+                return value
+        for value in manifest.values():
+            found = find_cap(value)
+            if found:
+                return found
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Summaries (plain functions over plain data)
+
+
+def query_summary(texts: list[str], selected: list[int], matches: list[int], cap: int | None) -> list[tuple[str, str]]:
+    hit = sum(1 for count in selected if count > 0)
+    rows = [("queries", f"{len(texts):,}"), ("queries that selected a pair", f"{hit:,}"),
+            ("pairs selected (sum over queries)", f"{sum(selected):,}")]
+    if cap:
+        at_cap = sum(1 for count in selected if count >= cap)
+        rows.append(("queries at the cap", f"{at_cap:,} (cap {cap:,})"))
+        over = [count for count in selected if count > cap]
+        if over:
+            rows.append(("queries ABOVE the cap (a bug)", f"{len(over):,}"))
+    order = sorted(range(len(texts)), key=lambda i: (-selected[i], texts[i]))
+    head = ", ".join(f"{texts[i]} ({selected[i]:,}/{matches[i]:,})" for i in order[:10])
+    rows.append(("top queries (selected/matches)", head))
+    return rows
+
+
+def size_summary(widths: list[int], heights: list[int]) -> list[tuple[str, str]]:
+    if not widths:
+        return []
+    sides = sorted(max(w, h) for w, h in zip(widths, heights))
+    median = sides[len(sides) // 2]
+    return [("images", f"{len(sides):,}"), ("longest side: min / median / max", f"{sides[0]} / {median} / {sides[-1]} px")]
+
+
+def metric_columns(rows: list[dict]) -> list[str]:
+    """Numeric figures in the metrics rows besides step, loss first."""
+    names = Counter(key for row in rows for key, value in row.items()
+                    if key != "step" and isinstance(value, (int, float)) and not isinstance(value, bool))
+    preferred = [name for name in ("loss", "lr", "logit_scale") if name in names]
+    return preferred + sorted(name for name in names if name not in preferred)
+
+
+# ---------------------------------------------------------------------------------------------
+# Plots
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display; must precede the pyplot import
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_query_counts(texts: list[str], selected: list[int], matches: list[int], cap: int | None, path: Path) -> None:
+    plt = _pyplot()
+    order = sorted(range(len(texts)), key=lambda i: -selected[i])
+    ranked_selected = [selected[i] for i in order if selected[i] > 0]
+    ranked_matches = [matches[i] for i in order if selected[i] > 0]
+    fig, ax = plt.subplots(figsize=(8, 4.2), dpi=100)
+    ranks = range(1, len(ranked_selected) + 1)
+    ax.plot(ranks, ranked_matches, ".", color="#bbbbbb", markersize=4, label="matches among kept pairs")
+    ax.plot(ranks, ranked_selected, "-", color="#1f77b4", linewidth=2, label="selected by the query")
+    if cap:
+        ax.axhline(cap, color="#d62728", linestyle="--", linewidth=1.2, label=f"per-query cap ({cap:,})")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    _plain_log_ticks(ax)
+    ax.set_xlabel("query rank (by selected count)")
+    ax.set_ylabel("pairs")
+    zero = len(texts) - len(ranked_selected)
+    ax.set_title(f"Pairs per query, head to tail ({len(ranked_selected):,} queries hit, {zero:,} selected nothing)")
+    if len(ranked_selected) <= 40:  # few enough to name the head
+        for rank, index in enumerate(order[:min(8, len(ranked_selected))], start=1):
+            ax.annotate(texts[index], (rank, selected[index]), textcoords="offset points", xytext=(4, 4), fontsize=7)
+    ax.legend(loc="lower left", fontsize=8)
+    ax.grid(True, which="both", alpha=0.25)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def _plain_log_ticks(ax) -> None:
+    """Log axes labelled 1, 2, 5, 10, 20 ... instead of powers of ten."""
+    from matplotlib import ticker
+
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_locator(ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        axis.set_major_formatter(ticker.FuncFormatter(lambda value, _: f"{value:,.0f}" if value >= 1 else f"{value:g}"))
+        axis.set_minor_formatter(ticker.NullFormatter())
+
+
+def plot_bars(labels: list[str], values: list[int], title: str, xlabel: str, path: Path,
+              colors: dict[str, str] | None = None) -> None:
+    """Horizontal bars, largest first as given; `colors` overrides the default blue per label."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(8, max(2.2, 0.32 * len(labels) + 1.2)), dpi=100)
+    colors = [(colors or {}).get(label, "#1f77b4") for label in labels]
+    positions = range(len(labels))
+    ax.barh(positions, values, color=colors)
+    ax.set_yticks(list(positions), labels)
+    ax.invert_yaxis()
+    top = max(values) if values else 1
+    for position, value in zip(positions, values):
+        ax.text(value + top * 0.01, position, f"{value:,}", va="center", fontsize=8)
+    ax.set_xlim(0, top * 1.15 if top else 1)
+    ax.set_xlabel(xlabel)
+    ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def plot_image_sizes(original: tuple[list[int], list[int]], stored: tuple[list[int], list[int]], path: Path) -> None:
+    plt = _pyplot()
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.8), dpi=100)
+    left.scatter(original[0], original[1], s=6, alpha=0.4, color="#1f77b4")
+    left.set_xlabel("original width (px)")
+    left.set_ylabel("original height (px)")
+    left.set_title("Original sizes")
+    sides = [max(w, h) for w, h in zip(*stored)]
+    bins = sorted(set(sides))
+    right.hist(sides, bins=min(40, max(1, len(bins))), color="#ff7f0e")
+    right.set_xlabel("longest side as stored (px)")
+    right.set_ylabel("images")
+    right.set_title("Stored sizes")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def plot_training(rows: list[dict], names: list[str], path: Path) -> None:
+    plt = _pyplot()
+    columns = min(3, len(names))
+    lines = math.ceil(len(names) / columns)
+    fig, axes = plt.subplots(lines, columns, figsize=(3.3 * columns, 2.7 * lines), dpi=100, squeeze=False)
+    for ax, name in zip(axes.ravel(), names):
+        points = [(row["step"], row[name]) for row in rows if isinstance(row.get(name), (int, float))]
+        ax.plot([p[0] for p in points], [p[1] for p in points], "-o" if len(points) < 20 else "-", markersize=3)
+        ax.set_title(name)
+        ax.set_xlabel("step")
+        ax.grid(True, alpha=0.25)
+    for ax in axes.ravel()[len(names):]:
+        ax.axis("off")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+# ---------------------------------------------------------------------------------------------
+# Sections
+
+
+def _not_available(title: str, exc: NotAvailable) -> Section:
+    log.warning("%s not available: %s", title.lower(), exc)
+    return Section(title, note=f"not available: {exc}")
+
+
+def section_queries(out: Path, report: Path, cap: int | None) -> Section:
+    title = "Per-query counts"
+    path = out / "counts" / "queries.parquet"
+    try:
+        if not path.is_file():
+            raise NotAvailable(f"{path} not found")
+        columns = read_parquet_columns([path], ["text", "selected", "matches"], "counts/queries")
+    except NotAvailable as exc:
+        return _not_available(title, exc)
+    texts, selected, matches = columns["text"], [int(v or 0) for v in columns["selected"]], [int(v or 0) for v in columns["matches"]]
+    if not any(selected):
+        return Section(title, table=query_summary(texts, selected, matches, cap), note="no query selected any pair")
+    plot_query_counts(texts, selected, matches, cap, report / "queries.png")
+    note = "" if cap else "the cap is not recorded in manifest.json; pass --per-query-cap to draw it"
+    return Section(title, "queries.png", query_summary(texts, selected, matches, cap), note)
+
+
+def section_drops(out: Path, report: Path) -> Section:
+    title = "Drops by reason"
+    try:
+        counts = read_json(out / "counts" / "text_counts.json")
+        if not isinstance(counts, dict) or not isinstance(counts.get("drops"), dict):
+            raise NotAvailable(f"{out / 'counts' / 'text_counts.json'} has no drops object")
+    except NotAvailable as exc:
+        return _not_available(title, exc)
+    drops = {str(reason): int(n) for reason, n in counts["drops"].items()}
+    kept = int(counts.get("kept", 0))
+    entered = int(counts.get("input", kept + sum(drops.values())))
+    # Fetch outcomes are counted per sample in the shard parquets.
+    fetch = Counter()
+    shard_parquets = sorted((out / "shards").glob("*.parquet"))
+    if shard_parquets:
+        try:
+            fetch.update({f"fetch_{status}": n for status, n in count_values(shard_parquets, "status", "shard").items()})
+        except NotAvailable as exc:
+            log.warning("fetch outcomes not available: %s", exc)
+    ordered = sorted(drops.items(), key=lambda item: -item[1])
+    labels = ["kept (text side)"] + [reason for reason, _ in ordered] + [status for status in sorted(fetch)]
+    values = [kept] + [n for _, n in ordered] + [fetch[status] for status in sorted(fetch)]
+    # Green for what survives, blue for text-side drops, orange for fetch failures.
+    colors = {"kept (text side)": "#2ca02c", "fetch_success": "#2ca02c"}
+    colors.update({status: "#ff7f0e" for status in fetch if status != "fetch_success"})
+    plot_bars(labels, values, f"What happened to {entered:,} candidates", "candidates", report / "drops.png", colors)
+    balance = kept + sum(drops.values())
+    rows = [("candidates in", f"{entered:,}"), ("kept after the text side", f"{kept:,}"), ("dropped", f"{sum(drops.values()):,}"),
+            ("input = kept + drops", "yes" if balance == entered else f"NO: {kept:,} + {sum(drops.values()):,} = {balance:,}")]
+    if fetch:
+        rows.append(("fetched (success)", f"{fetch.get('fetch_success', 0):,} of {sum(fetch.values()):,} attempted"))
+    return Section(title, "drops.png", rows)
+
+
+def section_languages(out: Path, report: Path) -> Section:
+    title = "Languages"
+    try:
+        by_lang = count_values(sorted((out / "candidates").glob("*.parquet")), "lang", "candidates")
+    except NotAvailable as exc:
+        return _not_available(title, exc)
+    counts = Counter()
+    for lang, n in by_lang.items():
+        counts[lang or "(none)"] += n
+    if not counts:
+        return Section(title, note="the candidates parquet files have no rows")
+    top = counts.most_common(15)
+    other = sum(counts.values()) - sum(n for _, n in top)
+    labels, values = [lang for lang, _ in top], [n for _, n in top]
+    if other:
+        labels.append("other")
+        values.append(other)
+    plot_bars(labels, values, "Detected language of kept captions", "candidates", report / "languages.png")
+    return Section(title, "languages.png", [("kept candidates", f"{sum(counts.values()):,}"), ("languages", f"{len(counts):,}")])
+
+
+def section_image_sizes(out: Path, report: Path) -> Section:
+    title = "Image sizes"
+    try:
+        sizes, fetched = sample_image_sizes(sorted((out / "shards").glob("*.parquet")))
+    except NotAvailable as exc:
+        return _not_available(title, exc)
+    if not fetched:
+        return Section(title, note="no successfully fetched image in the shard parquets")
+    original = (sizes["original_width"], sizes["original_height"])
+    stored = (sizes["width"], sizes["height"])
+    plot_image_sizes(original, stored, report / "image_sizes.png")
+    rows = [("fetched images", f"{fetched:,}" + (f" ({len(stored[0]):,} sampled for the plots and sizes)" if len(stored[0]) < fetched else ""))]
+    rows += [("original " + label, value) for label, value in size_summary(*original)[1:]]
+    rows += [("stored " + label, value) for label, value in size_summary(*stored)[1:]]
+    return Section(title, "image_sizes.png", rows)
+
+
+def section_shards(out: Path, report: Path) -> Section:
+    title = "Samples per shard"
+    try:
+        sizes = read_json(out / "sizes.json")
+        if not isinstance(sizes, dict) or not all(isinstance(n, int) for n in sizes.values()):
+            raise NotAvailable(f"{out / 'sizes.json'} is not an object of shard name -> sample count")
+    except NotAvailable as exc:
+        return _not_available(title, exc)
+    if not sizes:
+        return Section(title, note="sizes.json lists no shards")
+    names = sorted(sizes)
+    plot_bars(names[:60], [sizes[name] for name in names[:60]], f"Samples per shard ({len(names):,} shards)", "samples", report / "shards.png")
+    rows = [("shards", f"{len(names):,}"), ("samples", f"{sum(sizes.values()):,}")]
+    if len(names) > 60:
+        rows.append(("plotted", "the first 60 shards"))
+    return Section(title, "shards.png", rows)
+
+
+def section_manifest(out: Path) -> Section:
+    title = "Build"
+    try:
+        manifest = read_json(out / "manifest.json")
+    except NotAvailable as exc:
+        return _not_available(title, exc)
+    rows = []
+    if isinstance(manifest, dict):
+        for key, value in manifest.items():
+            if isinstance(value, (str, int, float, bool)):
+                rows.append((key, str(value)))
+            elif isinstance(value, dict) and len(json.dumps(value)) < 600:
+                rows.append((key, json.dumps(value, sort_keys=True)))
+            elif isinstance(value, (list, dict)):
+                rows.append((key, f"{len(value):,} entries"))
+    return Section(title, table=rows)
+
+
+def section_training(run: Path | None, report: Path) -> Section:
+    title = "Training"
+    if run is None:
+        return Section(title, note="not available: no run given (wit report OUT --run RUN_DIR)")
+    try:
+        rows = read_metrics(run / "metrics.jsonl")
+    except NotAvailable as exc:
+        return _not_available(title, exc)
+    names = metric_columns(rows)
+    if not names:
+        return Section(title, note=f"not available: {run / 'metrics.jsonl'} has no numeric figures besides step")
+    plot_training(rows, names, report / "training.png")
+    table = [("steps logged", f"{len(rows):,} (last step {rows[-1]['step']})")]
+    losses = [row["loss"] for row in rows if isinstance(row.get("loss"), (int, float))]
+    if losses:
+        table.append(("loss first / last", f"{losses[0]:.4f} / {losses[-1]:.4f}"))
+    return Section(title, "training.png", table)
+
+
+# ---------------------------------------------------------------------------------------------
+# The page
+
+
+PAGE_STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 980px; color: #222; }
+h1 { margin-bottom: 0.2em; } .where { color: #666; margin-top: 0; }
+section { border-top: 1px solid #ddd; padding: 0.6em 0 1.2em; }
+img { max-width: 100%; } .missing { color: #a15c00; font-style: italic; }
+table { border-collapse: collapse; margin-top: 0.6em; } td { padding: 0.15em 1em 0.15em 0; vertical-align: top; }
+td:first-child { color: #555; white-space: nowrap; }
+"""
+
+
+def render_page(out: Path, sections: list[Section]) -> str:
+    parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">', "<title>wit dataset report</title>",
+             f"<style>{PAGE_STYLE}</style></head><body>", "<h1>wit dataset report</h1>",
+             f'<p class="where">{html.escape(str(out))}</p>']
+    for section in sections:
+        parts.append(f"<section><h2>{html.escape(section.title)}</h2>")
+        if section.note:
+            css = "missing" if section.note.startswith("not available") else "note"
+            parts.append(f'<p class="{css}">{html.escape(section.note)}</p>')
+        if section.plot:
+            parts.append(f'<img src="{html.escape(section.plot)}" alt="{html.escape(section.title)}">')
+        if section.table:
+            parts.append("<table>" + "".join(f"<tr><td>{html.escape(label)}</td><td>{html.escape(value)}</td></tr>"
+                                             for label, value in section.table) + "</table>")
+        parts.append("</section>")
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"
+
+
+def write_report(out_dir: str | Path, run_dir: str | Path | None = None, cap: int | None = None) -> Path:
+    """Write OUT/report/index.html and its plots; returns the page's path."""
+    out = Path(out_dir)
+    if not out.is_dir():
+        raise WitError(f"{out} is not a folder; give the OUT folder of a `wit build`")
+    run = Path(run_dir) if run_dir else None
+    if run is not None and not run.is_dir():
+        raise WitError(f"run folder {run} does not exist")
+    report = out / REPORT_DIR
+    report.mkdir(parents=True, exist_ok=True)
+    if cap is None:
+        try:
+            cap = find_cap(read_json(out / "manifest.json"))
+        except NotAvailable:
+            cap = None
+    sections = [
+        section_drops(out, report),
+        section_queries(out, report, cap),
+        section_languages(out, report),
+        section_image_sizes(out, report),
+        section_shards(out, report),
+        section_training(run, report),
+        section_manifest(out),
+    ]
+    page = report / "index.html"
+    temporary = page.with_name("index.html.tmp")
+    temporary.write_text(render_page(out, sections), encoding="utf-8")
+    temporary.replace(page)
+    return page
