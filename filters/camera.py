@@ -85,8 +85,11 @@ def _is_model_code(token: str) -> bool:
     return token.isupper() and token.isalpha() and len(token) <= 3
 
 
-def classify(text: str) -> tuple[int, bool, bool]:
-    """Return (content words, camera signal seen, device brand seen with a model code)."""
+def classify(text: str, stop_at: int = 1_000_000) -> tuple[int, bool, bool]:
+    """Return (content words, camera signal seen, device brand seen with a model code).
+
+    Counting stops at `stop_at` content words: the drop rule only needs to know "any?".
+    """
     content = 0
     camera_signal = bool(_SHOT_ON.match(text) or _EXIF_DEFAULT.search(text) or _EXPOSURE_ANYWHERE.search(text))
     device_brand = False
@@ -112,6 +115,8 @@ def classify(text: str) -> tuple[int, bool, bool]:
         if token.isdigit() or not _ALPHA.search(token):
             continue
         content += 1
+        if content >= stop_at:
+            break
     return content, camera_signal, device_brand and model_code
 
 
@@ -121,9 +126,24 @@ def is_product_listing(text: str) -> bool:
     return bool(words & PRODUCT_NOUNS) and bool(LISTING_LINKS.search(text))
 
 
+# Cheap pre-screen: a camera signal needs a digit (model codes, exposure values) or a maker or
+# EXIF word, so most captions skip the per-token classification.
+_HINT_WORDS = CAMERA_BRANDS | DEVICE_BRANDS | {"shot", "dsc", "digital", "exposure", "aperture", "iso"}
+_LOWER_WORD = re.compile(r"[a-z]+")
+_DIGIT = re.compile(r"\d")
+
+
+def _has_camera_hint(text: str) -> bool:
+    if _DIGIT.search(text):
+        return True
+    return not _HINT_WORDS.isdisjoint(_LOWER_WORD.findall(text.lower()))
+
+
 def is_camera_metadata(text: str) -> bool:
     """True when the caption is only camera, lens, EXIF or exposure metadata."""
-    content, camera_signal, device_with_code = classify(text)
+    if not _has_camera_hint(text):
+        return False
+    content, camera_signal, device_with_code = classify(text, stop_at=1)
     if content > 0:
         return False
     if not (camera_signal or device_with_code):

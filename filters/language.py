@@ -288,7 +288,7 @@ def identify_cascade(text: str) -> LanguageGuess:
         return UNKNOWN
     if count >= 2 and share == 1.0:
         return LanguageGuess("en", 1.0, 1.0)
-    foreign_script = non_latin_share(text)
+    foreign_script = 0.0 if text.isascii() else non_latin_share(text)
     guess = identify_fasttext(text)
     if foreign_script > 0.5:
         return LanguageGuess(guess.lang, guess.score, min(1.0 - foreign_script, guess.english))

@@ -32,6 +32,8 @@ def host_is_denied(host: str, deny_domains: frozenset[str]) -> bool:
 
 
 def _as_int(value) -> int | None:
+    if value is None or value == "":
+        return None
     try:
         return int(float(str(value).strip().removesuffix("px")))
     except (TypeError, ValueError):
