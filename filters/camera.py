@@ -112,7 +112,10 @@ def classify(text: str, stop_at: int = 1_000_000) -> tuple[int, bool, bool]:
         if _is_model_code(raw.strip(".'\"!?-–—/")):
             model_code = True
             continue
-        if token.isdigit() or not _ALPHA.search(token):
+        if token.isdigit():
+            model_code = True  # 'Pixel 7', 'iPhone 13': a device line and a number
+            continue
+        if not _ALPHA.search(token):
             continue
         content += 1
         if content >= stop_at:
