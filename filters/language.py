@@ -25,7 +25,6 @@ builds one per process and reuses it for every record.
 from __future__ import annotations
 
 import functools
-import math
 import os
 import re
 from dataclasses import dataclass
@@ -337,10 +336,6 @@ def get_identifier(backend: str) -> Callable[[str], LanguageGuess]:
     if missing:
         raise WitError(f"language backend {backend!r} needs {', '.join(missing)}: pip install 'wit[lid]'")
     return IDENTIFIERS[backend]
-
-
-def is_english(guess: LanguageGuess, threshold: float) -> bool:
-    return guess.english >= threshold and not math.isnan(guess.english)
 
 
 if __name__ == "__main__":

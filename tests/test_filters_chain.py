@@ -141,6 +141,13 @@ def test_hostile_text_never_raises(chain, text):
         assert len(candidate["text"]) <= FilterConfig().max_chars
 
 
+def test_chain_pickles_for_beam_workers(chain):
+    import pickle
+
+    clone = pickle.loads(pickle.dumps(chain))
+    assert clone.apply(new_candidate(URL, "IMG_0976.JPG")) == "drop_filename"
+
+
 def test_verdicts_report_every_check(chain):
     verdicts = chain.verdicts(new_candidate(URL, "IMG_0001"))
     assert set(verdicts) == set(CHECKS)
