@@ -31,7 +31,7 @@ class FilterConfig:
     strip_camera_suffix: bool = True
     english_only: bool = True
     lid_backend: str = language.DEFAULT_BACKEND  # or "none" to skip identification
-    english_threshold: float = 0.3
+    english_threshold: float = 0.4
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> "FilterConfig":

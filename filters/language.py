@@ -271,16 +271,22 @@ def non_latin_share(text: str) -> float:
     return 1.0 - latin / letters if letters else 0.0
 
 
-def identify_cascade(text: str) -> LanguageGuess:
-    """The default: English unless there is confident evidence of another language.
+_LOWERCASE_WORD = re.compile(r"(?<![^\W\d_])[^\W\d_A-Z][^\W\d_]+")
 
-    Stage 1 (vocabulary, ~2 us): a caption whose words are all distinctive common English words
-    is English; a caption written mostly in a non-Latin script is not. Stage 2 (fastText,
-    ~20-50 us) only for the rest: the English score is 1 - P(top foreign language), damped by
-    the share of English words. Names, brands and model numbers carry no language evidence,
-    fastText is unsure about them, and they stay: a web caption such as 'Kyle Lo' or 'BMW M6
-    Gran Coupe' is a keep (shared/data/README.md), which a plain "is it English?" detector gets
-    wrong.
+
+def identify_cascade(text: str) -> LanguageGuess:
+    """The default: English unless there is enough evidence of another language.
+
+    Stage 1 (vocabulary, a few us): a caption whose words are all distinctive common English
+    words is English; one written mostly in a non-Latin script is not. Stage 2 (fastText) for
+    the rest, read two ways:
+    - Two or more lowercase words carry language evidence (running text, tag lists): the text
+      is foreign in proportion to fastText's P(not English), damped by the English word share.
+    - Otherwise the caption is names, brands, model numbers or a Title Case product title,
+      which carry little language evidence and are keeps by the label rules ('Kyle Lo',
+      'BMW M6 Gran Coupe'); only fastText's confidence in one specific other language counts.
+    A plain "is this English?" detector drops a quarter or more of such captions
+    (docs/filters.md).
     """
     share, count = english_word_share(text)
     if count == 0:
@@ -291,9 +297,12 @@ def identify_cascade(text: str) -> LanguageGuess:
     guess = identify_fasttext(text)
     if foreign_script > 0.5:
         return LanguageGuess(guess.lang, guess.score, min(1.0 - foreign_script, guess.english))
-    if guess.lang == "en":
+    if len(_LOWERCASE_WORD.findall(text)) >= 2:
+        foreign = (1.0 - guess.english) * (1.0 - share)
+    elif guess.lang == "en":
         return LanguageGuess("en", guess.score, 1.0)
-    foreign = guess.score * (1.0 - share)
+    else:
+        foreign = guess.score * (1.0 - share)
     return LanguageGuess(guess.lang, guess.score, max(guess.english, 1.0 - foreign))
 
 
