@@ -46,6 +46,7 @@ class BuildConfig:
     url_list_config: UrlListConfig = field(default_factory=UrlListConfig)
     until: str | None = None  # "candidates" stops after the text side
     fetch_args: Any = None  # the parsed CLI namespace, for FetchConfig.from_args
+    query_list_hash: str = ""  # content hash of the query list, recorded in the manifest
 
     @property
     def text_counts_path(self) -> str:
@@ -71,21 +72,18 @@ def build_text_side(pipeline: beam.Pipeline, config: BuildConfig, progress_dir: 
     return kept
 
 
-def continue_into_fetch(kept, config: BuildConfig) -> bool:
-    """THE hook from the text side into fetch + shards (pipeline/fetch.py, issue 6).
+def continue_into_fetch(kept, config: BuildConfig):
+    """THE hook from the text side into fetch + shards (pipeline/shard_stage.py).
 
-    Takes the kept candidates PCollection and applies FetchToShards to it in the same job.
-    Returns False (and the build stops after the candidates) while the fetch stage is not part
-    of this installation.
+    Applies FetchToShards to the kept candidates in the same job: images are fetched into
+    OUT/shards with OUT/sizes.json and OUT/manifest.json. Returns its output PCollection.
     """
-    try:
-        from pipeline.fetch import FetchConfig, FetchToShards
-    except ImportError:
-        _LOGGER.warning("wit build: the fetch stage is not available in this installation; "
-                        "stopping after the candidates (pass --until candidates to say so)")
-        return False
-    kept | "FetchToShards" >> FetchToShards(FetchConfig.from_args(config.fetch_args))
-    return True
+    from pipeline.fetch_config import FetchConfig
+    from pipeline.shard_stage import FetchToShards
+
+    fetch_config = FetchConfig.from_args(config.fetch_args, out=config.out, query_list_hash=config.query_list_hash) \
+        if config.fetch_args is not None else FetchConfig(out=config.out, query_list_hash=config.query_list_hash)
+    return kept | "FetchToShards" >> FetchToShards(fetch_config)
 
 
 def total_input_bytes(files: list[InputFile]) -> int | None:

@@ -77,13 +77,10 @@ def add_build_arguments(parser: argparse.ArgumentParser) -> None:
     except ImportError:  # filters/ not installed alongside: the handler reports it
         pass
     else:
-        add_filter_arguments(parser.add_argument_group("caption and URL filters"))
-    try:
-        from pipeline.fetch import add_fetch_arguments
-    except ImportError:
-        pass
-    else:
-        add_fetch_arguments(parser.add_argument_group("image fetch"))
+        add_filter_arguments(parser)
+    from pipeline.fetch_config import add_fetch_arguments
+
+    add_fetch_arguments(parser)
 
 
 def config_from_args(args):
@@ -107,10 +104,12 @@ def config_from_args(args):
     if args.crawl:
         files += crawl_wat_files(args.crawl, args.max_files, args.cc_base_url)
     queries = None if args.queries.lower() == "none" else args.queries
+    query_list_hash = ""
     if queries is not None:
         from queries.querylist import load_query_list
 
-        load_query_list(queries)  # fail now, not on a worker, when the list is missing or bad
+        # Loaded here too so that a missing or bad list fails now, not on a worker.
+        query_list_hash = load_query_list(queries).content_hash
     return BuildConfig(
         files=files,
         out=args.out,
@@ -123,6 +122,7 @@ def config_from_args(args):
             meta_cols=tuple(name.strip() for name in args.meta_cols.split(",") if name.strip())),
         until=args.until,
         fetch_args=args,
+        query_list_hash=query_list_hash,
     )
 
 
