@@ -103,7 +103,8 @@ def build_args(files: list[str], out: str, queries: str, cap: int) -> Namespace:
                               "--per-query-cap", str(cap), "--until", "candidates"])
 
 
-def run_text_side(files: list[str], out: str, queries: str, cap: int, workers: int) -> tuple[float, dict, dict]:
+def run_text_side(files: list[str], out: str, queries: str, cap: int, workers: int,
+                  mode: str = "multi_processing") -> tuple[float, dict, dict]:
     from pipeline.build import run_build
     from pipeline.cli import config_from_args
 
@@ -111,18 +112,21 @@ def run_text_side(files: list[str], out: str, queries: str, cap: int, workers: i
     sampler = WorkerMemorySampler()
     sampler.start()
     start = time.perf_counter()
-    summary = run_build(config, ["--direct_running_mode=multi_processing", f"--direct_num_workers={workers}"],
+    summary = run_build(config, [f"--direct_running_mode={mode}", f"--direct_num_workers={workers}"],
                         show_progress=False)
     elapsed = time.perf_counter() - start
     sampler.stop()
     return elapsed, summary, sampler.peaks
 
 
+STAGES = ("read_wat", "filter", "dedup_key", "match", "cap_ranks", "cap_select", "to_row")
+
+
 def per_stage_costs(files: list[str], queries: str, cap: int, limit: int) -> dict[str, float]:
     """Microseconds per candidate of each stage's plain function, on the same records."""
     from filters.chain import FilterChain, FilterConfig
 
-    from pipeline.cap import query_votes
+    from pipeline.cap import QueryRanksDoFn, selected_by
     from pipeline.dedup import survivor_key
     from pipeline.match import load_matcher
     from pipeline.sources import read_file
@@ -162,11 +166,20 @@ def per_stage_costs(files: list[str], queries: str, cap: int, limit: int) -> dic
     costs["match"] = (time.perf_counter() - start) / max(1, len(kept)) * 1e6
 
     matched = [c for c in kept if c["matches"]]
+    ranks = QueryRanksDoFn(cap, 0)
+    ranks.start_bundle()
     start = time.perf_counter()
     for candidate in matched:
-        for _ in query_votes(candidate, 0):
+        for _ in ranks.process(candidate):
             pass
-    costs["cap_votes"] = (time.perf_counter() - start) / max(1, len(matched)) * 1e6
+    per_query = list(ranks.flush())
+    costs["cap_ranks"] = (time.perf_counter() - start) / max(1, len(matched)) * 1e6
+    thresholds = {query_id: max(top) for query_id, (count, top) in per_query if count > cap}
+    salts = {}
+    start = time.perf_counter()
+    for candidate in matched:
+        candidate["selected_by"] = selected_by(candidate, thresholds, 0, salts)
+    costs["cap_select"] = (time.perf_counter() - start) / max(1, len(matched)) * 1e6
 
     start = time.perf_counter()
     for candidate in matched:
@@ -188,6 +201,8 @@ def main(argv=None) -> int:
     parser.add_argument("--workers", type=int, default=available_cores(), help="worker processes (default: cores)")
     parser.add_argument("--queries", default="default", help="query list (default: the embedded default)")
     parser.add_argument("--per-query-cap", type=int, default=20000)
+    parser.add_argument("--mode", choices=("multi_processing", "in_memory"), default="multi_processing",
+                        help="local running mode (in_memory: one process, for profiling)")
     args = parser.parse_args(argv)
     links = args.links or (100_000 if args.quick else 1_000_000)
 
@@ -202,9 +217,12 @@ def main(argv=None) -> int:
                   f"{len(files)} files ({time.perf_counter() - start:.0f}s to write)", file=sys.stderr)
         tiny = load_generator().write_synthetic_wat(os.path.join(scratch, "tiny"), 10, 1)["files"]
 
-        startup_s, _, _ = run_text_side(tiny, os.path.join(scratch, "out-tiny"), args.queries, args.per_query_cap, args.workers)
+        if args.mode == "in_memory":
+            args.workers = 1
+        startup_s, _, _ = run_text_side(tiny, os.path.join(scratch, "out-tiny"), args.queries, args.per_query_cap,
+                                        args.workers, args.mode)
         elapsed_s, summary, peaks = run_text_side(files, os.path.join(scratch, "out"), args.queries,
-                                                  args.per_query_cap, args.workers)
+                                                  args.per_query_cap, args.workers, args.mode)
         costs = per_stage_costs(files, args.queries, args.per_query_cap, limit=20_000 if args.quick else 100_000)
 
     work_s = max(elapsed_s - startup_s, 1e-9)
@@ -226,7 +244,7 @@ def main(argv=None) -> int:
         print(f"{label:<34}{value:>14}")
     print("\nPer-stage cost of the plain functions, same records, one process")
     print(f"{'stage':<20}{'us/candidate':>14}{'candidates/s':>14}")
-    for stage in ("read_wat", "filter", "dedup_key", "match", "cap_votes", "to_row"):
+    for stage in STAGES:
         print(f"{stage:<20}{costs[stage]:>14.1f}{1e6 / costs[stage]:>14,.0f}")
     print(f"(matcher build {costs['matcher_build_s']:.1f}s per worker; {costs['kept_after_filter_share']:.0%} of "
           f"candidates pass the filters, {costs['matched_share']:.0%} match a query; match/cap/row costs are per "
@@ -240,9 +258,9 @@ def main(argv=None) -> int:
         "startup_s": round(startup_s, 2),
         "candidates_per_s": round(summary["input"] / work_s),
         "candidates_per_s_per_core": round(per_core),
-        "peak_worker_rss_gib": round(peak_gib, 3),
+        "peak_worker_rss_gib": round(peak_gib, 3) if worker_peaks else None,
         "stage_us_per_candidate": {k: round(v, 2) for k, v in costs.items() if k in
-                                   ("read_wat", "filter", "dedup_key", "match", "cap_votes", "to_row")},
+                                   STAGES},
         "matcher_build_s": round(costs["matcher_build_s"], 2),
         "drops": summary["drops"],
     }))

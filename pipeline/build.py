@@ -64,9 +64,10 @@ def build_text_side(pipeline: beam.Pipeline, config: BuildConfig, progress_dir: 
     counts.append(dedup_counts)
     if config.queries is not None:
         matched, match_counts = kept | "Match" >> MatchQueries(config.queries, progress_dir)
-        kept, cap_counts = matched | "Cap" >> CapPerQuery(config.per_query_cap, config.cap_seed, progress_dir)
+        cap = CapPerQuery(config.per_query_cap, config.cap_seed, progress_dir)
+        kept, cap_counts = matched | "Cap" >> cap
         counts += [match_counts, cap_counts]
-        _ = {"matched": matched, "kept": kept} | "QueryCounts" >> WriteQueryCounts(config.out, config.queries)
+        _ = {"match_counts": cap.match_counts, "kept": kept} | "QueryCounts" >> WriteQueryCounts(config.out, config.queries)
     counts.append(kept | "WriteCandidates" >> WriteCandidates(config.out, progress_dir))
     _ = tuple(counts) | "AllCounts" >> beam.Flatten() | "TextCounts" >> WriteTextCounts(config.text_counts_path)
     return kept

@@ -59,10 +59,39 @@ def row_candidate(row: dict) -> dict:
     return candidate
 
 
-class ToRowDoFn(CountingDoFn):
+def rows_table(rows: list[dict]) -> pa.Table:
+    """A candidates table from rows (candidate_row dicts), column by column."""
+    return pa.Table.from_arrays(
+        [pa.array([row[name] for row in rows], type) for name, type in zip(CANDIDATES_SCHEMA.names, CANDIDATES_SCHEMA.types)],
+        schema=CANDIDATES_SCHEMA)
+
+
+class ToTablesDoFn(CountingDoFn):
+    """Candidates -> pyarrow tables of up to `batch_rows` rows (counted as `kept`).
+
+    Building the columns here, in bulk, costs a fraction of Beam's row-by-row WriteToParquet.
+    """
+
+    def __init__(self, batch_rows: int = 20000, progress_dir: str | None = None):
+        super().__init__(progress_dir)
+        self._batch_rows = batch_rows
+
+    def start_bundle(self):
+        super().start_bundle()
+        self._rows = []
+
     def process(self, candidate: dict):
         self.count(KEPT)
-        yield candidate_row(candidate)
+        self._rows.append(candidate_row(candidate))
+        if len(self._rows) >= self._batch_rows:
+            yield rows_table(self._rows)
+            self._rows = []
+
+    def finish_bundle(self):
+        if self._rows:
+            yield GlobalWindows.windowed_value(rows_table(self._rows))
+            self._rows = []
+        yield from super().finish_bundle()
 
 
 class WriteCandidates(beam.PTransform):
@@ -74,10 +103,10 @@ class WriteCandidates(beam.PTransform):
         self._progress_dir = progress_dir
 
     def expand(self, kept):
-        rows = kept | "ToRow" >> beam.ParDo(ToRowDoFn(self._progress_dir)).with_outputs(COUNTS_TAG, main="rows")
-        rows.rows | "WriteParquet" >> beam.io.WriteToParquet(
-            f"{self._out}/candidates/part", CANDIDATES_SCHEMA, file_name_suffix=".parquet", record_batch_size=10000)
-        return rows[COUNTS_TAG]
+        tables = kept | "ToTables" >> beam.ParDo(ToTablesDoFn(progress_dir=self._progress_dir)).with_outputs(COUNTS_TAG, main="tables")
+        tables.tables | "WriteParquet" >> beam.io.WriteToParquetBatched(
+            f"{self._out}/candidates/part", CANDIDATES_SCHEMA, file_name_suffix=".parquet")
+        return tables[COUNTS_TAG]
 
 
 class TallyQueriesDoFn(beam.DoFn):
@@ -125,7 +154,7 @@ def _write_query_counts(totals: list, path: str, queries_spec: str) -> str:
 
 
 class WriteQueryCounts(beam.PTransform):
-    """{"matched": before the cap, "kept": after} -> OUT/counts/queries.parquet.
+    """{"match_counts": (query, n) before the cap, "kept": candidates after} -> OUT/counts/queries.parquet.
 
     Columns: id, text, selected (candidates the query selected; never above the cap), matches
     (kept candidates that contain the query), matched_before_cap (all candidates that did).
@@ -137,7 +166,7 @@ class WriteQueryCounts(beam.PTransform):
         self._queries_spec = queries_spec
 
     def expand(self, inputs):
-        matched = inputs["matched"] | "TallyMatched" >> beam.ParDo(TallyQueriesDoFn((("matches", "matched_before_cap"),)))
+        matched = inputs["match_counts"] | "KeyMatched" >> beam.Map(lambda item: (("matched_before_cap", item[0]), item[1]))
         kept = inputs["kept"] | "TallyKept" >> beam.ParDo(TallyQueriesDoFn((("selected_by", "selected"), ("matches", "matches"))))
         return (
             (matched, kept)
