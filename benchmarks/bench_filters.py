@@ -1,0 +1,198 @@
+"""Caption filters and language identification: quality and speed on real data.
+
+Three tables, then one JSON line:
+1. captions_dev.tsv (shared/data): precision and recall per drop reason and for keep, for the
+   default chain and for the chain with each language backend.
+2. lid-dev (sentences, word-pairs, single-words) as binary English-vs-rest: F1 and captions/s
+   per core for each detector and cascade, with langdetect as the anchor. Fast detectors run on
+   every line; slow ones (langdetect, lingua, blend-lingua) on an even sample of every language
+   file, so the English share is the same as in the full set and the F1 figures compare.
+   F1 is given at the chain's English threshold and at the best threshold on a grid (an oracle
+   figure: it shows the detector's ceiling, not what it delivers untuned).
+3. The whole chain on real captions (LAION TEXT column of img2dataset_test_1000.parquet plus
+   captions_dev.tsv, repeated): candidates/s per core, single process.
+
+Run: .venv/bin/python benchmarks/bench_filters.py [--quick] [--data DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from filters import language  # noqa: E402
+from filters.chain import FilterChain, FilterConfig  # noqa: E402
+from filters.evaluation import (  # noqa: E402
+    LABELS,
+    english_f1,
+    label_captions,
+    read_labelled_captions,
+    read_lid_dev,
+    score_predictions,
+)
+from wit.records import new_candidate  # noqa: E402
+
+SLOW_BACKENDS = ("langdetect", "lingua", "blend-lingua")
+LID_KINDS = ("sentences", "word-pairs", "single-words")
+THRESHOLD_GRID = tuple(round(0.05 * i, 2) for i in range(1, 20))
+
+
+def table(title: str, header: list[str], rows: list[list]) -> None:
+    print(f"\n## {title}\n")
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
+    print("  ".join(str(h).ljust(w) for h, w in zip(header, widths)))
+    print("  ".join("-" * w for w in widths))
+    for row in rows:
+        print("  ".join(str(x).ljust(w) for x, w in zip(row, widths)))
+
+
+def even_sample(pairs: list[tuple[str, str]], per_language: int | None) -> list[tuple[str, str]]:
+    if per_language is None:
+        return pairs
+    by_lang: dict[str, list] = {}
+    for text, lang in pairs:
+        by_lang.setdefault(lang, []).append((text, lang))
+    out = []
+    for lang_pairs in by_lang.values():
+        step = max(1, len(lang_pairs) // per_language)
+        out += lang_pairs[::step][:per_language]
+    return out
+
+
+def bench_captions(data: Path, backends: list[str]) -> dict:
+    rows = read_labelled_captions(data / "captions_dev.tsv")
+    gold = [r.label for r in rows]
+    figures = {}
+    table_rows = []
+    for backend in backends:
+        chain = FilterChain(FilterConfig(lid_backend=backend))
+        scores = score_predictions(gold, label_captions(chain, [r.text for r in rows]))
+        figures[backend] = {
+            label: {"precision": round(s.precision, 3), "recall": round(s.recall, 3), "support": s.support} for label, s in scores.items()
+        }
+        if backend == language.DEFAULT_BACKEND:
+            table(
+                f"captions_dev.tsv ({len(rows)} rows): default chain (lid={backend})",
+                ["label", "support", "predicted", "precision", "recall"],
+                [[s.label, s.support, s.predicted, f"{s.precision:.3f}", f"{s.recall:.3f}"] for s in scores.values()],
+            )
+        table_rows.append(
+            [backend, f"{scores['keep'].recall:.3f}", f"{scores['keep'].precision:.3f}",
+             f"{scores['drop_nonenglish'].precision:.3f}", f"{scores['drop_nonenglish'].recall:.3f}"]
+        )
+    table(
+        "captions_dev.tsv: the chain with each language backend (threshold 0.3 for cascade, else as configured)",
+        ["lid", "keep recall", "keep precision", "nonenglish precision", "nonenglish recall"],
+        table_rows,
+    )
+    return figures
+
+
+def bench_lid(data: Path, backends: list[str], quick: bool, threshold: float) -> dict:
+    figures: dict = {}
+    rows = []
+    for kind in LID_KINDS:
+        pairs = read_lid_dev(data / "lid-dev", kind)
+        for backend in backends:
+            per_language = 12 if quick else (40 if backend in SLOW_BACKENDS else None)
+            if quick and backend not in SLOW_BACKENDS:
+                per_language = 60
+            sample = even_sample(pairs, per_language)
+            identify = language.get_identifier(backend)
+            identify("warm up the model")
+            start = time.perf_counter()
+            scores = [identify(text).english for text, _ in sample]
+            elapsed = time.perf_counter() - start
+            gold = [lang for _, lang in sample]
+            at_threshold = english_f1(gold, [s >= threshold for s in scores])
+            best_f1, best_t = max((english_f1(gold, [s >= t for s in scores])["f1"], t) for t in THRESHOLD_GRID)
+            rate = len(sample) / elapsed if elapsed else float("inf")
+            figures.setdefault(backend, {})[kind] = {
+                "lines": len(sample),
+                "f1": round(at_threshold["f1"], 4),
+                "precision": round(at_threshold["precision"], 4),
+                "recall": round(at_threshold["recall"], 4),
+                "best_f1": round(best_f1, 4),
+                "best_threshold": best_t,
+                "per_s": round(rate),
+            }
+            rows.append(
+                [kind, backend, len(sample), f"{at_threshold['f1']:.3f}", f"{at_threshold['precision']:.3f}",
+                 f"{at_threshold['recall']:.3f}", f"{best_f1:.3f} @{best_t}", f"{rate:,.0f}"]
+            )
+            print(f"lid {kind} {backend}: {len(sample)} lines, {rate:,.0f}/s", file=sys.stderr, flush=True)
+    table(
+        f"lid-dev, English vs rest (threshold {threshold}; best = oracle threshold on a grid)",
+        ["kind", "detector", "lines", "F1", "precision", "recall", "best F1", "captions/s/core"],
+        rows,
+    )
+    return figures
+
+
+def real_captions(data: Path) -> list[str]:
+    import pyarrow.parquet as pq
+
+    texts = [t for t in pq.read_table(data / "real" / "img2dataset_test_1000.parquet", columns=["TEXT"]).column("TEXT").to_pylist() if t]
+    texts += [r.text for r in read_labelled_captions(data / "captions_dev.tsv")]
+    return texts
+
+
+def bench_chain(data: Path, quick: bool) -> dict:
+    base = real_captions(data)
+    total = 10_000 if quick else 50_000
+    texts = (base * (total // len(base) + 1))[:total]
+    figures = {}
+    rows = []
+    for name, config, n in (
+        ("default (lid=cascade)", FilterConfig(), total),
+        ("no language identification", FilterConfig(lid_backend="none"), total),
+        ("lid=fasttext", FilterConfig(lid_backend="fasttext"), total),
+        ("lid=langdetect", FilterConfig(lid_backend="langdetect"), min(total, 2_000)),
+    ):
+        chain = FilterChain(config)
+        chain.apply(new_candidate("https://example.com/a.jpg", "warm up the language model"))
+        candidates = [new_candidate(f"https://example.com/{i}.jpg", text) for i, text in enumerate(texts[:n])]
+        kept = 0
+        start = time.perf_counter()
+        for candidate in candidates:
+            kept += chain.apply(candidate) is None
+        elapsed = time.perf_counter() - start
+        rate = n / elapsed
+        figures[name] = {"candidates": n, "per_s": round(rate), "kept_share": round(kept / n, 3)}
+        rows.append([name, n, f"{rate:,.0f}", f"{kept / n:.3f}"])
+    table(
+        f"whole chain on real captions ({len(base)} distinct, repeated), one process",
+        ["config", "candidates", "candidates/s/core", "kept share"],
+        rows,
+    )
+    return figures
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="small samples, a short run")
+    parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data", help="shared/data folder")
+    parser.add_argument("--backends", default=",".join(language.BACKENDS), help="comma-separated language backends")
+    args = parser.parse_args(argv)
+    backends = [b for b in args.backends.split(",") if b]
+    threshold = FilterConfig().english_threshold
+    figures = {
+        "captions_dev": bench_captions(args.data, backends),
+        "lid_dev": bench_lid(args.data, backends, args.quick, threshold),
+        "chain": bench_chain(args.data, args.quick),
+        "default_lid": language.DEFAULT_BACKEND,
+        "english_threshold": threshold,
+        "quick": args.quick,
+    }
+    print(json.dumps(figures, sort_keys=True))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,153 @@
+"""The filter chain: every caption and URL check in one place, cheapest first.
+
+`FilterChain(config).apply(candidate)` normalises candidate["text"] in place, recomputes the uid
+from the normalised text, records lang/lang_score when language identification runs, and
+returns None (keep) or exactly one drop reason from wit.records.TEXT_DROP_REASONS. It never
+raises: a malformed record is "drop_error", so a bad row cannot kill a Beam bundle and is still
+counted.
+
+Order (cheapest first, and the order in which a caption that fails several checks is counted):
+url -> length (after normalisation) -> file name -> boilerplate -> camera -> language.
+File names come before boilerplate so that 'photo 2 of 9' counts as a file name, not as the
+generic word 'photo'; language comes last because it costs more than all the rest together.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from filters import boilerplate, camera, filename, language, normalise, urls
+from filters.config import LONG_CAPTION_POLICIES, FilterConfig, add_filter_arguments, parse_deny_domains
+from wit.records import make_uid
+
+__all__ = ["CHECKS", "FilterChain", "FilterConfig", "add_filter_arguments", "parse_deny_domains", "LONG_CAPTION_POLICIES"]
+
+log = logging.getLogger(__name__)
+
+CHECKS = ("url", "length", "filename", "boilerplate", "camera", "language")
+
+
+class FilterChain:
+    """Applies the configured checks to candidate dicts; build one per worker process."""
+
+    def __init__(self, config: FilterConfig | None = None):
+        self.config = config or FilterConfig()
+        self.config.validate()
+        self.deny_domains = urls.normalise_domains(self.config.deny_domains)
+        self.identify = None if self.config.lid_backend == "none" else language.get_identifier(self.config.lid_backend)
+
+    # -- the public contract ------------------------------------------------------------
+
+    def apply(self, candidate: dict) -> str | None:
+        """None to keep, or one drop reason. Mutates text, uid, lang, lang_score."""
+        try:
+            return self._apply(candidate)
+        except Exception:  # noqa: BLE001 - a bad record must be counted, never kill the bundle
+            log.debug("filter chain failed on a candidate", exc_info=True)
+            return "drop_error"
+
+    def verdicts(self, candidate: dict) -> dict[str, str]:
+        """Every check's own verdict ('keep' or its reason), without stopping at the first drop.
+
+        For `wit filters check`: users see which checks a caption trips, not only the first.
+        Normalises the candidate like apply() does.
+        """
+        out = {name: "keep" for name in CHECKS}
+        try:
+            prepared = self._prepare(candidate)
+            if prepared == "drop_error":
+                return {name: "drop_error" for name in CHECKS}
+            if prepared == "drop_length":
+                out["length"] = prepared
+            out["url"] = self._url_reason(candidate) or "keep"
+            for name, reason in self._text_checks():
+                if name != "length" and self._text_check(name, candidate["text"]):
+                    out[name] = reason
+            if self.identify is not None and not self._language_keeps(candidate):
+                out["language"] = "drop_nonenglish"
+        except Exception:  # noqa: BLE001 - same promise as apply()
+            log.debug("filter chain failed on a candidate", exc_info=True)
+            return {name: "drop_error" for name in CHECKS}
+        return out
+
+    # -- steps ----------------------------------------------------------------------------
+
+    def _apply(self, candidate: dict) -> str | None:
+        prepared = self._prepare(candidate)
+        if prepared == "drop_error":
+            return prepared
+        url_reason = self._url_reason(candidate)
+        if url_reason:
+            return url_reason
+        if prepared:
+            return prepared
+        text = candidate["text"]
+        for name, reason in self._text_checks():
+            if name != "length" and self._text_check(name, text):
+                return reason
+        if self.identify is not None and not self._language_keeps(candidate):
+            return "drop_nonenglish"
+        return None
+
+    def _prepare(self, candidate) -> str | None:
+        """Normalise text in place and recompute the uid; 'drop_error' / 'drop_length' or None."""
+        if not isinstance(candidate, dict):
+            return "drop_error"
+        text = candidate.get("text")
+        url = candidate.get("url")
+        if isinstance(text, bytes):
+            text = text.decode("utf-8", "replace")
+        if not isinstance(text, str) or not isinstance(url, str):
+            return "drop_error"
+        text, truncated = normalise.normalise_text(text, self.config.max_chars)
+        if self.config.strip_camera_suffix and text:
+            text = camera.strip_camera_suffix(text)
+        candidate["text"] = text
+        candidate["uid"] = make_uid(url, text)
+        if truncated and self.config.long_captions == "drop":
+            return "drop_length"
+        if len(text) < max(1, self.config.min_chars):
+            return "drop_length"
+        return None
+
+    def _url_reason(self, candidate: dict) -> str | None:
+        if not self.config.check_url:
+            return None
+        meta = candidate.get("meta")
+        meta = meta if isinstance(meta, dict) else {}
+        problem = urls.url_problem(
+            candidate.get("url"),
+            max_chars=self.config.max_url_chars,
+            deny_domains=self.deny_domains,
+            width=meta.get("width"),
+            height=meta.get("height"),
+        )
+        return "drop_url" if problem else None
+
+    def _text_checks(self):
+        c = self.config
+        yield "length", "drop_length"
+        if c.drop_filename:
+            yield "filename", "drop_filename"
+        if c.drop_boilerplate:
+            yield "boilerplate", "drop_boilerplate"
+        if c.drop_camera:
+            yield "camera", "drop_camera"
+
+    @staticmethod
+    def _text_check(name: str, text: str) -> bool:
+        if name == "filename":
+            return filename.is_file_name(text)
+        if name == "boilerplate":
+            return boilerplate.is_boilerplate(text)
+        if name == "camera":
+            return camera.is_camera_metadata(text)
+        raise ValueError(name)
+
+    def _language_keeps(self, candidate: dict) -> bool:
+        guess = self.identify(candidate["text"])
+        candidate["lang"] = guess.lang
+        candidate["lang_score"] = round(float(guess.score), 4)
+        if not self.config.english_only:
+            return True
+        return guess.english >= self.config.english_threshold

@@ -1,0 +1,124 @@
+"""`wit filters check`: run the filter chain over captions and print each verdict as TSV.
+
+Users tune the filter flags on their own data with it: the same flags as `wit build`.
+Only argparse at module scope; the filters load inside the handler.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+OUTPUT_COLUMNS = ("verdict", "lang", "score", "text")
+
+
+def register(subparsers) -> None:
+    from filters.config import add_filter_arguments
+
+    filters_parser = subparsers.add_parser("filters", help="caption and URL filters", description="Caption and URL filters.")
+    filters_sub = filters_parser.add_subparsers(dest="filters_command", metavar="SUBCOMMAND")
+    check = filters_sub.add_parser(
+        "check",
+        help="print each caption's verdict (keep or drop reason), language and score as TSV",
+        description=(
+            "Read captions, one a line on stdin, or a column of a TSV/CSV/parquet/JSONL file, and print "
+            "verdict, lang, score and the normalised text as TSV (verdict: keep or the drop reason)."
+        ),
+    )
+    check.add_argument("--input", "-i", help="TSV, CSV, parquet or JSONL file (default: lines on stdin)")
+    check.add_argument("--column", default=None, help="caption column in --input (default: caption, text, TEXT or alt)")
+    check.add_argument("--url-column", default=None, help="image URL column, to run the URL filter too (default: none)")
+    check.add_argument("--all-checks", action="store_true", help="add one column per check with its own verdict")
+    check.add_argument("--no-header", action="store_true", help="do not print the header line")
+    add_filter_arguments(check)
+    check.set_defaults(handler=run_check)
+    filters_parser.set_defaults(handler=lambda args: filters_parser.print_help(sys.stderr) or 2)
+
+
+CAPTION_COLUMN_GUESSES = ("caption", "text", "TEXT", "alt", "title")
+URL_PLACEHOLDER = "https://example.invalid/image.jpg"
+
+
+def read_rows(path: str | None, column: str | None, url_column: str | None):
+    """Yield (text, url) pairs from stdin lines or a table file."""
+    from wit.errors import WitError
+
+    if path is None:
+        for line in sys.stdin:
+            yield line.rstrip("\r\n"), URL_PLACEHOLDER
+        return
+    import pyarrow as pa
+
+    lower = path.lower()
+    try:
+        if lower.endswith(".parquet"):
+            import pyarrow.parquet as pq
+
+            table = pq.read_table(path)
+        elif lower.endswith((".jsonl", ".json")):
+            import pyarrow.json as pj
+
+            table = pj.read_json(path)
+        else:
+            import pyarrow.csv as pc
+
+            delimiter = "," if lower.endswith(".csv") else "\t"
+            table = pc.read_csv(
+                path,
+                parse_options=pc.ParseOptions(delimiter=delimiter, newlines_in_values=False),
+                convert_options=pc.ConvertOptions(strings_can_be_null=False, column_types=None, quoted_strings_can_be_null=False),
+            )
+    except (pa.ArrowInvalid, OSError) as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise
+        raise WitError(f"cannot read {path}: {exc}") from exc
+    if column is None:
+        column = next((c for c in CAPTION_COLUMN_GUESSES if c in table.column_names), None)
+        if column is None:
+            raise WitError(f"{path}: no caption column found; pass --column (columns: {', '.join(table.column_names)})")
+    for name in (column, url_column):
+        if name is not None and name not in table.column_names:
+            raise WitError(f"{path}: no column {name!r} (columns: {', '.join(table.column_names)})")
+    texts = table.column(column).to_pylist()
+    url_values = table.column(url_column).to_pylist() if url_column else [URL_PLACEHOLDER] * len(texts)
+    for text, url in zip(texts, url_values):
+        yield ("" if text is None else str(text)), url
+
+
+def _tsv_field(value) -> str:
+    return str(value).replace("\t", " ").replace("\n", " ").replace("\r", " ")
+
+
+def run_check(args: argparse.Namespace) -> int:
+    import logging
+
+    from filters.chain import CHECKS, FilterChain, FilterConfig
+    from wit.records import new_candidate
+
+    log = logging.getLogger("wit.filters")
+    config = FilterConfig.from_args(args)
+    if args.url_column is None:
+        config.check_url = False  # no URLs to judge: placeholders only
+    chain = FilterChain(config)
+    out = sys.stdout
+    if not args.no_header:
+        out.write("\t".join(OUTPUT_COLUMNS + (CHECKS if args.all_checks else ())) + "\n")
+    counts: dict[str, int] = {}
+    for index, (text, url) in enumerate(read_rows(args.input, args.column, args.url_column), 1):
+        candidate = new_candidate(url if isinstance(url, str) else "", text)
+        if args.all_checks:
+            verdicts = chain.verdicts(candidate)
+            first = next((v for v in verdicts.values() if v != "keep"), None)
+            extra = [verdicts[name] for name in CHECKS]
+        else:
+            first = chain.apply(candidate)
+            extra = []
+        verdict = first or "keep"
+        counts[verdict] = counts.get(verdict, 0) + 1
+        fields = [verdict, candidate.get("lang", ""), f"{candidate.get('lang_score', 0.0):.3f}", _tsv_field(candidate.get("text", ""))]
+        out.write("\t".join(fields + extra) + "\n")
+        if index % 100_000 == 0:
+            log.info("checked %d captions", index)
+    summary = ", ".join(f"{k} {v}" for k, v in sorted(counts.items(), key=lambda kv: -kv[1]))
+    log.info("checked %d captions: %s", sum(counts.values()), summary or "none")
+    return 0
