@@ -43,11 +43,12 @@ def load_generator():
 
 
 class WorkerMemorySampler(threading.Thread):
-    """Peak RSS (VmHWM) of this process's descendant processes, sampled twice a second."""
+    """Peak RSS (VmHWM) and CPU seconds of this process's descendants, sampled twice a second."""
 
     def __init__(self):
         super().__init__(daemon=True)
         self.peaks: dict[int, int] = {}
+        self.cpu_s: dict[int, float] = {}
         self._stop_event = threading.Event()
 
     def run(self):
@@ -56,6 +57,18 @@ class WorkerMemorySampler(threading.Thread):
                 peak = self._vm_hwm(pid)
                 if peak:
                     self.peaks[pid] = max(self.peaks.get(pid, 0), peak)
+                cpu = self._cpu_seconds(pid)
+                if cpu:
+                    self.cpu_s[pid] = max(self.cpu_s.get(pid, 0.0), cpu)
+
+    @staticmethod
+    def _cpu_seconds(pid: int) -> float:
+        try:
+            with open(f"/proc/{pid}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, IndexError, ValueError):
+            return 0.0
 
     def stop(self):
         self._stop_event.set()
@@ -104,19 +117,25 @@ def build_args(files: list[str], out: str, queries: str, cap: int) -> Namespace:
 
 
 def run_text_side(files: list[str], out: str, queries: str, cap: int, workers: int,
-                  mode: str = "multi_processing") -> tuple[float, dict, dict]:
+                  mode: str = "multi_processing") -> tuple[float, dict, dict, float]:
+    """(wall seconds, text counts, peak RSS per worker pid, CPU seconds of the job's processes)."""
+    import resource
+
     from pipeline.build import run_build
     from pipeline.cli import config_from_args
 
     config = config_from_args(build_args(files, out, queries, cap))
     sampler = WorkerMemorySampler()
     sampler.start()
+    own_cpu = resource.getrusage(resource.RUSAGE_SELF)
     start = time.perf_counter()
     summary = run_build(config, [f"--direct_running_mode={mode}", f"--direct_num_workers={workers}"],
                         show_progress=False)
     elapsed = time.perf_counter() - start
     sampler.stop()
-    return elapsed, summary, sampler.peaks
+    now = resource.getrusage(resource.RUSAGE_SELF)
+    cpu_s = (now.ru_utime - own_cpu.ru_utime) + (now.ru_stime - own_cpu.ru_stime) + sum(sampler.cpu_s.values())
+    return elapsed, summary, sampler.peaks, cpu_s
 
 
 STAGES = ("read_wat", "filter", "dedup_key", "match", "cap_ranks", "cap_select", "to_row")
@@ -219,14 +238,16 @@ def main(argv=None) -> int:
 
         if args.mode == "in_memory":
             args.workers = 1
-        startup_s, _, _ = run_text_side(tiny, os.path.join(scratch, "out-tiny"), args.queries, args.per_query_cap,
+        startup_s, _, _, startup_cpu_s = run_text_side(tiny, os.path.join(scratch, "out-tiny"), args.queries, args.per_query_cap,
                                         args.workers, args.mode)
-        elapsed_s, summary, peaks = run_text_side(files, os.path.join(scratch, "out"), args.queries,
+        elapsed_s, summary, peaks, cpu_s = run_text_side(files, os.path.join(scratch, "out"), args.queries,
                                                   args.per_query_cap, args.workers, args.mode)
         costs = per_stage_costs(files, args.queries, args.per_query_cap, limit=20_000 if args.quick else 100_000)
 
     work_s = max(elapsed_s - startup_s, 1e-9)
     per_core = summary["input"] / work_s / args.workers
+    # On a shared machine the job gets less than a core per worker; CPU time says what it used.
+    per_cpu_s = summary["input"] / max(cpu_s - startup_cpu_s, 1e-9)
     worker_peaks = sorted(peaks.values(), reverse=True)[: args.workers]
     peak_gib = (worker_peaks[0] / 2**30) if worker_peaks else float("nan")
 
@@ -239,6 +260,8 @@ def main(argv=None) -> int:
         ("Beam start-up, tiny input (s)", f"{startup_s:.1f}"),
         ("candidates/s (excl. start-up)", f"{summary['input'] / work_s:,.0f}"),
         ("candidates/s per core", f"{per_core:,.0f}"),
+        ("CPU seconds (excl. start-up)", f"{cpu_s - startup_cpu_s:.1f}"),
+        ("candidates per CPU-second", f"{per_cpu_s:,.0f}"),
         ("peak RSS of largest worker (GiB)", f"{peak_gib:.2f}"),
     ]:
         print(f"{label:<34}{value:>14}")
@@ -258,6 +281,7 @@ def main(argv=None) -> int:
         "startup_s": round(startup_s, 2),
         "candidates_per_s": round(summary["input"] / work_s),
         "candidates_per_s_per_core": round(per_core),
+        "candidates_per_cpu_s": round(per_cpu_s),
         "peak_worker_rss_gib": round(peak_gib, 3) if worker_peaks else None,
         "stage_us_per_candidate": {k: round(v, 2) for k, v in costs.items() if k in
                                    STAGES},
