@@ -23,7 +23,6 @@ from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 
-from pipeline.archive import ArchiveIndex
 from pipeline.fetch_config import (  # noqa: F401 - re-exported: the stage's public interface
     DEFAULT_DISALLOWED_DIRECTIVES,
     USER_AGENT_TOKEN,
@@ -48,8 +47,9 @@ class Download:
     error: str = ""
     body: bytes = b""
     final_url: str = ""
-    transient: bool = False
+    transient: bool = False  # worth retrying: connection errors, HTTP 429 and 5xx gateway errors
     attempts: int = 1
+    http_status: int = 0  # of a failed response, 0 when there was none
 
 
 def disallowed_by_header(values: list[str], directives: tuple[str, ...], token: str = USER_AGENT_TOKEN) -> str | None:
@@ -74,7 +74,8 @@ def disallowed_by_header(values: list[str], directives: tuple[str, ...], token: 
 class Fetcher:
     """One aiohttp session for one event loop. Use as `async with Fetcher(config) as f:`."""
 
-    def __init__(self, config: FetchConfig, archive: ArchiveIndex | None = None) -> None:
+    def __init__(self, config: FetchConfig, archive=None) -> None:
+        """archive: a pipeline.archive.ArchiveIndex to answer from instead of the web."""
         self.config = config
         self.archive = archive
         self.policy = config.address_policy()
@@ -132,7 +133,7 @@ class Fetcher:
             if opt_out_checks and self.config.respect_robots and not await self._robots_allow(current):
                 return Download("opted_out", "robots.txt disallows this URL", final_url=current)
             if self.archive is not None:
-                answer = self._from_archive(current, opt_out_checks)
+                answer = await self._from_archive(current, opt_out_checks)
             else:
                 answer = await self._from_web(current, opt_out_checks)
             if isinstance(answer, Download):
@@ -156,6 +157,11 @@ class Fetcher:
                 )
         except asyncio.TimeoutError:
             return Download("failed_to_download", f"timeout (limit {self.config.timeout:g} s)", final_url=url)
+        except aiohttp.ClientPayloadError:
+            return Download("failed_to_download", "incomplete body: the connection closed early", final_url=url, transient=True)
+        except asyncio.IncompleteReadError as exc:
+            message = f"connection closed after {len(exc.partial)} of {exc.expected} bytes"
+            return Download("failed_to_download", message, final_url=url, transient=True)
         except aiohttp.InvalidURL as exc:
             return Download("failed_to_download", f"invalid URL: {exc}", final_url=url)
         except aiohttp.ClientConnectorError as exc:
@@ -172,22 +178,32 @@ class Fetcher:
         except (UnicodeError, ValueError) as exc:
             return Download("failed_to_download", f"invalid URL: {exc}", final_url=url)
 
-    def _from_archive(self, url: str, opt_out_checks: bool) -> Download | tuple[int, str]:
+    async def _from_archive(self, url: str, opt_out_checks: bool) -> Download | tuple[int, str]:
+        """Like _from_web, with the response read from the archive (file reads off the loop)."""
         assert self.archive is not None
-        record = self.archive.lookup(url)
+        record = await asyncio.to_thread(self.archive.lookup, url)
         if record is None:
             return Download("not_in_archive", "URL not recorded in the archive", final_url=url)
+        robots_tags = record.header_values("X-Robots-Tag") if opt_out_checks else []
+        verdict = self._judge_headers(url, record.status, record.header("Location"), robots_tags)
+        if verdict is not None:
+            return verdict
         if len(record.body) > self.config.max_size:
-            return Download("failed_to_download", f"response too large: {len(record.body)} bytes > {self.config.max_size}", final_url=url)
-        return _sync_judge(self, url, record.status, record.header("Location"), record.header_values("X-Robots-Tag") if opt_out_checks else [], record.body)
+            message = f"response too large: {len(record.body)} bytes > {self.config.max_size}"
+            return Download("failed_to_download", message, final_url=url)
+        return Download("success", body=record.body, final_url=url)
 
     async def _judge(self, url, status, location, robots_tags, content_length, stream) -> Download | tuple[int, str]:
-        early = self._judge_headers(url, status, location, robots_tags)
-        if early is not None:
-            return early
+        """Headers first (redirect, HTTP status, opt-out, size), then the body within --max-size."""
+        verdict = self._judge_headers(url, status, location, robots_tags)
+        if verdict is not None:
+            return verdict
         limit = self.config.max_size
         if content_length is not None and content_length > limit:
             return Download("failed_to_download", f"response too large: {content_length} bytes > {limit}", final_url=url)
+        if content_length is not None:
+            # The usual case: the length is known and allowed, so read it in one call.
+            return Download("success", body=await stream.readexactly(content_length), final_url=url)
         chunks, size = [], 0
         async for chunk in stream.iter_chunked(1 << 16):
             size += len(chunk)
@@ -197,14 +213,14 @@ class Fetcher:
         return Download("success", body=b"".join(chunks), final_url=url)
 
     def _judge_headers(self, url, status, location, robots_tags) -> Download | tuple[int, str] | None:
+        """A final Download, (status, location) for a redirect, or None: go on and read the body."""
         if status in REDIRECT_STATUSES:
             if not location:
                 return Download("failed_to_download", f"http {status} redirect without Location", final_url=url)
             return status, location
-        if status != 200 and not 200 <= status < 300:
-            return Download(
-                "failed_to_download", f"http {status}", final_url=url, transient=status in TRANSIENT_HTTP_STATUSES
-            )
+        if not 200 <= status < 300:
+            transient = status in TRANSIENT_HTTP_STATUSES
+            return Download("failed_to_download", f"http {status}", final_url=url, transient=transient, http_status=status)
         directive = disallowed_by_header(robots_tags, self.config.disallowed_directives)
         if directive:
             return Download("opted_out", f"X-Robots-Tag: {directive}", final_url=url)
@@ -233,18 +249,11 @@ class Fetcher:
         download = await self._fetch_once(f"{origin}/robots.txt", opt_out_checks=False)
         if download.status == "success":
             parser.parse(download.body.decode("utf-8", "replace").splitlines())
-        elif download.error.startswith("http 4"):
+        elif 400 <= download.http_status < 500:
             parser.parse([])
         else:
             parser.disallow_all = True
         return parser
-
-def _sync_judge(fetcher: Fetcher, url, status, location, robots_tags, body) -> Download | tuple[int, str]:
-    early = fetcher._judge_headers(url, status, location, robots_tags)
-    if early is not None:
-        return early
-    return Download("success", body=body, final_url=url)
-
 
 def default_decode_threads(config: FetchConfig) -> int:
     return config.decode_threads or max(1, os.cpu_count() or 1)

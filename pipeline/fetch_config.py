@@ -107,7 +107,9 @@ class FetchConfig:
 
 def add_fetch_arguments(parser: argparse.ArgumentParser) -> None:
     """The fetch and shard flags, shared by `wit build` and `wit fetch` (no --out: the caller owns it)."""
-    d = FetchConfig()
+    # Defaults straight from the dataclass fields: building a FetchConfig would validate the
+    # image settings, which imports Pillow, and `--help` must stay light.
+    d = argparse.Namespace(**{f.name: f.default for f in fields(FetchConfig)})
     shards = parser.add_argument_group("shards")
     shards.add_argument("--shard-size", type=int, default=d.shard_size, help="samples per shard (default %(default)s)")
     shards.add_argument("--retry-failed", action="store_true", help="in complete shards, re-attempt only the failed samples")
@@ -133,7 +135,7 @@ def add_fetch_arguments(parser: argparse.ArgumentParser) -> None:
     net.add_argument("--max-redirects", type=int, default=d.max_redirects, help="(default %(default)s)")
     net.add_argument("--max-size", type=int, default=d.max_size, help="largest response body in bytes (default %(default)s)")
     net.add_argument("--contact", default=d.contact, help="contact (e-mail or URL) put in the User-Agent")
-    net.add_argument("--disallowed-directives", type=_comma_list, default=d.disallowed_directives, metavar="LIST", help="X-Robots-Tag directives that opt an image out; '' honours none (default %(default)s)")
+    net.add_argument("--disallowed-directives", type=_comma_list, default=d.disallowed_directives, metavar="LIST", help=f"X-Robots-Tag directives that opt an image out; '' honours none (default {','.join(d.disallowed_directives)})")
     net.add_argument("--respect-robots", action="store_true", help="also obey robots.txt (cached per host)")
     net.add_argument("--allow-private-addresses", action="store_true", help="allow private, loopback and link-local addresses (internal crawls only)")
     net.add_argument("--allow-address", dest="allowed_networks", action="append", default=[], metavar="CIDR", help="allow this network only, e.g. 127.0.0.1/32 (repeatable)")

@@ -88,23 +88,31 @@ async def _fetch_shard(shard_id, keyed, config, digest, previous, previous_image
         archive = archive_index(config.archives) if config.archives else None
         progress = _Progress(shard_name(shard_id), len(todo))
         loop = asyncio.get_running_loop()
-        # Bounds downloads plus decodes in flight, so bodies never pile up faster than they are decoded.
-        in_flight = asyncio.Semaphore(config.concurrency)
+        # Two bounds: downloads in flight (--concurrency), and downloaded bodies waiting for the
+        # decoder. A download slot is freed as soon as its body is queued for decoding, so every
+        # request starts early (a stalled server costs its timeout once, in parallel with the
+        # rest); a download waits only when the decoder is that far behind, which bounds memory.
+        downloading = asyncio.Semaphore(config.concurrency)
+        decoding = asyncio.Semaphore(2 * config.concurrency)
         with ThreadPoolExecutor(default_decode_threads(config), thread_name_prefix="wit-decode") as decoder:
             async with Fetcher(config, archive) as fetcher:
 
                 async def one(key: str, candidate: Mapping) -> None:
-                    async with in_flight:
+                    image = None
+                    async with downloading:
                         download = await fetcher.fetch(str(candidate.get("url") or ""))
-                        image = None
-                        if download.status != "success":
-                            record = sample_record(key, candidate, download.status, download.error)
-                        else:
-                            try:
-                                image = await loop.run_in_executor(decoder, process_image, download.body, options)
-                                record = sample_record(key, candidate, "success", image=image)
-                            except ImageRejected as rejected:
-                                record = sample_record(key, candidate, rejected.status, str(rejected))
+                        if download.status == "success":
+                            await decoding.acquire()
+                    if download.status != "success":
+                        record = sample_record(key, candidate, download.status, download.error)
+                    else:
+                        try:
+                            image = await loop.run_in_executor(decoder, process_image, download.body, options)
+                            record = sample_record(key, candidate, "success", image=image)
+                        except ImageRejected as rejected:
+                            record = sample_record(key, candidate, rejected.status, str(rejected))
+                        finally:
+                            decoding.release()
                     writer.add(record, image.data if image is not None else None)
                     progress.done(record["status"])
 
@@ -285,12 +293,12 @@ class FetchToShards(beam.PTransform):
             summaries = summaries | "DedupImages" >> _DedupImages(config)
         (
             summaries
+            # the per-image hashes served the dedup step; the manifest needs only the counts
+            | "DropImageHashes" >> beam.Map(lambda kv: {k: v for k, v in kv[1].items() if k != "images"})
             | "AllShards" >> beam.combiners.ToList()
             | "WriteManifest"
             >> beam.Map(
-                lambda items: write_dataset_index(
-                    config.out, [s for _, s in items], config.to_json(), config.query_list_hash
-                )
+                lambda items: write_dataset_index(config.out, items, config.to_json(), config.query_list_hash)
             )
         )
         return summaries

@@ -118,7 +118,7 @@ class ShardWriter:
         if self._local:
             self._remove_stale_temps()
         self._tar_path = self._local_temp(f"{self.name}.tar")
-        self._tar = tarfile.open(self._tar_path, "w", format=tarfile.USTAR_FORMAT)
+        self._tar = open(self._tar_path, "wb")
         self._pending: dict[str, tuple[dict, bytes | None]] = {}
         self._next = 0
         self.records: dict[str, dict] = {}
@@ -141,7 +141,7 @@ class ShardWriter:
         missing = [k for k in self.keys if k not in self.records]
         if missing:
             raise RuntimeError(f"shard {self.name}: {len(missing)} samples have no result (first {missing[0]})")
-        self._tar.close()
+        _close_tar(self._tar)
         tar_sha256, tar_bytes = _file_sha256(self._tar_path)
         rows = [self.records[k] for k in self.keys]
         status_counts = Counter(r["status"] for r in rows)
@@ -183,16 +183,9 @@ class ShardWriter:
     def _write_sample(self, record: dict, image_bytes: bytes) -> None:
         key = record["key"]
         payload = json.dumps(sample_json(record), ensure_ascii=False).encode("utf-8")
-        for name, data in (
-            (f"{key}.{self.image_ext}", image_bytes),
-            (f"{key}.txt", record["caption"].encode("utf-8", "surrogatepass")),
-            (f"{key}.json", payload),
-        ):
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            info.mtime = _TAR_MTIME
-            info.mode = 0o644
-            self._tar.addfile(info, io.BytesIO(data))
+        caption = record["caption"].encode("utf-8", "surrogatepass")
+        for name, data in ((f"{key}.{self.image_ext}", image_bytes), (f"{key}.txt", caption), (f"{key}.json", payload)):
+            _write_tar_member(self._tar, name, data)
 
     def _remove_stale_temps(self) -> None:
         """Temp files of this shard left by a killed run (another pid) are garbage now."""
@@ -217,6 +210,43 @@ class ShardWriter:
         else:  # object stores make an uploaded object visible whole, never half-written
             self.fs.put_file(local_path, final)
             os.remove(local_path)
+
+
+def _write_tar_member(handle, name: str, data: bytes) -> None:
+    """Append one regular file to a ustar archive.
+
+    A hand-built 512-byte header: tarfile's generic path costs ~10x more per member, which
+    shows at hundreds of images per second on one core. Readers (tarfile, webdataset, GNU tar)
+    see an ordinary ustar archive; the tests read every shard back with tarfile and webdataset.
+    """
+    encoded = name.encode("utf-8")
+    if len(encoded) > 100:
+        raise ValueError(f"tar member name too long for ustar: {name!r}")
+    header = bytearray(512)
+    header[0 : len(encoded)] = encoded
+    header[100:108] = b"0000644\0"  # mode
+    header[108:116] = b"0000000\0"  # uid
+    header[116:124] = b"0000000\0"  # gid
+    header[124:136] = b"%011o\0" % len(data)  # size
+    header[136:148] = b"%011o\0" % _TAR_MTIME  # mtime
+    header[148:156] = b" " * 8  # checksum placeholder, counted as spaces
+    header[156:157] = b"0"  # regular file
+    header[257:263] = b"ustar\0"
+    header[263:265] = b"00"
+    header[148:156] = b"%06o\0 " % sum(header)
+    handle.write(header)
+    handle.write(data)
+    if len(data) % 512:
+        handle.write(bytes(512 - len(data) % 512))
+
+
+def _close_tar(handle) -> None:
+    """End-of-archive: two zero blocks, padded to tar's 10240-byte record like tarfile does."""
+    handle.write(bytes(1024))
+    remainder = handle.tell() % 10240
+    if remainder:
+        handle.write(bytes(10240 - remainder))
+    handle.close()
 
 
 def write_rows(rows: Iterable[Mapping], path: str) -> None:

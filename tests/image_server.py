@@ -12,6 +12,7 @@ The path says what a URL does, so a URL list can mix faults in any proportion:
   /stall/N.jpg     sleeps `stall_s` before answering (cut by the client's timeout)
   /noai/N.jpg      image N with X-Robots-Tag: noai
   /big/N.jpg       an endless stream of bytes without Content-Length
+  /short/N.jpg     announces more bytes than it sends, then drops the connection
   /redirect/N.jpg?to=URL   302 to URL
   /loop/N.jpg      302 to itself, forever
   /robots.txt      `robots_txt` if given, else 404
@@ -145,8 +146,15 @@ class ImageServer:
             try:
                 for _ in range(10_000):  # bounded: 640 MB at most, the client stops long before
                     await response.write(block)
-            except (ConnectionResetError, RuntimeError):
+            except (ConnectionError, RuntimeError):
                 pass
+            return response
+        if kind == "short":
+            response = web.StreamResponse(headers={"Content-Length": str(len(image) + 1000)})
+            response.content_type = "image/jpeg"
+            await response.prepare(request)
+            await response.write(image[:1000])
+            request.transport.close()  # the connection drops mid-body
             return response
         if kind == "redirect":
             raise web.HTTPFound(request.query.get("to", "/ok/0.jpg"))

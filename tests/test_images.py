@@ -2,35 +2,12 @@
 
 import hashlib
 import io
-import os
 
 import pytest
 from PIL import Image
 
+from photos import photo
 from pipeline.images import ImageOptions, ImageRejected, process_image
-
-
-def photo(width=640, height=480, fmt="JPEG", mode="RGB", exif_orientation=None, seed=0) -> bytes:
-    """A photo-like test image: gradients plus noise, so JPEG behaves as on real photos."""
-    gradient = Image.linear_gradient("L").resize((width, height))
-    noise = Image.frombytes("L", (width, height), os.urandom(width * height) if seed is None else _noise(width * height, seed))
-    image = Image.merge("RGB", (gradient, noise, gradient.transpose(Image.Transpose.FLIP_LEFT_RIGHT)))
-    if mode != "RGB":
-        image = image.convert(mode)
-    buffer = io.BytesIO()
-    kwargs = {}
-    if exif_orientation:
-        exif = Image.Exif()
-        exif[0x0112] = exif_orientation
-        kwargs["exif"] = exif.tobytes()
-    image.save(buffer, fmt, **kwargs)
-    return buffer.getvalue()
-
-
-def _noise(n, seed):
-    import random
-
-    return random.Random(seed).randbytes(n)
 
 
 def decode(data: bytes) -> Image.Image:

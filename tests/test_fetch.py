@@ -1,0 +1,179 @@
+"""The fetcher against a local server on 127.0.0.1: every fault ends as a counted status with a
+message, nothing hangs, opt-outs are honoured, and private addresses are refused."""
+
+import asyncio
+import time
+
+import pytest
+
+from image_server import ImageServer
+from pipeline.fetch import Fetcher, disallowed_by_header
+from pipeline.fetch_config import FetchConfig
+from pipeline.safety import AddressPolicy, SafeResolver, RefusedAddressError
+from photos import photo
+
+LOCAL_ONLY = ("127.0.0.1/32",)  # the test server and nothing else: never 169.254.169.254 or 10/8
+
+
+@pytest.fixture(scope="module")
+def server():
+    with ImageServer([photo(640, 480, seed=1), photo(800, 600, seed=2)], stall_s=30, robots_txt="User-agent: *\nDisallow: /ok/13\n") as srv:
+        yield srv
+
+
+def config(**overrides) -> FetchConfig:
+    values = dict(out="unused", allowed_networks=LOCAL_ONLY, timeout=1.5, read_timeout=1.5, retries=1, retry_backoff=0.05, max_size=2_000_000)
+    values.update(overrides)
+    return FetchConfig(**values)
+
+
+def fetch_all(urls, cfg: FetchConfig):
+    async def run():
+        async with Fetcher(cfg) as fetcher:
+            return await asyncio.gather(*(fetcher.fetch(url) for url in urls))
+
+    return asyncio.run(run())
+
+
+def test_every_fault_class_ends_as_a_status_with_a_message_and_nothing_hangs(server):
+    cases = {
+        "ok/1.jpg": ("success", ""),
+        "404/1.jpg": ("failed_to_download", "http 404"),
+        "stall/1.jpg": ("failed_to_download", "timeout"),
+        "noai/1.jpg": ("opted_out", "X-Robots-Tag: noai"),
+        "big/1.jpg": ("failed_to_download", "response too large"),
+        "loop/1.jpg": ("failed_to_download", "too many redirects"),
+        "short/1.jpg": ("failed_to_download", "incomplete body"),
+        "redirect/1.jpg?to=http://169.254.169.254/latest/meta-data/": ("refused_address", "cloud metadata address 169.254.169.254"),
+        "redirect/2.jpg?to=http://10.1.2.3/x.jpg": ("refused_address", "private address 10.1.2.3"),
+        "redirect/3.jpg?to=/ok/0.jpg": ("success", ""),
+        "redirect/4.jpg?to=file:///etc/passwd": ("failed_to_download", "unsupported URL scheme 'file'"),
+    }
+    started = time.monotonic()
+    results = fetch_all([server.url(path) for path in cases], config())
+    elapsed = time.monotonic() - started
+    for (path, (status, message)), result in zip(cases.items(), results):
+        assert result.status == status, (path, result)
+        assert message in result.error, (path, result.error)
+    assert elapsed < 10, "the 30 s stall must be cut by the 1.5 s timeout"
+    assert results[0].body[:2] == b"\xff\xd8"
+
+
+def test_corrupt_and_non_image_bodies_download_fine_and_fail_in_decoding(server):
+    from pipeline.images import ImageOptions, ImageRejected, process_image
+
+    for path, expected in (("corrupt/1.jpg", "truncated"), ("html/1.jpg", "HTML page"), ("garbage/1.jpg", "not an image")):
+        (download,) = fetch_all([server.url(path)], config())
+        assert download.status == "success"
+        with pytest.raises(ImageRejected, match=expected) as caught:
+            process_image(download.body, ImageOptions())
+        assert caught.value.status == "failed_to_decode"
+
+
+def test_only_transient_errors_are_retried(server):
+    flaky, gone, down = server.url("flaky/7.jpg"), server.url("404/7.jpg"), server.url("503/7.jpg")
+    results = fetch_all([flaky, gone, down], config(retries=2))
+    assert results[0].status == "success" and results[0].attempts == 2
+    assert results[1].status == "failed_to_download" and results[1].attempts == 1
+    assert results[2].error == "http 503" and results[2].attempts == 3
+    assert server.hits["/404/7.jpg"] == 1
+    assert server.hits["/503/7.jpg"] == 3
+
+
+def test_user_agent_names_the_tool_and_the_contact(server):
+    fetch_all([server.url("ok/21.jpg")], config(contact="data@example.org"))
+    agents = [agent for agent in server.user_agents if "data@example.org" in agent]
+    assert agents and agents[0].startswith("wit/")
+
+
+def test_robots_txt_is_obeyed_on_request_and_fetched_once_per_host(server):
+    urls = [server.url("ok/13.jpg"), server.url("ok/14.jpg"), server.url("ok/15.jpg")]
+    before = server.hits["/robots.txt"]
+    results = fetch_all(urls, config(respect_robots=True))
+    assert [r.status for r in results] == ["opted_out", "success", "success"]
+    assert results[0].error == "robots.txt disallows this URL"
+    assert server.hits["/robots.txt"] - before == 1
+    assert fetch_all([server.url("ok/13.jpg")], config())[0].status == "success"  # off by default
+
+
+def test_x_robots_tag_can_be_switched_off(server):
+    (result,) = fetch_all([server.url("noai/2.jpg")], config(disallowed_directives=()))
+    assert result.status == "success"
+
+
+@pytest.mark.parametrize(
+    "values, expected",
+    [
+        (["noai"], "noai"),
+        (["noindex, nofollow"], "noindex"),
+        (["NoImageAI"], "noimageai"),
+        (["wit: noai"], "noai"),
+        (["otherbot: noai"], None),
+        (["nofollow", "noimageindex"], "noimageindex"),
+        (["unavailable_after: 25 Jun 2010 15:00:00 PST"], None),
+        ([], None),
+    ],
+)
+def test_x_robots_tag_directives(values, expected):
+    assert disallowed_by_header(values, ("noai", "noimageai", "noindex", "noimageindex")) == expected
+
+
+# ---- address safety -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "address, kind",
+    [
+        ("127.0.0.1", "loopback"),
+        ("10.0.0.8", "private"),
+        ("192.168.1.1", "private"),
+        ("172.16.5.4", "private"),
+        ("169.254.169.254", "cloud metadata"),
+        ("169.254.10.10", "link-local"),
+        ("100.64.0.1", "reserved"),
+        ("0.0.0.0", "unspecified"),
+        ("::1", "loopback"),
+        ("fe80::1", "link-local"),
+        ("fd00:ec2::254", "cloud metadata"),
+        ("::ffff:127.0.0.1", "loopback"),
+        ("224.0.0.1", "multicast"),
+        ("93.184.216.34", None),
+        ("2606:4700::6810:84e5", None),
+    ],
+)
+def test_address_policy(address, kind):
+    refusal = AddressPolicy().refusal(address)
+    assert (refusal is None) if kind is None else (f"refused {kind} address" in refusal)
+    assert AddressPolicy(allow_private=True).refusal(address) is None
+
+
+def test_allowed_networks_open_only_themselves():
+    policy = AddressPolicy(allowed_networks=("127.0.0.1/32",))
+    assert policy.refusal("127.0.0.1") is None
+    assert policy.refusal("127.0.0.2") is not None
+    assert policy.refusal("169.254.169.254") is not None
+
+
+def test_a_name_resolving_to_loopback_is_refused_after_resolution():
+    async def resolve():
+        resolver = SafeResolver(AddressPolicy())
+        try:
+            await resolver.resolve("localhost", 80)
+        finally:
+            await resolver.close()
+
+    with pytest.raises(RefusedAddressError, match="localhost resolves to refused loopback address"):
+        asyncio.run(resolve())
+
+
+def test_with_the_flag_off_local_addresses_are_never_contacted(server):
+    strict = config(allowed_networks=())
+    by_name, by_address = server.url("ok/31.jpg", host="localhost"), server.url("ok/32.jpg")
+    results = fetch_all([by_name, by_address], strict)
+    assert [r.status for r in results] == ["refused_address", "refused_address"]
+    assert "localhost resolves to refused loopback address" in results[0].error
+    assert results[1].error == "refused loopback address 127.0.0.1"
+    assert server.hits["/ok/31.jpg"] == 0 and server.hits["/ok/32.jpg"] == 0
+    # ... and with --allow-private-addresses the same URLs are fetched.
+    allowed = fetch_all([by_name, by_address], config(allowed_networks=(), allow_private_addresses=True))
+    assert [r.status for r in allowed] == ["success", "success"]

@@ -1,0 +1,301 @@
+"""Shard assignment, the shard writer, and the whole stage (FetchToShards in Beam) against a local
+server: layout, read-back with tarfile and the webdataset package, re-runs, --retry-failed,
+dataset-wide dedup, archive replay."""
+
+import io
+import json
+import random
+import tarfile
+from pathlib import Path
+
+import apache_beam as beam
+import pyarrow.parquet as pq
+import pytest
+from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.testing.util import assert_that, equal_to
+
+from image_server import ImageServer
+from pipeline.fetch_config import FetchConfig
+from pipeline.shard_stage import AssignShards, FetchToShards, duplicate_losers
+from shards.assign import assign_all, sample_key
+from shards.writer import ShardWriter, sample_record
+from photos import photo
+from wit.records import new_candidate
+
+
+def candidates_for(urls):
+    return [new_candidate(url, f"a photo number {i}", page_url="http://example.org/page", source="test") for i, url in enumerate(urls)]
+
+
+def run_stage(candidates, cfg: FetchConfig):
+    options = PipelineOptions(runner="DirectRunner", direct_running_mode="in_memory")
+    with beam.Pipeline(options=options) as pipeline:
+        pipeline | beam.Create(candidates) | FetchToShards(cfg)
+    return json.loads(Path(cfg.out, "manifest.json").read_text())
+
+
+def stage_config(out, **overrides) -> FetchConfig:
+    values = dict(out=str(out), shard_size=4, allowed_networks=("127.0.0.1/32",), timeout=1.0, read_timeout=1.0, retries=0, image_size=64)
+    values.update(overrides)
+    return FetchConfig(**values)
+
+
+def tar_samples(path):
+    samples = {}
+    with tarfile.open(path) as tar:
+        for member in tar.getmembers():
+            key, _, ext = member.name.partition(".")
+            samples.setdefault(key, {})[ext] = tar.extractfile(member).read()
+    return samples
+
+
+def parquet_rows(out):
+    rows = []
+    for path in sorted(Path(out, "shards").glob("*.parquet")):
+        rows += pq.read_table(path).to_pylist()
+    return rows
+
+
+@pytest.fixture(scope="module")
+def server():
+    with ImageServer([photo(320, 240, seed=s) for s in range(5)], stall_s=30) as srv:
+        yield srv
+
+
+# ---- assignment -----------------------------------------------------------------------------
+
+
+def test_assignment_is_exact_and_independent_of_input_order():
+    candidates = candidates_for([f"http://img.example/{i}.jpg" for i in range(103)])
+    first = assign_all(candidates, shard_size=10)
+    shuffled = list(candidates)
+    random.Random(3).shuffle(shuffled)
+    assert assign_all(shuffled, shard_size=10) == first
+    assert sorted(first) == list(range(11))
+    assert [len(first[s]) for s in range(11)] == [10] * 10 + [3]
+    assert first[0][0][0] == "000000" and first[10][2][0] == "000102"
+    assert sample_key(3, 7, 10_000) == "000030007"
+
+
+def test_beam_assignment_matches_the_single_process_one():
+    candidates = candidates_for([f"http://img.example/{i}.jpg" for i in range(57)])
+    expected = [(shard, key, c["uid"]) for shard, items in assign_all(candidates, 8).items() for key, c in items]
+    with beam.Pipeline(options=PipelineOptions(runner="DirectRunner")) as pipeline:
+        assigned = (
+            pipeline
+            | beam.Create(candidates)
+            | AssignShards(8)
+            | beam.Map(lambda kv: (kv[0], kv[1][0], kv[1][1]["uid"]))
+        )
+        assert_that(assigned, equal_to(expected))
+
+
+# ---- the writer -----------------------------------------------------------------------------
+
+
+def test_writer_publishes_in_key_order_and_only_when_complete(tmp_path):
+    keys = [f"0000{i}" for i in range(4)]
+    writer = ShardWriter(str(tmp_path), 0, keys)
+    candidate = new_candidate("http://x/1.jpg", "a cat")
+    from pipeline.images import ImageOptions, process_image
+
+    image = process_image(photo(100, 100), ImageOptions(image_size=32))
+    for key in reversed(keys):  # results arrive in any order
+        status = "failed_to_download" if key == "00002" else "success"
+        writer.add(sample_record(key, candidate, status, "http 404" if key == "00002" else "", image if status == "success" else None), image.data if status == "success" else None)
+    assert not (tmp_path / "00000.tar").exists(), "nothing is published before finish()"
+    assert list(tmp_path.glob("*.tmp")), "the tar is written under a temporary name"
+    summary = writer.finish()
+    assert not list(tmp_path.glob("*.tmp"))
+    with tarfile.open(tmp_path / "00000.tar") as tar:
+        names = tar.getnames()
+    assert names == [f"{k}.{ext}" for k in ("00000", "00001", "00003") for ext in ("jpg", "txt", "json")]
+    assert summary["samples"] == 3 and summary["attempted"] == 4
+    stats = json.loads((tmp_path / "00000_stats.json").read_text())
+    assert stats["status_dict"] == {"failed_to_download": 1, "success": 3}
+    assert stats["error_counts"] == {"http 404": 1}
+
+
+# ---- the whole stage ------------------------------------------------------------------------
+
+
+def test_stage_writes_the_dataset_layout_and_reads_back(server, tmp_path):
+    paths = [f"ok/{i}.jpg" for i in range(7)] + ["404/1.jpg", "corrupt/2.jpg", "html/3.jpg", "stall/4.jpg", "noai/5.jpg"]
+    candidates = candidates_for([server.url(p) for p in paths])
+    candidates[0]["meta"] = {"license": "cc-by"}
+    candidates[0]["matches"], candidates[0]["selected_by"] = [3, 9], [9]
+    manifest = run_stage(candidates, stage_config(tmp_path))
+
+    assert manifest["samples"] == 7 and manifest["attempted"] == 12
+    assert manifest["status_counts"] == {"failed_to_decode": 2, "failed_to_download": 2, "opted_out": 1, "success": 7}
+    sizes = json.loads((tmp_path / "sizes.json").read_text())
+    assert sizes == {s["tar"]: s["samples"] for s in manifest["shards"]}
+    assert sorted(sizes) == ["00000.tar", "00001.tar", "00002.tar"]
+    import hashlib
+
+    for shard in manifest["shards"]:
+        tar_path = tmp_path / "shards" / shard["tar"]
+        assert hashlib.sha256(tar_path.read_bytes()).hexdigest() == shard["sha256"]
+        assert (tmp_path / "shards" / shard["tar"].replace(".tar", "_stats.json")).exists()
+    assert manifest["config"]["shard_size"] == 4 and "aiohttp" in manifest["versions"]
+
+    rows = parquet_rows(tmp_path)
+    assert len(rows) == 12
+    errors = {row["url"].split("/")[3]: (row["status"], row["error_message"]) for row in rows if row["status"] != "success"}
+    assert errors["404"] == ("failed_to_download", "http 404")
+    assert errors["corrupt"][0] == "failed_to_decode" and "truncated" in errors["corrupt"][1]
+    assert errors["html"] == ("failed_to_decode", "not an image (HTML page)")
+    assert errors["stall"][0] == "failed_to_download" and "timeout" in errors["stall"][1]
+    assert errors["noai"] == ("opted_out", "X-Robots-Tag: noai")
+
+    # tarfile: every stored sample is jpg + txt + json with the documented fields
+    by_uid = {c["uid"]: c for c in candidates}
+    for shard in manifest["shards"]:
+        for key, sample in tar_samples(tmp_path / "shards" / shard["tar"]).items():
+            assert set(sample) == {"jpg", "txt", "json"}
+            meta = json.loads(sample["json"])
+            for field in ("key", "url", "caption", "status", "error_message", "width", "height", "original_width", "original_height", "sha256", "uid", "page_url", "source", "matches", "selected_by", "lang"):
+                assert field in meta
+            assert meta["key"] == key and meta["status"] == "success"
+            assert (meta["width"], meta["height"]) == (64, 64) and (meta["original_width"], meta["original_height"]) == (320, 240)
+            assert hashlib.sha256(sample["jpg"]).hexdigest() == meta["sha256"]
+            assert sample["txt"].decode() == by_uid[meta["uid"]]["text"]
+            if meta["uid"] == candidates[0]["uid"]:
+                assert meta["license"] == "cc-by" and meta["matches"] == [3, 9] and meta["selected_by"] == [9]
+
+    # the webdataset package reads the same shards
+    import webdataset as wds
+
+    dataset = wds.WebDataset(str(tmp_path / "shards" / "{00000..00002}.tar"), shardshuffle=False).decode("pil").to_tuple("jpg", "txt", "json")
+    samples = list(dataset)
+    assert len(samples) == 7
+    assert all(image.size == (64, 64) and text.startswith("a photo") and meta["status"] == "success" for image, text, meta in samples)
+
+
+def test_rerun_keeps_complete_shards_and_redoes_the_rest(server, tmp_path):
+    urls = [server.url(f"ok/{100 + i}.jpg") for i in range(10)]
+    cfg = stage_config(tmp_path)
+    first = run_stage(candidates_for(urls), cfg)
+    tars = {s["tar"]: s["sha256"] for s in first["shards"]}
+    # A run killed while writing shard 1: stats gone (not complete), a partial temp tar left behind.
+    (tmp_path / "shards" / "00001_stats.json").unlink()
+    (tmp_path / "shards" / "00001.tar").unlink()
+    (tmp_path / "shards" / "00001.tar.99999.tmp").write_bytes(b"partial")
+    hits_before = sum(server.hits[f"/ok/{100 + i}.jpg"] for i in range(10))
+    second = run_stage(candidates_for(urls), cfg)
+    hits_after = sum(server.hits[f"/ok/{100 + i}.jpg"] for i in range(10))
+    assert hits_after - hits_before == 4, "only the unfinished shard is fetched again"
+    assert {s["tar"]: s["sha256"] for s in second["shards"]} == tars, "same samples, byte-identical tars"
+    assert not list((tmp_path / "shards").glob("*.tmp"))
+
+
+def test_retry_failed_reattempts_only_failed_samples(server, tmp_path):
+    urls = [server.url(f"ok/{200 + i}.jpg") for i in range(5)] + [server.url("flaky/201.jpg")]
+    cfg = stage_config(tmp_path, shard_size=100)
+    first = run_stage(candidates_for(urls), cfg)
+    assert first["status_counts"] == {"failed_to_download": 1, "success": 5}
+    same = run_stage(candidates_for(urls), cfg)  # a plain re-run changes nothing
+    assert same["shards"][0]["sha256"] == first["shards"][0]["sha256"]
+    ok_hits = sum(server.hits[f"/ok/{200 + i}.jpg"] for i in range(5))
+    retried = run_stage(candidates_for(urls), stage_config(tmp_path, shard_size=100, retry_failed=True))
+    assert retried["status_counts"] == {"success": 6}
+    assert sum(server.hits[f"/ok/{200 + i}.jpg"] for i in range(5)) == ok_hits, "successes are not fetched again"
+    assert len(tar_samples(tmp_path / "shards" / "00000.tar")) == 6
+
+
+def test_dedup_images_keeps_the_smallest_key_dataset_wide(server, tmp_path):
+    # Images repeat every 5 numbers on the server: 300 and 305 are the same bytes.
+    urls = [server.url(f"ok/{n}.jpg") for n in (300, 301, 305, 306, 310)]
+    manifest = run_stage(candidates_for(urls), stage_config(tmp_path, shard_size=2, dedup_images=True))
+    assert manifest["status_counts"] == {"duplicate": 3, "success": 2}
+    rows = parquet_rows(tmp_path)
+    kept = {row["sha256"] for row in rows if row["status"] == "success"}
+    assert len(kept) == 2
+    for row in rows:
+        if row["status"] == "duplicate":
+            assert row["error_message"].startswith("same image as ")
+            winner = row["error_message"].rsplit(" ", 1)[1]
+            assert winner < row["key"]
+    stored = sum(len(tar_samples(tmp_path / "shards" / s["tar"])) for s in manifest["shards"])
+    assert stored == 2
+
+
+def test_duplicate_losers():
+    assert duplicate_losers([("a", "003"), ("b", "001"), ("a", "002"), ("a", "009")]) == {"003": "002", "009": "002"}
+
+
+def test_an_empty_input_gives_an_empty_dataset(tmp_path):
+    manifest = run_stage([], stage_config(tmp_path))
+    assert manifest["samples"] == 0 and manifest["shards"] == []
+    assert json.loads((tmp_path / "sizes.json").read_text()) == {}
+
+
+# ---- archive replay -------------------------------------------------------------------------
+
+
+def write_warc(path, responses):
+    """responses: (url, status, headers, body)."""
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    with open(path, "wb") as handle:
+        writer = WARCWriter(handle, gzip=True)
+        for url, status, headers, body in responses:
+            http_headers = StatusAndHeaders(f"{status} X", headers, protocol="HTTP/1.1")
+            record = writer.create_warc_record(url, "response", payload=io.BytesIO(body), http_headers=http_headers)
+            writer.write_record(record)
+
+
+def test_archive_replay_answers_from_the_warc(tmp_path, shared_data):
+    image = photo(300, 200, seed=9)
+    archive = tmp_path / "images.warc.gz"
+    write_warc(
+        archive,
+        [
+            ("http://img.example/cat.jpg", 200, [("Content-Type", "image/jpeg")], image),
+            ("http://img.example/old.jpg", 301, [("Location", "/cat.jpg")], b""),
+            ("http://img.example/private.jpg", 302, [("Location", "http://127.0.0.1/secret.jpg")], b""),
+            ("http://img.example/optout.jpg", 200, [("Content-Type", "image/jpeg"), ("X-Robots-Tag", "noimageai")], image),
+            ("http://img.example/gone.jpg", 404, [("Content-Type", "text/html")], b"gone"),
+        ],
+    )
+    real = str(shared_data / "real" / "dolma_sample-0000.warc.gz")  # real crawl: HTML pages only
+    from pipeline.archive import ArchiveIndex
+
+    page_url = next(iter(ArchiveIndex([real])._where))
+    urls = ["http://img.example/cat.jpg", "http://img.example/old.jpg", "http://img.example/private.jpg",
+            "http://img.example/optout.jpg", "http://img.example/gone.jpg", "http://img.example/missing.jpg", page_url]
+    cfg = stage_config(tmp_path / "out", shard_size=100, archives=(str(archive), real), allowed_networks=())
+    manifest = run_stage(candidates_for(urls), cfg)
+    outcome = {row["url"]: (row["status"], row["error_message"]) for row in parquet_rows(tmp_path / "out")}
+    assert outcome["http://img.example/cat.jpg"] == ("success", None)
+    assert outcome["http://img.example/old.jpg"] == ("success", None)  # redirect followed inside the archive
+    assert outcome["http://img.example/private.jpg"] == ("refused_address", "refused loopback address 127.0.0.1")
+    assert outcome["http://img.example/optout.jpg"] == ("opted_out", "X-Robots-Tag: noimageai")
+    assert outcome["http://img.example/gone.jpg"] == ("failed_to_download", "http 404")
+    assert outcome["http://img.example/missing.jpg"] == ("not_in_archive", "URL not recorded in the archive")
+    assert outcome[page_url] == ("failed_to_decode", "not an image (HTML page)")
+    # reproducible: the same archive gives a byte-identical shard in a fresh output folder
+    again = run_stage(candidates_for(urls), stage_config(tmp_path / "again", shard_size=100, archives=(str(archive), real)))
+    assert again["shards"][0]["sha256"] == manifest["shards"][0]["sha256"]
+
+
+def test_writer_publishes_to_object_stores_whole(tmp_path):
+    """Remote outputs (gs://, s3:// ...) get each file uploaded whole; fsspec's memory:// stands in."""
+    import fsspec
+
+    from pipeline.images import ImageOptions, process_image
+    from shards.writer import read_rows, read_stats, read_tar_images
+
+    image = process_image(photo(90, 90), ImageOptions(image_size=32))
+    writer = ShardWriter("memory://bucket/out/shards", 7, ["000070", "000071"])
+    candidate = new_candidate("http://x/1.jpg", "a dog")
+    writer.add(sample_record("000071", candidate, "opted_out", "X-Robots-Tag: noai"), None)
+    assert read_stats("memory://bucket/out/shards", 7) is None
+    writer.add(sample_record("000070", candidate, "success", image=image), image.data)
+    writer.finish()
+    fs = fsspec.filesystem("memory")
+    assert sorted(p.rsplit("/", 1)[1] for p in fs.ls("/bucket/out/shards", detail=False)) == ["00007.parquet", "00007.tar", "00007_stats.json"]
+    assert read_stats("memory://bucket/out/shards", 7)["successes"] == 1
+    assert [r["status"] for r in read_rows("memory://bucket/out/shards", 7)] == ["success", "opted_out"]
+    assert read_tar_images("memory://bucket/out/shards", 7) == {"000070": image.data}
