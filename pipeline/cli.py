@@ -73,7 +73,7 @@ def add_build_arguments(parser: argparse.ArgumentParser) -> None:
     output.add_argument("--until", choices=("candidates",), help="stop after writing OUT/candidates and OUT/counts")
 
     try:
-        from filters.chain import add_filter_arguments
+        from filters.config import add_filter_arguments  # argparse-only twin of filters.chain's
     except ImportError:  # filters/ not installed alongside: the handler reports it
         pass
     else:

@@ -49,6 +49,9 @@ def make_pipeline_options(beam_args: list[str], *, input_bytes: int | None = Non
             beam_args.append(f"--direct_running_mode={'in_memory' if small else 'multi_processing'}")
         if not _given(beam_args, "direct_num_workers"):
             beam_args.append(f"--direct_num_workers={1 if small else available_cores()}")
+        if not _given(beam_args, "default_sdk_harness_log_level"):
+            # Local worker processes log every channel they open at INFO onto the user's terminal.
+            beam_args.append("--default_sdk_harness_log_level=WARNING")
         options = PipelineOptions(beam_args)
     return options
 

@@ -234,3 +234,49 @@ def test_crawl_reads_the_index_and_the_first_n_files(crawl_run):
 def test_crawl_without_an_index_is_a_clear_error(crawl_run):
     code, err = crawl_run["missing"]
     assert code == 1 and "CC-MAIN-2099-02" in err and err.count("\n") == 1
+
+
+# --- the whole of `wit build`: text side flowing on into fetch + shards -----------------------
+
+CAPTIONS = ["a red bicycle leaning on a brick wall", "an old lighthouse on a rocky coast at dusk",
+            "a bowl of fresh strawberries on a wooden table", "IMG_0976.JPG",
+            "a small sailing boat on a calm blue lake", "a bicycle race through the mountains"]
+
+
+@pytest.fixture(scope="module")
+def build_and_fetch_run(tmp_path_factory):
+    from image_server import ImageServer
+    from photos import photo
+
+    root = tmp_path_factory.mktemp("fetch")
+    out = root / "out"
+    with ImageServer([photo(320, 240, seed=i) for i in range(len(CAPTIONS))]) as server:
+        rows = [{"url": server.url(f"/ok/{i}.jpg"), "caption": caption} for i, caption in enumerate(CAPTIONS)]
+        rows.append({"url": server.url("/404/0.jpg"), "caption": "a bicycle parked outside a cafe in the rain"})
+        pq.write_table(pa.Table.from_pylist(rows), root / "list.parquet")
+        queries = root / "queries.txt"
+        queries.write_text("bicycle\nlighthouse\nstrawberries\n")
+        code, err = _Capture().run(["build", "--input", str(root / "list.parquet"), "--queries", str(queries),
+                                    "--out", str(out), "--shard-size", "2", "--image-size", "64",
+                                    "--allow-address", "127.0.0.1/32", *IN_MEMORY])
+    return code, err, out
+
+
+def test_build_flows_on_into_shards(build_and_fetch_run):
+    import tarfile
+
+    code, err, out = build_and_fetch_run
+    assert code == 0, err
+    counts = json.loads((out / "counts" / "text_counts.json").read_text())
+    # 3 bicycle captions + lighthouse + strawberries match; the file name is dropped by the filters.
+    assert counts["kept"] == 5 and counts["input"] == len(CAPTIONS) + 1
+    sizes = json.loads((out / "sizes.json").read_text())
+    assert sum(sizes.values()) == 4  # the 404 is attempted and recorded, not shipped
+    captions = set()
+    for name in sizes:
+        with tarfile.open(out / "shards" / name) as tar:
+            captions |= {tar.extractfile(m).read().decode() for m in tar.getmembers() if m.name.endswith(".txt")}
+    assert captions == {c for c in CAPTIONS if any(q in c for q in ("bicycle", "lighthouse", "strawberries"))} - \
+        {"a bicycle parked outside a cafe in the rain"}
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest  # written once every shard is in
