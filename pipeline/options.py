@@ -45,6 +45,9 @@ def make_pipeline_options(beam_args: list[str], *, input_bytes: int | None = Non
     options = PipelineOptions(beam_args)
     if is_local_runner(options):
         small = input_bytes is not None and input_bytes < SMALL_INPUT_BYTES
+        if _given(beam_args, "direct_num_workers"):
+            # Asking for workers means worker processes, whatever the input size.
+            small = PipelineOptions(beam_args).view_as(DirectOptions).direct_num_workers == 1
         if not _given(beam_args, "direct_running_mode"):
             beam_args.append(f"--direct_running_mode={'in_memory' if small else 'multi_processing'}")
         if not _given(beam_args, "direct_num_workers"):

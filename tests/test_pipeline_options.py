@@ -23,6 +23,8 @@ def test_small_input_runs_in_memory_and_user_choice_wins():
     chosen = make_pipeline_options(["--direct_running_mode=multi_processing", "--direct_num_workers", "2"],
                                    input_bytes=1000).view_as(DirectOptions)
     assert (chosen.direct_running_mode, chosen.direct_num_workers) == ("multi_processing", 2)
+    workers_only = make_pipeline_options(["--direct_num_workers", "2"], input_bytes=1000).view_as(DirectOptions)
+    assert (workers_only.direct_running_mode, workers_only.direct_num_workers) == ("multi_processing", 2)
 
 
 def test_explicit_direct_runner_still_avoids_prism():
