@@ -55,6 +55,10 @@ def make_pipeline_options(beam_args: list[str], *, input_bytes: int | None = Non
         if not _given(beam_args, "default_sdk_harness_log_level"):
             # Local worker processes log every channel they open at INFO onto the user's terminal.
             beam_args.append("--default_sdk_harness_log_level=WARNING")
+        if not _given(beam_args, "sdk_harness_log_level_overrides"):
+            # ... and warn at start-up about things that do not apply to a local run.
+            beam_args.append('--sdk_harness_log_level_overrides={"__main__": "ERROR", '
+                             '"apache_beam.options.pipeline_options": "ERROR"}')
         options = PipelineOptions(beam_args)
     return options
 
@@ -65,9 +69,15 @@ def make_runner(options: PipelineOptions):
     Returning None lets Beam resolve `--runner` (DataflowRunner, FlinkRunner ...) itself.
     """
     if is_local_runner(options):
-        from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+        from apache_beam.portability.api import beam_provision_api_pb2
+        from apache_beam.runners.portability.fn_api_runner import fn_runner
+        from apache_beam.runners.portability.portable_runner import JobServiceHandle
 
-        return FnApiRunner()
+        # As DirectRunner does: hand the options to the workers through the provision info, so
+        # worker processes see them too (their log level among them).
+        provision_info = fn_runner.ExtendedProvisionInfo(beam_provision_api_pb2.ProvisionInfo(
+            pipeline_options=JobServiceHandle.encode_pipeline_options(options.get_all_options())))
+        return fn_runner.FnApiRunner(provision_info=provision_info)
     return None
 
 
