@@ -51,18 +51,10 @@ def candidate_row(candidate: dict) -> dict:
     }
 
 
-def row_candidate(row: dict) -> dict:
-    """The candidate dict of a candidates-parquet row (inverse of candidate_row)."""
-    candidate = dict(row)
-    candidate["text"] = candidate.pop("caption")
-    candidate["meta"] = json.loads(candidate["meta"]) if candidate.get("meta") else {}
-    return candidate
-
-
 def rows_table(rows: list[dict]) -> pa.Table:
     """A candidates table from rows (candidate_row dicts), column by column."""
     return pa.Table.from_arrays(
-        [pa.array([row[name] for row in rows], type) for name, type in zip(CANDIDATES_SCHEMA.names, CANDIDATES_SCHEMA.types)],
+        [pa.array([row[name] for row in rows], type) for name, type in zip(CANDIDATES_SCHEMA.names, CANDIDATES_SCHEMA.types, strict=True)],
         schema=CANDIDATES_SCHEMA)
 
 

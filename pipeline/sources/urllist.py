@@ -168,10 +168,10 @@ def _read_jsonl(stream, path: str, config: UrlListConfig) -> Iterator[dict]:
         try:
             row = json.loads(line)
         except ValueError as exc:
-            yield RecordError(f"{path}#{row_index}", f"{exc}")
+            yield RecordError(f"{path}#{row_index}", str(exc))
             continue
         if not isinstance(row, dict):
-            yield RecordError(f"{path}#{row_index}", f"not a JSON object")
+            yield RecordError(f"{path}#{row_index}", "not a JSON object")
             continue
         if columns is None:
             columns = _Columns(row.keys(), config)
