@@ -39,7 +39,7 @@ from pipeline.counting import COUNTS_TAG, CountingDoFn
 
 DEFAULT_PER_QUERY_CAP = 20000
 # (query, uid) pairs a worker holds before ranking and flushing them (16 bytes each).
-MAX_HELD_RANKS = 4_000_000
+MAX_HELD_RANKS = 1_000_000
 
 
 _MASK64 = (1 << 64) - 1
