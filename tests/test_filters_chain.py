@@ -58,8 +58,14 @@ def test_apply_normalises_in_place_and_recomputes_uid(chain):
         # Mixed-caption rules: a caption naming a camera and a camera shop title are keeps.
         ("Sunset over the bay, shot with Nikon D700", None),
         ("Canon EOS 90D DSLR Camera Body with EF-S 18-55mm Lens Kit", None),
-        # Names and brands carry no language evidence and are keeps.
+        # Names and brands carry no language evidence and are keeps; foreign running text is not.
         ("Jonathan Bragg", None),
+        ("Hotel Adlon Kempinski Berlin", None),
+        ("Nike Air Max 90", None),
+        ("women summer floral dress", None),
+        ("vestido de fiesta largo para mujer", "drop_nonenglish"),
+        ("casa in vendita con giardino", "drop_nonenglish"),
+        ("Maison à vendre", "drop_nonenglish"),
     ],
 )
 def test_chain_reasons(chain, text, reason):
