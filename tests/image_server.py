@@ -45,6 +45,7 @@ class ImageServer:
         self.robots_txt = robots_txt
         self.hits: Counter = Counter()
         self.user_agents: Counter = Counter()
+        self.in_flight = self.max_in_flight = 0  # requests being answered at once (per-host limit tests)
         self._random = random.Random(seed)
         self._flaky_seen: set[str] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -108,6 +109,14 @@ class ImageServer:
         return web.Response(text=self.robots_txt, content_type="text/plain")
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            return await self._answer(request)
+        finally:
+            self.in_flight -= 1
+
+    async def _answer(self, request: web.Request) -> web.StreamResponse:
         kind, name = request.match_info["kind"], request.match_info["name"]
         self.hits[request.path] += 1
         self.user_agents[request.headers.get("User-Agent", "")] += 1

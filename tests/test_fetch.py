@@ -80,6 +80,15 @@ def test_only_transient_errors_are_retried(server):
     assert server.hits["/503/7.jpg"] == 3
 
 
+def test_per_host_limit_caps_requests_in_flight():
+    with ImageServer([photo(64, 64)], latency_ms=(80, 80)) as slow:
+        results = fetch_all([slow.url(f"ok/{i}.jpg") for i in range(12)], config(per_host_limit=3))
+        assert all(r.status == "success" for r in results)
+        assert slow.max_in_flight == 3
+        fetch_all([slow.url(f"ok/{i}.jpg") for i in range(12, 24)], config(per_host_limit=0))
+        assert slow.max_in_flight > 3
+
+
 def test_user_agent_names_the_tool_and_the_contact(server):
     fetch_all([server.url("ok/21.jpg")], config(contact="data@example.org"))
     agents = [agent for agent in server.user_agents if "data@example.org" in agent]
