@@ -103,7 +103,7 @@ def test_the_whole_graph_serialises_for_a_remote_runner(shared_data, tmp_path):
             if isinstance(part.transform, beam.ParDo):
                 pickler.loads(pickler.dumps(part.transform.fn))
                 pickled += 1
-    assert pickled >= len(pardos) > 10  # a Combine may expand to a ParDo on the proto side only
+    assert pickled >= len(pardos) > 10  # lifted combines hold ParDos the proto names by a combine URN
 
 
 def _walk(applied):
