@@ -25,6 +25,11 @@ METRICS_NAMESPACE = "wit"
 COUNTS_TAG = "counts"
 INPUT = "input"
 KEPT = "kept"
+# How many candidates left each stage: not part of the reconciliation, but they say where a
+# discrepancy arose when there is one.
+PASSED_FILTERS = "passed_filters"
+UNIQUE = "unique"
+MATCHED = "matched"
 
 
 class CountingDoFn(beam.DoFn):
@@ -65,13 +70,13 @@ class CountingDoFn(beam.DoFn):
 def counts_summary(totals: dict[str, int]) -> dict:
     """The text_counts.json document from summed counts: every drop reason present, zeros too.
 
-    Keys that are neither input, kept nor a drop (files read, records without images ...) go
-    under "read" so the reconciliation stays about candidates only.
+    Keys that are neither input, kept nor a drop (files read, candidates leaving each stage)
+    go under "flow" so the reconciliation stays about candidates only.
     """
     drops = {reason: int(totals.get(reason, 0)) for reason in TEXT_DROP_REASONS}
     drops.update({key: int(n) for key, n in totals.items() if key.startswith("drop_") and key not in drops})
     other = {key: int(n) for key, n in sorted(totals.items()) if key not in (INPUT, KEPT) and key not in drops}
-    return {"input": int(totals.get(INPUT, 0)), "kept": int(totals.get(KEPT, 0)), "drops": drops, "read": other}
+    return {"input": int(totals.get(INPUT, 0)), "kept": int(totals.get(KEPT, 0)), "drops": drops, "flow": other}
 
 
 def reconcile(summary: dict) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import apache_beam as beam
 
-from pipeline.counting import COUNTS_TAG, CountingDoFn
+from pipeline.counting import COUNTS_TAG, UNIQUE, CountingDoFn
 
 
 def survivor_key(candidate: dict) -> tuple:
@@ -51,6 +51,7 @@ class EmitSurvivorDoFn(CountingDoFn):
         _, (candidate, n) = uid_and_accumulator
         if n > 1:
             self.count("drop_duplicate", n - 1)
+        self.count(UNIQUE)
         yield candidate
 
 

@@ -10,7 +10,7 @@ import logging
 
 import apache_beam as beam
 
-from pipeline.counting import COUNTS_TAG, CountingDoFn
+from pipeline.counting import COUNTS_TAG, PASSED_FILTERS, CountingDoFn
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -35,6 +35,7 @@ class FilterDoFn(CountingDoFn):
         if reason:
             self.count(reason)
         else:
+            self.count(PASSED_FILTERS)
             yield candidate
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import apache_beam as beam
 from apache_beam.utils.shared import Shared
 
-from pipeline.counting import COUNTS_TAG, CountingDoFn
+from pipeline.counting import COUNTS_TAG, MATCHED, CountingDoFn
 
 
 class _MatcherHolder:
@@ -49,6 +49,7 @@ class MatchDoFn(CountingDoFn):
 
     def process(self, candidate: dict):
         if match_candidate(candidate, self._matcher):
+            self.count(MATCHED)
             yield candidate
         else:
             self.count("drop_nomatch")

@@ -107,7 +107,7 @@ def test_every_source_record_is_counted_once(build_run):
     assert errors == 1  # the truncated WAT's cut record
     assert counts["input"] == candidates + errors
     assert counts["drops"]["drop_error"] >= 1
-    assert counts["read"]["files_read"] == 3 + 3
+    assert counts["flow"]["files_read"] == 3 + 3
 
 
 def test_candidates_parquet_is_img2dataset_shaped(build_run):
@@ -226,7 +226,7 @@ def test_crawl_reads_the_index_and_the_first_n_files(crawl_run):
     assert crawl_run["code"] == 0, crawl_run["err"]
     counts = json.loads((crawl_run["out"] / "counts" / "text_counts.json").read_text())
     assert counts["input"] == crawl_run["expected"]
-    assert counts["read"]["files_read"] == 2
+    assert counts["flow"]["files_read"] == 2
     assert "/crawl-data/CC-MAIN-2099-01/wat.paths.gz" in crawl_run["requests"]
     assert "/" + crawl_run["listed"][2] not in crawl_run["requests"]  # --max-files 2
 
@@ -280,3 +280,14 @@ def test_build_flows_on_into_shards(build_and_fetch_run):
         {"a bicycle parked outside a cafe in the rain"}
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest  # written once every shard is in
+
+
+def test_flow_counts_say_how_many_left_each_stage(build_run):
+    counts = json.loads((build_run["out"] / "counts" / "text_counts.json").read_text())
+    drops, flow = counts["drops"], counts["flow"]
+    filter_drops = sum(drops[r] for r in ("drop_url", "drop_length", "drop_boilerplate", "drop_filename",
+                                          "drop_camera", "drop_nonenglish"))
+    assert flow["passed_filters"] == counts["input"] - drops["drop_error"] - filter_drops
+    assert flow["unique"] == flow["passed_filters"] - drops["drop_duplicate"]
+    assert flow["matched"] == flow["unique"] - drops["drop_nomatch"]
+    assert counts["kept"] == flow["matched"] - drops["drop_cap"]

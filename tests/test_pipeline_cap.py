@@ -124,7 +124,7 @@ def test_counts_summary_lists_every_reason():
     summary = counts_summary({"input": 10, "kept": 4, "drop_cap": 6, "files_read": 2, "drop_license": 0})
     assert summary["input"] == 10 and summary["kept"] == 4
     assert summary["drops"]["drop_cap"] == 6 and summary["drops"]["drop_filename"] == 0
-    assert summary["read"] == {"files_read": 2}
+    assert summary["flow"] == {"files_read": 2}
 
 
 def test_rank_is_splitmix64_and_differs_per_query():
