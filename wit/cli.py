@@ -39,7 +39,14 @@ Docs: README.md and docs/ in the source tree.
 """
 
 # Stage modules that add subcommands, in the order they appear in --help.
-SUBCOMMAND_MODULES: tuple[str, ...] = ("queries.cli", "filters.cli", "pipeline.fetch_cli", "wit.sample_cli", "wit.report_cli")
+SUBCOMMAND_MODULES: tuple[str, ...] = (
+    "queries.cli",
+    "filters.cli",
+    "pipeline.cli",
+    "pipeline.fetch_cli",
+    "wit.sample_cli",
+    "wit.report_cli",
+)
 
 
 class _Parser(argparse.ArgumentParser):
