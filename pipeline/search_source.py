@@ -1,0 +1,120 @@
+"""Beam composite of the query-driven source: queries in, Commons candidates out.
+
+    queries --Reshuffle--> batches --SearchBatch (async, rate-limited)--> candidates + outcomes
+                                                   candidates --by uid--> one per file, all its queries
+
+The per-query work (requests, parsing, paging, licences) is plain code in
+pipeline/search_commons.py; this module only spreads it over workers and counts.
+"""
+
+from __future__ import annotations
+
+import apache_beam as beam
+from apache_beam.metrics import Metrics
+from apache_beam.utils.shared import Shared
+
+from pipeline.search_commons import (
+    SearchConfig,
+    SearchWorker,
+    add_to_summary,
+    empty_summary,
+    load_queries,
+    merge_candidates,
+    merge_summaries,
+)
+
+METRICS_NAMESPACE = "search_commons"
+
+
+class _SearchBatch(beam.DoFn):
+    """Searches a batch of (id, query); candidates on the main output, outcome records tagged."""
+
+    def __init__(self, config: SearchConfig, shared: Shared) -> None:
+        self._config = config
+        self._shared = shared
+
+    def setup(self) -> None:
+        # One worker (event loop, client, token bucket) per process, shared by all threads.
+        self._worker = self._shared.acquire(lambda: SearchWorker(self._config), tag=repr(self._config))
+        self._counters: dict = {}
+
+    def _count(self, name: str, value: int) -> None:
+        if value:
+            if name not in self._counters:
+                self._counters[name] = Metrics.counter(METRICS_NAMESPACE, name)
+            self._counters[name].inc(value)
+
+    def process(self, batch):
+        for candidates, record in self._worker.search(list(batch)):
+            # Beam metrics only count from the bundle's own thread, hence here and not in the
+            # event loop.
+            self._count("queries", 1)
+            self._count(f"outcome_{record['outcome']}", 1)
+            if record["reason"]:
+                self._count(f"failed_{record['reason']}", 1)
+            for key in ("pages", "requests", "results", "candidates"):
+                self._count(key, record[key])
+            for name, count in record["drops"].items():
+                self._count(name, count)
+            for name, count in record["skipped"].items():
+                self._count(f"skipped_{name}", count)
+            for name, count in record["events"].items():
+                self._count(f"http_{name}" if not name.startswith("http_") else name, count)
+            yield beam.pvalue.TaggedOutput("outcomes", record)
+            yield from candidates
+
+
+class _Summary(beam.CombineFn):
+    def create_accumulator(self):
+        return empty_summary()
+
+    def add_input(self, summary, record):
+        return add_to_summary(summary, record)
+
+    def merge_accumulators(self, summaries):
+        return merge_summaries(summaries)
+
+    def extract_output(self, summary):
+        return summary
+
+
+def _merge_group(uid_and_group):
+    _uid, group = uid_and_group
+    return merge_candidates(list(group))
+
+
+class SearchCommons(beam.PTransform):
+    """PBegin -> {"candidates", "outcomes", "summary"}.
+
+    `queries` is a query-list spec (.txt/.parquet path or "default") or a list of texts (id =
+    index). candidates: one dict per (file, text) with `matches` = every query that found it;
+    outcomes: one record per query (outcome, reason, pages, requests, results, candidates,
+    drops, skipped, events); summary: one dict of the counts over all queries (drop_license
+    under "drops", to be added to the text side's counts).
+    """
+
+    def __init__(self, config: SearchConfig, queries: str | list[str]) -> None:
+        super().__init__()
+        self._config = config
+        self._queries = queries
+        self._shared = Shared()
+
+    def expand(self, pbegin):
+        texts = load_queries(self._queries) if isinstance(self._queries, str) else list(self._queries)
+        searched = (
+            pbegin
+            | "Queries" >> beam.Create(list(enumerate(texts)), reshuffle=False)
+            # Spread queries over workers before the slow part: requests wait on the network
+            # and on each worker's rate limit, so throughput comes from the number of workers.
+            | "Spread" >> beam.Reshuffle()
+            | "Batch" >> beam.BatchElements(min_batch_size=1, max_batch_size=self._config.batch_size)
+            | "Search" >> beam.ParDo(_SearchBatch(self._config, self._shared)).with_outputs("outcomes", main="candidates")
+        )
+        candidates = (
+            searched.candidates
+            | "ByUid" >> beam.Map(lambda candidate: (candidate["uid"], candidate))
+            | "SameFile" >> beam.GroupByKey()
+            | "MergeQueries" >> beam.Map(_merge_group)
+        )
+        summary = searched.outcomes | "Summary" >> beam.CombineGlobally(_Summary())
+        return {"candidates": candidates, "outcomes": searched.outcomes, "summary": summary}
