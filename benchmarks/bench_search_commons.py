@@ -1,4 +1,4 @@
-"""Benchmark of the Commons search source (pipeline/search_commons.py).
+"""Benchmark of the Commons search source (pipeline/sources/commons.py).
 
 1. CPU cost of turning API responses into candidates (parse + HTML strip + licence check), per
    result, at gsrlimit 50 and 500.
@@ -26,7 +26,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
 from fake_mediawiki import FakeCommons, ServerThread, query_files  # noqa: E402
-from pipeline import search_commons as sc  # noqa: E402
+from pipeline.sources import commons as sc  # noqa: E402
 
 
 def bench_parsing(page_size: int, repeats: int) -> dict:

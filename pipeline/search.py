@@ -4,16 +4,18 @@
                                                    candidates --by uid--> one per file, all its queries
 
 The per-query work (requests, parsing, paging, licences) is plain code in
-pipeline/search_commons.py; this module only spreads it over workers and counts.
+pipeline/sources/commons.py; this module only spreads it over workers and counts.
 """
 
 from __future__ import annotations
+
+import json
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 from apache_beam.utils.shared import Shared
 
-from pipeline.search_commons import (
+from pipeline.sources.commons import (
     SearchConfig,
     SearchWorker,
     add_to_summary,
@@ -21,6 +23,7 @@ from pipeline.search_commons import (
     load_queries,
     merge_candidates,
     merge_summaries,
+    summary_counts,
 )
 
 METRICS_NAMESPACE = "search_commons"
@@ -84,13 +87,16 @@ def _merge_group(uid_and_group):
 
 
 class SearchCommons(beam.PTransform):
-    """PBegin -> {"candidates", "outcomes", "summary"}.
+    """PBegin -> {"candidates", "counts", "outcomes", "summary"}.
 
     `queries` is a query-list spec (.txt/.parquet path or "default") or a list of texts (id =
-    index). candidates: one dict per (file, text) with `matches` = every query that found it;
+    index).
+    candidates: one dict per (file, text) with `matches` = every query that found it;
+    counts: (key, n) pairs in the build's text-count keys: `input` (every candidate emitted
+      plus every licence drop), `drop_license`, and search_* figures that are not drops;
     outcomes: one record per query (outcome, reason, pages, requests, results, candidates,
-    drops, skipped, events); summary: one dict of the counts over all queries (drop_license
-    under "drops", to be added to the text side's counts).
+      drops, skipped, events);
+    summary: one dict of the counts over all queries.
     """
 
     def __init__(self, config: SearchConfig, queries: str | list[str]) -> None:
@@ -117,4 +123,53 @@ class SearchCommons(beam.PTransform):
             | "MergeQueries" >> beam.Map(_merge_group)
         )
         summary = searched.outcomes | "Summary" >> beam.CombineGlobally(_Summary())
-        return {"candidates": candidates, "outcomes": searched.outcomes, "summary": summary}
+        emitted = (
+            candidates
+            | "CountEmitted" >> beam.combiners.Count.Globally()
+            | "AsInput" >> beam.Map(lambda n: ("input", n))
+        )
+        from_summary = summary | "SummaryCounts" >> beam.FlatMap(summary_counts)
+        counts = (emitted, from_summary) | "Counts" >> beam.Flatten()
+        return {"candidates": candidates, "counts": counts, "outcomes": searched.outcomes, "summary": summary}
+
+
+OUTCOME_SCHEMA_FIELDS = (
+    ("query_id", "int64"), ("query", "string"), ("outcome", "string"), ("reason", "string"),
+    ("pages", "int64"), ("requests", "int64"), ("results", "int64"), ("candidates", "int64"),
+    ("drops", "string"), ("skipped", "string"), ("events", "string"),
+)
+
+
+def outcome_row(record: dict) -> dict:
+    """An outcome record as a flat parquet row (the per-reason dicts as JSON strings)."""
+    row = {key: record[key] for key, _ in OUTCOME_SCHEMA_FIELDS if key not in ("drops", "skipped", "events")}
+    for key in ("drops", "skipped", "events"):
+        row[key] = json.dumps(record[key], sort_keys=True)
+    return row
+
+
+def _write_json(document: dict, path: str) -> str:
+    from apache_beam.io.filesystems import FileSystems
+
+    with FileSystems.create(path, mime_type="application/json") as handle:
+        handle.write(json.dumps(document, indent=2).encode("utf-8") + b"\n")
+    return path
+
+
+class WriteSearchOutcomes(beam.PTransform):
+    """{"outcomes", "summary"} -> OUT/counts/search_queries.parquet (one row per query) and
+    OUT/counts/search_summary.json."""
+
+    def __init__(self, out: str) -> None:
+        super().__init__()
+        self._counts_dir = out.rstrip("/") + "/counts"
+
+    def expand(self, outputs):
+        import pyarrow as pa
+
+        schema = pa.schema([(name, getattr(pa, kind)()) for name, kind in OUTCOME_SCHEMA_FIELDS])
+        rows = outputs["outcomes"] | "Rows" >> beam.Map(outcome_row)
+        written = rows | "WriteQueries" >> beam.io.WriteToParquet(
+            f"{self._counts_dir}/search_queries", schema, file_name_suffix=".parquet", num_shards=1, shard_name_template="")
+        summary_path = outputs["summary"] | "WriteSummary" >> beam.Map(_write_json, f"{self._counts_dir}/search_summary.json")
+        return written, summary_path

@@ -26,8 +26,8 @@ sample's json.
 
 Layout: plain functions (flags, params, parsing, licences, paging decisions) first, then the
 async per-query loop and the per-process worker. HTTP politeness (rate limit, concurrency,
-retries, maxlag, Retry-After) lives in pipeline/mediawiki_client.py; the thin Beam composite
-`SearchCommons` in pipeline/search_source.py. This module imports neither Beam nor aiohttp at
+retries, maxlag, Retry-After) lives in pipeline/sources/mediawiki.py; the thin Beam composite
+`SearchCommons` in pipeline/search.py. This module imports neither Beam nor aiohttp at
 import time, so `wit --help` can register its flags cheaply.
 """
 
@@ -46,7 +46,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from pipeline.mediawiki_client import ClientSettings, MediaWikiClient, TokenBucket, user_agent
+from pipeline.sources.mediawiki import ClientSettings, MediaWikiClient, TokenBucket, user_agent
 from wit.errors import WitError
 from wit.records import new_candidate
 
@@ -648,6 +648,20 @@ def summarize(records) -> dict:
     for record in records:
         add_to_summary(summary, record)
     return summary
+
+
+def summary_counts(summary: dict) -> list[tuple[str, int]]:
+    """The summary as (key, n) pairs for the build's text counts: drop_license (and its share of
+    `input`, since a dropped candidate was an input) plus search_* figures that are not drops.
+    `input` for the kept candidates is counted where they are emitted, after merging."""
+    pairs = [("input", sum(summary["drops"].values()))]
+    pairs += [(reason, n) for reason, n in summary["drops"].items()]
+    pairs += [(f"search_{key}", summary[key]) for key in ("queries", "pages", "requests", "results", "candidates")]
+    pairs += [(f"search_outcome_{name}", n) for name, n in summary["outcomes"].items()]
+    pairs += [(f"search_failed_{reason}", n) for reason, n in summary["failures"].items()]
+    pairs += [(f"search_skipped_{name}", n) for name, n in summary["skipped"].items()]
+    pairs += [(f"search_http_{name}", n) for name, n in summary["events"].items()]
+    return [(key, int(n)) for key, n in pairs if n]
 
 
 def merge_candidates(candidates: list[dict]) -> dict:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from fake_mediawiki import FakeCommons, ServerThread, make_file, query_files
-from pipeline import search_commons as sc
+from pipeline.sources import commons as sc
 
 beam = pytest.importorskip("apache_beam")
 
@@ -17,12 +17,13 @@ def run_pipeline(config: sc.SearchConfig, queries, out_dir, mode: str):
     from apache_beam.metrics.metric import MetricsFilter
     from apache_beam.options.pipeline_options import PipelineOptions
 
-    from pipeline.search_source import SearchCommons
+    from pipeline.search import SearchCommons, WriteSearchOutcomes
 
     options = PipelineOptions(flags=[], runner="DirectRunner", direct_running_mode=mode)
     pipeline = beam.Pipeline(options=options)
     outputs = pipeline | SearchCommons(config, queries)
-    for name in ("candidates", "outcomes", "summary"):
+    _ = outputs | "WriteOutcomes" >> WriteSearchOutcomes(str(out_dir / "OUT"))
+    for name in ("candidates", "counts", "outcomes", "summary"):
         (outputs[name]
          | f"Json{name}" >> beam.Map(json.dumps, sort_keys=True)
          | f"Write{name}" >> beam.io.WriteToText(str(out_dir / name), shard_name_template=""))
@@ -30,7 +31,7 @@ def run_pipeline(config: sc.SearchConfig, queries, out_dir, mode: str):
     result.wait_until_finish()
     collected = {
         name: [json.loads(line) for line in (out_dir / name).read_text().splitlines()]
-        for name in ("candidates", "outcomes", "summary")
+        for name in ("candidates", "counts", "outcomes", "summary")
     }
     counters = {
         c.key.metric.name: c.committed
@@ -58,6 +59,7 @@ def test_search_commons_composite_emits_merged_candidates_outcomes_and_counts(tm
         collected, counters = run_pipeline(config, str(queries_file), tmp_path, mode)
 
     candidates = collected["candidates"]
+    collected["counts"] = [tuple(pair) for pair in collected["counts"]]
     by_text = {c["text"]: c for c in candidates}
     assert len(candidates) == len(by_text) == 5 + 2 + 1  # the shared file once
     assert by_text["A fox and a cat"]["matches"] == [0, 1]  # found by both queries
@@ -83,3 +85,23 @@ def test_search_commons_composite_emits_merged_candidates_outcomes_and_counts(tm
     assert counters["drop_license"] == 3
     assert counters["http_maxlag"] == 1
     assert counters["requests"] == len(fake.hits)
+
+    totals = {}
+    for key, n in collected["counts"]:
+        totals[key] = totals.get(key, 0) + n
+    # input counts every candidate the source emitted plus every licence drop, so the build's
+    # input = kept + drops still holds with drop_license among the drops.
+    assert totals["input"] == len(candidates) + 3 and totals["drop_license"] == 3
+    assert totals["search_queries"] == 5 and totals["search_outcome_failed"] == 1
+    assert totals["search_failed_http_500"] == 1 and totals["search_requests"] == len(fake.hits)
+
+    import json
+
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(tmp_path / "OUT" / "counts" / "search_queries.parquet").to_pylist()
+    assert sorted(row["query"] for row in table) == ["cat", "dead", "fox", "nothing", "owl"]
+    owl = next(row for row in table if row["query"] == "owl")
+    assert json.loads(owl["drops"]) == {"drop_license": 3}
+    written_summary = json.loads((tmp_path / "OUT" / "counts" / "search_summary.json").read_text())
+    assert written_summary == summary
