@@ -208,6 +208,10 @@ def test_paging_decisions():
     assert sc.next_request(progress, prop_continue, cfg) is None
     assert (progress.outcome, progress.reason) == ("failed", "continuation_loop")
 
+    progress = sc.QueryProgress(0, "cat", pages=sc.max_pages(cfg), candidates=1)
+    assert sc.next_request(progress, more, cfg) is None
+    assert (progress.outcome, progress.reason) == ("failed", "too_many_pages")
+
 
 def test_token_bucket_spaces_reservations():
     now = [0.0]

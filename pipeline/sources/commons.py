@@ -528,8 +528,11 @@ def next_request(progress: QueryProgress, page: SearchPage, config: SearchConfig
     if isinstance(offset, int) and offset >= config.max_results:
         progress.outcome = "results"
         return None
-    if continuation == progress.last_continuation or progress.pages >= max_pages(config):
+    if continuation == progress.last_continuation:
         progress.outcome, progress.reason = "failed", "continuation_loop"
+        return None
+    if progress.pages >= max_pages(config):
+        progress.outcome, progress.reason = "failed", "too_many_pages"
         return None
     progress.last_continuation = continuation
     limit = config.page_size
@@ -558,7 +561,8 @@ async def search_query(client: MediaWikiClient, query_id: int, query: str, confi
                 break
             progress.pages += 1
             page = parse_search_response(response.data)
-            progress.events["warnings"] += page.warnings
+            if page.warnings:
+                progress.events["api_warnings"] += page.warnings
             for result in page.results:
                 progress.results += 1
                 title = result.get("title") if isinstance(result, dict) else None
