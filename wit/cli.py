@@ -39,7 +39,7 @@ Docs: README.md and docs/ in the source tree.
 """
 
 # Stage modules that add subcommands, in the order they appear in --help.
-SUBCOMMAND_MODULES: tuple[str, ...] = ()
+SUBCOMMAND_MODULES: tuple[str, ...] = ("pipeline.cli", "pipeline.fetch_cli")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -78,7 +78,14 @@ def configure_logging(verbose: int, quiet: bool) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    # Commands that run a Beam pipeline (set_defaults(accepts_beam_args=True)) receive the
+    # options argparse does not know as args.beam_args (--runner, --project ...); for every
+    # other command an unknown option is still a usage error.
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        if not getattr(args, "accepts_beam_args", False):
+            parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+        args.beam_args = unknown
     if not getattr(args, "handler", None):
         parser.print_help(sys.stderr)
         return 2

@@ -1,0 +1,140 @@
+"""`wit build` as one Beam pipeline: the text side, then (unless --until candidates) fetch.
+
+    read -> normalise+filter -> dedup -> match -> cap -> OUT/candidates, OUT/counts
+                                                      \\-> continue_into_fetch (images, shards)
+
+Each stage is a composite PTransform in its own module returning (kept, counts); this module
+only wires them together, runs the job and checks the counts add up.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from typing import Any
+
+import apache_beam as beam
+
+from pipeline.cap import DEFAULT_PER_QUERY_CAP, CapPerQuery
+from pipeline.counting import WriteTextCounts, read_json, reconcile
+from pipeline.dedup import DedupByUid
+from pipeline.filter import FilterCandidates
+from pipeline.match import MatchQueries
+from pipeline.options import describe_runner, is_local_runner, make_pipeline_options, make_runner
+from pipeline.progress import ProgressPrinter
+from pipeline.read import ReadCandidates
+from pipeline.sources.inputs import InputFile
+from pipeline.sources.urllist import UrlListConfig
+from pipeline.write import WriteCandidates, WriteQueryCounts
+
+_LOGGER = logging.getLogger(__name__)
+
+
+@dataclass
+class BuildConfig:
+    """Everything `wit build` decides before the pipeline starts."""
+
+    files: list[InputFile]
+    out: str
+    filter_config: Any  # filters.chain.FilterConfig
+    queries: str | None = "default"  # query list spec; None skips match and cap
+    per_query_cap: int = DEFAULT_PER_QUERY_CAP
+    cap_seed: int = 0
+    url_list_config: UrlListConfig = field(default_factory=UrlListConfig)
+    until: str | None = None  # "candidates" stops after the text side
+    fetch_args: Any = None  # the parsed CLI namespace, for FetchConfig.from_args
+    query_list_hash: str = ""  # content hash of the query list, recorded in the manifest
+
+    @property
+    def text_counts_path(self) -> str:
+        return f"{self.out.rstrip('/')}/counts/text_counts.json"
+
+
+def build_text_side(pipeline: beam.Pipeline, config: BuildConfig, progress_dir: str | None = None):
+    """Adds the text-side stages to `pipeline`; returns the kept (capped) candidates."""
+    counts = []
+    candidates, read_counts = pipeline | "Read" >> ReadCandidates(config.files, config.url_list_config, progress_dir)
+    counts.append(read_counts)
+    filtered, filter_counts = candidates | "Filter" >> FilterCandidates(config.filter_config, progress_dir)
+    counts.append(filter_counts)
+    kept, dedup_counts = filtered | "Dedup" >> DedupByUid(progress_dir)
+    counts.append(dedup_counts)
+    if config.queries is not None:
+        matched, match_counts = kept | "Match" >> MatchQueries(config.queries, progress_dir)
+        kept, cap_counts = matched | "Cap" >> CapPerQuery(config.per_query_cap, config.cap_seed, progress_dir)
+        counts += [match_counts, cap_counts]
+        _ = {"matched": matched, "kept": kept} | "QueryCounts" >> WriteQueryCounts(config.out, config.queries)
+    counts.append(kept | "WriteCandidates" >> WriteCandidates(config.out, progress_dir))
+    _ = tuple(counts) | "AllCounts" >> beam.Flatten() | "TextCounts" >> WriteTextCounts(config.text_counts_path)
+    return kept
+
+
+def continue_into_fetch(kept, config: BuildConfig):
+    """THE hook from the text side into fetch + shards (pipeline/shard_stage.py).
+
+    Applies FetchToShards to the kept candidates in the same job: images are fetched into
+    OUT/shards with OUT/sizes.json and OUT/manifest.json. Returns its output PCollection.
+    """
+    from pipeline.fetch_config import FetchConfig
+    from pipeline.shard_stage import FetchToShards
+
+    fetch_config = FetchConfig.from_args(config.fetch_args, out=config.out, query_list_hash=config.query_list_hash) \
+        if config.fetch_args is not None else FetchConfig(out=config.out, query_list_hash=config.query_list_hash)
+    return kept | "FetchToShards" >> FetchToShards(fetch_config)
+
+
+def total_input_bytes(files: list[InputFile]) -> int | None:
+    if any(file.size < 0 for file in files):
+        return None
+    return sum(file.size for file in files)
+
+
+def run_build(config: BuildConfig, beam_args: list[str], *, show_progress: bool = True) -> dict:
+    """Runs the build, prints the reconciled counts, returns the text_counts.json document.
+
+    Raises WitError when input != kept + sum(drops).
+    """
+    options = make_pipeline_options(beam_args, input_bytes=total_input_bytes(config.files))
+    local = is_local_runner(options)
+    progress_dir = tempfile.mkdtemp(prefix="wit-progress-") if local else None
+    printer = ProgressPrinter(progress_dir, len(config.files)) if (progress_dir and show_progress) else None
+    _LOGGER.info("wit build: %d input file(s) on %s", len(config.files), describe_runner(options))
+    try:
+        pipeline = beam.Pipeline(runner=make_runner(options), options=options)
+        kept = build_text_side(pipeline, config, progress_dir)
+        if config.until != "candidates":
+            continue_into_fetch(kept, config)
+        if printer:
+            printer.start()
+        result = pipeline.run()
+        result.wait_until_finish()
+    finally:
+        if printer:
+            printer.stop()
+        if progress_dir:
+            shutil.rmtree(progress_dir, ignore_errors=True)
+    summary = read_json(config.text_counts_path)
+    _check_metrics(result, summary)
+    print(f"wit build: {reconcile(summary)}", file=sys.stderr)
+    return summary
+
+
+def _check_metrics(result, summary: dict) -> None:
+    """Warn when the Beam metrics disagree with the written counts (they should not)."""
+    try:
+        from apache_beam.metrics.metric import MetricsFilter
+
+        counters = result.metrics().query(MetricsFilter().with_namespace("wit"))["counters"]
+    except Exception:  # noqa: BLE001 - not every runner reports metrics
+        return
+    metrics: dict[str, int] = {}
+    for counter in counters:
+        value = counter.committed if counter.committed is not None else counter.attempted
+        metrics[counter.key.metric.name] = metrics.get(counter.key.metric.name, 0) + (value or 0)
+    written = {"input": summary["input"], "kept": summary["kept"], **summary["drops"]}
+    for key, n in written.items():
+        if key in metrics and metrics[key] != n:
+            _LOGGER.warning("wit build: metric %s = %d but the written count is %d", key, metrics[key], n)

@@ -1,0 +1,134 @@
+"""`wit build`: web pages or URL lists in, a matched, capped candidate set (and shards) out.
+
+Module scope imports argparse only (plus the filter and fetch flag definitions), so that
+`wit --help` stays instant; Beam is imported by the handler.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+DEFAULT_PER_QUERY_CAP = 20000
+
+BUILD_DESCRIPTION = """\
+Read candidate (image URL, caption) pairs from Common Crawl WAT/WARC files or URL lists,
+normalise and filter the captions, drop duplicates, keep the pairs whose caption contains a
+query, cap every query at --per-query-cap pairs, and write OUT/candidates/*.parquet and
+OUT/counts/; then fetch the images into webdataset shards (unless --until candidates).
+
+Options this command does not know are Beam pipeline options, e.g.
+  --direct_num_workers 4                      (local run; default: one per core)
+  --runner DataflowRunner --project P --region R --temp_location gs://B/tmp
+  --sdk_container_image IMAGE                 (see docs/dataflow.md)
+"""
+
+EXAMPLES = """\
+examples:
+  wit build --input 'data/*.warc.wat.gz' --out out/ --until candidates
+  wit build --crawl CC-MAIN-2024-22 --max-files 10 --out out/
+  wit build --input laion.parquet --url-col URL --caption-col TEXT --queries none --out out/
+"""
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "build",
+        help="run the Beam pipeline: pages or URL lists -> filtered, matched, capped candidates -> shards",
+        description=BUILD_DESCRIPTION,
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        # Beam options such as --project must never be taken for an abbreviation of ours.
+        allow_abbrev=False,
+    )
+    add_build_arguments(parser)
+    parser.set_defaults(handler=run, accepts_beam_args=True)
+
+
+def add_build_arguments(parser: argparse.ArgumentParser) -> None:
+    source = parser.add_argument_group("input")
+    source.add_argument("--input", nargs="+", default=[], metavar="PATH_OR_GLOB",
+                        help="WAT/WARC files or URL lists (parquet/csv/tsv/jsonl); local, gs://, s3://, http(s)://")
+    source.add_argument("--input-format", choices=("wat", "warc", "parquet", "csv", "tsv", "jsonl"),
+                        help="format of every input (default: from each file name)")
+    source.add_argument("--crawl", metavar="CC-MAIN-YYYY-WW", help="read this Common Crawl crawl's WAT files")
+    source.add_argument("--max-files", type=int, metavar="N", help="with --crawl: only the first N WAT files")
+    source.add_argument("--cc-base-url", metavar="URL",
+                        help="where Common Crawl lives (default $WIT_CC_BASE_URL or https://data.commoncrawl.org/)")
+    source.add_argument("--url-col", default="url", help="URL-list column with the image URL (default: url)")
+    source.add_argument("--caption-col", default="caption", help="URL-list column with the caption (default: caption)")
+    source.add_argument("--caption-unquote-plus", action="store_true",
+                        help="URL-list captions are URL-encoded with + for spaces (YFCC100M)")
+    source.add_argument("--meta-cols", default="", metavar="A,B",
+                        help="URL-list columns to carry into each sample's json (licence, photo id ...)")
+
+    recipe = parser.add_argument_group("queries and cap")
+    recipe.add_argument("--queries", default="default", metavar="FILE|default|none",
+                        help="query list (.parquet/.txt), the embedded default, or none to skip matching and the cap")
+    recipe.add_argument("--per-query-cap", type=int, default=DEFAULT_PER_QUERY_CAP, metavar="N",
+                        help=f"at most N candidates per query (default {DEFAULT_PER_QUERY_CAP})")
+    recipe.add_argument("--cap-seed", type=int, default=0, help="seed of the hash that ranks candidates within a query")
+
+    output = parser.add_argument_group("output")
+    output.add_argument("--out", required=True, metavar="OUT", help="output folder (local, gs://, s3://)")
+    output.add_argument("--until", choices=("candidates",), help="stop after writing OUT/candidates and OUT/counts")
+
+    try:
+        from filters.chain import add_filter_arguments
+    except ImportError:  # filters/ not installed alongside: the handler reports it
+        pass
+    else:
+        add_filter_arguments(parser)
+    from pipeline.fetch_config import add_fetch_arguments
+
+    add_fetch_arguments(parser)
+
+
+def config_from_args(args):
+    """BuildConfig from parsed arguments; raises WitError for impossible combinations."""
+    from filters.chain import FilterConfig
+
+    from pipeline.build import BuildConfig
+    from pipeline.sources.inputs import crawl_wat_files, expand_inputs
+    from pipeline.sources.urllist import UrlListConfig
+    from wit.errors import WitError
+
+    if not args.input and not args.crawl:
+        raise WitError("nothing to read: give --input PATH... and/or --crawl CC-MAIN-YYYY-WW")
+    if args.max_files is not None and not args.crawl:
+        raise WitError("--max-files goes with --crawl")
+    if args.max_files is not None and args.max_files < 1:
+        raise WitError("--max-files must be at least 1")
+    if args.per_query_cap < 1:
+        raise WitError("--per-query-cap must be at least 1")
+    files = expand_inputs(args.input, args.input_format) if args.input else []
+    if args.crawl:
+        files += crawl_wat_files(args.crawl, args.max_files, args.cc_base_url)
+    queries = None if args.queries.lower() == "none" else args.queries
+    query_list_hash = ""
+    if queries is not None:
+        from queries.querylist import load_query_list
+
+        # Loaded here too so that a missing or bad list fails now, not on a worker.
+        query_list_hash = load_query_list(queries).content_hash
+    return BuildConfig(
+        files=files,
+        out=args.out,
+        filter_config=FilterConfig.from_args(args),
+        queries=queries,
+        per_query_cap=args.per_query_cap,
+        cap_seed=args.cap_seed,
+        url_list_config=UrlListConfig(
+            url_col=args.url_col, caption_col=args.caption_col, unquote_plus=args.caption_unquote_plus,
+            meta_cols=tuple(name.strip() for name in args.meta_cols.split(",") if name.strip())),
+        until=args.until,
+        fetch_args=args,
+        query_list_hash=query_list_hash,
+    )
+
+
+def run(args) -> int:
+    from pipeline.build import run_build
+
+    config = config_from_args(args)
+    run_build(config, list(getattr(args, "beam_args", [])), show_progress=not args.quiet)
+    return 0

@@ -1,0 +1,116 @@
+"""Counting drops so that input = kept + sum(drops) can be checked at the end of every build.
+
+Each stage's DoFn counts in a plain Counter while it processes a bundle and, when the bundle
+ends, adds the totals to a Beam metric (visible live on Dataflow) and emits them as `(key, n)`
+pairs on its `counts` output. Those pairs are summed in the pipeline and written to
+OUT/counts/text_counts.json, so the written counts are exact even when a runner retries a
+bundle (a failed bundle's outputs are discarded with it), and cost one output per key per
+bundle rather than one per record.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import apache_beam as beam
+from apache_beam.metrics import Metrics
+from apache_beam.pvalue import TaggedOutput
+from apache_beam.transforms.window import GlobalWindows
+
+from wit.errors import WitError
+from wit.records import TEXT_DROP_REASONS
+
+METRICS_NAMESPACE = "wit"
+COUNTS_TAG = "counts"
+INPUT = "input"
+KEPT = "kept"
+
+
+class CountingDoFn(beam.DoFn):
+    """Base for stage DoFns: `self.count(key)` per record, totals flushed once per bundle."""
+
+    def __init__(self, progress_dir: str | None = None):
+        self._progress_dir = progress_dir
+
+    def setup(self):
+        from pipeline.progress import ProgressReporter
+
+        self._progress = ProgressReporter(self._progress_dir) if self._progress_dir else None
+
+    def start_bundle(self):
+        self._counts = Counter()
+        self._reported = Counter()  # part of _counts already shown on the progress line
+
+    def count(self, key: str, n: int = 1) -> None:
+        self._counts[key] += n
+
+    def report_progress(self, force: bool = False) -> None:
+        """Show this bundle's counts so far on the local progress line (no-op elsewhere)."""
+        if self._progress is None:
+            return
+        delta = {key: n - self._reported[key] for key, n in self._counts.items() if n != self._reported[key]}
+        self._progress.add(delta, force=force)
+        self._reported.update(delta)
+
+    def finish_bundle(self):
+        self.report_progress(force=True)
+        for key, n in self._counts.items():
+            Metrics.counter(METRICS_NAMESPACE, key).inc(n)
+            yield TaggedOutput(COUNTS_TAG, GlobalWindows.windowed_value((key, n)))
+        self._counts = Counter()
+        self._reported = Counter()
+
+
+def counts_summary(totals: dict[str, int]) -> dict:
+    """The text_counts.json document from summed counts: every drop reason present, zeros too.
+
+    Keys that are neither input, kept nor a drop (files read, records without images ...) go
+    under "read" so the reconciliation stays about candidates only.
+    """
+    drops = {reason: int(totals.get(reason, 0)) for reason in TEXT_DROP_REASONS}
+    drops.update({key: int(n) for key, n in totals.items() if key.startswith("drop_") and key not in drops})
+    other = {key: int(n) for key, n in sorted(totals.items()) if key not in (INPUT, KEPT) and key not in drops}
+    return {"input": int(totals.get(INPUT, 0)), "kept": int(totals.get(KEPT, 0)), "drops": drops, "read": other}
+
+
+def reconcile(summary: dict) -> str:
+    """One line `input N = kept K + drops D (...)`; raises WitError when the sums disagree."""
+    dropped = sum(summary["drops"].values())
+    detail = ", ".join(f"{reason} {n:,}" for reason, n in summary["drops"].items() if n)
+    line = f"input {summary['input']:,} = kept {summary['kept']:,} + drops {dropped:,}" + (f" ({detail})" if detail else "")
+    if summary["input"] != summary["kept"] + dropped:
+        raise WitError(f"counts do not reconcile: {line} is off by {summary['input'] - summary['kept'] - dropped:,}")
+    return line
+
+
+class WriteTextCounts(beam.PTransform):
+    """Sum every stage's `(key, n)` counts and write OUT/counts/text_counts.json."""
+
+    def __init__(self, path: str):
+        super().__init__()
+        self._path = path
+
+    def expand(self, counts):
+        return (
+            counts
+            | "SumPerKey" >> beam.CombinePerKey(sum)
+            | "AllTotals" >> beam.combiners.ToDict()
+            | "WriteJson" >> beam.Map(_write_json, self._path, transform=counts_summary)
+        )
+
+
+def _write_json(value, path: str, transform=None) -> str:
+    from apache_beam.io.filesystems import FileSystems
+
+    document = transform(value) if transform else value
+    with FileSystems.create(path, mime_type="application/json") as handle:
+        handle.write(json.dumps(document, indent=2, sort_keys=False).encode("utf-8") + b"\n")
+    return path
+
+
+def read_json(path: str) -> dict:
+    from apache_beam.io.filesystems import FileSystems
+
+    with FileSystems.open(path) as handle:
+        return json.loads(handle.read().decode("utf-8"))

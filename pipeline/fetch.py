@@ -1,0 +1,250 @@
+"""Download images: many requests in flight, politely and safely.
+
+One `Fetcher` per event loop (one per shard being processed) holds one aiohttp session:
+connection reuse, a DNS cache, a global and a per-host concurrency limit, connect/read/total
+timeouts. `Fetcher.fetch(url)` never raises: it returns a `Download` whose `status` is one of
+shards.writer.STATUSES with a one-line `error`, so every attempted sample is counted.
+
+Redirects are followed by hand (aiohttp's automatic redirects would skip our checks), so every
+hop is checked against the address policy (pipeline/safety.py), robots.txt when asked, and
+counted against --max-redirects. Only transient failures (connection errors, HTTP 429 and 5xx
+gateway errors) are retried, with exponential backoff; a timeout is not retried, since a
+server that stalled once usually stalls again and each retry would cost the full timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import urllib.robotparser
+from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit
+
+import aiohttp
+
+from pipeline.archive import ArchiveIndex
+from pipeline.fetch_config import (  # noqa: F401 - re-exported: the stage's public interface
+    DEFAULT_DISALLOWED_DIRECTIVES,
+    USER_AGENT_TOKEN,
+    FetchConfig,
+    add_fetch_arguments,
+)
+from pipeline.safety import SafeResolver, check_url_host, find_refusal
+
+log = logging.getLogger(__name__)
+
+# Connection-level settings only; the options themselves live in pipeline/fetch_config.py
+# (argparse-light, so `wit --help` does not import aiohttp).
+TRANSIENT_HTTP_STATUSES = frozenset({429, 500, 502, 503, 504})
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+
+
+@dataclass
+class Download:
+    """Outcome of one URL: a body with status "success", or a status and a one-line error."""
+
+    status: str
+    error: str = ""
+    body: bytes = b""
+    final_url: str = ""
+    transient: bool = False
+    attempts: int = 1
+
+
+def disallowed_by_header(values: list[str], directives: tuple[str, ...], token: str = USER_AGENT_TOKEN) -> str | None:
+    """The X-Robots-Tag directive that opts this response out for us, if any.
+
+    A value is either "noai, noimageai" (everyone) or "botname: noai" (that bot only).
+    """
+    if not directives:
+        return None
+    for value in values:
+        scope, sep, rest = value.partition(":")
+        if sep and scope.strip() and " " not in scope.strip() and not scope.strip().lower().startswith(("unavailable_after", "max-")):
+            if scope.strip().lower() not in (token, "*"):
+                continue
+            value = rest
+        for directive in value.split(","):
+            if directive.strip().lower() in directives:
+                return directive.strip().lower()
+    return None
+
+
+class Fetcher:
+    """One aiohttp session for one event loop. Use as `async with Fetcher(config) as f:`."""
+
+    def __init__(self, config: FetchConfig, archive: ArchiveIndex | None = None) -> None:
+        self.config = config
+        self.archive = archive
+        self.policy = config.address_policy()
+        self._robots: dict[str, asyncio.Task] = {}
+        self.session: aiohttp.ClientSession | None = None
+
+    async def __aenter__(self) -> Fetcher:
+        if self.archive is None:
+            connector = aiohttp.TCPConnector(
+                limit=self.config.concurrency,
+                limit_per_host=self.config.per_host_limit,
+                ttl_dns_cache=300,
+                resolver=SafeResolver(self.policy),
+                enable_cleanup_closed=True,
+            )
+            self.session = aiohttp.ClientSession(
+                connector=connector,
+                timeout=aiohttp.ClientTimeout(
+                    total=self.config.timeout,
+                    sock_connect=self.config.connect_timeout,
+                    sock_read=self.config.read_timeout,
+                ),
+                headers={"User-Agent": self.config.user_agent, "Accept": "image/*,*/*;q=0.8"},
+                cookie_jar=aiohttp.DummyCookieJar(),
+                trust_env=False,  # never route through a proxy named in the environment
+            )
+        return self
+
+    async def __aexit__(self, *exc_info) -> None:
+        for task in self._robots.values():
+            task.cancel()
+        if self.session is not None:
+            await self.session.close()
+
+    async def fetch(self, url: str) -> Download:
+        attempt = 0
+        while True:
+            attempt += 1
+            download = await self._fetch_once(url)
+            download.attempts = attempt
+            if not download.transient or attempt > self.config.retries:
+                return download
+            await asyncio.sleep(self.config.retry_backoff * 2 ** (attempt - 1))
+
+    async def _fetch_once(self, url: str, opt_out_checks: bool = True) -> Download:
+        """One attempt, redirects included. robots.txt itself is fetched with opt_out_checks off."""
+        current = url
+        for _hop in range(self.config.max_redirects + 1):
+            scheme = urlsplit(current).scheme.lower()
+            if scheme not in ("http", "https"):
+                return Download("failed_to_download", f"unsupported URL scheme {scheme or '(none)'!r}", final_url=current)
+            refusal = check_url_host(current, self.policy)
+            if refusal:
+                return Download("refused_address", refusal, final_url=current)
+            if opt_out_checks and self.config.respect_robots and not await self._robots_allow(current):
+                return Download("opted_out", "robots.txt disallows this URL", final_url=current)
+            if self.archive is not None:
+                answer = self._from_archive(current, opt_out_checks)
+            else:
+                answer = await self._from_web(current, opt_out_checks)
+            if isinstance(answer, Download):
+                return answer
+            _status, location = answer
+            current = urljoin(current, location)
+        return Download("failed_to_download", f"too many redirects (more than {self.config.max_redirects})", final_url=current)
+
+    async def _from_web(self, url: str, opt_out_checks: bool) -> Download | tuple[int, str]:
+        """A final Download, or (status, location) when the response is a redirect to follow."""
+        assert self.session is not None
+        try:
+            async with self.session.get(url, allow_redirects=False) as response:
+                return await self._judge(
+                    url,
+                    response.status,
+                    response.headers.get("Location"),
+                    response.headers.getall("X-Robots-Tag", []) if opt_out_checks else [],
+                    response.content_length,
+                    response.content,
+                )
+        except asyncio.TimeoutError:
+            return Download("failed_to_download", f"timeout (limit {self.config.timeout:g} s)", final_url=url)
+        except aiohttp.InvalidURL as exc:
+            return Download("failed_to_download", f"invalid URL: {exc}", final_url=url)
+        except aiohttp.ClientConnectorError as exc:
+            refused = find_refusal(exc)
+            if refused is not None:
+                return Download("refused_address", str(refused), final_url=url)
+            return Download("failed_to_download", f"connection error: {exc}", final_url=url, transient=True)
+        except (aiohttp.ClientError, OSError) as exc:
+            refused = find_refusal(exc)
+            if refused is not None:
+                return Download("refused_address", str(refused), final_url=url)
+            message = str(exc) or type(exc).__name__
+            return Download("failed_to_download", f"connection error: {message}", final_url=url, transient=True)
+        except (UnicodeError, ValueError) as exc:
+            return Download("failed_to_download", f"invalid URL: {exc}", final_url=url)
+
+    def _from_archive(self, url: str, opt_out_checks: bool) -> Download | tuple[int, str]:
+        assert self.archive is not None
+        record = self.archive.lookup(url)
+        if record is None:
+            return Download("not_in_archive", "URL not recorded in the archive", final_url=url)
+        if len(record.body) > self.config.max_size:
+            return Download("failed_to_download", f"response too large: {len(record.body)} bytes > {self.config.max_size}", final_url=url)
+        return _sync_judge(self, url, record.status, record.header("Location"), record.header_values("X-Robots-Tag") if opt_out_checks else [], record.body)
+
+    async def _judge(self, url, status, location, robots_tags, content_length, stream) -> Download | tuple[int, str]:
+        early = self._judge_headers(url, status, location, robots_tags)
+        if early is not None:
+            return early
+        limit = self.config.max_size
+        if content_length is not None and content_length > limit:
+            return Download("failed_to_download", f"response too large: {content_length} bytes > {limit}", final_url=url)
+        chunks, size = [], 0
+        async for chunk in stream.iter_chunked(1 << 16):
+            size += len(chunk)
+            if size > limit:
+                return Download("failed_to_download", f"response too large: over {limit} bytes", final_url=url)
+            chunks.append(chunk)
+        return Download("success", body=b"".join(chunks), final_url=url)
+
+    def _judge_headers(self, url, status, location, robots_tags) -> Download | tuple[int, str] | None:
+        if status in REDIRECT_STATUSES:
+            if not location:
+                return Download("failed_to_download", f"http {status} redirect without Location", final_url=url)
+            return status, location
+        if status != 200 and not 200 <= status < 300:
+            return Download(
+                "failed_to_download", f"http {status}", final_url=url, transient=status in TRANSIENT_HTTP_STATUSES
+            )
+        directive = disallowed_by_header(robots_tags, self.config.disallowed_directives)
+        if directive:
+            return Download("opted_out", f"X-Robots-Tag: {directive}", final_url=url)
+        return None
+
+    async def _robots_allow(self, url: str) -> bool:
+        parts = urlsplit(url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        if origin not in self._robots:
+            self._robots[origin] = asyncio.ensure_future(self._load_robots(origin))
+        parser = await asyncio.shield(self._robots[origin])
+        return parser.can_fetch(USER_AGENT_TOKEN, url)
+
+    async def _load_robots(self, origin: str) -> urllib.robotparser.RobotFileParser:
+        """Per RFC 9309: 4xx means no rules; 5xx or unreachable means disallow everything."""
+        parser = urllib.robotparser.RobotFileParser()
+        if self.archive is not None:
+            record = self.archive.lookup(f"{origin}/robots.txt")
+            if record is None or 400 <= record.status < 500:
+                parser.parse([])
+            elif record.status == 200:
+                parser.parse(record.body.decode("utf-8", "replace").splitlines())
+            else:
+                parser.disallow_all = True
+            return parser
+        download = await self._fetch_once(f"{origin}/robots.txt", opt_out_checks=False)
+        if download.status == "success":
+            parser.parse(download.body.decode("utf-8", "replace").splitlines())
+        elif download.error.startswith("http 4"):
+            parser.parse([])
+        else:
+            parser.disallow_all = True
+        return parser
+
+def _sync_judge(fetcher: Fetcher, url, status, location, robots_tags, body) -> Download | tuple[int, str]:
+    early = fetcher._judge_headers(url, status, location, robots_tags)
+    if early is not None:
+        return early
+    return Download("success", body=body, final_url=url)
+
+
+def default_decode_threads(config: FetchConfig) -> int:
+    return config.decode_threads or max(1, os.cpu_count() or 1)

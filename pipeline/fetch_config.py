@@ -1,0 +1,145 @@
+"""The options of the fetch + shards stage: one dataclass, one argparse group.
+
+Kept free of heavy imports (aiohttp, Pillow, Beam) so `wit --help` and `wit fetch --help` stay
+instant; `wit build` adds the same flags with `add_fetch_arguments(parser)` and builds the
+config with `FetchConfig.from_args(args)`.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import asdict, dataclass, fields
+
+RESIZE_MODES = ("center_crop", "keep_ratio", "border", "no")
+ENCODE_FORMATS = {"jpg": "JPEG", "webp": "WEBP"}
+# Pillow's default bomb limit (~89 MP).
+DEFAULT_MAX_PIXELS = 89_478_485
+USER_AGENT_TOKEN = "wit"
+# img2dataset's default set: an image whose response carries any of these is not used.
+DEFAULT_DISALLOWED_DIRECTIVES = ("noai", "noimageai", "noindex", "noimageindex")
+
+
+@dataclass(frozen=True)
+class FetchConfig:
+    """Every option of the fetch + shards stage. `wit build` and `wit fetch` share it."""
+
+    out: str = ""
+    shard_size: int = 10_000
+    # images (pipeline/images.py)
+    image_size: int = 256
+    resize_mode: str = "center_crop"
+    encode_format: str = "jpg"
+    encode_quality: int = 95
+    min_image_size: int = 0
+    max_aspect_ratio: float = 0.0
+    max_image_pixels: int = DEFAULT_MAX_PIXELS
+    resize_only_if_bigger: bool = False
+    dedup_images: bool = False
+    # network
+    concurrency: int = 256
+    per_host_limit: int = 32
+    connect_timeout: float = 5.0
+    read_timeout: float = 10.0
+    timeout: float = 10.0
+    retries: int = 2
+    retry_backoff: float = 0.5
+    max_redirects: int = 5
+    max_size: int = 20_000_000
+    contact: str = ""
+    disallowed_directives: tuple[str, ...] = DEFAULT_DISALLOWED_DIRECTIVES
+    respect_robots: bool = False
+    allow_private_addresses: bool = False
+    allowed_networks: tuple[str, ...] = ()
+    archives: tuple[str, ...] = ()
+    # runs
+    retry_failed: bool = False
+    decode_threads: int = 0  # 0 = one per CPU
+    query_list_hash: str = ""
+
+    def __post_init__(self) -> None:
+        self.image_options()  # validates the image settings early, with a clear message
+        for name in ("shard_size", "concurrency"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name.replace('_', '-')} must be at least 1")
+        for name in ("timeout", "connect_timeout", "read_timeout"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name.replace('_', '-')} must be positive")
+
+    def image_options(self):
+        from pipeline.images import ImageOptions
+
+        return ImageOptions(
+            image_size=self.image_size,
+            resize_mode=self.resize_mode,
+            encode_format=self.encode_format,
+            encode_quality=self.encode_quality,
+            min_image_size=self.min_image_size,
+            max_aspect_ratio=self.max_aspect_ratio,
+            max_pixels=self.max_image_pixels,
+            resize_only_if_bigger=self.resize_only_if_bigger,
+        )
+
+    def address_policy(self):
+        from pipeline.safety import AddressPolicy
+
+        return AddressPolicy(allow_private=self.allow_private_addresses, allowed_networks=self.allowed_networks)
+
+    @property
+    def user_agent(self) -> str:
+        from wit import __version__
+
+        contact = f"; contact: {self.contact}" if self.contact else ""
+        return f"{USER_AGENT_TOKEN}/{__version__} (image fetcher for CLIP-style datasets{contact})"
+
+    def to_json(self) -> dict:
+        """The settings recorded in manifest.json."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace, **overrides) -> FetchConfig:
+        values = {f.name: getattr(args, f.name) for f in fields(cls) if hasattr(args, f.name)}
+        for name in ("disallowed_directives", "allowed_networks", "archives"):
+            if name in values:
+                values[name] = tuple(values[name] or ())
+        values.update(overrides)
+        return cls(**values)
+
+
+def add_fetch_arguments(parser: argparse.ArgumentParser) -> None:
+    """The fetch and shard flags, shared by `wit build` and `wit fetch` (no --out: the caller owns it)."""
+    d = FetchConfig()
+    shards = parser.add_argument_group("shards")
+    shards.add_argument("--shard-size", type=int, default=d.shard_size, help="samples per shard (default %(default)s)")
+    shards.add_argument("--retry-failed", action="store_true", help="in complete shards, re-attempt only the failed samples")
+    shards.add_argument("--dedup-images", action="store_true", help="drop exact duplicate images (same sha256) dataset-wide; the smallest key stays")
+
+    images = parser.add_argument_group("images")
+    images.add_argument("--image-size", type=int, default=d.image_size, help="target size in pixels (default %(default)s)")
+    images.add_argument("--resize-mode", choices=RESIZE_MODES, default=d.resize_mode, help="center_crop: square crop; keep_ratio: shorter side = size; border: pad to a square; no: keep (default %(default)s)")
+    images.add_argument("--encode-format", choices=sorted(ENCODE_FORMATS), default=d.encode_format, help="stored format (default %(default)s)")
+    images.add_argument("--encode-quality", type=int, default=d.encode_quality, help="JPEG/WEBP quality 1-100 (default %(default)s)")
+    images.add_argument("--min-image-size", type=int, default=d.min_image_size, help="drop images whose shorter side is smaller (default: no minimum)")
+    images.add_argument("--max-aspect-ratio", type=float, default=d.max_aspect_ratio, help="drop images whose longer/shorter side ratio is larger (default: no maximum)")
+    images.add_argument("--max-image-pixels", type=int, default=d.max_image_pixels, help="refuse larger images as decompression bombs (default %(default)s)")
+    images.add_argument("--resize-only-if-bigger", action="store_true", help="never upscale")
+
+    net = parser.add_argument_group("fetching")
+    net.add_argument("--concurrency", type=int, default=d.concurrency, help="requests in flight per worker (default %(default)s)")
+    net.add_argument("--per-host-limit", type=int, default=d.per_host_limit, help="requests in flight per host, 0 = no limit (default %(default)s)")
+    net.add_argument("--timeout", type=float, default=d.timeout, help="seconds for a whole request (default %(default)s)")
+    net.add_argument("--connect-timeout", type=float, default=d.connect_timeout, help="seconds to connect (default %(default)s)")
+    net.add_argument("--read-timeout", type=float, default=d.read_timeout, help="seconds between two reads (default %(default)s)")
+    net.add_argument("--retries", type=int, default=d.retries, help="retries of transient failures: connection errors, HTTP 429/5xx (default %(default)s)")
+    net.add_argument("--max-redirects", type=int, default=d.max_redirects, help="(default %(default)s)")
+    net.add_argument("--max-size", type=int, default=d.max_size, help="largest response body in bytes (default %(default)s)")
+    net.add_argument("--contact", default=d.contact, help="contact (e-mail or URL) put in the User-Agent")
+    net.add_argument("--disallowed-directives", type=_comma_list, default=d.disallowed_directives, metavar="LIST", help="X-Robots-Tag directives that opt an image out; '' honours none (default %(default)s)")
+    net.add_argument("--respect-robots", action="store_true", help="also obey robots.txt (cached per host)")
+    net.add_argument("--allow-private-addresses", action="store_true", help="allow private, loopback and link-local addresses (internal crawls only)")
+    net.add_argument("--allow-address", dest="allowed_networks", action="append", default=[], metavar="CIDR", help="allow this network only, e.g. 127.0.0.1/32 (repeatable)")
+    net.add_argument("--archive", dest="archives", nargs="+", default=[], metavar="WARC", help="answer image URLs from these WARC files instead of the web")
+    net.add_argument("--decode-threads", type=int, default=d.decode_threads, help="image decode threads per worker, 0 = one per CPU")
+
+
+def _comma_list(text: str) -> tuple[str, ...]:
+    return tuple(part.strip().lower() for part in text.split(",") if part.strip())

@@ -1,0 +1,69 @@
+"""Stage 4: match each caption against the query list; captions matching no query are dropped.
+
+The matcher (an automaton over up to 500k queries) is built once per worker process through
+Beam's Shared handle in DoFn.setup: never pickled into the graph, never rebuilt per thread or
+bundle. Candidates from a search source arrive with `matches` already set to the query that
+found them; those are kept as they are.
+"""
+
+from __future__ import annotations
+
+import apache_beam as beam
+from apache_beam.utils.shared import Shared
+
+from pipeline.counting import COUNTS_TAG, CountingDoFn
+
+
+class _MatcherHolder:
+    """Shared needs a weak-referenceable object; a QueryMatcher may not be one."""
+
+    def __init__(self, matcher):
+        self.matcher = matcher
+
+
+def load_matcher(queries_spec: str):
+    from queries.matcher import QueryMatcher
+    from queries.querylist import load_query_list
+
+    return QueryMatcher.from_query_list(load_query_list(queries_spec))
+
+
+def match_candidate(candidate: dict, matcher) -> bool:
+    """Sets candidate["matches"] (unless a source set it already); True if any query matched."""
+    if candidate.get("matches"):
+        return True
+    candidate["matches"] = matcher.match(candidate["text"])
+    return bool(candidate["matches"])
+
+
+class MatchDoFn(CountingDoFn):
+    def __init__(self, queries_spec: str, shared_handle: Shared, progress_dir: str | None = None):
+        super().__init__(progress_dir)
+        self._queries_spec = queries_spec
+        self._shared_handle = shared_handle
+
+    def setup(self):
+        super().setup()
+        spec = self._queries_spec
+        self._matcher = self._shared_handle.acquire(lambda: _MatcherHolder(load_matcher(spec)), tag=spec).matcher
+
+    def process(self, candidate: dict):
+        if match_candidate(candidate, self._matcher):
+            yield candidate
+        else:
+            self.count("drop_nomatch")
+
+
+class MatchQueries(beam.PTransform):
+    """candidates -> (candidates with at least one match, counts)."""
+
+    def __init__(self, queries_spec: str, progress_dir: str | None = None):
+        super().__init__()
+        self._queries_spec = queries_spec
+        self._progress_dir = progress_dir
+        self._shared_handle = Shared()
+
+    def expand(self, candidates):
+        outputs = candidates | "Match" >> beam.ParDo(
+            MatchDoFn(self._queries_spec, self._shared_handle, self._progress_dir)).with_outputs(COUNTS_TAG, main="kept")
+        return outputs.kept, outputs[COUNTS_TAG]

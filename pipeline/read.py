@@ -1,0 +1,62 @@
+"""Stage 1: read candidates from every input file, one file per element.
+
+Files are spread over workers by a Reshuffle, and each is streamed record by record, so a crawl
+of any size runs in bounded memory per worker. Every candidate read counts as `input`; every
+unreadable record or file counts as `input` and `drop_error`, so a truncated file costs what it
+lost and nothing else.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import apache_beam as beam
+
+from pipeline.counting import COUNTS_TAG, INPUT, CountingDoFn
+from pipeline.sources import InputFile, RecordError, read_file
+from pipeline.sources.urllist import UrlListConfig
+
+_LOGGER = logging.getLogger(__name__)
+_PROGRESS_EVERY = 5000
+
+
+class ReadFileDoFn(CountingDoFn):
+    def __init__(self, url_list_config: UrlListConfig, progress_dir: str | None = None):
+        super().__init__(progress_dir)
+        self._url_list_config = url_list_config
+
+    def process(self, file: InputFile):
+        since_progress = 0
+        for item in read_file(file, self._url_list_config):
+            self.count(INPUT)
+            if isinstance(item, RecordError):
+                self.count("drop_error")
+                _LOGGER.warning("wit: skipped unreadable input at %s: %s", item.where, item.message)
+                continue
+            yield item
+            since_progress += 1
+            if since_progress >= _PROGRESS_EVERY:
+                # Long files: show progress within the bundle, not only when it ends.
+                self.report_progress()
+                since_progress = 0
+        self.count("files_read")
+
+
+class ReadCandidates(beam.PTransform):
+    """PBegin -> (candidates, counts)."""
+
+    def __init__(self, files: list[InputFile], url_list_config: UrlListConfig | None = None,
+                 progress_dir: str | None = None):
+        super().__init__()
+        self._files = list(files)
+        self._url_list_config = url_list_config or UrlListConfig()
+        self._progress_dir = progress_dir
+
+    def expand(self, pbegin):
+        outputs = (
+            pbegin
+            | "ListFiles" >> beam.Create(self._files, reshuffle=False)
+            | "SpreadFiles" >> beam.Reshuffle()
+            | "ReadFile" >> beam.ParDo(ReadFileDoFn(self._url_list_config, self._progress_dir)).with_outputs(COUNTS_TAG, main="candidates")
+        )
+        return outputs.candidates, outputs[COUNTS_TAG]

@@ -1,0 +1,31 @@
+"""Candidate sources: Common Crawl WAT, WARC, and URL lists (one module each)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from pipeline.sources.common import RecordError
+from pipeline.sources.inputs import InputFile, open_binary, open_text_list
+from pipeline.sources.urllist import UrlListConfig, read_url_list
+
+
+def read_file(file: InputFile, url_list_config: UrlListConfig | None = None) -> Iterator[dict | RecordError]:
+    """Candidates (and RecordErrors) from one input file of any supported format.
+
+    Never raises for bad data: a file that cannot be opened or read past some point yields a
+    RecordError after whatever it did yield.
+    """
+    url_list_config = url_list_config or UrlListConfig()
+    try:
+        if file.format in ("wat", "warc"):
+            from pipeline.sources.wat import read_wat
+            from pipeline.sources.warc import read_warc
+
+            reader = read_wat if file.format == "wat" else read_warc
+            with open_binary(file.path) as stream:
+                yield from reader(stream, file.path)
+        else:
+            with open_text_list(file.path) if file.format != "parquet" else open_binary(file.path) as stream:
+                yield from read_url_list(stream, file.path, file.format, url_list_config)
+    except Exception as exc:  # noqa: BLE001 - a file we cannot read is one counted error, not a failed job
+        yield RecordError(file.path, f"cannot read {file.format} file: {type(exc).__name__}: {exc}")

@@ -1,0 +1,129 @@
+"""Which files a build reads: paths and globs on Beam FileSystems, http(s) URLs, or a crawl.
+
+Globs are expanded once at launch (so a typo fails before any worker starts) into a list of
+files; the pipeline then reads them one per element, so work splits by file and no stage ever
+holds the pool. Local paths, gs:// and s3:// go through Beam FileSystems; http(s):// through
+fsspec (Beam has no HTTP filesystem), which also lets `--crawl` read Common Crawl directly.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+from dataclasses import dataclass
+
+from pipeline.sources.urllist import url_list_format
+from wit.errors import WitError
+
+# Where `--crawl` finds `crawl-data/CC-MAIN-YYYY-WW/wat.paths.gz`. Users on AWS can point it at
+# s3://commoncrawl/; tests point it at a local server.
+COMMON_CRAWL_BASE_URL = "https://data.commoncrawl.org/"
+COMMON_CRAWL_BASE_URL_ENV = "WIT_CC_BASE_URL"
+
+SOURCE_FORMATS = ("wat", "warc", "parquet", "csv", "tsv", "jsonl")
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """One file to read and how to read it."""
+
+    path: str
+    format: str
+    size: int = -1  # bytes, -1 when unknown (http)
+
+
+def is_http(path: str) -> bool:
+    return path.startswith(("http://", "https://"))
+
+
+def detect_format(path: str) -> str | None:
+    """The source format a file name implies: wat, warc, or a URL-list format."""
+    name = path.lower().rsplit("/", 1)[-1]
+    for suffix in (".gz", ".zst", ".lz4"):
+        if name.endswith(suffix):
+            name = name[: -len(suffix)]
+            break
+    if name.endswith(".wat"):
+        return "wat"
+    if name.endswith((".warc", ".arc")):
+        return "warc"
+    return url_list_format(path)
+
+
+def expand_inputs(patterns: list[str], forced_format: str | None = None) -> list[InputFile]:
+    """Every file the patterns name, in a stable order, with its format.
+
+    Raises WitError for a pattern that matches nothing or a file whose format cannot be told
+    from its name (name it with --input-format).
+    """
+    from apache_beam.io.filesystems import FileSystems
+
+    files: dict[str, InputFile] = {}
+    for pattern in patterns:
+        if is_http(pattern):
+            matched = [(pattern, -1)]
+        else:
+            try:
+                results = FileSystems.match([pattern])[0].metadata_list
+            except Exception as exc:  # noqa: BLE001 - Beam raises BeamIOError and friends
+                raise WitError(f"cannot list input {pattern!r}: {exc}") from exc
+            matched = sorted((meta.path, meta.size_in_bytes) for meta in results)
+            if not matched:
+                raise WitError(f"no input files match {pattern!r}")
+        for path, size in matched:
+            fmt = forced_format or detect_format(path)
+            if fmt is None:
+                raise WitError(f"cannot tell the format of {path!r} from its name; use --input-format "
+                               f"({', '.join(SOURCE_FORMATS)})")
+            files.setdefault(path, InputFile(path, fmt, size))
+    return list(files.values())
+
+
+def open_binary(path: str):
+    """A binary read stream for any supported location (caller closes it)."""
+    if is_http(path):
+        import fsspec
+
+        # Streaming, not range requests: WAT/WARC files are read front to back once.
+        return fsspec.open(path, "rb", block_size=0).open()
+    from apache_beam.io.filesystems import CompressionTypes, FileSystems
+
+    return FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
+
+
+def open_text_list(path: str):
+    """A binary stream of a URL list, gunzipped when its name says so (parquet never is)."""
+    stream = open_binary(path)
+    if path.lower().endswith(".gz"):
+        return gzip.GzipFile(fileobj=stream)
+    return stream
+
+
+def crawl_base_url(override: str | None = None) -> str:
+    base = override or os.environ.get(COMMON_CRAWL_BASE_URL_ENV) or COMMON_CRAWL_BASE_URL
+    return base if base.endswith("/") else base + "/"
+
+
+def crawl_wat_files(crawl: str, max_files: int | None, base_url: str | None = None) -> list[InputFile]:
+    """The WAT files of a Common Crawl crawl (`CC-MAIN-YYYY-WW`), from its wat.paths.gz index."""
+    import re
+
+    if not re.fullmatch(r"CC-MAIN-\d{4}-\d{2}", crawl):
+        raise WitError(f"--crawl wants an id like CC-MAIN-2024-22, not {crawl!r}")
+    base = crawl_base_url(base_url)
+    index_url = f"{base}crawl-data/{crawl}/wat.paths.gz"
+    try:
+        with open_binary(index_url) as stream:
+            raw = stream.read()
+    except FileNotFoundError as exc:
+        raise WitError(f"crawl {crawl} has no WAT index at {index_url}") from exc
+    except OSError as exc:
+        raise WitError(f"cannot read the WAT index {index_url}: {exc}") from exc
+    try:
+        lines = gzip.GzipFile(fileobj=io.BytesIO(raw)).read().decode("utf-8").split()
+    except (OSError, EOFError, UnicodeDecodeError) as exc:
+        raise WitError(f"the WAT index {index_url} is not a gzip list of paths: {exc}") from exc
+    if max_files is not None:
+        lines = lines[:max_files]
+    return [InputFile(base + line.lstrip("/"), "wat") for line in lines]

@@ -1,0 +1,81 @@
+"""OUT/sizes.json and OUT/manifest.json: what a dataset holds, written once all shards are done.
+
+sizes.json is the file open_clip reads for the epoch length ({"00000.tar": n, ...}).
+manifest.json lists each tar with its sample count and sha256, the totals by status, the
+configuration that produced it, the hash of the query list the text side used, and the
+versions of the software involved, so a dataset can be checked and reproduced.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from importlib import metadata
+
+import fsspec
+
+MANIFEST_VERSION = 1
+
+
+def software_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for package in ("wit", "apache-beam", "aiohttp", "pillow", "pyarrow", "fsspec"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = "not installed"
+    return versions
+
+
+def build_manifest(summaries: Iterable[Mapping], config: Mapping, query_list_hash: str = "") -> dict:
+    shards = sorted(summaries, key=lambda s: s["shard"])
+    totals: Counter = Counter()
+    for summary in shards:
+        totals.update(summary["status_counts"])
+    return {
+        "manifest_version": MANIFEST_VERSION,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "samples": sum(s["samples"] for s in shards),
+        "attempted": sum(s["attempted"] for s in shards),
+        "status_counts": dict(sorted(totals.items())),
+        "shards": [
+            {
+                "tar": s["tar"],
+                "samples": s["samples"],
+                "attempted": s["attempted"],
+                "sha256": s["sha256"],
+                "bytes": s["bytes"],
+                "status_counts": s["status_counts"],
+            }
+            for s in shards
+        ],
+        "query_list_hash": query_list_hash,
+        "config": dict(config),
+        "versions": software_versions(),
+    }
+
+
+def write_dataset_index(out: str, summaries: Iterable[Mapping], config: Mapping, query_list_hash: str = "") -> dict:
+    """Write OUT/sizes.json and OUT/manifest.json; returns the manifest."""
+    manifest = build_manifest(summaries, config, query_list_hash)
+    sizes = {shard["tar"]: shard["samples"] for shard in manifest["shards"]}
+    out = out.rstrip("/")
+    _write_json(f"{out}/sizes.json", sizes)
+    _write_json(f"{out}/manifest.json", manifest)
+    return manifest
+
+
+def read_manifest(out: str) -> dict:
+    with fsspec.open(f"{out.rstrip('/')}/manifest.json", "r") as handle:
+        return json.load(handle)
+
+
+def _write_json(path: str, payload: Mapping) -> None:
+    fs, root = fsspec.core.url_to_fs(path)
+    temp = f"{root}.tmp"
+    with fs.open(temp, "w") as handle:
+        json.dump(payload, handle, indent=2, sort_keys=False)
+    fs.mv(temp, root)

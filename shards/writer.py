@@ -1,0 +1,294 @@
+"""Write one WIT-style webdataset shard: {key}.jpg {key}.txt {key}.json in a tar, plus a parquet
+of every attempted sample (failures included, with status and error) and {shard}_stats.json.
+
+A shard is published atomically: the tar is written under a temporary name and renamed when
+complete, and the stats file is written last, so "stats exists" means "this shard is complete".
+A killed run leaves at most a *.tmp file, which no reader pattern (*.tar) picks up and the next
+run overwrites. Samples go into the tar in key order, whatever order their downloads finish in,
+so the same results give a byte-identical tar (and sha256) on every run.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import io
+import json
+import os
+import tarfile
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterable, Mapping
+
+import fsspec
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from shards.assign import shard_name
+
+# Sample statuses. Every attempted sample ends with exactly one.
+STATUSES = (
+    "success",  # stored in the tar
+    "failed_to_download",  # HTTP error, timeout, connection error, too large, too many redirects
+    "failed_to_decode",  # not an image, corrupt or truncated, decompression bomb
+    "filtered",  # below --min-image-size or above --max-aspect-ratio
+    "opted_out",  # X-Robots-Tag noai/noimageai/noindex..., or robots.txt with --respect-robots
+    "refused_address",  # private, loopback, link-local or metadata address (pipeline/safety.py)
+    "not_in_archive",  # --archive given and the URL is not recorded in it
+    "duplicate",  # --dedup-images: same sha256 as a sample with a smaller key
+)
+# --retry-failed re-attempts these; the others are decisions that would come out the same.
+RETRYABLE_STATUSES = frozenset({"failed_to_download", "failed_to_decode", "not_in_archive"})
+
+# One row per attempted sample. The json in the tar holds the same fields plus the candidate's meta.
+PARQUET_SCHEMA = pa.schema(
+    [
+        ("key", pa.string()),
+        ("uid", pa.string()),
+        ("url", pa.string()),
+        ("caption", pa.string()),
+        ("status", pa.string()),
+        ("error_message", pa.string()),
+        ("width", pa.int64()),
+        ("height", pa.int64()),
+        ("original_width", pa.int64()),
+        ("original_height", pa.int64()),
+        ("sha256", pa.string()),
+        ("page_url", pa.string()),
+        ("source", pa.string()),
+        ("matches", pa.list_(pa.int64())),
+        ("selected_by", pa.list_(pa.int64())),
+        ("lang", pa.string()),
+        ("meta", pa.string()),  # JSON object, str -> str
+    ]
+)
+_TAR_MTIME = 0  # fixed, so identical samples give an identical tar
+
+
+def sample_record(key: str, candidate: Mapping, status: str, error_message: str = "", image=None) -> dict:
+    """The per-sample record: img2dataset's json fields plus wit's candidate fields."""
+    meta = candidate.get("meta") or {}
+    if isinstance(meta, str):
+        meta = json.loads(meta) if meta.strip() else {}
+    return {
+        "key": key,
+        "uid": str(candidate.get("uid", "")),
+        "url": str(candidate.get("url", "")),
+        "caption": str(candidate.get("text", "") or ""),
+        "status": status,
+        "error_message": error_message or None,
+        "width": image.width if image is not None else None,
+        "height": image.height if image is not None else None,
+        "original_width": image.original_width if image is not None else None,
+        "original_height": image.original_height if image is not None else None,
+        "sha256": image.sha256 if image is not None else None,
+        "page_url": str(candidate.get("page_url", "") or ""),
+        "source": str(candidate.get("source", "") or ""),
+        "matches": [int(m) for m in (candidate.get("matches") or [])],
+        "selected_by": [int(m) for m in (candidate.get("selected_by") or [])],
+        "lang": str(candidate.get("lang", "") or ""),
+        "meta": {str(k): str(v) for k, v in dict(meta).items()},
+    }
+
+
+def sample_json(record: Mapping) -> dict:
+    """The {key}.json of a stored sample: the record with meta entries merged in (never overriding)."""
+    merged = {k: v for k, v in record.items() if k != "meta"}
+    for name, value in record.get("meta", {}).items():
+        merged.setdefault(name, value)
+    return merged
+
+
+class ShardWriter:
+    """Collects the results of one shard and publishes tar, parquet and stats atomically.
+
+    `keys` is every key of the shard in order; `add` may be called in any order and the tar is
+    still written in key order (a sample waits only for the keys before it).
+    """
+
+    def __init__(self, shards_dir: str, shard_id: int, keys: list[str], image_ext: str = "jpg") -> None:
+        self.shards_dir = shards_dir.rstrip("/")
+        self.name = shard_name(shard_id)
+        self.keys = list(keys)
+        self.image_ext = image_ext
+        self.fs, self.root = fsspec.core.url_to_fs(self.shards_dir)
+        self.fs.makedirs(self.root, exist_ok=True)
+        self._local = _is_local(self.fs)
+        if self._local:
+            self._remove_stale_temps()
+        self._tar_path = self._local_temp(f"{self.name}.tar")
+        self._tar = tarfile.open(self._tar_path, "w", format=tarfile.USTAR_FORMAT)
+        self._pending: dict[str, tuple[dict, bytes | None]] = {}
+        self._next = 0
+        self.records: dict[str, dict] = {}
+        self.started = time.time()
+
+    def add(self, record: dict, image_bytes: bytes | None) -> None:
+        key = record["key"]
+        if key in self.records:
+            raise ValueError(f"sample {key} added twice to shard {self.name}")
+        self.records[key] = record
+        self._pending[key] = (record, image_bytes if record["status"] == "success" else None)
+        while self._next < len(self.keys) and self.keys[self._next] in self._pending:
+            ready_record, ready_bytes = self._pending.pop(self.keys[self._next])
+            if ready_bytes is not None:
+                self._write_sample(ready_record, ready_bytes)
+            self._next += 1
+
+    def finish(self, extra_stats: Mapping | None = None) -> dict:
+        """Publish the shard; returns its summary (what manifest.json lists)."""
+        missing = [k for k in self.keys if k not in self.records]
+        if missing:
+            raise RuntimeError(f"shard {self.name}: {len(missing)} samples have no result (first {missing[0]})")
+        self._tar.close()
+        tar_sha256, tar_bytes = _file_sha256(self._tar_path)
+        rows = [self.records[k] for k in self.keys]
+        status_counts = Counter(r["status"] for r in rows)
+        ended = time.time()
+        stats = {
+            "shard": self.name,
+            "count": len(rows),
+            "successes": status_counts.get("success", 0),
+            "failed_to_download": status_counts.get("failed_to_download", 0),
+            "failed_to_decode": status_counts.get("failed_to_decode", 0),
+            "status_dict": dict(sorted(status_counts.items())),
+            "error_counts": dict(Counter(_error_class(r) for r in rows if r["error_message"]).most_common(50)),
+            "tar": f"{self.name}.tar",
+            "tar_sha256": tar_sha256,
+            "tar_bytes": tar_bytes,
+            "start_time": self.started,
+            "end_time": ended,
+            "duration": round(ended - self.started, 3),
+            **(extra_stats or {}),
+        }
+        parquet_path = self._local_temp(f"{self.name}.parquet")
+        write_rows(rows, parquet_path)
+        # Order matters: the stats file is the commit marker, so it goes last.
+        self._publish(self._tar_path, f"{self.name}.tar")
+        self._publish(parquet_path, f"{self.name}.parquet")
+        stats_path = self._local_temp(f"{self.name}_stats.json")
+        with open(stats_path, "w") as handle:
+            json.dump(stats, handle, indent=2)
+        self._publish(stats_path, f"{self.name}_stats.json")
+        return shard_summary(stats, rows)
+
+    def abort(self) -> None:
+        try:
+            self._tar.close()
+        finally:
+            if os.path.exists(self._tar_path):
+                os.remove(self._tar_path)
+
+    def _write_sample(self, record: dict, image_bytes: bytes) -> None:
+        key = record["key"]
+        payload = json.dumps(sample_json(record), ensure_ascii=False).encode("utf-8")
+        for name, data in (
+            (f"{key}.{self.image_ext}", image_bytes),
+            (f"{key}.txt", record["caption"].encode("utf-8", "surrogatepass")),
+            (f"{key}.json", payload),
+        ):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mtime = _TAR_MTIME
+            info.mode = 0o644
+            self._tar.addfile(info, io.BytesIO(data))
+
+    def _remove_stale_temps(self) -> None:
+        """Temp files of this shard left by a killed run (another pid) are garbage now."""
+        for path in glob.glob(os.path.join(glob.escape(self.root), f"{self.name}[._]*.tmp")):
+            try:
+                os.remove(path)
+            except FileNotFoundError:
+                pass
+
+    def _local_temp(self, final_name: str) -> str:
+        if self._local:
+            # Same folder as the final file, so the rename is atomic.
+            return os.path.join(self.root, f"{final_name}.{os.getpid()}.tmp")
+        handle, path = tempfile.mkstemp(suffix=f".{final_name}.tmp")
+        os.close(handle)
+        return path
+
+    def _publish(self, local_path: str, final_name: str) -> None:
+        final = f"{self.root}/{final_name}"
+        if self._local:
+            os.replace(local_path, final)
+        else:  # object stores make an uploaded object visible whole, never half-written
+            self.fs.put_file(local_path, final)
+            os.remove(local_path)
+
+
+def write_rows(rows: Iterable[Mapping], path: str) -> None:
+    columns = {name: [] for name in PARQUET_SCHEMA.names}
+    for row in rows:
+        for name in PARQUET_SCHEMA.names:
+            value = row.get(name)
+            columns[name].append(json.dumps(value or {}, ensure_ascii=False, sort_keys=True) if name == "meta" else value)
+    pq.write_table(pa.table(columns, schema=PARQUET_SCHEMA), path)
+
+
+def read_rows(shards_dir: str, shard_id: int) -> list[dict]:
+    """Every attempted sample of a published shard, meta decoded back to a dict."""
+    with fsspec.open(f"{shards_dir.rstrip('/')}/{shard_name(shard_id)}.parquet", "rb") as handle:
+        rows = pq.read_table(handle).to_pylist()
+    for row in rows:
+        row["meta"] = json.loads(row["meta"]) if row.get("meta") else {}
+    return rows
+
+
+def read_stats(shards_dir: str, shard_id: int) -> dict | None:
+    """The stats of a complete shard, or None when the shard is missing or unfinished."""
+    fs, root = fsspec.core.url_to_fs(shards_dir.rstrip("/"))
+    name = shard_name(shard_id)
+    stats_path = f"{root}/{name}_stats.json"
+    if not fs.exists(stats_path) or not fs.exists(f"{root}/{name}.tar") or not fs.exists(f"{root}/{name}.parquet"):
+        return None
+    with fs.open(stats_path, "r") as handle:
+        return json.load(handle)
+
+
+def read_tar_images(shards_dir: str, shard_id: int) -> dict[str, bytes]:
+    """key -> stored image bytes of a published shard (reused by --retry-failed and dedup)."""
+    images: dict[str, bytes] = {}
+    with fsspec.open(f"{shards_dir.rstrip('/')}/{shard_name(shard_id)}.tar", "rb") as handle:
+        with tarfile.open(fileobj=handle, mode="r|") as tar:
+            for member in tar:
+                key, _, ext = member.name.rpartition(".")
+                if ext in ("jpg", "webp", "jpeg", "png") and member.isfile():
+                    images[key] = tar.extractfile(member).read()
+    return images
+
+
+def shard_summary(stats: Mapping, rows: Iterable[Mapping]) -> dict:
+    """What the manifest needs about a shard, plus the (sha256, key) pairs for --dedup-images."""
+    return {
+        "shard": stats["shard"],
+        "tar": stats["tar"],
+        "samples": stats["successes"],
+        "attempted": stats["count"],
+        "sha256": stats["tar_sha256"],
+        "bytes": stats["tar_bytes"],
+        "status_counts": stats["status_dict"],
+        "images": [(r["sha256"], r["key"]) for r in rows if r["status"] in ("success", "duplicate") and r["sha256"]],
+    }
+
+
+def _error_class(record: Mapping) -> str:
+    """Error messages grouped for the stats: the part before any colon or digit-heavy detail."""
+    message = record["error_message"] or ""
+    return message.split(":", 1)[0][:80]
+
+
+def _file_sha256(path: str) -> tuple[str, int]:
+    digest, size = hashlib.sha256(), 0
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+            size += len(block)
+    return digest.hexdigest(), size
+
+
+def _is_local(fs) -> bool:
+    protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
+    return protocol in ("file", "local")
