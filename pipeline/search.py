@@ -1,7 +1,9 @@
 """Beam composite of the query-driven source: queries in, Commons candidates out.
 
-    queries --Reshuffle--> batches --SearchBatch (async, rate-limited)--> candidates + outcomes
-                                                   candidates --by uid--> one per file, all its queries
+    query-list chunks --Reshuffle--> (id, query) --Reshuffle--> batches
+        --SearchBatch (async, rate-limited, one client per process)--> candidates + outcomes
+    candidates --by uid--> one per file, with every query that found it
+    outcomes --> summary --> build counts (input, drop_license, search_*)
 
 The per-query work (requests, parsing, paging, licences) is plain code in
 pipeline/sources/commons.py; this module only spreads it over workers and counts.
@@ -9,6 +11,7 @@ pipeline/sources/commons.py; this module only spreads it over workers and counts
 
 from __future__ import annotations
 
+import functools
 import json
 
 import apache_beam as beam
@@ -81,6 +84,20 @@ class _Summary(beam.CombineFn):
         return summary
 
 
+QUERY_CHUNK = 1000  # queries per chunk a worker reads from the query list
+
+
+@functools.lru_cache(maxsize=4)
+def _query_texts(spec: str) -> tuple[str, ...]:
+    """The query list, loaded once per worker process."""
+    return tuple(load_queries(spec))
+
+
+def query_chunk(start: int, spec: str, size: int):
+    """(id, text) of queries start .. start+size-1 of the list `spec`."""
+    return list(enumerate(_query_texts(spec)[start:start + size], start=start))
+
+
 def _merge_group(uid_and_group):
     _uid, group = uid_and_group
     return merge_candidates(list(group))
@@ -105,11 +122,23 @@ class SearchCommons(beam.PTransform):
         self._queries = queries
         self._shared = Shared()
 
-    def expand(self, pbegin):
-        texts = load_queries(self._queries) if isinstance(self._queries, str) else list(self._queries)
-        searched = (
+    def _queries_with_ids(self, pbegin):
+        """(id, text) for every query. A list spec is read here once (so a bad list fails
+        before the job starts), but only chunk offsets go into the graph: workers read their
+        chunk themselves, so 500,000 queries never bloat the job description."""
+        if not isinstance(self._queries, str):
+            return pbegin | "Queries" >> beam.Create(list(enumerate(self._queries)), reshuffle=False)
+        total = len(load_queries(self._queries))
+        return (
             pbegin
-            | "Queries" >> beam.Create(list(enumerate(texts)), reshuffle=False)
+            | "QueryChunks" >> beam.Create(range(0, total, QUERY_CHUNK), reshuffle=False)
+            | "SpreadChunks" >> beam.Reshuffle()
+            | "ReadChunk" >> beam.FlatMap(query_chunk, self._queries, QUERY_CHUNK)
+        )
+
+    def expand(self, pbegin):
+        searched = (
+            self._queries_with_ids(pbegin)
             # Spread queries over workers before the slow part: requests wait on the network
             # and on each worker's rate limit, so throughput comes from the number of workers.
             | "Spread" >> beam.Reshuffle()

@@ -40,6 +40,17 @@ def run_pipeline(config: sc.SearchConfig, queries, out_dir, mode: str):
     return collected, counters
 
 
+def test_query_chunks_cover_the_list_with_stable_ids(tmp_path):
+    from pipeline.search import query_chunk
+
+    path = tmp_path / "q.txt"
+    path.write_text("".join(f"query {i}\n" for i in range(2500)), encoding="utf-8")
+    chunks = [query_chunk(start, str(path), 1000) for start in range(0, 2500, 1000)]
+    assert [len(chunk) for chunk in chunks] == [1000, 1000, 500]
+    flat = [pair for chunk in chunks for pair in chunk]
+    assert flat == [(i, f"query {i}") for i in range(2500)]
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("mode", ["in_memory", "multi_processing"])  # multi_processing: DoFns pickled into workers
 def test_search_commons_composite_emits_merged_candidates_outcomes_and_counts(tmp_path, mode):

@@ -55,6 +55,8 @@ log = logging.getLogger(__name__)
 DEFAULT_ENDPOINT = "https://commons.wikimedia.org/w/api.php"
 FILE_NAMESPACE = 6
 OUTCOMES = ("capped", "exhausted", "results", "failed")
+# What searching one query gives: its candidates and its outcome record (QueryProgress.record).
+QueryResult = tuple[list[dict], dict]
 LICENSE_DROP = "drop_license"
 # Hosts whose operators require a contact in the User-Agent (Wikimedia User-Agent policy).
 WIKIMEDIA_HOST_SUFFIXES = (
@@ -546,7 +548,7 @@ def next_request(progress: QueryProgress, page: SearchPage, config: SearchConfig
     return search_params(progress.query, config, continuation, limit=max(1, limit))
 
 
-async def search_query(client: MediaWikiClient, query_id: int, query: str, config: SearchConfig) -> tuple[list[dict], dict]:
+async def search_query(client: MediaWikiClient, query_id: int, query: str, config: SearchConfig) -> QueryResult:
     """Page through one query. Returns (candidates, outcome record); never raises."""
     progress = QueryProgress(query_id, query)
     candidates: list[dict] = []
@@ -588,12 +590,13 @@ async def search_query(client: MediaWikiClient, query_id: int, query: str, confi
     return candidates, progress.record()
 
 
-async def search_queries(client: MediaWikiClient, queries: list[tuple[int, str]], config: SearchConfig) -> list[tuple[list[dict], dict]]:
+async def search_queries(client: MediaWikiClient, queries: list[tuple[int, str]], config: SearchConfig) -> list[QueryResult]:
     """Search a batch of (id, query) concurrently; the client's limits keep it polite."""
     return list(await asyncio.gather(*(search_query(client, qid, text, config) for qid, text in queries)))
 
 
-async def search_all(queries: list[tuple[int, str]], config: SearchConfig, bucket: TokenBucket | None = None) -> list[tuple[list[dict], dict]]:
+async def search_all(queries: list[tuple[int, str]], config: SearchConfig,
+                     bucket: TokenBucket | None = None) -> list[QueryResult]:
     """Open a client, search every query, close it: the whole source without Beam."""
     async with MediaWikiClient(config.endpoint, config.client_settings(), bucket=bucket) as client:
         return await search_queries(client, queries, config)
@@ -720,7 +723,7 @@ class SearchWorker:
         asyncio.run_coroutine_threadsafe(self._client.__aenter__(), self._loop).result()
         atexit.register(self.close)
 
-    def search(self, queries: list[tuple[int, str]]) -> list[tuple[list[dict], dict]]:
+    def search(self, queries: list[tuple[int, str]]) -> list[QueryResult]:
         future = asyncio.run_coroutine_threadsafe(search_queries(self._client, queries, self.config), self._loop)
         return future.result()
 
