@@ -433,3 +433,15 @@ def test_every_query_ends_with_one_counted_outcome_under_mixed_faults():
     assert summary["requests"] == len(fake.hits)
     for record in records:
         assert_accounted(record)
+
+
+def test_wit_build_parses_the_search_flags():
+    from wit.cli import build_parser
+
+    parser = build_parser()
+    args = parser.parse_args(["build", "--search", "commons", "--queries", "q.txt", "--per-query-cap", "7",
+                              "--search-contact", "me@example.org", "--licenses", "CC0", "--out", "out"])
+    cfg = sc.SearchConfig.from_args(args)
+    assert (args.search, cfg.per_query_cap, cfg.licenses, cfg.contact) == ("commons", 7, ("CC0",), "me@example.org")
+    with pytest.raises(SystemExit):
+        parser.parse_args(["build", "--search", "google", "--out", "out"])
