@@ -121,6 +121,19 @@ def test_result_to_candidate_falls_back_and_skips_with_a_reason():
     assert sc.result_to_candidate("garbage", 0, "fox", cfg) == (None, "malformed_result")
 
 
+def test_licence_falls_back_to_the_template_code_and_attribution_is_kept():
+    result = make_file("Lisa", description="An Apple Lisa 2 computer in a museum", license_name=None,
+                       artist='<a href="//commons.example.org/wiki/User:R" title="User:R">R</a> &amp; Mus\u00e9e Bolo')
+    extmetadata = result["imageinfo"][0]["extmetadata"]
+    extmetadata["License"] = {"value": "cc-by-sa-2.0-fr", "source": "commons-templates", "hidden": ""}
+    extmetadata["Attribution"] = {"value": 'Photograph by <a href="//x">R</a>, Wikimedia Commons', "source": "commons-desc-page"}
+    candidate, _ = sc.result_to_candidate(result, 0, "computer", config())
+    assert candidate["meta"]["license"] == "cc-by-sa-2.0-fr"
+    assert sc.license_accepted(candidate["meta"]["license"], ("CC BY-SA",))
+    assert candidate["meta"]["artist"] == "R & Mus\u00e9e Bolo"
+    assert candidate["meta"]["attribution"] == "Photograph by R, Wikimedia Commons"
+
+
 def test_thumbnail_url_used_when_asked():
     result = make_file("T", description="d")
     result["imageinfo"][0]["thumburl"] = "https://upload.example.org/thumb/T.jpg/640px-T.jpg"
@@ -339,8 +352,8 @@ def test_429_retry_after_pauses_every_query_of_the_worker():
     assert records[0]["events"]["http_429"] == 1
     refused_at = next(hit.at for hit in fake.hits if fake.search_key(hit.params) == "q0")
     # Nothing from this worker may reach the server for Retry-After seconds after the 429
-    # (requests that already held a token may still land within ~0.1 s).
-    assert not [hit for hit in fake.hits if refused_at + 0.12 < hit.at < refused_at + 0.95]
+    # (requests that already held a token, ~0.1 s at most, may still land in between).
+    assert not [hit for hit in fake.hits if refused_at + 0.2 < hit.at < refused_at + 0.95]
     assert fake.hits_for("q0")[1].at - refused_at >= 0.95
 
 
@@ -408,11 +421,13 @@ def test_request_rate_stays_under_the_limit_measured_at_the_server():
     times = sorted(hit.at for hit in fake.hits)
     assert len(times) == 18
     # With a bucket of one token, n requests need at least (n - 1) / rate seconds: check every
-    # window, allowing 15 ms of network jitter between client send and server arrival.
+    # window, allowing 50 ms between client send and server arrival (the server shares this
+    # process and a busy machine). Without the limit all 18 would arrive within a few ms.
+    jitter = 0.05
     for i in range(len(times)):
         for j in range(i + 1, len(times)):
-            assert times[j] - times[i] >= (j - i) / rate - 0.015, (i, j, times[j] - times[i])
-    assert (len(times) - 1) / (times[-1] - times[0]) <= rate * 1.05
+            assert times[j] - times[i] >= (j - i) / rate - jitter, (i, j, times[j] - times[i])
+    assert len(times) - 1 <= rate * (times[-1] - times[0] + jitter)
 
 
 def test_every_query_ends_with_one_counted_outcome_under_mixed_faults():

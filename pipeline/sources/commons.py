@@ -66,8 +66,8 @@ WIKIMEDIA_HOST_SUFFIXES = (
 )
 # The extmetadata fields we read; asking only for these keeps responses small.
 EXTMETADATA_FIELDS = (
-    "ImageDescription", "ObjectName", "LicenseShortName", "LicenseUrl", "Artist", "Credit",
-    "AttributionRequired", "UsageTerms",
+    "ImageDescription", "ObjectName", "LicenseShortName", "License", "LicenseUrl", "Artist", "Credit",
+    "Attribution", "AttributionRequired", "UsageTerms",
 )
 # Raster formats an image trainer can decode; PDFs, DjVu, video, audio and SVG are skipped.
 BITMAP_MIME_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp", "image/tiff", "image/bmp"})
@@ -458,10 +458,13 @@ def result_to_candidate(result: object, query_id: int, query: str, config: Searc
     candidate["lang"] = lang
     candidate["matches"] = [query_id]
     candidate["meta"] = {
-        "license": _metadata_text(extmetadata, "LicenseShortName"),
+        # LicenseShortName is the human-readable name; License the template code
+        # (cc-by-sa-2.0-fr), a fallback when a description page has no short name.
+        "license": _metadata_text(extmetadata, "LicenseShortName") or _metadata_text(extmetadata, "License"),
         "license_url": _metadata_text(extmetadata, "LicenseUrl"),
         "artist": _metadata_text(extmetadata, "Artist"),
         "credit": _metadata_text(extmetadata, "Credit"),
+        "attribution": _metadata_text(extmetadata, "Attribution"),
         "attribution_required": _metadata_text(extmetadata, "AttributionRequired"),
         "usage_terms": _metadata_text(extmetadata, "UsageTerms"),
         "file_page": file_page,
