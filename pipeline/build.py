@@ -60,7 +60,7 @@ def build_text_side(pipeline: beam.Pipeline, config: BuildConfig, progress_dir: 
     if config.search is not None:
         from pipeline.search import SearchCommons, WriteSearchOutcomes
 
-        searched = pipeline | "Search" >> SearchCommons(config.search, config.queries)
+        searched = pipeline | "Search" >> SearchCommons(config.search, config.queries, progress_dir)
         _ = searched | "SearchOutcomes" >> WriteSearchOutcomes(config.out)
         candidates, read_counts = searched["candidates"], searched["counts"]
     else:
@@ -108,7 +108,13 @@ def run_build(config: BuildConfig, beam_args: list[str], *, show_progress: bool 
     options = make_pipeline_options(beam_args, input_bytes=total_input_bytes(config.files))
     local = is_local_runner(options)
     progress_dir = tempfile.mkdtemp(prefix="wit-progress-") if local else None
-    printer = ProgressPrinter(progress_dir, len(config.files)) if (progress_dir and show_progress) else None
+    if config.search is not None:
+        from pipeline.sources.commons import load_queries
+
+        total_units = len(load_queries(config.queries))  # the progress line counts queries
+    else:
+        total_units = len(config.files)
+    printer = ProgressPrinter(progress_dir, total_units) if (progress_dir and show_progress) else None
     _LOGGER.info("wit build: %d input file(s) on %s", len(config.files), describe_runner(options))
     try:
         pipeline = beam.Pipeline(runner=make_runner(options), options=options)

@@ -35,14 +35,20 @@ METRICS_NAMESPACE = "search_commons"
 class _SearchBatch(beam.DoFn):
     """Searches a batch of (id, query); candidates on the main output, outcome records tagged."""
 
-    def __init__(self, config: SearchConfig, shared: Shared) -> None:
+    def __init__(self, config: SearchConfig, shared: Shared, progress_dir: str | None = None) -> None:
         self._config = config
         self._shared = shared
+        self._progress_dir = progress_dir
 
     def setup(self) -> None:
         # One worker (event loop, client, token bucket) per process, shared by all threads.
         self._worker = self._shared.acquire(lambda: SearchWorker(self._config), tag=repr(self._config))
         self._counters: dict = {}
+        self._progress = None
+        if self._progress_dir:
+            from pipeline.progress import ProgressReporter
+
+            self._progress = ProgressReporter(self._progress_dir)
 
     def _count(self, name: str, value: int) -> None:
         if value:
@@ -66,8 +72,17 @@ class _SearchBatch(beam.DoFn):
                 self._count(f"skipped_{name}", count)
             for name, count in record["events"].items():
                 self._count(f"http_{name}" if not name.startswith("http_") else name, count)
+            if self._progress is not None:
+                # The local progress line: queries done, candidates read, licence drops.
+                dropped = sum(record["drops"].values())
+                done = {"search_queries": 1, "input": record["candidates"] + dropped, **record["drops"]}
+                self._progress.add(done)
             yield beam.pvalue.TaggedOutput("outcomes", record)
             yield from candidates
+
+    def finish_bundle(self):
+        if self._progress is not None:
+            self._progress.add({}, force=True)
 
 
 class _Summary(beam.CombineFn):
@@ -116,10 +131,11 @@ class SearchCommons(beam.PTransform):
     summary: one dict of the counts over all queries.
     """
 
-    def __init__(self, config: SearchConfig, queries: str | list[str]) -> None:
+    def __init__(self, config: SearchConfig, queries: str | list[str], progress_dir: str | None = None) -> None:
         super().__init__()
         self._config = config
         self._queries = queries
+        self._progress_dir = progress_dir  # local runs: where workers write progress counts
         self._shared = Shared()
 
     def _queries_with_ids(self, pbegin):
@@ -143,7 +159,8 @@ class SearchCommons(beam.PTransform):
             # and on each worker's rate limit, so throughput comes from the number of workers.
             | "Spread" >> beam.Reshuffle()
             | "Batch" >> beam.BatchElements(min_batch_size=1, max_batch_size=self._config.batch_size)
-            | "Search" >> beam.ParDo(_SearchBatch(self._config, self._shared)).with_outputs("outcomes", main="candidates")
+            | "Search" >> beam.ParDo(_SearchBatch(self._config, self._shared, self._progress_dir))
+            .with_outputs("outcomes", main="candidates")
         )
         candidates = (
             searched.candidates

@@ -21,7 +21,8 @@ def run_pipeline(config: sc.SearchConfig, queries, out_dir, mode: str):
 
     options = PipelineOptions(flags=[], runner="DirectRunner", direct_running_mode=mode)
     pipeline = beam.Pipeline(options=options)
-    outputs = pipeline | SearchCommons(config, queries)
+    (out_dir / "progress").mkdir()
+    outputs = pipeline | SearchCommons(config, queries, progress_dir=str(out_dir / "progress"))
     _ = outputs | "WriteOutcomes" >> WriteSearchOutcomes(str(out_dir / "OUT"))
     for name in ("candidates", "counts", "outcomes", "summary"):
         (outputs[name]
@@ -37,6 +38,9 @@ def run_pipeline(config: sc.SearchConfig, queries, out_dir, mode: str):
         c.key.metric.name: c.committed
         for c in result.metrics().query(MetricsFilter().with_namespace("search_commons"))["counters"]
     }
+    from pipeline.progress import read_progress
+
+    collected["progress"] = read_progress(str(out_dir / "progress"))
     return collected, counters
 
 
@@ -116,3 +120,6 @@ def test_search_commons_composite_emits_merged_candidates_outcomes_and_counts(tm
     assert json.loads(owl["drops"]) == {"drop_license": 3}
     written_summary = json.loads((tmp_path / "OUT" / "counts" / "search_summary.json").read_text())
     assert written_summary == summary
+    progress = collected["progress"]  # what the local progress line showed last
+    assert (progress["search_queries"], progress["drop_license"]) == (5, 3)
+    assert progress["input"] == summary["candidates"] + 3
