@@ -89,8 +89,6 @@ def add_build_arguments(parser: argparse.ArgumentParser) -> None:
 
 def config_from_args(args):
     """BuildConfig from parsed arguments; raises WitError for impossible combinations."""
-    from filters.chain import FilterConfig
-
     from pipeline.build import BuildConfig
     from pipeline.sources.inputs import crawl_wat_files, expand_inputs
     from pipeline.sources.urllist import UrlListConfig
@@ -123,6 +121,8 @@ def config_from_args(args):
 
         # Loaded here too so that a missing or bad list fails now, not on a worker.
         query_list_hash = load_query_list(queries).content_hash
+    from filters.chain import FilterConfig
+
     return BuildConfig(
         files=files,
         out=args.out,

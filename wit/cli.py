@@ -39,7 +39,7 @@ Docs: README.md and docs/ in the source tree.
 """
 
 # Stage modules that add subcommands, in the order they appear in --help.
-SUBCOMMAND_MODULES: tuple[str, ...] = ("pipeline.cli", "pipeline.fetch_cli")
+SUBCOMMAND_MODULES: tuple[str, ...] = ("queries.cli", "pipeline.cli", "pipeline.fetch_cli")
 
 
 class _Parser(argparse.ArgumentParser):

@@ -35,14 +35,18 @@ class WarcRecord:
 
 def iter_warc_records(stream, path: str, record_types: tuple[str, ...]) -> Iterator[WarcRecord | RecordError]:
     """Records of the given types from a (gzip, zstd, lz4 or plain) WARC stream."""
-    mask = WarcRecordType.no_type
-    for name in record_types:
-        mask |= _RECORD_TYPES[name]
+    wanted = [_RECORD_TYPES[name] for name in record_types]
     parse_http = "response" in record_types
     offset = 0
+    seen = 0
     try:
-        for record in ArchiveIterator(stream, record_types=mask, parse_http=parse_http, quirks_mode=True, fsspec_args=False):
+        # Every record type is iterated (and unwanted ones skipped here, unread) so that a file
+        # with no WARC records at all, which FastWARC ends silently on, can be told apart.
+        for record in ArchiveIterator(stream, parse_http=parse_http, quirks_mode=True, fsspec_args=False):
+            seen += 1
             offset = record.stream_pos
+            if record.record_type not in wanted:
+                continue
             http_headers = record.http_headers if parse_http and record.is_http else None
             yield WarcRecord(
                 offset=offset,
@@ -54,3 +58,13 @@ def iter_warc_records(stream, path: str, record_types: tuple[str, ...]) -> Itera
             )
     except (OSError, ValueError, EOFError) as exc:
         yield RecordError(f"{path}@{offset}", f"unreadable WARC data after offset {offset}: {exc}")
+        return
+    if seen == 0 and _consumed_any(stream):
+        yield RecordError(path, "no WARC records found: not a WARC/WAT file, or corrupt from the start")
+
+
+def _consumed_any(stream) -> bool:
+    try:
+        return stream.tell() > 0
+    except (OSError, AttributeError, ValueError):
+        return True

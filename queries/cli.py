@@ -1,0 +1,194 @@
+"""`wit queries build` and `wit queries match`.
+
+Module scope imports argparse only; the handlers import the heavy parts (Beam, pyarrow).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+DEFAULT_OUT = "queries.parquet"
+
+
+def register(subparsers) -> None:
+    queries = subparsers.add_parser(
+        "queries",
+        help="build the query list, or match captions against one",
+        description="Build the 500,000-query list (Wikipedia words, high-PMI bigrams, popular titles, WordNet) "
+        "or check which queries a caption contains.",
+    )
+    commands = queries.add_subparsers(dest="queries_command", metavar="COMMAND")
+    queries.set_defaults(handler=lambda args: queries.print_help() or 2)
+    _register_build(commands)
+    _register_match(commands)
+
+
+def _register_build(commands) -> None:
+    build = commands.add_parser(
+        "build",
+        help="build a query list (parquet + txt)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="""\
+Build a query list from any of its sources and write OUT (.parquet) plus OUT's .txt export.
+
+With no --wiki-dump, wordfreq's English word list stands in for the Wikipedia unigram counts
+(offline default). WordNet is read from --wordnet-dir, /usr/share/wordnet or nltk's installed
+data, unless --no-wordnet. Counting a Wikipedia dump is a Beam job: the local default runs it
+in this process (FnApiRunner); --runner DataflowRunner with --beam-args runs it on Dataflow.""",
+        epilog="""\
+examples:
+  wit queries build --out queries.parquet                       # offline default
+  wit queries build --wiki-dump enwiki-latest-pages-articles*.xml.bz2 \\
+      --pageviews pageviews-20240101-*.gz --min-pageviews 500 --out queries.parquet""",
+    )
+    build.add_argument("--out", default=DEFAULT_OUT, help=f"output parquet path; the .txt export goes beside it (default {DEFAULT_OUT})")
+    build.add_argument("--size", type=int, default=500_000, help="keep at most this many queries, strongest evidence first (default 500000)")
+    wiki = build.add_argument_group("Wikipedia words and bigrams")
+    wiki.add_argument("--wiki-dump", nargs="+", default=[], metavar="XML", help="pages-articles XML dump files (.xml, .xml.bz2; local or any fsspec/Beam path)")
+    wiki.add_argument("--min-count", type=int, default=100, help="keep words seen at least this many times (default 100)")
+    wiki.add_argument("--min-bigram-count", type=int, default=100, help="score bigrams seen at least this many times (default 100)")
+    wiki.add_argument("--pmi-threshold", type=float, default=5.0, help="keep bigrams with log2 PMI >= this (default 5.0, a ratio of 32)")
+    wiki.add_argument("--work-dir", default=None, help="where the counting job writes its TSVs (default: OUT's folder; a gs:// path on Dataflow)")
+    titles = build.add_argument_group("Wikipedia titles")
+    titles.add_argument("--pageviews", nargs="+", default=[], metavar="FILE", help="hourly pageviews-YYYYMMDD-HH0000.gz files; views are summed over all of them")
+    titles.add_argument("--min-pageviews", type=int, default=1000, help="keep titles with at least this many summed views (default 1000)")
+    other = build.add_argument_group("WordNet, wordfreq and extra queries")
+    other.add_argument("--wordnet-dir", default=None, help="folder with WordNet 3.0 data.noun/data.verb/... (default: /usr/share/wordnet or nltk data)")
+    other.add_argument("--no-wordnet", action="store_true", help="leave WordNet out")
+    other.add_argument("--wordfreq", choices=("auto", "yes", "no"), default="auto", help="add wordfreq's English list (auto: only when no --wiki-dump is given)")
+    other.add_argument("--extra", nargs="+", default=[], metavar="TXT", help="files of extra queries, one per line; always kept")
+    beam = build.add_argument_group("Beam (the --wiki-dump counting job)")
+    beam.add_argument("--runner", default="direct", help="'direct' (local, FnApiRunner), or a Beam runner name such as DataflowRunner (never Prism)")
+    beam.add_argument("--direct-running-mode", choices=("in_memory", "multi_threading", "multi_processing"), default="in_memory", help="local runner mode (default in_memory)")
+    beam.add_argument("--direct-num-workers", type=int, default=1, help="local workers for multi_threading/multi_processing (default 1)")
+    beam.add_argument("--beam-args", default="", help="more Beam pipeline options as one string, e.g. \"--project=P --region=R --temp_location=gs://B/tmp\"")
+    build.set_defaults(handler=run_build)
+
+
+def _register_match(commands) -> None:
+    match = commands.add_parser(
+        "match",
+        help="print the queries found in each caption read from stdin",
+        description="Read captions from stdin, one per line, and print one JSON line per caption: "
+        '{"caption": ..., "matches": [query texts], "ids": [query ids]}. Invalid UTF-8 is replaced, never fatal.',
+    )
+    match.add_argument("--queries", default="default", help="query list: a .parquet or .txt file, or 'default' (default)")
+    match.add_argument("--max-chars", type=int, default=4096, help="scan only this many characters of each caption (default 4096)")
+    match.set_defaults(handler=run_match)
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def _pipeline_options(args):
+    import shlex
+
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    flags = shlex.split(args.beam_args)
+    if args.runner == "direct":
+        flags += [f"--direct_running_mode={args.direct_running_mode}", f"--direct_num_workers={args.direct_num_workers}"]
+    else:
+        flags.append(f"--runner={args.runner}")
+    return PipelineOptions(flags)
+
+
+def _runner(args):
+    from wit.errors import WitError
+
+    if args.runner.lower() in ("prismrunner", "prism"):
+        raise WitError("--runner Prism downloads a binary at run time; use 'direct' locally")
+    if args.runner == "direct" or args.runner == "DirectRunner":
+        # Beam's DirectRunner may switch to Prism (a run-time download); FnApiRunner never does.
+        from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+
+        args.runner = "direct"
+        return FnApiRunner()
+    return None  # named in the options
+
+
+def run_build(args) -> int:
+    import logging
+    import os
+    import time
+
+    from queries import pageviews, wordnet
+    from queries.querylist import QueryEntry, build_query_list, load_query_list, wordfreq_entries
+    from wit.errors import WitError
+
+    log = logging.getLogger("wit.queries")
+    started = time.perf_counter()
+    for name in ("size", "min_count", "min_bigram_count", "min_pageviews"):
+        if getattr(args, name) < 1:
+            raise WitError(f"--{name.replace('_', '-')} must be >= 1")
+    entries: dict[str, list] = {}
+
+    for path in args.extra:
+        extra = load_query_list(path)
+        entries.setdefault("extra", []).extend(QueryEntry(text, "extra") for text in extra.texts)
+
+    if args.wiki_dump:
+        from queries import wikipedia
+
+        runner = _runner(args)
+        options = _pipeline_options(args)
+        work_dir = args.work_dir or os.path.dirname(os.path.abspath(args.out))
+        work_prefix = work_dir.rstrip("/") + "/" + os.path.basename(args.out).removesuffix(".parquet") + "-wikipedia-"
+        log.info("counting words in %d dump file(s) with Beam (%s) ...", len(args.wiki_dump), args.runner)
+        unigram_files, bigram_files = wikipedia.run_count_job(
+            args.wiki_dump, work_prefix, options, args.min_count, args.min_bigram_count, args.pmi_threshold, runner=runner
+        )
+        entries["wiki_unigram"] = [QueryEntry(word, "wiki_unigram", count=int(n)) for word, n in wikipedia.read_count_files(unigram_files)]
+        entries["wiki_bigram"] = [
+            QueryEntry(pair, "wiki_bigram", count=int(n), pmi=float(pmi)) for pair, n, pmi in wikipedia.read_count_files(bigram_files)
+        ]
+        log.info("Wikipedia: %d words >= %d, %d bigrams with PMI >= %g", len(entries["wiki_unigram"]), args.min_count, len(entries["wiki_bigram"]), args.pmi_threshold)
+
+    if args.pageviews:
+        log.info("summing pageviews over %d file(s) ...", len(args.pageviews))
+        entries["wiki_title"] = pageviews.title_entries(args.pageviews, args.min_pageviews)
+
+    if not args.no_wordnet:
+        found = wordnet.find_wordnet_dir(args.wordnet_dir)
+        if found is None:
+            log.warning("WordNet not found (install Debian's wordnet-base or pass --wordnet-dir); building without it")
+        else:
+            entries["wordnet"] = wordnet.read_wordnet_entries(found)
+
+    if args.wordfreq == "yes" or (args.wordfreq == "auto" and not args.wiki_dump):
+        log.info("adding wordfreq's English list%s", " (standing in for Wikipedia unigrams)" if not args.wiki_dump else "")
+        entries["wordfreq"] = wordfreq_entries()
+
+    if not entries:
+        raise WitError("no query sources: give --wiki-dump, --pageviews, --extra, or allow WordNet/wordfreq")
+    query_list = build_query_list(entries, size=args.size)
+    parquet_path, txt_path = query_list.save(args.out)
+    by_source = ", ".join(f"{source} {n}" for source, n in query_list.source_counts().items())
+    log.info("wrote %s and %s: %d queries (%s), sha256 %s, in %.1f s", parquet_path, txt_path, len(query_list), by_source, query_list.content_hash, time.perf_counter() - started)
+    print(f"{parquet_path}\t{len(query_list)} queries\tsha256 {query_list.content_hash}")
+    return 0
+
+
+def run_match(args) -> int:
+    import io
+    import json
+    import sys
+
+    from queries.matcher import QueryMatcher
+    from queries.querylist import load_query_list
+    from wit.errors import WitError
+
+    if args.max_chars < 1:
+        raise WitError("--max-chars must be >= 1")
+    query_list = load_query_list(args.queries)
+    matcher = QueryMatcher.from_query_list(query_list, max_chars=args.max_chars)
+    texts = query_list.texts
+    stdin = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace", newline=None)
+    out = sys.stdout
+    for line in stdin:
+        caption = line.rstrip("\n")
+        ids = matcher.match(caption)
+        out.write(json.dumps({"caption": caption, "matches": [texts[i] for i in ids], "ids": ids}, ensure_ascii=False))
+        out.write("\n")
+    out.flush()
+    return 0

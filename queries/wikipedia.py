@@ -1,0 +1,292 @@
+"""Wikipedia unigram counts and high-PMI bigrams from pages-articles XML dumps, as a Beam job.
+
+Input: one or more MediaWiki XML exports (enwiki-YYYYMMDD-pages-articles*.xml[.bz2], the
+multistream or the split files), streamed and never loaded whole. Only articles count: pages in
+namespace 0 that are not redirects.
+
+Per page (plain functions, tested without Beam): strip the wiki markup (`strip_wikitext`), cut
+the text into segments at line breaks and sentence punctuation, fold and tokenise each segment
+with the matcher's own rules (queries/normalize.py), count unigrams and within-segment bigrams.
+
+The Beam composite `CountWikipediaNgrams` sums the counts over all pages, keeps words seen at
+least `min_count` times, and scores each bigram seen at least `min_bigram_count` times whose two
+words are both kept:
+
+    pmi = log2( count(a b) * N / (count(a) * count(b)) )      N = all tokens counted
+
+keeping those with pmi >= `pmi_threshold`. MetaCLIP's "PMI >= 30" reads as the ratio inside the
+log, i.e. log2(30) = 4.9; the default threshold here is 5.0 (ratio 32).
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import math
+import re
+from collections import Counter
+from typing import Iterator
+
+from queries.normalize import TOKEN_RE, fold
+from wit.errors import WitError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MIN_COUNT = 100
+DEFAULT_MIN_BIGRAM_COUNT = 100
+DEFAULT_PMI_THRESHOLD = 5.0
+
+# ---------------------------------------------------------------------------------------------
+# Reading the XML export
+
+
+def _local(tag: str) -> str:
+    """'{http://www.mediawiki.org/xml/export-0.11/}page' -> 'page' (any export schema version)."""
+    return tag.rsplit("}", 1)[-1]
+
+
+def iter_articles(path: str) -> Iterator[tuple[str, str]]:
+    """(title, wikitext) of every namespace-0, non-redirect page in a dump file.
+
+    The file is streamed (bz2/gzip inferred from its name, any fsspec path); each <page> element
+    is cleared once read, so memory stays flat however large the dump.
+    """
+    import xml.etree.ElementTree as ET
+
+    import fsspec
+
+    try:
+        opened = fsspec.open(path, "rb", compression="infer")
+        handle = opened.open()
+    except FileNotFoundError:
+        raise WitError(f"Wikipedia dump {path}: no such file") from None
+    try:
+        context = ET.iterparse(handle, events=("start", "end"))
+        root = None
+        for event, element in context:
+            if event == "start":
+                if root is None:
+                    root = element
+                    if _local(root.tag) != "mediawiki":
+                        raise WitError(f"Wikipedia dump {path}: root element is <{_local(root.tag)}>, not <mediawiki>")
+                continue
+            if _local(element.tag) != "page":
+                continue
+            title = ns = text = None
+            redirect = False
+            for child in element:
+                name = _local(child.tag)
+                if name == "title":
+                    title = child.text or ""
+                elif name == "ns":
+                    ns = (child.text or "").strip()
+                elif name == "redirect":
+                    redirect = True
+                elif name == "revision":
+                    for part in child:
+                        if _local(part.tag) == "text":
+                            text = part.text or ""
+            if ns == "0" and not redirect and text:
+                yield title or "", text
+            element.clear()
+            root.clear()  # drop the finished pages the root still references
+    except ET.ParseError as exc:
+        raise WitError(f"Wikipedia dump {path}: malformed XML ({exc})") from None
+    except EOFError as exc:
+        raise WitError(f"Wikipedia dump {path}: truncated compressed file ({exc})") from None
+    finally:
+        handle.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# Wiki markup
+
+
+_COMMENT = re.compile(r"<!--.*?(?:-->|$)", re.S)
+_DROPPED_BLOCKS = re.compile(
+    r"<(ref|math|code|syntaxhighlight|source|pre|gallery|timeline|score|chem|graph|mapframe)\b[^>]*?(?:/>|>.*?</\1\s*>)",
+    re.S | re.I,
+)
+_SELF_CLOSING_REF = re.compile(r"<ref\b[^>]*/>", re.I)
+_TEMPLATE = re.compile(r"\{\{[^{}]*\}\}")
+_TABLE = re.compile(r"\{\|(?:(?!\{\|).)*?\|\}", re.S)
+_INNER_LINK = re.compile(r"\[\[([^\[\]]*)\]\]")
+_EXTERNAL_LINK = re.compile(r"\[(?:https?:|ftp:)?//[^\s\]]*\s*([^\]]*)\]")
+_BARE_URL = re.compile(r"(?:https?|ftp)://\S+")
+_TAG = re.compile(r"</?[A-Za-z][^>]*>")
+_QUOTES = re.compile(r"'{2,}")
+_HEADING = re.compile(r"^(=+)\s*(.*?)\s*\1\s*$", re.M)
+_MAGIC_WORD = re.compile(r"__[A-Z]+__")
+_NESTING_LIMIT = 20  # templates nest deeply in practice, but not deeper than this
+
+
+_NON_ARTICLE_NAMESPACES = frozenset(
+    "file image media category template help portal wikipedia wp special user talk draft module wiktionary wikt".split()
+)
+_LANGUAGE_PREFIX = re.compile(r"[a-z]{2,3}(?:-[a-z]+)?")
+
+
+def _replace_link(match: re.Match) -> str:
+    """[[target|label]] -> label, [[target]] -> target; file, category and interwiki links -> ''."""
+    target, _, label = match.group(1).partition("|")
+    visible = target.startswith(":")  # [[:Category:X]] is an ordinary visible link
+    prefix, colon, _ = target.lstrip(":").partition(":")
+    prefix = prefix.strip().lower()
+    if colon and not visible and (prefix in _NON_ARTICLE_NAMESPACES or _LANGUAGE_PREFIX.fullmatch(prefix)):
+        return " "
+    return label.rsplit("|", 1)[-1] if label else target.lstrip(":")
+
+
+def strip_wikitext(text: str) -> str:
+    """Article prose from wikitext: templates, tables, references, files, categories, tags gone."""
+    text = _COMMENT.sub(" ", text)
+    text = _DROPPED_BLOCKS.sub(" ", text)
+    text = _SELF_CLOSING_REF.sub(" ", text)
+    for _ in range(_NESTING_LIMIT):
+        text, replaced = _TEMPLATE.subn(" ", text)
+        if not replaced:
+            break
+    for _ in range(_NESTING_LIMIT):
+        text, replaced = _TABLE.subn(" ", text)
+        if not replaced:
+            break
+    for _ in range(_NESTING_LIMIT):  # innermost first: a file caption may hold links
+        text, replaced = _INNER_LINK.subn(_replace_link, text)
+        if not replaced:
+            break
+    text = _EXTERNAL_LINK.sub(lambda m: " " + m.group(1) + " ", text)
+    text = _BARE_URL.sub(" ", text)
+    text = _TAG.sub(" ", text)
+    text = _QUOTES.sub("", text)
+    text = _HEADING.sub(lambda m: m.group(2) + ".", text)
+    text = _MAGIC_WORD.sub(" ", text)
+    return html.unescape(text)
+
+
+# A bigram never spans a line break or sentence punctuation.
+_SEGMENT_BREAK = re.compile(r"[\n.!?;:,()\[\]{}\"|\u2013\u2014]+")
+
+
+def article_ngram_counts(wikitext: str) -> tuple[Counter, Counter]:
+    """(unigram counts, bigram counts) of one article's prose; bigrams are 'a b' strings."""
+    unigrams: Counter = Counter()
+    bigrams: Counter = Counter()
+    for segment in _SEGMENT_BREAK.split(strip_wikitext(wikitext)):
+        tokens = TOKEN_RE.findall(fold(segment))
+        if not tokens:
+            continue
+        unigrams.update(tokens)
+        if len(tokens) > 1:
+            bigrams.update(map(" ".join, zip(tokens, tokens[1:])))
+    return unigrams, bigrams
+
+
+def keyed_ngram_counts(title_and_text: tuple[str, str]) -> Iterator[tuple[tuple[str, str], int]]:
+    """(("u", word), n) and (("b", "a b"), n) pairs of one article, for a per-key sum."""
+    unigrams, bigrams = article_ngram_counts(title_and_text[1])
+    for word, n in unigrams.items():
+        yield ("u", word), n
+    for pair, n in bigrams.items():
+        yield ("b", pair), n
+
+
+def bigram_pmi(pair_count: int, first_count: int, second_count: int, total_tokens: int) -> float:
+    """log2 of how much more often 'a b' occurs than if a and b were independent."""
+    return math.log2(pair_count * total_tokens / (first_count * second_count))
+
+
+def score_bigram(item: tuple[str, int], unigrams: dict[str, int], total_tokens: int, pmi_threshold: float):
+    """Yields (bigram, count, pmi) when both words are kept unigrams and pmi reaches the threshold."""
+    pair, pair_count = item
+    first, _, second = pair.partition(" ")
+    first_count = unigrams.get(first)
+    second_count = unigrams.get(second)
+    if first_count is None or second_count is None or total_tokens <= 0:
+        return
+    pmi = bigram_pmi(pair_count, first_count, second_count, total_tokens)
+    if pmi >= pmi_threshold:
+        yield pair, pair_count, pmi
+
+
+# ---------------------------------------------------------------------------------------------
+# The Beam job
+
+
+def _ngram_kind(kind: str):
+    def select(item):
+        (item_kind, key), count = item
+        if item_kind == kind:
+            yield key, count
+
+    return select
+
+
+def build_count_transform(min_count: int, min_bigram_count: int, pmi_threshold: float):
+    """The composite; a function so that importing this module does not import Beam."""
+    import apache_beam as beam
+
+    class CountWikipediaNgrams(beam.PTransform):
+        """PCollection of dump paths -> {"unigrams": (word, count), "bigrams": (pair, count, pmi)}."""
+
+        def expand(self, paths):
+            totals = (
+                paths
+                | "ReadArticles" >> beam.FlatMap(iter_articles)
+                # A dump file is read by one worker; spread its articles before the heavy part.
+                | "SpreadArticles" >> beam.Reshuffle()
+                | "CountPerArticle" >> beam.FlatMap(keyed_ngram_counts)
+                | "SumCounts" >> beam.CombinePerKey(sum)
+            )
+            unigrams = totals | "Unigrams" >> beam.FlatMap(_ngram_kind("u"))
+            bigrams = totals | "Bigrams" >> beam.FlatMap(_ngram_kind("b"))
+            total_tokens = unigrams | "CountTokens" >> beam.Values() | "SumTokens" >> beam.CombineGlobally(sum)
+            kept_unigrams = unigrams | "KeepFrequentWords" >> beam.Filter(lambda item: item[1] >= min_count)
+            scored_bigrams = (
+                bigrams
+                | "KeepFrequentPairs" >> beam.Filter(lambda item: item[1] >= min_bigram_count)
+                | "ScorePmi"
+                >> beam.FlatMap(
+                    score_bigram,
+                    unigrams=beam.pvalue.AsDict(kept_unigrams),
+                    total_tokens=beam.pvalue.AsSingleton(total_tokens),
+                    pmi_threshold=pmi_threshold,
+                )
+            )
+            return {"unigrams": kept_unigrams, "bigrams": scored_bigrams}
+
+    return CountWikipediaNgrams()
+
+
+def format_count_line(item) -> str:
+    return "\t".join(str(value) for value in item)
+
+
+def run_count_job(dump_paths: list[str], work_prefix: str, pipeline_options, min_count: int, min_bigram_count: int, pmi_threshold: float, runner=None) -> tuple[str, str]:
+    """Runs the counting pipeline; returns the glob patterns of the unigram and bigram TSVs."""
+    import apache_beam as beam
+
+    with beam.Pipeline(runner=runner, options=pipeline_options) as pipeline:
+        results = (
+            pipeline
+            | "DumpPaths" >> beam.Create(dump_paths)
+            | "CountNgrams" >> build_count_transform(min_count, min_bigram_count, pmi_threshold)
+        )
+        results["unigrams"] | "FormatUnigrams" >> beam.Map(format_count_line) | "WriteUnigrams" >> beam.io.WriteToText(
+            work_prefix + "unigrams", file_name_suffix=".tsv"
+        )
+        results["bigrams"] | "FormatBigrams" >> beam.Map(format_count_line) | "WriteBigrams" >> beam.io.WriteToText(
+            work_prefix + "bigrams", file_name_suffix=".tsv"
+        )
+    return work_prefix + "unigrams*.tsv", work_prefix + "bigrams*.tsv"
+
+
+def read_count_files(pattern: str) -> Iterator[list[str]]:
+    """Rows of the TSVs the job wrote (any filesystem Beam knows)."""
+    from apache_beam.io.filesystems import FileSystems
+
+    for metadata in FileSystems.match([pattern])[0].metadata_list:
+        with FileSystems.open(metadata.path) as handle:
+            for raw in handle:
+                line = raw.decode("utf-8").rstrip("\n")
+                if line:
+                    yield line.split("\t")

@@ -1,0 +1,236 @@
+"""`wit build` end to end on the local runner: many files, two worker processes, counts reconcile.
+
+Beam start-up costs seconds, so each distinct run happens once in a module-scoped fixture and the
+tests read its outputs.
+"""
+
+import asyncio
+import gzip
+import importlib.util
+import json
+import re
+import shutil
+import threading
+from collections import Counter
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from pipeline.sources import read_file
+from pipeline.sources.common import RecordError
+from pipeline.sources.inputs import InputFile
+from wit.cli import main
+from wit.records import TEXT_DROP_REASONS
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parent.parent
+CAP = 6
+# Frequent English words the synthetic captions are made of, so several queries exceed the cap.
+QUERIES = ["people", "world", "music", "house", "water", "school", "family", "night", "history", "government"]
+TWO_WORKERS = ["--direct_running_mode=multi_processing", "--direct_num_workers=2"]
+IN_MEMORY = ["--direct_running_mode=in_memory", "--direct_num_workers=1"]
+CANDIDATE_COLUMNS = ["uid", "url", "caption", "page_url", "source", "text_field", "lang", "lang_score", "matches",
+                     "selected_by", "meta"]
+
+
+def synthetic_wat(folder: Path, links: int, files: int, seed: int) -> list[str]:
+    spec = importlib.util.spec_from_file_location("make_synthetic_wat", REPO / "benchmarks" / "make_synthetic_wat.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.write_synthetic_wat(str(folder), links=links, files=files, seed=seed)["files"]
+
+
+def count_source_records(paths, fmt_of) -> tuple[int, int]:
+    """(candidates, errors) the sources yield, read directly without Beam."""
+    candidates = errors = 0
+    for path in paths:
+        for item in read_file(InputFile(str(path), fmt_of(path))):
+            if isinstance(item, RecordError):
+                errors += 1
+            else:
+                candidates += 1
+    return candidates, errors
+
+
+@pytest.fixture(scope="module")
+def build_run(tmp_path_factory, shared_data):
+    capsys_like = _Capture()
+    root = tmp_path_factory.mktemp("build")
+    wat_files = synthetic_wat(root / "wat", links=4000, files=3, seed=11)
+    laion = root / "lists" / "laion.parquet"
+    laion.parent.mkdir()
+    shutil.copy(shared_data / "real" / "img2dataset_test_1000.parquet", laion)
+    truncated = shared_data / "real" / "priyanlc_CC-MAIN-sample.warc.wat.gz"
+    dolma = shared_data / "real" / "dolma_sample-0000.warc.gz"
+    queries = root / "queries.txt"
+    queries.write_text("\n".join(QUERIES) + "\n")
+    out = root / "out"
+    argv = ["build", "--input", str(root / "wat" / "*.wat.gz"), str(laion), str(truncated), str(dolma),
+            "--queries", str(queries), "--per-query-cap", str(CAP), "--cap-seed", "3",
+            "--out", str(out), "--until", "candidates", *TWO_WORKERS]
+    code, err = capsys_like.run(argv)
+    inputs = [*wat_files, laion, truncated, dolma]
+    expected = count_source_records(inputs, lambda p: "parquet" if str(p).endswith(".parquet")
+                                    else "warc" if str(p).endswith(".warc.gz") else "wat")
+    return {"code": code, "err": err, "out": out, "expected": expected, "queries": queries}
+
+
+class _Capture:
+    """Runs `wit` in-process and captures stderr (module fixtures cannot use capsys)."""
+
+    def run(self, argv):
+        import contextlib
+        import io
+
+        buffer = io.StringIO()
+        with contextlib.redirect_stderr(buffer):
+            code = main(argv)
+        return code, buffer.getvalue()
+
+
+def test_build_succeeds_and_prints_reconciled_counts(build_run):
+    assert build_run["code"] == 0, build_run["err"]
+    counts = json.loads((build_run["out"] / "counts" / "text_counts.json").read_text())
+    line = re.search(r"input ([\d,]+) = kept ([\d,]+) \+ drops ([\d,]+)", build_run["err"])
+    assert line, build_run["err"]
+    assert int(line.group(1).replace(",", "")) == counts["input"]
+    assert counts["input"] == counts["kept"] + sum(counts["drops"].values())
+    assert set(TEXT_DROP_REASONS) <= set(counts["drops"])
+
+
+def test_every_source_record_is_counted_once(build_run):
+    counts = json.loads((build_run["out"] / "counts" / "text_counts.json").read_text())
+    candidates, errors = build_run["expected"]
+    assert errors == 1  # the truncated WAT's cut record
+    assert counts["input"] == candidates + errors
+    assert counts["drops"]["drop_error"] >= 1
+    assert counts["read"]["files_read"] == 3 + 3
+
+
+def test_candidates_parquet_is_img2dataset_shaped(build_run):
+    counts = json.loads((build_run["out"] / "counts" / "text_counts.json").read_text())
+    parts = sorted((build_run["out"] / "candidates").glob("part-*.parquet"))
+    assert parts
+    table = pa.concat_tables([pq.read_table(p) for p in parts])
+    assert table.column_names == CANDIDATE_COLUMNS
+    assert table.num_rows == counts["kept"] > 0
+    rows = table.to_pylist()
+    assert len({r["uid"] for r in rows}) == len(rows)  # deduplicated
+    for row in rows:
+        assert row["url"].startswith(("http://", "https://"))
+        assert row["selected_by"] and set(row["selected_by"]) <= set(row["matches"])
+        words = set(re.findall(r"\w+", row["caption"].lower()))
+        assert any(QUERIES[q] in words for q in row["matches"]), row
+
+
+def test_cap_holds_and_query_counts_agree(build_run):
+    parts = sorted((build_run["out"] / "candidates").glob("part-*.parquet"))
+    rows = pa.concat_tables([pq.read_table(p) for p in parts]).to_pylist()
+    selected = Counter(q for r in rows for q in r["selected_by"])
+    matches = Counter(q for r in rows for q in r["matches"])
+    queries = pq.read_table(build_run["out"] / "counts" / "queries.parquet").to_pylist()
+    assert [q["text"] for q in queries] == QUERIES
+    for query in queries:
+        assert query["selected"] == selected[query["id"]] <= CAP
+        assert query["matches"] == matches[query["id"]]
+        assert query["matched_before_cap"] >= query["matches"]
+    assert any(q["matched_before_cap"] > CAP and q["selected"] == CAP for q in queries)
+
+
+@pytest.fixture(scope="module")
+def no_queries_run(tmp_path_factory, shared_data):
+    out = tmp_path_factory.mktemp("noqueries") / "out"
+    code, err = _Capture().run(["build", "--input", str(shared_data / "real" / "img2dataset_test_1000.parquet"),
+                                "--queries", "none", "--out", str(out), "--until", "candidates", *IN_MEMORY])
+    return code, err, out
+
+
+def test_queries_none_skips_match_and_cap(no_queries_run):
+    code, err, out = no_queries_run
+    assert code == 0, err
+    counts = json.loads((out / "counts" / "text_counts.json").read_text())
+    assert counts["input"] == 1000
+    assert counts["drops"]["drop_nomatch"] == 0 and counts["drops"]["drop_cap"] == 0
+    rows = pa.concat_tables([pq.read_table(p) for p in (out / "candidates").glob("part-*.parquet")]).to_pylist()
+    assert len(rows) == counts["kept"] > 0
+    assert all(r["matches"] == [] and r["selected_by"] == [] for r in rows)
+    assert not (out / "counts" / "queries.parquet").exists()
+
+
+# --- --crawl against a local server ------------------------------------------------------------
+
+class LocalCrawlServer:
+    """aiohttp on 127.0.0.1 serving a folder laid out like data.commoncrawl.org."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.requests: list[str] = []
+
+    def __enter__(self):
+        from aiohttp import web
+
+        @web.middleware
+        async def record(request, handler):
+            self.requests.append(request.path)
+            return await handler(request)
+
+        async def start():
+            app = web.Application(middlewares=[record])
+            app.router.add_static("/", self.root)
+            self.runner = web.AppRunner(app)
+            await self.runner.setup()
+            site = web.TCPSite(self.runner, "127.0.0.1", 0)
+            await site.start()
+            return site._server.sockets[0].getsockname()[1]
+
+        self.thread.start()
+        self.port = asyncio.run_coroutine_threadsafe(start(), self.loop).result(timeout=10)
+        self.url = f"http://127.0.0.1:{self.port}/"
+        return self
+
+    def __exit__(self, *exc):
+        asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(timeout=10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def crawl_run(tmp_path_factory, shared_data):
+    root = tmp_path_factory.mktemp("cc")
+    crawl = "CC-MAIN-2099-01"
+    segment = root / "crawl-data" / crawl / "segments" / "1" / "wat"
+    files = synthetic_wat(segment, links=600, files=2, seed=21)
+    shutil.copy(shared_data / "real" / "cc-whirlwind_whirlwind.warc.wat.gz", segment / "whirlwind.warc.wat.gz")
+    listed = [Path(f).relative_to(root).as_posix() for f in files] + \
+        [(segment / "whirlwind.warc.wat.gz").relative_to(root).as_posix()]
+    with gzip.open(root / "crawl-data" / crawl / "wat.paths.gz", "wt") as handle:
+        handle.write("\n".join(listed) + "\n")
+    out = root / "out"
+    with LocalCrawlServer(root) as server:
+        code, err = _Capture().run(["build", "--crawl", crawl, "--max-files", "2", "--cc-base-url", server.url,
+                                    "--queries", "none", "--out", str(out), "--until", "candidates", *IN_MEMORY])
+        missing_code, missing_err = _Capture().run(["build", "--crawl", "CC-MAIN-2099-02", "--cc-base-url", server.url,
+                                                    "--queries", "none", "--out", str(root / "out2")])
+        requests = list(server.requests)
+    expected, _ = count_source_records(files, lambda p: "wat")
+    return {"code": code, "err": err, "out": out, "expected": expected, "requests": requests,
+            "missing": (missing_code, missing_err), "listed": listed}
+
+
+def test_crawl_reads_the_index_and_the_first_n_files(crawl_run):
+    assert crawl_run["code"] == 0, crawl_run["err"]
+    counts = json.loads((crawl_run["out"] / "counts" / "text_counts.json").read_text())
+    assert counts["input"] == crawl_run["expected"]
+    assert counts["read"]["files_read"] == 2
+    assert "/crawl-data/CC-MAIN-2099-01/wat.paths.gz" in crawl_run["requests"]
+    assert "/" + crawl_run["listed"][2] not in crawl_run["requests"]  # --max-files 2
+
+
+def test_crawl_without_an_index_is_a_clear_error(crawl_run):
+    code, err = crawl_run["missing"]
+    assert code == 1 and "CC-MAIN-2099-02" in err and err.count("\n") == 1

@@ -1,0 +1,127 @@
+"""The exact per-query cap and dedup: plain functions, and the Beam stages on 1 and 2 workers."""
+
+import json
+import random
+from collections import Counter
+from pathlib import Path
+
+import apache_beam as beam
+import pytest
+
+from pipeline.cap import CapPerQuery, cap_priority, select_per_query
+from pipeline.counting import counts_summary
+from pipeline.dedup import DedupByUid, merge_duplicates
+from pipeline.options import make_pipeline_options, make_runner
+from wit.records import new_candidate
+
+CAP = 40
+SEED = 7
+
+
+def make_candidates():
+    """Query 0 is matched by 3x the cap; query 1 by half the cap; query 2 by 2x; overlaps on purpose."""
+    candidates = []
+    for i in range(3 * CAP):
+        candidate = new_candidate(f"https://example.com/{i}.jpg", f"caption number {i}", source=f"s#{i}")
+        candidate["matches"] = [0] + ([1] if i % 6 == 0 else []) + ([2] if i % 3 == 0 else [])
+        candidates.append(candidate)
+    for i in range(2 * CAP):
+        candidate = new_candidate(f"https://example.org/{i}.jpg", f"other caption {i}", source=f"t#{i}")
+        candidate["matches"] = [2]
+        candidates.append(candidate)
+    return candidates
+
+
+def run_stage(transform_factory, candidates, out_dir: Path, beam_args):
+    """Runs Create -> stage -> json lines under out_dir; returns (kept dicts, summed counts)."""
+    options = make_pipeline_options(beam_args)
+    with beam.Pipeline(runner=make_runner(options), options=options) as pipeline:
+        kept, counts = pipeline | beam.Create(candidates, reshuffle=True) | transform_factory()
+        kept | "KeptJson" >> beam.Map(json.dumps, sort_keys=True) | "WriteKept" >> beam.io.WriteToText(str(out_dir / "kept"))
+        (counts | beam.CombinePerKey(sum) | beam.Map(json.dumps)
+         | "WriteCounts" >> beam.io.WriteToText(str(out_dir / "counts")))
+    kept = [json.loads(line) for path in sorted(out_dir.glob("kept*")) for line in path.read_text().splitlines()]
+    totals = Counter()
+    for path in out_dir.glob("counts*"):
+        for line in path.read_text().splitlines():
+            key, n = json.loads(line)
+            totals[key] += n
+    return kept, totals
+
+
+IN_MEMORY = ["--direct_running_mode=in_memory", "--direct_num_workers=1"]
+TWO_PROCESSES = ["--direct_running_mode=multi_processing", "--direct_num_workers=2"]
+
+
+@pytest.fixture(scope="module")
+def cap_runs(tmp_path_factory):
+    candidates = make_candidates()
+    shuffled = list(candidates)
+    random.Random(1).shuffle(shuffled)
+    runs = {}
+    for name, data, args in [("ordered", candidates, IN_MEMORY), ("shuffled", shuffled, IN_MEMORY),
+                             ("two_workers", shuffled, TWO_PROCESSES)]:
+        runs[name] = run_stage(lambda: CapPerQuery(CAP, SEED), data, tmp_path_factory.mktemp(name), args)
+    return candidates, runs
+
+
+def selected_by_uid(kept):
+    return {c["uid"]: c["selected_by"] for c in kept}
+
+
+def test_cap_is_exact(cap_runs):
+    candidates, runs = cap_runs
+    kept, counts = runs["ordered"]
+    per_query = Counter(q for c in kept for q in c["selected_by"])
+    assert per_query[0] == CAP  # matched by 3x the cap: exactly the cap selected
+    assert per_query[1] == len([c for c in candidates if 1 in c["matches"]])  # under the cap: all
+    assert per_query[2] == CAP
+    assert len(kept) + counts["drop_cap"] == len(candidates)
+    assert counts["drop_cap"] > 0
+    assert all(set(c["selected_by"]) <= set(c["matches"]) for c in kept)
+
+
+def test_cap_matches_the_reference_and_picks_the_lowest_hashes(cap_runs):
+    candidates, runs = cap_runs
+    assert selected_by_uid(runs["ordered"][0]) == select_per_query(candidates, CAP, SEED)
+    ranked = sorted(cap_priority(SEED, 0, c["uid"]) for c in candidates if 0 in c["matches"])
+    chosen = sorted(cap_priority(SEED, 0, c["uid"]) for c in runs["ordered"][0] if 0 in c["selected_by"])
+    assert chosen == ranked[:CAP]
+
+
+def test_cap_is_independent_of_order_and_workers(cap_runs):
+    _, runs = cap_runs
+    reference = selected_by_uid(runs["ordered"][0])
+    assert selected_by_uid(runs["shuffled"][0]) == reference
+    assert selected_by_uid(runs["two_workers"][0]) == reference
+    assert runs["two_workers"][1] == runs["ordered"][1]
+
+
+def test_seed_changes_the_choice_not_the_count():
+    candidates = make_candidates()
+    first, second = select_per_query(candidates, CAP, 1), select_per_query(candidates, CAP, 2)
+    assert first != second
+    assert Counter(q for ids in first.values() for q in ids) == Counter(q for ids in second.values() for q in ids)
+
+
+def test_dedup_keeps_one_survivor_whatever_the_order(tmp_path):
+    base = new_candidate("https://a.com/x.jpg", "a cat", source="b.warc@10")
+    earlier = dict(base, source="a.warc@5", matches=[])
+    searched = dict(base, source="c.search", matches=[4])
+    other = new_candidate("https://a.com/y.jpg", "a dog", source="z")
+    data = [base, searched, earlier, other]
+    kept, counts = run_stage(DedupByUid, data, tmp_path / "one", IN_MEMORY)
+    kept_reversed, _ = run_stage(DedupByUid, list(reversed(data)), tmp_path / "two", IN_MEMORY)
+    assert counts["drop_duplicate"] == 2
+    by_uid = {c["uid"]: c for c in kept}
+    assert by_uid == {c["uid"]: c for c in kept_reversed}
+    assert by_uid[base["uid"]]["source"] == "a.warc@5"
+    assert by_uid[base["uid"]]["matches"] == [4]  # the search source's query is not lost
+    assert merge_duplicates(earlier, searched) == merge_duplicates(searched, earlier)
+
+
+def test_counts_summary_lists_every_reason():
+    summary = counts_summary({"input": 10, "kept": 4, "drop_cap": 6, "files_read": 2, "drop_license": 0})
+    assert summary["input"] == 10 and summary["kept"] == 4
+    assert summary["drops"]["drop_cap"] == 6 and summary["drops"]["drop_filename"] == 0
+    assert summary["read"] == {"files_read": 2}

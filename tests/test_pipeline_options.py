@@ -1,0 +1,72 @@
+"""Runner options and the `wit build` command line (no pipeline run here)."""
+
+import pytest
+
+from pipeline.options import available_cores, is_local_runner, make_pipeline_options, make_runner
+from apache_beam.options.pipeline_options import DirectOptions, GoogleCloudOptions, StandardOptions
+from wit.cli import main
+
+
+def test_local_default_is_multiprocess_fnapi_never_prism():
+    options = make_pipeline_options([])
+    direct = options.view_as(DirectOptions)
+    assert direct.direct_running_mode == "multi_processing"
+    assert direct.direct_num_workers == available_cores()
+    from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+
+    assert isinstance(make_runner(options), FnApiRunner)
+
+
+def test_small_input_runs_in_memory_and_user_choice_wins():
+    small = make_pipeline_options([], input_bytes=1000).view_as(DirectOptions)
+    assert (small.direct_running_mode, small.direct_num_workers) == ("in_memory", 1)
+    chosen = make_pipeline_options(["--direct_running_mode=multi_processing", "--direct_num_workers", "2"],
+                                   input_bytes=1000).view_as(DirectOptions)
+    assert (chosen.direct_running_mode, chosen.direct_num_workers) == ("multi_processing", 2)
+
+
+def test_explicit_direct_runner_still_avoids_prism():
+    options = make_pipeline_options(["--runner", "DirectRunner"])
+    assert is_local_runner(options)
+    assert type(make_runner(options)).__name__ == "FnApiRunner"
+
+
+def test_dataflow_options_pass_through():
+    args = ["--runner", "DataflowRunner", "--project", "p", "--region", "us-central1",
+            "--temp_location", "gs://b/tmp", "--sdk_container_image", "img:1"]
+    options = make_pipeline_options(args)
+    assert options.view_as(StandardOptions).runner == "DataflowRunner"
+    assert options.view_as(GoogleCloudOptions).project == "p"
+    assert make_runner(options) is None  # Beam resolves DataflowRunner itself
+    assert "direct_running_mode" not in options.get_all_options(drop_default=True)
+
+
+def test_unknown_flags_reach_the_handler_as_beam_args(monkeypatch):
+    seen = {}
+    import pipeline.cli
+
+    monkeypatch.setattr(pipeline.cli, "run", lambda args: seen.setdefault("args", args) and 0)
+    parser_main = main(["build", "--input", "x.wat.gz", "--out", "o", "--runner", "DataflowRunner",
+                        "--project", "p", "--direct_num_workers=3"])
+    args = seen["args"]
+    assert parser_main == 0
+    assert args.input == ["x.wat.gz"]
+    assert args.beam_args == ["--runner", "DataflowRunner", "--project", "p", "--direct_num_workers=3"]
+
+
+def test_other_commands_still_reject_unknown_flags(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--no-such-flag"])
+    assert exit_info.value.code == 2
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["build", "--out", "o"], "nothing to read"),
+    (["build", "--input", "/no/such/dir/*.wat.gz", "--out", "o"], "no input files match"),
+    (["build", "--input", "x.wat.gz", "--max-files", "2", "--out", "o"], "--max-files goes with --crawl"),
+    (["build", "--crawl", "CC-2024", "--out", "o"], "CC-MAIN-2024-22"),
+])
+def test_build_usage_errors_are_one_line(argv, message, capsys):
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
