@@ -177,7 +177,7 @@ static PyObject *Scanner_match(Scanner *self, PyObject *arg) {
     PyObject *result = NULL;
     /* The table is far larger than the CPU cache, so each probe is a likely cache miss. Hashing
      * every unigram and bigram first and prefetching their slots lets those misses overlap
-     * instead of queueing one after another; this measured as a 2x speed-up. */
+     * instead of queueing one after another (clearly faster on a 500,000-query table). */
     for (Py_ssize_t i = 0; i < ntok; i++) {
         toks[i].unigram = extend_hash(0, toks[i].hash);
         toks[i].unigram_check = extend_check(0, toks[i].check);

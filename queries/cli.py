@@ -132,8 +132,14 @@ def run_build(args) -> int:
 
         runner = _runner(args)
         options = _pipeline_options(args)
-        work_dir = args.work_dir or os.path.dirname(os.path.abspath(args.out))
-        work_prefix = work_dir.rstrip("/") + "/" + os.path.basename(args.out).removesuffix(".parquet") + "-wikipedia-"
+        if args.work_dir:
+            work_dir = args.work_dir
+        elif "://" in args.out:
+            work_dir = args.out.rsplit("/", 1)[0]
+        else:
+            work_dir = os.path.dirname(os.path.abspath(args.out))
+        list_name = args.out.rsplit("/", 1)[-1].removesuffix(".parquet")
+        work_prefix = work_dir.rstrip("/") + "/" + list_name + "-wikipedia-"
         log.info("counting words in %d dump file(s) with Beam (%s) ...", len(args.wiki_dump), args.runner)
         unigram_files, bigram_files = wikipedia.run_count_job(
             args.wiki_dump, work_prefix, options, args.min_count, args.min_bigram_count, args.pmi_threshold, runner=runner

@@ -16,7 +16,7 @@ Semantics (see queries/normalize.py for the folding and token rules):
   1 MB caption to that of a 4 KB one.
 
 Two scanners implement exactly this: `queries._fastmatch` (C, built at install where a compiler
-exists) and `PythonScanner` below (always available, about 10x slower). Measured on real
+exists) and `PythonScanner` below (always available, about 20x slower). Measured on real
 captions (benchmarks/bench_matcher.py), a token n-gram table beats an Aho-Corasick automaton
 here: the automaton visits every character and reports every in-word substring, while the
 table costs one probe per token.

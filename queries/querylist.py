@@ -17,10 +17,11 @@ Union and dedup: sources are read in SOURCE_PRIORITY order and a query is kept o
 (queries/normalize.py: the form the matcher compares), credited to the first source that had it;
 evidence from later sources is merged into the same row.
 
-Size: when the union is larger than `size`, `extra` queries and WordNet lemmas are kept first (the
-paper adds "all WordNet synsets not already in the list"), then every other source is cut from its
-weak end in proportion: each row is ranked by its position within its own source's evidence
-order (0 = strongest, 1 = weakest) and the lowest ranks fill the list.
+Size: when the union is larger than `size`, `extra` queries are kept first, then WordNet lemmas
+(the paper adds "all WordNet synsets not already in the list"), then every other source is cut
+from its weak end in proportion: each row is ranked by its position within its own source's
+evidence order (0 = strongest, 1 = weakest) and the lowest ranks fill the list. Kept rows stay in
+priority order, so ids do not depend on how much was cut.
 """
 
 from __future__ import annotations
@@ -43,7 +44,9 @@ log = logging.getLogger(__name__)
 # CLIP paper: Wikipedia words, then bigrams, then titles, then WordNet for what is still missing.
 # `wordfreq` stands in for `wiki_unigram` in the offline default.
 SOURCE_PRIORITY = ("extra", "wiki_unigram", "wordfreq", "wiki_bigram", "wiki_title", "wordnet")
-PROTECTED_SOURCES = frozenset({"extra", "wordnet"})
+# Trimming to --size keeps these first, in this order; every other source is cut by rank.
+PROTECTED_TIERS = {"extra": 0, "wordnet": 1}
+UNPROTECTED_TIER = 2
 DEFAULT_SIZE = 500_000
 COLUMNS = ("id", "text", "source", "count", "pmi", "pageviews")
 
@@ -110,10 +113,15 @@ class QueryList:
             }
         )
 
-    def save(self, path: str | os.PathLike) -> tuple[Path, Path]:
-        """Write PATH (.parquet) and the .txt export beside it, each atomically."""
+    def save(self, path: str | os.PathLike) -> tuple[Path | str, Path | str]:
+        """Write PATH (.parquet) and the .txt export beside it, each atomically.
+
+        PATH may be a remote fsspec URL (gs://...): both files are written locally, then uploaded.
+        """
         import pyarrow.parquet as pq
 
+        if "://" in str(path):
+            return self._save_remote(str(path))
         parquet_path = Path(path)
         if parquet_path.suffix != ".parquet":
             parquet_path = parquet_path.with_suffix(parquet_path.suffix + ".parquet")
@@ -129,6 +137,22 @@ class QueryList:
                 out.write("\n")
         tmp.replace(txt_path)
         return parquet_path, txt_path
+
+    def _save_remote(self, url: str) -> tuple[str, str]:
+        import tempfile
+
+        import fsspec
+
+        if not url.endswith(".parquet"):
+            url += ".parquet"
+        txt_url = url.removesuffix(".parquet") + ".txt"
+        filesystem, remote_parquet = fsspec.core.url_to_fs(url)
+        _, remote_txt = fsspec.core.url_to_fs(txt_url)
+        with tempfile.TemporaryDirectory() as tmp:
+            local_parquet, local_txt = self.save(Path(tmp) / "queries.parquet")
+            filesystem.put_file(str(local_parquet), remote_parquet)
+            filesystem.put_file(str(local_txt), remote_txt)
+        return url, txt_url
 
 
 # ---------------------------------------------------------------------------------------------
@@ -170,13 +194,13 @@ def build_query_list(entries_by_source: dict[str, Iterable[QueryEntry]], size: i
                     "text": display_form(entry.text),
                     "source": source,
                     "rank": position / max(len(ordered), 1),
-                    "protected": False,
+                    "tier": UNPROTECTED_TIER,
                     "count": None,
                     "pmi": None,
                     "pageviews": None,
                 }
                 added += 1
-            row["protected"] = row["protected"] or source in PROTECTED_SOURCES
+            row["tier"] = min(row["tier"], PROTECTED_TIERS.get(source, UNPROTECTED_TIER))
             for name in ("count", "pmi", "pageviews"):
                 value = getattr(entry, name)
                 if row[name] is None and value is not None:
@@ -184,7 +208,7 @@ def build_query_list(entries_by_source: dict[str, Iterable[QueryEntry]], size: i
         log.info("source %s: %d entries, %d new queries", source, len(ordered), added)
     kept = list(rows.values())
     if len(kept) > size:
-        order = sorted(range(len(kept)), key=lambda i: (not kept[i]["protected"], kept[i]["rank"], i))
+        order = sorted(range(len(kept)), key=lambda i: (kept[i]["tier"], kept[i]["rank"], i))
         chosen = set(order[:size])
         log.info("union has %d queries; keeping the %d with the strongest evidence", len(kept), size)
         kept = [row for i, row in enumerate(kept) if i in chosen]

@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 DEFAULT_MIN_COUNT = 100
 DEFAULT_MIN_BIGRAM_COUNT = 100
 DEFAULT_PMI_THRESHOLD = 5.0
+PROGRESS_EVERY = 100_000  # articles between progress log lines (English Wikipedia has ~7 million)
 
 # ---------------------------------------------------------------------------------------------
 # Reading the XML export
@@ -63,6 +64,7 @@ def iter_articles(path: str) -> Iterator[tuple[str, str]]:
     try:
         context = ET.iterparse(handle, events=("start", "end"))
         root = None
+        articles = 0
         for event, element in context:
             if event == "start":
                 if root is None:
@@ -87,6 +89,9 @@ def iter_articles(path: str) -> Iterator[tuple[str, str]]:
                         if _local(part.tag) == "text":
                             text = part.text or ""
             if ns == "0" and not redirect and text:
+                articles += 1
+                if articles % PROGRESS_EVERY == 0:
+                    log.info("%s: %d articles read", path, articles)
                 yield title or "", text
             element.clear()
             root.clear()  # drop the finished pages the root still references
