@@ -53,4 +53,4 @@ def test_wit_build_search_commons_writes_capped_licence_clean_candidates(tmp_pat
     assert counts["input"] == counts["kept"] + sum(counts["drops"].values())
     assert counts["input"] == 3 * 5 and counts["kept"] == 6
     outcomes = pq.read_table(str(out / "counts" / "search_queries.parquet")).to_pylist()
-    assert sorted(row["outcome"] for row in outcomes) == ["exhausted"] * 3
+    assert sorted(row["outcome"] for row in outcomes) == ["capped"] * 3  # 3 accepted >= cap 2 on page one
