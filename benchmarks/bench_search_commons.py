@@ -5,6 +5,7 @@
 2. The polite client against a local api.php stand-in (tests/fake_mediawiki.py, 127.0.0.1):
    requested vs achieved request rate measured from server-side arrival times, the busiest
    one-second window, and the same with faults mixed in (429, maxlag, 500, malformed).
+2b. `wit build --search commons --until candidates` end to end against the same stand-in.
 3. The request-rate arithmetic for a full 500,000-query run (computed, not measured).
 
 Usage: .venv/bin/python benchmarks/bench_search_commons.py [--quick]
@@ -85,6 +86,40 @@ def bench_client(rate: float, n_queries: int, pages: int, faults: bool) -> dict:
             "retries": summary["events"].get("retries", 0)}
 
 
+def bench_build(n_queries: int, rate: float) -> dict:
+    """`wit build --search commons --until candidates` end to end (filters, dedup, match, cap)
+    against the local api.php: 25 English-described files per query, half of them CC BY-NC."""
+    import tempfile
+
+    from fake_mediawiki import make_file
+
+    from wit.cli import main
+
+    words = ["harbour", "meadow", "castle", "bridge", "violin", "glacier", "lantern", "orchard", "canyon", "tram"]
+    queries = [f"{words[i % len(words)]} {i}" for i in range(n_queries)]
+    corpus = {}
+    for query in queries:
+        corpus[query] = [
+            make_file(f"{query} photo {j}", license_name="CC BY-SA 4.0" if j % 2 == 0 else "CC BY-NC 2.0",
+                      description={"en": f"A photograph of the {query} taken on a bright morning in spring, view {j}", "_type": "lang"})
+            for j in range(25)
+        ]
+    with tempfile.TemporaryDirectory() as tmp, ServerThread(FakeCommons(corpus=corpus)) as server:
+        query_file = Path(tmp) / "queries.txt"
+        query_file.write_text("\n".join(queries) + "\n", encoding="utf-8")
+        started = time.perf_counter()
+        code = main(["-q", "build", "--search", "commons", "--search-endpoint", server.url, "--queries", str(query_file),
+                     "--per-query-cap", "10", "--licenses", "CC0,CC BY,CC BY-SA,Public domain",
+                     "--search-rate", str(rate), "--search-concurrency", "3", "--search-page-size", "10",
+                     "--out", str(Path(tmp) / "out"), "--until", "candidates"])
+        wall = time.perf_counter() - started
+        counts = json.loads((Path(tmp) / "out" / "counts" / "text_counts.json").read_text())
+        summary = json.loads((Path(tmp) / "out" / "counts" / "search_summary.json").read_text())
+    return {"exit": code, "queries": n_queries, "limit_rps": rate, "requests": summary["requests"], "wall_s": round(wall, 1),
+            "input": counts["input"], "kept": counts["kept"],
+            "drops": {k: v for k, v in counts["drops"].items() if v}, "outcomes": summary["outcomes"]}
+
+
 def arithmetic(queries: int = 500_000) -> list[dict]:
     """Requests and days for a full query list, for results per query and API page sizes."""
     rows = []
@@ -123,11 +158,22 @@ def main() -> None:
     print("\n2. client vs local api.php (rates measured at the server)")
     print_table(client_runs, ["faults", "limit_rps", "requests", "wall_s", "achieved_rps", "busiest_1s_window", "retries", "candidates"])
 
+    try:
+        import filters.chain  # noqa: F401
+        import queries.querylist  # noqa: F401
+    except ImportError:
+        build_runs = []
+        print("\n(wit build end to end skipped: filters/ or queries/ not installed)")
+    else:
+        build_runs = [bench_build(20 if args.quick else 200, 50.0)]
+        print("\n2b. wit build --search commons --until candidates, local api.php (cap 10, half the files CC BY-NC)")
+        print_table(build_runs, ["queries", "limit_rps", "requests", "wall_s", "input", "kept", "drops"])
+
     table = arithmetic()
     print("\n3. arithmetic for 500,000 queries (computed): requests and days at 1 / 3 / 10 requests per second")
     print_table(table, ["results_per_query", "gsrlimit", "pages_per_query", "requests", "days_at_1_rps", "days_at_3_rps", "days_at_10_rps"])
 
-    print(json.dumps({"parsing": parsing, "client": client_runs, "arithmetic_500k": table}))
+    print(json.dumps({"parsing": parsing, "client": client_runs, "build": build_runs, "arithmetic_500k": table}))
 
 
 if __name__ == "__main__":

@@ -197,8 +197,11 @@ def test_paging_decisions():
     params = sc.next_request(progress, more, cfg)
     assert (params["gsroffset"], params["gsrlimit"]) == (50, 50) and progress.outcome == ""
 
-    progress = sc.QueryProgress(0, "cat", pages=2, candidates=100)
+    progress = sc.QueryProgress(0, "cat", pages=2, results=100, candidates=100)
     assert sc.next_request(progress, more, cfg)["gsrlimit"] == 20  # only what the cap still needs
+
+    progress = sc.QueryProgress(0, "cat", pages=2, results=200, candidates=100)
+    assert sc.next_request(progress, more, cfg)["gsrlimit"] == 40  # half the results were accepted so far
 
     progress = sc.QueryProgress(0, "cat", pages=3, candidates=120)
     assert sc.next_request(progress, more, cfg) is None and progress.outcome == "capped"

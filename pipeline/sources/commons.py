@@ -542,10 +542,12 @@ def next_request(progress: QueryProgress, page: SearchPage, config: SearchConfig
     progress.last_continuation = continuation
     limit = config.page_size
     if set(continuation) <= {"gsroffset", "continue"}:
-        # Only the generator continues: ask for no more results than the cap still needs, and
-        # none past the window.
+        # Only the generator continues: ask for no more results than the cap still needs at
+        # the share of results accepted so far (licence drops and skips included), and none
+        # past the window.
         remaining = config.per_query_cap - progress.candidates
-        limit = min(limit, remaining)
+        accepted_share = progress.candidates / progress.results if progress.results else 1.0
+        limit = min(limit, math.ceil(remaining / max(accepted_share, 0.1)))
         if isinstance(offset, int):
             limit = min(limit, config.max_results - offset)
     return search_params(progress.query, config, continuation, limit=max(1, limit))
