@@ -47,6 +47,7 @@ class BuildConfig:
     until: str | None = None  # "candidates" stops after the text side
     fetch_args: Any = None  # the parsed CLI namespace, for FetchConfig.from_args
     query_list_hash: str = ""  # content hash of the query list, recorded in the manifest
+    search: Any = None  # pipeline.sources.commons.SearchConfig: search the queries instead of reading files
 
     @property
     def text_counts_path(self) -> str:
@@ -56,7 +57,14 @@ class BuildConfig:
 def build_text_side(pipeline: beam.Pipeline, config: BuildConfig, progress_dir: str | None = None):
     """Adds the text-side stages to `pipeline`; returns the kept (capped) candidates."""
     counts = []
-    candidates, read_counts = pipeline | "Read" >> ReadCandidates(config.files, config.url_list_config, progress_dir)
+    if config.search is not None:
+        from pipeline.search import SearchCommons, WriteSearchOutcomes
+
+        searched = pipeline | "Search" >> SearchCommons(config.search, config.queries, progress_dir)
+        _ = searched | "SearchOutcomes" >> WriteSearchOutcomes(config.out)
+        candidates, read_counts = searched["candidates"], searched["counts"]
+    else:
+        candidates, read_counts = pipeline | "Read" >> ReadCandidates(config.files, config.url_list_config, progress_dir)
     counts.append(read_counts)
     filtered, filter_counts = candidates | "Filter" >> FilterCandidates(config.filter_config, progress_dir)
     counts.append(filter_counts)
@@ -101,7 +109,13 @@ def run_build(config: BuildConfig, beam_args: list[str], *, show_progress: bool 
     options = make_pipeline_options(beam_args, input_bytes=total_input_bytes(config.files))
     local = is_local_runner(options)
     progress_dir = tempfile.mkdtemp(prefix="wit-progress-") if local else None
-    printer = ProgressPrinter(progress_dir, len(config.files)) if (progress_dir and show_progress) else None
+    if config.search is not None:
+        from pipeline.sources.commons import load_queries
+
+        total_units = len(load_queries(config.queries))  # the progress line counts queries
+    else:
+        total_units = len(config.files)
+    printer = ProgressPrinter(progress_dir, total_units) if (progress_dir and show_progress) else None
     _LOGGER.info("wit build: %d input file(s) on %s", len(config.files), describe_runner(options))
     try:
         pipeline = beam.Pipeline(runner=make_runner(options), options=options)

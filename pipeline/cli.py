@@ -27,6 +27,8 @@ examples:
   wit build --input 'data/*.warc.wat.gz' --out out/ --until candidates
   wit build --crawl CC-MAIN-2024-22 --max-files 10 --out out/
   wit build --input laion.parquet --url-col URL --caption-col TEXT --queries none --out out/
+  wit build --search commons --queries default --per-query-cap 1000 --licenses "CC0,CC BY,CC BY-SA,Public domain" \\
+      --search-contact you@example.org --out out/
 """
 
 
@@ -79,8 +81,10 @@ def add_build_arguments(parser: argparse.ArgumentParser) -> None:
     else:
         add_filter_arguments(parser)
     from pipeline.fetch_config import add_fetch_arguments
+    from pipeline.sources.commons import add_search_arguments
 
     add_fetch_arguments(parser)
+    add_search_arguments(parser)
 
 
 def config_from_args(args):
@@ -90,8 +94,17 @@ def config_from_args(args):
     from pipeline.sources.urllist import UrlListConfig
     from wit.errors import WitError
 
-    if not args.input and not args.crawl:
-        raise WitError("nothing to read: give --input PATH... and/or --crawl CC-MAIN-YYYY-WW")
+    search = None
+    if getattr(args, "search", None):
+        from pipeline.sources.commons import SearchConfig
+
+        if args.input or args.crawl:
+            raise WitError("--search replaces --input/--crawl: a build reads a pool or searches, not both")
+        if args.queries.lower() == "none":
+            raise WitError("--search needs a query list: every query is searched (--queries FILE|default)")
+        search = SearchConfig.from_args(args)
+    elif not args.input and not args.crawl:
+        raise WitError("nothing to read: give --input PATH..., --crawl CC-MAIN-YYYY-WW or --search commons")
     if args.max_files is not None and not args.crawl:
         raise WitError("--max-files goes with --crawl")
     if args.max_files is not None and args.max_files < 1:
@@ -123,6 +136,7 @@ def config_from_args(args):
         until=args.until,
         fetch_args=args,
         query_list_hash=query_list_hash,
+        search=search,
     )
 
 

@@ -61,7 +61,9 @@ def format_progress(totals: Counter, total_files: int, elapsed_s: float) -> str:
     drops = sum(n for key, n in totals.items() if key.startswith("drop_"))
     read = totals.get("input", 0)
     rate = read / elapsed_s if elapsed_s > 0 else 0.0
-    return (f"wit build: {elapsed_s:6.0f}s  files {totals.get('files_read', 0):,}/{total_files:,}  "
+    # A search build (--search) works through queries, a pool build through files.
+    unit, done = ("queries", totals["search_queries"]) if "search_queries" in totals else ("files", totals.get("files_read", 0))
+    return (f"wit build: {elapsed_s:6.0f}s  {unit} {done:,}/{total_files:,}  "
             f"read {read:,} ({rate:,.0f}/s)  dropped {drops:,}  kept {totals.get('kept', 0):,}")
 
 

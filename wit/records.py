@@ -36,6 +36,7 @@ TEXT_DROP_REASONS = (
     "drop_duplicate",  # same uid seen before
     "drop_nomatch",  # no query occurs in the caption
     "drop_cap",  # every query it matched had already selected its cap
+    "drop_license",  # search sources: the file's licence is not one of --licenses
     "drop_error",  # malformed input record (counted, never raised)
 )
 
