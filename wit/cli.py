@@ -39,7 +39,7 @@ Docs: README.md and docs/ in the source tree.
 """
 
 # Stage modules that add subcommands, in the order they appear in --help.
-SUBCOMMAND_MODULES: tuple[str, ...] = ()
+SUBCOMMAND_MODULES: tuple[str, ...] = ("trainer.cli",)
 
 
 class _Parser(argparse.ArgumentParser):
