@@ -123,6 +123,9 @@ class ShardStream(IterableDataset):
         """(consumer id, consumer count, worker id, worker count) of the calling process."""
         info = get_worker_info()
         worker, workers = (info.id, info.num_workers) if info else (0, 1)
+        # A fresh DataLoader asks worker 0 first. After resuming at batch b, the batch due next
+        # belonged to worker b % W, so worker i takes over the stream of worker (i + b) % W.
+        worker = (worker + self.position.batches_done) % workers
         return self.rank * workers + worker, self.world_size * workers, worker, workers
 
     def _raw_samples(self, consumer: int, consumers: int, stats: ReaderStats) -> Iterator[dict]:
@@ -182,9 +185,13 @@ class ShardStream(IterableDataset):
                     "decoded": decoded,
                 }
                 images, texts, decode_seconds, decoded = [], [], 0.0, 0
-        if images and not self.training:  # evaluation keeps the last partial batch
-            yield {"images": torch.stack(images), "tokens": self.tokenizer(texts), "texts": texts,
-                   "skipped": dict(stats.skipped - reported), "decode_seconds": decode_seconds, "decoded": decoded}
+        leftover = stats.skipped - reported
+        if not self.training and (images or leftover):
+            # Evaluation keeps the last partial batch; it may be empty and only carry the last skips.
+            size = self.image_size
+            yield {"images": torch.stack(images) if images else torch.empty(0, 3, size, size, dtype=torch.uint8),
+                   "tokens": self.tokenizer(texts), "texts": texts, "skipped": dict(leftover),
+                   "decode_seconds": decode_seconds, "decoded": decoded}
         elif self.training and stats.samples == 0:
             log.warning("reader %d found no usable samples in its shards (skipped: %s)", consumer, dict(stats.skipped))
 

@@ -143,9 +143,11 @@ def retrieval_metrics(model, tokenizer, shards: str, device="cpu", batch_size: i
                          model.config.image_size, batch_size, training=False)
     image_chunks, text_chunks, skipped = [], [], 0
     for batch in make_loader(stream, workers):
+        skipped += sum(batch["skipped"].values())
+        if not batch["texts"]:
+            continue
         image_chunks.append(model.encode_image(normalize_images(batch["images"].to(device))).float())
         text_chunks.append(model.encode_text(batch["tokens"].to(device)).float())
-        skipped += sum(batch["skipped"].values())
     model.train(was_training)
     if not image_chunks:
         raise WitError(f"no usable samples in {shards}")

@@ -147,7 +147,11 @@ def load_clip_bpe(path: str | Path, context_length: int = DEFAULT_CONTEXT_LENGTH
     vocab_list += ["".join(merge) for merge in merges]
     vocab_list += [START_TOKEN, END_TOKEN]
     vocab = {token: index for index, token in enumerate(vocab_list)}
-    backend = Backend(models.BPE(vocab=vocab, merges=merges, end_of_word_suffix="</w>", unk_token=END_TOKEN, fuse_unk=False))
+    try:
+        model = models.BPE(vocab=vocab, merges=merges, end_of_word_suffix="</w>", unk_token=END_TOKEN, fuse_unk=False)
+    except Exception as exc:  # tokenizers raises a bare Exception naming the bad merge
+        raise WitError(f"{path} is not a usable CLIP-format merges file: {exc}") from exc
+    backend = Backend(model)
     backend.normalizer = _normalizer()
     backend.pre_tokenizer = pre_tokenizers.Sequence(
         [
