@@ -61,6 +61,7 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     data.add_argument("--shuffle-buffer", type=int, default=2000, help="samples per worker shuffle buffer")
     model = parser.add_argument_group("model and tokenizer")
     model.add_argument("--preset", default="tiny-vit", choices=PRESET_NAMES)
+    model.add_argument("--model-config", default=None, help="JSON file of model shape fields (trainer/model.py CLIPConfig) instead of a preset")
     model.add_argument("--tokenizer", default=None, help="tokenizer .json, or CLIP's bpe_simple_vocab_16e6.txt.gz; default: train one on the captions")
     model.add_argument("--vocab-size", type=int, default=None, help="vocabulary of a tokenizer trained at start (default: the preset's)")
     model.add_argument("--tokenizer-samples", type=int, default=500_000, help="captions a tokenizer trained at start sees")

@@ -28,7 +28,7 @@ from shards.reader import ReaderStats, expand_urls, epoch_size, iter_samples
 from trainer.checkpoint import load_checkpoint, save_checkpoint
 from trainer.data import ShardStream, make_loader, normalize_images
 from trainer.loss import clip_loss
-from trainer.model import CLIP, MAX_LOGIT_SCALE, build_model, count_parameters, preset_config
+from trainer.model import CLIP, MAX_LOGIT_SCALE, CLIPConfig, build_model, count_parameters, preset_config
 from trainer.tokenizer import Tokenizer, load_tokenizer, train_tokenizer
 from wit.errors import WitError
 
@@ -42,6 +42,7 @@ class TrainConfig:
     data: str
     out: str = "runs/clip"
     preset: str = "tiny-vit"
+    model_config: str | None = None  # a JSON file of CLIPConfig fields; replaces the preset
     epochs: int = 1
     batch_size: int = 64  # per process; the loss sees batch_size * world_size pairs
     lr: float = 5e-4
@@ -173,6 +174,14 @@ def prepare_tokenizer(config: TrainConfig, run_dir: Path, context_length: int, d
     return load_tokenizer(saved, context_length)
 
 
+def load_model_config(path: str) -> CLIPConfig:
+    """A custom architecture from a JSON object of CLIPConfig fields (see the presets in trainer/model.py)."""
+    try:
+        return CLIPConfig.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError, KeyError) as exc:
+        raise WitError(f"cannot use model config {path}: {exc}") from exc
+
+
 def caption_sample(spec: str, limit: int):
     stats = ReaderStats()
     for index, sample in enumerate(iter_samples(spec, stats)):
@@ -250,14 +259,14 @@ def train(config: TrainConfig) -> dict:
         raise WitError(f"{samples} samples is less than one global batch of {global_batch}; lower --batch-size")
     total_steps = steps_per_epoch * config.epochs
 
-    preset = preset_config(config.preset)
+    preset = load_model_config(config.model_config) if config.model_config else preset_config(config.preset)
     tokenizer = prepare_tokenizer(config, run_dir, preset.context_length, preset.vocab_size, rank, world_size)
     model_config = preset.with_vocab(tokenizer.vocab_size, tokenizer.eot_token_id)
     torch.manual_seed(config.seed)
     model = build_model(model_config, device)
     if is_main:
         counts = count_parameters(model)
-        log.info("model %s: %s parameters (image %s, text %s)", config.preset, f"{counts['total']:,}", f"{counts['visual']:,}", f"{counts['text']:,}")
+        log.info("model %s: %s parameters (image %s, text %s)", config.model_config or config.preset, f"{counts['total']:,}", f"{counts['visual']:,}", f"{counts['text']:,}")
         log.info("%d samples, %d shards, global batch %d (%d x %d processes), %d steps/epoch, %d epochs",
                  samples, len(urls), global_batch, config.batch_size, world_size, steps_per_epoch, config.epochs)
     if config.grad_checkpointing:
