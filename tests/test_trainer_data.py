@@ -91,12 +91,20 @@ def test_more_readers_than_shards_split_by_sample(urls, tokenizer, pairs):
     assert sorted(seen) == sorted(caption for _, caption in pairs[:8])
 
 
+@pytest.fixture(scope="module")
+def urls_with_bad_images(tmp_path_factory, pairs):
+    damaged = [(image[:200] if index in (3, 17, 30) else image, caption) for index, (image, caption) in enumerate(pairs)]
+    return expand_urls(str(write_dataset(tmp_path_factory.mktemp("bad"), damaged, per_shard=8)))
+
+
 @pytest.mark.parametrize("workers", [0, 2])
-def test_resuming_at_a_batch_gives_the_batches_an_uninterrupted_stream_gives(urls, tokenizer, workers):
-    stream = ShardStream(urls, tokenizer, 24, 4, training=True, shuffle_buffer=10, seed=7)
+def test_resuming_at_a_batch_gives_the_batches_an_uninterrupted_stream_gives(urls_with_bad_images, tokenizer, workers):
+    stream = ShardStream(urls_with_bad_images, tokenizer, 24, 4, training=True, shuffle_buffer=10, seed=7)
     stream.set_position(epoch=1)
     uninterrupted = collect(stream, workers, 9)
-    stream.set_position(epoch=1, batches_done=5)
+    assert sum(sum(b["skipped"].values()) for b in uninterrupted) >= 1  # bad images shift the raw stream
+    offsets = {b["stream"]["worker"]: b["stream"]["offset"] for b in uninterrupted[:5]}
+    stream.set_position(epoch=1, batches_done=5, offsets=offsets)
     resumed = collect(stream, workers, 4)
     for a, b in zip(uninterrupted[5:], resumed):
         assert a["texts"] == b["texts"]

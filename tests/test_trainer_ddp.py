@@ -58,3 +58,48 @@ def test_two_gloo_processes_match_one_process_on_the_whole_batch(tmp_path):
     # a sanity check that the comparison has teeth: a per-rank (local) loss differs
     local = clip_loss(*model(images[:4], tokens[:4]))
     assert abs(local.item() - loss.item()) > 1e-3
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def run_torchrun(command: list[str]):
+    import subprocess
+
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=240, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired as exc:
+        pytest.fail(f"torchrun timed out; stderr: {(exc.stderr or b'')[-3000:]!r}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
+@pytest.mark.slow
+def test_torchrun_two_processes_train_and_checkpoint_both_ranks_positions(tmp_path):
+    """The real loop under torchrun (gloo on CPU): runs, logs the global batch, resumes."""
+    import json
+    import subprocess
+    import sys
+
+    from trainer_shards import make_pairs, write_dataset
+
+    shard_dir = write_dataset(tmp_path / "data", make_pairs(64, seed=3), per_shard=16)
+    config = tmp_path / "micro.json"
+    config.write_text(json.dumps({**SMALL.to_dict(), "vocab_size": 300, "eot_token_id": 299}))
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr", "127.0.0.1",
+               "--master_port", str(free_port()), "-m", "trainer.train", "--data", str(shard_dir), "--out", str(tmp_path / "run"),
+               "--model-config", str(config), "--batch-size", "8", "--workers", "1", "--precision", "fp32",
+               "--vocab-size", "300", "--log-every", "1", "--save-every", "0", "--device", "cpu"]
+    first = run_torchrun([*command, "--stop-at-step", "2"])
+    state = torch.load(tmp_path / "run" / "checkpoints" / "latest.pt", weights_only=False)
+    assert state["position"]["step"] == 2 and len(state["position"]["stream_offsets"]) == 2
+    command[command.index("--master_port") + 1] = str(free_port())
+    second = run_torchrun([*command, "--resume", "auto"])
+    records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == [1, 2, 3, 4]  # 64 samples / (8 x 2 processes)
+    assert json.loads(second.stdout.strip().splitlines()[-1])["step"] == 4

@@ -36,24 +36,38 @@ CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 
 
-def load_image(data: bytes, size: int, rng: random.Random | None) -> torch.Tensor:
-    """JPEG/PNG/WebP bytes -> uint8 (3, size, size): a square crop (random if rng, else centred), resized.
+# Training crops a size x size square from the image resized to a short side of size / 0.875
+# (256 px for 224): the paper's "random square crop from resized images", and the size img2dataset
+# and `wit build` store, so shards of 256 px train at 224 px without any resampling.
+TRAIN_RESIZE_RATIO = 1 / 0.875
 
-    The square's side is the image's shorter side, so the crop keeps as much of the picture as a
-    square can (the paper's only augmentation). JPEG draft mode lets libjpeg decode at 1/2, 1/4
-    or 1/8 scale when the image is at least that much larger than needed.
+
+def load_image(data: bytes, size: int, rng: random.Random | None) -> torch.Tensor:
+    """JPEG/PNG/WebP bytes -> uint8 (3, size, size).
+
+    Training (rng given): resize to a short side of size / 0.875, then a random size x size crop.
+    Evaluation (rng None): resize to a short side of `size`, then the centre crop (CLIP's preprocess).
+    Only the cropped region is resampled (PIL's resize with a box), not skipped when the image
+    already has the target short side; JPEG draft mode lets libjpeg decode at 1/2, 1/4 or 1/8
+    scale when the image is at least that much larger than needed.
     """
+    target = round(size * TRAIN_RESIZE_RATIO) if rng is not None else size
     image = Image.open(io.BytesIO(data))
-    image.draft("RGB", (size, size))
+    image.draft("RGB", (target, target))
     image = image.convert("RGB")
     width, height = image.size
-    side = min(width, height)
+    scale = target / min(width, height)
+    scaled_width, scaled_height = max(target, round(width * scale)), max(target, round(height * scale))
     if rng is not None:
-        left, top = rng.randint(0, width - side), rng.randint(0, height - side)
+        left, top = rng.randint(0, scaled_width - size), rng.randint(0, scaled_height - size)
     else:
-        left, top = (width - side) // 2, (height - side) // 2
-    if (width, height) != (size, size):
-        image = image.resize((size, size), Image.BICUBIC, box=(left, top, left + side, top + side))
+        left, top = (scaled_width - size) // 2, (scaled_height - size) // 2
+    if scaled_width == width and scaled_height == height:
+        image = image.crop((left, top, left + size, top + size))
+    else:
+        scale_x, scale_y = scaled_width / width, scaled_height / height  # exact after rounding
+        box = (left / scale_x, top / scale_y, min(width, (left + size) / scale_x), min(height, (top + size) / scale_y))
+        image = image.resize((size, size), Image.BICUBIC, box=box)
     return torch.frombuffer(bytearray(image.tobytes()), dtype=torch.uint8).view(size, size, 3).permute(2, 0, 1)
 
 
@@ -83,10 +97,13 @@ def shuffled(samples: Iterator[dict], buffer_size: int, rng: random.Random) -> I
 
 @dataclass
 class StreamPosition:
-    """Where a rank's stream is: the epoch, and how many batches of it were already consumed."""
+    """Where a rank's stream is: the epoch, the batches of it already consumed, and per worker how
+    many raw samples its stream had used up by its last consumed batch (`offsets`, from the batches'
+    "stream" field). Without offsets a resume assumes no bad samples were skipped before it."""
 
     epoch: int = 0
     batches_done: int = 0
+    offsets: dict[int, int] | None = None
 
 
 class ShardStream(IterableDataset):
@@ -113,9 +130,9 @@ class ShardStream(IterableDataset):
         self.world_size = world_size
         self.position = StreamPosition()
 
-    def set_position(self, epoch: int, batches_done: int = 0) -> None:
+    def set_position(self, epoch: int, batches_done: int = 0, offsets: dict[int, int] | None = None) -> None:
         """Call before creating the DataLoader iterator (workers copy the dataset when they start)."""
-        self.position = StreamPosition(epoch, batches_done)
+        self.position = StreamPosition(epoch, batches_done, {int(k): v for k, v in offsets.items()} if offsets else None)
 
     # -- the per-worker stream ----------------------------------------------------------------
 
@@ -153,15 +170,20 @@ class ShardStream(IterableDataset):
         epoch = self.position.epoch
         stats = ReaderStats()
         stream = shuffled(self._raw_samples(consumer, consumers, stats), self.shuffle_buffer, random.Random(f"{self.seed}/{epoch}/{self.rank}/{worker}"))
-        # DataLoader hands out worker batches round robin: worker w made batches w, w+W, w+2W, ...
-        already_made = max(0, -(-(self.position.batches_done - worker) // workers))
-        for _ in range(already_made * self.batch_size):
+        # Replay (without decoding) what this worker's stream had delivered before the resume point.
+        offsets = self.position.offsets or {}
+        if worker in offsets:
+            consumed = offsets[worker]
+        else:  # DataLoader hands out worker batches round robin: worker w made batches w, w+W, ...
+            consumed = max(0, -(-(self.position.batches_done - worker) // workers)) * self.batch_size
+        for _ in range(consumed):
             if next(stream, None) is None:
                 return
         reported = Counter()
         images, texts = [], []
         decode_seconds, decoded = 0.0, 0
         for sample in stream:
+            consumed += 1
             started = time.perf_counter()
             rng = random.Random(f"{self.seed}/{epoch}/{sample['__url__']}/{sample['__key__']}") if self.training else None
             try:
@@ -183,6 +205,7 @@ class ShardStream(IterableDataset):
                     "skipped": dict(skipped),
                     "decode_seconds": decode_seconds,
                     "decoded": decoded,
+                    "stream": {"worker": worker, "offset": consumed},
                 }
                 images, texts, decode_seconds, decoded = [], [], 0.0, 0
         leftover = stats.skipped - reported
@@ -191,7 +214,7 @@ class ShardStream(IterableDataset):
             size = self.image_size
             yield {"images": torch.stack(images) if images else torch.empty(0, 3, size, size, dtype=torch.uint8),
                    "tokens": self.tokenizer(texts), "texts": texts, "skipped": dict(leftover),
-                   "decode_seconds": decode_seconds, "decoded": decoded}
+                   "decode_seconds": decode_seconds, "decoded": decoded, "stream": {"worker": worker, "offset": consumed}}
         elif self.training and stats.samples == 0:
             log.warning("reader %d found no usable samples in its shards (skipped: %s)", consumer, dict(stats.skipped))
 

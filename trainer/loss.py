@@ -14,6 +14,8 @@ process would get on the concatenated batch (tests/test_trainer_ddp.py checks th
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
@@ -32,7 +34,11 @@ def gather_features(image_features: torch.Tensor, text_features: torch.Tensor) -
         return image_features, text_features
     from torch.distributed.nn.functional import all_gather
 
-    return torch.cat(all_gather(image_features), dim=0), torch.cat(all_gather(text_features), dim=0)
+    # The public autograd all_gather; torch now points to a private _functional_collectives API
+    # whose names keep changing, so the deprecation warning is silenced rather than followed.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        return torch.cat(all_gather(image_features), dim=0), torch.cat(all_gather(text_features), dim=0)
 
 
 def clip_loss(image_features: torch.Tensor, text_features: torch.Tensor, logit_scale: torch.Tensor) -> torch.Tensor:

@@ -276,12 +276,20 @@ def train(config: TrainConfig) -> dict:
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, cosine_with_warmup(config.warmup, total_steps))
     scaler = make_scaler(config.precision, device)
     epoch, batches_done, step = 0, 0, 0
+    stream_offsets: dict[int, int] = {}  # this rank's worker -> raw samples used, for an exact resume
     if resume_state is not None:
         model.load_state_dict(resume_state["model"])
         optimizer.load_state_dict(resume_state["optimizer"])
         scheduler.load_state_dict(resume_state["scheduler"])
         scaler.load_state_dict(resume_state["scaler"])
-        epoch, batches_done, step = (resume_state["position"][key] for key in ("epoch", "batches_done", "step"))
+        position = resume_state["position"]
+        epoch, batches_done, step = position["epoch"], position["batches_done"], position["step"]
+        saved_offsets = position.get("stream_offsets") or []
+        if batches_done and (len(saved_offsets) != world_size or position.get("workers") != config.workers):
+            log.warning("resuming with a different process or worker count: the data stream restarts from an estimate, "
+                        "not the exact sample it stopped at")
+        elif batches_done:
+            stream_offsets = {int(k): v for k, v in saved_offsets[rank].items()}
         if is_main:
             log.info("resumed from %s at epoch %d, batch %d, step %d", resume_path, epoch, batches_done, step)
 
@@ -298,26 +306,34 @@ def train(config: TrainConfig) -> dict:
     last_loss = float("nan")
     stop_at = min(total_steps, config.stop_at_step or total_steps)
 
-    def checkpoint(name: str) -> Path | None:
+    def checkpoint(*names: str) -> Path | None:
+        """Every rank must call this (it gathers each rank's stream position); rank 0 writes the files."""
+        every_rank_offsets = [stream_offsets]
+        if world_size > 1:
+            every_rank_offsets = [None] * world_size
+            dist.all_gather_object(every_rank_offsets, stream_offsets)
         if not is_main:
             return None
-        return save_checkpoint(checkpoint_dir / name, {
+        state = {
             "model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
             "scaler": scaler.state_dict(), "tokenizer": tokenizer.to_json(), "model_config": model_config.to_dict(),
-            "train_config": asdict(config), "position": {"epoch": epoch, "batches_done": batches_done, "step": step},
+            "train_config": asdict(config), "position": {"epoch": epoch, "batches_done": batches_done, "step": step,
+                         "stream_offsets": every_rank_offsets, "workers": config.workers},
             "bad_samples": bad_samples,
-        })
+        }
+        return [save_checkpoint(checkpoint_dir / name, state) for name in names][0]
 
     latest = None
     model.train()
     while epoch < config.epochs and step < stop_at:
-        stream.set_position(epoch, batches_done)
+        stream.set_position(epoch, batches_done, stream_offsets)
         loader = iter(make_loader(stream, config.workers, pin_memory=device.type == "cuda"))
         window_start, window_samples, decode_seconds, decoded = time.perf_counter(), 0, 0.0, 0
         while batches_done < steps_per_epoch and step < stop_at:
             batch = next(loader, None)
             if batch is None:
                 raise WitError(f"the shards of {config.data} ran out of usable samples (skipped so far: {bad_samples})")
+            stream_offsets[batch["stream"]["worker"]] = batch["stream"]["offset"]
             for reason, count in batch["skipped"].items():
                 bad_samples[reason] = bad_samples.get(reason, 0) + count
             decode_seconds, decoded = decode_seconds + batch["decode_seconds"], decoded + batch["decoded"]
@@ -342,10 +358,9 @@ def train(config: TrainConfig) -> dict:
                 latest = checkpoint("latest.pt")
         del loader  # shuts the epoch's workers down
         if batches_done == steps_per_epoch:
-            epoch, batches_done = epoch + 1, 0
-            latest = checkpoint("latest.pt")
+            epoch, batches_done, stream_offsets = epoch + 1, 0, {}
+            latest = checkpoint("latest.pt", f"epoch_{epoch}.pt")
             if is_main:
-                checkpoint(f"epoch_{epoch}.pt")
                 if config.val_data:
                     from trainer.evaluate import retrieval_metrics
 
