@@ -86,3 +86,14 @@ def test_bad_files_are_clear_errors(tmp_path):
     with pytest.raises(WitError):
         train_tokenizer(["a b c"], vocab_size=100)
     assert isinstance(Tokenizer, type)
+
+
+def test_wit_tokenizer_train_command(tmp_path, capsys):
+    from trainer_shards import make_pairs, write_dataset
+    from wit.cli import main as wit
+
+    shard_dir = write_dataset(tmp_path / "data", make_pairs(40, seed=2), per_shard=20)
+    assert wit(["tokenizer", "train", "--data", str(shard_dir), "--out", str(tmp_path / "tok.json"), "--vocab-size", "280"]) == 0
+    assert "280 tokens, context 77" in capsys.readouterr().out
+    tokenizer = load_tokenizer(tmp_path / "tok.json")
+    assert tokenizer.vocab_size == 280 and tokenizer("a photo of a red circle").shape == (1, 77)
