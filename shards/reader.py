@@ -71,7 +71,8 @@ def expand_braces(pattern: str) -> list[str]:
 def expand_urls(spec: str | Iterable[str]) -> list[str]:
     """Shard URLs from a folder, a brace pattern, a glob, a single tar, or several joined by `::`.
 
-    A folder gives every `*.tar` directly inside it, sorted. Raises WitError when nothing matches,
+    A folder gives every `*.tar` directly inside it, sorted (for a `wit build` output folder, the
+    tars of its shards/ subfolder). Raises WitError when nothing matches,
     because an empty training set is always a mistake.
     """
     specs = spec.split(SPEC_SEPARATOR) if isinstance(spec, str) else list(spec)
@@ -93,6 +94,8 @@ def _expand_one(pattern: str) -> list[str]:
         return [_unstrip(fs, pattern, p) for p in sorted(fs.glob(path)) if p.endswith(".tar")]
     if fs.isdir(path):
         found = sorted(p for p in fs.ls(path, detail=False) if p.endswith(".tar"))
+        if not found and fs.isdir(posixpath.join(path, "shards")):  # a `wit build` OUT folder
+            return _expand_one(posixpath.join(pattern.rstrip("/"), "shards"))
         return [_unstrip(fs, pattern, p) for p in found]
     if not fs.exists(path):
         raise WitError(f"shard not found: {pattern}")
@@ -114,7 +117,7 @@ def split_key(member_name: str) -> tuple[str, str]:
     return (posixpath.join(directory, stem) if directory else stem), extension.lower()
 
 
-def iter_tar_groups(fileobj, stats: ReaderStats, url: str = "") -> Iterator[dict]:
+def iter_tar_groups(fileobj, url: str = "") -> Iterator[dict]:
     """Group consecutive tar members by key, as webdataset does (writers keep a sample's members together)."""
     current: dict | None = None
     with tarfile.open(fileobj=fileobj, mode="r|*") as archive:
@@ -167,7 +170,7 @@ def iter_shard(url: str, stats: ReaderStats) -> Iterator[dict]:
     try:
         with fsspec.open(url, "rb") as fileobj:
             stats.shards += 1
-            for raw in iter_tar_groups(fileobj, stats, url):
+            for raw in iter_tar_groups(fileobj, url):
                 sample = decode_sample(raw, stats)
                 if sample is not None:
                     stats.samples += 1

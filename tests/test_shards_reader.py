@@ -1,8 +1,5 @@
 """shards/reader.py on wit-style and img2dataset-style tars, bad samples and shard specs."""
 
-import json
-import tarfile
-
 import pytest
 
 from shards.reader import ReaderStats, epoch_size, expand_braces, expand_urls, iter_samples
@@ -65,6 +62,7 @@ def test_expand_urls_forms(tmp_path, pairs):
     shard_dir = write_dataset(tmp_path, pairs, per_shard=3, style="wit")
     every = [str(shard_dir / f"{i:05d}.tar") for i in range(4)]
     assert expand_urls(str(shard_dir)) == every
+    assert expand_urls(str(tmp_path)) == every  # the OUT folder of `wit build` means OUT/shards
     assert expand_urls(str(shard_dir / "*.tar")) == every
     assert expand_urls(str(shard_dir / "{00001..00002}.tar")) == every[1:3]
     assert expand_urls(f"{every[0]}::{every[3]}") == [every[0], every[3]]

@@ -83,7 +83,6 @@ def run_torchrun(command: list[str]):
 def test_torchrun_two_processes_train_and_checkpoint_both_ranks_positions(tmp_path):
     """The real loop under torchrun (gloo on CPU): runs, logs the global batch, resumes."""
     import json
-    import subprocess
     import sys
 
     from trainer_shards import make_pairs, write_dataset
@@ -95,7 +94,7 @@ def test_torchrun_two_processes_train_and_checkpoint_both_ranks_positions(tmp_pa
                "--master_port", str(free_port()), "-m", "trainer.train", "--data", str(shard_dir), "--out", str(tmp_path / "run"),
                "--model-config", str(config), "--batch-size", "8", "--workers", "1", "--precision", "fp32",
                "--vocab-size", "300", "--log-every", "1", "--save-every", "0", "--device", "cpu"]
-    first = run_torchrun([*command, "--stop-at-step", "2"])
+    run_torchrun([*command, "--stop-at-step", "2"])
     state = torch.load(tmp_path / "run" / "checkpoints" / "latest.pt", weights_only=False)
     assert state["position"]["step"] == 2 and len(state["position"]["stream_offsets"]) == 2
     command[command.index("--master_port") + 1] = str(free_port())

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 
 log = logging.getLogger(__name__)
 
@@ -91,10 +92,17 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
+    import torch.distributed as dist
+
     from trainer.train import TrainConfig, train
 
-    summary = train(TrainConfig.from_args(args))
-    print(json.dumps(summary))
+    try:
+        summary = train(TrainConfig.from_args(args))
+    finally:
+        if dist.is_initialized():  # `torchrun ... wit train` works as well as `-m trainer.train`
+            dist.destroy_process_group()
+    if int(os.environ.get("RANK", "0")) == 0:
+        print(json.dumps(summary))
     return 0
 
 

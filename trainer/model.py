@@ -390,3 +390,10 @@ def count_parameters(model: nn.Module) -> dict[str, int]:
     text = sum(p.numel() for p in model.text.parameters())
     total = sum(p.numel() for p in model.parameters())
     return {"total": total, "visual": visual, "text": text, "other": total - visual - text}
+
+
+if __name__ == "__main__":  # python -m trainer.model: the parameter count of every preset
+    print(f"{'preset':<10} {'image px':>8} {'total':>13} {'image tower':>13} {'text tower':>13}")
+    for preset_name, preset in PRESETS.items():
+        counts = count_parameters(build_model(preset, device="meta"))
+        print(f"{preset_name:<10} {preset.image_size:>8} {counts['total']:>13,} {counts['visual']:>13,} {counts['text']:>13,}")

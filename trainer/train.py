@@ -275,6 +275,8 @@ def train(config: TrainConfig) -> dict:
     optimizer = torch.optim.AdamW(parameter_groups(model, config.weight_decay), lr=config.lr, betas=(config.beta1, config.beta2), eps=config.eps)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, cosine_with_warmup(config.warmup, total_steps))
     scaler = make_scaler(config.precision, device)
+    if is_main and config.precision == "amp" and device.type != "cuda":
+        log.info("--precision amp on %s: bf16 autocast without a GradScaler (fp16 autocast is for CUDA)", device.type)
     epoch, batches_done, step = 0, 0, 0
     stream_offsets: dict[int, int] = {}  # this rank's worker -> raw samples used, for an exact resume
     if resume_state is not None:
