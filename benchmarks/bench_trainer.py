@@ -304,7 +304,7 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     batch = args.batch or (4 if args.quick else 8)
-    rounds, steps = (2, 1) if args.quick else (3, 2)
+    rounds, steps = (2, 1) if args.quick else (5, 1)  # one step per turn, alternating
     figures: dict = {"machine": {"cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(), "torch": torch.__version__,
                                  "load_average_1m": os.getloadavg()[0]}, "precision": args.precision}
 
