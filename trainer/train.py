@@ -374,10 +374,12 @@ def train(config: TrainConfig) -> dict:
         if is_main:
             log.info("stopped at step %d of %d as asked; continue with --resume auto", step, total_steps)
     metrics.close()
+    if world_size > 1:  # every rank skipped its own bad samples: report the sum
+        per_rank = [None] * world_size
+        dist.all_gather_object(per_rank, bad_samples)
+        bad_samples = {reason: sum(r.get(reason, 0) for r in per_rank) for reason in set().union(*per_rank)}
     if bad_samples and is_main:
-        log.warning("skipped %d bad samples on rank 0: %s", sum(bad_samples.values()), bad_samples)
-    if world_size > 1:
-        dist.barrier()
+        log.warning("skipped %d bad samples: %s", sum(bad_samples.values()), bad_samples)
     return {"step": step, "total_steps": total_steps, "loss": last_loss, "checkpoint": str(latest) if latest else None,
             "bad_samples": bad_samples}
 
