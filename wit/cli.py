@@ -44,6 +44,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "filters.cli",
     "pipeline.cli",
     "pipeline.fetch_cli",
+    "trainer.cli",
     "wit.sample_cli",
     "wit.report_cli",
 )
