@@ -47,6 +47,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "trainer.cli",
     "wit.sample_cli",
     "wit.report_cli",
+    "wit.demo",
 )
 
 
