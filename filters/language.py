@@ -263,15 +263,17 @@ def identify_blend_lingua(text: str) -> LanguageGuess:
     return LanguageGuess(second.lang, second.score, high if second.lang == "en" else low / 2.0)
 
 
+_LETTER_RUN = re.compile(r"[^\W\d_]+")
+_NON_LATIN_LETTER_RUN = re.compile(r"[^\W\d_\x00-\u024f]+")  # letters outside Basic Latin .. Latin Extended-B
+
+
 def non_latin_share(text: str) -> float:
     """Share of letters outside Latin script (CJK, Cyrillic, Arabic ...)."""
-    letters = latin = 0
-    for ch in text:
-        if ch.isalpha():
-            letters += 1
-            if ch < "\u0250":  # Basic Latin through Latin Extended-B
-                latin += 1
-    return 1.0 - latin / letters if letters else 0.0
+    if max(text, default="a") <= "\u024f":  # the common case, at C speed: no character beyond Latin
+        return 0.0
+    # Runs of letters, not single characters: two regex scans instead of a Python loop per character.
+    letters = sum(map(len, _LETTER_RUN.findall(text)))
+    return sum(map(len, _NON_LATIN_LETTER_RUN.findall(text))) / letters if letters else 0.0
 
 
 # English words known to wordfreq at Zipf frequency >= 2.5 (once per 3 million words or more
@@ -322,17 +324,18 @@ def identify_cascade(text: str) -> LanguageGuess:
     if not words:
         return UNKNOWN
     vocabulary = english_vocabulary()
-    share = sum(1 for w in words if w in vocabulary) / len(words)
+    share = sum(map(vocabulary.__contains__, words)) / len(words)
     if len(words) >= 2 and share >= VOCABULARY_DECIDES:
         return LanguageGuess("en", share, share - UNKNOWN_WORD_PENALTY * (1.0 - share))
     foreign_script = 0.0 if text.isascii() else non_latin_share(text)
     if foreign_script > 0.5:
         guess = identify_fasttext(text)
         return LanguageGuess(guess.lang, guess.score, min(1.0 - foreign_script, guess.english))
-    if len(_LOWERCASE_WORD.findall(text)) >= 2:
+    lowercase_words = _LOWERCASE_WORD.finditer(text)
+    if next(lowercase_words, None) is not None and next(lowercase_words, None) is not None:  # two or more
         guess = identify_fasttext(text, lowercase=True)
         known = known_english_words()
-        unknown = sum(1 for w in words if w not in known) / len(words)
+        unknown = 1.0 - sum(map(known.__contains__, words)) / len(words)
         english = guess.english + share - UNKNOWN_WORD_PENALTY * unknown
         return LanguageGuess(guess.lang, guess.score, min(1.0, max(0.0, english)))
     guess = identify_fasttext(text)
