@@ -263,17 +263,17 @@ def identify_blend_lingua(text: str) -> LanguageGuess:
     return LanguageGuess(second.lang, second.score, high if second.lang == "en" else low / 2.0)
 
 
-_LETTER_RUN = re.compile(r"[^\W\d_]+")
-_NON_LATIN_LETTER_RUN = re.compile(r"[^\W\d_\x00-\u024f]+")  # letters outside Basic Latin .. Latin Extended-B
+_NON_LATIN_RUN = re.compile(r"[^\x00-\u024f]+")  # beyond Basic Latin .. Latin Extended-B
 
 
-def non_latin_share(text: str) -> float:
-    """Share of letters outside Latin script (CJK, Cyrillic, Arabic ...)."""
+def non_latin_share(text: str, words: list[str] | None = None) -> float:
+    """Share of letters outside Latin script (CJK, Cyrillic, Arabic ...); `words` = words_of(text)."""
     if max(text, default="a") <= "\u024f":  # the common case, at C speed: no character beyond Latin
         return 0.0
-    # Runs of letters, not single characters: two regex scans instead of a Python loop per character.
-    letters = sum(map(len, _LETTER_RUN.findall(text)))
-    return sum(map(len, _NON_LATIN_LETTER_RUN.findall(text))) / letters if letters else 0.0
+    # The words hold only letters, so a plain code-point range (no Unicode class lookups) finds
+    # the non-Latin ones, and it matches runs, not single characters.
+    letters = "".join(words_of(text) if words is None else words)
+    return sum(map(len, _NON_LATIN_RUN.findall(letters))) / len(letters) if letters else 0.0
 
 
 # English words known to wordfreq at Zipf frequency >= 2.5 (once per 3 million words or more
@@ -327,7 +327,7 @@ def identify_cascade(text: str) -> LanguageGuess:
     share = sum(map(vocabulary.__contains__, words)) / len(words)
     if len(words) >= 2 and share >= VOCABULARY_DECIDES:
         return LanguageGuess("en", share, share - UNKNOWN_WORD_PENALTY * (1.0 - share))
-    foreign_script = 0.0 if text.isascii() else non_latin_share(text)
+    foreign_script = 0.0 if text.isascii() else non_latin_share(text, words)
     if foreign_script > 0.5:
         guess = identify_fasttext(text)
         return LanguageGuess(guess.lang, guess.score, min(1.0 - foreign_script, guess.english))
