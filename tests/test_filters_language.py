@@ -50,17 +50,21 @@ def default_verdicts(pairs):
     return [identify(text).english >= threshold for text, _ in pairs]
 
 
-@pytest.mark.parametrize("kind, per_language, floor", [("sentences", 20, 0.99), ("word-pairs", 40, 0.93)])
-def test_default_meets_the_balanced_f1_floor_on_lid_dev(shared_data, kind, per_language, floor):
+@pytest.mark.parametrize(
+    "kind, per_language, floor, max_fpr", [("sentences", 40, 0.99, 0.012), ("word-pairs", 80, 0.93, 0.03)]
+)
+def test_default_meets_the_balanced_f1_floor_on_lid_dev(shared_data, kind, per_language, floor, max_fpr):
     """The issue's targets on balanced F1 (English and the rest weighted equally).
 
-    A deterministic sample: the first lines of every language file (sentences: 20 x 75, all
-    languages' first lines; word pairs: 40 x 75).
+    A deterministic sample: the first lines of every language file (sentences 40 x 75, word
+    pairs 80 x 75). The false-positive ceilings hold the gain from counting words English does
+    not know (before it, 1.3% of these sentences and 4.3% of these word pairs were called English).
     """
     pairs = sample(shared_data, kind, per_language)
     figures = english_f1([lang for _, lang in pairs], default_verdicts(pairs))
     assert figures["balanced_f1"] >= floor, figures
     assert figures["recall"] >= 0.95, figures
+    assert figures["fpr"] <= max_fpr, figures
 
 
 def test_balanced_f1_weights_the_classes_equally():
