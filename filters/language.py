@@ -13,7 +13,7 @@ Backends (all offline; nothing downloads at run time):
   know (evidence for some other language); leniently for names, brands and Title Case product
   titles, which carry little language evidence and are keeps.
 - "blend": fastText's English probability averaged with the English word share; a strict
-  "is this English?" detector (fewest false positives among the fast backends).
+  "is this English?" detector (few false positives, but it drops names and brands).
 - "blend-lingua": the blend, with lingua deciding the uncertain band.
 - "langdetect": the detector the CLIP paper's model card names; seeded so it is deterministic.
 - "fasttext", "lingua", "pycld2", "py3langid", "wordfreq": single detectors, measured in
@@ -239,8 +239,8 @@ UNCERTAIN_BAND = (0.35, 0.65)
 def identify_blend(text: str) -> LanguageGuess:
     """fastText's English probability averaged with the share of distinctive English words.
 
-    The strict English-vs-rest detector: the best raw F1 on lid-dev among the fast ones, but it
-    also scores names and brand-heavy product titles as not English (figures in docs/filters.md).
+    The strict English-vs-rest detector: few false positives on lid-dev, but it also scores
+    names and brand-heavy product titles as not English (figures in docs/filters.md).
     """
     share, count = english_word_share(text)
     if count == 0:
@@ -309,12 +309,11 @@ def identify_cascade(text: str) -> LanguageGuess:
 
     Stage 1 (vocabulary, a few us): a caption of which half or more of three or more words (both
     of two) are distinctive common English words is English; one written mostly in a non-Latin
-    script is not. Stage 2 (fastText on the
-    lowercased text) for the rest, read two ways:
+    script is not. Stage 2 (fastText) for the rest, read two ways:
     - Two or more lowercase words carry language evidence (running text, tag lists): English
-      score = fastText P(en) + English word share - 0.4 x share of words English does not know
-      (clipped to [0, 1]). Evidence counts both ways: distinctive English words for English,
-      words unknown to English for another language.
+      score = fastText P(en) on the lowercased text + English word share - 0.4 x share of
+      words English does not know (clipped to [0, 1]). Evidence counts both ways: distinctive
+      English words for English, words unknown to English for another language.
     - Otherwise the caption is names, brands, model numbers or a Title Case product title,
       which carry little language evidence and are keeps by the label rules ('Kyle Lo',
       'BMW M6 Gran Coupe'); only fastText's confidence in one specific other language counts.
