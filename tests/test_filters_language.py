@@ -42,18 +42,48 @@ def test_english_vocabulary_is_distinctive():
     assert "die" not in vocabulary  # as common in German as in English
 
 
-def test_default_on_lid_dev_sentences(shared_data):
-    """The default keeps English sentences and drops most others (a short-text-tolerant rule)."""
-    pairs = sample(shared_data, "sentences", 20)
-    identify = language.get_identifier(language.DEFAULT_BACKEND)
+def default_verdicts(pairs):
     from filters.config import FilterConfig
 
+    identify = language.get_identifier(language.DEFAULT_BACKEND)
     threshold = FilterConfig().english_threshold
-    english = [identify(text).english >= threshold for text, _ in pairs]
-    figures = english_f1([lang for _, lang in pairs], english)
-    assert figures["recall"] >= 0.95
-    non_english = [e for e, (_, lang) in zip(english, pairs) if lang != "en"]
-    assert sum(non_english) / len(non_english) <= 0.10
+    return [identify(text).english >= threshold for text, _ in pairs]
+
+
+@pytest.mark.parametrize(
+    "kind, per_language, floor, max_fpr", [("sentences", 40, 0.99, 0.012), ("word-pairs", 80, 0.93, 0.03)]
+)
+def test_default_meets_the_balanced_f1_floor_on_lid_dev(shared_data, kind, per_language, floor, max_fpr):
+    """The issue's targets on balanced F1 (English and the rest weighted equally).
+
+    A deterministic sample: the first lines of every language file (sentences 40 x 75, word
+    pairs 80 x 75). The false-positive ceilings hold the gain from counting words English does
+    not know (before it, 1.3% of these sentences and 4.3% of these word pairs were called English).
+    """
+    pairs = sample(shared_data, kind, per_language)
+    figures = english_f1([lang for _, lang in pairs], default_verdicts(pairs))
+    assert figures["balanced_f1"] >= floor, figures
+    assert figures["recall"] >= 0.95, figures
+    assert figures["fpr"] <= max_fpr, figures
+
+
+def test_balanced_f1_weights_the_classes_equally():
+    # 10 English lines, 990 others: 9 found, 10 false positives (1% FPR).
+    gold = ["en"] * 10 + ["de"] * 990
+    predicted = [True] * 9 + [False] + [True] * 10 + [False] * 980
+    figures = english_f1(gold, predicted)
+    assert figures["precision"] == pytest.approx(9 / 19)
+    assert figures["fpr"] == pytest.approx(10 / 990)
+    assert figures["balanced_precision"] == pytest.approx(0.9 / (0.9 + 10 / 990))
+    assert figures["balanced_f1"] > 0.9 > figures["f1"]
+
+
+def test_words_unknown_to_english_count_against_it():
+    """Running text whose words English does not know is not English, even with a shared word."""
+    assert language.identify_cascade("laasweek sandton").english < 0.4  # Afrikaans word pair
+    assert language.identify_cascade("political party").english >= 0.4
+    # Names and Title Case titles carry no such evidence and stay.
+    assert language.identify_cascade("Salman Khan").english >= 0.4
 
 
 def test_blend_on_lid_dev_is_strict(shared_data):
