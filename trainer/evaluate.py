@@ -51,7 +51,8 @@ def image_folder(root: str | Path, class_names_file: str | None = None) -> tuple
     """(class names, [(image path, class index)]) from root/<class folder>/<image>.
 
     Class names are the folder names with _ as spaces, or come from a file: one name per line in
-    sorted folder order, or `folder<TAB>name` lines.
+    sorted folder order, or `folder<TAB>name` lines. A file that lists exactly the folder names,
+    in any order, names each folder by itself: labelling by position would silently swap them.
     """
     root = Path(root)
     if not root.is_dir():
@@ -68,6 +69,8 @@ def image_folder(root: str | Path, class_names_file: str | None = None) -> tuple
             if missing:
                 raise WitError(f"{class_names_file} has no name for folder(s) {missing[:5]}")
             names = [mapping[f] for f in folders]
+        elif sorted(lines) == folders:
+            pass  # the folder names themselves, listed in another order
         elif len(lines) == len(folders):
             names = lines
         else:
