@@ -1,0 +1,77 @@
+"""The whole chain on the embedded sample: sample-web, build, shards, a short training run, eval.
+
+This is `wit demo --quick`, the README's main job made small: it asserts on the counts, the shard
+format and that training lowered the loss.
+"""
+
+import json
+import subprocess
+import sys
+import tarfile
+
+import pyarrow.parquet as pq
+import pytest
+
+pytest.importorskip("skimage", reason="the demo extra (scikit-image, scikit-learn, mlxtend) is not installed")
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo")
+    result = subprocess.run([sys.executable, "-m", "wit", "demo", "--quick", "--out", str(out)],
+                            capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return out, result.stdout, json.loads((out / "summary.json").read_text())
+
+
+def test_counts_reconcile_and_every_kind_of_bad_caption_is_dropped(demo):
+    out, stdout, summary = demo
+    counts = json.loads((out / "dataset" / "counts" / "text_counts.json").read_text())
+    assert counts["input"] == counts["kept"] + sum(counts["drops"].values())
+    for reason in ("drop_boilerplate", "drop_filename", "drop_camera", "drop_nonenglish", "drop_duplicate", "drop_cap"):
+        assert counts["drops"][reason] > 0, reason
+    assert summary["pairs_kept"] == counts["kept"] > 1000
+    assert "input {:,} = kept".format(counts["input"]) in stdout
+
+
+def test_the_cap_bites_exactly(demo):
+    out, _, summary = demo
+    queries = pq.read_table(out / "dataset" / "counts" / "queries.parquet").to_pylist()
+    capped = [q for q in queries if q["matches"] > summary["per_query_cap"]]
+    assert capped, "the sample is designed so that frequent queries exceed the cap"
+    assert all(q["selected"] == summary["per_query_cap"] for q in capped)
+    assert all(q["selected"] <= summary["per_query_cap"] for q in queries)
+
+
+def test_shards_are_webdataset_with_img2dataset_fields(demo):
+    out, _, summary = demo
+    shards = out / "dataset" / "shards"
+    sizes = json.loads((out / "dataset" / "sizes.json").read_text())
+    assert sum(sizes.values()) == summary["samples_in_shards"] > 0
+    first = sorted(shards.glob("*.tar"))[0]
+    with tarfile.open(first) as tar:
+        names = tar.getnames()
+        keys = sorted({name.split(".", 1)[0] for name in names})
+        assert len(keys) == sizes[first.name]
+        assert {name.split(".", 1)[1] for name in names} == {"jpg", "txt", "json"}
+        sample = json.load(tar.extractfile(f"{keys[0]}.json"))
+    for field in ("key", "url", "caption", "status", "width", "height", "sha256", "uid", "matches", "selected_by"):
+        assert field in sample, field
+    assert sample["status"] == "success"
+    assert not list(shards.glob("*.tmp*")), "no partial shard may be left behind"
+
+
+def test_training_lowered_the_loss_and_eval_ran(demo):
+    _, _, summary = demo
+    assert summary["steps"] > 0
+    assert summary["loss_end"] < summary["loss_start"]
+    assert summary["heldout_images"] == 200  # 20 per class with --quick
+    assert 0.0 <= summary["zero_shot_top1"] <= 1.0
+
+
+def test_report_was_written(demo):
+    out, _, _ = demo
+    html = (out / "dataset" / "report" / "index.html").read_text()
+    assert "<img" in html
