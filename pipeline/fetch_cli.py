@@ -18,7 +18,7 @@ tsv, jsonl; a file, a folder or a glob, local or on gs://, s3://, https://).
 Output: OUT/shards/{00000.tar, 00000.parquet, 00000_stats.json}, OUT/sizes.json,
 OUT/manifest.json. Re-running on the same OUT keeps complete shards and redoes the rest.
 Beam options (e.g. --direct_running_mode multi_processing --direct_num_workers 4, or
---runner DataflowRunner ...) are passed through; the default runner is the DirectRunner.
+--runner DataflowRunner ...) are passed through; locally it runs on FnApiRunner (pipeline/options.py).
 """
 
 
@@ -36,22 +36,6 @@ def register(subparsers) -> None:
     parser.set_defaults(handler=run_fetch, accepts_beam_args=True)
 
 
-def beam_options(beam_args: list[str]):
-    """Beam options with the runner always explicit: the DirectRunner unless one is named.
-
-    (Left alone, recent Beam picks the Prism runner, which downloads a binary at run time.)
-    """
-    from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
-
-    options = PipelineOptions(beam_args)
-    if not options.view_as(StandardOptions).runner:
-        options.view_as(StandardOptions).runner = "DirectRunner"
-    direct = options.view_as(DirectOptions)
-    if direct.direct_running_mode is None:
-        direct.direct_running_mode = "in_memory"
-    return options
-
-
 def run_fetch(args: argparse.Namespace) -> int:
     import logging
     import time
@@ -59,6 +43,7 @@ def run_fetch(args: argparse.Namespace) -> int:
     import apache_beam as beam
 
     from pipeline.fetch_config import FetchConfig
+    from pipeline.options import make_pipeline_options, make_runner
     from pipeline.shard_stage import FetchToShards
     from pipeline.url_list import expand_inputs, read_candidates
     from shards.manifest import read_manifest
@@ -69,7 +54,10 @@ def run_fetch(args: argparse.Namespace) -> int:
     url_col, caption_col = args.url_col, args.caption_col
     log.info("fetching %d input file(s) into %s", len(inputs), config.out)
     started = time.monotonic()
-    with beam.Pipeline(options=beam_options(getattr(args, "beam_args", []))) as pipeline:
+    # One process unless worker processes are asked for: the fetcher keeps both cores busy with
+    # its own decode threads, and worker processes would each pay the start-up again.
+    options = make_pipeline_options(getattr(args, "beam_args", []), input_bytes=0)
+    with beam.Pipeline(runner=make_runner(options), options=options) as pipeline:
         (
             pipeline
             | "InputFiles" >> beam.Create(inputs)

@@ -86,25 +86,20 @@ def _pipeline_options(args):
     from apache_beam.options.pipeline_options import PipelineOptions
 
     flags = shlex.split(args.beam_args)
-    if args.runner == "direct":
+    if args.runner in ("direct", "DirectRunner"):
         flags += [f"--direct_running_mode={args.direct_running_mode}", f"--direct_num_workers={args.direct_num_workers}"]
     else:
         flags.append(f"--runner={args.runner}")
     return PipelineOptions(flags)
 
 
-def _runner(args):
+def _runner(args, options):
+    from pipeline.options import make_runner
     from wit.errors import WitError
 
     if args.runner.lower() in ("prismrunner", "prism"):
         raise WitError("--runner Prism downloads a binary at run time; use 'direct' locally")
-    if args.runner == "direct" or args.runner == "DirectRunner":
-        # Beam's DirectRunner may switch to Prism (a run-time download); FnApiRunner never does.
-        from apache_beam.runners.portability.fn_api_runner import FnApiRunner
-
-        args.runner = "direct"
-        return FnApiRunner()
-    return None  # named in the options
+    return make_runner(options)  # FnApiRunner locally: DirectRunner may switch to Prism (a download)
 
 
 def run_build(args) -> int:
@@ -130,8 +125,8 @@ def run_build(args) -> int:
     if args.wiki_dump:
         from queries import wikipedia
 
-        runner = _runner(args)
         options = _pipeline_options(args)
+        runner = _runner(args, options)
         if args.work_dir:
             work_dir = args.work_dir
         elif "://" in args.out:
