@@ -54,11 +54,14 @@ class FetchConfig:
     # runs
     retry_failed: bool = False
     decode_threads: int = 0  # 0 = one per CPU
+    # Downloaded bodies may wait this many MiB for the decoder before downloads pause: enough
+    # that every request of a shard starts early (stalls cost their timeout in parallel).
+    decode_buffer_mib: int = 256
     query_list_hash: str = ""
 
     def __post_init__(self) -> None:
         self.image_options()  # validates the image settings early, with a clear message
-        for name in ("shard_size", "concurrency"):
+        for name in ("shard_size", "concurrency", "decode_buffer_mib"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name.replace('_', '-')} must be at least 1")
         for name in ("timeout", "connect_timeout", "read_timeout"):
@@ -141,6 +144,7 @@ def add_fetch_arguments(parser: argparse.ArgumentParser) -> None:
     net.add_argument("--allow-address", dest="allowed_networks", action="append", default=[], metavar="CIDR", help="allow this network only, e.g. 127.0.0.1/32 (repeatable)")
     net.add_argument("--archive", dest="archives", nargs="+", default=[], metavar="WARC", help="answer image URLs from these WARC files instead of the web")
     net.add_argument("--decode-threads", type=int, default=d.decode_threads, help="image decode threads per worker, 0 = one per CPU")
+    net.add_argument("--decode-buffer-mib", type=int, default=d.decode_buffer_mib, metavar="MIB", help="downloaded bytes that may wait for the decoder before downloads pause (default %(default)s)")
 
 
 def _comma_list(text: str) -> tuple[str, ...]:

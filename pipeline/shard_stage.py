@@ -48,6 +48,29 @@ def shards_dir(config: FetchConfig) -> str:
     return f"{config.out.rstrip('/')}/shards"
 
 
+class ByteBudget:
+    """An asyncio budget of bytes: acquire(n) waits until n more bytes fit under the limit.
+
+    A body larger than the whole budget still goes through once nothing else is held, so no
+    single image can wait forever.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._used = 0
+        self._changed = asyncio.Condition()
+
+    async def acquire(self, n: int) -> None:
+        async with self._changed:
+            await self._changed.wait_for(lambda: self._used == 0 or self._used + n <= self._limit)
+            self._used += n
+
+    async def release(self, n: int) -> None:
+        async with self._changed:
+            self._used -= n
+            self._changed.notify_all()
+
+
 def process_shard(shard_id: int, keyed: Iterable[tuple[str, Mapping]], config: FetchConfig) -> dict:
     """Make shard `shard_id` complete and return its summary.
 
@@ -88,12 +111,13 @@ async def _fetch_shard(shard_id, keyed, config, digest, previous, previous_image
         archive = archive_index(config.archives) if config.archives else None
         progress = _Progress(shard_name(shard_id), len(todo))
         loop = asyncio.get_running_loop()
-        # Two bounds: downloads in flight (--concurrency), and downloaded bodies waiting for the
-        # decoder. A download slot is freed as soon as its body is queued for decoding, so every
-        # request starts early (a stalled server costs its timeout once, in parallel with the
-        # rest); a download waits only when the decoder is that far behind, which bounds memory.
+        # Two bounds: downloads in flight (--concurrency), and bytes of downloaded bodies waiting
+        # for the decoder (--decode-buffer-mib). A download slot is freed as soon as its body is
+        # queued for decoding, so every request starts early (a stalled server costs its timeout
+        # once, in parallel with the rest); a download waits only when the decoder is that many
+        # bytes behind, which bounds memory whatever the image sizes.
         downloading = asyncio.Semaphore(config.concurrency)
-        decoding = asyncio.Semaphore(2 * config.concurrency)
+        decoding = ByteBudget(config.decode_buffer_mib * 1024 * 1024)
         with ThreadPoolExecutor(default_decode_threads(config), thread_name_prefix="wit-decode") as decoder:
             async with Fetcher(config, archive) as fetcher:
 
@@ -102,7 +126,7 @@ async def _fetch_shard(shard_id, keyed, config, digest, previous, previous_image
                     async with downloading:
                         download = await fetcher.fetch(str(candidate.get("url") or ""))
                         if download.status == "success":
-                            await decoding.acquire()
+                            await decoding.acquire(len(download.body))
                     if download.status != "success":
                         record = sample_record(key, candidate, download.status, download.error)
                     else:
@@ -112,7 +136,7 @@ async def _fetch_shard(shard_id, keyed, config, digest, previous, previous_image
                         except ImageRejected as rejected:
                             record = sample_record(key, candidate, rejected.status, str(rejected))
                         finally:
-                            decoding.release()
+                            await decoding.release(len(download.body))
                     writer.add(record, image.data if image is not None else None)
                     progress.done(record["status"])
 
