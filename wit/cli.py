@@ -83,6 +83,18 @@ def configure_logging(verbose: int, quiet: bool) -> None:
         # Beam and HTTP clients are chatty at INFO; keep them to warnings unless asked.
         for noisy in ("apache_beam", "urllib3", "asyncio", "aiohttp"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
+        # Beam warns on import, through the root logger, that its optional BigQuery client is
+        # missing; wit never uses BigQuery, so the line is only noise on every run.
+        logging.getLogger().addFilter(_DropMessagesStarting("apitools not found"))
+
+
+class _DropMessagesStarting(logging.Filter):
+    def __init__(self, prefix: str):
+        super().__init__()
+        self._prefix = prefix
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(self._prefix)
 
 
 def main(argv: list[str] | None = None) -> int:
