@@ -39,10 +39,12 @@ def test_counts_reconcile_and_every_kind_of_bad_caption_is_dropped(demo):
 def test_the_cap_bites_exactly(demo):
     out, _, summary = demo
     queries = pq.read_table(out / "dataset" / "counts" / "queries.parquet").to_pylist()
-    capped = [q for q in queries if q["matches"] > summary["per_query_cap"]]
+    capped = [q for q in queries if q["matched_before_cap"] > summary["per_query_cap"]]
     assert capped, "the sample is designed so that frequent queries exceed the cap"
     assert all(q["selected"] == summary["per_query_cap"] for q in capped)
     assert all(q["selected"] <= summary["per_query_cap"] for q in queries)
+    # below the cap a query selects every candidate it matched
+    assert all(q["selected"] == q["matched_before_cap"] for q in queries if q["matched_before_cap"] <= summary["per_query_cap"])
 
 
 def test_shards_are_webdataset_with_img2dataset_fields(demo):
