@@ -10,7 +10,7 @@ import pytest
 from pipeline.sources import read_file
 from pipeline.sources.common import RecordError
 from pipeline.sources.inputs import InputFile
-from pipeline.sources.urllist import UrlListConfig, resolve_column
+from pipeline.sources.urllist import UrlListConfig, read_url_list, resolve_column
 from wit.errors import WitError
 
 ROWS = [
@@ -113,3 +113,22 @@ def test_resolve_column():
     assert resolve_column(["a"], "page_url", [], required=False) is None
     with pytest.raises(WitError):
         resolve_column(["a", "b"], "url", ["url"], required=True)
+
+
+def test_carry_columns_keeps_candidate_fields_and_moves_the_rest_into_meta(tmp_path):
+    """`wit fetch` re-reads a candidates parquet: uid and the cap's choices must survive."""
+    path = tmp_path / "part-0.parquet"
+    pq.write_table(pa.table({
+        "uid": ["00000000000000aa"], "url": ["https://example.com/a.jpg"], "caption": ["a cat"],
+        "matches": [[3, 7]], "selected_by": [[7]], "lang": ["en"], "meta": ['{"license": "CC0"}'],
+        "similarity": [0.31],
+    }), path)
+    config = UrlListConfig(carry_columns=True)
+    with open(path, "rb") as stream:
+        (candidate,) = read_url_list(stream, str(path), "parquet", config)
+    assert candidate["uid"] == "00000000000000aa"
+    assert candidate["matches"] == [3, 7] and candidate["selected_by"] == [7] and candidate["lang"] == "en"
+    assert candidate["meta"] == {"license": "CC0", "similarity": "0.31"}
+    with open(path, "rb") as stream:
+        (plain,) = read_url_list(stream, str(path), "parquet", UrlListConfig())
+    assert plain["selected_by"] == [] and plain["meta"] == {}

@@ -18,7 +18,7 @@ from urllib.parse import unquote_plus
 
 from pipeline.sources.common import RecordError
 from wit.errors import WitError
-from wit.records import new_candidate
+from wit.records import make_uid, new_candidate
 
 URL_LIST_FORMATS = ("parquet", "csv", "tsv", "jsonl")
 URL_ALIASES = ("url", "image_url", "imageurl", "download_url", "img_url", "photo_url")
@@ -40,6 +40,16 @@ class UrlListConfig:
     # Extra columns copied into the candidate's `meta` (licence, photo id ...), as img2dataset's
     # save_additional_columns.
     meta_cols: tuple[str, ...] = field(default_factory=tuple)
+    # Keep wit's own candidate columns (uid, matches, selected_by ...) and put every other column
+    # into `meta`: what `wit fetch` needs to fetch a candidates parquet written by `wit build`,
+    # or an img2dataset list whose extra columns should reach each sample's json.
+    carry_columns: bool = False
+    # img2dataset accepts URL-only lists; `wit fetch` does too, `wit build` needs captions.
+    caption_required: bool = True
+
+
+# Candidate fields a carried row keeps as they are (the url and caption columns are read as such).
+CARRIED_FIELDS = ("uid", "page_url", "source", "text_field", "lang", "lang_score", "matches", "selected_by")
 
 
 def resolve_column(available: Iterable[str], requested: str, aliases: Iterable[str], *, required: bool) -> str | None:
@@ -52,8 +62,8 @@ def resolve_column(available: Iterable[str], requested: str, aliases: Iterable[s
         if name.lower() in by_lower:
             return by_lower[name.lower()]
     if required:
-        raise WitError(f"no column {requested!r} in URL list (columns: {', '.join(available) or 'none'}); "
-                       "name it with --url-col / --caption-col")
+        raise WitError(f"no {requested!r} column (columns: {', '.join(available) or 'none'}); "
+                       "use --url-col / --caption-col to name it")
     return None
 
 
@@ -79,8 +89,9 @@ class _Columns:
 
     def __init__(self, available: Iterable[str], config: UrlListConfig):
         available = list(available)
+        self.available = available if config.carry_columns else []
         self.url = resolve_column(available, config.url_col, URL_ALIASES, required=True)
-        self.caption = resolve_column(available, config.caption_col, CAPTION_ALIASES, required=True)
+        self.caption = resolve_column(available, config.caption_col, CAPTION_ALIASES, required=config.caption_required)
         self.page_url = resolve_column(available, "page_url", PAGE_URL_ALIASES, required=False)
         self.meta = [name for name in config.meta_cols if name in available]
         missing = set(config.meta_cols) - set(self.meta)
@@ -88,7 +99,7 @@ class _Columns:
             raise WitError(f"URL list has no column(s) {', '.join(sorted(missing))} named in --meta-cols")
 
     def names(self) -> list[str]:
-        return list(dict.fromkeys(n for n in (self.url, self.caption, self.page_url, *self.meta) if n))
+        return list(dict.fromkeys(n for n in (self.url, self.caption, self.page_url, *self.meta, *self.available) if n))
 
 
 def row_to_candidate(row: dict, columns: _Columns, config: UrlListConfig, source: str) -> dict:
@@ -101,7 +112,26 @@ def row_to_candidate(row: dict, columns: _Columns, config: UrlListConfig, source
     candidate = new_candidate(url, caption, page_url=page_url, source=source, text_field="caption")
     if columns.meta:
         candidate["meta"] = {name: _as_text(row.get(name)) for name in columns.meta}
+    if config.carry_columns:
+        _carry(row, columns, candidate)
     return candidate
+
+
+def _carry(row: dict, columns: _Columns, candidate: dict) -> None:
+    """Keep wit's candidate fields from `row`; every other non-empty column goes into meta."""
+    meta = row.get("meta")
+    if isinstance(meta, str) and meta.strip():
+        meta = json.loads(meta)  # candidates parquet stores meta as a JSON string
+    if isinstance(meta, dict):
+        candidate["meta"].update({str(k): _as_text(v) for k, v in meta.items()})
+    for name, value in row.items():
+        if name in (columns.url, columns.caption, "meta") or value is None:
+            continue
+        if name in CARRIED_FIELDS:
+            candidate[name] = list(value) if name in ("matches", "selected_by") else value
+        else:
+            candidate["meta"].setdefault(str(name), _as_text(value))
+    candidate["uid"] = str(candidate["uid"] or make_uid(candidate["url"], candidate["text"]))
 
 
 def _as_text(value) -> str:
@@ -144,7 +174,8 @@ def _read_parquet(stream, path: str, config: UrlListConfig) -> Iterator[dict]:
 
 def _read_delimited(stream, path: str, delimiter: str, config: UrlListConfig) -> Iterator[dict]:
     text = io.TextIOWrapper(stream, encoding="utf-8", errors="replace", newline="")
-    reader = csv.reader(text, delimiter=delimiter, quoting=csv.QUOTE_MINIMAL if delimiter == "," else csv.QUOTE_NONE)
+    # Quoted fields are read as pandas (and so img2dataset) writes and reads them, TSV included.
+    reader = csv.reader(text, delimiter=delimiter, quoting=csv.QUOTE_MINIMAL)
     header = next(reader, None)
     if header is None:
         return
