@@ -43,7 +43,7 @@ _WORD = re.compile(r"[^\W\d_]+(?:[-'][^\W\d_]+)*")
 
 
 def has_letters(text: str) -> bool:
-    return any(ch.isalpha() for ch in text)
+    return any(map(str.isalpha, text))
 
 
 def is_bare_url_or_domain(text: str) -> bool:
@@ -66,7 +66,12 @@ def is_boilerplate(text: str) -> bool:
         return True
     if _RESULT_PREFIX.match(text):
         return True
-    words = _WORD.findall(text.lower())
-    if not words or len(words) > 6:
-        return not words
-    return all(word in GENERIC_WORDS or word in STOP_WORDS for word in words)
+    # Only generic words, and at most six of them. Stop at the first word that is not generic:
+    # for almost every real caption that is the first word.
+    count = 0
+    for match in _WORD.finditer(text.lower()):
+        word = match.group()
+        if word not in GENERIC_WORDS and word not in STOP_WORDS:
+            return False
+        count += 1
+    return count <= 6

@@ -25,6 +25,12 @@ __all__ = ["CHECKS", "FilterChain", "FilterConfig", "add_filter_arguments", "par
 log = logging.getLogger(__name__)
 
 CHECKS = ("url", "length", "filename", "boilerplate", "camera", "language")
+# The caption rules after normalisation, in chain order: check name -> (predicate, drop reason).
+TEXT_RULES = {
+    "filename": (filename.is_file_name, "drop_filename"),
+    "boilerplate": (boilerplate.is_boilerplate, "drop_boilerplate"),
+    "camera": (camera.is_camera_metadata, "drop_camera"),
+}
 
 
 class FilterChain:
@@ -35,6 +41,8 @@ class FilterChain:
         self.config.validate()
         self.deny_domains = urls.normalise_domains(self.config.deny_domains)
         self.identify = None if self.config.lid_backend == "none" else language.get_identifier(self.config.lid_backend)
+        # The enabled rules as (predicate, reason) pairs, built once: apply() runs per caption.
+        self._rules = tuple(TEXT_RULES[name] for name, _ in self._text_checks() if name != "length")
 
     # -- the public contract ------------------------------------------------------------
 
@@ -82,8 +90,8 @@ class FilterChain:
         if prepared:
             return prepared
         text = candidate["text"]
-        for name, reason in self._text_checks():
-            if name != "length" and self._text_check(name, text):
+        for is_dropped, reason in self._rules:
+            if is_dropped(text):
                 return reason
         if self.identify is not None and not self._language_keeps(candidate):
             return "drop_nonenglish"
@@ -136,13 +144,7 @@ class FilterChain:
 
     @staticmethod
     def _text_check(name: str, text: str) -> bool:
-        if name == "filename":
-            return filename.is_file_name(text)
-        if name == "boilerplate":
-            return boilerplate.is_boilerplate(text)
-        if name == "camera":
-            return camera.is_camera_metadata(text)
-        raise ValueError(name)
+        return TEXT_RULES[name][0](text)
 
     def _language_keeps(self, candidate: dict) -> bool:
         guess = self.identify(candidate["text"])

@@ -47,8 +47,10 @@ _FORUM_ATTACHMENT = re.compile(
     r"\bname:\s*\S+\.(?:jpe?g|png|gif)\b.*\b(?:views|size):",
     re.IGNORECASE,
 )
-_UUID = re.compile(r"\b[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}\b", re.IGNORECASE)
-_HEX_RUN = re.compile(r"\b[0-9a-f]{12,}\b", re.IGNORECASE)
+# A UUID or a run of 12+ hex digits, in one scan.
+_UUID_OR_HEX_RUN = re.compile(
+    r"\b(?:[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}|[0-9a-f]{12,})\b", re.IGNORECASE
+)
 
 # Words that name the file's kind or origin, not what the image shows.
 GENERIC_FILE_WORDS = frozenset(
@@ -88,9 +90,13 @@ def is_content_word(token: str) -> bool:
     return True
 
 
+_HUMP = re.compile(r"[A-Z][a-z]*|[a-z]+")
+_COPY_OF = re.compile(r"^copy\s+of\s+", re.IGNORECASE)
+
+
 def _is_glued_code(token: str) -> bool:
     """Camel-case runs glued without separators ('AllT', 'PaperPM') read as codes."""
-    humps = re.findall(r"[A-Z][a-z]*|[a-z]+", token)
+    humps = _HUMP.findall(token)
     if len(humps) < 2:
         return False
     return any(len(h) == 1 for h in humps) or (token[0].islower() and any(h[0].isupper() for h in humps[1:]))
@@ -101,7 +107,7 @@ def name_part(text: str) -> str:
     name = _EXTENSION.sub("", text)
     name = _DIMENSIONS.sub("", name)
     name = _NUMERIC_SUFFIX.sub("", name)
-    name = re.sub(r"^copy\s+of\s+", "", name, flags=re.IGNORECASE)
+    name = _COPY_OF.sub("", name)
     return name.strip()
 
 
@@ -119,6 +125,7 @@ def content_words(name: str) -> list[str]:
 # Every shape below needs a dot, an underscore, a digit or one of these leading words; most
 # captions have none of them and skip the other patterns.
 _SHAPE_HINT = re.compile(r"[._\d]|^(?:untitled|copy of|screenshot|screen shot)", re.IGNORECASE)
+_TOOL_WORD_START = re.compile(r"^(?:untitled|copy of|screenshot|screen shot)\b", re.IGNORECASE)
 
 
 def looks_like_file_name(text: str) -> bool:
@@ -126,13 +133,13 @@ def looks_like_file_name(text: str) -> bool:
         return False
     if _EXTENSION.search(text):
         return True
-    if _UUID.search(text) or _HEX_RUN.search(text):
+    if _UUID_OR_HEX_RUN.search(text):
         return True
     if _PHOTO_N_OF_M.match(text):
         return True
     if _AUTO_PREFIX.match(text):
         return True
-    if re.match(r"^(?:untitled|copy of|screenshot|screen shot)\b", text, re.IGNORECASE):
+    if _TOOL_WORD_START.match(text):
         return True
     if _NUMERIC_SUFFIX.search(text) and len(text.split()) <= 4:
         return True
@@ -145,9 +152,11 @@ def looks_like_file_name(text: str) -> bool:
 
 def is_file_name(text: str) -> bool:
     """True when the caption is essentially only a file name or automatic identifier."""
-    if _FORUM_ATTACHMENT.search(text):  # a whole line of metadata around the name
-        return True
-    if not any(ch.isalpha() for ch in text):
+    lower = text.lower()
+    # Every forum pattern holds one of these words; checking them first skips the regex scan.
+    if ("click" in lower or "attachment" in lower or "name:" in lower) and _FORUM_ATTACHMENT.search(text):
+        return True  # a whole line of metadata around the name
+    if not any(map(str.isalpha, text)):
         return False  # digits and punctuation only: boilerplate, not a file name
     if not looks_like_file_name(text):
         return False

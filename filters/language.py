@@ -29,15 +29,13 @@ from __future__ import annotations
 import functools
 import os
 import re
-from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, NamedTuple
 
 BACKENDS = ("cascade", "blend", "blend-lingua", "fasttext", "lingua", "langdetect", "pycld2", "py3langid", "wordfreq")
 DEFAULT_BACKEND = "cascade"
 
 
-@dataclass(frozen=True)
-class LanguageGuess:
+class LanguageGuess(NamedTuple):  # a NamedTuple: built per caption, 3x cheaper than a frozen dataclass
     lang: str  # ISO 639-1 code of the best guess, "" when unknown
     score: float  # confidence in `lang`, in [0, 1]
     english: float  # estimated probability that the text is English, in [0, 1]
@@ -69,20 +67,68 @@ def _fasttext_model():
     return fasttext.load_model(path)
 
 
-def identify_fasttext(text: str, lowercase: bool = False) -> LanguageGuess:
+@functools.lru_cache(maxsize=1)
+def _fasttext_predict():
+    """The model's native predict(line, k, threshold, on_unicode_error) -> [(prob, label), ...].
+
+    fasttext-predict's Python wrapper around it costs about as much again as predicting a short
+    caption (it rebuilds and unzips the result lists), so the hot path calls the native method.
+    """
+    model = _fasttext_model()
+    native = getattr(model, "f", None)
+    if native is None or not hasattr(native, "predict"):  # a fastText build without the attribute
+
+        def predict(line, k, threshold, on_unicode_error):
+            labels, probs = model.predict(line.rstrip("\n"), k=k, threshold=threshold)
+            return list(zip(probs, labels))
+
+        return predict
+    return native.predict
+
+
+# fastText reads at most this many characters (the start and the end of longer text). Its cost
+# grows with the length and its answer hardly changes past a sentence or two; 200 leaves every
+# lid-dev figure and captions_dev.tsv verdict as it was with no cut (100 would halve the cost of
+# long sentences, but drops bilingual captions whose English half comes second).
+FASTTEXT_MAX_CHARS = 200
+# Text mostly in a non-Latin script scores at most 1 - that share as English; fastText mostly names the
+# language, which the script narrows to a few, so a shorter prefix does (lid-dev: same F1).
+FOREIGN_SCRIPT_MAX_CHARS = 40
+
+
+def head_and_tail(text: str, limit: int) -> str:
+    """About `limit` characters: the start and the end of the text, cut at word boundaries.
+
+    Both ends, so that a caption written twice ('Corte de madeira ... / Cut and transport of
+    wood ...') still shows fastText both languages.
+    """
+    half = limit // 2
+    head_end = text.rfind(" ", 0, half)
+    tail_start = text.find(" ", len(text) - half)
+    head = text[: head_end if head_end > half // 2 else half]
+    tail = text[tail_start + 1 :] if 0 <= tail_start < len(text) - half // 2 else text[-half:]
+    return f"{head} {tail}"
+
+
+def identify_fasttext(text: str, lowercase: bool = False, k: int = 3, max_chars: int | None = None) -> LanguageGuess:
     # fastText reads one line. Lowercased running text matches its training distribution better
     # (SHOUTED or Title Case words look like names to it); the cascade lowercases running text.
+    # `english` is P(en) when English is among the k best labels, else 0.
     line = text.replace("\n", " ")
+    limit = max_chars or FASTTEXT_MAX_CHARS
+    if len(line) > limit:
+        line = head_and_tail(line, limit)
     if lowercase:
         line = line.lower()
-    labels, probs = _fasttext_model().predict(line, k=3)
-    if not labels:
+    predictions = _fasttext_predict()(line + "\n", k, 0.0, "strict")
+    if not predictions:
         return UNKNOWN
     english = 0.0
-    for label, prob in zip(labels, probs):
+    for prob, label in predictions:
         if label == "__label__en":
-            english = float(prob)
-    return LanguageGuess(labels[0][9:], min(1.0, float(probs[0])), min(1.0, english))
+            english = prob
+    prob, label = predictions[0]
+    return LanguageGuess(label[9:], min(1.0, prob), min(1.0, english))
 
 
 # ---------------------------------------------------------------- lingua
@@ -329,7 +375,7 @@ def identify_cascade(text: str) -> LanguageGuess:
         return LanguageGuess("en", share, share)
     foreign_script = 0.0 if text.isascii() else non_latin_share(text, words)
     if foreign_script > 0.5:
-        guess = identify_fasttext(text)
+        guess = identify_fasttext(text, max_chars=FOREIGN_SCRIPT_MAX_CHARS)
         return LanguageGuess(guess.lang, guess.score, min(1.0 - foreign_script, guess.english))
     lowercase_words = _LOWERCASE_WORD.finditer(text)
     if next(lowercase_words, None) is not None and next(lowercase_words, None) is not None:  # two or more
@@ -338,11 +384,13 @@ def identify_cascade(text: str) -> LanguageGuess:
         unknown = 1.0 - sum(map(known.__contains__, words)) / len(words)
         english = guess.english + share - UNKNOWN_WORD_PENALTY * unknown
         return LanguageGuess(guess.lang, guess.score, min(1.0, max(0.0, english)))
-    guess = identify_fasttext(text)
+    # The best label alone decides this branch exactly: when it is not English, P(en) <= 1 - p
+    # <= 1 - foreign, so the English score is 1 - foreign whatever P(en) is.
+    guess = identify_fasttext(text, k=1)
     if guess.lang == "en":
         return LanguageGuess("en", guess.score, 1.0)
     foreign = guess.score * (1.0 - share)
-    return LanguageGuess(guess.lang, guess.score, max(guess.english, 1.0 - foreign))
+    return LanguageGuess(guess.lang, guess.score, 1.0 - foreign)
 
 
 IDENTIFIERS: dict[str, Callable[[str], LanguageGuess]] = {

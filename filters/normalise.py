@@ -66,7 +66,10 @@ def normalise_text(text: str, max_chars: int = 1000) -> tuple[str, bool]:
 
     max_chars <= 0 means no limit.
     """
-    text = fix_surrogates(text)
+    # isascii() and isprintable() are C-speed scans; most web captions are printable ASCII and
+    # take none of the slower branches below.
+    if not text.isascii():
+        text = fix_surrogates(text)
     truncated = False
     if max_chars > 0 and len(text) > max_chars * RAW_SLACK:
         text = text[: max_chars * RAW_SLACK]
@@ -78,7 +81,8 @@ def normalise_text(text: str, max_chars: int = 1000) -> tuple[str, bool]:
     if "<" in text:
         text = _TAG.sub(" ", text)
     if text.isascii():
-        text = text.translate(_ASCII_CONTROLS)
+        if not text.isprintable():
+            text = text.translate(_ASCII_CONTROLS)
     else:
         # ftfy's own "does this look like mojibake?" test is ~20x cheaper than fix_text; clean
         # non-ASCII text only needs canonical composition.
@@ -86,7 +90,9 @@ def normalise_text(text: str, max_chars: int = 1000) -> tuple[str, bool]:
             text = ftfy.fix_text(text, _FTFY_CONFIG)
         else:
             text = unicodedata.normalize("NFC", text)
-        text = _strip_non_ascii_controls(text)
+        # Printable text holds no control, format or line-separator characters to remove.
+        if not text.isprintable():
+            text = _strip_non_ascii_controls(text)
     text = " ".join(text.split())
     if max_chars > 0 and len(text) > max_chars:
         cut = text.rfind(" ", 0, max_chars + 1)

@@ -66,19 +66,49 @@ def url_problem(
     scheme, sep, _ = url.partition(":")
     if not sep or scheme.lower() not in ("http", "https"):
         return "scheme not http(s)"
-    try:
-        parts = urlsplit(url)
-    except ValueError:  # e.g. an invalid IPv6 literal
-        return "unparsable url"
-    host = parts.hostname or ""
+    parts = _split_simple_url(url, len(scheme))
+    if parts is None:
+        try:
+            split = urlsplit(url)
+        except ValueError:  # e.g. an invalid IPv6 literal
+            return "unparsable url"
+        parts = split.hostname or "", split.path
+    host, path = parts
     if not host:
         return "no host"
-    path = parts.path.lower()
+    path = path.lower()
     dot = path.rfind(".")
     if dot > path.rfind("/") and path[dot:] in NON_PHOTO_EXTENSIONS:
         return "non-photo asset"
     if deny_domains and host_is_denied(host, deny_domains):
         return "denied domain"
-    if is_tracking_pixel(width, height):
+    if (width is not None or height is not None) and is_tracking_pixel(width, height):
         return "tracking pixel"
     return None
+
+
+def _split_simple_url(url: str, scheme_length: int) -> tuple[str, str] | None:
+    """(lowercased host, path) of a plain printable-ASCII 'scheme://host/path' URL, else None.
+
+    urlsplit costs about as much as all the caption rules together; almost every crawled URL
+    is this simple, and anything it is not (IPv6 literals, tabs or newlines that urlsplit drops,
+    non-ASCII hosts) goes to urlsplit.
+    """
+    if not (url.isascii() and url.isprintable()) or url[scheme_length + 1 : scheme_length + 3] != "//":
+        return None
+    rest = url[scheme_length + 3 :]
+    end = len(rest)
+    for delimiter in "/?#":
+        found = rest.find(delimiter, 0, end)
+        if found >= 0:
+            end = found
+    netloc = rest[:end]
+    if "[" in netloc or "]" in netloc:
+        return None
+    host = netloc.rpartition("@")[2].partition(":")[0].lower()
+    path = rest[end:]
+    for delimiter in "?#":
+        found = path.find(delimiter)
+        if found >= 0:
+            path = path[:found]
+    return host, path

@@ -101,3 +101,23 @@ def test_blend_on_lid_dev_is_strict(shared_data):
 def test_non_latin_script_is_not_english():
     guess = language.identify_cascade("Стратегия пожарной безопасности")
     assert guess.lang == "ru" and guess.english < 0.3
+
+
+def test_long_text_reaches_fasttext_as_its_start_and_end():
+    text = "Corte e transporte de madeira de eucaliptos para a industria / Cut and transport of eucalyptus wood for industry"
+    cut = language.head_and_tail(text, 60)
+    assert len(cut) <= 61
+    assert cut.startswith("Corte e transporte") and cut.endswith("wood for industry")
+    assert all(word in text.split() for word in cut.split())  # cut at word boundaries
+    unbroken = "x" * 500
+    assert len(language.head_and_tail(unbroken, 100)) == 101
+
+
+def test_native_fasttext_predict_matches_the_wrapper():
+    model = language._fasttext_model()
+    predict = language._fasttext_predict()
+    for text in ("the cat sat on the mat", "der Hund schläft", "東京の天気"):
+        labels, probs = model.predict(text, k=3)
+        native = predict(text + "\n", 3, 0.0, "strict")
+        assert [label for _, label in native] == list(labels)
+        assert [round(p, 6) for p, _ in native] == [round(float(p), 6) for p in probs]

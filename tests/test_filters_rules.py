@@ -184,3 +184,39 @@ def test_tracking_pixels_from_size_hints():
     assert not is_tracking_pixel("640", "480")
     assert not is_tracking_pixel("auto", "100%")
     assert url_problem("https://example.com/p.gif", width=1, height=1) == "tracking pixel"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://Example.COM/a/b.jpg?x=1#frag",
+        "http://user:secret@host.example.org:8080/dir.svg/photo",
+        "https://a@b@c.example/x.CSS",
+        "https://example.com?x=/a.svg",
+        "https://example.com#/a.svg",
+        "https://example.com/a.png#.svg",
+        "https://example.com:notaport/x.js",
+        "https://.example.com./a.gif",
+        "https:///no-host.jpg",
+        "HTTPS://EXAMPLE.COM/A.ICO",
+    ],
+)
+def test_fast_url_split_agrees_with_urlsplit(url):
+    # The fast path must give what urlsplit gives, or decline (None) and leave it to urlsplit.
+    from urllib.parse import urlsplit
+
+    from filters.urls import _split_simple_url
+
+    parts = _split_simple_url(url, url.index(":"))
+    assert parts is not None
+    reference = urlsplit(url)
+    assert parts == (reference.hostname or "", reference.path)
+
+
+@pytest.mark.parametrize("url", ["http://[::1]/a.jpg", "https://exa\tmple.com/a.svg", "https://bücher.example/a.jpg", "http:example.com/a.jpg"])
+def test_unusual_urls_go_to_urlsplit(url):
+    from filters.urls import _split_simple_url
+
+    assert _split_simple_url(url, url.index(":")) is None
+    # ... and still get a verdict, never an exception.
+    assert url_problem(url) in (None, "non-photo asset", "no host", "unparsable url")
