@@ -14,6 +14,7 @@ import apache_beam as beam
 import pyarrow as pa
 from apache_beam.transforms.window import GlobalWindows
 
+from pipeline.batches import CandidateBatch
 from pipeline.counting import COUNTS_TAG, KEPT, CountingDoFn
 
 CANDIDATES_SCHEMA = pa.schema([
@@ -59,7 +60,7 @@ def rows_table(rows: list[dict]) -> pa.Table:
 
 
 class ToTablesDoFn(CountingDoFn):
-    """Candidates -> pyarrow tables of up to `batch_rows` rows (counted as `kept`).
+    """CandidateBatches -> pyarrow tables of up to `batch_rows` rows (counted as `kept`).
 
     Building the columns here, in bulk, costs a fraction of Beam's row-by-row WriteToParquet.
     """
@@ -72,9 +73,9 @@ class ToTablesDoFn(CountingDoFn):
         super().start_bundle()
         self._rows = []
 
-    def process(self, candidate: dict):
-        self.count(KEPT)
-        self._rows.append(candidate_row(candidate))
+    def process(self, batch: CandidateBatch):
+        self.count(KEPT, len(batch))
+        self._rows.extend(candidate_row(candidate) for candidate in batch.candidates)
         if len(self._rows) >= self._batch_rows:
             yield rows_table(self._rows)
             self._rows = []
@@ -87,7 +88,7 @@ class ToTablesDoFn(CountingDoFn):
 
 
 class WriteCandidates(beam.PTransform):
-    """kept candidates -> OUT/candidates/part-*.parquet; returns the `kept` counts."""
+    """kept CandidateBatches -> OUT/candidates/part-*.parquet; returns the `kept` counts."""
 
     def __init__(self, out: str, progress_dir: str | None = None):
         super().__init__()
@@ -101,8 +102,16 @@ class WriteCandidates(beam.PTransform):
         return tables[COUNTS_TAG]
 
 
+def tally_queries(candidates, fields: tuple[tuple[str, str], ...], tally: Counter) -> None:
+    """Adds 1 to tally[(kind, query id)] for each query id in each candidate's field."""
+    for field, kind in fields:
+        for candidate in candidates:
+            for query_id in candidate.get(field) or ():
+                tally[(kind, query_id)] += 1
+
+
 class TallyQueriesDoFn(beam.DoFn):
-    """Per-bundle tallies of ((kind, query id), n): one output per query per bundle, not per match."""
+    """One Counter of ((kind, query id) -> n) per bundle: one output per bundle, not per match."""
 
     def __init__(self, fields: tuple[tuple[str, str], ...]):
         self._fields = fields  # (candidate field, count kind)
@@ -110,21 +119,26 @@ class TallyQueriesDoFn(beam.DoFn):
     def start_bundle(self):
         self._tally = Counter()
 
-    def process(self, candidate: dict):
-        for field, kind in self._fields:
-            for query_id in candidate.get(field) or ():
-                self._tally[(kind, query_id)] += 1
+    def process(self, batch: CandidateBatch):
+        tally_queries(batch.candidates, self._fields, self._tally)
 
     def finish_bundle(self):
-        for key, n in self._tally.items():
-            yield GlobalWindows.windowed_value((key, n))
+        if self._tally:
+            yield GlobalWindows.windowed_value(self._tally)
         self._tally = Counter()
 
 
-def query_counts_table(totals: list, texts: list[str]):
-    """The queries.parquet table: one row per query id, zeros included."""
+def sum_counters(counters) -> Counter:
+    total = Counter()
+    for counter in counters:
+        total.update(counter)
+    return total
+
+
+def query_counts_table(totals: Counter, texts: list[str]):
+    """The queries.parquet table from ((kind, query id) -> n): one row per query id, zeros included."""
     columns = {kind: [0] * len(texts) for kind in QUERY_COUNT_KINDS}
-    for (kind, query_id), n in totals:
+    for (kind, query_id), n in totals.items():
         if 0 <= query_id < len(texts):
             columns[kind][query_id] = n
     return pa.table({
@@ -134,7 +148,7 @@ def query_counts_table(totals: list, texts: list[str]):
     })
 
 
-def _write_query_counts(totals: list, path: str, queries_spec: str) -> str:
+def _write_query_counts(totals: Counter, path: str, queries_spec: str) -> str:
     import pyarrow.parquet as pq
     from apache_beam.io.filesystems import FileSystems
     from queries.querylist import load_query_list
@@ -146,7 +160,7 @@ def _write_query_counts(totals: list, path: str, queries_spec: str) -> str:
 
 
 class WriteQueryCounts(beam.PTransform):
-    """{"match_counts": (query, n) before the cap, "kept": candidates after} -> OUT/counts/queries.parquet.
+    """{"match_counts": {query: n} dicts before the cap, "kept": CandidateBatches after} -> OUT/counts/queries.parquet.
 
     Columns: id, text, selected (candidates the query selected; never above the cap), matches
     (kept candidates that contain the query), matched_before_cap (all candidates that did).
@@ -158,12 +172,12 @@ class WriteQueryCounts(beam.PTransform):
         self._queries_spec = queries_spec
 
     def expand(self, inputs):
-        matched = inputs["match_counts"] | "KeyMatched" >> beam.Map(lambda item: (("matched_before_cap", item[0]), item[1]))
+        matched = inputs["match_counts"] | "KeyMatched" >> beam.Map(
+            lambda counts: Counter({("matched_before_cap", query_id): n for query_id, n in counts.items()}))
         kept = inputs["kept"] | "TallyKept" >> beam.ParDo(TallyQueriesDoFn((("selected_by", "selected"), ("matches", "matches"))))
         return (
             (matched, kept)
             | "AllTallies" >> beam.Flatten()
-            | "SumPerQuery" >> beam.CombinePerKey(sum)
-            | "AllQueries" >> beam.combiners.ToList()
+            | "SumTallies" >> beam.CombineGlobally(sum_counters)
             | "WriteParquet" >> beam.Map(_write_query_counts, self._path, self._queries_spec)
         )
