@@ -82,21 +82,19 @@ def selected_by(candidate: dict, thresholds: dict[int, int], seed: int, salts: d
 
     `salts` caches query_salt per query across calls.
     """
-    chosen = []
-    uid_bits = None
-    for query_id in candidate["matches"]:
-        threshold = thresholds.get(query_id)
-        if threshold is None:
-            chosen.append(query_id)
-            continue
-        if uid_bits is None:
-            uid_bits = int(candidate["uid"], 16)
+    matches = candidate["matches"]
+    capped = [query_id for query_id in matches if query_id in thresholds]
+    if not capped:  # most candidates: none of their queries reached the cap
+        return list(matches)
+    chosen = [query_id for query_id in matches if query_id not in thresholds]
+    uid_bits = int(candidate["uid"], 16)
+    for query_id in capped:
         salt = salts.get(query_id) if salts is not None else None
         if salt is None:
             salt = query_salt(seed, query_id)
             if salts is not None:
                 salts[query_id] = salt
-        if ((mix64(uid_bits ^ salt) << 64) | uid_bits) <= threshold:
+        if ((mix64(uid_bits ^ salt) << 64) | uid_bits) <= thresholds[query_id]:
             chosen.append(query_id)
     return chosen
 

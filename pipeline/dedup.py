@@ -128,15 +128,16 @@ class EmitSurvivorsDoFn(CountingDoFn):
 class DedupByUid(beam.PTransform):
     """CandidateBatches -> (batches of one candidate per uid, counts)."""
 
-    def __init__(self, progress_dir: str | None = None, buckets: int = DEFAULT_BUCKETS):
+    def __init__(self, progress_dir: str | None = None, buckets: int = DEFAULT_BUCKETS, max_held: int = MAX_HELD):
         super().__init__()
         if buckets < 1:
             raise ValueError(f"dedup needs at least one bucket, not {buckets}")
         self._progress_dir = progress_dir
         self._buckets = buckets
+        self._max_held = max_held
 
     def expand(self, candidates):
-        held = candidates | "HoldByBucket" >> beam.ParDo(HoldByBucketDoFn(self._buckets, self._progress_dir)) \
+        held = candidates | "HoldByBucket" >> beam.ParDo(HoldByBucketDoFn(self._buckets, self._progress_dir, self._max_held)) \
             .with_output_types(tuple[int, CandidateBatch]).with_outputs(COUNTS_TAG, main="held")
         survivors = (
             held.held

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from itertools import chain
 
 import apache_beam as beam
 import pyarrow as pa
@@ -102,22 +103,21 @@ class WriteCandidates(beam.PTransform):
         return tables[COUNTS_TAG]
 
 
-def tally_queries(candidates, fields: tuple[tuple[str, str], ...], tally: Counter) -> None:
-    """Adds 1 to tally[(kind, query id)] for each query id in each candidate's field."""
+def tally_queries(candidates: list[dict], fields: tuple[tuple[str, str], ...], tally: dict[str, Counter]) -> None:
+    """Adds each query id in each candidate's `field` to tally[kind] (kind -> Counter of query ids)."""
     for field, kind in fields:
-        for candidate in candidates:
-            for query_id in candidate.get(field) or ():
-                tally[(kind, query_id)] += 1
+        # Counter.update over one flat iterable counts in C, not per id in Python.
+        tally.setdefault(kind, Counter()).update(chain.from_iterable(candidate.get(field) or () for candidate in candidates))
 
 
 class TallyQueriesDoFn(beam.DoFn):
-    """One Counter of ((kind, query id) -> n) per bundle: one output per bundle, not per match."""
+    """One {kind: Counter of query ids} per bundle: one output per bundle, not per match."""
 
     def __init__(self, fields: tuple[tuple[str, str], ...]):
         self._fields = fields  # (candidate field, count kind)
 
     def start_bundle(self):
-        self._tally = Counter()
+        self._tally: dict[str, Counter] = {}
 
     def process(self, batch: CandidateBatch):
         tally_queries(batch.candidates, self._fields, self._tally)
@@ -125,22 +125,25 @@ class TallyQueriesDoFn(beam.DoFn):
     def finish_bundle(self):
         if self._tally:
             yield GlobalWindows.windowed_value(self._tally)
-        self._tally = Counter()
+        self._tally = {}
 
 
-def sum_counters(counters) -> Counter:
-    total = Counter()
-    for counter in counters:
-        total.update(counter)
+def sum_tallies(tallies) -> dict[str, Counter]:
+    """{kind: Counter} tallies summed kind by kind."""
+    total: dict[str, Counter] = {}
+    for tally in tallies:
+        for kind, counter in tally.items():
+            total.setdefault(kind, Counter()).update(counter)
     return total
 
 
-def query_counts_table(totals: Counter, texts: list[str]):
-    """The queries.parquet table from ((kind, query id) -> n): one row per query id, zeros included."""
+def query_counts_table(totals: dict[str, Counter], texts: list[str]):
+    """The queries.parquet table from {kind: Counter of query ids}: one row per query id, zeros included."""
     columns = {kind: [0] * len(texts) for kind in QUERY_COUNT_KINDS}
-    for (kind, query_id), n in totals.items():
-        if 0 <= query_id < len(texts):
-            columns[kind][query_id] = n
+    for kind, counter in totals.items():
+        for query_id, n in counter.items():
+            if 0 <= query_id < len(texts):
+                columns[kind][query_id] = n
     return pa.table({
         "id": pa.array(range(len(texts)), pa.int32()),
         "text": pa.array(texts, pa.string()),
@@ -148,7 +151,7 @@ def query_counts_table(totals: Counter, texts: list[str]):
     })
 
 
-def _write_query_counts(totals: Counter, path: str, queries_spec: str) -> str:
+def _write_query_counts(totals: dict[str, Counter], path: str, queries_spec: str) -> str:
     import pyarrow.parquet as pq
     from apache_beam.io.filesystems import FileSystems
     from queries.querylist import load_query_list
@@ -172,12 +175,11 @@ class WriteQueryCounts(beam.PTransform):
         self._queries_spec = queries_spec
 
     def expand(self, inputs):
-        matched = inputs["match_counts"] | "KeyMatched" >> beam.Map(
-            lambda counts: Counter({("matched_before_cap", query_id): n for query_id, n in counts.items()}))
+        matched = inputs["match_counts"] | "KeyMatched" >> beam.Map(lambda counts: {"matched_before_cap": Counter(counts)})
         kept = inputs["kept"] | "TallyKept" >> beam.ParDo(TallyQueriesDoFn((("selected_by", "selected"), ("matches", "matches"))))
         return (
             (matched, kept)
             | "AllTallies" >> beam.Flatten()
-            | "SumTallies" >> beam.CombineGlobally(sum_counters)
+            | "SumTallies" >> beam.CombineGlobally(sum_tallies)
             | "WriteParquet" >> beam.Map(_write_query_counts, self._path, self._queries_spec)
         )
