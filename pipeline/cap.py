@@ -126,6 +126,43 @@ def match_pairs(candidates: Iterable[dict]) -> tuple[np.ndarray, np.ndarray]:
     return query_ids, np.repeat(uid_bits, lengths)
 
 
+def priority_array(seed: int, query_ids: np.ndarray, uid_bits: np.ndarray) -> np.ndarray:
+    """The rank priority (cap_rank >> 64) of each (query, uid) pair, in bulk."""
+    salts = mix64_array((np.uint64(seed & 0xFFFFFFFF) << np.uint64(32)) ^ query_ids.astype(np.uint64))
+    return mix64_array(uid_bits ^ salts)
+
+
+class CapThresholds:
+    """The thresholds ({query: cap-th lowest rank}) as sorted arrays, to select a batch in bulk."""
+
+    def __init__(self, thresholds: dict[int, int]):
+        ids = sorted(thresholds)
+        self.query_ids = np.array(ids, dtype=np.int64)
+        self.priorities = np.array([thresholds[query_id] >> 64 for query_id in ids], dtype=np.uint64)
+        self.uid_bits = np.array([thresholds[query_id] & _MASK64 for query_id in ids], dtype=np.uint64)
+
+
+def selected_by_batch(candidates: list[dict], thresholds: CapThresholds, seed: int) -> list[list[int]]:
+    """`selected_by` for every candidate of a batch, with the ranks computed in bulk (same result)."""
+    if not len(thresholds.query_ids):
+        return [list(candidate["matches"]) for candidate in candidates]
+    query_ids, uid_bits = match_pairs(candidates)
+    at = np.minimum(np.searchsorted(thresholds.query_ids, query_ids), len(thresholds.query_ids) - 1)
+    capped = thresholds.query_ids[at] == query_ids
+    priorities = priority_array(seed, query_ids, uid_bits)
+    threshold_priorities, threshold_uids = thresholds.priorities[at], thresholds.uid_bits[at]
+    # rank <= threshold, with rank = priority << 64 | uid compared as the pair (priority, uid).
+    keep = (~capped | (priorities < threshold_priorities)
+            | ((priorities == threshold_priorities) & (uid_bits <= threshold_uids))).tolist()
+    query_list = query_ids.tolist()
+    chosen, start = [], 0
+    for candidate in candidates:
+        end = start + len(candidate["matches"])
+        chosen.append([query_id for query_id, kept in zip(query_list[start:end], keep[start:end]) if kept])
+        start = end
+    return chosen
+
+
 def _run_starts(sorted_ids: np.ndarray) -> np.ndarray:
     """Index of the first element of each run of equal values in a sorted array."""
     return np.flatnonzero(np.concatenate(([True], sorted_ids[1:] != sorted_ids[:-1]))) if len(sorted_ids) else \
@@ -149,8 +186,7 @@ class QueryRanks:
 
     @classmethod
     def from_pairs(cls, query_ids: np.ndarray, uid_bits: np.ndarray, seed: int, cap: int) -> QueryRanks:
-        salts = mix64_array((np.uint64(seed & 0xFFFFFFFF) << np.uint64(32)) ^ query_ids.astype(np.uint64))
-        priorities = mix64_array(uid_bits ^ salts)
+        priorities = priority_array(seed, query_ids, uid_bits)
         count_ids, counts = np.unique(query_ids, return_counts=True)
         return cls(count_ids, counts.astype(np.int64), *_lowest_per_query(query_ids, priorities, uid_bits, cap))
 
@@ -291,12 +327,19 @@ class ApplyCapDoFn(CountingDoFn):
 
     def setup(self):
         super().setup()
-        self._salts: dict[int, int] = {}
+        # (id of the side-input dict, its arrays, the dict itself: held so that its id stays unique)
+        self._thresholds: tuple[int, CapThresholds, dict] | None = None
+
+    def _arrays(self, thresholds: dict) -> CapThresholds:
+        """The side input as arrays, converted once per side-input value, not per batch."""
+        if self._thresholds is None or self._thresholds[0] != id(thresholds):
+            self._thresholds = (id(thresholds), CapThresholds(thresholds), thresholds)
+        return self._thresholds[1]
 
     def process(self, batch: CandidateBatch, thresholds: dict):
         kept = []
-        for candidate in batch.candidates:
-            chosen = selected_by(candidate, thresholds, self._seed, self._salts)
+        candidates = batch.candidates
+        for candidate, chosen in zip(candidates, selected_by_batch(candidates, self._arrays(thresholds), self._seed)):
             if chosen:
                 candidate["selected_by"] = sorted(chosen)
                 kept.append(candidate)

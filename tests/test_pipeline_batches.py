@@ -10,7 +10,7 @@ import pytest
 from apache_beam.coders import registry
 
 from pipeline.batches import BatchCandidates, CandidateBatch, CandidateBatchCoder, chunked
-from pipeline.cap import QueryRanks, cap_rank, match_pairs, select_per_query, selected_by
+from pipeline.cap import CapThresholds, QueryRanks, cap_rank, match_pairs, select_per_query, selected_by, selected_by_batch
 from pipeline.dedup import DedupByUid, buckets_for_files, keep_one_per_uid, merge_duplicates, uid_bucket
 from pipeline.write import sum_tallies, tally_queries
 from wit.records import new_candidate
@@ -101,6 +101,9 @@ def test_query_ranks_merged_from_parts_equal_ranks_of_the_whole():
         assert threshold == ranks[cap - 1]
     chosen = {c["uid"]: selected_by(c, thresholds, seed) for c in data}
     assert {uid: ids for uid, ids in chosen.items() if ids} == select_per_query(data, cap, seed)
+    # Selecting a whole batch in bulk gives what the per-candidate function gives.
+    assert selected_by_batch(data, CapThresholds(thresholds), seed) == [selected_by(c, thresholds, seed) for c in data]
+    assert selected_by_batch(data, CapThresholds({}), seed) == [c["matches"] for c in data]
 
 
 def test_query_tallies_count_every_id():
