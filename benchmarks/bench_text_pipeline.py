@@ -147,7 +147,7 @@ def per_stage_costs(files: list[str], queries: str, cap: int, limit: int) -> dic
     from filters.chain import FilterChain, FilterConfig
 
     from pipeline.batches import pack_candidates, unpack_candidates
-    from pipeline.cap import QueryRanks, match_pairs, selected_by
+    from pipeline.cap import CapThresholds, QueryRanks, match_pairs, selected_by_batch
     from pipeline.dedup import keep_one_per_uid
     from pipeline.match import load_matcher
     from pipeline.sources import read_file
@@ -196,10 +196,12 @@ def per_stage_costs(files: list[str], queries: str, cap: int, limit: int) -> dic
     ranks = QueryRanks.from_pairs(*match_pairs(matched), 0, cap)
     thresholds = dict(ranks.thresholds(cap))
     costs["cap_ranks"] = (time.perf_counter() - start) / max(1, len(matched)) * 1e6
-    salts = {}
     start = time.perf_counter()
-    for candidate in matched:
-        candidate["selected_by"] = selected_by(candidate, thresholds, 0, salts)
+    arrays = CapThresholds(thresholds)
+    for offset in range(0, len(matched), 1000):
+        batch = matched[offset:offset + 1000]
+        for candidate, chosen in zip(batch, selected_by_batch(batch, arrays, 0)):
+            candidate["selected_by"] = chosen
     costs["cap_select"] = (time.perf_counter() - start) / max(1, len(matched)) * 1e6
 
     start = time.perf_counter()
