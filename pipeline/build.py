@@ -4,7 +4,9 @@
                                                       \\-> continue_into_fetch (images, shards)
 
 Each stage is a composite PTransform in its own module returning (kept, counts); this module
-only wires them together, runs the job and checks the counts add up.
+only wires them together, runs the job and checks the counts add up. Candidates travel between
+the text-side stages as CandidateBatches (pipeline/batches.py): one Beam element per batch, so
+Beam's per-element cost is paid per few hundred candidates; fetch takes them one per element.
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ from typing import Any
 
 import apache_beam as beam
 
+from pipeline.batches import BatchCandidates, UnbatchCandidates
 from pipeline.cap import DEFAULT_PER_QUERY_CAP, CapPerQuery
 from pipeline.counting import WriteTextCounts, read_json, reconcile
-from pipeline.dedup import DedupByUid
+from pipeline.dedup import DedupByUid, buckets_for_files
 from pipeline.filter import FilterCandidates
 from pipeline.match import MatchQueries
 from pipeline.options import describe_runner, is_local_runner, make_pipeline_options, make_runner
@@ -55,20 +58,20 @@ class BuildConfig:
 
 
 def build_text_side(pipeline: beam.Pipeline, config: BuildConfig, progress_dir: str | None = None):
-    """Adds the text-side stages to `pipeline`; returns the kept (capped) candidates."""
+    """Adds the text-side stages to `pipeline`; returns the kept (capped) candidates as CandidateBatches."""
     counts = []
     if config.search is not None:
         from pipeline.search import SearchCommons, WriteSearchOutcomes
 
         searched = pipeline | "Search" >> SearchCommons(config.search, config.queries, progress_dir)
         _ = searched | "SearchOutcomes" >> WriteSearchOutcomes(config.out)
-        candidates, read_counts = searched["candidates"], searched["counts"]
+        candidates, read_counts = searched["candidates"] | "BatchSearched" >> BatchCandidates(), searched["counts"]
     else:
         candidates, read_counts = pipeline | "Read" >> ReadCandidates(config.files, config.url_list_config, progress_dir)
     counts.append(read_counts)
     filtered, filter_counts = candidates | "Filter" >> FilterCandidates(config.filter_config, progress_dir)
     counts.append(filter_counts)
-    kept, dedup_counts = filtered | "Dedup" >> DedupByUid(progress_dir)
+    kept, dedup_counts = filtered | "Dedup" >> DedupByUid(progress_dir, buckets=buckets_for_files(len(config.files)))
     counts.append(dedup_counts)
     if config.queries is not None:
         matched, match_counts = kept | "Match" >> MatchQueries(config.queries, progress_dir)
@@ -84,7 +87,8 @@ def build_text_side(pipeline: beam.Pipeline, config: BuildConfig, progress_dir: 
 def continue_into_fetch(kept, config: BuildConfig):
     """THE hook from the text side into fetch + shards (pipeline/shard_stage.py).
 
-    Applies FetchToShards to the kept candidates in the same job: images are fetched into
+    Applies FetchToShards to the kept candidates (CandidateBatches, unbatched here into one
+    candidate dict per element, as FetchToShards takes them) in the same job: images are fetched into
     OUT/shards with OUT/sizes.json and OUT/manifest.json. Returns its output PCollection.
     """
     from pipeline.fetch_config import FetchConfig
@@ -92,7 +96,7 @@ def continue_into_fetch(kept, config: BuildConfig):
 
     fetch_config = FetchConfig.from_args(config.fetch_args, out=config.out, query_list_hash=config.query_list_hash) \
         if config.fetch_args is not None else FetchConfig(out=config.out, query_list_hash=config.query_list_hash)
-    return kept | "FetchToShards" >> FetchToShards(fetch_config)
+    return kept | "UnbatchKept" >> UnbatchCandidates() | "FetchToShards" >> FetchToShards(fetch_config)
 
 
 def total_input_bytes(files: list[InputFile]) -> int | None:

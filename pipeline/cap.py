@@ -7,13 +7,15 @@ did in `selected_by`. Hashing instead of sampling makes the choice a pure functi
 never more than `cap` per query. A per-(query, uid) hash rather than a per-uid one lets each
 query draw its own sample, so a candidate that loses in one query can still win in another.
 
-In Beam this is two passes over the matched candidates, with no per-match elements:
+In Beam this is two passes over the matched CandidateBatches, with no per-match elements:
 
-1. Thresholds. Each worker ranks its (query, candidate) pairs in bulk and keeps, per query,
-   the `cap` lowest ranks and a match count, emitted as one `(query, (count, ranks))` element
-   per query per bundle (or sooner, past a memory bound). A combine per query merges them; a
-   query matched more than `cap` times gets a threshold: its cap-th lowest rank. Only those
-   queries are in the result, so it is small (at most matches / cap entries).
+1. Thresholds. Each worker ranks its (query, candidate) pairs in bulk with numpy
+   (`QueryRanks.from_pairs`: a sort by (query, rank) and a cut at `cap` per query) and emits,
+   per query bucket (query id modulo QUERY_BUCKETS), one `QueryRanks` of arrays: every query's
+   match count and its `cap` lowest ranks, once per bundle (or sooner, past a memory bound). A
+   combine per bucket merges them the same way (`QueryRanks.merge`); a query matched more than
+   `cap` times gets a threshold: its cap-th lowest rank. Only those queries are in the result,
+   so it is small (at most matches / cap entries).
 2. Selection. A ParDo reads the thresholds as a side input: query q selects candidate c when q
    has no threshold or rank(q, c) <= threshold[q].
 
@@ -27,19 +29,23 @@ the most frequent operation of the stage.
 from __future__ import annotations
 
 import heapq
-from array import array
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
+from itertools import chain
 
 import apache_beam as beam
 import numpy as np
 from apache_beam.transforms.window import GlobalWindows
 
+from pipeline.batches import CandidateBatch
 from pipeline.counting import COUNTS_TAG, CountingDoFn
 
 DEFAULT_PER_QUERY_CAP = 20000
 # (query, uid) pairs a worker holds before ranking and flushing them (16 bytes each).
 MAX_HELD_RANKS = 1_000_000
+# Rank partials are combined per query bucket: one element per bucket per flush, not per query.
+QUERY_BUCKETS = 64
 
 
 _MASK64 = (1 << 64) - 1
@@ -76,21 +82,19 @@ def selected_by(candidate: dict, thresholds: dict[int, int], seed: int, salts: d
 
     `salts` caches query_salt per query across calls.
     """
-    chosen = []
-    uid_bits = None
-    for query_id in candidate["matches"]:
-        threshold = thresholds.get(query_id)
-        if threshold is None:
-            chosen.append(query_id)
-            continue
-        if uid_bits is None:
-            uid_bits = int(candidate["uid"], 16)
+    matches = candidate["matches"]
+    capped = [query_id for query_id in matches if query_id in thresholds]
+    if not capped:  # most candidates: none of their queries reached the cap
+        return list(matches)
+    chosen = [query_id for query_id in matches if query_id not in thresholds]
+    uid_bits = int(candidate["uid"], 16)
+    for query_id in capped:
         salt = salts.get(query_id) if salts is not None else None
         if salt is None:
             salt = query_salt(seed, query_id)
             if salts is not None:
                 salts[query_id] = salt
-        if ((mix64(uid_bits ^ salt) << 64) | uid_bits) <= threshold:
+        if ((mix64(uid_bits ^ salt) << 64) | uid_bits) <= thresholds[query_id]:
             chosen.append(query_id)
     return chosen
 
@@ -112,74 +116,208 @@ def select_per_query(candidates: Iterable[dict], cap: int, seed: int) -> dict[st
     return {uid: sorted(ids) for uid, ids in selected.items()}
 
 
-class QueryRanksDoFn(beam.DoFn):
-    """Per worker: each query's match count and `cap` lowest ranks, flushed per bundle.
+def match_pairs(candidates: Iterable[dict]) -> tuple[np.ndarray, np.ndarray]:
+    """The (query id, uid bits) of every match of `candidates`, as an int64 and a uint64 array."""
+    candidates = list(candidates)
+    lengths = [len(candidate["matches"]) for candidate in candidates]
+    query_ids = np.fromiter(chain.from_iterable(candidate["matches"] for candidate in candidates),
+                            dtype=np.int64, count=sum(lengths))
+    uid_bits = np.array([int(candidate["uid"], 16) for candidate in candidates], dtype=np.uint64)
+    return query_ids, np.repeat(uid_bits, lengths)
 
-    The (query, uid) pairs are collected in flat arrays and ranked in bulk with numpy when the
-    bundle ends (or MAX_HELD_RANKS pairs are held): a sort by (query, rank) and a cut at `cap`
-    per query, instead of a hash and a heap operation per pair in Python.
+
+def priority_array(seed: int, query_ids: np.ndarray, uid_bits: np.ndarray) -> np.ndarray:
+    """The rank priority (cap_rank >> 64) of each (query, uid) pair, in bulk."""
+    salts = mix64_array((np.uint64(seed & 0xFFFFFFFF) << np.uint64(32)) ^ query_ids.astype(np.uint64))
+    return mix64_array(uid_bits ^ salts)
+
+
+class CapThresholds:
+    """The thresholds ({query: cap-th lowest rank}) as sorted arrays, to select a batch in bulk."""
+
+    def __init__(self, thresholds: dict[int, int]):
+        ids = sorted(thresholds)
+        self.query_ids = np.array(ids, dtype=np.int64)
+        self.priorities = np.array([thresholds[query_id] >> 64 for query_id in ids], dtype=np.uint64)
+        self.uid_bits = np.array([thresholds[query_id] & _MASK64 for query_id in ids], dtype=np.uint64)
+
+
+def selected_by_batch(candidates: list[dict], thresholds: CapThresholds, seed: int) -> list[list[int]]:
+    """`selected_by` for every candidate of a batch, with the ranks computed in bulk (same result)."""
+    if not len(thresholds.query_ids):
+        return [list(candidate["matches"]) for candidate in candidates]
+    query_ids, uid_bits = match_pairs(candidates)
+    at = np.minimum(np.searchsorted(thresholds.query_ids, query_ids), len(thresholds.query_ids) - 1)
+    capped = thresholds.query_ids[at] == query_ids
+    priorities = priority_array(seed, query_ids, uid_bits)
+    threshold_priorities, threshold_uids = thresholds.priorities[at], thresholds.uid_bits[at]
+    # rank <= threshold, with rank = priority << 64 | uid compared as the pair (priority, uid).
+    keep = (~capped | (priorities < threshold_priorities)
+            | ((priorities == threshold_priorities) & (uid_bits <= threshold_uids))).tolist()
+    query_list = query_ids.tolist()
+    chosen, start = [], 0
+    for candidate in candidates:
+        end = start + len(candidate["matches"])
+        chosen.append([query_id for query_id, kept in zip(query_list[start:end], keep[start:end]) if kept])
+        start = end
+    return chosen
+
+
+def _run_starts(sorted_ids: np.ndarray) -> np.ndarray:
+    """Index of the first element of each run of equal values in a sorted array."""
+    return np.flatnonzero(np.concatenate(([True], sorted_ids[1:] != sorted_ids[:-1]))) if len(sorted_ids) else \
+        np.zeros(0, dtype=np.int64)
+
+
+@dataclass
+class QueryRanks:
+    """Per query: how many candidates matched it, and its `cap` lowest ranks, as flat arrays.
+
+    `count_ids`/`counts`: sorted query ids and their match counts (every match, not only the
+    ranks held). `query_ids`/`priorities`/`uid_bits`: the lowest ranks, sorted by (query,
+    priority, uid), at most `cap` per query; a rank is `priority << 64 | uid`.
     """
 
-    def __init__(self, cap: int, seed: int):
+    count_ids: np.ndarray
+    counts: np.ndarray
+    query_ids: np.ndarray
+    priorities: np.ndarray
+    uid_bits: np.ndarray
+
+    @classmethod
+    def from_pairs(cls, query_ids: np.ndarray, uid_bits: np.ndarray, seed: int, cap: int) -> QueryRanks:
+        priorities = priority_array(seed, query_ids, uid_bits)
+        count_ids, counts = np.unique(query_ids, return_counts=True)
+        return cls(count_ids, counts.astype(np.int64), *_lowest_per_query(query_ids, priorities, uid_bits, cap))
+
+    @classmethod
+    def merge(cls, parts: list[QueryRanks], cap: int) -> QueryRanks:
+        if len(parts) == 1:
+            return parts[0]
+        count_ids = np.concatenate([part.count_ids for part in parts])
+        counts = np.concatenate([part.counts for part in parts])
+        order = np.argsort(count_ids, kind="stable")
+        count_ids, counts = count_ids[order], counts[order]
+        starts = _run_starts(count_ids)
+        summed = np.add.reduceat(counts, starts) if len(starts) else counts
+        return cls(count_ids[starts], summed, *_lowest_per_query(
+            np.concatenate([part.query_ids for part in parts]),
+            np.concatenate([part.priorities for part in parts]),
+            np.concatenate([part.uid_bits for part in parts]), cap))
+
+    def __len__(self) -> int:
+        return len(self.query_ids)
+
+    def by_bucket(self, buckets: int) -> dict[int, QueryRanks]:
+        """This partial split by query bucket (query id modulo `buckets`)."""
+        count_bucket = self.count_ids % buckets
+        rank_bucket = self.query_ids % buckets
+        parts = {}
+        for bucket in np.unique(count_bucket).tolist():
+            in_counts, in_ranks = count_bucket == bucket, rank_bucket == bucket
+            parts[bucket] = QueryRanks(self.count_ids[in_counts], self.counts[in_counts], self.query_ids[in_ranks],
+                                       self.priorities[in_ranks], self.uid_bits[in_ranks])
+        return parts
+
+    def thresholds(self, cap: int) -> list[tuple[int, int]]:
+        """(query, its cap-th lowest rank) for every query matched more than `cap` times."""
+        over = self.count_ids[self.counts > cap]
+        if not len(over):
+            return []
+        starts = _run_starts(self.query_ids)
+        start_of = dict(zip(self.query_ids[starts].tolist(), starts.tolist()))
+        result = []
+        for query_id in over.tolist():
+            last = start_of[query_id] + cap - 1
+            result.append((query_id, (int(self.priorities[last]) << 64) | int(self.uid_bits[last])))
+        return result
+
+    def match_counts(self) -> dict[int, int]:
+        return dict(zip(self.count_ids.tolist(), self.counts.tolist()))
+
+
+def _lowest_per_query(query_ids, priorities, uid_bits, cap: int):
+    """The pairs sorted by (query, priority, uid), cut to the first `cap` of each query."""
+    order = np.lexsort((uid_bits, priorities, query_ids))
+    query_ids, priorities, uid_bits = query_ids[order], priorities[order], uid_bits[order]
+    starts = _run_starts(query_ids)
+    if len(query_ids):
+        run_start = np.repeat(starts, np.diff(np.append(starts, len(query_ids))))
+        keep = (np.arange(len(query_ids)) - run_start) < cap
+        query_ids, priorities, uid_bits = query_ids[keep], priorities[keep], uid_bits[keep]
+    return query_ids, priorities, uid_bits
+
+
+class QueryRanksDoFn(beam.DoFn):
+    """Per worker: (query bucket, QueryRanks) for the matches it saw, flushed per bundle.
+
+    The (query, uid) pairs are collected in flat arrays and ranked in bulk with numpy when the
+    bundle ends (or MAX_HELD_RANKS pairs are held), instead of a hash and a heap operation per
+    pair in Python.
+    """
+
+    def __init__(self, cap: int, seed: int, buckets: int = QUERY_BUCKETS):
         self._cap = cap
         self._seed = seed
+        self._buckets = buckets
 
     def start_bundle(self):
-        self._query_ids = array("q")
-        self._uid_bits = array("Q")
+        self._query_ids: list[np.ndarray] = []
+        self._uid_bits: list[np.ndarray] = []
+        self._held = 0
 
-    def process(self, candidate: dict):
-        matches = candidate["matches"]
-        self._query_ids.extend(matches)
-        self._uid_bits.extend([int(candidate["uid"], 16)] * len(matches))
-        if len(self._query_ids) >= MAX_HELD_RANKS:
+    def process(self, batch: CandidateBatch):
+        query_ids, uid_bits = match_pairs(batch.candidates)
+        self._query_ids.append(query_ids)
+        self._uid_bits.append(uid_bits)
+        self._held += len(query_ids)
+        if self._held >= MAX_HELD_RANKS:
             yield from self.flush()
 
     def finish_bundle(self):
-        for query_and_value in self.flush():
-            yield GlobalWindows.windowed_value(query_and_value)
+        for bucket_and_ranks in self.flush():
+            yield GlobalWindows.windowed_value(bucket_and_ranks)
 
     def flush(self):
-        """(query, (matches seen, its lowest `cap` ranks)) for every query seen since the last flush."""
-        if not self._query_ids:
+        """(query bucket, QueryRanks) for every bucket with matches since the last flush."""
+        if not self._held:
             return
-        query_ids = np.frombuffer(self._query_ids, dtype=np.int64)
-        uid_bits = np.frombuffer(self._uid_bits, dtype=np.uint64)
-        salts = mix64_array((np.uint64(self._seed & 0xFFFFFFFF) << np.uint64(32)) ^ query_ids.astype(np.uint64))
-        priorities = mix64_array(uid_bits ^ salts)
-        order = np.lexsort((uid_bits, priorities, query_ids))
-        query_ids, priorities, uid_bits = query_ids[order], priorities[order], uid_bits[order]
-        queries, starts, counts = np.unique(query_ids, return_index=True, return_counts=True)
-        for query_id, start, count in zip(queries.tolist(), starts.tolist(), counts.tolist()):
-            end = start + min(count, self._cap)
-            ranks = [(priority << 64) | uid for priority, uid in
-                     zip(priorities[start:end].tolist(), uid_bits[start:end].tolist())]
-            yield query_id, (count, ranks)
-        self._query_ids = array("q")
-        self._uid_bits = array("Q")
+        ranks = QueryRanks.from_pairs(np.concatenate(self._query_ids), np.concatenate(self._uid_bits),
+                                      self._seed, self._cap)
+        self._query_ids, self._uid_bits, self._held = [], [], 0
+        yield from ranks.by_bucket(self._buckets).items()
 
 
 class MergeQueryRanks(beam.CombineFn):
-    """(count, ranks) partials of one query -> (total count, its `cap` lowest ranks)."""
+    """QueryRanks partials of one query bucket -> one QueryRanks (total counts, `cap` lowest ranks)."""
+
+    # Partials held before they are merged: bounds the accumulator without a sort per input.
+    _MERGE_AT = 16
 
     def __init__(self, cap: int):
         self._cap = cap
 
     def create_accumulator(self):
-        return (0, [])
+        return []
 
     def add_input(self, accumulator, partial):
-        return self.merge_accumulators([accumulator, partial])
+        accumulator.append(partial)
+        if len(accumulator) >= self._MERGE_AT:
+            accumulator[:] = [QueryRanks.merge(accumulator, self._cap)]
+        return accumulator
 
     def merge_accumulators(self, accumulators):
-        total, ranks = 0, []
-        for count, partial_ranks in accumulators:
-            total += count
-            ranks.extend(partial_ranks)
-        return (total, heapq.nsmallest(self._cap, ranks) if len(ranks) > self._cap else ranks)
+        parts = [partial for accumulator in accumulators for partial in accumulator]
+        return [QueryRanks.merge(parts, self._cap)] if parts else []
+
+    def compact(self, accumulator):
+        return [QueryRanks.merge(accumulator, self._cap)] if len(accumulator) > 1 else accumulator
 
     def extract_output(self, accumulator):
-        return accumulator
+        if not accumulator:
+            empty = np.zeros(0, dtype=np.int64)
+            return QueryRanks(empty, empty, empty, empty.astype(np.uint64), empty.astype(np.uint64))
+        return QueryRanks.merge(accumulator, self._cap)
 
 
 class ApplyCapDoFn(CountingDoFn):
@@ -189,22 +327,33 @@ class ApplyCapDoFn(CountingDoFn):
 
     def setup(self):
         super().setup()
-        self._salts: dict[int, int] = {}
+        # (id of the side-input dict, its arrays, the dict itself: held so that its id stays unique)
+        self._thresholds: tuple[int, CapThresholds, dict] | None = None
 
-    def process(self, candidate: dict, thresholds: dict):
-        chosen = selected_by(candidate, thresholds, self._seed, self._salts)
-        if chosen:
-            candidate["selected_by"] = sorted(chosen)
-            yield candidate
-        else:
-            self.count("drop_cap")
+    def _arrays(self, thresholds: dict) -> CapThresholds:
+        """The side input as arrays, converted once per side-input value, not per batch."""
+        if self._thresholds is None or self._thresholds[0] != id(thresholds):
+            self._thresholds = (id(thresholds), CapThresholds(thresholds), thresholds)
+        return self._thresholds[1]
+
+    def process(self, batch: CandidateBatch, thresholds: dict):
+        kept = []
+        candidates = batch.candidates
+        for candidate, chosen in zip(candidates, selected_by_batch(candidates, self._arrays(thresholds), self._seed)):
+            if chosen:
+                candidate["selected_by"] = sorted(chosen)
+                kept.append(candidate)
+        if len(kept) < len(batch):
+            self.count("drop_cap", len(batch) - len(kept))
+        if kept:
+            yield CandidateBatch(kept)
 
 
 class CapPerQuery(beam.PTransform):
-    """matched candidates (unique uids) -> (kept candidates with selected_by, counts).
+    """matched CandidateBatches (unique uids) -> (batches of kept candidates with selected_by, counts).
 
-    `self.match_counts` (set by expand) is the PCollection of (query id, candidates matching
-    it before the cap), for the per-query report.
+    `self.match_counts` (set by expand) is a PCollection of {query id: candidates matching it
+    before the cap} dicts (one per query bucket), for the per-query report.
     """
 
     def __init__(self, cap: int = DEFAULT_PER_QUERY_CAP, seed: int = 0, progress_dir: str | None = None):
@@ -218,14 +367,14 @@ class CapPerQuery(beam.PTransform):
 
     def expand(self, candidates):
         cap = self._cap
-        per_query = (
+        per_bucket = (
             candidates
             | "RanksPerWorker" >> beam.ParDo(QueryRanksDoFn(cap, self._seed))
             | "MergeRanks" >> beam.CombinePerKey(MergeQueryRanks(cap))
         )
-        self.match_counts = per_query | "MatchCounts" >> beam.Map(lambda item: (item[0], item[1][0]))
-        thresholds = per_query | "Thresholds" >> beam.FlatMap(
-            lambda item: [(item[0], max(item[1][1]))] if item[1][0] > cap else [])
+        self.match_counts = per_bucket | "MatchCounts" >> beam.Map(lambda item: item[1].match_counts())
+        thresholds = per_bucket | "Thresholds" >> beam.FlatMap(lambda item: item[1].thresholds(cap))
         outputs = candidates | "ApplyCap" >> beam.ParDo(
-            ApplyCapDoFn(self._seed, self._progress_dir), beam.pvalue.AsDict(thresholds)).with_outputs(COUNTS_TAG, main="kept")
+            ApplyCapDoFn(self._seed, self._progress_dir), beam.pvalue.AsDict(thresholds)) \
+            .with_output_types(CandidateBatch).with_outputs(COUNTS_TAG, main="kept")
         return outputs.kept, outputs[COUNTS_TAG]

@@ -3,13 +3,41 @@
 Which duplicate survives must not depend on input order or runner, so the survivor is the one
 with the smallest (source, text_field, page_url); pre-set query matches from search sources are
 unioned so that no query loses a candidate it found.
+
+In Beam the candidates are shuffled by uid bucket (`uid_bucket`: the uid modulo `buckets`), not
+by uid: each worker holds its candidates per bucket, already deduplicated (`add_candidate`),
+and emits one CandidateBatch per bucket when it holds MAX_HELD candidates or the bundle ends; a
+GroupByKey brings every batch of a bucket together and `keep_one_per_uid` merges them. Every
+copy of a uid lands in the same bucket, so this is exactly a dedup by uid, with one shuffled
+element per bucket and flush instead of one per candidate. The build picks `buckets` from the
+number of input files (`buckets_for_files`), so a bucket stays a few thousand to tens of
+thousands of candidates however large the crawl.
 """
 
 from __future__ import annotations
 
-import apache_beam as beam
+from collections.abc import Iterable
 
+import apache_beam as beam
+from apache_beam.transforms.window import GlobalWindows
+
+from pipeline.batches import CandidateBatch, chunked
 from pipeline.counting import COUNTS_TAG, UNIQUE, CountingDoFn
+
+# Candidates a worker holds (over all buckets) before it emits them: bounds its memory.
+MAX_HELD = 50_000
+DEFAULT_BUCKETS = 64
+BUCKETS_PER_FILE = 32
+MAX_BUCKETS = 1 << 16
+
+
+def buckets_for_files(n_files: int) -> int:
+    """Dedup buckets for a build over `n_files` inputs (a WAT file is about a million links)."""
+    return max(DEFAULT_BUCKETS, min(MAX_BUCKETS, BUCKETS_PER_FILE * n_files))
+
+
+def uid_bucket(uid: str, buckets: int) -> int:
+    return int(uid, 16) % buckets
 
 
 def survivor_key(candidate: dict) -> tuple:
@@ -24,49 +52,98 @@ def merge_duplicates(first: dict, second: dict) -> dict:
     return keep
 
 
-class KeepOneCandidate(beam.CombineFn):
-    """Combines every candidate of one uid into (survivor, how many there were)."""
-
-    def create_accumulator(self):
-        return (None, 0)
-
-    def add_input(self, accumulator, candidate):
-        best, n = accumulator
-        return (candidate if best is None else merge_duplicates(best, candidate), n + 1)
-
-    def merge_accumulators(self, accumulators):
-        best, total = None, 0
-        for candidate, n in accumulators:
-            if candidate is not None:
-                best = candidate if best is None else merge_duplicates(best, candidate)
-            total += n
-        return (best, total)
-
-    def extract_output(self, accumulator):
-        return accumulator
+def add_candidate(survivors: dict[str, dict], candidate: dict) -> bool:
+    """Adds `candidate` to `survivors` (uid -> candidate); False when its uid was there already."""
+    uid = candidate["uid"]
+    held = survivors.get(uid)
+    if held is None:
+        survivors[uid] = candidate
+        return True
+    survivors[uid] = merge_duplicates(held, candidate)
+    return False
 
 
-class EmitSurvivorDoFn(CountingDoFn):
-    def process(self, uid_and_accumulator):
-        _, (candidate, n) = uid_and_accumulator
-        if n > 1:
-            self.count("drop_duplicate", n - 1)
-        self.count(UNIQUE)
-        yield candidate
+def keep_one_per_uid(candidates: Iterable[dict]) -> tuple[list[dict], int]:
+    """(one survivor per uid, how many duplicates were dropped); the survivors do not depend on order."""
+    survivors: dict[str, dict] = {}
+    duplicates = 0
+    for candidate in candidates:
+        if not add_candidate(survivors, candidate):
+            duplicates += 1
+    return list(survivors.values()), duplicates
+
+
+class HoldByBucketDoFn(CountingDoFn):
+    """CandidateBatches -> (bucket, CandidateBatch) with each uid once per emitted batch."""
+
+    def __init__(self, buckets: int, progress_dir: str | None = None, max_held: int = MAX_HELD):
+        super().__init__(progress_dir)
+        self._buckets = buckets
+        self._max_held = max_held
+
+    def start_bundle(self):
+        super().start_bundle()
+        self._held: dict[int, dict[str, dict]] = {}
+        self._n_held = 0
+
+    def process(self, batch: CandidateBatch):
+        buckets = self._buckets
+        held = self._held
+        for candidate in batch.candidates:
+            bucket = uid_bucket(candidate["uid"], buckets)
+            survivors = held.get(bucket)
+            if survivors is None:
+                survivors = held[bucket] = {}
+            if add_candidate(survivors, candidate):
+                self._n_held += 1
+            else:
+                self.count("drop_duplicate")
+        if self._n_held >= self._max_held:
+            yield from self._emit()
+
+    def finish_bundle(self):
+        for bucket_and_batch in self._emit():
+            yield GlobalWindows.windowed_value(bucket_and_batch)
+        yield from super().finish_bundle()
+
+    def _emit(self):
+        for bucket, survivors in self._held.items():
+            yield bucket, CandidateBatch(survivors.values())
+        self._held = {}
+        self._n_held = 0
+
+
+class EmitSurvivorsDoFn(CountingDoFn):
+    """(bucket, its batches) -> CandidateBatches of one survivor per uid."""
+
+    def process(self, bucket_and_batches):
+        _, batches = bucket_and_batches
+        survivors, duplicates = keep_one_per_uid(candidate for batch in batches for candidate in batch.candidates)
+        if duplicates:
+            self.count("drop_duplicate", duplicates)
+        self.count(UNIQUE, len(survivors))
+        yield from chunked(survivors)
 
 
 class DedupByUid(beam.PTransform):
-    """candidates -> (one candidate per uid, counts)."""
+    """CandidateBatches -> (batches of one candidate per uid, counts)."""
 
-    def __init__(self, progress_dir: str | None = None):
+    def __init__(self, progress_dir: str | None = None, buckets: int = DEFAULT_BUCKETS, max_held: int = MAX_HELD):
         super().__init__()
+        if buckets < 1:
+            raise ValueError(f"dedup needs at least one bucket, not {buckets}")
         self._progress_dir = progress_dir
+        self._buckets = buckets
+        self._max_held = max_held
 
     def expand(self, candidates):
-        outputs = (
-            candidates
-            | "KeyByUid" >> beam.Map(lambda candidate: (candidate["uid"], candidate))
-            | "OnePerUid" >> beam.CombinePerKey(KeepOneCandidate())
-            | "EmitSurvivor" >> beam.ParDo(EmitSurvivorDoFn(self._progress_dir)).with_outputs(COUNTS_TAG, main="kept")
+        held = candidates | "HoldByBucket" >> beam.ParDo(HoldByBucketDoFn(self._buckets, self._progress_dir, self._max_held)) \
+            .with_output_types(tuple[int, CandidateBatch]).with_outputs(COUNTS_TAG, main="held")
+        survivors = (
+            held.held
+            | "GroupBuckets" >> beam.GroupByKey()
+            | "EmitSurvivors" >> beam.ParDo(EmitSurvivorsDoFn(self._progress_dir))
+            .with_output_types(CandidateBatch).with_outputs(COUNTS_TAG, main="kept")
         )
-        return outputs.kept, outputs[COUNTS_TAG]
+        counts = (held[COUNTS_TAG], survivors[COUNTS_TAG]) | "DedupCounts" >> beam.Flatten()
+        return survivors.kept, counts

@@ -11,6 +11,7 @@ from __future__ import annotations
 import apache_beam as beam
 from apache_beam.utils.shared import Shared
 
+from pipeline.batches import CandidateBatch
 from pipeline.counting import COUNTS_TAG, MATCHED, CountingDoFn
 
 
@@ -47,16 +48,18 @@ class MatchDoFn(CountingDoFn):
         spec = self._queries_spec
         self._matcher = self._shared_handle.acquire(lambda: _MatcherHolder(load_matcher(spec)), tag=spec).matcher
 
-    def process(self, candidate: dict):
-        if match_candidate(candidate, self._matcher):
-            self.count(MATCHED)
-            yield candidate
-        else:
-            self.count("drop_nomatch")
+    def process(self, batch: CandidateBatch):
+        matcher = self._matcher
+        matched = [candidate for candidate in batch.candidates if match_candidate(candidate, matcher)]
+        self.count(MATCHED, len(matched))
+        if len(matched) < len(batch):
+            self.count("drop_nomatch", len(batch) - len(matched))
+        if matched:
+            yield CandidateBatch(matched)
 
 
 class MatchQueries(beam.PTransform):
-    """candidates -> (candidates with at least one match, counts)."""
+    """CandidateBatches -> (batches of the candidates with at least one match, counts)."""
 
     def __init__(self, queries_spec: str, progress_dir: str | None = None):
         super().__init__()
@@ -66,5 +69,6 @@ class MatchQueries(beam.PTransform):
 
     def expand(self, candidates):
         outputs = candidates | "Match" >> beam.ParDo(
-            MatchDoFn(self._queries_spec, self._shared_handle, self._progress_dir)).with_outputs(COUNTS_TAG, main="kept")
+            MatchDoFn(self._queries_spec, self._shared_handle, self._progress_dir)) \
+            .with_output_types(CandidateBatch).with_outputs(COUNTS_TAG, main="kept")
         return outputs.kept, outputs[COUNTS_TAG]

@@ -1,7 +1,8 @@
 """Stage 1: read candidates from every input file, one file per element.
 
-Files are spread over workers by a Reshuffle, and each is streamed record by record, so a crawl
-of any size runs in bounded memory per worker. Every candidate read counts as `input`; every
+Files are spread over workers by a Reshuffle, and each is streamed record by record and emitted
+in CandidateBatches of BATCH_SIZE (pipeline/batches.py), so a crawl of any size runs in bounded
+memory per worker and Beam handles one element per batch, not per candidate. Every candidate read counts as `input`; every
 unreadable record or file counts as `input` and `drop_error`, so a truncated file costs what it
 lost and nothing else.
 """
@@ -12,6 +13,7 @@ import logging
 
 import apache_beam as beam
 
+from pipeline.batches import BATCH_SIZE, CandidateBatch
 from pipeline.counting import COUNTS_TAG, INPUT, CountingDoFn
 from pipeline.sources import InputFile, RecordError, read_file
 from pipeline.sources.urllist import UrlListConfig
@@ -21,11 +23,14 @@ _PROGRESS_EVERY = 5000
 
 
 class ReadFileDoFn(CountingDoFn):
-    def __init__(self, url_list_config: UrlListConfig, progress_dir: str | None = None):
+    def __init__(self, url_list_config: UrlListConfig, progress_dir: str | None = None,
+                 batch_size: int = BATCH_SIZE):
         super().__init__(progress_dir)
         self._url_list_config = url_list_config
+        self._batch_size = batch_size
 
     def process(self, file: InputFile):
+        batch = []
         since_progress = 0
         for item in read_file(file, self._url_list_config):
             self.count(INPUT)
@@ -33,17 +38,22 @@ class ReadFileDoFn(CountingDoFn):
                 self.count("drop_error")
                 _LOGGER.warning("wit: skipped unreadable input at %s: %s", item.where, item.message)
                 continue
-            yield item
-            since_progress += 1
-            if since_progress >= _PROGRESS_EVERY:
-                # Long files: show progress within the bundle, not only when it ends.
-                self.report_progress()
-                since_progress = 0
+            batch.append(item)
+            if len(batch) >= self._batch_size:
+                yield CandidateBatch(batch)
+                batch = []
+                since_progress += self._batch_size
+                if since_progress >= _PROGRESS_EVERY:
+                    # Long files: show progress within the bundle, not only when it ends.
+                    self.report_progress()
+                    since_progress = 0
+        if batch:
+            yield CandidateBatch(batch)
         self.count("files_read")
 
 
 class ReadCandidates(beam.PTransform):
-    """PBegin -> (candidates, counts)."""
+    """PBegin -> (CandidateBatches, counts)."""
 
     def __init__(self, files: list[InputFile], url_list_config: UrlListConfig | None = None,
                  progress_dir: str | None = None):
@@ -57,6 +67,7 @@ class ReadCandidates(beam.PTransform):
             pbegin
             | "ListFiles" >> beam.Create(self._files, reshuffle=False)
             | "SpreadFiles" >> beam.Reshuffle()
-            | "ReadFile" >> beam.ParDo(ReadFileDoFn(self._url_list_config, self._progress_dir)).with_outputs(COUNTS_TAG, main="candidates")
+            | "ReadFile" >> beam.ParDo(ReadFileDoFn(self._url_list_config, self._progress_dir))
+            .with_output_types(CandidateBatch).with_outputs(COUNTS_TAG, main="candidates")
         )
         return outputs.candidates, outputs[COUNTS_TAG]

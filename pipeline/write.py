@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from itertools import chain
 
 import apache_beam as beam
 import pyarrow as pa
 from apache_beam.transforms.window import GlobalWindows
 
+from pipeline.batches import CandidateBatch
 from pipeline.counting import COUNTS_TAG, KEPT, CountingDoFn
 
 CANDIDATES_SCHEMA = pa.schema([
@@ -59,7 +61,7 @@ def rows_table(rows: list[dict]) -> pa.Table:
 
 
 class ToTablesDoFn(CountingDoFn):
-    """Candidates -> pyarrow tables of up to `batch_rows` rows (counted as `kept`).
+    """CandidateBatches -> pyarrow tables of up to `batch_rows` rows (counted as `kept`).
 
     Building the columns here, in bulk, costs a fraction of Beam's row-by-row WriteToParquet.
     """
@@ -72,9 +74,9 @@ class ToTablesDoFn(CountingDoFn):
         super().start_bundle()
         self._rows = []
 
-    def process(self, candidate: dict):
-        self.count(KEPT)
-        self._rows.append(candidate_row(candidate))
+    def process(self, batch: CandidateBatch):
+        self.count(KEPT, len(batch))
+        self._rows.extend(candidate_row(candidate) for candidate in batch.candidates)
         if len(self._rows) >= self._batch_rows:
             yield rows_table(self._rows)
             self._rows = []
@@ -87,7 +89,7 @@ class ToTablesDoFn(CountingDoFn):
 
 
 class WriteCandidates(beam.PTransform):
-    """kept candidates -> OUT/candidates/part-*.parquet; returns the `kept` counts."""
+    """kept CandidateBatches -> OUT/candidates/part-*.parquet; returns the `kept` counts."""
 
     def __init__(self, out: str, progress_dir: str | None = None):
         super().__init__()
@@ -101,32 +103,47 @@ class WriteCandidates(beam.PTransform):
         return tables[COUNTS_TAG]
 
 
+def tally_queries(candidates: list[dict], fields: tuple[tuple[str, str], ...], tally: dict[str, Counter]) -> None:
+    """Adds each query id in each candidate's `field` to tally[kind] (kind -> Counter of query ids)."""
+    for field, kind in fields:
+        # Counter.update over one flat iterable counts in C, not per id in Python.
+        tally.setdefault(kind, Counter()).update(chain.from_iterable(candidate.get(field) or () for candidate in candidates))
+
+
 class TallyQueriesDoFn(beam.DoFn):
-    """Per-bundle tallies of ((kind, query id), n): one output per query per bundle, not per match."""
+    """One {kind: Counter of query ids} per bundle: one output per bundle, not per match."""
 
     def __init__(self, fields: tuple[tuple[str, str], ...]):
         self._fields = fields  # (candidate field, count kind)
 
     def start_bundle(self):
-        self._tally = Counter()
+        self._tally: dict[str, Counter] = {}
 
-    def process(self, candidate: dict):
-        for field, kind in self._fields:
-            for query_id in candidate.get(field) or ():
-                self._tally[(kind, query_id)] += 1
+    def process(self, batch: CandidateBatch):
+        tally_queries(batch.candidates, self._fields, self._tally)
 
     def finish_bundle(self):
-        for key, n in self._tally.items():
-            yield GlobalWindows.windowed_value((key, n))
-        self._tally = Counter()
+        if self._tally:
+            yield GlobalWindows.windowed_value(self._tally)
+        self._tally = {}
 
 
-def query_counts_table(totals: list, texts: list[str]):
-    """The queries.parquet table: one row per query id, zeros included."""
+def sum_tallies(tallies) -> dict[str, Counter]:
+    """{kind: Counter} tallies summed kind by kind."""
+    total: dict[str, Counter] = {}
+    for tally in tallies:
+        for kind, counter in tally.items():
+            total.setdefault(kind, Counter()).update(counter)
+    return total
+
+
+def query_counts_table(totals: dict[str, Counter], texts: list[str]):
+    """The queries.parquet table from {kind: Counter of query ids}: one row per query id, zeros included."""
     columns = {kind: [0] * len(texts) for kind in QUERY_COUNT_KINDS}
-    for (kind, query_id), n in totals:
-        if 0 <= query_id < len(texts):
-            columns[kind][query_id] = n
+    for kind, counter in totals.items():
+        for query_id, n in counter.items():
+            if 0 <= query_id < len(texts):
+                columns[kind][query_id] = n
     return pa.table({
         "id": pa.array(range(len(texts)), pa.int32()),
         "text": pa.array(texts, pa.string()),
@@ -134,7 +151,7 @@ def query_counts_table(totals: list, texts: list[str]):
     })
 
 
-def _write_query_counts(totals: list, path: str, queries_spec: str) -> str:
+def _write_query_counts(totals: dict[str, Counter], path: str, queries_spec: str) -> str:
     import pyarrow.parquet as pq
     from apache_beam.io.filesystems import FileSystems
     from queries.querylist import load_query_list
@@ -146,7 +163,7 @@ def _write_query_counts(totals: list, path: str, queries_spec: str) -> str:
 
 
 class WriteQueryCounts(beam.PTransform):
-    """{"match_counts": (query, n) before the cap, "kept": candidates after} -> OUT/counts/queries.parquet.
+    """{"match_counts": {query: n} dicts before the cap, "kept": CandidateBatches after} -> OUT/counts/queries.parquet.
 
     Columns: id, text, selected (candidates the query selected; never above the cap), matches
     (kept candidates that contain the query), matched_before_cap (all candidates that did).
@@ -158,12 +175,11 @@ class WriteQueryCounts(beam.PTransform):
         self._queries_spec = queries_spec
 
     def expand(self, inputs):
-        matched = inputs["match_counts"] | "KeyMatched" >> beam.Map(lambda item: (("matched_before_cap", item[0]), item[1]))
+        matched = inputs["match_counts"] | "KeyMatched" >> beam.Map(lambda counts: {"matched_before_cap": Counter(counts)})
         kept = inputs["kept"] | "TallyKept" >> beam.ParDo(TallyQueriesDoFn((("selected_by", "selected"), ("matches", "matches"))))
         return (
             (matched, kept)
             | "AllTallies" >> beam.Flatten()
-            | "SumPerQuery" >> beam.CombinePerKey(sum)
-            | "AllQueries" >> beam.combiners.ToList()
+            | "SumTallies" >> beam.CombineGlobally(sum_tallies)
             | "WriteParquet" >> beam.Map(_write_query_counts, self._path, self._queries_spec)
         )

@@ -8,6 +8,7 @@ from pathlib import Path
 import apache_beam as beam
 import pytest
 
+from pipeline.batches import BatchCandidates, UnbatchCandidates
 from pipeline.cap import CapPerQuery, cap_rank, select_per_query
 from pipeline.counting import counts_summary
 from pipeline.dedup import DedupByUid, merge_duplicates
@@ -32,12 +33,16 @@ def make_candidates():
     return candidates
 
 
-def run_stage(transform_factory, candidates, out_dir: Path, beam_args):
-    """Runs Create -> stage -> json lines under out_dir; returns (kept dicts, summed counts)."""
+def run_stage(transform_factory, candidates, out_dir: Path, beam_args, batch_size=7):
+    """Runs Create -> batches -> stage -> json lines under out_dir; returns (kept dicts, summed counts).
+
+    Small batches, so that a stage sees many of them, spread over the workers.
+    """
     options = make_pipeline_options(beam_args)
     with beam.Pipeline(runner=make_runner(options), options=options) as pipeline:
-        kept, counts = pipeline | beam.Create(candidates, reshuffle=True) | transform_factory()
-        kept | "KeptJson" >> beam.Map(json.dumps, sort_keys=True) | "WriteKept" >> beam.io.WriteToText(str(out_dir / "kept"))
+        batches = pipeline | beam.Create(candidates, reshuffle=True) | BatchCandidates(batch_size)
+        kept, counts = batches | transform_factory()
+        kept | UnbatchCandidates() | "KeptJson" >> beam.Map(json.dumps, sort_keys=True) | "WriteKept" >> beam.io.WriteToText(str(out_dir / "kept"))
         (counts | beam.CombinePerKey(sum) | beam.Map(json.dumps)
          | "WriteCounts" >> beam.io.WriteToText(str(out_dir / "counts")))
     kept = [json.loads(line) for path in sorted(out_dir.glob("kept*")) for line in path.read_text().splitlines()]

@@ -193,9 +193,11 @@ def test_srcset_and_image_source_rules():
 
 
 @pytest.mark.parametrize("base", ["https://a.com/x/y/index.html", "http://b.org", "https://c.net/p?q=1#f",
-                                  "https://d.com:8080/a/b/"])
+                                  "https://d.com:8080/a/b/", "https://e.com/a/./b/c.html", "https://f.com?q=/x/y",
+                                  "https://g.com/dir/page.html#frag/ment", "http://h.org/a/b"])
 @pytest.mark.parametrize("raw", ["/img/a.jpg", "//cdn.x.com/a.png", "../up.jpg", "rel/a.jpg", "https://abs.com/x.jpg",
-                                 "/a/../b.jpg", "?x=1", "/img/a.jpg?x=1#y", "http://h.com/./x"])
+                                 "/a/../b.jpg", "?x=1", "/img/a.jpg?x=1#y", "http://h.com/./x", "a.jpg",
+                                 "./a.jpg", "img/a.jpg?w=1#f", "img/../b.jpg", "x/y/z.png"])
 def test_url_resolver_agrees_with_urljoin(base, raw):
     from urllib.parse import urljoin
 
