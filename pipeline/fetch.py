@@ -29,7 +29,7 @@ from pipeline.fetch_config import (  # noqa: F401 - re-exported: the stage's pub
     FetchConfig,
     add_fetch_arguments,
 )
-from pipeline.safety import SafeResolver, check_url_host, find_refusal
+from pipeline.safety import SafeResolver, check_host, find_refusal
 
 log = logging.getLogger(__name__)
 
@@ -131,10 +131,15 @@ class Fetcher:
         """One attempt, redirects included. robots.txt itself is fetched with opt_out_checks off."""
         current = url
         for _hop in range(self.config.max_redirects + 1):
-            scheme = urlsplit(current).scheme.lower()
+            try:
+                parts = urlsplit(current)
+                host = parts.hostname or ""
+            except ValueError as exc:
+                return Download("failed_to_download", f"invalid URL: {exc}", final_url=current)
+            scheme = parts.scheme.lower()
             if scheme not in ("http", "https"):
                 return Download("failed_to_download", f"unsupported URL scheme {scheme or '(none)'!r}", final_url=current)
-            refusal = check_url_host(current, self.policy)
+            refusal = check_host(host, self.policy)
             if refusal:
                 return Download("refused_address", refusal, final_url=current)
             if opt_out_checks and self.config.respect_robots and not await self._robots_allow(current):

@@ -202,3 +202,20 @@ def test_a_read_timeout_that_could_never_fire_first_is_left_unarmed():
     assert client_timeout(config(timeout=10.0, read_timeout=30.0)).sock_read is None
     armed = client_timeout(config(timeout=10.0, read_timeout=2.0, connect_timeout=3.0))
     assert (armed.total, armed.sock_read, armed.sock_connect) == (10.0, 2.0, 3.0)
+
+
+def test_a_malformed_url_is_a_counted_failure_not_a_crash(server):
+    results = fetch_all(["http://[::1/x.jpg", "http://[not-an-address]/x.jpg", server.url("ok/1.jpg")], config())
+    assert [r.status for r in results] == ["failed_to_download", "failed_to_download", "success"]
+    assert all("invalid URL" in r.error for r in results[:2])
+
+
+def test_the_host_check_is_remembered_per_policy_and_still_refuses():
+    from pipeline.safety import check_host
+
+    strict, open_local = AddressPolicy(), AddressPolicy(allowed_networks=LOCAL_ONLY)
+    for _ in range(3):
+        assert "loopback" in check_host("127.0.0.1", strict)
+        assert check_host("127.0.0.1", open_local) is None
+        assert "cloud metadata" in check_host("169.254.169.254", open_local)
+        assert check_host("example.com", strict) is None  # names are checked after resolution
