@@ -75,12 +75,15 @@ def source_photos() -> list:
     return [Image.open(p).convert("RGB") for p in paths]
 
 
-def make_photo_pool(count: int, seed: int, cache: Path) -> list[bytes]:
-    """`count` web-sized photos: random crops of the real photos at a log-normal pixel count."""
+def make_photo_pool(count: int, seed: int, cache: Path, spread: float = 0.9) -> list[bytes]:
+    """`count` web-sized photos: random crops of the real photos at a log-normal pixel count
+    (median 0.3 MP; `spread` is the sigma of its log, so 0.9 gives a p90 near 1 MP and a
+    maximum near 6 MP for 300 photos, and 1.3 reaches the 12 MP cap)."""
     from PIL import Image
 
     cache.mkdir(parents=True, exist_ok=True)
-    files = sorted(cache.glob(f"s{seed}-*.bin"))
+    prefix = f"s{seed}" if spread == 0.9 else f"s{seed}-sigma{spread:g}"
+    files = sorted(cache.glob(f"{prefix}-[0-9]*.bin"))
     if len(files) >= count:
         return [f.read_bytes() for f in files[:count]]
     sources = source_photos()
@@ -91,7 +94,7 @@ def make_photo_pool(count: int, seed: int, cache: Path) -> list[bytes]:
         w, h = source.size
         cw, ch = int(w * rng.uniform(0.5, 1.0)), int(h * rng.uniform(0.5, 1.0))
         left, top = rng.randint(0, w - cw), rng.randint(0, h - ch)
-        megapixels = min(12.0, max(0.03, rng.lognormvariate(math.log(0.3), 0.9)))
+        megapixels = min(12.0, max(0.03, rng.lognormvariate(math.log(0.3), spread)))
         scale = math.sqrt(megapixels * 1e6 / (cw * ch))
         size = (max(16, int(cw * scale)), max(16, int(ch * scale)))
         image = source.crop((left, top, left + cw, top + ch)).resize(size, Image.Resampling.BICUBIC)
@@ -103,7 +106,7 @@ def make_photo_pool(count: int, seed: int, cache: Path) -> list[bytes]:
         else:
             image.save(buffer, "JPEG", quality=rng.randint(70, 92), progressive=rng.random() < 0.3)
         data = buffer.getvalue()
-        (cache / f"s{seed}-{number:05d}.bin").write_bytes(data)
+        (cache / f"{prefix}-{number:05d}.bin").write_bytes(data)
         pool.append(data)
     return pool
 
@@ -293,6 +296,7 @@ def main() -> None:
     parser.add_argument("--img2dataset", default="", help="img2dataset CLI (or a python that has it) from a separate venv")
     parser.add_argument("--i2d-processes", type=int, default=3, help="img2dataset processes (default %(default)s)")
     parser.add_argument("--i2d-threads", type=int, default=512, help="img2dataset threads per process (default %(default)s)")
+    parser.add_argument("--photo-spread", type=float, default=0.9, help="sigma of the log of the photos' pixel count (default %(default)s; 1.3 reaches 12 MP)")
     parser.add_argument("--wit-args", default="", help="extra `wit fetch` flags, e.g. '--concurrency 512'")
     parser.add_argument("--workdir", default="", help="keep outputs here (default: a temporary folder)")
     args = parser.parse_args()
@@ -305,7 +309,7 @@ def main() -> None:
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="wit-bench-fetch-"))
     workdir.mkdir(parents=True, exist_ok=True)
     print(f"bench_fetch: {count} URLs over {pool_size} distinct photos, {cores} cores, workdir {workdir}", flush=True)
-    pool = make_photo_pool(pool_size, seed=7, cache=Path(tempfile.gettempdir()) / "wit-bench-photos")
+    pool = make_photo_pool(pool_size, seed=7, cache=Path(tempfile.gettempdir()) / "wit-bench-photos", spread=args.photo_spread)
     megapixels = sorted(_megapixels(data) for data in pool)
     sizes = sorted(len(d) for d in pool)
     photo_mix = {
@@ -329,18 +333,24 @@ def main() -> None:
             shutil.rmtree(out, ignore_errors=True)
             print(f"running img2dataset ({args.i2d_processes} processes x {args.i2d_threads} threads) ...", flush=True)
             results["img2dataset"] = run_img2dataset(args.img2dataset, url_list, out, count, args.i2d_processes, args.i2d_threads)
+        # The floor is measured right before and right after wit, and averaged: on a shared
+        # machine the load drifts, and one measurement minutes away from wit's run would not
+        # be under the load wit saw. Every photo of the pool is served by some "ok" URL, so
+        # the floor decodes the same photos.
+        print(f"measuring the floor (decode with draft + resize + encode, {cores} threads) ...", flush=True)
+        floor_before = floor(pool, repeat=1 if args.quick else 2, threads=cores)
         out = workdir / "wit"
         shutil.rmtree(out, ignore_errors=True)
         print("running wit fetch ...", flush=True)
         results["wit"] = run_wit(url_list, out, args.wit_args.split())
+        print("measuring the floor again ...", flush=True)
+        floor_after = floor(pool, repeat=1 if args.quick else 2, threads=cores)
         print("measuring start-up (one URL answered 404 at once) ...", flush=True)
         one = one_url_list(server, workdir)
         startup = wit_startup(one, workdir)
         if args.img2dataset:
             i2d_startup = img2dataset_startup(args.img2dataset, one, workdir, args.i2d_processes, args.i2d_threads)
-    print(f"measuring the floor (decode with draft + resize + encode, {cores} threads) ...", flush=True)
-    # every photo of the pool is served by some "ok" URL, so the floor decodes the same photos
-    floor_figures = floor(pool, repeat=2 if args.quick else 3, threads=cores)
+    floor_figures = _mean_figures(floor_before, floor_after)
     floor_cpu = floor_figures["parallel"]["cpu_s_per_1000"]
     floor_rate = floor_figures["parallel"]["images_per_s"]
 
@@ -367,6 +377,7 @@ def main() -> None:
         "floor_images_per_s": round(floor_rate, 1),
         "floor_one_thread_cpu_s_per_1000": round(one["cpu_s_per_1000"], 2),
         "floor_no_draft_cpu_s_per_1000": round(floor_figures["no_draft_cpu_s_per_1000"], 2),
+        "floor_cpu_s_per_1000_before_after_wit": [round(f["parallel"]["cpu_s_per_1000"], 2) for f in (floor_before, floor_after)],
     }
     for name, f in results.items():
         for key in ("images_per_s", "wall_s", "cpu_s_per_1000", "peak_rss_mb"):
@@ -408,6 +419,11 @@ def main() -> None:
         print(f"wit vs img2dataset: {summary['speedup_vs_img2dataset']:.2f}x images/s (target >= 2.5x), "
               f"{summary['cpu_ratio_vs_img2dataset']:.2f}x CPU per image, {summary['stored_vs_img2dataset']:+d} stored")
     print(json.dumps(summary))
+
+
+def _mean_figures(a: dict, b: dict) -> dict:
+    """Element-wise mean of two nested dicts of figures."""
+    return {k: _mean_figures(v, b[k]) if isinstance(v, dict) else (v + b[k]) / 2 for k, v in a.items()}
 
 
 def _megapixels(data: bytes) -> float:
