@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 TRANSIENT_HTTP_STATUSES = frozenset({429, 500, 502, 503, 504})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 # aiohttp pauses reading a response whose unread bytes pass twice this (64 KiB by default), so
-# a large photo arrived in many pause/resume rounds; a whole typical photo fits in one buffer.
+# a large photo would arrive in many pause/resume rounds; with 1 MiB most photos arrive in one.
 READ_BUFFER_BYTES = 1 << 20
 
 

@@ -119,7 +119,8 @@ class ShardWriter:
         if self._local:
             self._remove_stale_temps()
         self._tar_path = self._local_temp(f"{self.name}.tar")
-        # A large buffer: members are written in a few big writes, not three small ones per sample.
+        # A large buffer: the header, body and padding of every member (nine pieces per sample)
+        # reach the file in a few big writes instead of one system call each.
         self._tar = open(self._tar_path, "wb", buffering=TAR_BUFFER_BYTES)
         self._pending: dict[str, tuple[dict, bytes | None]] = {}
         self._next = 0
