@@ -29,7 +29,7 @@ from pipeline.fetch_config import (  # noqa: F401 - re-exported: the stage's pub
     FetchConfig,
     add_fetch_arguments,
 )
-from pipeline.safety import SafeResolver, check_url_host, find_refusal
+from pipeline.safety import SafeResolver, check_host, find_refusal
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +37,9 @@ log = logging.getLogger(__name__)
 # (argparse-light, so `wit --help` does not import aiohttp).
 TRANSIENT_HTTP_STATUSES = frozenset({429, 500, 502, 503, 504})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+# aiohttp pauses reading a response whose unread bytes pass twice this (64 KiB by default), so
+# a large photo would arrive in many pause/resume rounds; with 1 MiB most photos arrive in one.
+READ_BUFFER_BYTES = 1 << 20
 
 
 @dataclass
@@ -71,6 +74,13 @@ def disallowed_by_header(values: list[str], directives: tuple[str, ...], token: 
     return None
 
 
+def client_timeout(config: FetchConfig) -> aiohttp.ClientTimeout:
+    """The session's timeouts. A read timeout not shorter than the total one could never fire
+    first, so it is left unarmed: aiohttp would otherwise re-arm a timer on every received chunk."""
+    read = config.read_timeout if config.read_timeout < config.timeout else None
+    return aiohttp.ClientTimeout(total=config.timeout, sock_connect=config.connect_timeout, sock_read=read)
+
+
 class Fetcher:
     """One aiohttp session for one event loop. Use as `async with Fetcher(config) as f:`."""
 
@@ -93,11 +103,8 @@ class Fetcher:
             )
             self.session = aiohttp.ClientSession(
                 connector=connector,
-                timeout=aiohttp.ClientTimeout(
-                    total=self.config.timeout,
-                    sock_connect=self.config.connect_timeout,
-                    sock_read=self.config.read_timeout,
-                ),
+                timeout=client_timeout(self.config),
+                read_bufsize=READ_BUFFER_BYTES,
                 headers={"User-Agent": self.config.user_agent, "Accept": "image/*,*/*;q=0.8"},
                 cookie_jar=aiohttp.DummyCookieJar(),
                 trust_env=False,  # never route through a proxy named in the environment
@@ -124,10 +131,15 @@ class Fetcher:
         """One attempt, redirects included. robots.txt itself is fetched with opt_out_checks off."""
         current = url
         for _hop in range(self.config.max_redirects + 1):
-            scheme = urlsplit(current).scheme.lower()
+            try:
+                parts = urlsplit(current)
+                host = parts.hostname or ""
+            except ValueError as exc:
+                return Download("failed_to_download", f"invalid URL: {exc}", final_url=current)
+            scheme = parts.scheme.lower()
             if scheme not in ("http", "https"):
                 return Download("failed_to_download", f"unsupported URL scheme {scheme or '(none)'!r}", final_url=current)
-            refusal = check_url_host(current, self.policy)
+            refusal = check_host(host, self.policy)
             if refusal:
                 return Download("refused_address", refusal, final_url=current)
             if opt_out_checks and self.config.respect_robots and not await self._robots_allow(current):

@@ -15,6 +15,7 @@ Two places enforce it:
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import socket
 from dataclasses import dataclass, field
@@ -93,7 +94,13 @@ def address_kind(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | Non
 
 def check_url_host(url: str, policy: AddressPolicy) -> str | None:
     """Refusal reason for a URL whose host is an IP literal; None for names (the resolver checks those)."""
-    host = urlsplit(url).hostname or ""
+    return check_host(urlsplit(url).hostname or "", policy)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def check_host(host: str, policy: AddressPolicy) -> str | None:
+    """check_url_host for a host name or IP literal, remembered: a crawl meets the same hosts
+    (CDNs, image hosts) thousands of times, and parsing the address is most of the check."""
     try:
         ipaddress.ip_address(host.split("%", 1)[0])
     except ValueError:

@@ -186,3 +186,36 @@ def test_with_the_flag_off_local_addresses_are_never_contacted(server):
     # ... and with --allow-private-addresses the same URLs are fetched.
     allowed = fetch_all([by_name, by_address], config(allowed_networks=(), allow_private_addresses=True))
     assert [r.status for r in allowed] == ["success", "success"]
+
+
+def test_a_read_timeout_shorter_than_the_total_cuts_a_silent_server_first(server):
+    started = time.monotonic()
+    [result] = fetch_all([server.url("stall/2.jpg")], config(timeout=8.0, read_timeout=0.5, retries=0))
+    assert result.status == "failed_to_download" and "timeout" in result.error
+    assert time.monotonic() - started < 4, "the 0.5 s read timeout, not the 8 s total, must end the wait"
+
+
+def test_a_read_timeout_that_could_never_fire_first_is_left_unarmed():
+    from pipeline.fetch import client_timeout
+
+    assert client_timeout(config(timeout=10.0, read_timeout=10.0)).sock_read is None
+    assert client_timeout(config(timeout=10.0, read_timeout=30.0)).sock_read is None
+    armed = client_timeout(config(timeout=10.0, read_timeout=2.0, connect_timeout=3.0))
+    assert (armed.total, armed.sock_read, armed.sock_connect) == (10.0, 2.0, 3.0)
+
+
+def test_a_malformed_url_is_a_counted_failure_not_a_crash(server):
+    results = fetch_all(["http://[::1/x.jpg", "http://[not-an-address]/x.jpg", server.url("ok/1.jpg")], config())
+    assert [r.status for r in results] == ["failed_to_download", "failed_to_download", "success"]
+    assert all("invalid URL" in r.error for r in results[:2])
+
+
+def test_the_host_check_is_remembered_per_policy_and_still_refuses():
+    from pipeline.safety import check_host
+
+    strict, open_local = AddressPolicy(), AddressPolicy(allowed_networks=LOCAL_ONLY)
+    for _ in range(3):
+        assert "loopback" in check_host("127.0.0.1", strict)
+        assert check_host("127.0.0.1", open_local) is None
+        assert "cloud metadata" in check_host("169.254.169.254", open_local)
+        assert check_host("example.com", strict) is None  # names are checked after resolution
