@@ -17,7 +17,10 @@ Three tables, then one JSON line:
 
 Speeds are per core: lines (or candidates) / CPU seconds of this process (time.process_time),
 so on a shared machine they do not count time spent waiting for a core; every detector here
-runs in the calling thread.
+runs in the calling thread. Models load before the clock starts (as in a Beam worker's setup),
+and the heap this script builds (all of lid-dev, langdetect's profiles) is frozen out of the
+garbage collector before each timed loop: otherwise every collection pass walks it, which a
+worker's heap would not hold, and the later figures in a run come out up to a third slower.
 
 Run: .venv/bin/python benchmarks/bench_filters.py [--quick] [--data DIR] [--backends a,b]
 """
@@ -25,6 +28,7 @@ Run: .venv/bin/python benchmarks/bench_filters.py [--quick] [--data DIR] [--back
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import sys
 import time
@@ -49,6 +53,12 @@ from wit.records import new_candidate  # noqa: E402
 SLOW_BACKENDS = ("langdetect", "lingua", "blend-lingua")
 LID_KINDS = ("sentences", "word-pairs", "single-words")
 THRESHOLD_GRID = tuple(round(0.05 * i, 2) for i in range(1, 20))
+
+
+def settle_heap() -> None:
+    """Collect, then freeze what exists so far out of later collections (see the docstring)."""
+    gc.collect()
+    gc.freeze()
 
 
 def table(title: str, header: list[str], rows: list[list]) -> None:
@@ -121,6 +131,7 @@ def bench_lid(data: Path, backends: list[str], quick: bool, threshold: float) ->
             sample = even_sample(pairs, per_language)
             identify = language.get_identifier(backend)
             identify("warm up the model")
+            settle_heap()
             start = time.process_time()
             scores = [identify(text).english for text, _ in sample]
             elapsed = time.process_time() - start
@@ -194,6 +205,7 @@ def bench_chain(data: Path, quick: bool) -> dict:
         chain.apply(new_candidate("https://example.com/a.jpg", "warm up the language model"))
         candidates = [new_candidate(f"https://example.com/{i}.jpg", text) for i, text in enumerate(texts[:n])]
         kept = 0
+        settle_heap()
         start = time.process_time()
         for candidate in candidates:
             kept += chain.apply(candidate) is None

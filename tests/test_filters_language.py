@@ -121,3 +121,9 @@ def test_native_fasttext_predict_matches_the_wrapper():
         native = predict(text + "\n", 3, 0.0, "strict")
         assert [label for _, label in native] == list(labels)
         assert [round(p, 6) for p, _ in native] == [round(float(p), 6) for p in probs]
+
+
+@pytest.mark.parametrize("text", ["Don't STOP me now, it's 9 o'clock!", "rock'n'roll _under_score x2y", "Café au lait", "K\u212a kelvin"])
+def test_ascii_words_match_the_unicode_pattern(text):
+    lower = text.lower()
+    assert language.words_of(text) == language._WORD.findall(lower)
