@@ -96,8 +96,8 @@ def _fasttext_predict():
 # lid-dev figure and captions_dev.tsv verdict as it was with no cut (100 would halve the cost of
 # long sentences, but drops bilingual captions whose English half comes second).
 FASTTEXT_MAX_CHARS = 200
-# Text mostly in a non-Latin script scores at most 1 - that share as English; fastText mostly names the
-# language, which the script narrows to a few, so a shorter prefix does (lid-dev: same F1).
+# Text mostly in a non-Latin script scores at most 1 - that share as English, so fastText mostly
+# names the language, which the script narrows to a few: a shorter prefix does (same lid-dev F1).
 FOREIGN_SCRIPT_MAX_CHARS = 40
 
 
