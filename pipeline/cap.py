@@ -153,13 +153,25 @@ def selected_by_batch(candidates: list[dict], thresholds: CapThresholds, seed: i
     threshold_priorities, threshold_uids = thresholds.priorities[at], thresholds.uid_bits[at]
     # rank <= threshold, with rank = priority << 64 | uid compared as the pair (priority, uid).
     keep = (~capped | (priorities < threshold_priorities)
-            | ((priorities == threshold_priorities) & (uid_bits <= threshold_uids))).tolist()
+            | ((priorities == threshold_priorities) & (uid_bits <= threshold_uids)))
+    # Most candidates keep every match (their queries are under the cap): count the kept matches
+    # per candidate in bulk and build a list only for the others.
+    lengths = np.fromiter((len(candidate["matches"]) for candidate in candidates), dtype=np.int64, count=len(candidates))
+    starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+    # The appended 0 keeps every start a valid index when the last candidates have no matches
+    # (reduceat's value for an empty segment is unused: those get [] below).
+    kept_per_candidate = np.add.reduceat(np.append(keep, False).astype(np.int64), starts).tolist()
     query_list = query_ids.tolist()
-    chosen, start = [], 0
-    for candidate in candidates:
-        end = start + len(candidate["matches"])
-        chosen.append([query_id for query_id, kept in zip(query_list[start:end], keep[start:end]) if kept])
-        start = end
+    keep_list = keep.tolist()
+    chosen = []
+    for candidate, start, length, kept in zip(candidates, starts.tolist(), lengths.tolist(), kept_per_candidate):
+        if length and kept == length:
+            chosen.append(list(candidate["matches"]))
+        elif not kept or not length:
+            chosen.append([])
+        else:
+            end = start + length
+            chosen.append([query_id for query_id, keep_it in zip(query_list[start:end], keep_list[start:end]) if keep_it])
     return chosen
 
 
@@ -374,7 +386,12 @@ class CapPerQuery(beam.PTransform):
         )
         self.match_counts = per_bucket | "MatchCounts" >> beam.Map(lambda item: item[1].match_counts())
         thresholds = per_bucket | "Thresholds" >> beam.FlatMap(lambda item: item[1].thresholds(cap))
-        outputs = candidates | "ApplyCap" >> beam.ParDo(
+        # The candidates wait for the thresholds in a shuffle, which the local runner hands to
+        # each worker as one block. Read straight from the match stage, they reach the selection
+        # as many ~10 MB chunks per worker, and under CPU overload the local runner with worker
+        # processes lost whole chunks of them on that path (docs/pipeline.md, "Known problem").
+        held = candidates | "HoldForSelection" >> beam.Reshuffle()
+        outputs = held | "ApplyCap" >> beam.ParDo(
             ApplyCapDoFn(self._seed, self._progress_dir), beam.pvalue.AsDict(thresholds)) \
             .with_output_types(CandidateBatch).with_outputs(COUNTS_TAG, main="kept")
         return outputs.kept, outputs[COUNTS_TAG]

@@ -104,6 +104,9 @@ def test_query_ranks_merged_from_parts_equal_ranks_of_the_whole():
     # Selecting a whole batch in bulk gives what the per-candidate function gives.
     assert selected_by_batch(data, CapThresholds(thresholds), seed) == [selected_by(c, thresholds, seed) for c in data]
     assert selected_by_batch(data, CapThresholds({}), seed) == [c["matches"] for c in data]
+    # Candidates without matches, in the middle and at the end, select nothing.
+    gappy = [data[0], candidate(10_001, matches=[]), *data[1:5], candidate(10_002, matches=[])]
+    assert selected_by_batch(gappy, CapThresholds(thresholds), seed) == [selected_by(c, thresholds, seed) for c in gappy]
 
 
 def test_query_tallies_count_every_id():
