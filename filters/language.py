@@ -77,18 +77,10 @@ def _fasttext_predict():
     """The model's native predict(line, k, threshold, on_unicode_error) -> [(prob, label), ...].
 
     fasttext-predict's Python wrapper around it costs about as much again as predicting a short
-    caption (it rebuilds and unzips the result lists), so the hot path calls the native method.
+    caption (it rebuilds and unzips the result lists), so the hot path calls the native method
+    (`model.f`, present in the pinned fasttext-predict; tests check it agrees with the wrapper).
     """
-    model = _fasttext_model()
-    native = getattr(model, "f", None)
-    if native is None or not hasattr(native, "predict"):  # a fastText build without the attribute
-
-        def predict(line, k, threshold, on_unicode_error):
-            labels, probs = model.predict(line.rstrip("\n"), k=k, threshold=threshold)
-            return list(zip(probs, labels))
-
-        return predict
-    return native.predict
+    return _fasttext_model().f.predict
 
 
 # fastText reads at most this many characters (the start and the end of longer text). Its cost
