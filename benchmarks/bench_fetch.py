@@ -232,7 +232,7 @@ def one_url_list(server, workdir: Path) -> Path:
 
 
 def wit_startup(one: Path, workdir: Path) -> dict:
-    """`wit fetch` on one URL: Python, Beam and the runner, no image work."""
+    """`wit fetch` on one URL: the process, its imports and the stage set-up, no image work."""
     out = workdir / "wit-startup"
     shutil.rmtree(out, ignore_errors=True)
     command = [sys.executable, "-m", "wit", "fetch", "--input", str(one), "--out", str(out), "--allow-address", "127.0.0.1/32"]
@@ -400,7 +400,7 @@ def main() -> None:
     print()
     print(f"wit CPU per stored image / floor: {summary['wit_cpu_vs_floor']:.2f}x (target <= 1.3x; "
           f"{summary['wit_cpu_vs_one_thread_floor']:.2f}x of the one-thread floor); "
-          f"start-up (Python + Beam imports and runner, measured alone) {startup['cpu_s']:.1f} CPU s, "
+          f"start-up (process start and imports, measured alone on one URL) {startup['cpu_s']:.1f} CPU s, "
           f"{summary['wit_cpu_after_startup_vs_floor']:.2f}x the floor without it; "
           f"wit images/s / floor: {summary['wit_rate_vs_floor']:.2f}")
     if "img2dataset" in results:

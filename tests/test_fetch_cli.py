@@ -199,3 +199,19 @@ def test_help_does_not_import_the_heavy_stack():
     code = "import sys; from wit.cli import build_parser; build_parser(); print(sorted(m for m in ('aiohttp', 'apache_beam', 'PIL', 'pyarrow') if m in sys.modules))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=REPO)
     assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("extra, runs_in_beam", [([], False), (["--beam"], True), (["--direct_num_workers", "1"], True)])
+def test_fetch_runs_in_process_unless_beam_is_asked_for(server, tmp_path, extra, runs_in_beam):
+    listing = write_list(tmp_path / "list.csv", [{"url": server.url("ok/3.jpg"), "caption": "three"}])
+    out = tmp_path / "out"
+    code = (
+        "import sys; from wit.cli import main; "
+        f"code = main({['fetch', '--input', str(listing), '--out', str(out), '--image-size', '32', *LOCAL, *extra]!r}); "
+        "print('apache_beam' in sys.modules); sys.exit(code)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == str(runs_in_beam)
+    assert ("in a Beam pipeline" in result.stderr) == runs_in_beam
+    assert json.loads((out / "sizes.json").read_text()) == {"00000.tar": 1}

@@ -1,6 +1,6 @@
-"""Shard assignment, the shard writer, and the whole stage (FetchToShards in Beam) against a local
-server: layout, read-back with tarfile and the webdataset package, re-runs, --retry-failed,
-dataset-wide dedup, archive replay."""
+"""Shard assignment, the shard writer, and the whole stage against a local server, run both ways
+(FetchToShards in Beam, fetch_in_process without it): layout, read-back with tarfile and the
+webdataset package, re-runs, --retry-failed, dataset-wide dedup, archive replay."""
 
 import io
 import json
@@ -16,7 +16,8 @@ from apache_beam.testing.util import assert_that, equal_to
 
 from image_server import ImageServer
 from pipeline.fetch_config import FetchConfig
-from pipeline.shard_stage import AssignShards, FetchToShards, duplicate_losers
+from pipeline.shard_stage import AssignShards, FetchToShards
+from pipeline.shard_work import duplicate_losers, fetch_in_process
 from shards.assign import assign_all, sample_key
 from shards.writer import ShardWriter, sample_record
 from photos import photo
@@ -27,11 +28,24 @@ def candidates_for(urls):
     return [new_candidate(url, f"a photo number {i}", page_url="http://example.org/page", source="test") for i, url in enumerate(urls)]
 
 
-def run_stage(candidates, cfg: FetchConfig):
+def run_in_beam(candidates, cfg: FetchConfig):
     options = PipelineOptions(runner="DirectRunner", direct_running_mode="in_memory")
     with beam.Pipeline(options=options) as pipeline:
         pipeline | beam.Create(candidates) | FetchToShards(cfg)
     return json.loads(Path(cfg.out, "manifest.json").read_text())
+
+
+def run_in_process(candidates, cfg: FetchConfig):
+    returned = fetch_in_process(candidates, cfg)
+    written = json.loads(Path(cfg.out, "manifest.json").read_text())
+    assert returned == written
+    return written
+
+
+@pytest.fixture(params=["beam", "in_process"])
+def run_stage(request):
+    """The stage's two drivers: every test that takes this fixture runs on both."""
+    return {"beam": run_in_beam, "in_process": run_in_process}[request.param]
 
 
 def stage_config(out, **overrides) -> FetchConfig:
@@ -119,7 +133,7 @@ def test_writer_publishes_in_key_order_and_only_when_complete(tmp_path):
 # ---- the whole stage ------------------------------------------------------------------------
 
 
-def test_stage_writes_the_dataset_layout_and_reads_back(server, tmp_path):
+def test_stage_writes_the_dataset_layout_and_reads_back(server, tmp_path, run_stage):
     paths = [f"ok/{i}.jpg" for i in range(7)] + ["404/1.jpg", "corrupt/2.jpg", "html/3.jpg", "stall/4.jpg", "noai/5.jpg"]
     candidates = candidates_for([server.url(p) for p in paths])
     candidates[0]["meta"] = {"license": "cc-by"}
@@ -172,7 +186,7 @@ def test_stage_writes_the_dataset_layout_and_reads_back(server, tmp_path):
     assert all(image.size == (64, 64) and text.startswith("a photo") and meta["status"] == "success" for image, text, meta in samples)
 
 
-def test_rerun_keeps_complete_shards_and_redoes_the_rest(server, tmp_path):
+def test_rerun_keeps_complete_shards_and_redoes_the_rest(server, tmp_path, run_stage):
     urls = [server.url(f"ok/{100 + i}.jpg") for i in range(10)]
     cfg = stage_config(tmp_path)
     first = run_stage(candidates_for(urls), cfg)
@@ -189,8 +203,9 @@ def test_rerun_keeps_complete_shards_and_redoes_the_rest(server, tmp_path):
     assert not list((tmp_path / "shards").glob("*.tmp"))
 
 
-def test_retry_failed_reattempts_only_failed_samples(server, tmp_path):
-    urls = [server.url(f"ok/{200 + i}.jpg") for i in range(5)] + [server.url("flaky/201.jpg")]
+def test_retry_failed_reattempts_only_failed_samples(server, tmp_path, run_stage):
+    flaky = 201 if run_stage is run_in_beam else 202  # the server fails each flaky URL once only
+    urls = [server.url(f"ok/{200 + i}.jpg") for i in range(5)] + [server.url(f"flaky/{flaky}.jpg")]
     cfg = stage_config(tmp_path, shard_size=100)
     first = run_stage(candidates_for(urls), cfg)
     assert first["status_counts"] == {"failed_to_download": 1, "success": 5}
@@ -203,7 +218,7 @@ def test_retry_failed_reattempts_only_failed_samples(server, tmp_path):
     assert len(tar_samples(tmp_path / "shards" / "00000.tar")) == 6
 
 
-def test_dedup_images_keeps_the_smallest_key_dataset_wide(server, tmp_path):
+def test_dedup_images_keeps_the_smallest_key_dataset_wide(server, tmp_path, run_stage):
     # Images repeat every 5 numbers on the server: 300 and 305 are the same bytes.
     urls = [server.url(f"ok/{n}.jpg") for n in (300, 301, 305, 306, 310)]
     manifest = run_stage(candidates_for(urls), stage_config(tmp_path, shard_size=2, dedup_images=True))
@@ -220,11 +235,22 @@ def test_dedup_images_keeps_the_smallest_key_dataset_wide(server, tmp_path):
     assert stored == 2
 
 
+def test_both_drivers_write_the_same_dataset(server, tmp_path):
+    paths = [f"ok/{400 + i}.jpg" for i in range(6)] + ["404/7.jpg", "html/8.jpg", "corrupt/9.jpg"]
+    candidates = candidates_for([server.url(p) for p in paths])
+    cfg = {"shard_size": 4, "dedup_images": True}
+    in_beam = run_in_beam(candidates, stage_config(tmp_path / "beam", **cfg))
+    in_process = run_in_process(candidates, stage_config(tmp_path / "in_process", **cfg))
+    assert in_beam["shards"] == in_process["shards"], "same tars (sha256), counts and statuses"
+    assert in_beam["status_counts"] == {"duplicate": 1, "failed_to_decode": 2, "failed_to_download": 1, "success": 5}
+    assert parquet_rows(tmp_path / "beam") == parquet_rows(tmp_path / "in_process")
+
+
 def test_duplicate_losers():
     assert duplicate_losers([("a", "003"), ("b", "001"), ("a", "002"), ("a", "009")]) == {"003": "002", "009": "002"}
 
 
-def test_an_empty_input_gives_an_empty_dataset(tmp_path):
+def test_an_empty_input_gives_an_empty_dataset(tmp_path, run_stage):
     manifest = run_stage([], stage_config(tmp_path))
     assert manifest["samples"] == 0 and manifest["shards"] == []
     assert json.loads((tmp_path / "sizes.json").read_text()) == {}
@@ -266,7 +292,7 @@ def test_archive_replay_answers_from_the_warc(tmp_path, shared_data):
     urls = ["http://img.example/cat.jpg", "http://img.example/old.jpg", "http://img.example/private.jpg",
             "http://img.example/optout.jpg", "http://img.example/gone.jpg", "http://img.example/missing.jpg", page_url]
     cfg = stage_config(tmp_path / "out", shard_size=100, archives=(str(archive), real), allowed_networks=())
-    manifest = run_stage(candidates_for(urls), cfg)
+    manifest = run_in_beam(candidates_for(urls), cfg)
     outcome = {row["url"]: (row["status"], row["error_message"]) for row in parquet_rows(tmp_path / "out")}
     assert outcome["http://img.example/cat.jpg"] == ("success", None)
     assert outcome["http://img.example/old.jpg"] == ("success", None)  # redirect followed inside the archive
@@ -275,8 +301,9 @@ def test_archive_replay_answers_from_the_warc(tmp_path, shared_data):
     assert outcome["http://img.example/gone.jpg"] == ("failed_to_download", "http 404")
     assert outcome["http://img.example/missing.jpg"] == ("not_in_archive", "URL not recorded in the archive")
     assert outcome[page_url] == ("failed_to_decode", "not an image (HTML page)")
-    # reproducible: the same archive gives a byte-identical shard in a fresh output folder
-    again = run_stage(candidates_for(urls), stage_config(tmp_path / "again", shard_size=100, archives=(str(archive), real)))
+    # reproducible: the same archive gives a byte-identical shard in a fresh output folder, with
+    # the other driver too
+    again = run_in_process(candidates_for(urls), stage_config(tmp_path / "again", shard_size=100, archives=(str(archive), real)))
     assert again["shards"][0]["sha256"] == manifest["shards"][0]["sha256"]
 
 
