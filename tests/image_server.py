@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import random
 import threading
+import time
 from collections import Counter
 
 from aiohttp import web
@@ -44,6 +45,7 @@ class ImageServer:
         self.stall_s = stall_s
         self.robots_txt = robots_txt
         self.hits: Counter = Counter()
+        self.first_seen: dict[str, float] = {}  # path -> time.monotonic() of its first request
         self.user_agents: Counter = Counter()
         self.in_flight = self.max_in_flight = 0  # requests being answered at once (per-host limit tests)
         self._random = random.Random(seed)
@@ -119,6 +121,7 @@ class ImageServer:
     async def _answer(self, request: web.Request) -> web.StreamResponse:
         kind, name = request.match_info["kind"], request.match_info["name"]
         self.hits[request.path] += 1
+        self.first_seen.setdefault(request.path, time.monotonic())
         self.user_agents[request.headers.get("User-Agent", "")] += 1
         low, high = self.latency_ms
         if high > 0:

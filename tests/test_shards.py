@@ -17,7 +17,7 @@ from apache_beam.testing.util import assert_that, equal_to
 from image_server import ImageServer
 from pipeline.fetch_config import FetchConfig
 from pipeline.shard_stage import AssignShards, FetchToShards
-from pipeline.shard_work import duplicate_losers, fetch_in_process
+from pipeline.shard_work import duplicate_losers, fetch_in_process, process_shards
 from shards.assign import assign_all, sample_key
 from shards.writer import ShardWriter, sample_record
 from photos import photo
@@ -244,6 +244,34 @@ def test_both_drivers_write_the_same_dataset(server, tmp_path):
     assert in_beam["shards"] == in_process["shards"], "same tars (sha256), counts and statuses"
     assert in_beam["status_counts"] == {"duplicate": 1, "failed_to_decode": 2, "failed_to_download": 1, "success": 5}
     assert parquet_rows(tmp_path / "beam") == parquet_rows(tmp_path / "in_process")
+
+
+def test_shards_fetched_together_overlap_their_stalls(server, tmp_path):
+    # Three shards, each ending in a stalled URL: fetched back to back in one loop, the later
+    # shards' requests start while the first stall still waits for its timeout, instead of
+    # each shard idling until its own stall times out.
+    cfg = stage_config(tmp_path, timeout=3.0, read_timeout=3.0)
+    paths = [[f"ok/{500 + 10 * s + i}.jpg" for i in range(3)] + [f"stall/{500 + s}.jpg"] for s in range(3)]
+    shards = [(s, [(sample_key(s, i, 4), c) for i, c in enumerate(candidates_for([server.url(p) for p in shard]))]) for s, shard in enumerate(paths)]
+    summaries = process_shards(shards, cfg)
+    assert [s["status_counts"] for s in summaries] == [{"failed_to_download": 1, "success": 3}] * 3
+    stall_starts = sorted(server.first_seen[f"/stall/{500 + s}.jpg"] for s in range(3))
+    assert stall_starts[-1] - stall_starts[0] < cfg.timeout, "the last shard's stall was requested before the first one timed out"
+    assert sorted(p.name for p in (tmp_path / "shards").glob("*.tar")) == ["00000.tar", "00001.tar", "00002.tar"]
+
+
+def test_a_bug_while_fetching_aborts_every_open_shard(server, tmp_path, monkeypatch):
+    import pipeline.shard_work as shard_work
+
+    def broken(data, options):
+        raise RuntimeError("decoder bug")
+
+    monkeypatch.setattr(shard_work, "process_image", broken)
+    shards = [(s, [(sample_key(s, 0, 4), candidates_for([server.url(f"ok/{600 + s}.jpg")])[0])]) for s in range(2)]
+    with pytest.raises(RuntimeError, match="decoder bug"):
+        process_shards(shards, stage_config(tmp_path))
+    assert not list((tmp_path / "shards").glob("*.tar")) and not list((tmp_path / "shards").glob("*_stats.json"))
+    assert not list((tmp_path / "shards").glob("*.tmp")), "temporary tars are removed"
 
 
 def test_duplicate_losers():
