@@ -260,6 +260,19 @@ def test_shards_fetched_together_overlap_their_stalls(server, tmp_path):
     assert sorted(p.name for p in (tmp_path / "shards").glob("*.tar")) == ["00000.tar", "00001.tar", "00002.tar"]
 
 
+def test_both_drivers_overlap_the_stalls_of_different_shards(server, tmp_path, run_stage):
+    base = 700 if run_stage is run_in_beam else 800  # fresh paths per driver: first_seen is per path
+    stalls = [f"/stall/{base + i}.jpg" for i in range(3)]
+    urls = [server.url(f"ok/{base + i}.jpg") for i in range(9)] + [server.url(p) for p in stalls]
+    cfg = stage_config(tmp_path, timeout=3.0, read_timeout=3.0)
+    manifest = run_stage(candidates_for(urls), cfg)
+    assert manifest["status_counts"] == {"failed_to_download": 3, "success": 9}
+    stalled_shards = {row["key"][:5] for row in parquet_rows(tmp_path) if "/stall/" in row["url"]}
+    assert len(stalled_shards) >= 2, "the stalls land in different shards"
+    starts = sorted(server.first_seen[path] for path in stalls)
+    assert starts[-1] - starts[0] < cfg.timeout, "no shard waited for another's stall to time out"
+
+
 def test_a_bug_while_fetching_aborts_every_open_shard(server, tmp_path, monkeypatch):
     import pipeline.shard_work as shard_work
 
