@@ -359,6 +359,8 @@ static int load_dictionary(Model *m, Reader *r) {
         if (read_i64(r, &m->counts[i], "dictionary counts") < 0 || read_exact(r, &m->types[i], 1, "dictionary") < 0)
             return -1;
         if (m->types[i] != 0 && m->types[i] != 1) return fail(r, "bad dictionary entry type");
+        /* label counts shape the tree; fastText's tree building assumes them below 1e15 */
+        if (m->types[i] == 1 && (m->counts[i] < 0 || m->counts[i] >= (int64_t)1e15)) return fail(r, "bad label count");
         words_seen += m->types[i] == 0;
     }
     m->offsets[m->size] = (int64_t)used;
@@ -596,6 +598,12 @@ static int build_tree(Model *m) {
     for (int32_t i = osz; i < nodes; i++) {
         int32_t pick[2];
         for (int j = 0; j < 2; j++) pick[j] = (leaf >= 0 && count[leaf] < count[node]) ? leaf-- : node++;
+        if (pick[0] >= i || pick[1] >= i) {  /* cannot happen with counts below 1e15; guards the search */
+            PyMem_Free(count);
+            PyMem_Free(parent);
+            PyErr_SetString(PyExc_ValueError, "the label counts do not form fastText's tree");
+            return -1;
+        }
         m->tree_left[i] = pick[0];
         m->tree_right[i] = pick[1];
         count[i] = count[pick[0]] + count[pick[1]];

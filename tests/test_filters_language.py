@@ -113,7 +113,8 @@ def test_long_text_reaches_fasttext_as_its_start_and_end():
     assert len(language.head_and_tail(unbroken, 100)) == 101
 
 
-def test_native_fasttext_predict_matches_the_wrapper():
+def test_fasttext_predict_matches_the_wrapper():
+    """The hot path (the C predictor, or fasttext-predict's native method) answers as the wrapper does."""
     model = language._fasttext_model()
     predict = language._fasttext_predict()
     for text in ("the cat sat on the mat", "der Hund schläft", "東京の天気"):
