@@ -374,6 +374,8 @@ UNKNOWN_WORD_PENALTY = 0.4
 # more false positives in 36,571 lid-dev sentences and none on word pairs or captions_dev.tsv).
 VOCABULARY_DECIDES = 0.5
 _LOWERCASE_WORD = re.compile(r"(?<![^\W\d_])[^\W\d_A-Z][^\W\d_]+")
+# The same words in ASCII text (where [^\W\d_] is [a-zA-Z]), found ~1.5x faster.
+_ASCII_LOWERCASE_WORD = re.compile(r"(?<![a-zA-Z])[a-z][a-zA-Z]+")
 
 
 @functools.lru_cache(maxsize=1)
@@ -410,11 +412,12 @@ def identify_cascade(text: str) -> LanguageGuess:
     share = sum(map(vocabulary.__contains__, words)) / len(words)
     if share >= VOCABULARY_DECIDES and (len(words) >= 3 or (len(words) == 2 and share == 1.0)):
         return LanguageGuess("en", share, share)
-    foreign_script = 0.0 if text.isascii() else non_latin_share(text, words)
+    ascii_text = text.isascii()
+    foreign_script = 0.0 if ascii_text else non_latin_share(text, words)
     if foreign_script > 0.5:
         guess = identify_fasttext(text, max_chars=FOREIGN_SCRIPT_MAX_CHARS)
         return LanguageGuess(guess.lang, guess.score, min(1.0 - foreign_script, guess.english))
-    lowercase_words = _LOWERCASE_WORD.finditer(text)
+    lowercase_words = (_ASCII_LOWERCASE_WORD if ascii_text else _LOWERCASE_WORD).finditer(text)
     if next(lowercase_words, None) is not None and next(lowercase_words, None) is not None:  # two or more
         guess = identify_fasttext(text, lowercase=True)
         known = known_english_words()
