@@ -157,6 +157,13 @@ def test_agrees_on_every_model_format_variant(tmp_path, name):
                 assert_same(reference(line, k, threshold, "strict"), c_predict(line, k, threshold, "strict"), (line, k))
 
 
+def test_a_model_that_was_never_loaded_says_so():
+    empty = fastlid.Model.__new__(fastlid.Model)
+    with pytest.raises(ValueError, match="not loaded"):
+        empty.predict("hello\n")
+    assert empty.info is None
+
+
 def test_reports_the_model(predictors):
     info = fastlid.Model(language.fasttext_model_path()).info
     assert info["nlabels"] == 176 and info["dim"] == 16 and info["loss"] == "hs"
