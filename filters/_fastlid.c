@@ -112,6 +112,7 @@ typedef struct {
     int32_t (*prune_pairs)[2];  /* the file's (bucket, row) pairs until the input matrix is read */
     BucketBlock *blocks;
     void *blocks_allocation;
+    uint32_t nblocks;    /* up to the last kept bucket: the buckets after it are all dropped */
     Matrix input, output;
     float *output_rows;  /* the output matrix decoded: one float32 row per label */
     float *output_norm;  /* NULL when the output's dot products are not scaled */
@@ -139,7 +140,21 @@ typedef struct {
 typedef struct {
     FILE *file;
     PyObject *path;
+    int64_t left;  /* bytes not read yet, -1 when unknown: sizes are checked against it before
+                    * anything is allocated, so a corrupt count is "truncated", not a huge alloc */
 } Reader;
+
+static int64_t file_size(FILE *file) {
+#ifdef _WIN32
+    if (_fseeki64(file, 0, SEEK_END) != 0) return -1;
+    int64_t size = _ftelli64(file);
+    return _fseeki64(file, 0, SEEK_SET) == 0 ? size : -1;
+#else
+    if (fseeko(file, 0, SEEK_END) != 0) return -1;
+    int64_t size = (int64_t)ftello(file);
+    return fseeko(file, 0, SEEK_SET) == 0 ? size : -1;
+#endif
+}
 
 static int fail(Reader *r, const char *what) {
     if (!PyErr_Occurred())
@@ -156,6 +171,17 @@ static int read_exact(Reader *r, void *into, size_t n, const char *what) {
         }
         char message[160];
         snprintf(message, sizeof message, "truncated (ends inside the %s)", what);
+        return fail(r, message);
+    }
+    if (r->left >= 0) r->left -= (int64_t)n;
+    return 0;
+}
+
+/* Fails unless `count` items of `each` bytes can still follow in the file. */
+static int ensure_left(Reader *r, int64_t count, int64_t each, const char *what) {
+    if (r->left >= 0 && count > 0 && (count > r->left / (each ? each : 1))) {
+        char message[160];
+        snprintf(message, sizeof message, "truncated (the %s needs more bytes than the file holds)", what);
         return fail(r, message);
     }
     return 0;
@@ -237,7 +263,9 @@ static inline int popcount64(uint64_t x) {
 static inline int32_t ngram_row(const Model *m, uint32_t bucket) {
     if (m->pruneidx_size < 0) return m->nwords + (int32_t)bucket;
     if (m->pruneidx_size == 0) return -1;
-    const BucketBlock *block = &m->blocks[bucket / BLOCK_BUCKETS];
+    uint32_t index = bucket / BLOCK_BUCKETS;
+    if (index >= m->nblocks) return -1;
+    const BucketBlock *block = &m->blocks[index];
     uint32_t offset = bucket % BLOCK_BUCKETS, word = offset >> 6, bit = offset & 63;
     uint64_t bits = block->bits[word];
     if (!((bits >> bit) & 1)) return -1;
@@ -335,6 +363,8 @@ static int load_dictionary(Model *m, Reader *r) {
         return fail(r, "inconsistent dictionary sizes");
     if (m->nlabels == 0) return fail(r, "the dictionary holds no labels");
     if (m->pruneidx_size < -1 || m->pruneidx_size > INT32_MAX) return fail(r, "bad pruned-index size");
+    /* an entry takes at least 10 bytes (NUL, count, type) */
+    if (ensure_left(r, m->size, 10, "dictionary") < 0) return -1;
 
     m->offsets = alloc((size_t)m->size + 1, sizeof(int64_t));
     m->types = alloc((size_t)m->size, 1);
@@ -352,6 +382,7 @@ static int load_dictionary(Model *m, Reader *r) {
                 if (ferror(r->file)) return PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, r->path), -1;
                 return fail(r, "truncated (ends inside the dictionary words)");
             }
+            if (r->left > 0) r->left--;
             if (used == cap) {
                 char *grown = PyMem_Realloc(m->bytes, cap * 2);
                 if (!grown) return PyErr_NoMemory(), -1;
@@ -396,6 +427,7 @@ static int load_dictionary(Model *m, Reader *r) {
     }
 
     if (m->pruneidx_size > 0) {
+        if (ensure_left(r, m->pruneidx_size, 8, "pruned index") < 0) return -1;
         m->prune_pairs = alloc((size_t)m->pruneidx_size, sizeof *m->prune_pairs);
         if (!m->prune_pairs) return -1;
         if (read_exact(r, m->prune_pairs, (size_t)m->pruneidx_size * sizeof *m->prune_pairs, "pruned index") < 0)
@@ -411,6 +443,7 @@ static int load_matrix(Reader *r, int quantized, const char *what, int32_t dim, 
     if (!quantized) {
         if (read_i64(r, &m, what) < 0 || read_i64(r, &n, what) < 0) return -1;
         if (m < 0 || n != dim || m > INT32_MAX) return fail(r, "bad matrix shape");
+        if (ensure_left(r, m, n * (int64_t)sizeof(float), what) < 0) return -1;
         mat->rows = m;
         mat->dense = alloc((size_t)m * (size_t)n, sizeof(float));
         if (!mat->dense) return -1;
@@ -421,6 +454,7 @@ static int load_matrix(Reader *r, int quantized, const char *what, int32_t dim, 
         read_i32(r, &codesize, what) < 0)
         return -1;
     if (m < 0 || n != dim || m > INT32_MAX || codesize < 0) return fail(r, "bad matrix shape");
+    if (ensure_left(r, codesize, 1, what) < 0) return -1;
     mat->rows = m;
     uint8_t *codes = alloc((size_t)codesize, 1);
     int status = -1;
@@ -505,7 +539,8 @@ static int index_pruned_buckets(Model *m, Reader *r) {
         keyed[kept][1] = keyed[i][1];
         kept++;
     }
-    size_t nblocks = (size_t)m->bucket / BLOCK_BUCKETS + 1;
+    size_t nblocks = kept ? (size_t)keyed[kept - 1][0] / BLOCK_BUCKETS + 1 : 1;
+    m->nblocks = (uint32_t)nblocks;
     m->blocks_allocation = alloc(nblocks * sizeof(BucketBlock) + 64, 1);
     size_t stride = in->dense ? (size_t)in->dim * sizeof(float) : (size_t)in->stride;
     uint8_t *rows = alloc((size_t)m->nwords + (size_t)kept, stride);
@@ -629,13 +664,14 @@ static int build_tree(Model *m) {
 static int load_model(Model *m, PyObject *path) {
     PyObject *encoded = NULL;
     if (!PyUnicode_FSConverter(path, &encoded)) return -1;
-    Reader r = {NULL, path};
+    Reader r = {NULL, path, -1};
     r.file = fopen(PyBytes_AS_STRING(encoded), "rb");
     Py_DECREF(encoded);
     if (!r.file) {
         PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, path);
         return -1;
     }
+    r.left = file_size(r.file);
     int status = -1;
     int32_t magic, version, args[12];
     double t;
@@ -1059,7 +1095,7 @@ static void Model_dealloc(Model *m) {
 static PyObject *Model_info(Model *m, void *closure) {
     (void)closure;
     if (!m->loaded) Py_RETURN_NONE;
-    size_t nblocks = m->blocks ? (size_t)m->bucket / BLOCK_BUCKETS + 1 : 0;
+    size_t nblocks = m->blocks ? m->nblocks : 0;
     size_t bytes = matrix_bytes(&m->input) + matrix_bytes(&m->output) +
                    (size_t)m->nlabels * (2 * m->dim + (m->output_norm ? 1 : 0)) * sizeof(float) +
                    (size_t)m->offsets[m->size] + (size_t)m->size * (2 * sizeof(int64_t) + 1) +

@@ -206,6 +206,16 @@ def test_word_vector_model_is_refused(tmp_path):
         fastlid.Model(path)
 
 
+def test_a_huge_count_is_refused_before_anything_is_allocated(tmp_path):
+    data = bytearray(model_bytes(ModelSpec()))
+    size, nwords, nlabels = struct.unpack_from("<iii", data, 8 + 56)
+    struct.pack_into("<iii", data, 8 + 56, 2**30, 2**30 - nlabels, nlabels)  # a billion dictionary entries
+    path = tmp_path / "huge.bin"
+    path.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="more bytes than the file holds"):
+        fastlid.Model(path)
+
+
 def test_every_truncation_of_a_model_is_an_error(tmp_path):
     data = model_bytes(ModelSpec(quantize_input=True, qnorm=True, quantize_output=True, prune_keep=0.3))
     path = tmp_path / "cut.ftz"
