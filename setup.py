@@ -1,10 +1,17 @@
-"""The one C extension: the query matcher's scanner (queries/_fastmatch.c).
+"""The C extensions: the query matcher's scanner (queries/_fastmatch.c) and fastText inference
+for language identification (filters/_fastlid.c).
 
-Everything else is configured in pyproject.toml. The extension is optional: without a C compiler
-the install still succeeds and queries.matcher falls back to its pure-Python scanner (same
-results, about 15-20x slower).
+Everything else is configured in pyproject.toml. Both extensions are optional: without a C
+compiler the install still succeeds, queries.matcher falls back to its pure-Python scanner (same
+results, about 15-20x slower) and filters.language to fasttext-predict's own predict (same
+answers, several times slower per caption).
 """
 
 from setuptools import Extension, setup
 
-setup(ext_modules=[Extension("queries._fastmatch", sources=["queries/_fastmatch.c"], optional=True)])
+setup(
+    ext_modules=[
+        Extension("queries._fastmatch", sources=["queries/_fastmatch.c"], optional=True),
+        Extension("filters._fastlid", sources=["filters/_fastlid.c"], optional=True),
+    ]
+)

