@@ -174,7 +174,7 @@ def run_measured(command: list[str], log_path: Path, env=None) -> dict:
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
         raise SystemExit(f"bench_fetch: {command[0]} failed ({process.returncode}); see {log_path}:\n{log_path.read_text()[-3000:]}")
-    return {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime, "peak_rss_mb": peak / 2**20}
+    return {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime, "peak_rss_mb": peak / 2**20, "started": started}
 
 
 # ---- the contenders --------------------------------------------------------------------------
@@ -342,7 +342,9 @@ def main() -> None:
         out = workdir / "wit"
         shutil.rmtree(out, ignore_errors=True)
         print("running wit fetch ...", flush=True)
+        server.first_seen.clear()  # img2dataset asked for the same paths
         results["wit"] = run_wit(url_list, out, args.wit_args.split())
+        issued = _request_timeline(server.first_seen, results["wit"]["started"])
         print("measuring the floor again ...", flush=True)
         floor_after = floor(pool, repeat=1 if args.quick else 2, threads=cores)
         print("measuring start-up (one URL answered 404 at once) ...", flush=True)
@@ -397,7 +399,11 @@ def main() -> None:
     wall_floor = startup["wall_s"] + TIMEOUT_S
     summary["wit_wall_floor_s"] = round(wall_floor, 2)
     summary["wit_images_per_s_at_wall_floor"] = round(wit["stored"] / wall_floor, 1)
+    summary["wit_requests_issued_s"] = issued
     print()
+    print(f"wit's requests reached the server {issued['first']:.2f}-{issued['last']:.2f} s after it started "
+          f"(the last stalled one at {issued['last_stall']:.2f} s, so the run cannot end before "
+          f"{issued['last_stall'] + TIMEOUT_S:.1f} s; it ended at {wit['wall_s']:.1f} s)")
     print(f"wit CPU per stored image / floor: {summary['wit_cpu_vs_floor']:.2f}x (target <= 1.3x; "
           f"{summary['wit_cpu_vs_one_thread_floor']:.2f}x of the one-thread floor); "
           f"start-up (process start and imports, measured alone on one URL) {startup['cpu_s']:.1f} CPU s, "
@@ -419,6 +425,21 @@ def main() -> None:
         print(f"wit vs img2dataset: {summary['speedup_vs_img2dataset']:.2f}x images/s (target >= 2.5x), "
               f"{summary['cpu_ratio_vs_img2dataset']:.2f}x CPU per image, {summary['stored_vs_img2dataset']:+d} stored")
     print(json.dumps(summary))
+
+
+def _request_timeline(first_seen: dict[str, float], started: float) -> dict:
+    """When the server saw the first, the median and the last request, and the last stalled one,
+    in seconds after the tool started: requests that start late end late, stalls 10 s late."""
+    times = sorted(t - started for t in first_seen.values())
+    stalls = [t - started for path, t in first_seen.items() if path.startswith("/stall/")]
+    if not times:
+        return {"first": 0.0, "median": 0.0, "last": 0.0, "last_stall": 0.0}
+    return {
+        "first": round(times[0], 2),
+        "median": round(times[len(times) // 2], 2),
+        "last": round(times[-1], 2),
+        "last_stall": round(max(stalls, default=0.0), 2),
+    }
 
 
 def _mean_figures(a: dict, b: dict) -> dict:
