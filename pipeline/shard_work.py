@@ -71,23 +71,14 @@ class ByteBudget:
 
 @dataclass
 class _ShardJob:
-    """A shard to fetch: its members in key order, and what a previous run already settled."""
+    """A shard to fetch: its members in key order, and the rows a previous run settled (with
+    --retry-failed: every row but the retryable failures; their images are read when the shard
+    opens, so shards waiting their turn do not hold them)."""
 
     shard_id: int
     keyed: list[tuple[str, Mapping]]
     digest: str
     previous: dict[str, dict] = field(default_factory=dict)
-    previous_images: dict[str, bytes] = field(default_factory=dict)
-
-    def settled(self, key: str) -> dict | None:
-        """The record a previous run settled for `key` (kept as it is), or None to fetch it."""
-        kept = self.previous.get(key)
-        if kept is not None and (kept["status"] != "success" or key in self.previous_images):
-            return kept
-        return None
-
-    def todo(self) -> list[tuple[str, Mapping]]:
-        return [(key, candidate) for key, candidate in self.keyed if self.settled(key) is None]
 
 
 def plan_shard(shard_id: int, keyed: Iterable[tuple[str, Mapping]], config: FetchConfig) -> dict | _ShardJob:
@@ -108,7 +99,7 @@ def plan_shard(shard_id: int, keyed: Iterable[tuple[str, Mapping]], config: Fetc
             return {**shard_summary(stats, rows), "reused": True}
         log.info("shard %s: retrying %d failed samples", shard_name(shard_id), len(retry))
         previous = {r["key"]: r for r in rows if r["status"] not in RETRYABLE_STATUSES}
-        return _ShardJob(shard_id, keyed, digest, previous, read_tar_images(folder, shard_id))
+        return _ShardJob(shard_id, keyed, digest, previous)
     if stats is not None:
         log.warning("shard %s: its candidates changed since it was written; fetching it again", shard_name(shard_id))
     return _ShardJob(shard_id, keyed, digest)
@@ -138,12 +129,17 @@ class _OpenShard:
 
     def __init__(self, job: _ShardJob, config: FetchConfig) -> None:
         self.job = job
-        self.writer = ShardWriter(shards_dir(config), job.shard_id, [key for key, _ in job.keyed], image_ext=config.encode_format)
-        for key, _ in job.keyed:
-            kept = job.settled(key)
-            if kept is not None:
-                self.writer.add(kept, job.previous_images.get(key))
-        self.todo = job.todo()
+        folder = shards_dir(config)
+        self.writer = ShardWriter(folder, job.shard_id, [key for key, _ in job.keyed], image_ext=config.encode_format)
+        images = read_tar_images(folder, job.shard_id) if job.previous else {}
+        self.todo = []
+        for key, candidate in job.keyed:
+            kept = job.previous.get(key)
+            # A settled success is kept only with its image; without it, it is fetched again.
+            if kept is not None and (kept["status"] != "success" or key in images):
+                self.writer.add(kept, images.get(key))
+            else:
+                self.todo.append((key, candidate))
         self.outstanding = len(self.todo)
         self.started = time.monotonic()
         self.summary: dict | None = None
@@ -169,7 +165,9 @@ async def _fetch_shards(jobs: list[_ShardJob], config: FetchConfig) -> list[dict
     # bytes behind, which bounds memory whatever the image sizes.
     downloading = asyncio.Semaphore(config.concurrency)
     decoding = ByteBudget(config.decode_buffer_mib * 1024 * 1024)
-    progress = _Progress(sum(len(job.todo()) for job in jobs), len(jobs))
+    # The samples to fetch, as far as the settled rows tell (a settled success whose image is
+    # missing from its tar is found when its shard opens, and added then).
+    progress = _Progress(sum(len(job.keyed) - len(job.previous) for job in jobs), len(jobs))
     opened: list[_OpenShard] = []
     try:
         with ThreadPoolExecutor(default_decode_threads(config), thread_name_prefix="wit-decode") as decoder:
@@ -214,6 +212,7 @@ async def _fetch_shards(jobs: list[_ShardJob], config: FetchConfig) -> list[dict
                     for job in jobs:
                         shard = _OpenShard(job, config)
                         opened.append(shard)
+                        progress.total += len(shard.todo) - (len(job.keyed) - len(job.previous))
                         if not shard.todo:
                             shard.finish()
                             progress.shard_done()

@@ -7,6 +7,7 @@ import json
 import random
 import tarfile
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import apache_beam as beam
 import pyarrow.parquet as pq
@@ -216,6 +217,30 @@ def test_retry_failed_reattempts_only_failed_samples(server, tmp_path, run_stage
     assert retried["status_counts"] == {"success": 6}
     assert sum(server.hits[f"/ok/{200 + i}.jpg"] for i in range(5)) == ok_hits, "successes are not fetched again"
     assert len(tar_samples(tmp_path / "shards" / "00000.tar")) == 6
+
+
+def test_retry_failed_fetches_a_success_whose_image_left_its_tar(server, tmp_path, run_stage):
+    base = 900 if run_stage is run_in_beam else 910
+    urls = [server.url(f"ok/{base + i}.jpg") for i in range(3)] + [server.url(f"flaky/{base}.jpg")]
+    cfg = stage_config(tmp_path, shard_size=100)
+    run_stage(candidates_for(urls), cfg)
+    tar_path = tmp_path / "shards" / "00000.tar"
+    samples = tar_samples(tar_path)
+    lost_key = sorted(samples)[0]
+    lost_url = json.loads(samples[lost_key]["json"])["url"]
+    with tarfile.open(tar_path, "w") as tar:  # the tar loses one stored image
+        for key, parts in sorted(samples.items()):
+            for ext, data in parts.items():
+                if not (key == lost_key and ext == "jpg"):
+                    info = tarfile.TarInfo(f"{key}.{ext}")
+                    info.size = len(data)
+                    tar.addfile(info, io.BytesIO(data))
+    hits = {u: server.hits[urlsplit(u).path] for u in urls}
+    retried = run_stage(candidates_for(urls), stage_config(tmp_path, shard_size=100, retry_failed=True))
+    assert retried["status_counts"] == {"success": 4}
+    refetched = {u for u in urls if server.hits[urlsplit(u).path] > hits[u]}
+    assert refetched == {lost_url, server.url(f"flaky/{base}.jpg")}
+    assert len(tar_samples(tar_path)) == 4 and "jpg" in tar_samples(tar_path)[lost_key]
 
 
 def test_dedup_images_keeps_the_smallest_key_dataset_wide(server, tmp_path, run_stage):
