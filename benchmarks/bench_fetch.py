@@ -400,10 +400,13 @@ def main() -> None:
     summary["wit_wall_floor_s"] = round(wall_floor, 2)
     summary["wit_images_per_s_at_wall_floor"] = round(wit["stored"] / wall_floor, 1)
     summary["wit_requests_issued_s"] = issued
+    summary["wit_held_bytes_per_candidate"] = round(held_bytes_per_candidate(url_list))
     print()
     print(f"wit's requests reached the server {issued['first']:.2f}-{issued['last']:.2f} s after it started "
           f"(the last stalled one at {issued['last_stall']:.2f} s, so the run cannot end before "
           f"{issued['last_stall'] + TIMEOUT_S:.1f} s; it ended at {wit['wall_s']:.1f} s)")
+    print(f"memory the in-process driver holds per candidate (list read and assigned): "
+          f"{summary['wit_held_bytes_per_candidate']:,} bytes")
     print(f"wit CPU per stored image / floor: {summary['wit_cpu_vs_floor']:.2f}x (target <= 1.3x; "
           f"{summary['wit_cpu_vs_one_thread_floor']:.2f}x of the one-thread floor); "
           f"start-up (process start and imports, measured alone on one URL) {startup['cpu_s']:.1f} CPU s, "
@@ -440,6 +443,29 @@ def _request_timeline(first_seen: dict[str, float], started: float) -> dict:
         "last": round(times[-1], 2),
         "last_stall": round(max(stalls, default=0.0), 2),
     }
+
+
+def held_bytes_per_candidate(url_list: Path) -> float:
+    """Python memory the in-process driver holds per candidate: the list read and assigned to
+    shards (shards.assign.assign_all), as tracemalloc counts it after the imports are done."""
+    import gc
+    import tracemalloc
+
+    from pipeline.url_list import read_candidates
+    from shards.assign import assign_all
+
+    assign_all(list(read_candidates(str(url_list))), 10_000)  # imports and caches first
+    gc.collect()
+    tracemalloc.start()
+    try:
+        candidates = list(read_candidates(str(url_list)))
+        shards = assign_all(candidates, 10_000)
+        gc.collect()
+        held, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    del shards
+    return held / max(len(candidates), 1)
 
 
 def _mean_figures(a: dict, b: dict) -> dict:
