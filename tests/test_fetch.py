@@ -204,6 +204,28 @@ def test_a_read_timeout_that_could_never_fire_first_is_left_unarmed():
     assert (armed.total, armed.sock_read, armed.sock_connect) == (10.0, 2.0, 3.0)
 
 
+def test_a_long_timeout_fires_when_it_says_not_at_the_next_whole_second(server):
+    # aiohttp rounds timeouts of 5 s or more up to a whole second of the loop's clock unless told
+    # not to. Four requests started a quarter second apart: rounded, at least one would end
+    # >= 0.75 s late; exact, each ends ~5.3 s after it started.
+    cfg = config(timeout=5.3, read_timeout=5.3, retries=0)
+
+    async def run():
+        async with Fetcher(cfg) as fetcher:
+
+            async def timed(i):
+                await asyncio.sleep(0.25 * i)
+                started = time.monotonic()
+                result = await fetcher.fetch(server.url(f"stall/{40 + i}.jpg"))
+                return result, time.monotonic() - started
+
+            return await asyncio.gather(*(timed(i) for i in range(4)))
+
+    for result, took in asyncio.run(run()):
+        assert result.status == "failed_to_download" and "timeout" in result.error
+        assert 5.3 <= took < 5.9
+
+
 def test_a_malformed_url_is_a_counted_failure_not_a_crash(server):
     results = fetch_all(["http://[::1/x.jpg", "http://[not-an-address]/x.jpg", server.url("ok/1.jpg")], config())
     assert [r.status for r in results] == ["failed_to_download", "failed_to_download", "success"]
