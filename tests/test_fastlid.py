@@ -92,6 +92,19 @@ def test_agrees_on_edge_cases(predictors, line, k):
     assert_same(reference(line, k, 0.0, "strict"), c_predict(line, k, 0.0, "strict"), line[:50])
 
 
+def test_agrees_on_random_lines(predictors):
+    """Seeded random lines over scripts, emoji, fastText's whitespace, NUL, end-of-sentence and
+    label tokens, at every length the cascade can send and k up to past the label count."""
+    c_predict, reference = predictors
+    rng = random.Random(11)
+    pieces = [chr(c) for c in [*range(32, 127), *range(0xA0, 0x250), *range(0x400, 0x4FF), *range(0x4E00, 0x4E40)]]
+    pieces += ["\U0001f600", "\U0001f680", "\u2028", "\x85", "\u3000", "\u200b", " ", "\t", "\v", "\f", "\r", "\0", "</s>", "__label__en "]
+    for _ in range(3000):
+        line = "".join(rng.choice(pieces) for _ in range(rng.choice([0, 1, 2, 5, 10, 30, 100, 300]))) + "\n"
+        k, threshold = rng.choice([1, 2, 3, 5, 176, 200]), rng.choice([0.0, 0.0, 0.1, 0.5])
+        assert_same(reference(line, k, threshold, "strict"), c_predict(line, k, threshold, "strict"), repr(line))
+
+
 @pytest.mark.parametrize("threshold", [0.0, 1e-4, 0.05, 0.5, 0.99])
 def test_agrees_on_thresholds(predictors, threshold):
     c_predict, reference = predictors
