@@ -41,7 +41,6 @@ sys.path.insert(0, str(REPO))
 from filters import language  # noqa: E402
 from filters.chain import FilterChain, FilterConfig  # noqa: E402
 from filters.evaluation import (  # noqa: E402
-    LABELS,
     english_f1,
     label_captions,
     read_labelled_captions,

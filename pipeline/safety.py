@@ -7,8 +7,8 @@ after DNS resolution (a public-looking name can resolve to 127.0.0.1) and again 
 redirect hop, because the fetcher follows redirects itself.
 
 Two places enforce it:
-- `check_url_host` refuses IP literals before any connection (aiohttp does not call the
-  resolver for them);
+- `check_host` refuses a URL's host when it is an IP literal, before any connection (aiohttp
+  does not call the resolver for them);
 - `SafeResolver` wraps aiohttp's resolver and removes refused addresses from every answer, so
   the connector can only ever connect to an allowed address.
 """
@@ -19,7 +19,6 @@ import functools
 import ipaddress
 import socket
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
 import aiohttp
 from aiohttp.abc import AbstractResolver
@@ -92,15 +91,11 @@ def address_kind(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | Non
     return None
 
 
-def check_url_host(url: str, policy: AddressPolicy) -> str | None:
-    """Refusal reason for a URL whose host is an IP literal; None for names (the resolver checks those)."""
-    return check_host(urlsplit(url).hostname or "", policy)
-
-
 @functools.lru_cache(maxsize=1 << 16)
 def check_host(host: str, policy: AddressPolicy) -> str | None:
-    """check_url_host for a host name or IP literal, remembered: a crawl meets the same hosts
-    (CDNs, image hosts) thousands of times, and parsing the address is most of the check."""
+    """Refusal reason for a URL's host when it is an IP literal; None for names (the resolver
+    checks those). Remembered: a crawl meets the same hosts (CDNs, image hosts) thousands of
+    times, and parsing the address is most of the check."""
     try:
         ipaddress.ip_address(host.split("%", 1)[0])
     except ValueError:

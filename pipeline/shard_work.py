@@ -1,6 +1,6 @@
 """The work of the fetch + shards stage, as plain functions (no Beam).
 
-- `process_shards` / `process_shard`: make shards complete. One asyncio loop keeps up to
+- `process_shards`: make shards complete. One asyncio loop keeps up to
   --concurrency downloads in flight while a thread pool decodes and resizes (Pillow releases
   the GIL there), and each shard's writer publishes its tar atomically when every sample of
   the shard has a result.
@@ -117,11 +117,6 @@ def process_shards(shards: Iterable[tuple[int, Iterable[tuple[str, Mapping]]]], 
     jobs = [item for item in planned if isinstance(item, _ShardJob)]
     fetched = iter(asyncio.run(_fetch_shards(jobs, config)) if jobs else [])
     return [next(fetched) if isinstance(item, _ShardJob) else item for item in planned]
-
-
-def process_shard(shard_id: int, keyed: Iterable[tuple[str, Mapping]], config: FetchConfig) -> dict:
-    """Make shard `shard_id` complete and return its summary (see process_shards)."""
-    return process_shards([(shard_id, keyed)], config)[0]
 
 
 class _OpenShard:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import glob
 import hashlib
-import io
 import json
 import os
 import tarfile
