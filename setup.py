@@ -1,10 +1,12 @@
-"""The C extensions: the query matcher's scanner (queries/_fastmatch.c) and fastText inference
-for language identification (filters/_fastlid.c).
+"""The C extensions: the query matcher's scanner (queries/_fastmatch.c), fastText inference
+for language identification (filters/_fastlid.c) and the caption rules' proven-keep pre-checks
+(filters/_rulescan.c).
 
 Everything else is configured in pyproject.toml. Both extensions are optional: without a C
 compiler the install still succeeds, queries.matcher falls back to its pure-Python scanner (same
 results, about 15-20x slower) and filters.language to fasttext-predict's own predict (same
-answers, several times slower per caption).
+answers, several times slower per caption), and the filter chain runs every caption rule in
+Python (same verdicts, slower).
 """
 
 from setuptools import Extension, setup
@@ -13,5 +15,6 @@ setup(
     ext_modules=[
         Extension("queries._fastmatch", sources=["queries/_fastmatch.c"], optional=True),
         Extension("filters._fastlid", sources=["filters/_fastlid.c"], optional=True),
+        Extension("filters._rulescan", sources=["filters/_rulescan.c"], optional=True),
     ]
 )

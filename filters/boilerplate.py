@@ -31,7 +31,8 @@ GENERIC_WORDS = frozenset(
 )
 STOP_WORDS = frozenset("a an the of for to in on at by with and or this that is here your my our".split())
 # Google Images and similar result pages put these in front of whatever was searched.
-_RESULT_PREFIX = re.compile(r"^(?:image|picture|photo)\s+(?:result|results)\s+for\b", re.IGNORECASE)
+RESULT_PREFIX_WORDS = ("image", "picture", "photo")
+_RESULT_PREFIX = re.compile(r"^(?:" + "|".join(RESULT_PREFIX_WORDS) + r")\s+(?:result|results)\s+for\b", re.IGNORECASE)
 _BARE_URL = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|www\.)\S+$", re.IGNORECASE)
 # A domain: labels joined by dots ending in an alphabetic TLD, optionally a path; no spaces.
 _DOMAIN = re.compile(r"^(?:[a-z0-9-]+\.)+[a-z]{2,24}(?:/\S*)?$", re.IGNORECASE)

@@ -216,14 +216,18 @@ def _may_have_separator(text: str) -> bool:
 
 
 _SEPARATOR_CHAR = re.compile("[,|@\u00b7\u2022\u2013\u2014-]")
-_EXPOSURE_WORDS = ("exposure", "aperture", "focal")
+# Without a digit, only these words make _EXPOSURE_ANYWHERE match.
+EXPOSURE_WORDS = ("exposure", "aperture", "focal")
+# The usual makers and file-name markers: a separated caption without one (and without an
+# exposure value) has no metadata suffix worth splitting for.
+GEAR_HINTS = ("img", "dsc", "canon", "nikon", "sony", "fuji", "olympus", "iphone", "pixel", ".jpg", ".png")
 
 
 def _has_exposure_value(text: str) -> bool:
     """_EXPOSURE_ANYWHERE.search, after the cheap necessary conditions: a digit or a keyword."""
     if not _DIGIT.search(text):
         lower = text.lower()
-        if not any(word in lower for word in _EXPOSURE_WORDS):
+        if not any(map(lower.__contains__, EXPOSURE_WORDS)):
             return False
     return bool(_EXPOSURE_ANYWHERE.search(text))
 
@@ -231,4 +235,4 @@ def _has_exposure_value(text: str) -> bool:
 def _has_gear_hint(text: str) -> bool:
     """A cheap test before splitting: the usual makers and file-name markers."""
     lower = text.lower()
-    return any(word in lower for word in ("img", "dsc", "canon", "nikon", "sony", "fuji", "olympus", "iphone", "pixel", ".jpg", ".png"))
+    return any(map(lower.__contains__, GEAR_HINTS))

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 
-from filters import boilerplate, camera, filename, language, normalise, urls
+from filters import boilerplate, camera, filename, language, normalise, prechecks, urls
 from filters.config import LONG_CAPTION_POLICIES, FilterConfig, add_filter_arguments, parse_deny_domains
 from wit.records import make_uid
 
@@ -41,8 +41,23 @@ class FilterChain:
         self.config.validate()
         self.deny_domains = urls.normalise_domains(self.config.deny_domains)
         self.identify = None if self.config.lid_backend == "none" else language.get_identifier(self.config.lid_backend)
-        # The enabled rules as (predicate, reason) pairs, built once: apply() runs per caption.
-        self._rules = tuple(TEXT_RULES[name] for name, _ in self._text_checks() if name != "length")
+        # The enabled rules as (predicate, reason, bit that proves it keeps), built once: apply()
+        # runs per caption.
+        self._rules = tuple(
+            (*TEXT_RULES[name], prechecks.RULE_BITS[name]) for name, _ in self._text_checks() if name != "length"
+        )
+        # None without the C extension: then every rule runs (same verdicts, slower).
+        self._scanner = prechecks.build_scanner()
+
+    def __getstate__(self) -> dict:
+        # The C scanner does not pickle; a Beam worker that unpickles the chain builds its own.
+        state = dict(self.__dict__)
+        state["_scanner"] = None
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._scanner = prechecks.build_scanner()
 
     # -- the public contract ------------------------------------------------------------
 
@@ -62,7 +77,7 @@ class FilterChain:
         """
         out = {name: "keep" for name in CHECKS}
         try:
-            prepared = self._prepare(candidate)
+            prepared, _ = self._prepare(candidate)
             if prepared == "drop_error":
                 return {name: "drop_error" for name in CHECKS}
             if prepared == "drop_length":
@@ -81,7 +96,7 @@ class FilterChain:
     # -- steps ----------------------------------------------------------------------------
 
     def _apply(self, candidate: dict) -> str | None:
-        prepared = self._prepare(candidate)
+        prepared, proven_keeps = self._prepare(candidate)
         if prepared == "drop_error":
             return prepared
         url_reason = self._url_reason(candidate)
@@ -90,45 +105,68 @@ class FilterChain:
         if prepared:
             return prepared
         text = candidate["text"]
-        for is_dropped, reason in self._rules:
-            if is_dropped(text):
+        for is_dropped, reason, proven_keep in self._rules:
+            if not proven_keeps & proven_keep and is_dropped(text):
                 return reason
         if self.identify is not None and not self._language_keeps(candidate):
             return "drop_nonenglish"
         return None
 
-    def _prepare(self, candidate) -> str | None:
-        """Normalise text in place and recompute the uid; 'drop_error' / 'drop_length' or None."""
+    def _prepare(self, candidate) -> tuple[str | None, int]:
+        """Normalise text in place and recompute the uid.
+
+        Returns 'drop_error' / 'drop_length' or None, and the scanner's proven-keep bits
+        (filters/prechecks.py) for the final text: 0 when there is no scanner.
+        """
         if not isinstance(candidate, dict):
-            return "drop_error"
+            return "drop_error", 0
         text = candidate.get("text")
         url = candidate.get("url")
         if isinstance(text, bytes):
             text = text.decode("utf-8", "replace")
         if not isinstance(text, str) or not isinstance(url, str):
-            return "drop_error"
-        text, truncated = normalise.normalise_text(text, self.config.max_chars)
-        if self.config.strip_camera_suffix and text:
-            text = camera.strip_camera_suffix(text)
+            return "drop_error", 0
+        max_chars = self.config.max_chars
+        scan = self._scanner.text_mask if self._scanner is not None else _no_proofs
+        proven_keeps = scan(text, max_chars)
+        truncated = False
+        if not proven_keeps & prechecks.NORMALISED:
+            text, truncated = normalise.normalise_text(text, max_chars)
+            proven_keeps = scan(text, max_chars)
+        if self.config.strip_camera_suffix and text and not proven_keeps & prechecks.SUFFIX_KEPT:
+            stripped = camera.strip_camera_suffix(text)
+            if stripped != text:
+                text = stripped
+                proven_keeps = scan(text, max_chars)
         candidate["text"] = text
         candidate["uid"] = make_uid(url, text)
         if truncated and self.config.long_captions == "drop":
-            return "drop_length"
+            return "drop_length", proven_keeps
         if len(text) < max(1, self.config.min_chars):
-            return "drop_length"
-        return None
+            return "drop_length", proven_keeps
+        return None, proven_keeps
 
     def _url_reason(self, candidate: dict) -> str | None:
         if not self.config.check_url:
             return None
         meta = candidate.get("meta")
         meta = meta if isinstance(meta, dict) else {}
+        url = candidate.get("url")
+        width, height = meta.get("width"), meta.get("height")
+        if (
+            self._scanner is not None
+            and not self.deny_domains
+            and width is None
+            and height is None
+            and self._scanner.url_is_plain(url, self.config.max_url_chars)
+        ):
+            return None  # the scanner proved url_problem(url) is None
         problem = urls.url_problem(
-            candidate.get("url"),
+            url,
             max_chars=self.config.max_url_chars,
             deny_domains=self.deny_domains,
-            width=meta.get("width"),
-            height=meta.get("height"),
+            width=width,
+            height=height,
         )
         return "drop_url" if problem else None
 
@@ -153,3 +191,7 @@ class FilterChain:
         if not self.config.english_only:
             return True
         return guess.english >= self.config.english_threshold
+
+
+def _no_proofs(text: str, max_chars: int) -> int:
+    return 0

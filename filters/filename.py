@@ -30,6 +30,14 @@ _NUMERIC_SUFFIX = re.compile(r"\.\d{2,4}$")
 # Trailing '(1)' or '(781×451)' after a name, with or without extension.
 _DIMENSIONS = re.compile(r"\s*\(\s*\d+\s*(?:[x×X]\s*\d+\s*)?\)\s*$")
 
+# Tools that name files with a word, then a date or a number.
+TOOL_NAME_PATTERNS = (
+    "screenshot", r"screen\s*shot", "capture", "captura", "bildschirmfoto", "schermata", "skärmbild",
+    "whatsapp", "signal", "telegram", "snapchat", "untitled", r"copy\s+of",
+)
+# Words in front of a sequence number: 'photo 3 of 12'.
+SEQUENCE_WORDS = ("photo", "image", "picture", "pic", "slide", "img")
+
 # Naming schemes of cameras, phones, screenshot tools and stock sites.
 _AUTO_PREFIX = re.compile(
     # Camera and phone counters: the prefix is followed by digits ('IMG_0976', 'P5230117').
@@ -37,11 +45,10 @@ _AUTO_PREFIX = re.compile(
     r"_mg|mg|p|fb_img|received|istockphoto|shutterstock|gettyimages|adobestock|depositphotos|"
     r"dreamstime|stock)[\s_-]?\d"
     # Tools that name files with a word then a date: 'Screenshot 2021-06-14 152233'.
-    r"|^(?:screenshot|screen\s*shot|capture|captura|bildschirmfoto|schermata|skärmbild|"
-    r"whatsapp|signal|telegram|snapchat|untitled|copy\s+of)\b.*\d",
+    r"|^(?:" + "|".join(TOOL_NAME_PATTERNS) + r")\b.*\d",
     re.IGNORECASE,
 )
-_PHOTO_N_OF_M = re.compile(r"^(?:photo|image|picture|pic|slide|img)\s*\d+\s*(?:of|/)\s*\d+\b", re.IGNORECASE)
+_PHOTO_N_OF_M = re.compile(r"^(?:" + "|".join(SEQUENCE_WORDS) + r")\s*\d+\s*(?:of|/)\s*\d+\b", re.IGNORECASE)
 _FORUM_ATTACHMENT = re.compile(
     r"click (?:image|this bar) (?:for|to view) (?:a )?larger|attachment\.php|attachmentid=|"
     r"\bname:\s*\S+\.(?:jpe?g|png|gif)\b.*\b(?:views|size):",
@@ -124,8 +131,11 @@ def content_words(name: str) -> list[str]:
 
 # Every shape below needs a dot, an underscore, a digit or one of these leading words; most
 # captions have none of them and skip the other patterns.
-_SHAPE_HINT = re.compile(r"[._\d]|^(?:untitled|copy of|screenshot|screen shot)", re.IGNORECASE)
-_TOOL_WORD_START = re.compile(r"^(?:untitled|copy of|screenshot|screen shot)\b", re.IGNORECASE)
+TOOL_WORD_STARTS = ("untitled", "copy of", "screenshot", "screen shot")
+_SHAPE_HINT = re.compile(r"[._\d]|^(?:" + "|".join(TOOL_WORD_STARTS) + ")", re.IGNORECASE)
+_TOOL_WORD_START = re.compile(r"^(?:" + "|".join(TOOL_WORD_STARTS) + r")\b", re.IGNORECASE)
+# Every forum-attachment pattern holds one of these words.
+FORUM_WORDS = ("click", "attachment", "name:")
 
 
 def looks_like_file_name(text: str) -> bool:
@@ -153,8 +163,8 @@ def looks_like_file_name(text: str) -> bool:
 def is_file_name(text: str) -> bool:
     """True when the caption is essentially only a file name or automatic identifier."""
     lower = text.lower()
-    # Every forum pattern holds one of these words; checking them first skips the regex scan.
-    if ("click" in lower or "attachment" in lower or "name:" in lower) and _FORUM_ATTACHMENT.search(text):
+    # Checking the forum words first skips the regex scan.
+    if any(map(lower.__contains__, FORUM_WORDS)) and _FORUM_ATTACHMENT.search(text):
         return True  # a whole line of metadata around the name
     if not any(map(str.isalpha, text)):
         return False  # digits and punctuation only: boilerplate, not a file name

@@ -152,6 +152,8 @@ def test_chain_pickles_for_beam_workers(chain):
 
     clone = pickle.loads(pickle.dumps(chain))
     assert clone.apply(new_candidate(URL, "IMG_0976.JPG")) == "drop_filename"
+    # The clone rebuilt the C pre-checks (where they are built), not lost them.
+    assert (clone._scanner is None) == (chain._scanner is None)
 
 
 def test_verdicts_report_every_check(chain):

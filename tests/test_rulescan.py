@@ -1,0 +1,188 @@
+"""filters._rulescan, the caption rules' proven-keep pre-checks, against the rules themselves.
+
+A bit the scanner sets is a promise about a Python rule (filters/prechecks.py): the rule keeps
+the caption, or leaves it unchanged. Every promise is checked here on real captions and on
+seeded random near-misses of every rule; the chain must give the same verdicts, text, uid and
+language with and without the scanner; and the scanner must actually prove something on real
+captions, or it would be a slower no-op.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pyarrow.parquet as pq
+import pytest
+
+from filters import boilerplate, camera, filename, normalise, prechecks, urls
+from filters.chain import FilterChain, FilterConfig
+from filters.evaluation import read_labelled_captions, read_lid_dev
+from wit.records import new_candidate
+
+rulescan = pytest.importorskip("filters._rulescan", reason="the C extension was not built (no C compiler)")
+
+# Near misses of every rule: file-name schemes, extensions, hex runs, camera gear and exposure
+# values, generic image words, separators, entities, tags, controls and odd whitespace.
+TRICKY = (
+    "IMG_0976 DSC00012.JPG dsc_12 img-12 img 12 _MG_1234 fb_img_5 p5230117 pxl 20210101 Screenshot screen shot "
+    "Screen  shot Untitled copy of Copy  of WhatsApp Image 2020-01-01 capture captura photo 3 of 12 image 2/9 "
+    "Credibility.004 slide.12 a.12345 x.jpg .JPG .jpeg( (781x451) (1) a1b2c3d4e5f6 0123456789abcdef "
+    "deadbeefcafe1 Canon EOS 5D Mark II 1/250s f/2.8 ISO 200 iso200 50mm 18-55mm XF56mmF1.2 +0.7ev 3x "
+    "Nikon D850 Sony A7RII iPhone 13 Pro Apple Samsung SM-A515F shot on digital camera exposure aperture "
+    "focal length focal XR HS e-mail rock'n'roll don't mother-in-law image picture photo result results for "
+    "logo icon banner click here to enlarge attachment.php name: views size: www.example.com http://a.b/c "
+    "example.org prof_pic.jpg kyle_lo_profile.jpg blue-ceramic-coffee-mug.jpg & &amp; &#39; < <b> > "
+    "| - – , @ · ; : ( ) [ ] { } = ! ? / ' \" _ . 0 7 42 2019"
+).split(" ")
+ODD_CHARACTERS = ["\x00", "\t", "\n", "\r", "\x0b", "\x1c", "\x1f", "\x7f", "  ", "é", "\u200b", "İ", "ſ"]
+
+
+def random_captions(count: int, seed: int = 11) -> list[str]:
+    rng = random.Random(seed)
+    out = []
+    for _ in range(count):
+        parts = []
+        for _ in range(rng.choice((1, 1, 2, 3, 4, 6, 9))):
+            roll = rng.random()
+            if roll < 0.6:
+                parts.append(rng.choice(TRICKY))
+            elif roll < 0.9:
+                parts.append("".join(rng.choice("abcdefXYZ0123456789_.-/ ") for _ in range(rng.randint(1, 8))))
+            else:
+                parts.append(rng.choice(ODD_CHARACTERS))
+        out.append("".join(part + rng.choice(("", " ", " ", ", ", " - ", "_", ".", " | ")) for part in parts))
+    return out
+
+
+@pytest.fixture(scope="module")
+def scanner():
+    return prechecks.build_scanner()
+
+
+@pytest.fixture(scope="module")
+def real_captions(shared_data) -> list[str]:
+    texts = [c.text for c in read_labelled_captions(shared_data / "captions_dev.tsv")]
+    table = pq.read_table(shared_data / "real" / "img2dataset_test_1000.parquet", columns=["TEXT"])
+    texts += [t for t in table.column("TEXT").to_pylist() if t]
+    for kind in ("sentences", "word-pairs", "single-words"):
+        texts += [text for text, _ in read_lid_dev(shared_data / "lid-dev", kind)]
+    return texts
+
+
+def broken_promises(scanner, texts: list[str], max_chars: int) -> list[tuple[str, str]]:
+    """(bit name, text) for every set bit whose rule does not keep the text."""
+    promises = {
+        "NORMALISED": (prechecks.NORMALISED, lambda t: normalise.normalise_text(t, max_chars) == (t, False)),
+        "SUFFIX_KEPT": (prechecks.SUFFIX_KEPT, lambda t: camera.strip_camera_suffix(t) == t),
+        "NOT_FILENAME": (prechecks.NOT_FILENAME, lambda t: not filename.is_file_name(t)),
+        "NOT_BOILERPLATE": (prechecks.NOT_BOILERPLATE, lambda t: not boilerplate.is_boilerplate(t)),
+        "NOT_CAMERA": (prechecks.NOT_CAMERA, lambda t: not camera.is_camera_metadata(t)),
+    }
+    broken = []
+    for text in texts:
+        mask = scanner.text_mask(text, max_chars)
+        broken += [(name, text) for name, (bit, holds) in promises.items() if mask & bit and not holds(text)]
+    return broken
+
+
+def test_bits_match_the_extension():
+    assert (prechecks.NORMALISED, prechecks.SUFFIX_KEPT, prechecks.NOT_FILENAME, prechecks.NOT_BOILERPLATE, prechecks.NOT_CAMERA) == (
+        rulescan.NORMALISED,
+        rulescan.SUFFIX_KEPT,
+        rulescan.NOT_FILENAME,
+        rulescan.NOT_BOILERPLATE,
+        rulescan.NOT_CAMERA,
+    )
+
+
+def test_every_promise_holds_on_real_captions(scanner, real_captions):
+    assert len(real_captions) > 100_000
+    # Raw captions (as sources give them) and the same after normalisation, as the chain sees them.
+    normalised = [normalise.normalise_text(t, 1000)[0] for t in real_captions]
+    assert broken_promises(scanner, real_captions + normalised, 1000) == []
+
+
+@pytest.mark.parametrize("max_chars", [0, 12, 1000])
+def test_every_promise_holds_on_random_near_misses(scanner, max_chars):
+    assert broken_promises(scanner, random_captions(20_000), max_chars) == []
+
+
+def test_the_scanner_proves_most_real_captions_clean(scanner, shared_data):
+    """A scanner that never sets a bit would pass the promise tests and save nothing."""
+    table = pq.read_table(shared_data / "real" / "img2dataset_test_1000.parquet", columns=["TEXT"])
+    texts = [normalise.normalise_text(t, 1000)[0] for t in table.column("TEXT").to_pylist() if t]
+    every_bit = 31
+    proven = sum(scanner.text_mask(t, 1000) == every_bit for t in texts)
+    assert proven / len(texts) > 0.6
+
+
+@pytest.mark.parametrize(
+    "text, expected_bits, missing_bits",
+    [
+        ("Bavarian Alps landscape with a lake at sunrise", 31, 0),
+        ("IMG_0976.JPG", prechecks.NORMALISED | prechecks.SUFFIX_KEPT, prechecks.NOT_FILENAME),
+        ("image", prechecks.NORMALISED, prechecks.NOT_BOILERPLATE),
+        ("Canon EOS 5D Mark II", prechecks.NORMALISED | prechecks.NOT_FILENAME | prechecks.NOT_BOILERPLATE, prechecks.NOT_CAMERA),
+        ("Old mill, Canon EOS 5D", prechecks.NORMALISED, prechecks.SUFFIX_KEPT),
+        ("Fish &amp; chips", 0, prechecks.NORMALISED),
+        ("2019 Ford Mustang GT - 5.0L V8", 31, 0),
+        ("Ça va", 0, 31),  # non-ASCII: no proofs, every rule runs
+    ],
+)
+def test_bits_on_known_captions(scanner, text, expected_bits, missing_bits):
+    mask = scanner.text_mask(text, 1000)
+    assert mask & expected_bits == expected_bits
+    assert mask & missing_bits == 0
+
+
+def test_plain_urls_are_proven_fine_and_problems_never(scanner, shared_data):
+    table = pq.read_table(shared_data / "real" / "img2dataset_test_1000.parquet", columns=["URL"])
+    real = [u for u in table.column("URL").to_pylist() if u]
+    rng = random.Random(5)
+    pieces = ["http://", "https://", "HTTPS://", "ftp://", "data:", "//", "a.b", "user@", "host:8080", "[::1]", "/x.svg", "/y.JPG",
+              "/z.ico?x=1.png", "#frag.svg", "?q", "/", ".", "é", " ", "\t", "example.com", "/path/img.jpeg", ":"]  # fmt: skip
+    random_urls = ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 6))) for _ in range(20_000)]
+    for max_chars in (0, 30, 2048):
+        for url in real + random_urls:
+            if scanner.url_is_plain(url, max_chars):
+                assert urls.url_problem(url, max_chars=max_chars) is None, (url, max_chars)
+    proven = sum(scanner.url_is_plain(u, 2048) for u in real)
+    assert proven / len(real) > 0.9
+    assert not scanner.url_is_plain("https://example.com/a.svg", 2048)
+    assert not scanner.url_is_plain(None, 2048)
+
+
+def test_the_chain_gives_the_same_results_without_the_scanner(monkeypatch, real_captions):
+    texts = real_captions[::3] + random_captions(5_000, seed=3)
+    with_scanner = FilterChain(FilterConfig())
+    monkeypatch.setattr(prechecks, "build_scanner", lambda: None)
+    without = FilterChain(FilterConfig())
+    assert with_scanner._scanner is not None and without._scanner is None
+    for i, text in enumerate(texts):
+        a, b = new_candidate(f"https://example.com/{i}.jpg", text), new_candidate(f"https://example.com/{i}.jpg", text)
+        assert with_scanner.apply(a) == without.apply(b), text
+        assert a == b, text
+
+
+def test_bad_arguments_raise_clear_errors(scanner):
+    with pytest.raises(TypeError):
+        scanner.text_mask(b"bytes", 10)
+    with pytest.raises(TypeError):
+        scanner.text_mask(None, 10)
+    with pytest.raises(TypeError):
+        rulescan.Scanner()
+    with pytest.raises(TypeError, match="ASCII"):
+        rulescan.Scanner(
+            boilerplate_words=frozenset(),
+            camera_words=frozenset(),
+            non_photo_extensions=frozenset(),
+            gear_hints=("ok", "smörgås"),
+            exposure_marks=(),
+            tool_word_starts=(),
+            file_name_starts=(),
+            forum_words=(),
+            result_prefixes=(),
+            extension_ends=(),
+        )
+    # Text past the scanner's buffer gets no proofs, not an overflow.
+    assert scanner.text_mask("a" * 100_000, 0) == 0
