@@ -33,21 +33,23 @@ typedef struct {
     unsigned char starts[128]; /* 1 for the first character of some needle: one pass finds them all */
 } Needles;
 
-enum { GEAR_HINTS, EXPOSURE_MARKS, TOOL_WORD_STARTS, FILE_NAME_STARTS, FORUM_WORDS, RESULT_PREFIXES, EXTENSION_ENDS, N_NEEDLES };
-static const char *NEEDLE_NAMES[N_NEEDLES] = {"gear_hints", "exposure_marks", "tool_word_starts", "file_name_starts",
-                                              "forum_words", "result_prefixes", "extension_ends"};
+enum { GEAR_HINTS, EXPOSURE_WORDS, TOOL_WORD_STARTS, TOOL_NAME_STARTS, SEQUENCE_WORDS, FORUM_WORDS, RESULT_PREFIXES, EXTENSION_ENDS, N_NEEDLES };
+static const char *NEEDLE_NAMES[N_NEEDLES] = {"gear_hints",       "exposure_words", "tool_word_starts", "tool_name_starts",
+                                              "sequence_words",   "forum_words",    "result_prefixes",  "extension_ends"};
 
 typedef struct {
     PyObject_HEAD
     PyObject *boilerplate_words; /* generic image words and stop words: not content */
     PyObject *camera_words;      /* makers, device brands, gear and stop words: not content */
     PyObject *non_photo_extensions;
+    PyObject *counter_prefixes; /* 'img', 'dsc', 'p' ...: camera counters, 'IMG_0976' */
     PyObject *tuples[N_NEEDLES];
     Needles needles[N_NEEDLES];
     /* gear_hints: substrings that send a separated segment to the camera rules;
-     * exposure_marks: what every _EXPOSURE_ANYWHERE alternative holds ('/', 'iso', 'mm', words);
+     * exposure_words: the exposure pattern's alternatives without a digit ('aperture');
      * tool_word_starts: 'untitled', 'screenshot' ...: file-name shapes without a digit;
-     * file_name_starts: starts of the naming-scheme and 'photo 3 of 12' patterns;
+     * tool_name_starts: tools that name files with a word and a number ('WhatsApp Image 2020');
+     * sequence_words: 'photo' ... in 'photo 3 of 12';
      * forum_words: words every forum-attachment pattern holds;
      * result_prefixes: 'image result for ...' starts;
      * extension_ends: '.jpg', '.png' ...: what _EXTENSION ends with (or a closing bracket). */
@@ -166,13 +168,56 @@ static int camera_content_first(Scanner *self, const char *text, const char *low
     return 0;
 }
 
+static Py_ssize_t skip_spaces(const char *s, Py_ssize_t i, Py_ssize_t n) {
+    while (i < n && is_space(s[i])) i++;
+    return i;
+}
+
+/* _PHOTO_N_OF_M: a sequence word, digits, 'of' or '/', a digit ('Photo 3 of 12'). */
+static int sequence_number_at_start(Scanner *self, const char *lower, Py_ssize_t n) {
+    const Needles *words = &self->needles[SEQUENCE_WORDS];
+    for (Py_ssize_t w = 0; w < words->count; w++) {
+        Py_ssize_t i = words->length[w];
+        if (i > n || memcmp(lower, words->text[w], (size_t)i) != 0) continue;
+        i = skip_spaces(lower, i, n);
+        if (i >= n || !is_digit(lower[i])) continue;
+        while (i < n && is_digit(lower[i])) i++;
+        i = skip_spaces(lower, i, n);
+        if (i + 1 < n && lower[i] == 'o' && lower[i + 1] == 'f') i += 2;
+        else if (i < n && lower[i] == '/') i += 1;
+        else continue;
+        i = skip_spaces(lower, i, n);
+        if (i < n && is_digit(lower[i])) return 1;
+    }
+    return 0;
+}
+
+/* _AUTO_PREFIX's counters: a prefix from the list, then a digit, maybe after one space, '_' or
+ * '-'. The prefix is the caption's leading run of letters and underscores (the separator '_'
+ * may end that run). */
+static int counter_at_start(Scanner *self, const char *lower, Py_ssize_t n) {
+    Py_ssize_t r = 0;
+    while (r < n && (is_lower(lower[r]) || lower[r] == '_')) r++;
+    if (r == 0 || r >= n) return 0;
+    if (is_digit(lower[r])) {
+        int found = in_set(self->counter_prefixes, lower, r);
+        if (found != 0 || lower[r - 1] != '_' || r == 1) return found;
+        return in_set(self->counter_prefixes, lower, r - 1);
+    }
+    if ((is_space(lower[r]) || lower[r] == '-') && r + 1 < n && is_digit(lower[r + 1])) return in_set(self->counter_prefixes, lower, r);
+    return 0;
+}
+
 /* Could looks_like_file_name(text) be True? Each of its patterns has a necessary condition that
  * is cheap to test on ASCII; 0 only when none holds. `lower` is the lowercased text. */
 static int may_look_like_file_name(Scanner *self, const char *text, const char *lower, Py_ssize_t n, int digit, int dot,
                                    int underscore) {
     if (!digit && !dot && !underscore) return starts_with_any(lower, n, &self->needles[TOOL_WORD_STARTS]);
-    if (starts_with_any(lower, n, &self->needles[TOOL_WORD_STARTS]) || starts_with_any(lower, n, &self->needles[FILE_NAME_STARTS]))
-        return 1; /* tool words, naming schemes with a word, 'photo 3 of 12' */
+    /* tool words ('Untitled design'), tools with a number ('WhatsApp Image 2020-...'; a digit is
+     * there), 'photo 3 of 12' */
+    if (starts_with_any(lower, n, &self->needles[TOOL_WORD_STARTS]) || starts_with_any(lower, n, &self->needles[TOOL_NAME_STARTS]) ||
+        sequence_number_at_start(self, lower, n))
+        return 1;
     Py_ssize_t first = 0, last = n;
     while (first < n && is_space(text[first])) first++;
     while (last > first && is_space(text[last - 1])) last--;
@@ -186,12 +231,8 @@ static int may_look_like_file_name(Scanner *self, const char *text, const char *
         run = (is_digit(c) || (c >= 'a' && c <= 'f')) ? run + 1 : 0;
         if (run >= 12) return 1;
     }
-    /* _AUTO_PREFIX's counters: a leading run of letters and underscores, then a digit, maybe
-     * after one space or hyphen */
-    Py_ssize_t r = 0;
-    while (r < n && (is_lower(lower[r]) || lower[r] == '_')) r++;
-    if (r > 0 && r < n && (is_digit(lower[r]) || ((is_space(lower[r]) || lower[r] == '-') && r + 1 < n && is_digit(lower[r + 1]))))
-        return 1;
+    int counter = counter_at_start(self, lower, n);
+    if (counter != 0) return counter; /* 1, or -1 on error */
     /* _NUMERIC_SUFFIX: '.' and two to four digits at the end ('$' also matches before a final
      * newline) */
     Py_ssize_t end = (n > 0 && text[n - 1] == '\n') ? n - 1 : n, digits = 0;
@@ -207,6 +248,45 @@ static int may_look_like_file_name(Scanner *self, const char *text, const char *
     return 0;
 }
 
+/* camera._SUFFIX_SEPARATOR on ASCII: ', ' or a '-', '|' or '@' with whitespace on both sides. */
+static int has_suffix_separator(const char *s, Py_ssize_t n) {
+    for (Py_ssize_t i = 0; i + 1 < n; i++) {
+        char c = s[i];
+        if (c == ',' && is_space(s[i + 1])) return 1;
+        if ((c == '-' || c == '|' || c == '@') && i > 0 && is_space(s[i - 1]) && is_space(s[i + 1])) return 1;
+    }
+    return 0;
+}
+
+/* Could camera._EXPOSURE_ANYWHERE match? Its alternatives with a digit need '/' before a digit
+ * ('1/250', 'f/2.8'), 'iso' at the start of a word, or 'mm' after a digit, maybe after one
+ * whitespace ('50mm', '18-55 mm'); the others are words ('aperture'). */
+static int may_hold_exposure_value(Scanner *self, const char *lower, Py_ssize_t n) {
+    for (Py_ssize_t i = 0; i < n; i++) {
+        char c = lower[i];
+        if (c == '/' && i + 1 < n && is_digit(lower[i + 1])) return 1;
+        if (c == 'i' && i + 2 < n && lower[i + 1] == 's' && lower[i + 2] == 'o' &&
+            (i == 0 || !(is_lower(lower[i - 1]) || is_digit(lower[i - 1]) || lower[i - 1] == '_')))
+            return 1;
+        if (c == 'm' && i + 1 < n && lower[i + 1] == 'm' && i > 0 &&
+            (is_digit(lower[i - 1]) || (i > 1 && is_space(lower[i - 1]) && is_digit(lower[i - 2]))))
+            return 1;
+    }
+    return contains_any(lower, n, &self->needles[EXPOSURE_WORDS]);
+}
+
+/* boilerplate._RESULT_PREFIX: 'image', 'picture' or 'photo', whitespace, then 'result' ... */
+static int result_prefix_at_start(Scanner *self, const char *lower, Py_ssize_t n) {
+    const Needles *words = &self->needles[RESULT_PREFIXES];
+    for (Py_ssize_t w = 0; w < words->count; w++) {
+        Py_ssize_t i = words->length[w];
+        if (i >= n || memcmp(lower, words->text[w], (size_t)i) != 0 || !is_space(lower[i])) continue;
+        i = skip_spaces(lower, i, n);
+        if (i + 6 <= n && memcmp(lower + i, "result", 6) == 0) return 1;
+    }
+    return 0;
+}
+
 static PyObject *Scanner_text_mask(Scanner *self, PyObject *args) {
     PyObject *text;
     Py_ssize_t max_chars;
@@ -217,7 +297,7 @@ static PyObject *Scanner_text_mask(Scanner *self, PyObject *args) {
     const char *s = (const char *)PyUnicode_1BYTE_DATA(text);
     char lower[MAX_SCAN + 1];
     int printable = 1, amp_or_tag = 0, spacing_ok = 1, any_alpha = 0, digit = 0, dot = 0, underscore = 0;
-    int separator = 0, space = 0, colon = 0;
+    int space = 0, colon = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
         char c = s[i];
         lower[i] = to_lower(c);
@@ -232,7 +312,6 @@ static PyObject *Scanner_text_mask(Scanner *self, PyObject *args) {
         else if (c == '.') dot = 1;
         else if (c == '_') underscore = 1;
         else if (c == ':') colon = 1;
-        if (c == ',' || c == '|' || c == '@' || c == '-') separator = 1;
     }
     lower[n] = '\0';
     long mask = 0;
@@ -240,16 +319,19 @@ static PyObject *Scanner_text_mask(Scanner *self, PyObject *args) {
 
     /* strip_camera_suffix only splits a separated caption that has a gear hint or could hold an
      * exposure value. */
-    if (!separator || !(contains_any(lower, n, &self->needles[GEAR_HINTS]) || contains_any(lower, n, &self->needles[EXPOSURE_MARKS])))
+    if (!has_suffix_separator(s, n) || !(contains_any(lower, n, &self->needles[GEAR_HINTS]) || may_hold_exposure_value(self, lower, n)))
         mask |= SUFFIX_KEPT;
 
     /* is_file_name: no forum words and no file-name shape. */
-    if (!contains_any(lower, n, &self->needles[FORUM_WORDS]) && !may_look_like_file_name(self, s, lower, n, digit, dot, underscore))
-        mask |= NOT_FILENAME;
+    if (!contains_any(lower, n, &self->needles[FORUM_WORDS])) {
+        int shaped = may_look_like_file_name(self, s, lower, n, digit, dot, underscore);
+        if (shaped < 0) return NULL;
+        if (!shaped) mask |= NOT_FILENAME;
+    }
 
     /* is_boilerplate: letters, not a bare URL or domain (both need a dot or a colon when there
      * is no space), no 'image result for' start, and a content word. */
-    if (any_alpha && (space || (!dot && !colon)) && !starts_with_any(lower, n, &self->needles[RESULT_PREFIXES])) {
+    if (any_alpha && (space || (!dot && !colon)) && !result_prefix_at_start(self, lower, n)) {
         int content = has_content_word(self, lower, n);
         if (content < 0) return NULL;
         if (content) mask |= NOT_BOILERPLATE;
@@ -307,13 +389,14 @@ static PyObject *Scanner_url_is_plain(Scanner *self, PyObject *args) {
 }
 
 static int Scanner_init(Scanner *self, PyObject *args, PyObject *kwargs) {
-    static char *names[] = {"boilerplate_words", "camera_words", "non_photo_extensions", "gear_hints", "exposure_marks",
-                            "tool_word_starts", "file_name_starts", "forum_words", "result_prefixes", "extension_ends", NULL};
-    PyObject *sets[3], *tuples[N_NEEDLES];
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!O!O!O!O!O!O!O!O!O!", names, &PyFrozenSet_Type, &sets[0], &PyFrozenSet_Type,
-                                     &sets[1], &PyFrozenSet_Type, &sets[2], &PyTuple_Type, &tuples[0], &PyTuple_Type, &tuples[1],
-                                     &PyTuple_Type, &tuples[2], &PyTuple_Type, &tuples[3], &PyTuple_Type, &tuples[4], &PyTuple_Type,
-                                     &tuples[5], &PyTuple_Type, &tuples[6]))
+    static char *names[] = {"boilerplate_words", "camera_words", "non_photo_extensions", "counter_prefixes", "gear_hints",
+                            "exposure_words", "tool_word_starts", "tool_name_starts", "sequence_words", "forum_words",
+                            "result_prefixes", "extension_ends", NULL};
+    PyObject *sets[4], *tuples[N_NEEDLES];
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!O!O!O!O!O!O!O!O!O!O!O!", names, &PyFrozenSet_Type, &sets[0], &PyFrozenSet_Type,
+                                     &sets[1], &PyFrozenSet_Type, &sets[2], &PyFrozenSet_Type, &sets[3], &PyTuple_Type, &tuples[0],
+                                     &PyTuple_Type, &tuples[1], &PyTuple_Type, &tuples[2], &PyTuple_Type, &tuples[3], &PyTuple_Type,
+                                     &tuples[4], &PyTuple_Type, &tuples[5], &PyTuple_Type, &tuples[6], &PyTuple_Type, &tuples[7]))
         return -1;
     if (self->tuples[0] != NULL) {
         PyErr_SetString(PyExc_RuntimeError, "Scanner is already initialised");
@@ -342,8 +425,8 @@ static int Scanner_init(Scanner *self, PyObject *args, PyObject *kwargs) {
         Py_INCREF(tuples[k]);
         self->tuples[k] = tuples[k];
     }
-    PyObject **slots[] = {&self->boilerplate_words, &self->camera_words, &self->non_photo_extensions};
-    for (int i = 0; i < 3; i++) {
+    PyObject **slots[] = {&self->boilerplate_words, &self->camera_words, &self->non_photo_extensions, &self->counter_prefixes};
+    for (int i = 0; i < 4; i++) {
         Py_INCREF(sets[i]);
         Py_XSETREF(*slots[i], sets[i]);
     }
@@ -354,6 +437,7 @@ static int Scanner_traverse(Scanner *self, visitproc visit, void *arg) {
     Py_VISIT(self->boilerplate_words);
     Py_VISIT(self->camera_words);
     Py_VISIT(self->non_photo_extensions);
+    Py_VISIT(self->counter_prefixes);
     for (int k = 0; k < N_NEEDLES; k++) Py_VISIT(self->tuples[k]);
     return 0;
 }
@@ -362,6 +446,7 @@ static int Scanner_clear(Scanner *self) {
     Py_CLEAR(self->boilerplate_words);
     Py_CLEAR(self->camera_words);
     Py_CLEAR(self->non_photo_extensions);
+    Py_CLEAR(self->counter_prefixes);
     for (int k = 0; k < N_NEEDLES; k++) {
         /* the C strings point into the tuples: forget them first */
         self->needles[k].count = 0;

@@ -38,12 +38,16 @@ TOOL_NAME_PATTERNS = (
 # Words in front of a sequence number: 'photo 3 of 12'.
 SEQUENCE_WORDS = ("photo", "image", "picture", "pic", "slide", "img")
 
+# Camera and phone counters, stock-site ids: the prefix is followed by digits ('IMG_0976',
+# 'P5230117', 'istockphoto-1234').
+COUNTER_PREFIXES = (
+    "img dsc dscn dscf dcim pxl gopr gp mvi vid pano sam wp pic pict imag photo image scan dji _mg mg p fb_img "
+    "received istockphoto shutterstock gettyimages adobestock depositphotos dreamstime stock"
+).split()
+
 # Naming schemes of cameras, phones, screenshot tools and stock sites.
 _AUTO_PREFIX = re.compile(
-    # Camera and phone counters: the prefix is followed by digits ('IMG_0976', 'P5230117').
-    r"^(?:img|dsc[nf]?|dcim|pxl|gopr|gp|mvi|vid|pano|sam|wp|pict?|imag|photo|image|scan|dji|"
-    r"_mg|mg|p|fb_img|received|istockphoto|shutterstock|gettyimages|adobestock|depositphotos|"
-    r"dreamstime|stock)[\s_-]?\d"
+    r"^(?:" + "|".join(COUNTER_PREFIXES) + r")[\s_-]?\d"
     # Tools that name files with a word then a date: 'Screenshot 2021-06-14 152233'.
     r"|^(?:" + "|".join(TOOL_NAME_PATTERNS) + r")\b.*\d",
     re.IGNORECASE,

@@ -32,7 +32,10 @@ TRICKY = (
     "focal length focal XR HS e-mail rock'n'roll don't mother-in-law image picture photo result results for "
     "logo icon banner click here to enlarge attachment.php name: views size: www.example.com http://a.b/c "
     "example.org prof_pic.jpg kyle_lo_profile.jpg blue-ceramic-coffee-mug.jpg & &amp; &#39; < <b> > "
-    "| - – , @ · ; : ( ) [ ] { } = ! ? / ' \" _ . 0 7 42 2019"
+    "| - – , @ · ; : ( ) [ ] { } = ! ? / ' \" _ . 0 7 42 2019 "
+    "Shimmer Edison HON 1870 p-5 p 5 P5 img__5 _mg_5 dscn5 pict5 pic3/4 picture 3 of 4 slide 2 / 9 photo 15: "
+    "image result for Image  results picture result iso200 xiso 200 50 mm 5mm 18-55 mm a/5 f/ /x 1/ "
+    "istockphoto-12 Sony DSC received_3 signal 5 whatsapp"
 ).split(" ")
 ODD_CHARACTERS = ["\x00", "\t", "\n", "\r", "\x0b", "\x1c", "\x1f", "\x7f", "  ", "é", "\u200b", "İ", "ſ"]
 
@@ -176,10 +179,12 @@ def test_bad_arguments_raise_clear_errors(scanner):
             boilerplate_words=frozenset(),
             camera_words=frozenset(),
             non_photo_extensions=frozenset(),
+            counter_prefixes=frozenset(),
             gear_hints=("ok", "smörgås"),
-            exposure_marks=(),
+            exposure_words=(),
             tool_word_starts=(),
-            file_name_starts=(),
+            tool_name_starts=(),
+            sequence_words=(),
             forum_words=(),
             result_prefixes=(),
             extension_ends=(),
