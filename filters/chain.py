@@ -36,7 +36,9 @@ TEXT_RULES = {
 class FilterChain:
     """Applies the configured checks to candidate dicts; build one per worker process."""
 
-    def __init__(self, config: FilterConfig | None = None):
+    def __init__(self, config: FilterConfig | None = None, use_prechecks: bool = True):
+        """use_prechecks=False runs every rule in Python, as an install without a C compiler does
+        (same verdicts; for comparing the two)."""
         self.config = config or FilterConfig()
         self.config.validate()
         self.deny_domains = urls.normalise_domains(self.config.deny_domains)
@@ -47,7 +49,8 @@ class FilterChain:
             (*TEXT_RULES[name], prechecks.RULE_BITS[name]) for name, _ in self._text_checks() if name != "length"
         )
         # None without the C extension: then every rule runs (same verdicts, slower).
-        self._scanner = prechecks.build_scanner()
+        self.use_prechecks = use_prechecks
+        self._scanner = prechecks.build_scanner() if use_prechecks else None
 
     def __getstate__(self) -> dict:
         # The C scanner does not pickle; a Beam worker that unpickles the chain builds its own.
@@ -57,7 +60,7 @@ class FilterChain:
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
-        self._scanner = prechecks.build_scanner()
+        self._scanner = prechecks.build_scanner() if self.use_prechecks else None
 
     # -- the public contract ------------------------------------------------------------
 
