@@ -1219,6 +1219,7 @@ typedef struct {
     uint8_t *lang_is_en;
     int32_t english_label;   /* the label "__label__en", -1 when the model has none */
     PyObject *en, *empty;
+    PyObject *restore;       /* restore() makes this process's cascade: how a pickled one comes back */
     double vocabulary_decides, unknown_word_penalty;
     Py_ssize_t max_chars, foreign_script_max_chars;
     Py_UCS4 *pool;
@@ -1616,6 +1617,7 @@ static void Cascade_free_buffers(Cascade *c) {
     Py_CLEAR(c->guess_type);
     Py_CLEAR(c->en);
     Py_CLEAR(c->empty);
+    Py_CLEAR(c->restore);
     vectorcallfunc vectorcall = c->vectorcall;
     memset((char *)c + sizeof(PyObject), 0, sizeof(Cascade) - sizeof(PyObject));
     c->vectorcall = vectorcall;
@@ -1631,15 +1633,15 @@ static PyObject *Cascade_new(PyTypeObject *type, PyObject *args, PyObject *kwarg
 
 static int Cascade_init(Cascade *c, PyObject *args, PyObject *kwargs) {
     static char *keywords[] = {"model", "vocabulary", "known_words", "guess_type", "vocabulary_decides",
-                               "unknown_word_penalty", "max_chars", "foreign_script_max_chars", NULL};
+                               "unknown_word_penalty", "max_chars", "foreign_script_max_chars", "restore", NULL};
     Model *model;
-    PyObject *vocabulary, *known_words;
+    PyObject *vocabulary, *known_words, *restore = Py_None;
     PyTypeObject *guess_type;
     double vocabulary_decides, unknown_word_penalty;
     Py_ssize_t max_chars, foreign_script_max_chars;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!OOO!ddnn:Cascade", keywords, &ModelType, &model, &vocabulary,
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!OOO!ddnn|$O:Cascade", keywords, &ModelType, &model, &vocabulary,
                                      &known_words, &PyType_Type, &guess_type, &vocabulary_decides,
-                                     &unknown_word_penalty, &max_chars, &foreign_script_max_chars))
+                                     &unknown_word_penalty, &max_chars, &foreign_script_max_chars, &restore))
         return -1;
     if (!model->loaded) {
         PyErr_SetString(PyExc_ValueError, "the model is not loaded");
@@ -1651,6 +1653,10 @@ static int Cascade_init(Cascade *c, PyObject *args, PyObject *kwargs) {
         PyErr_SetString(PyExc_TypeError, "guess_type must be a NamedTuple (a tuple subclass without fields of its own)");
         return -1;
     }
+    if (restore != Py_None && !PyCallable_Check(restore)) {
+        PyErr_SetString(PyExc_TypeError, "restore must be callable or None");
+        return -1;
+    }
     if (max_chars < 1 || foreign_script_max_chars < 1) {
         PyErr_SetString(PyExc_ValueError, "max_chars and foreign_script_max_chars must be 1 or more");
         return -1;
@@ -1660,6 +1666,8 @@ static int Cascade_init(Cascade *c, PyObject *args, PyObject *kwargs) {
     c->model = model;
     Py_INCREF(guess_type);
     c->guess_type = guess_type;
+    Py_INCREF(restore);
+    c->restore = restore;
     c->vocabulary_decides = vocabulary_decides;
     c->unknown_word_penalty = unknown_word_penalty;
     c->max_chars = max_chars;
@@ -1691,8 +1699,32 @@ error:
 }
 
 static void Cascade_dealloc(Cascade *c) {
+    PyObject_GC_UnTrack(c);
     Cascade_free_buffers(c);
     Py_TYPE(c)->tp_free((PyObject *)c);
+}
+
+/* restore is a Python function, whose module can hold this cascade: a cycle for the collector */
+static int Cascade_traverse(Cascade *c, visitproc visit, void *arg) {
+    Py_VISIT(c->restore);
+    Py_VISIT(c->guess_type);
+    return 0;
+}
+
+static int Cascade_clear(Cascade *c) {
+    Py_CLEAR(c->restore);
+    return 0;
+}
+
+/* Pickled by reference, as the Python function it replaces is: a Beam worker unpickling a
+ * FilterChain calls restore() and gets its own process's cascade, models loaded there. */
+static PyObject *Cascade_reduce(Cascade *c, PyObject *unused) {
+    (void)unused;
+    if (!c->restore || c->restore == Py_None) {
+        PyErr_SetString(PyExc_TypeError, "cannot pickle a Cascade made without restore=");
+        return NULL;
+    }
+    return Py_BuildValue("(O())", c->restore);
 }
 
 static PyObject *Cascade_words(Cascade *c, PyObject *text) {
@@ -1727,6 +1759,7 @@ static PyObject *Cascade_lowercase_words(Cascade *c, PyObject *text) {
 }
 
 static PyMethodDef Cascade_methods[] = {
+    {"__reduce__", (PyCFunction)Cascade_reduce, METH_NOARGS, "pickled as restore()"},
     {"words", (PyCFunction)Cascade_words, METH_O, "words(text) -> list[str]: filters.language.words_of(text), for tests"},
     {"lowercase_words", (PyCFunction)Cascade_lowercase_words, METH_O,
      "lowercase_words(text) -> int: the matches of filters.language._LOWERCASE_WORD, for tests"},
@@ -1737,13 +1770,15 @@ static PyTypeObject CascadeType = {
     PyVarObject_HEAD_INIT(NULL, 0)
     .tp_name = "filters._fastlid.Cascade",
     .tp_basicsize = sizeof(Cascade),
-    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_VECTORCALL,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_VECTORCALL | Py_TPFLAGS_HAVE_GC,
     .tp_doc = "Cascade(model, vocabulary, known_words, guess_type, vocabulary_decides, unknown_word_penalty, max_chars,\n"
-              "        foreign_script_max_chars)(text) -> guess_type(lang, score, english)\n\n"
+              "        foreign_script_max_chars, *, restore=None)(text) -> guess_type(lang, score, english)\n\n"
               "filters.language.identify_cascade in C, with the same answers bit for bit.",
     .tp_new = Cascade_new,
     .tp_init = (initproc)Cascade_init,
     .tp_dealloc = (destructor)Cascade_dealloc,
+    .tp_traverse = (traverseproc)Cascade_traverse,
+    .tp_clear = (inquiry)Cascade_clear,
     .tp_call = PyVectorcall_Call,
     .tp_vectorcall_offset = offsetof(Cascade, vectorcall),
     .tp_methods = Cascade_methods,

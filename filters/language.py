@@ -458,7 +458,14 @@ def _c_cascade() -> Callable[[str], LanguageGuess]:
         UNKNOWN_WORD_PENALTY,
         FASTTEXT_MAX_CHARS,
         FOREIGN_SCRIPT_MAX_CHARS,
+        restore=_restore_cascade,
     )
+
+
+def _restore_cascade() -> Callable[[str], LanguageGuess]:
+    """What a pickled C cascade becomes (a Beam worker unpickling a FilterChain): this process's
+    cascade, which is the Python one where the extension was not built here."""
+    return get_identifier("cascade")
 
 
 IDENTIFIERS: dict[str, Callable[[str], LanguageGuess]] = {

@@ -282,3 +282,17 @@ def test_get_identifier_picks_the_implementation(monkeypatch):
     assert isinstance(language.get_identifier("cascade"), fastlid.Cascade)
     monkeypatch.setenv(language.FASTTEXT_IMPLEMENTATION_ENV, "fasttext-predict")
     assert language.get_identifier("cascade") is language.identify_cascade
+
+
+def test_pickles_by_reference_as_this_processs_cascade(cascade, monkeypatch):
+    """A FilterChain goes to Beam workers pickled; the cascade comes back as the receiver's."""
+    import pickle
+
+    assert pickle.loads(pickle.dumps(cascade)) is cascade  # one per process, models loaded once
+    data = pickle.dumps(cascade)
+    monkeypatch.setenv(language.FASTTEXT_IMPLEMENTATION_ENV, "fasttext-predict")  # a worker without the C predictor
+    assert pickle.loads(data) is language.identify_cascade
+    model = language._fastlid_model()
+    bare = fastlid.Cascade(model, frozenset(), frozenset(), language.LanguageGuess, 0.5, 0.4, 200, 40)
+    with pytest.raises(TypeError, match="restore"):
+        pickle.dumps(bare)
