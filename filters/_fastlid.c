@@ -1247,6 +1247,12 @@ static int grow(void **buffer, Py_ssize_t *cap, Py_ssize_t need, size_t each) {
     return 0;
 }
 
+static inline int same_code_points(const Py_UCS4 *a, const Py_UCS4 *b, Py_ssize_t n) {
+    for (Py_ssize_t i = 0; i < n; i++)  /* words are short: a loop beats a call to memcmp */
+        if (a[i] != b[i]) return 0;
+    return 1;
+}
+
 static int32_t list_find(const Cascade *c, const Py_UCS4 *s, Py_ssize_t n, uint64_t h) {
     uint32_t i = (uint32_t)h & c->slot_mask;
     for (;;) {
@@ -1254,8 +1260,7 @@ static int32_t list_find(const Cascade *c, const Py_UCS4 *s, Py_ssize_t n, uint6
         if (!slot.entry) return -1;
         if (slot.hash == (uint32_t)(h >> 32)) {
             const ListEntry *e = &c->entries[slot.entry - 1];
-            if (e->length == (uint32_t)n && memcmp(c->pool + e->start, s, (size_t)n * sizeof(Py_UCS4)) == 0)
-                return (int32_t)(slot.entry - 1);
+            if (e->length == (uint32_t)n && same_code_points(c->pool + e->start, s, n)) return (int32_t)(slot.entry - 1);
         }
         i = (i + 1) & c->slot_mask;
     }
@@ -1523,6 +1528,7 @@ static PyObject *make_guess(Cascade *c, PyObject *lang, double score, double eng
         Py_INCREF(item);
         PyTuple_SET_ITEM(guess, i, item);
     }
+    PyObject_GC_UnTrack(guess);  /* a str and two floats cannot be part of a cycle */
 #else
     PyObject *args = PyTuple_Pack(1, items);
     PyObject *guess = args ? PyTuple_Type.tp_new(c->guess_type, args, NULL) : NULL;
