@@ -16,6 +16,10 @@
  * and the model is laid out to stay in the CPU's cache (1.2 MB for lid.176.ftz, see `info`):
  * a caption's few hundred n-gram look-ups and row reads are what a prediction is bound by.
  *
+ * Cascade(model, word lists, constants)(text) is filters.language.identify_cascade in C, with
+ * the same LanguageGuess bit for bit: the cascade's Python around the prediction cost more than
+ * the prediction (see "the cascade" near the end).
+ *
  * What a model file holds (fastText's format, version 11 or 12, little-endian):
  *   int32 magic 793712314, int32 version
  *   args: int32 dim, ws, epoch, minCount, neg, wordNgrams, loss, model, bucket, minn, maxn,

@@ -12,7 +12,9 @@ Backends (all offline; nothing downloads at run time):
   where it was not built: same answers, ~5x the cost per caption) decides the rest: for running
   text together with the vocabulary evidence for English and the share of words English does not
   know (evidence for some other language); leniently for names, brands and Title Case product
-  titles, which carry little language evidence and are keeps.
+  titles, which carry little language evidence and are keeps. `identify_cascade` defines it;
+  where filters/_fastlid.c was built, get_identifier returns the same cascade in C
+  (`_fastlid.Cascade`: the same answers bit for bit, a third of the cost per caption).
 - "blend": fastText's English probability averaged with the English word share; a strict
   "is this English?" detector (few false positives, but it drops names and brands).
 - "blend-lingua": the blend, with lingua deciding the uncertain band.
@@ -411,6 +413,11 @@ def identify_cascade(text: str) -> LanguageGuess:
       'BMW M6 Gran Coupe'); only fastText's confidence in one specific other language counts.
     A plain "is this English?" detector drops a quarter or more of such captions
     (docs/filters.md).
+
+    This is the reference definition: filters._fastlid.Cascade (filters/_fastlid.c) does the
+    same steps in C and is what get_identifier("cascade") returns where the extension was
+    built, so a change here must be made there too; tests/test_cascade_c.py fails until both
+    give the same LanguageGuess on every lid-dev line, the real captions and random text.
     """
     words = words_of(text)
     if not words:
