@@ -1182,19 +1182,24 @@ static inline int is_letter(Py_UCS4 ch) {
 
 /* The two word lists as one open-addressing table over code point sequences: a word's flags say
  * which lists hold it, so one look-up answers both `in vocabulary` and `in known_words` (the same
- * answers as the frozensets: str equality is code point equality). */
+ * answers as the frozensets: str equality is code point equality). A word of up to 8 Latin-1
+ * characters (most of them) is stored in its slot, so a look-up reads one cache line: with the
+ * words kept apart from their slots, the three scattered reads were most of a caption's word
+ * scan. Longer words are in a pool of code points. */
 #define IN_VOCABULARY 1
 #define IN_KNOWN 2
+#define INLINE_WORD 4   /* the code points are slot.word.chars */
+#define SLOT_FLAG_BITS 3
+#define INLINE_CHARS 8
 
 typedef struct {
-    uint32_t hash;
-    uint32_t entry;  /* index + 1; 0: empty */
+    uint32_t hash;          /* the high half of the word's hash */
+    uint32_t length_flags;  /* length << 3 | INLINE_WORD | IN_KNOWN | IN_VOCABULARY; 0: empty */
+    union {
+        uint8_t chars[INLINE_CHARS];
+        uint32_t start;     /* in the pool */
+    } word;
 } ListSlot;
-
-typedef struct {
-    uint32_t start, length;  /* code points in the pool */
-    uint32_t flags;
-} ListEntry;
 
 static inline uint64_t word_hash(const Py_UCS4 *s, Py_ssize_t n) {
     uint64_t h = 14695981039346656037ULL;
@@ -1227,8 +1232,7 @@ typedef struct {
     double vocabulary_decides, unknown_word_penalty;
     Py_ssize_t max_chars, foreign_script_max_chars;
     Py_UCS4 *pool;
-    ListEntry *entries;
-    uint32_t pool_len, pool_cap, nentries, entries_cap;
+    Py_ssize_t pool_len, pool_cap;
     ListSlot *slots;
     uint32_t slot_mask;
     /* scratch for one call (the GIL is held throughout) */
@@ -1251,85 +1255,84 @@ static int grow(void **buffer, Py_ssize_t *cap, Py_ssize_t need, size_t each) {
     return 0;
 }
 
-static inline int same_code_points(const Py_UCS4 *a, const Py_UCS4 *b, Py_ssize_t n) {
-    for (Py_ssize_t i = 0; i < n; i++)  /* words are short: a loop beats a call to memcmp */
-        if (a[i] != b[i]) return 0;
-    return 1;
-}
-
-static int32_t list_find(const Cascade *c, const Py_UCS4 *s, Py_ssize_t n, uint64_t h) {
-    uint32_t i = (uint32_t)h & c->slot_mask;
-    for (;;) {
-        ListSlot slot = c->slots[i];
-        if (!slot.entry) return -1;
-        if (slot.hash == (uint32_t)(h >> 32)) {
-            const ListEntry *e = &c->entries[slot.entry - 1];
-            if (e->length == (uint32_t)n && same_code_points(c->pool + e->start, s, n)) return (int32_t)(slot.entry - 1);
+/* The slot that holds the word s[0 .. n), or the empty slot where it would go. */
+static inline ListSlot *list_slot(const Cascade *c, const Py_UCS4 *s, Py_ssize_t n) {
+    uint64_t h = word_hash(s, n);
+    uint32_t tag = (uint32_t)(h >> 32), i = (uint32_t)h & c->slot_mask;
+    for (;; i = (i + 1) & c->slot_mask) {
+        ListSlot *slot = &c->slots[i];
+        if (!slot->length_flags) return slot;
+        if (slot->hash != tag || (uint64_t)(slot->length_flags >> SLOT_FLAG_BITS) != (uint64_t)n) continue;
+        Py_ssize_t k = 0;  /* words are short: a loop beats a call to memcmp */
+        if (slot->length_flags & INLINE_WORD) {
+            while (k < n && s[k] == slot->word.chars[k]) k++;
+        } else {
+            const Py_UCS4 *stored = c->pool + slot->word.start;
+            while (k < n && s[k] == stored[k]) k++;
         }
-        i = (i + 1) & c->slot_mask;
+        if (k == n) return slot;
     }
 }
 
-static int list_rehash(Cascade *c, uint32_t size) {
-    ListSlot *slots = alloc(size, sizeof(ListSlot));
-    if (!slots) return -1;
-    for (uint32_t e = 0; e < c->nentries; e++) {
-        const ListEntry *entry = &c->entries[e];
-        uint64_t h = word_hash(c->pool + entry->start, entry->length);
-        uint32_t i = (uint32_t)h & (size - 1);
-        while (slots[i].entry) i = (i + 1) & (size - 1);
-        slots[i] = (ListSlot){(uint32_t)(h >> 32), e + 1};
-    }
-    PyMem_Free(c->slots);
-    c->slots = slots;
-    c->slot_mask = size - 1;
-    return 0;
-}
-
-static int list_add(Cascade *c, PyObject *word, uint32_t flag) {
+static int list_add(Cascade *c, PyObject *word, uint32_t flag, Py_UCS4 **scratch, Py_ssize_t *scratch_cap) {
     if (!PyUnicode_Check(word)) {
         PyErr_Format(PyExc_TypeError, "the word lists must hold str, not %.100s", Py_TYPE(word)->tp_name);
         return -1;
     }
     Py_ssize_t n = PyUnicode_GET_LENGTH(word);
-    if (n > (Py_ssize_t)(UINT32_MAX / 4) || (uint64_t)c->pool_len + (uint64_t)n > UINT32_MAX / 4 || c->nentries >= (1u << 28))
-        return PyErr_NoMemory(), -1;
-    Py_ssize_t pool_cap = c->pool_cap, entries_cap = c->entries_cap;
-    if (grow((void **)&c->pool, &pool_cap, (Py_ssize_t)c->pool_len + n + 1, sizeof(Py_UCS4)) < 0) return -1;
-    if (grow((void **)&c->entries, &entries_cap, (Py_ssize_t)c->nentries + 1, sizeof(ListEntry)) < 0) return -1;
-    c->pool_cap = (uint32_t)pool_cap;
-    c->entries_cap = (uint32_t)entries_cap;
-    Py_UCS4 *s = c->pool + c->pool_len;
-    if (!PyUnicode_AsUCS4(word, s, n + 1, 0)) return -1;
-    uint64_t h = word_hash(s, n);
-    int32_t found = list_find(c, s, n, h);
-    if (found >= 0) {
-        c->entries[found].flags |= flag;
+    if (n > (Py_ssize_t)(UINT32_MAX >> SLOT_FLAG_BITS)) return PyErr_NoMemory(), -1;
+    if (grow((void **)scratch, scratch_cap, n + 1, sizeof(Py_UCS4)) < 0) return -1;
+    if (!PyUnicode_AsUCS4(word, *scratch, n + 1, 0)) return -1;
+    const Py_UCS4 *s = *scratch;
+    ListSlot *slot = list_slot(c, s, n);
+    if (slot->length_flags) {
+        slot->length_flags |= flag;
         return 0;
     }
-    c->entries[c->nentries++] = (ListEntry){c->pool_len, (uint32_t)n, flag};
-    c->pool_len += (uint32_t)n;
-    if ((uint64_t)c->nentries * 2 > (uint64_t)c->slot_mask + 1) return list_rehash(c, 2 * (c->slot_mask + 1));
-    uint32_t i = (uint32_t)h & c->slot_mask;
-    while (c->slots[i].entry) i = (i + 1) & c->slot_mask;
-    c->slots[i] = (ListSlot){(uint32_t)(h >> 32), c->nentries};
+    int in_slot = n <= INLINE_CHARS && PyUnicode_KIND(word) == PyUnicode_1BYTE_KIND;
+    ListSlot added = {(uint32_t)(word_hash(s, n) >> 32), (uint32_t)n << SLOT_FLAG_BITS | flag | (in_slot ? INLINE_WORD : 0), {{0}}};
+    if (in_slot) {
+        for (Py_ssize_t k = 0; k < n; k++) added.word.chars[k] = (uint8_t)s[k];
+    } else {
+        if (c->pool_len + n > (Py_ssize_t)UINT32_MAX) return PyErr_NoMemory(), -1;
+        if (grow((void **)&c->pool, &c->pool_cap, c->pool_len + n, sizeof(Py_UCS4)) < 0) return -1;
+        memcpy(c->pool + c->pool_len, s, (size_t)n * sizeof(Py_UCS4));
+        added.word.start = (uint32_t)c->pool_len;
+        c->pool_len += n;
+    }
+    *slot = added;
     return 0;
 }
 
-static int list_add_all(Cascade *c, PyObject *words, uint32_t flag) {
-    PyObject *iterator = PyObject_GetIter(words);
-    if (!iterator) return -1;
-    PyObject *word;
-    while ((word = PyIter_Next(iterator))) {
-        int status = list_add(c, word, flag);
-        Py_DECREF(word);
-        if (status < 0) {
-            Py_DECREF(iterator);
-            return -1;
-        }
+/* Both lists into a table sized for all their words at a load of at most 0.7 (probes stay short
+ * and mostly in one cache line). */
+static int list_build(Cascade *c, PyObject *vocabulary, PyObject *known_words) {
+    PyObject *lists[2] = {PySequence_Fast(vocabulary, "vocabulary must be iterable"), NULL};
+    if (lists[0]) lists[1] = PySequence_Fast(known_words, "known_words must be iterable");
+    int status = -1;
+    Py_UCS4 *scratch = NULL;
+    Py_ssize_t scratch_cap = 0;
+    if (!lists[1]) goto done;
+    Py_ssize_t total = PySequence_Fast_GET_SIZE(lists[0]) + PySequence_Fast_GET_SIZE(lists[1]);
+    uint64_t size = 1024;
+    while ((double)size * 0.7 < (double)total) size <<= 1;
+    if (size > (1ULL << 31)) {
+        PyErr_NoMemory();
+        goto done;
     }
-    Py_DECREF(iterator);
-    return PyErr_Occurred() ? -1 : 0;
+    if (!(c->slots = alloc((size_t)size, sizeof(ListSlot)))) goto done;
+    c->slot_mask = (uint32_t)(size - 1);
+    for (int l = 0; l < 2; l++) {
+        uint32_t flag = l == 0 ? IN_VOCABULARY : IN_KNOWN;
+        for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(lists[l]); i++)
+            if (list_add(c, PySequence_Fast_GET_ITEM(lists[l], i), flag, &scratch, &scratch_cap) < 0) goto done;
+    }
+    status = 0;
+done:
+    Py_XDECREF(lists[0]);
+    Py_XDECREF(lists[1]);
+    PyMem_Free(scratch);
+    return status;
 }
 
 /* words_of(text) over the lowered text's code points: each match of [^\W\d_]+(?:'[^\W\d_]+)?,
@@ -1354,11 +1357,9 @@ static int scan_words(const Cascade *c, const Py_UCS4 *s, Py_ssize_t n, WordCoun
         counts->words++;
         counts->letters += length;
         for (Py_ssize_t j = start; j < i; j++) counts->non_latin += s[j] > 0x24F;
-        int32_t entry = list_find(c, s + start, length, word_hash(s + start, length));
-        if (entry >= 0) {
-            counts->vocabulary_hits += (c->entries[entry].flags & IN_VOCABULARY) != 0;
-            counts->known_hits += (c->entries[entry].flags & IN_KNOWN) != 0;
-        }
+        uint32_t flags = list_slot(c, s + start, length)->length_flags;
+        counts->vocabulary_hits += (flags & IN_VOCABULARY) != 0;
+        counts->known_hits += (flags & IN_KNOWN) != 0;
         if (out) {
             PyObject *word = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, s + start, length);
             if (!word || PyList_Append(out, word) < 0) {
@@ -1621,7 +1622,7 @@ static PyObject *Cascade_vectorcall(PyObject *self, PyObject *const *args, size_
 static void Cascade_free_buffers(Cascade *c) {
     if (c->langs && c->model)
         for (int32_t i = 0; i < c->model->nlabels; i++) Py_XDECREF(c->langs[i]);
-    void *buffers[] = {c->langs, c->lang_is_en, c->pool, c->entries, c->slots, c->lower, c->cut, c->line};
+    void *buffers[] = {c->langs, c->lang_is_en, c->pool, c->slots, c->lower, c->cut, c->line};
     for (size_t i = 0; i < sizeof buffers / sizeof buffers[0]; i++) PyMem_Free(buffers[i]);
     Py_CLEAR(c->model);
     Py_CLEAR(c->guess_type);
@@ -1686,9 +1687,7 @@ static int Cascade_init(Cascade *c, PyObject *args, PyObject *kwargs) {
     c->empty = PyUnicode_FromStringAndSize(NULL, 0);
     c->langs = alloc((size_t)model->nlabels, sizeof(PyObject *));
     c->lang_is_en = alloc((size_t)model->nlabels, 1);
-    c->slots = alloc(1024, sizeof(ListSlot));
-    if (!c->en || !c->empty || !c->langs || !c->lang_is_en || !c->slots) goto error;
-    c->slot_mask = 1023;
+    if (!c->en || !c->empty || !c->langs || !c->lang_is_en) goto error;
     c->english_label = -1;
     for (int32_t i = 0; i < model->nlabels; i++) {
         PyObject *label = model->labels[i];
@@ -1701,7 +1700,7 @@ static int Cascade_init(Cascade *c, PyObject *args, PyObject *kwargs) {
         c->lang_is_en[i] = PyUnicode_CompareWithASCIIString(c->langs[i], "en") == 0;
         if (PyUnicode_CompareWithASCIIString(label, "__label__en") == 0) c->english_label = i;
     }
-    if (list_add_all(c, vocabulary, IN_VOCABULARY) < 0 || list_add_all(c, known_words, IN_KNOWN) < 0) goto error;
+    if (list_build(c, vocabulary, known_words) < 0) goto error;
     return 0;
 error:
     Cascade_free_buffers(c);
