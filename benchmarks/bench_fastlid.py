@@ -9,6 +9,10 @@ then one JSON line. The line sets are what the cascade sends fastText:
   that reach stage 2 of the cascade, with the k and the cut the cascade uses for each.
 Both predictors are checked to return the same answers on every line before anything is timed.
 
+A second table: the whole cascade per caption (us), filters.language.identify_cascade (Python
+around the C predictor) against filters._fastlid.Cascade (all of it in C), on the real captions
+and on the lid-dev sentences; both are checked to give equal LanguageGuesses first.
+
 Run: .venv/bin/python benchmarks/bench_fastlid.py [--quick] [--data DIR] [--repeats N]
 """
 
@@ -72,6 +76,46 @@ def per_call_us(predict, calls: list[tuple[str, int]], repeats: int) -> float:
     return best / len(calls) * 1e6
 
 
+def per_text_us(identify, texts: list[str], repeats: int) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.process_time()
+        for text in texts:
+            identify(text)
+        best = min(best, time.process_time() - start)
+    return best / len(texts) * 1e6
+
+
+def bench_cascade(data: Path, sentences: list[str], quick: bool, repeats: int) -> tuple[list, dict]:
+    c_cascade = language.get_identifier("cascade")
+    if c_cascade is language.identify_cascade:
+        raise SystemExit("the C cascade is not in use (WIT_FASTTEXT is set, or the extension was not built)")
+    captions = real_captions(data)
+    sets = {"real captions": captions * (3 if quick else 20), "lid-dev sentences": sentences}
+    rows, figures = [], {}
+    for name, texts in sets.items():
+        for text in texts[:20000]:
+            if language.identify_cascade(text) != c_cascade(text):
+                raise SystemExit(f"the cascades disagree on {text!r}")
+        python_us = c_us = float("inf")
+        for _ in range(repeats):  # interleaved, so the other load on a shared machine hits both alike
+            python_us = min(python_us, per_text_us(language.identify_cascade, texts, 1))
+            c_us = min(c_us, per_text_us(c_cascade, texts, 1))
+        figures[name] = {"texts": len(texts), "python_us": round(python_us, 2), "c_us": round(c_us, 2),
+                         "speedup": round(python_us / c_us, 2)}
+        rows.append([name, len(texts), f"{python_us:.2f}", f"{c_us:.2f}", f"{python_us / c_us:.1f}x"])
+        print(f"cascade on {name}: Python {python_us:.2f} us, C {c_us:.2f} us", file=sys.stderr, flush=True)
+    return rows, figures
+
+
+def print_table(header: list[str], rows: list[list]) -> None:
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
+    print("  ".join(h.ljust(w) for h, w in zip(header, widths)))
+    print("  ".join("-" * w for w in widths))
+    for row in rows:
+        print("  ".join(str(x).ljust(w) for x, w in zip(row, widths)))
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="a tenth of the lid-dev sentences, fewer passes")
@@ -117,17 +161,16 @@ def main(argv=None) -> int:
         rows.append([name, len(calls), f"{mean_chars:.0f}", f"{c_us:.2f}", f"{ref_us:.2f}", f"{ref_us / c_us:.1f}x"])
         print(f"{name}: C {c_us:.2f} us, fasttext-predict {ref_us:.2f} us", file=sys.stderr, flush=True)
 
+    cascade_rows, cascade_figures = bench_cascade(args.data, sentences, args.quick, repeats)
+
     print("\n## fastText predict per call (us, CPU time, best of %d passes)\n" % repeats)
-    header = ["lines", "calls", "mean chars", "filters._fastlid", "fasttext-predict", "speedup"]
-    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
-    print("  ".join(h.ljust(w) for h, w in zip(header, widths)))
-    print("  ".join("-" * w for w in widths))
-    for row in rows:
-        print("  ".join(str(x).ljust(w) for x, w in zip(row, widths)))
+    print_table(["lines", "calls", "mean chars", "filters._fastlid", "fasttext-predict", "speedup"], rows)
+    print("\n## the cascade per caption (us, CPU time, best of %d passes): identify_cascade vs _fastlid.Cascade\n" % repeats)
+    print_table(["texts", "calls", "Python", "C", "speedup"], cascade_rows)
     info = _fastlid.Model(language.fasttext_model_path()).info
     print(f"\nmodel: {info['nlabels']} labels, dim {info['dim']}, {info['input_rows']} input rows, "
           f"{info['memory_bytes'] / 1e6:.1f} MB in memory")
-    print(json.dumps({"per_call": figures, "model_memory_bytes": info["memory_bytes"], "repeats": repeats, "quick": args.quick}, sort_keys=True))
+    print(json.dumps({"per_call": figures, "cascade_per_caption": cascade_figures, "model_memory_bytes": info["memory_bytes"], "repeats": repeats, "quick": args.quick}, sort_keys=True))
     return 0
 
 

