@@ -33,9 +33,12 @@ typedef struct {
     unsigned char starts[128]; /* 1 for the first character of some needle: one pass finds them all */
 } Needles;
 
-enum { GEAR_HINTS, EXPOSURE_WORDS, TOOL_WORD_STARTS, TOOL_NAME_STARTS, SEQUENCE_WORDS, FORUM_WORDS, RESULT_PREFIXES, EXTENSION_ENDS, N_NEEDLES };
-static const char *NEEDLE_NAMES[N_NEEDLES] = {"gear_hints",       "exposure_words", "tool_word_starts", "tool_name_starts",
-                                              "sequence_words",   "forum_words",    "result_prefixes",  "extension_ends"};
+enum {
+    GEAR_HINTS, EXPOSURE_WORDS, TOOL_WORD_STARTS, TOOL_NAME_STARTS, SEQUENCE_WORDS, FORUM_WORDS, RESULT_PREFIXES,
+    EXTENSION_ENDS, N_NEEDLES
+};
+static const char *NEEDLE_NAMES[N_NEEDLES] = {"gear_hints",     "exposure_words", "tool_word_starts", "tool_name_starts",
+                                              "sequence_words", "forum_words",    "result_prefixes",  "extension_ends"};
 
 typedef struct {
     PyObject_HEAD

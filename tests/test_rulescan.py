@@ -89,13 +89,8 @@ def broken_promises(scanner, texts: list[str], max_chars: int) -> list[tuple[str
 
 
 def test_bits_match_the_extension():
-    assert (prechecks.NORMALISED, prechecks.SUFFIX_KEPT, prechecks.NOT_FILENAME, prechecks.NOT_BOILERPLATE, prechecks.NOT_CAMERA) == (
-        rulescan.NORMALISED,
-        rulescan.SUFFIX_KEPT,
-        rulescan.NOT_FILENAME,
-        rulescan.NOT_BOILERPLATE,
-        rulescan.NOT_CAMERA,
-    )
+    for name in ("NORMALISED", "SUFFIX_KEPT", "NOT_FILENAME", "NOT_BOILERPLATE", "NOT_CAMERA"):
+        assert getattr(prechecks, name) == getattr(rulescan, name), name
 
 
 def test_every_promise_holds_on_real_captions(scanner, real_captions):
@@ -142,8 +137,8 @@ def test_plain_urls_are_proven_fine_and_problems_never(scanner, shared_data):
     table = pq.read_table(shared_data / "real" / "img2dataset_test_1000.parquet", columns=["URL"])
     real = [u for u in table.column("URL").to_pylist() if u]
     rng = random.Random(5)
-    pieces = ["http://", "https://", "HTTPS://", "ftp://", "data:", "//", "a.b", "user@", "host:8080", "[::1]", "/x.svg", "/y.JPG",
-              "/z.ico?x=1.png", "#frag.svg", "?q", "/", ".", "é", " ", "\t", "example.com", "/path/img.jpeg", ":"]  # fmt: skip
+    pieces = "http:// https:// HTTPS:// ftp:// data: // a.b user@ host:8080 [::1] /x.svg /y.JPG /z.ico?x=1.png #frag.svg ?q / .".split()
+    pieces += ["é", " ", "\t", "example.com", "/path/img.jpeg", ":"]
     random_urls = ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 6))) for _ in range(20_000)]
     for max_chars in (0, 30, 2048):
         for url in real + random_urls:
