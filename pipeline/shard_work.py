@@ -36,6 +36,7 @@ from shards.writer import (
     read_tar_images,
     sample_record,
     shard_summary,
+    warm_up as warm_up_writer,
 )
 
 log = logging.getLogger(__name__)
@@ -218,7 +219,9 @@ async def _fetch_shards(jobs: list[_ShardJob], config: FetchConfig) -> list[dict
                             task = asyncio.create_task(one(shard, key, candidate))
                             running.add(task)
                             task.add_done_callback(settle)
-                    await asyncio.gather(*running)
+                    # Every request is out; the wait for the last ones (a stall costs its whole
+                    # timeout) leaves the cores idle, so the writer's one-time cost goes there.
+                    await asyncio.gather(*running, loop.run_in_executor(decoder, warm_up_writer))
                     if failures:
                         raise failures[0]
                 finally:
