@@ -1543,15 +1543,21 @@ static PyObject *make_guess(Cascade *c, PyObject *lang, double score, double eng
     return guess;
 }
 
-static PyObject *cascade_identify(Cascade *c, PyObject *text) {
+/* 0 when `text` is a str and the cascade is ready; -1 with an exception naming `caller`. */
+static int cascade_check_call(Cascade *c, PyObject *text, const char *caller) {
     if (!PyUnicode_Check(text)) {
-        PyErr_Format(PyExc_TypeError, "identify_cascade needs a str, not %.100s", Py_TYPE(text)->tp_name);
-        return NULL;
+        PyErr_Format(PyExc_TypeError, "%s needs a str, not %.100s", caller, Py_TYPE(text)->tp_name);
+        return -1;
     }
     if (!c->model) {
         PyErr_SetString(PyExc_ValueError, "the cascade is not initialised");
-        return NULL;
+        return -1;
     }
+    return 0;
+}
+
+static PyObject *cascade_identify(Cascade *c, PyObject *text) {
+    if (cascade_check_call(c, text, "identify_cascade") < 0) return NULL;
     /* words_of: the words of text.lower() */
     Py_ssize_t n = PyUnicode_GET_LENGTH(text);
     WordCounts counts;
@@ -1737,14 +1743,7 @@ static PyObject *Cascade_reduce(Cascade *c, PyObject *unused) {
 }
 
 static PyObject *Cascade_words(Cascade *c, PyObject *text) {
-    if (!PyUnicode_Check(text)) {
-        PyErr_Format(PyExc_TypeError, "words needs a str, not %.100s", Py_TYPE(text)->tp_name);
-        return NULL;
-    }
-    if (!c->model) {
-        PyErr_SetString(PyExc_ValueError, "the cascade is not initialised");
-        return NULL;
-    }
+    if (cascade_check_call(c, text, "words") < 0) return NULL;
     PyObject *lowered = PyObject_CallMethodNoArgs(text, name_lower);
     if (!lowered) return NULL;
     Py_UCS4 *s = PyUnicode_AsUCS4Copy(lowered);
