@@ -27,9 +27,11 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
 
+from bench_filters import real_captions  # noqa: E402  (the same caption set as the chain figures)
 from filters import language  # noqa: E402
-from filters.evaluation import read_labelled_captions, read_lid_dev  # noqa: E402
+from filters.evaluation import read_lid_dev  # noqa: E402
 
 
 def cascade_line(text: str, lowercase: bool, max_chars: int | None) -> str:
@@ -57,13 +59,6 @@ def stage2_calls(texts: list[str]) -> list[tuple[str, int]]:
     finally:
         language.identify_fasttext = original
     return calls
-
-
-def real_captions(data: Path) -> list[str]:
-    import pyarrow.parquet as pq
-
-    texts = [t for t in pq.read_table(data / "real" / "img2dataset_test_1000.parquet", columns=["TEXT"]).column("TEXT").to_pylist() if t]
-    return texts + [r.text for r in read_labelled_captions(data / "captions_dev.tsv")]
 
 
 def per_call_us(predict, calls: list[tuple[str, int]], repeats: int) -> float:

@@ -48,19 +48,24 @@ class FilterChain:
         self._rules = tuple(
             (*TEXT_RULES[name], prechecks.RULE_BITS[name]) for name, _ in self._text_checks() if name != "length"
         )
-        # None without the C extension: then every rule runs (same verdicts, slower).
         self.use_prechecks = use_prechecks
-        self._scanner = prechecks.build_scanner() if use_prechecks else None
+        self._attach_scanner()
 
     def __getstate__(self) -> dict:
         # The C scanner does not pickle; a Beam worker that unpickles the chain builds its own.
         state = dict(self.__dict__)
-        state["_scanner"] = None
+        state["_scanner"] = state["_text_mask"] = None
         return state
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
+        self._attach_scanner()
+
+    def _attach_scanner(self) -> None:
+        # None without the C extension (or with use_prechecks=False): then every rule runs, with
+        # the same verdicts, slower.
         self._scanner = prechecks.build_scanner() if self.use_prechecks else None
+        self._text_mask = self._scanner.text_mask if self._scanner is not None else _no_proofs
 
     # -- the public contract ------------------------------------------------------------
 
@@ -130,7 +135,7 @@ class FilterChain:
         if not isinstance(text, str) or not isinstance(url, str):
             return "drop_error", 0
         max_chars = self.config.max_chars
-        scan = self._scanner.text_mask if self._scanner is not None else _no_proofs
+        scan = self._text_mask
         proven_keeps = scan(text, max_chars)
         truncated = False
         if not proven_keeps & prechecks.NORMALISED:

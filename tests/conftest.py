@@ -17,3 +17,12 @@ def shared_data() -> Path:
             pytest.fail(f"shared data not found at {SHARED_DATA}")
         pytest.skip(f"shared data not found at {SHARED_DATA}")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def laion_texts(shared_data) -> list[str]:
+    """The TEXT column of the LAION-style rows (img2dataset_test_1000.parquet), None left out."""
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(shared_data / "real" / "img2dataset_test_1000.parquet", columns=["TEXT"])
+    return [text for text in table.column("TEXT").to_pylist() if text is not None]

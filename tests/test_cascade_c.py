@@ -60,13 +60,6 @@ def assert_identical(cascade, reference, texts, what):
     assert not mismatches, f"{len(mismatches)} of {len(texts)} {what} differ, e.g. {mismatches[:3]}"
 
 
-def laion_texts(shared_data) -> list[str]:
-    import pyarrow.parquet as pq
-
-    table = pq.read_table(shared_data / "real" / "img2dataset_test_1000.parquet", columns=["TEXT"])
-    return [t for t in table.column("TEXT").to_pylist() if t is not None]
-
-
 # ---------------------------------------------------------------- the same answers
 
 
@@ -77,19 +70,19 @@ def test_identical_on_every_lid_dev_line(shared_data, cascade, reference):
         assert_identical(cascade, reference, texts, f"lid-dev {kind}")
 
 
-def test_identical_on_real_captions_raw_and_normalised(shared_data, cascade, reference):
-    raw = [r.text for r in read_labelled_captions(shared_data / "captions_dev.tsv")] + laion_texts(shared_data)
+def test_identical_on_real_captions_raw_and_normalised(shared_data, laion_texts, cascade, reference):
+    raw = [r.text for r in read_labelled_captions(shared_data / "captions_dev.tsv")] + laion_texts
     assert len(raw) > 1200
     normalised = [normalise_text(text)[0] for text in raw]
     assert_identical(cascade, reference, raw + normalised, "captions")
 
 
-def test_the_chain_gives_the_same_verdicts(shared_data, cascade, reference):
+def test_the_chain_gives_the_same_verdicts(shared_data, laion_texts, cascade, reference):
     """What the chain hands language identification, and every verdict, lang and lang_score."""
     from filters.chain import FilterChain
     from wit.records import new_candidate
 
-    texts = [r.text for r in read_labelled_captions(shared_data / "captions_dev.tsv")] + laion_texts(shared_data)
+    texts = [r.text for r in read_labelled_captions(shared_data / "captions_dev.tsv")] + laion_texts
     chain = FilterChain()
     assert chain.identify is cascade  # the default chain runs the C cascade
     seen = []
