@@ -1,6 +1,9 @@
 """OUT/sizes.json and OUT/manifest.json: what a dataset holds, written once all shards are done.
 
-sizes.json is the file open_clip reads for the epoch length ({"00000.tar": n, ...}).
+sizes.json ({"00000.tar": n, ...}) gives trainers the epoch length. It is written twice, with
+the same content: OUT/sizes.json, the dataset's index, and OUT/shards/sizes.json, because
+open_clip looks for it only in the folder of the tars (open_clip_train.data.get_dataset_size)
+and otherwise needs --train-num-samples.
 manifest.json lists each tar with its sample count and sha256, the totals by status, the
 configuration that produced it, the hash of the query list the text side used, and the
 versions of the software involved, so a dataset can be checked and reproduced.
@@ -59,11 +62,12 @@ def build_manifest(summaries: Iterable[Mapping], config: Mapping, query_list_has
 
 
 def write_dataset_index(out: str, summaries: Iterable[Mapping], config: Mapping, query_list_hash: str = "") -> dict:
-    """Write OUT/sizes.json and OUT/manifest.json; returns the manifest."""
+    """Write OUT/sizes.json, OUT/shards/sizes.json and OUT/manifest.json; returns the manifest."""
     manifest = build_manifest(summaries, config, query_list_hash)
     sizes = {shard["tar"]: shard["samples"] for shard in manifest["shards"]}
     out = out.rstrip("/")
     _write_json(f"{out}/sizes.json", sizes)
+    _write_json(f"{out}/shards/sizes.json", sizes)
     _write_json(f"{out}/manifest.json", manifest)
     return manifest
 
@@ -75,6 +79,7 @@ def read_manifest(out: str) -> dict:
 
 def _write_json(path: str, payload: Mapping) -> None:
     fs, root = fsspec.core.url_to_fs(path)
+    fs.makedirs(fs._parent(root), exist_ok=True)  # OUT/shards/ does not exist when no shard was written
     temp = f"{root}.tmp"
     with fs.open(temp, "w") as handle:
         json.dump(payload, handle, indent=2, sort_keys=False)

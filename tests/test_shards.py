@@ -146,6 +146,8 @@ def test_stage_writes_the_dataset_layout_and_reads_back(server, tmp_path, run_st
     sizes = json.loads((tmp_path / "sizes.json").read_text())
     assert sizes == {s["tar"]: s["samples"] for s in manifest["shards"]}
     assert sorted(sizes) == ["00000.tar", "00001.tar", "00002.tar"]
+    # open_clip reads sizes.json only beside the tars
+    assert json.loads((tmp_path / "shards" / "sizes.json").read_text()) == sizes
     import hashlib
 
     for shard in manifest["shards"]:
@@ -320,6 +322,7 @@ def test_an_empty_input_gives_an_empty_dataset(tmp_path, run_stage):
     manifest = run_stage([], stage_config(tmp_path))
     assert manifest["samples"] == 0 and manifest["shards"] == []
     assert json.loads((tmp_path / "sizes.json").read_text()) == {}
+    assert json.loads((tmp_path / "shards" / "sizes.json").read_text()) == {}
 
 
 # ---- archive replay -------------------------------------------------------------------------
