@@ -2,10 +2,13 @@
 
 import csv
 import gzip
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from peers import peers_python
 from trainer.tokenizer import Tokenizer, bytes_to_unicode, load_clip_bpe, load_tokenizer, train_tokenizer
 from wit.errors import WitError
 
@@ -65,11 +68,16 @@ def test_clip_format_merges_file_gives_clip_style_ids(tmp_path):
 
 
 def test_real_clip_vocabulary_when_a_copy_is_installed():
-    """open_clip ships OpenAI's merges file; where it is installed, check CLIP's published ids."""
-    candidates = [p / "open_clip" / "bpe_simple_vocab_16e6.txt.gz" for p in map(Path, __import__("sys").path) if p.is_dir()]
+    """open_clip ships OpenAI's merges file; where it is installed, here or in the peers' Python
+    (tests/peers.py), check CLIP's published ids."""
+    # find_spec locates the package without importing it (and torch with it).
+    where = "import importlib.util as u; s = u.find_spec('open_clip'); print(s.submodule_search_locations[0] if s else '')"
+    folders = {subprocess.run([python, "-c", where], capture_output=True, text=True).stdout.strip()
+               for python in (sys.executable, peers_python())}
+    candidates = [Path(folder) / "bpe_simple_vocab_16e6.txt.gz" for folder in folders if folder]
     found = next((p for p in candidates if p.is_file()), None)
     if found is None:
-        pytest.skip("no copy of bpe_simple_vocab_16e6.txt.gz installed (open_clip is in the peers extra)")
+        pytest.skip("no copy of bpe_simple_vocab_16e6.txt.gz installed (scripts/setup-peers.sh open_clip installs open_clip)")
     tokenizer = load_clip_bpe(found)
     assert tokenizer.vocab_size == 49408
     assert tokenizer(["a diagram", "a dog", "a cat"])[:, :4].tolist() == [
