@@ -11,11 +11,11 @@ images, peak RSS of the process tree, outcomes by status, and the ratios. It als
 floor: decode (with JPEG draft) + resize + encode alone, on the same photos, on a pool of one
 thread per core as wit runs it (and on one thread, for reference).
 
-    scripts/setup-peers.sh      # img2dataset in .peers-venv, apart from the project's venv
+    scripts/setup-peers.sh      # img2dataset in .peers/img2dataset, apart from the project's venv
     .venv/bin/python benchmarks/bench_fetch.py
     .venv/bin/python benchmarks/bench_fetch.py --quick
 
-img2dataset is taken from .peers-venv where it is installed, or from --img2dataset; without it
+img2dataset is taken from .peers/img2dataset where it is installed, or from --img2dataset; without it
 (or with --img2dataset none) only wit and the floor are measured. The last line is a JSON object.
 """
 
@@ -41,7 +41,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
-PEERS_IMG2DATASET = REPO / ".peers-venv" / "bin" / "img2dataset"  # scripts/setup-peers.sh
+PEERS_IMG2DATASET = REPO / ".peers" / "img2dataset" / "bin" / "img2dataset"  # scripts/setup-peers.sh
 # Both tools get the same 10 s timeout (img2dataset's default); the 30 s stalls end there.
 TIMEOUT_S = 10
 FAULTS = (("404", 0.03), ("corrupt", 0.02), ("html", 0.01), ("stall", 0.01), ("noai", 0.005))
@@ -295,7 +295,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="600 URLs instead of 3,000")
     parser.add_argument("--urls", type=int, default=0, help="number of URLs (default 3000, --quick 600)")
     parser.add_argument("--img2dataset", default=str(PEERS_IMG2DATASET) if PEERS_IMG2DATASET.exists() else "",
-                        help="img2dataset CLI (or a python that has it) from a separate venv; 'none' skips it (default: .peers-venv's, if installed)")
+                        help="img2dataset CLI (or a python that has it) from a separate venv; 'none' skips it (default: .peers/img2dataset's, if installed)")
     parser.add_argument("--i2d-processes", type=int, default=3, help="img2dataset processes (default %(default)s)")
     parser.add_argument("--i2d-threads", type=int, default=512, help="img2dataset threads per process (default %(default)s)")
     parser.add_argument("--photo-spread", type=float, default=1.3, help="sigma of the log of the photos' pixel count: 1.3 (default) gives the issue's mix, median 0.3 MP up to the 12 MP cap; 0.9 the lighter mix of earlier runs (max ~6 MP)")

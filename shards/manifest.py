@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import platform
+import posixpath
 import time
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -79,7 +80,7 @@ def read_manifest(out: str) -> dict:
 
 def _write_json(path: str, payload: Mapping) -> None:
     fs, root = fsspec.core.url_to_fs(path)
-    fs.makedirs(fs._parent(root), exist_ok=True)  # OUT/shards/ does not exist when no shard was written
+    fs.makedirs(posixpath.dirname(root), exist_ok=True)  # OUT/shards/ does not exist when no shard was written
     temp = f"{root}.tmp"
     with fs.open(temp, "w") as handle:
         json.dump(payload, handle, indent=2, sort_keys=False)

@@ -1,5 +1,6 @@
-"""Where the peer tools live for the interop tests: img2dataset and open_clip run in a Python of
-their own (scripts/setup-peers.sh makes .peers-venv), never in the project's venv."""
+"""Where the peer tools live for the interop tests: img2dataset and open_clip run in Pythons of
+their own (scripts/setup-peers.sh makes .peers/img2dataset and .peers/open_clip), never in the
+project's venv."""
 
 from __future__ import annotations
 
@@ -14,31 +15,32 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 
 
-def peers_python() -> str:
-    """$WIT_PEERS_PYTHON, else .peers-venv's Python, else this one."""
+def peer_pythons() -> list[str]:
+    """$WIT_PEERS_PYTHON alone if set, else every venv under .peers/, then this Python."""
     chosen = os.environ.get("WIT_PEERS_PYTHON")
     if chosen:
-        return chosen
-    venv = REPO / ".peers-venv" / "bin" / "python"
-    return str(venv) if venv.exists() else sys.executable
+        return [chosen]
+    return [str(p) for p in sorted((REPO / ".peers").glob("*/bin/python"))] + [sys.executable]
 
 
 @functools.lru_cache(maxsize=None)
 def _import_error(python: str, module: str) -> str:
     try:
-        result = subprocess.run([python, "-c", f"import {module}"], capture_output=True, text=True, timeout=300)
+        result = subprocess.run([python, "-c", f"import {module}"], capture_output=True, text=True, timeout=300,
+                                env=peer_env())
     except OSError as exc:
         return str(exc)
-    return "" if result.returncode == 0 else (result.stderr.strip().splitlines() or ["exit %d" % result.returncode])[-1]
+    return "" if result.returncode == 0 else (result.stderr.strip().splitlines() or [f"exit {result.returncode}"])[-1]
 
 
 def require(module: str, how: str) -> str:
-    """The peers Python, if `module` imports there; otherwise the test is skipped, saying why."""
-    python = peers_python()
-    error = _import_error(python, module)
-    if error:
-        pytest.skip(f"{module} does not import in {python} ({error}); {how}, or set WIT_PEERS_PYTHON")
-    return python
+    """The first peer Python where `module` imports; otherwise the test is skipped, saying why."""
+    pythons = peer_pythons()
+    for python in pythons:
+        if not _import_error(python, module):
+            return python
+    pytest.skip(f"{module} does not import in {', '.join(pythons)} ({_import_error(pythons[-1], module)}); "
+                f"{how}, or set WIT_PEERS_PYTHON")
 
 
 def peer_env() -> dict:

@@ -1,8 +1,8 @@
 """The peer tools, run for real: img2dataset fetches wit's candidates, wit reads and trains on the
 shards img2dataset writes, and open_clip trains on the shards wit writes.
 
-The peers run in a Python of their own (tests/peers.py: .peers-venv from scripts/setup-peers.sh,
-or WIT_PEERS_PYTHON); a test whose peer does not import there is skipped and says why.
+The peers run in Pythons of their own (tests/peers.py: the venvs scripts/setup-peers.sh makes under
+.peers/, or WIT_PEERS_PYTHON); a test whose peer imports in none of them is skipped and says why.
 """
 
 import json

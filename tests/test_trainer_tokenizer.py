@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from peers import peers_python
+from peers import peer_pythons
 from trainer.tokenizer import Tokenizer, bytes_to_unicode, load_clip_bpe, load_tokenizer, train_tokenizer
 from wit.errors import WitError
 
@@ -68,12 +68,12 @@ def test_clip_format_merges_file_gives_clip_style_ids(tmp_path):
 
 
 def test_real_clip_vocabulary_when_a_copy_is_installed():
-    """open_clip ships OpenAI's merges file; where it is installed, here or in the peers' Python
+    """open_clip ships OpenAI's merges file; where it is installed, here or in a peer venv
     (tests/peers.py), check CLIP's published ids."""
     # find_spec locates the package without importing it (and torch with it).
     where = "import importlib.util as u; s = u.find_spec('open_clip'); print(s.submodule_search_locations[0] if s else '')"
     folders = {subprocess.run([python, "-c", where], capture_output=True, text=True).stdout.strip()
-               for python in (sys.executable, peers_python())}
+               for python in peer_pythons() + [sys.executable]}
     candidates = [Path(folder) / "bpe_simple_vocab_16e6.txt.gz" for folder in folders if folder]
     found = next((p for p in candidates if p.is_file()), None)
     if found is None:
