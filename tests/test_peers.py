@@ -18,7 +18,7 @@ import pytest
 from image_server import ImageServer
 from peers import peer_env, require
 from shards.reader import epoch_size, iter_samples
-from trainer_shards import make_pairs
+from trainer_shards import MICRO, make_pairs, train_args
 from wit.cli import main as wit
 
 PAIRS = make_pairs(48, seed=5)
@@ -27,10 +27,6 @@ STORED = len(PAIRS) - len(FAULTS)
 LOCAL = ["--allow-address", "127.0.0.1/32", "--timeout", "5", "--retries", "0"]
 IMG2DATASET = "scripts/setup-peers.sh installs it"
 OPEN_CLIP = "scripts/setup-peers.sh open_clip installs it"
-# Small enough to train a step in seconds on 2 cores; the same code as every preset.
-MICRO = {"embed_dim": 32, "image_size": 32, "vision_layers": 1, "vision_width": 32, "vision_patch_size": 8,
-         "vision_heads": 2, "context_length": 16, "vocab_size": 300, "text_width": 32, "text_heads": 2,
-         "text_layers": 1, "eot_token_id": 299}
 
 
 @pytest.fixture(scope="module")
@@ -84,9 +80,7 @@ def test_img2dataset_shards_read_and_train_in_wit(url_list, tmp_path):
 
     (tmp_path / "micro.json").write_text(json.dumps(MICRO))
     batch = 15
-    assert wit(["-q", "train", "--data", str(out), "--out", str(tmp_path / "run"), "--model-config", str(tmp_path / "micro.json"),
-                "--batch-size", str(batch), "--epochs", "1", "--workers", "0", "--vocab-size", "300", "--precision", "fp32",
-                "--log-every", "1", "--save-every", "0"]) == 0
+    assert wit(train_args(out, tmp_path / "run", tmp_path / "micro.json", "--epochs", "1", "--workers", "0", batch_size=batch)) == 0
     records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     steps = [r for r in records if "loss" in r]
     assert [r["step"] for r in steps] == list(range(1, STORED // batch + 1))
@@ -125,7 +119,9 @@ def test_open_clip_trains_on_wit_shards(url_list, tmp_path):
                "--workers", "0", "--device", "cpu", "--precision", "fp32", "--logs", str(tmp_path / "logs"),
                "--name", "wit", "--report-to", "", "--save-frequency", "1", "--warmup", "0", "--lr", "1e-5",
                "--log-every-n-steps", "1", "--seed", "0"]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=600, env=peer_env(), cwd=tmp_path)
+    # One torch thread: the suite runs a test per core beside this one, and timing tests share them.
+    env = {**peer_env(), "OMP_NUM_THREADS": "1"}
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600, env=env, cwd=tmp_path)
     assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
     log = (tmp_path / "logs" / "wit" / "out.log").read_text()
     progress = re.findall(r"Train Epoch: 0 \[\s*(\d+)/(\d+) .*? Loss: ([0-9.naif]+)", log)

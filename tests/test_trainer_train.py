@@ -6,19 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from trainer_shards import COLOURS, make_image, make_pairs, write_dataset
+from trainer_shards import COLOURS, MICRO, make_image, make_pairs, train_args, write_dataset
 from wit.cli import main as wit
-
-# A model small enough to train in seconds on a loaded 2-core machine (same code as every preset).
-MICRO = {"embed_dim": 64, "image_size": 32, "vision_layers": 2, "vision_width": 64, "vision_patch_size": 8,
-         "vision_heads": 2, "context_length": 16, "vocab_size": 300, "text_width": 64, "text_heads": 2,
-         "text_layers": 2, "eot_token_id": 299}
-
-
-def train_args(data, out, model_config, *extra):
-    return ["-q", "train", "--data", str(data), "--out", str(out), "--model-config", str(model_config),
-            "--batch-size", "32", "--lr", "2e-3", "--warmup", "5", "--vocab-size", "300", "--precision", "fp32",
-            "--log-every", "1", "--save-every", "0", *extra]
 
 
 def metrics(run: Path) -> list[dict]:
