@@ -92,15 +92,14 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    import torch.distributed as dist
+    from trainer.train import TrainConfig, leave_distributed, train
 
-    from trainer.train import TrainConfig, train
-
+    finished = False
     try:
         summary = train(TrainConfig.from_args(args))
+        finished = True
     finally:
-        if dist.is_initialized():  # `torchrun ... wit train` works as well as `-m trainer.train`
-            dist.destroy_process_group()
+        leave_distributed(finished)  # `torchrun ... wit train` works as well as `-m trainer.train`
     if int(os.environ.get("RANK", "0")) == 0:
         print(json.dumps(summary))
     return 0

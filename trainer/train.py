@@ -93,6 +93,19 @@ def setup_distributed(device_name: str | None) -> tuple[int, int, int, torch.dev
     return rank, world_size, local_rank, device
 
 
+def leave_distributed(finished: bool) -> None:
+    """Tear the process group down. After a finished run, every rank first meets at a barrier: a
+    gloo worker thread drops a finished collective's tensors just after reporting it done, and a
+    process whose interpreter is already shutting down by then aborts ("terminate called without
+    an active exception"). The barrier holds no Python tensors and gives the other threads time.
+    After a failure there is no barrier: the other ranks may never reach it."""
+    if not dist.is_initialized():
+        return
+    if finished:
+        dist.barrier()
+    dist.destroy_process_group()
+
+
 def autocast_context(precision: str, device: torch.device):
     """fp16 autocast for `amp` on CUDA, bf16 for `amp_bf16` (and for both on CPU), nothing for fp32."""
     if precision == "fp32":
@@ -393,14 +406,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     rank = int(os.environ.get("RANK", "0"))
     logging.basicConfig(level=logging.INFO if rank == 0 else logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    finished = False
     try:
         summary = train(TrainConfig.from_args(args))
+        finished = True
     except WitError as exc:
         print(f"wit: error: {exc}", file=sys.stderr)
         return 1
     finally:
-        if dist.is_initialized():
-            dist.destroy_process_group()
+        leave_distributed(finished)
     if rank == 0:
         print(json.dumps(summary))
     return 0
