@@ -3,8 +3,8 @@ for language identification (filters/_fastlid.c) and the caption rules' proven-k
 (filters/_rulescan.c).
 
 Everything else is configured in pyproject.toml. Both extensions are optional: without a C
-compiler the install still succeeds, queries.matcher falls back to its pure-Python scanner (same
-results, about 15-20x slower) and filters.language to fasttext-predict's own predict (same
+compiler the install still succeeds, wit.queries.matcher falls back to its pure-Python scanner (same
+results, about 15-20x slower) and wit.filters.language to fasttext-predict's own predict (same
 answers, several times slower per caption), and the filter chain runs every caption rule in
 Python (same verdicts, slower).
 """
@@ -13,8 +13,8 @@ from setuptools import Extension, setup
 
 setup(
     ext_modules=[
-        Extension("queries._fastmatch", sources=["queries/_fastmatch.c"], optional=True),
-        Extension("filters._fastlid", sources=["filters/_fastlid.c"], optional=True),
-        Extension("filters._rulescan", sources=["filters/_rulescan.c"], optional=True),
+        Extension("wit.queries._fastmatch", sources=["queries/_fastmatch.c"], optional=True),
+        Extension("wit.filters._fastlid", sources=["filters/_fastlid.c"], optional=True),
+        Extension("wit.filters._rulescan", sources=["filters/_rulescan.c"], optional=True),
     ]
 )

@@ -9,8 +9,8 @@ then one JSON line. The line sets are what the cascade sends fastText:
   that reach stage 2 of the cascade, with the k and the cut the cascade uses for each.
 Both predictors are checked to return the same answers on every line before anything is timed.
 
-A second table: the whole cascade per caption (us), filters.language.identify_cascade (Python
-around the C predictor) against filters._fastlid.Cascade (all of it in C), on the real captions
+A second table: the whole cascade per caption (us), wit.filters.language.identify_cascade (Python
+around the C predictor) against wit.filters._fastlid.Cascade (all of it in C), on the real captions
 and on the lid-dev sentences; both are checked to give equal LanguageGuesses first.
 
 Run: .venv/bin/python benchmarks/bench_fastlid.py [--quick] [--data DIR] [--repeats N]
@@ -30,8 +30,8 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
 from bench_filters import real_captions  # noqa: E402  (the same caption set as the chain figures)
-from filters import language  # noqa: E402
-from filters.evaluation import read_lid_dev  # noqa: E402
+from wit.filters import language  # noqa: E402
+from wit.filters.evaluation import read_lid_dev  # noqa: E402
 
 
 def cascade_line(text: str, lowercase: bool, max_chars: int | None) -> str:
@@ -119,7 +119,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     repeats = args.repeats or (2 if args.quick else 3)
 
-    from filters import _fastlid  # the comparison needs the extension
+    from wit.filters import _fastlid  # the comparison needs the extension
 
     c_predict = _fastlid.Model(language.fasttext_model_path()).predict
     reference = language._fasttext_model().f.predict
@@ -159,7 +159,7 @@ def main(argv=None) -> int:
     cascade_rows, cascade_figures = bench_cascade(args.data, sentences, args.quick, repeats)
 
     print("\n## fastText predict per call (us, CPU time, best of %d passes)\n" % repeats)
-    print_table(["lines", "calls", "mean chars", "filters._fastlid", "fasttext-predict", "speedup"], rows)
+    print_table(["lines", "calls", "mean chars", "wit.filters._fastlid", "fasttext-predict", "speedup"], rows)
     print("\n## the cascade per caption (us, CPU time, best of %d passes): identify_cascade vs _fastlid.Cascade\n" % repeats)
     print_table(["texts", "calls", "Python", "C", "speedup"], cascade_rows)
     info = _fastlid.Model(language.fasttext_model_path()).info

@@ -254,7 +254,7 @@ def floor(pool: list[bytes], repeat: int, threads: int) -> dict:
     CPU per image includes what running in parallel costs. Also one thread, for reference."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from pipeline.images import ImageOptions, ImageRejected, process_image
+    from wit.pipeline.images import ImageOptions, ImageRejected, process_image
 
     options = ImageOptions(image_size=256, resize_mode="center_crop")
 
@@ -451,12 +451,12 @@ def _request_timeline(first_seen: dict[str, float], started: float) -> dict:
 
 def held_bytes_per_candidate(url_list: Path) -> float:
     """Python memory the in-process driver holds per candidate: the list read and assigned to
-    shards (shards.assign.assign_all), as tracemalloc counts it after the imports are done."""
+    shards (wit.shards.assign.assign_all), as tracemalloc counts it after the imports are done."""
     import gc
     import tracemalloc
 
-    from pipeline.url_list import read_candidates
-    from shards.assign import assign_all
+    from wit.pipeline.url_list import read_candidates
+    from wit.shards.assign import assign_all
 
     assign_all(list(read_candidates(str(url_list))), 10_000)  # imports and caches first
     gc.collect()

@@ -5,7 +5,7 @@ Three tables, then one JSON line:
    default chain and for the chain with each language backend.
 2. lid-dev (sentences, word-pairs, single-words) as binary English-vs-rest: recall (TPR),
    false-positive rate, raw F1 and prevalence-balanced F1 (both classes weighted equally; the
-   issue's targets are judged on it, see filters.evaluation.english_f1 and docs/filters.md) and
+   issue's targets are judged on it, see wit.filters.evaluation.english_f1 and docs/filters.md) and
    captions/s per core for each detector and cascade, with langdetect as the anchor; the
    default's figures on each half of the files (odd / even lines) as a stability check. Fast detectors run on
    every line; slow ones (langdetect, lingua, blend-lingua) on an even sample of every language
@@ -40,9 +40,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from filters import language  # noqa: E402
-from filters.chain import FilterChain, FilterConfig  # noqa: E402
-from filters.evaluation import (  # noqa: E402
+from wit.filters import language  # noqa: E402
+from wit.filters.chain import FilterChain, FilterConfig  # noqa: E402
+from wit.filters.evaluation import (  # noqa: E402
     english_f1,
     label_captions,
     read_labelled_captions,
@@ -194,7 +194,7 @@ def real_captions(data: Path) -> list[str]:
 def bench_chain(data: Path, quick: bool) -> dict:
     """Each config over the same candidates, in interleaved passes (the best pass counts), so a
     contended machine moves every row alike. "default, Python cascade" is the default chain with
-    filters.language.identify_cascade in place of the C cascade get_identifier gives it: the
+    wit.filters.language.identify_cascade in place of the C cascade get_identifier gives it: the
     same verdicts, for what the C cascade (filters/_fastlid.c) saves per caption; "every rule in
     Python" is the default chain without the C pre-checks (filters/_rulescan.c), for what they
     save."""

@@ -9,7 +9,7 @@ real recipe adds Wikipedia bigrams and titles there). Captions are the real rows
 ../shared/data (captions_dev.tsv and img2dataset_test_1000.parquet's TEXT), repeated to volume.
 
 Compared, in one process, on the same captions:
-  ours       queries.matcher.QueryMatcher (token n-gram table; C scanner where built)
+  ours       wit.queries.matcher.QueryMatcher (token n-gram table; C scanner where built)
   python     the same matcher with its pure-Python scanner (the fallback without a compiler)
   naive      MetaCLIP's first script: `for entry in spaced_metadata: if entry in text` (a sample,
              extrapolated: it is far too slow for the full run)
@@ -61,7 +61,7 @@ def load_captions(data_dir: Path) -> list[str]:
 
 def gloss_bigrams(wordnet_dir: Path) -> list[str]:
     """Adjacent word pairs of WordNet's glosses, most frequent first: realistic two-word queries."""
-    from queries.normalize import TOKEN_RE
+    from wit.queries.normalize import TOKEN_RE
 
     pairs: Counter = Counter()
     for name in ("data.noun", "data.verb", "data.adj", "data.adv"):
@@ -79,9 +79,9 @@ def gloss_bigrams(wordnet_dir: Path) -> list[str]:
 
 
 def full_query_list() -> tuple[list[str], dict]:
-    from queries import wordnet
-    from queries.normalize import match_key
-    from queries.querylist import load_query_list
+    from wit.queries import wordnet
+    from wit.queries.normalize import match_key
+    from wit.queries.querylist import load_query_list
 
     started = time.perf_counter()
     base = load_query_list("default")
@@ -144,8 +144,8 @@ def main() -> None:
     rounds = 2 if args.quick else 3
     naive_sample = 5 if args.quick else 20
 
-    from queries import matcher as matcher_module
-    from queries.matcher import QueryMatcher
+    from wit.queries import matcher as matcher_module
+    from wit.queries.matcher import QueryMatcher
 
     real = load_captions(args.data)
     captions = (real * (volume // len(real) + 1))[:volume]

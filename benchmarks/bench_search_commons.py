@@ -27,7 +27,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
 from fake_mediawiki import FakeCommons, ServerThread, query_files  # noqa: E402
-from pipeline.sources import commons as sc  # noqa: E402
+from wit.pipeline.sources import commons as sc  # noqa: E402
 
 
 def bench_parsing(page_size: int, repeats: int) -> dict:
@@ -159,8 +159,8 @@ def main() -> None:
     print_table(client_runs, ["faults", "limit_rps", "requests", "wall_s", "achieved_rps", "busiest_1s_window", "retries", "candidates"])
 
     try:
-        import filters.chain  # noqa: F401
-        import queries.querylist  # noqa: F401
+        import wit.filters.chain  # noqa: F401
+        import wit.queries.querylist  # noqa: F401
     except ImportError:
         build_runs = []
         print("\n(wit build end to end skipped: filters/ or queries/ not installed)")

@@ -50,9 +50,9 @@ def read_warcio(data: bytes) -> int:
 
 
 def html_pages() -> list[tuple[str, str]]:
-    from pipeline.sources.html_images import decode_html
-    from pipeline.sources.warc import is_html, response_body
-    from pipeline.sources.warcfile import iter_warc_records
+    from wit.pipeline.sources.html_images import decode_html
+    from wit.pipeline.sources.warc import is_html, response_body
+    from wit.pipeline.sources.warcfile import iter_warc_records
 
     pages = []
     for name in WARCS:

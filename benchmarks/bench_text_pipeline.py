@@ -109,7 +109,7 @@ def build_args(files: list[str], out: str, queries: str, cap: int) -> Namespace:
     """The parsed `wit build` arguments, through the real command-line parser."""
     import argparse as _argparse
 
-    from pipeline.cli import add_build_arguments
+    from wit.pipeline.cli import add_build_arguments
 
     parser = _argparse.ArgumentParser()
     add_build_arguments(parser)
@@ -122,8 +122,8 @@ def run_text_side(files: list[str], out: str, queries: str, cap: int, workers: i
     """(wall seconds, text counts, peak RSS per worker pid, CPU seconds of the job's processes)."""
     import resource
 
-    from pipeline.build import run_build
-    from pipeline.cli import config_from_args
+    from wit.pipeline.build import run_build
+    from wit.pipeline.cli import config_from_args
 
     config = config_from_args(build_args(files, out, queries, cap))
     sampler = WorkerMemorySampler()
@@ -144,15 +144,15 @@ STAGES = ("read_wat", "filter", "dedup", "match", "cap_ranks", "cap_select", "to
 
 def per_stage_costs(files: list[str], queries: str, cap: int, limit: int) -> dict[str, float]:
     """Microseconds per candidate of each stage's plain function, on the same records."""
-    from filters.chain import FilterChain, FilterConfig
+    from wit.filters.chain import FilterChain, FilterConfig
 
-    from pipeline.batches import pack_candidates, unpack_candidates
-    from pipeline.cap import CapThresholds, QueryRanks, match_pairs, selected_by_batch
-    from pipeline.dedup import keep_one_per_uid
-    from pipeline.match import load_matcher
-    from pipeline.sources import read_file
-    from pipeline.sources.inputs import InputFile
-    from pipeline.write import candidate_row
+    from wit.pipeline.batches import pack_candidates, unpack_candidates
+    from wit.pipeline.cap import CapThresholds, QueryRanks, match_pairs, selected_by_batch
+    from wit.pipeline.dedup import keep_one_per_uid
+    from wit.pipeline.match import load_matcher
+    from wit.pipeline.sources import read_file
+    from wit.pipeline.sources.inputs import InputFile
+    from wit.pipeline.write import candidate_row
 
     costs = {}
     start = time.perf_counter()
@@ -219,7 +219,7 @@ def per_stage_costs(files: list[str], queries: str, cap: int, limit: int) -> dic
 
 
 def main(argv=None) -> int:
-    from pipeline.options import available_cores
+    from wit.pipeline.options import available_cores
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="100k links instead of 1M")

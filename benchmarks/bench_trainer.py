@@ -46,8 +46,8 @@ sys.path.insert(0, str(REPO))
 
 import torch  # noqa: E402
 
-from trainer.loss import clip_loss  # noqa: E402
-from trainer.model import PRESETS, build_model, count_parameters  # noqa: E402
+from wit.trainer.loss import clip_loss  # noqa: E402
+from wit.trainer.model import PRESETS, build_model, count_parameters  # noqa: E402
 
 # Dense bf16 peak FLOP/s (no sparsity) by GPU name, for MFU; --peak-tflops overrides.
 PEAK_BF16_TFLOPS = {"H100": 989.0, "H200": 989.0, "A100": 312.0, "L4": 121.0, "A10": 125.0}
@@ -216,8 +216,8 @@ def write_loader_shards(folder: Path, count: int, size: int) -> list[str]:
 
 
 def bench_loader(images: int, shard_size: int, image_size: int) -> dict:
-    from trainer.data import ShardStream
-    from trainer.tokenizer import train_tokenizer
+    from wit.trainer.data import ShardStream
+    from wit.trainer.tokenizer import train_tokenizer
 
     tokenizer = train_tokenizer([f"a photo number {i}" for i in range(200)], vocab_size=300)
     with tempfile.TemporaryDirectory() as folder:
@@ -254,7 +254,7 @@ def training_flops_per_sample(preset: str) -> float:
 
 
 def bench_gpu(batch: int, steps: int, peak_tflops: float | None) -> dict:
-    from trainer.train import autocast_context
+    from wit.trainer.train import autocast_context
 
     device = torch.device("cuda")
     torch.manual_seed(0)

@@ -1,6 +1,6 @@
 """Where `wit fetch` spends its CPU: the event loop's thread against the decode threads.
 
-Runs the fetch stage in this process (pipeline.shard_work.fetch_in_process, what `wit fetch`
+Runs the fetch stage in this process (wit.pipeline.shard_work.fetch_in_process, what `wit fetch`
 runs without Beam options) on bench_fetch.py's URL list and local server, with two clocks added:
 the CPU time of the thread that runs the event loop (time.thread_time around the loop), and the
 CPU time of every decode (time.thread_time around each process_image call, in its thread). The
@@ -44,10 +44,10 @@ def serve(workdir: Path, count: int) -> None:
 
 
 def profile(workdir: Path, stub_decode: bool) -> dict:
-    import pipeline.shard_work as shard_work
-    from pipeline.fetch_config import FetchConfig
-    from pipeline.images import StoredImage
-    from pipeline.url_list import read_candidates
+    import wit.pipeline.shard_work as shard_work
+    from wit.pipeline.fetch_config import FetchConfig
+    from wit.pipeline.images import StoredImage
+    from wit.pipeline.url_list import read_candidates
 
     decode_cpu = [0.0]
     decodes = [0]

@@ -190,7 +190,7 @@ def strip_camera_suffix(text: str) -> str:
         return text
     if not (_has_gear_hint(text) or _has_exposure_value(text)):
         return text
-    from filters.filename import is_file_name
+    from wit.filters.filename import is_file_name
 
     parts = _SUFFIX_SEPARATOR.split(text)
     seps = _SUFFIX_SEPARATOR.findall(text)

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import logging
 
-from filters import boilerplate, camera, filename, language, normalise, prechecks, urls
-from filters.config import LONG_CAPTION_POLICIES, FilterConfig, add_filter_arguments, parse_deny_domains
+from wit.filters import boilerplate, camera, filename, language, normalise, prechecks, urls
+from wit.filters.config import LONG_CAPTION_POLICIES, FilterConfig, add_filter_arguments, parse_deny_domains
 from wit.records import make_uid
 
 __all__ = ["CHECKS", "FilterChain", "FilterConfig", "add_filter_arguments", "parse_deny_domains", "LONG_CAPTION_POLICIES"]

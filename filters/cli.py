@@ -13,7 +13,7 @@ OUTPUT_COLUMNS = ("verdict", "lang", "score", "text")
 
 
 def register(subparsers) -> None:
-    from filters.config import add_filter_arguments
+    from wit.filters.config import add_filter_arguments
 
     filters_parser = subparsers.add_parser("filters", help="caption and URL filters", description="Caption and URL filters.")
     filters_sub = filters_parser.add_subparsers(dest="filters_command", metavar="SUBCOMMAND")
@@ -92,7 +92,7 @@ def _tsv_field(value) -> str:
 def run_check(args: argparse.Namespace) -> int:
     import logging
 
-    from filters.chain import CHECKS, FilterChain, FilterConfig
+    from wit.filters.chain import CHECKS, FilterChain, FilterConfig
     from wit.records import new_candidate
 
     log = logging.getLogger("wit.filters")

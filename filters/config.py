@@ -1,7 +1,7 @@
 """Filter flags: the FilterConfig dataclass and the argparse flags that fill it.
 
 Kept apart from the chain so that `wit --help` can add these flags without importing ftfy or
-any language model (only stdlib modules are imported here). Re-exported by filters.chain.
+any language model (only stdlib modules are imported here). Re-exported by wit.filters.chain.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import argparse
 import os
 from dataclasses import dataclass, fields
 
-from filters import language, urls
+from wit.filters import language, urls
 
 LONG_CAPTION_POLICIES = ("truncate", "drop")
 

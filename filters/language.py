@@ -90,7 +90,7 @@ def _fasttext_model():
 
 
 def fasttext_implementation() -> str:
-    """"c" when filters._fastlid imports and WIT_FASTTEXT does not ask otherwise, else "fasttext-predict"."""
+    """"c" when wit.filters._fastlid imports and WIT_FASTTEXT does not ask otherwise, else "fasttext-predict"."""
     from wit.errors import WitError
 
     wanted = os.environ.get(FASTTEXT_IMPLEMENTATION_ENV, "c") or "c"
@@ -98,7 +98,7 @@ def fasttext_implementation() -> str:
         raise WitError(f"{FASTTEXT_IMPLEMENTATION_ENV}={wanted!r}: choose one of {', '.join(FASTTEXT_IMPLEMENTATIONS)}")
     if wanted == "c":
         try:
-            from filters import _fastlid  # noqa: F401  (built by the install where a C compiler exists)
+            from wit.filters import _fastlid  # noqa: F401  (built by the install where a C compiler exists)
         except ImportError:
             return "fasttext-predict"
     return wanted
@@ -108,7 +108,7 @@ def fasttext_implementation() -> str:
 def _fasttext_predict():
     """predict(line, k, threshold, on_unicode_error) -> [(prob, label), ...], fastText's native call.
 
-    filters._fastlid (C) where it was built: same answers as fasttext-predict (bit for bit on
+    wit.filters._fastlid (C) where it was built: same answers as fasttext-predict (bit for bit on
     lid-dev and captions_dev.tsv), about 5x cheaper per caption, because it neither builds an
     std::string per token and character n-gram nor parses the line through an std::istream.
     Otherwise fasttext-predict's native method (`model.f`): its Python wrapper costs about as much
@@ -121,8 +121,8 @@ def _fasttext_predict():
 
 @functools.lru_cache(maxsize=1)
 def _fastlid_model():
-    """lid.176.ftz loaded by filters._fastlid (C): one per process, shared by predict and the C cascade."""
-    from filters import _fastlid
+    """lid.176.ftz loaded by wit.filters._fastlid (C): one per process, shared by predict and the C cascade."""
+    from wit.filters import _fastlid
     from wit.errors import WitError
 
     path = fasttext_model_path()
@@ -271,7 +271,7 @@ def identify_py3langid(text: str) -> LanguageGuess:
 
 
 # Shipped with the package so a worker does not spend ~7 s rebuilding it from wordfreq at start;
-# `python -m filters.language` rebuilds it (e.g. after a wordfreq upgrade).
+# `python -m wit.filters.language` rebuilds it (e.g. after a wordfreq upgrade).
 VOCABULARY_FILE = os.path.join(os.path.dirname(__file__), "english_vocabulary.txt")
 
 
@@ -414,7 +414,7 @@ def identify_cascade(text: str) -> LanguageGuess:
     A plain "is this English?" detector drops a quarter or more of such captions
     (docs/filters.md).
 
-    This is the reference definition: filters._fastlid.Cascade (filters/_fastlid.c) does the
+    This is the reference definition: wit.filters._fastlid.Cascade (filters/_fastlid.c) does the
     same steps in C and is what get_identifier("cascade") returns where the extension was
     built, so a change here must be made there too; tests/test_cascade_c.py fails until both
     give the same LanguageGuess on every lid-dev line, the real captions and random text.
@@ -454,7 +454,7 @@ def _c_cascade() -> Callable[[str], LanguageGuess]:
     prediction, which cost more than the prediction. The constants and word lists come from here,
     so identify_cascade stays the one definition (and the reference tests/test_cascade_c.py
     compares it with on every lid-dev line, the real captions and random text)."""
-    from filters import _fastlid
+    from wit.filters import _fastlid
 
     return _fastlid.Cascade(
         _fastlid_model(),
@@ -543,6 +543,6 @@ if __name__ == "__main__":
 
     words = sorted(build_english_vocabulary())
     with open(VOCABULARY_FILE, "w", encoding="utf-8") as handle:
-        handle.write(f"# built by `python -m filters.language` from wordfreq {version('wordfreq')}\n")
+        handle.write(f"# built by `python -m wit.filters.language` from wordfreq {version('wordfreq')}\n")
         handle.write("\n".join(words) + "\n")
     print(f"wrote {len(words)} words to {VOCABULARY_FILE}")

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import re
 
-from filters import boilerplate, camera, filename, urls
+from wit.filters import boilerplate, camera, filename, urls
 
 try:  # built by the install where a C compiler exists (setup.py)
-    from filters import _rulescan
+    from wit.filters import _rulescan
 except ImportError:  # pragma: no cover - depends on the install
     _rulescan = None
 
@@ -30,7 +30,7 @@ NOT_FILENAME = 4  # filename.is_file_name(text) is False
 NOT_BOILERPLATE = 8  # boilerplate.is_boilerplate(text) is False
 NOT_CAMERA = 16  # camera.is_camera_metadata(text) is False
 
-# Rule name (filters.chain.TEXT_RULES) -> the bit that proves it keeps.
+# Rule name (wit.filters.chain.TEXT_RULES) -> the bit that proves it keeps.
 RULE_BITS = {"filename": NOT_FILENAME, "boilerplate": NOT_BOILERPLATE, "camera": NOT_CAMERA}
 
 

@@ -20,18 +20,18 @@ from typing import Any
 
 import apache_beam as beam
 
-from pipeline.batches import BatchCandidates, UnbatchCandidates
-from pipeline.cap import DEFAULT_PER_QUERY_CAP, CapPerQuery
-from pipeline.counting import WriteTextCounts, read_json, reconcile
-from pipeline.dedup import DedupByUid, buckets_for_files
-from pipeline.filter import FilterCandidates
-from pipeline.match import MatchQueries
-from pipeline.options import describe_runner, is_local_runner, make_pipeline_options, make_runner
-from pipeline.progress import ProgressPrinter
-from pipeline.read import ReadCandidates
-from pipeline.sources.inputs import InputFile
-from pipeline.sources.urllist import UrlListConfig
-from pipeline.write import WriteCandidates, WriteQueryCounts
+from wit.pipeline.batches import BatchCandidates, UnbatchCandidates
+from wit.pipeline.cap import DEFAULT_PER_QUERY_CAP, CapPerQuery
+from wit.pipeline.counting import WriteTextCounts, read_json, reconcile
+from wit.pipeline.dedup import DedupByUid, buckets_for_files
+from wit.pipeline.filter import FilterCandidates
+from wit.pipeline.match import MatchQueries
+from wit.pipeline.options import describe_runner, is_local_runner, make_pipeline_options, make_runner
+from wit.pipeline.progress import ProgressPrinter
+from wit.pipeline.read import ReadCandidates
+from wit.pipeline.sources.inputs import InputFile
+from wit.pipeline.sources.urllist import UrlListConfig
+from wit.pipeline.write import WriteCandidates, WriteQueryCounts
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ class BuildConfig:
 
     files: list[InputFile]
     out: str
-    filter_config: Any  # filters.chain.FilterConfig
+    filter_config: Any  # wit.filters.chain.FilterConfig
     queries: str | None = "default"  # query list spec; None skips match and cap
     per_query_cap: int = DEFAULT_PER_QUERY_CAP
     cap_seed: int = 0
@@ -50,7 +50,7 @@ class BuildConfig:
     until: str | None = None  # "candidates" stops after the text side
     fetch_args: Any = None  # the parsed CLI namespace, for FetchConfig.from_args
     query_list_hash: str = ""  # content hash of the query list, recorded in the manifest
-    search: Any = None  # pipeline.sources.commons.SearchConfig: search the queries instead of reading files
+    search: Any = None  # wit.pipeline.sources.commons.SearchConfig: search the queries instead of reading files
 
     @property
     def text_counts_path(self) -> str:
@@ -61,7 +61,7 @@ def build_text_side(pipeline: beam.Pipeline, config: BuildConfig, progress_dir: 
     """Adds the text-side stages to `pipeline`; returns the kept (capped) candidates as CandidateBatches."""
     counts = []
     if config.search is not None:
-        from pipeline.search import SearchCommons, WriteSearchOutcomes
+        from wit.pipeline.search import SearchCommons, WriteSearchOutcomes
 
         searched = pipeline | "Search" >> SearchCommons(config.search, config.queries, progress_dir)
         _ = searched | "SearchOutcomes" >> WriteSearchOutcomes(config.out)
@@ -91,8 +91,8 @@ def continue_into_fetch(kept, config: BuildConfig):
     candidate dict per element, as FetchToShards takes them) in the same job: images are fetched into
     OUT/shards with OUT/sizes.json and OUT/manifest.json. Returns its output PCollection.
     """
-    from pipeline.fetch_config import FetchConfig
-    from pipeline.shard_stage import FetchToShards
+    from wit.pipeline.fetch_config import FetchConfig
+    from wit.pipeline.shard_stage import FetchToShards
 
     fetch_config = FetchConfig.from_args(config.fetch_args, out=config.out, query_list_hash=config.query_list_hash) \
         if config.fetch_args is not None else FetchConfig(out=config.out, query_list_hash=config.query_list_hash)
@@ -114,7 +114,7 @@ def run_build(config: BuildConfig, beam_args: list[str], *, show_progress: bool 
     local = is_local_runner(options)
     progress_dir = tempfile.mkdtemp(prefix="wit-progress-") if local else None
     if config.search is not None:
-        from pipeline.sources.commons import load_queries
+        from wit.pipeline.sources.commons import load_queries
 
         total_units = len(load_queries(config.queries))  # the progress line counts queries
     else:

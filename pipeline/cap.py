@@ -38,8 +38,8 @@ import apache_beam as beam
 import numpy as np
 from apache_beam.transforms.window import GlobalWindows
 
-from pipeline.batches import CandidateBatch
-from pipeline.counting import COUNTS_TAG, CountingDoFn
+from wit.pipeline.batches import CandidateBatch
+from wit.pipeline.counting import COUNTS_TAG, CountingDoFn
 
 DEFAULT_PER_QUERY_CAP = 20000
 # (query, uid) pairs a worker holds before ranking and flushing them (16 bytes each).

@@ -75,13 +75,13 @@ def add_build_arguments(parser: argparse.ArgumentParser) -> None:
     output.add_argument("--until", choices=("candidates",), help="stop after writing OUT/candidates and OUT/counts")
 
     try:
-        from filters.config import add_filter_arguments  # argparse-only twin of filters.chain's
+        from wit.filters.config import add_filter_arguments  # argparse-only twin of wit.filters.chain's
     except ImportError:  # filters/ not installed alongside: the handler reports it
         pass
     else:
         add_filter_arguments(parser)
-    from pipeline.fetch_config import add_fetch_arguments
-    from pipeline.sources.commons import add_search_arguments
+    from wit.pipeline.fetch_config import add_fetch_arguments
+    from wit.pipeline.sources.commons import add_search_arguments
 
     add_fetch_arguments(parser)
     add_search_arguments(parser)
@@ -89,14 +89,14 @@ def add_build_arguments(parser: argparse.ArgumentParser) -> None:
 
 def config_from_args(args):
     """BuildConfig from parsed arguments; raises WitError for impossible combinations."""
-    from pipeline.build import BuildConfig
-    from pipeline.sources.inputs import crawl_wat_files, expand_inputs
-    from pipeline.sources.urllist import UrlListConfig
+    from wit.pipeline.build import BuildConfig
+    from wit.pipeline.sources.inputs import crawl_wat_files, expand_inputs
+    from wit.pipeline.sources.urllist import UrlListConfig
     from wit.errors import WitError
 
     search = None
     if getattr(args, "search", None):
-        from pipeline.sources.commons import SearchConfig
+        from wit.pipeline.sources.commons import SearchConfig
 
         if args.input or args.crawl:
             raise WitError("--search replaces --input/--crawl: a build reads a pool or searches, not both")
@@ -117,11 +117,11 @@ def config_from_args(args):
     queries = None if args.queries.lower() == "none" else args.queries
     query_list_hash = ""
     if queries is not None:
-        from queries.querylist import load_query_list
+        from wit.queries.querylist import load_query_list
 
         # Loaded here too so that a missing or bad list fails now, not on a worker.
         query_list_hash = load_query_list(queries).content_hash
-    from filters.chain import FilterConfig
+    from wit.filters.chain import FilterConfig
 
     return BuildConfig(
         files=files,
@@ -141,7 +141,7 @@ def config_from_args(args):
 
 
 def run(args) -> int:
-    from pipeline.build import run_build
+    from wit.pipeline.build import run_build
 
     config = config_from_args(args)
     run_build(config, list(getattr(args, "beam_args", [])), show_progress=not args.quiet)

@@ -39,7 +39,7 @@ class CountingDoFn(beam.DoFn):
         self._progress_dir = progress_dir
 
     def setup(self):
-        from pipeline.progress import ProgressReporter
+        from wit.pipeline.progress import ProgressReporter
 
         self._progress = ProgressReporter(self._progress_dir) if self._progress_dir else None
 

@@ -21,8 +21,8 @@ from collections.abc import Iterable
 import apache_beam as beam
 from apache_beam.transforms.window import GlobalWindows
 
-from pipeline.batches import CandidateBatch, chunked
-from pipeline.counting import COUNTS_TAG, UNIQUE, CountingDoFn
+from wit.pipeline.batches import CandidateBatch, chunked
+from wit.pipeline.counting import COUNTS_TAG, UNIQUE, CountingDoFn
 
 # Candidates a worker holds (over all buckets) before it emits them: bounds its memory.
 MAX_HELD = 50_000

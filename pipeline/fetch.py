@@ -3,7 +3,7 @@
 One `Fetcher` per event loop (one per shard being processed) holds one aiohttp session:
 connection reuse, a DNS cache, a global and a per-host concurrency limit, connect/read/total
 timeouts. `Fetcher.fetch(url)` never raises: it returns a `Download` whose `status` is one of
-shards.writer.STATUSES with a one-line `error`, so every attempted sample is counted.
+wit.shards.writer.STATUSES with a one-line `error`, so every attempted sample is counted.
 
 Redirects are followed by hand (aiohttp's automatic redirects would skip our checks), so every
 hop is checked against the address policy (pipeline/safety.py), robots.txt when asked, and
@@ -24,13 +24,13 @@ from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 
-from pipeline.fetch_config import (  # noqa: F401 - re-exported: the stage's public interface
+from wit.pipeline.fetch_config import (  # noqa: F401 - re-exported: the stage's public interface
     DEFAULT_DISALLOWED_DIRECTIVES,
     USER_AGENT_TOKEN,
     FetchConfig,
     add_fetch_arguments,
 )
-from pipeline.safety import SafeResolver, check_host, find_refusal
+from wit.pipeline.safety import SafeResolver, check_host, find_refusal
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,7 @@ class Fetcher:
     """One aiohttp session for one event loop. Use as `async with Fetcher(config) as f:`."""
 
     def __init__(self, config: FetchConfig, archive=None) -> None:
-        """archive: a pipeline.archive.ArchiveIndex to answer from instead of the web."""
+        """archive: a wit.pipeline.archive.ArchiveIndex to answer from instead of the web."""
         self.config = config
         self.archive = archive
         self.policy = config.address_policy()

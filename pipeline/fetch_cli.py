@@ -27,7 +27,7 @@ the same stage `wit build` runs, on FnApiRunner locally (pipeline/options.py).
 
 
 def register(subparsers) -> None:
-    from pipeline.fetch_config import add_fetch_arguments
+    from wit.pipeline.fetch_config import add_fetch_arguments
 
     parser = subparsers.add_parser(
         "fetch", help=HELP, description=HELP, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -49,8 +49,8 @@ def run_fetch(args: argparse.Namespace) -> int:
     import logging
     import time
 
-    from pipeline.fetch_config import FetchConfig
-    from pipeline.url_list import expand_inputs, read_candidates
+    from wit.pipeline.fetch_config import FetchConfig
+    from wit.pipeline.url_list import expand_inputs, read_candidates
 
     log = logging.getLogger("wit.fetch")
     config = FetchConfig.from_args(args)
@@ -62,7 +62,7 @@ def run_fetch(args: argparse.Namespace) -> int:
         log.info("fetching %d input file(s) into %s in a Beam pipeline", len(inputs), config.out)
         manifest = _run_in_beam(inputs, url_col, caption_col, config, beam_args)
     else:
-        from pipeline.shard_work import fetch_in_process
+        from wit.pipeline.shard_work import fetch_in_process
 
         log.info("fetching %d input file(s) into %s in this process", len(inputs), config.out)
         candidates = itertools.chain.from_iterable(read_candidates(path, url_col, caption_col) for path in inputs)
@@ -78,10 +78,10 @@ def run_fetch(args: argparse.Namespace) -> int:
 def _run_in_beam(inputs: list[str], url_col: str, caption_col: str, config, beam_args: list[str]) -> dict:
     import apache_beam as beam
 
-    from pipeline.options import make_pipeline_options, make_runner
-    from pipeline.shard_stage import FetchToShards
-    from pipeline.url_list import read_candidates
-    from shards.manifest import read_manifest
+    from wit.pipeline.options import make_pipeline_options, make_runner
+    from wit.pipeline.shard_stage import FetchToShards
+    from wit.pipeline.url_list import read_candidates
+    from wit.shards.manifest import read_manifest
 
     # Construction-time type checking infers every lambda's output type from its bytecode:
     # ~0.2 CPU s of each start, and this graph declares no type hints for it to check.

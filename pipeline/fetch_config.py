@@ -69,7 +69,7 @@ class FetchConfig:
                 raise ValueError(f"{name.replace('_', '-')} must be positive")
 
     def image_options(self):
-        from pipeline.images import ImageOptions
+        from wit.pipeline.images import ImageOptions
 
         return ImageOptions(
             image_size=self.image_size,
@@ -83,7 +83,7 @@ class FetchConfig:
         )
 
     def address_policy(self):
-        from pipeline.safety import AddressPolicy
+        from wit.pipeline.safety import AddressPolicy
 
         return AddressPolicy(allow_private=self.allow_private_addresses, allowed_networks=self.allowed_networks)
 

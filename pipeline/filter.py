@@ -11,8 +11,8 @@ import logging
 
 import apache_beam as beam
 
-from pipeline.batches import CandidateBatch
-from pipeline.counting import COUNTS_TAG, PASSED_FILTERS, CountingDoFn
+from wit.pipeline.batches import CandidateBatch
+from wit.pipeline.counting import COUNTS_TAG, PASSED_FILTERS, CountingDoFn
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ class FilterDoFn(CountingDoFn):
 
     def setup(self):
         super().setup()
-        from filters.chain import FilterChain
+        from wit.filters.chain import FilterChain
 
         self._chain = FilterChain(self._filter_config)
 

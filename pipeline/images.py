@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageFile, UnidentifiedImageError
 
-from pipeline.fetch_config import DEFAULT_MAX_PIXELS, ENCODE_FORMATS, RESIZE_MODES
+from wit.pipeline.fetch_config import DEFAULT_MAX_PIXELS, ENCODE_FORMATS, RESIZE_MODES
 
 # Images above DEFAULT_MAX_PIXELS are refused from their header, before any pixel is decoded;
 # Pillow itself would only warn up to twice its limit.

@@ -11,8 +11,8 @@ from __future__ import annotations
 import apache_beam as beam
 from apache_beam.utils.shared import Shared
 
-from pipeline.batches import CandidateBatch
-from pipeline.counting import COUNTS_TAG, MATCHED, CountingDoFn
+from wit.pipeline.batches import CandidateBatch
+from wit.pipeline.counting import COUNTS_TAG, MATCHED, CountingDoFn
 
 
 class _MatcherHolder:
@@ -23,8 +23,8 @@ class _MatcherHolder:
 
 
 def load_matcher(queries_spec: str):
-    from queries.matcher import QueryMatcher
-    from queries.querylist import load_query_list
+    from wit.queries.matcher import QueryMatcher
+    from wit.queries.querylist import load_query_list
 
     return QueryMatcher.from_query_list(load_query_list(queries_spec))
 

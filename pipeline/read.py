@@ -13,10 +13,10 @@ import logging
 
 import apache_beam as beam
 
-from pipeline.batches import BATCH_SIZE, CandidateBatch
-from pipeline.counting import COUNTS_TAG, INPUT, CountingDoFn
-from pipeline.sources import InputFile, RecordError, read_file
-from pipeline.sources.urllist import UrlListConfig
+from wit.pipeline.batches import BATCH_SIZE, CandidateBatch
+from wit.pipeline.counting import COUNTS_TAG, INPUT, CountingDoFn
+from wit.pipeline.sources import InputFile, RecordError, read_file
+from wit.pipeline.sources.urllist import UrlListConfig
 
 _LOGGER = logging.getLogger(__name__)
 _PROGRESS_EVERY = 5000

@@ -18,7 +18,7 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 from apache_beam.utils.shared import Shared
 
-from pipeline.sources.commons import (
+from wit.pipeline.sources.commons import (
     SearchConfig,
     SearchWorker,
     add_to_summary,
@@ -46,7 +46,7 @@ class _SearchBatch(beam.DoFn):
         self._counters: dict = {}
         self._progress = None
         if self._progress_dir:
-            from pipeline.progress import ProgressReporter
+            from wit.pipeline.progress import ProgressReporter
 
             self._progress = ProgressReporter(self._progress_dir)
 

@@ -17,10 +17,10 @@ from __future__ import annotations
 import apache_beam as beam
 from apache_beam.transforms.window import GlobalWindows
 
-from pipeline.fetch import FetchConfig
-from pipeline.shard_work import duplicate_losers, manifest_entry, process_shards, remove_duplicates, shard_of_key
-from shards.assign import assign_bucket, bucket_of, bucket_offsets
-from shards.manifest import write_dataset_index
+from wit.pipeline.fetch import FetchConfig
+from wit.pipeline.shard_work import duplicate_losers, manifest_entry, process_shards, remove_duplicates, shard_of_key
+from wit.shards.assign import assign_bucket, bucket_of, bucket_offsets
+from wit.shards.manifest import write_dataset_index
 
 
 class _FetchShardsFn(beam.DoFn):

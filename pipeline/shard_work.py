@@ -23,12 +23,12 @@ from dataclasses import dataclass, field
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 
-from pipeline.archive import archive_index
-from pipeline.fetch import Fetcher, FetchConfig, default_decode_threads
-from pipeline.images import ImageRejected, process_image
-from shards.assign import assign_all, members_digest, sample_digits, shard_name
-from shards.manifest import write_dataset_index
-from shards.writer import (
+from wit.pipeline.archive import archive_index
+from wit.pipeline.fetch import Fetcher, FetchConfig, default_decode_threads
+from wit.pipeline.images import ImageRejected, process_image
+from wit.shards.assign import assign_all, members_digest, sample_digits, shard_name
+from wit.shards.manifest import write_dataset_index
+from wit.shards.writer import (
     RETRYABLE_STATUSES,
     ShardWriter,
     read_rows,
@@ -319,7 +319,7 @@ def fetch_in_process(candidates: Iterable[Mapping], config: FetchConfig) -> dict
     """Run the whole stage in this process, shard after shard; returns the manifest.
 
     Same shards, keys and manifest as `FetchToShards` in Beam (tests check it): the assignment
-    is shards.assign.assign_all, which orders candidates exactly as the Beam path does.
+    is wit.shards.assign.assign_all, which orders candidates exactly as the Beam path does.
     """
     if not config.out:
         raise ValueError("fetch_in_process needs config.out, the output folder")

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 
 import fsspec
 
-from pipeline.sources.common import RecordError
-from pipeline.sources.urllist import URL_LIST_FORMATS, UrlListConfig, read_url_list, url_list_format
+from wit.pipeline.sources.common import RecordError
+from wit.pipeline.sources.urllist import URL_LIST_FORMATS, UrlListConfig, read_url_list, url_list_format
 from wit.errors import WitError
 
 

@@ -15,8 +15,8 @@ import apache_beam as beam
 import pyarrow as pa
 from apache_beam.transforms.window import GlobalWindows
 
-from pipeline.batches import CandidateBatch
-from pipeline.counting import COUNTS_TAG, KEPT, CountingDoFn
+from wit.pipeline.batches import CandidateBatch
+from wit.pipeline.counting import COUNTS_TAG, KEPT, CountingDoFn
 
 CANDIDATES_SCHEMA = pa.schema([
     ("uid", pa.string()),
@@ -154,7 +154,7 @@ def query_counts_table(totals: dict[str, Counter], texts: list[str]):
 def _write_query_counts(totals: dict[str, Counter], path: str, queries_spec: str) -> str:
     import pyarrow.parquet as pq
     from apache_beam.io.filesystems import FileSystems
-    from queries.querylist import load_query_list
+    from wit.queries.querylist import load_query_list
 
     table = query_counts_table(totals, load_query_list(queries_spec).texts)
     with FileSystems.create(path, mime_type="application/octet-stream") as handle:

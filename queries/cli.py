@@ -94,7 +94,7 @@ def _pipeline_options(args):
 
 
 def _runner(args, options):
-    from pipeline.options import make_runner
+    from wit.pipeline.options import make_runner
     from wit.errors import WitError
 
     if args.runner.lower() in ("prismrunner", "prism"):
@@ -107,8 +107,8 @@ def run_build(args) -> int:
     import os
     import time
 
-    from queries import pageviews, wordnet
-    from queries.querylist import QueryEntry, build_query_list, load_query_list, wordfreq_entries
+    from wit.queries import pageviews, wordnet
+    from wit.queries.querylist import QueryEntry, build_query_list, load_query_list, wordfreq_entries
     from wit.errors import WitError
 
     log = logging.getLogger("wit.queries")
@@ -123,7 +123,7 @@ def run_build(args) -> int:
         entries.setdefault("extra", []).extend(QueryEntry(text, "extra") for text in extra.texts)
 
     if args.wiki_dump:
-        from queries import wikipedia
+        from wit.queries import wikipedia
 
         options = _pipeline_options(args)
         runner = _runner(args, options)
@@ -175,8 +175,8 @@ def run_match(args) -> int:
     import json
     import sys
 
-    from queries.matcher import QueryMatcher
-    from queries.querylist import load_query_list
+    from wit.queries.matcher import QueryMatcher
+    from wit.queries.querylist import load_query_list
     from wit.errors import WitError
 
     if args.max_chars < 1:

@@ -15,7 +15,7 @@ Semantics (see queries/normalize.py for the folding and token rules):
   word cut by the cap is ignored. Real alt texts are far shorter; the cap bounds the cost of a
   1 MB caption to that of a 4 KB one.
 
-Two scanners implement exactly this: `queries._fastmatch` (C, built at install where a compiler
+Two scanners implement exactly this: `wit.queries._fastmatch` (C, built at install where a compiler
 exists) and `PythonScanner` below (always available, about 15-20x slower). Measured on real
 captions (benchmarks/bench_matcher.py), a token n-gram table beats an Aho-Corasick automaton
 here: the automaton visits every character and reports every in-word substring, while the
@@ -31,14 +31,14 @@ import logging
 import time
 from typing import Iterable
 
-from queries.normalize import TOKEN_RE, fold, match_key
+from wit.queries.normalize import TOKEN_RE, fold, match_key
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_CHARS = 4096
 
 try:  # the C scanner is optional: without a compiler at install time the Python one is used
-    from queries._fastmatch import Scanner as _CScanner
+    from wit.queries._fastmatch import Scanner as _CScanner
 except ImportError:  # pragma: no cover - depends on the install
     _CScanner = None
 
@@ -108,7 +108,7 @@ class QueryMatcher:
             implementation = "c" if _CScanner is not None else "python"
         if implementation == "c":
             if _CScanner is None:
-                raise ValueError("the C scanner queries._fastmatch is not built in this install")
+                raise ValueError("the C scanner wit.queries._fastmatch is not built in this install")
             self._scanner = _CScanner(keys, fold, max_chars)
         elif implementation == "python":
             self._scanner = PythonScanner(keys, fold, max_chars)

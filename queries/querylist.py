@@ -35,7 +35,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Iterable
 
-from queries.normalize import display_form, match_key
+from wit.queries.normalize import display_form, match_key
 from wit.errors import WitError
 
 log = logging.getLogger(__name__)
@@ -323,7 +323,7 @@ def cache_dir() -> Path:
 
 
 def _default_cache_path(size: int, wordnet_dir: Path | None) -> Path:
-    from queries import wordnet
+    from wit.queries import wordnet
 
     # The name changes whenever an input changes, so a stale cache is never read.
     inputs = f"v1|{size}|wordfreq {_dist_version('wordfreq')}|{wordnet.fingerprint(wordnet_dir)}"
@@ -355,7 +355,7 @@ def wordfreq_entries() -> list[QueryEntry]:
 
 def build_default_query_list(size: int = DEFAULT_SIZE, wordnet_dir: str | os.PathLike | None = None) -> QueryList:
     """The offline stand-in: wordfreq's English list for Wikipedia words, plus WordNet if present."""
-    from queries import wordnet
+    from wit.queries import wordnet
 
     entries: dict[str, list[QueryEntry]] = {"wordfreq": wordfreq_entries()}
     found = wordnet.find_wordnet_dir(wordnet_dir)
@@ -368,7 +368,7 @@ def build_default_query_list(size: int = DEFAULT_SIZE, wordnet_dir: str | os.Pat
 
 def load_default_query_list(size: int = DEFAULT_SIZE, wordnet_dir: str | os.PathLike | None = None) -> QueryList:
     """The default list, built on first use and cached (see cache_dir())."""
-    from queries import wordnet
+    from wit.queries import wordnet
 
     found = wordnet.find_wordnet_dir(wordnet_dir)
     path = _default_cache_path(size, found)

@@ -27,7 +27,7 @@ import re
 from collections import Counter
 from typing import Iterator
 
-from queries.normalize import TOKEN_RE, fold
+from wit.queries.normalize import TOKEN_RE, fold
 from wit.errors import WitError
 
 log = logging.getLogger(__name__)

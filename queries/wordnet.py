@@ -23,7 +23,7 @@ import os
 import re
 from pathlib import Path
 
-from queries.querylist import QueryEntry
+from wit.queries.querylist import QueryEntry
 from wit.errors import WitError
 
 log = logging.getLogger(__name__)

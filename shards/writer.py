@@ -24,7 +24,7 @@ import fsspec
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from shards.assign import shard_name
+from wit.shards.assign import shard_name
 
 # Sample statuses. Every attempted sample ends with exactly one.
 STATUSES = (

@@ -1,6 +1,6 @@
 """Small fastText classifier files written from scratch, in fastText's binary format.
 
-tests/test_fastlid.py loads each with both filters._fastlid and fasttext-predict and compares
+tests/test_fastlid.py loads each with both wit.filters._fastlid and fasttext-predict and compares
 their predictions, so every format variant the C loader handles (dense or product-quantized
 input, norms, quantized output, pruned n-gram buckets, each loss, word n-grams) is checked against
 fastText itself, not against a description of it. The weights are random: what is tested is the

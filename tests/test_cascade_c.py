@@ -1,4 +1,4 @@
-"""filters._fastlid.Cascade, the language cascade in C, against filters.language.identify_cascade.
+"""wit.filters._fastlid.Cascade, the language cascade in C, against wit.filters.language.identify_cascade.
 
 The C cascade must give the Python reference's LanguageGuess exactly: the same lang, and the same
 score and english floats compared with ==, so every verdict of the chain stays the same. Checked
@@ -16,11 +16,11 @@ import tracemalloc
 
 import pytest
 
-from filters import language
-from filters.evaluation import read_labelled_captions, read_lid_dev
-from filters.normalise import normalise_text
+from wit.filters import language
+from wit.filters.evaluation import read_labelled_captions, read_lid_dev
+from wit.filters.normalise import normalise_text
 
-fastlid = pytest.importorskip("filters._fastlid", reason="the C extension was not built (no C compiler)")
+fastlid = pytest.importorskip("wit.filters._fastlid", reason="the C extension was not built (no C compiler)")
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +79,7 @@ def test_identical_on_real_captions_raw_and_normalised(shared_data, laion_texts,
 
 def test_the_chain_gives_the_same_verdicts(shared_data, laion_texts, cascade, reference):
     """What the chain hands language identification, and every verdict, lang and lang_score."""
-    from filters.chain import FilterChain
+    from wit.filters.chain import FilterChain
     from wit.records import new_candidate
 
     texts = [r.text for r in read_labelled_captions(shared_data / "captions_dev.tsv")] + laion_texts

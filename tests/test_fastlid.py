@@ -1,4 +1,4 @@
-"""filters._fastlid, fastText inference in C, against fasttext-predict (fastText's own C++).
+"""wit.filters._fastlid, fastText inference in C, against fasttext-predict (fastText's own C++).
 
 The C predictor must be a drop-in for fasttext-predict's native `predict(line, k, threshold,
 on_unicode_error)`: the same labels in the same order and the same probabilities, on every line
@@ -14,10 +14,10 @@ import struct
 import pytest
 from fasttext_files import ModelSpec, model_bytes, write_model
 
-from filters import language
-from filters.evaluation import read_labelled_captions, read_lid_dev
+from wit.filters import language
+from wit.filters.evaluation import read_labelled_captions, read_lid_dev
 
-fastlid = pytest.importorskip("filters._fastlid", reason="the C extension was not built (no C compiler)")
+fastlid = pytest.importorskip("wit.filters._fastlid", reason="the C extension was not built (no C compiler)")
 
 # Probabilities agree to the bit on this machine; the tolerance leaves room for a compiler that
 # fuses multiply-adds (fastText's own build may, or may not, on other CPUs).
@@ -263,7 +263,7 @@ def test_corrupt_bytes_give_an_error_or_a_working_model(tmp_path):
     assert outcomes["error"] > 0 and outcomes["loaded"] > 0, outcomes
 
 
-# ---------------------------------------------------------------- filters.language wiring
+# ---------------------------------------------------------------- wit.filters.language wiring
 
 
 def test_language_uses_the_c_predictor_unless_told_otherwise(monkeypatch):
@@ -282,7 +282,7 @@ def test_cascade_verdicts_are_the_same_with_either_predictor(shared_data, monkey
     """Every lid-dev line and captions_dev.tsv row gets the same guess from the cascade: the chain
     runs the C cascade (filters/_fastlid.c) with the C predictor, and the Python identify_cascade
     with fasttext-predict's."""
-    from filters.chain import FilterChain, FilterConfig
+    from wit.filters.chain import FilterChain, FilterConfig
     from wit.records import new_candidate
 
     c_predict, reference = predictors

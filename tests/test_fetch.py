@@ -7,9 +7,9 @@ import time
 import pytest
 
 from image_server import ImageServer
-from pipeline.fetch import Fetcher, disallowed_by_header
-from pipeline.fetch_config import FetchConfig
-from pipeline.safety import AddressPolicy, SafeResolver, RefusedAddressError
+from wit.pipeline.fetch import Fetcher, disallowed_by_header
+from wit.pipeline.fetch_config import FetchConfig
+from wit.pipeline.safety import AddressPolicy, SafeResolver, RefusedAddressError
 from photos import photo
 
 LOCAL_ONLY = ("127.0.0.1/32",)  # the test server and nothing else: never 169.254.169.254 or 10/8
@@ -60,7 +60,7 @@ def test_every_fault_class_ends_as_a_status_with_a_message_and_nothing_hangs(ser
 
 
 def test_corrupt_and_non_image_bodies_download_fine_and_fail_in_decoding(server):
-    from pipeline.images import ImageOptions, ImageRejected, process_image
+    from wit.pipeline.images import ImageOptions, ImageRejected, process_image
 
     for path, expected in (("corrupt/1.jpg", "truncated"), ("html/1.jpg", "HTML page"), ("garbage/1.jpg", "not an image")):
         (download,) = fetch_all([server.url(path)], config())
@@ -196,7 +196,7 @@ def test_a_read_timeout_shorter_than_the_total_cuts_a_silent_server_first(server
 
 
 def test_a_read_timeout_that_could_never_fire_first_is_left_unarmed():
-    from pipeline.fetch import client_timeout
+    from wit.pipeline.fetch import client_timeout
 
     assert client_timeout(config(timeout=10.0, read_timeout=10.0)).sock_read is None
     assert client_timeout(config(timeout=10.0, read_timeout=30.0)).sock_read is None
@@ -233,7 +233,7 @@ def test_a_malformed_url_is_a_counted_failure_not_a_crash(server):
 
 
 def test_the_host_check_is_remembered_per_policy_and_still_refuses():
-    from pipeline.safety import check_host
+    from wit.pipeline.safety import check_host
 
     strict, open_local = AddressPolicy(), AddressPolicy(allowed_networks=LOCAL_ONLY)
     for _ in range(3):

@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from image_server import ImageServer
-from pipeline.url_list import read_candidates
+from wit.pipeline.url_list import read_candidates
 from photos import photo
 from wit.cli import main
 
@@ -161,7 +161,7 @@ def test_img2dataset_shards_read_with_webdataset(tmp_path):
 
 
 def test_img2dataset_shards_read_by_the_shards_reader(tmp_path):
-    reader = pytest.importorskip("shards.reader", reason="shards/reader.py is built in issue 7 (trainer); runs once merged")
+    reader = pytest.importorskip("wit.shards.reader", reason="shards/reader.py is built in issue 7 (trainer); runs once merged")
     img2dataset_style_tar(tmp_path / "00000.tar")
     samples = list(reader.iter_samples(str(tmp_path / "00000.tar")))
     assert [s["txt"] for s in samples] == [f"img2dataset caption {i}" for i in range(3)]
@@ -174,7 +174,7 @@ def test_img2dataset_shards_read_by_the_shards_reader(tmp_path):
 def test_fetch_flags_build_a_config_for_wit_build():
     import argparse
 
-    from pipeline.fetch_config import FetchConfig, add_fetch_arguments
+    from wit.pipeline.fetch_config import FetchConfig, add_fetch_arguments
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--out")

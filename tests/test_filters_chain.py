@@ -4,9 +4,9 @@ import argparse
 
 import pytest
 
-from filters.chain import CHECKS, FilterChain, FilterConfig, add_filter_arguments
-from filters.evaluation import label_captions, read_labelled_captions, score_predictions
-from filters.normalise import fix_surrogates, normalise_text
+from wit.filters.chain import CHECKS, FilterChain, FilterConfig, add_filter_arguments
+from wit.filters.evaluation import label_captions, read_labelled_captions, score_predictions
+from wit.filters.normalise import fix_surrogates, normalise_text
 from wit.errors import WitError
 from wit.records import TEXT_DROP_REASONS, make_uid, new_candidate
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from filters import language
-from filters.evaluation import english_f1, read_lid_dev
+from wit.filters import language
+from wit.filters.evaluation import english_f1, read_lid_dev
 
 
 def sample(shared_data, kind, per_language):
@@ -43,7 +43,7 @@ def test_english_vocabulary_is_distinctive():
 
 
 def default_verdicts(pairs):
-    from filters.config import FilterConfig
+    from wit.filters.config import FilterConfig
 
     identify = language.get_identifier(language.DEFAULT_BACKEND)
     threshold = FilterConfig().english_threshold
@@ -133,7 +133,7 @@ def test_ascii_words_match_the_unicode_pattern(text):
 
 
 def test_ascii_lowercase_word_pattern_matches_the_unicode_one_on_real_text(shared_data):
-    from filters.evaluation import read_labelled_captions
+    from wit.filters.evaluation import read_labelled_captions
 
     texts = [c.text for c in read_labelled_captions(shared_data / "captions_dev.tsv")]
     texts += [text for text, _ in sample(shared_data, "sentences", 200) + sample(shared_data, "word-pairs", 200)]

@@ -6,10 +6,10 @@ not copied from captions_dev.tsv, so they check that the rules generalise.
 
 import pytest
 
-from filters.boilerplate import is_bare_url_or_domain, is_boilerplate
-from filters.camera import is_camera_metadata, strip_camera_suffix
-from filters.filename import content_words, is_file_name, name_part
-from filters.urls import host_is_denied, is_tracking_pixel, normalise_domains, url_problem
+from wit.filters.boilerplate import is_bare_url_or_domain, is_boilerplate
+from wit.filters.camera import is_camera_metadata, strip_camera_suffix
+from wit.filters.filename import content_words, is_file_name, name_part
+from wit.filters.urls import host_is_denied, is_tracking_pixel, normalise_domains, url_problem
 
 
 @pytest.mark.parametrize(
@@ -205,7 +205,7 @@ def test_fast_url_split_agrees_with_urlsplit(url):
     # The fast path must give what urlsplit gives, or decline (None) and leave it to urlsplit.
     from urllib.parse import urlsplit
 
-    from filters.urls import _split_simple_url
+    from wit.filters.urls import _split_simple_url
 
     parts = _split_simple_url(url, url.index(":"))
     assert parts is not None
@@ -215,7 +215,7 @@ def test_fast_url_split_agrees_with_urlsplit(url):
 
 @pytest.mark.parametrize("url", ["http://[::1]/a.jpg", "https://exa\tmple.com/a.svg", "https://bücher.example/a.jpg", "http:example.com/a.jpg"])
 def test_unusual_urls_go_to_urlsplit(url):
-    from filters.urls import _split_simple_url
+    from wit.filters.urls import _split_simple_url
 
     assert _split_simple_url(url, url.index(":")) is None
     # ... and still get a verdict, never an exception.

@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from photos import photo
-from pipeline.images import ImageOptions, ImageRejected, process_image
+from wit.pipeline.images import ImageOptions, ImageRejected, process_image
 
 
 def decode(data: bytes) -> Image.Image:

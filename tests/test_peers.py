@@ -17,7 +17,7 @@ import pytest
 
 from image_server import ImageServer
 from peers import peer_env, require
-from shards.reader import epoch_size, iter_samples
+from wit.shards.reader import epoch_size, iter_samples
 from trainer_shards import MICRO, make_pairs, train_args
 from wit.cli import main as wit
 

@@ -18,9 +18,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline.sources import read_file
-from pipeline.sources.common import RecordError
-from pipeline.sources.inputs import InputFile
+from wit.pipeline.sources import read_file
+from wit.pipeline.sources.common import RecordError
+from wit.pipeline.sources.inputs import InputFile
 from wit.cli import main
 from wit.records import TEXT_DROP_REASONS
 

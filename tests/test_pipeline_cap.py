@@ -8,11 +8,11 @@ from pathlib import Path
 import apache_beam as beam
 import pytest
 
-from pipeline.batches import BatchCandidates, UnbatchCandidates
-from pipeline.cap import CapPerQuery, cap_rank, select_per_query
-from pipeline.counting import counts_summary
-from pipeline.dedup import DedupByUid, merge_duplicates
-from pipeline.options import make_pipeline_options, make_runner
+from wit.pipeline.batches import BatchCandidates, UnbatchCandidates
+from wit.pipeline.cap import CapPerQuery, cap_rank, select_per_query
+from wit.pipeline.counting import counts_summary
+from wit.pipeline.dedup import DedupByUid, merge_duplicates
+from wit.pipeline.options import make_pipeline_options, make_runner
 from wit.records import new_candidate
 
 CAP = 40
@@ -133,7 +133,7 @@ def test_counts_summary_lists_every_reason():
 
 
 def test_rank_is_splitmix64_and_differs_per_query():
-    from pipeline.cap import mix64
+    from wit.pipeline.cap import mix64
 
     assert mix64(0) == 0xE220A8397B1DCDAF  # splitmix64's published first output: same on every machine
     uids = [c["uid"] for c in make_candidates()]

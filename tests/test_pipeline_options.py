@@ -2,7 +2,7 @@
 
 import pytest
 
-from pipeline.options import available_cores, is_local_runner, make_pipeline_options, make_runner
+from wit.pipeline.options import available_cores, is_local_runner, make_pipeline_options, make_runner
 from apache_beam.options.pipeline_options import DirectOptions, GoogleCloudOptions, StandardOptions
 from wit.cli import main
 
@@ -45,9 +45,9 @@ def test_dataflow_options_pass_through():
 
 def test_unknown_flags_reach_the_handler_as_beam_args(monkeypatch):
     seen = {}
-    import pipeline.cli
+    import wit.pipeline.cli
 
-    monkeypatch.setattr(pipeline.cli, "run", lambda args: seen.setdefault("args", args) and 0)
+    monkeypatch.setattr(wit.pipeline.cli, "run", lambda args: seen.setdefault("args", args) and 0)
     parser_main = main(["build", "--input", "x.wat.gz", "--out", "o", "--runner", "DataflowRunner",
                         "--project", "p", "--direct_num_workers=3"])
     args = seen["args"]
@@ -83,9 +83,9 @@ def test_the_whole_graph_serialises_for_a_remote_runner(shared_data, tmp_path):
     from apache_beam.internal import pickler
     from apache_beam.options.pipeline_options import PipelineOptions
 
-    from filters.chain import FilterConfig
-    from pipeline.build import BuildConfig, build_text_side, continue_into_fetch
-    from pipeline.sources.inputs import expand_inputs
+    from wit.filters.chain import FilterConfig
+    from wit.pipeline.build import BuildConfig, build_text_side, continue_into_fetch
+    from wit.pipeline.sources.inputs import expand_inputs
 
     config = BuildConfig(files=expand_inputs([str(shared_data / "real" / "*.warc.gz")]), out=str(tmp_path / "out"),
                          filter_config=FilterConfig(), queries="default", per_query_cap=5)

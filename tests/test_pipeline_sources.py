@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.sources import read_file
-from pipeline.sources.common import RecordError
-from pipeline.sources.html_images import (
+from wit.pipeline.sources import read_file
+from wit.pipeline.sources.common import RecordError
+from wit.pipeline.sources.html_images import (
     UrlResolver,
     decode_html,
     extract_images,
@@ -17,8 +17,8 @@ from pipeline.sources.html_images import (
     largest_from_srcset,
     resolve_url,
 )
-from pipeline.sources.inputs import InputFile, detect_format
-from pipeline.sources.wat import images_from_wat_json
+from wit.pipeline.sources.inputs import InputFile, detect_format
+from wit.pipeline.sources.wat import images_from_wat_json
 from wit.records import CANDIDATE_FIELDS, make_uid
 
 REPO = Path(__file__).resolve().parent.parent

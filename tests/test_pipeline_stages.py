@@ -2,10 +2,10 @@
 
 import pytest
 
-from pipeline.counting import counts_summary, reconcile
-from pipeline.match import match_candidate
-from pipeline.write import CANDIDATES_SCHEMA, candidate_row, rows_table
-from queries.matcher import QueryMatcher
+from wit.pipeline.counting import counts_summary, reconcile
+from wit.pipeline.match import match_candidate
+from wit.pipeline.write import CANDIDATES_SCHEMA, candidate_row, rows_table
+from wit.queries.matcher import QueryMatcher
 from wit.errors import WitError
 from wit.records import new_candidate
 

@@ -7,10 +7,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline.sources import read_file
-from pipeline.sources.common import RecordError
-from pipeline.sources.inputs import InputFile
-from pipeline.sources.urllist import UrlListConfig, read_url_list, resolve_column
+from wit.pipeline.sources import read_file
+from wit.pipeline.sources.common import RecordError
+from wit.pipeline.sources.inputs import InputFile
+from wit.pipeline.sources.urllist import UrlListConfig, read_url_list, resolve_column
 from wit.errors import WitError
 
 ROWS = [

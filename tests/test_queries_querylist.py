@@ -6,8 +6,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from queries import querylist
-from queries.querylist import QueryEntry, QueryList, build_query_list, load_query_list
+from wit.queries import querylist
+from wit.queries.querylist import QueryEntry, QueryList, build_query_list, load_query_list
 from wit.errors import WitError
 
 
@@ -137,7 +137,7 @@ def test_query_list_columns_must_line_up():
 
 @pytest.mark.slow
 def test_default_list_is_built_once_then_read_from_the_cache(tmp_path, monkeypatch):
-    from queries import wordnet
+    from wit.queries import wordnet
 
     monkeypatch.setenv("WIT_CACHE", str(tmp_path / "cache"))
     first = querylist.load_default_query_list(size=200_000)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from queries import pageviews, wikipedia, wordnet
+from wit.queries import pageviews, wikipedia, wordnet
 from wit.errors import WitError
 
 FIXTURES = Path(__file__).parent / "fixtures" / "queries"

@@ -1,4 +1,4 @@
-"""filters._rulescan, the caption rules' proven-keep pre-checks, against the rules themselves.
+"""wit.filters._rulescan, the caption rules' proven-keep pre-checks, against the rules themselves.
 
 A bit the scanner sets is a promise about a Python rule (filters/prechecks.py): the rule keeps
 the caption, or leaves it unchanged. Every promise is checked here on real captions and on
@@ -14,12 +14,12 @@ import random
 import pyarrow.parquet as pq
 import pytest
 
-from filters import boilerplate, camera, filename, normalise, prechecks, urls
-from filters.chain import FilterChain, FilterConfig
-from filters.evaluation import read_labelled_captions, read_lid_dev
+from wit.filters import boilerplate, camera, filename, normalise, prechecks, urls
+from wit.filters.chain import FilterChain, FilterConfig
+from wit.filters.evaluation import read_labelled_captions, read_lid_dev
 from wit.records import new_candidate
 
-rulescan = pytest.importorskip("filters._rulescan", reason="the C extension was not built (no C compiler)")
+rulescan = pytest.importorskip("wit.filters._rulescan", reason="the C extension was not built (no C compiler)")
 
 # Near misses of every rule: file-name schemes, extensions, hex runs, camera gear and exposure
 # values, generic image words, separators, entities, tags, controls and odd whitespace.

@@ -10,8 +10,8 @@ import pytest
 
 from fake_mediawiki import FakeCommons, ServerThread, make_file
 
-pytest.importorskip("filters.chain")
-pytest.importorskip("queries.querylist")
+pytest.importorskip("wit.filters.chain")
+pytest.importorskip("wit.queries.querylist")
 
 SENTENCES = {
     "red fox": "A red fox resting in the snow near the edge of a pine forest on a cold winter morning",

@@ -12,8 +12,8 @@ from email.utils import formatdate
 import pytest
 
 from fake_mediawiki import FakeCommons, ServerThread, make_file, query_files
-from pipeline.sources import commons as sc
-from pipeline.sources.mediawiki import TokenBucket, classify_body, parse_retry_after
+from wit.pipeline.sources import commons as sc
+from wit.pipeline.sources.mediawiki import TokenBucket, classify_body, parse_retry_after
 from wit.errors import WitError
 
 

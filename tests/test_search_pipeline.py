@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from fake_mediawiki import FakeCommons, ServerThread, make_file, query_files
-from pipeline.sources import commons as sc
+from wit.pipeline.sources import commons as sc
 
 beam = pytest.importorskip("apache_beam")
 
@@ -17,7 +17,7 @@ def run_pipeline(config: sc.SearchConfig, queries, out_dir, mode: str):
     from apache_beam.metrics.metric import MetricsFilter
     from apache_beam.options.pipeline_options import PipelineOptions
 
-    from pipeline.search import SearchCommons, WriteSearchOutcomes
+    from wit.pipeline.search import SearchCommons, WriteSearchOutcomes
 
     options = PipelineOptions(flags=[], runner="DirectRunner", direct_running_mode=mode)
     pipeline = beam.Pipeline(options=options)
@@ -38,14 +38,14 @@ def run_pipeline(config: sc.SearchConfig, queries, out_dir, mode: str):
         c.key.metric.name: c.committed
         for c in result.metrics().query(MetricsFilter().with_namespace("search_commons"))["counters"]
     }
-    from pipeline.progress import read_progress
+    from wit.pipeline.progress import read_progress
 
     collected["progress"] = read_progress(str(out_dir / "progress"))
     return collected, counters
 
 
 def test_query_chunks_cover_the_list_with_stable_ids(tmp_path):
-    from pipeline.search import query_chunk
+    from wit.pipeline.search import query_chunk
 
     path = tmp_path / "q.txt"
     path.write_text("".join(f"query {i}\n" for i in range(2500)), encoding="utf-8")

@@ -16,11 +16,11 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing.util import assert_that, equal_to
 
 from image_server import ImageServer
-from pipeline.fetch_config import FetchConfig
-from pipeline.shard_stage import AssignShards, FetchToShards
-from pipeline.shard_work import duplicate_losers, fetch_in_process, process_shards
-from shards.assign import assign_all, sample_key
-from shards.writer import ShardWriter, sample_record
+from wit.pipeline.fetch_config import FetchConfig
+from wit.pipeline.shard_stage import AssignShards, FetchToShards
+from wit.pipeline.shard_work import duplicate_losers, fetch_in_process, process_shards
+from wit.shards.assign import assign_all, sample_key
+from wit.shards.writer import ShardWriter, sample_record
 from photos import photo
 from wit.records import new_candidate
 
@@ -112,7 +112,7 @@ def test_writer_publishes_in_key_order_and_only_when_complete(tmp_path):
     keys = [f"0000{i}" for i in range(4)]
     writer = ShardWriter(str(tmp_path), 0, keys)
     candidate = new_candidate("http://x/1.jpg", "a cat")
-    from pipeline.images import ImageOptions, process_image
+    from wit.pipeline.images import ImageOptions, process_image
 
     image = process_image(photo(100, 100), ImageOptions(image_size=32))
     for key in reversed(keys):  # results arrive in any order
@@ -289,9 +289,15 @@ def test_shards_fetched_together_overlap_their_stalls(server, tmp_path):
 
 def test_both_drivers_overlap_the_stalls_of_different_shards(server, tmp_path, run_stage):
     base = 700 if run_stage is run_in_beam else 800  # fresh paths per driver: first_seen is per path
-    stalls = [f"/stall/{base + i}.jpg" for i in range(3)]
-    urls = [server.url(f"ok/{base + i}.jpg") for i in range(9)] + [server.url(p) for p in stalls]
     cfg = stage_config(tmp_path, timeout=3.0, read_timeout=3.0)
+    # The shards a URL lands in follow from its uid, which holds the server's (random) port:
+    # take the first stall paths that the assignment spreads over at least two shards.
+    for first in range(base, base + 90, 3):
+        stalls = [f"/stall/{first + i}.jpg" for i in range(3)]
+        urls = [server.url(f"ok/{base + i}.jpg") for i in range(9)] + [server.url(p) for p in stalls]
+        assigned = assign_all(candidates_for(urls), cfg.shard_size)
+        if len({shard for shard, items in assigned.items() for _, c in items if "/stall/" in c["url"]}) >= 2:
+            break
     manifest = run_stage(candidates_for(urls), cfg)
     assert manifest["status_counts"] == {"failed_to_download": 3, "success": 9}
     stalled_shards = {row["key"][:5] for row in parquet_rows(tmp_path) if "/stall/" in row["url"]}
@@ -301,7 +307,7 @@ def test_both_drivers_overlap_the_stalls_of_different_shards(server, tmp_path, r
 
 
 def test_a_bug_while_fetching_aborts_every_open_shard(server, tmp_path, monkeypatch):
-    import pipeline.shard_work as shard_work
+    import wit.pipeline.shard_work as shard_work
 
     def broken(data, options):
         raise RuntimeError("decoder bug")
@@ -355,7 +361,7 @@ def test_archive_replay_answers_from_the_warc(tmp_path, shared_data):
         ],
     )
     real = str(shared_data / "real" / "dolma_sample-0000.warc.gz")  # real crawl: HTML pages only
-    from pipeline.archive import ArchiveIndex
+    from wit.pipeline.archive import ArchiveIndex
 
     page_url = next(iter(ArchiveIndex([real])._where))
     urls = ["http://img.example/cat.jpg", "http://img.example/old.jpg", "http://img.example/private.jpg",
@@ -380,8 +386,8 @@ def test_writer_publishes_to_object_stores_whole(tmp_path):
     """Remote outputs (gs://, s3:// ...) get each file uploaded whole; fsspec's memory:// stands in."""
     import fsspec
 
-    from pipeline.images import ImageOptions, process_image
-    from shards.writer import read_rows, read_stats, read_tar_images
+    from wit.pipeline.images import ImageOptions, process_image
+    from wit.shards.writer import read_rows, read_stats, read_tar_images
 
     image = process_image(photo(90, 90), ImageOptions(image_size=32))
     writer = ShardWriter("memory://bucket/out/shards", 7, ["000070", "000071"])

@@ -2,7 +2,7 @@
 
 import pytest
 
-from shards.reader import ReaderStats, epoch_size, expand_braces, expand_urls, iter_samples
+from wit.shards.reader import ReaderStats, epoch_size, expand_braces, expand_urls, iter_samples
 from trainer_shards import make_pairs, write_dataset, write_shard
 from wit.errors import WitError
 

@@ -7,9 +7,9 @@ import pytest
 import torch
 from PIL import Image
 
-from shards.reader import expand_urls
-from trainer.data import CLIP_MEAN, ShardStream, load_image, make_loader, normalize_images
-from trainer.tokenizer import train_tokenizer
+from wit.shards.reader import expand_urls
+from wit.trainer.data import CLIP_MEAN, ShardStream, load_image, make_loader, normalize_images
+from wit.trainer.tokenizer import train_tokenizer
 from trainer_shards import make_pairs, write_dataset, write_shard
 
 

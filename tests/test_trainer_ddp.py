@@ -5,8 +5,8 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-from trainer.loss import clip_loss
-from trainer.model import CLIPConfig, build_model
+from wit.trainer.loss import clip_loss
+from wit.trainer.model import CLIPConfig, build_model
 
 SMALL = CLIPConfig(embed_dim=32, image_size=32, vision_layers=2, vision_width=32, vision_patch_size=8, vision_heads=2,
                    context_length=16, vocab_size=100, text_width=32, text_heads=2, text_layers=2, eot_token_id=99)
@@ -91,7 +91,7 @@ def test_torchrun_two_processes_train_and_checkpoint_both_ranks_positions(tmp_pa
     config = tmp_path / "micro.json"
     config.write_text(json.dumps({**SMALL.to_dict(), "vocab_size": 300, "eot_token_id": 299}))
     command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr", "127.0.0.1",
-               "--master_port", str(free_port()), "-m", "trainer.train", "--data", str(shard_dir), "--out", str(tmp_path / "run"),
+               "--master_port", str(free_port()), "-m", "wit.trainer.train", "--data", str(shard_dir), "--out", str(tmp_path / "run"),
                "--model-config", str(config), "--batch-size", "8", "--workers", "1", "--precision", "fp32",
                "--vocab-size", "300", "--log-every", "1", "--save-every", "0", "--device", "cpu"]
     run_torchrun([*command, "--stop-at-step", "2"])

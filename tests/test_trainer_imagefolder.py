@@ -3,7 +3,7 @@
 import pytest
 from PIL import Image
 
-from trainer.evaluate import image_folder
+from wit.trainer.evaluate import image_folder
 from wit.errors import WitError
 
 

@@ -5,9 +5,9 @@ import math
 import pytest
 import torch
 
-from trainer.loss import contrastive_loss
-from trainer.model import MAX_LOGIT_SCALE, PRESETS, build_model, count_parameters
-from trainer.train import cosine_with_warmup, parameter_groups
+from wit.trainer.loss import contrastive_loss
+from wit.trainer.model import MAX_LOGIT_SCALE, PRESETS, build_model, count_parameters
+from wit.trainer.train import cosine_with_warmup, parameter_groups
 
 # OpenAI's released checkpoints have exactly these many parameters (49,408 tokens, context 77).
 PAPER_PARAMETERS = {
@@ -133,7 +133,7 @@ def test_cosine_schedule_with_warmup():
 
 
 def test_bf16_autocast_on_cpu_runs_the_towers_in_bf16():
-    from trainer.train import autocast_context
+    from wit.trainer.train import autocast_context
 
     torch.manual_seed(0)
     model = build_model("tiny-vit")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from peers import peer_pythons
-from trainer.tokenizer import Tokenizer, bytes_to_unicode, load_clip_bpe, load_tokenizer, train_tokenizer
+from wit.trainer.tokenizer import Tokenizer, bytes_to_unicode, load_clip_bpe, load_tokenizer, train_tokenizer
 from wit.errors import WitError
 
 

@@ -45,8 +45,8 @@ def load_checkpoint(path: str | Path) -> dict:
 
 def load_model(path: str | Path, device: str = "cpu"):
     """(model in eval mode, tokenizer, checkpoint dict) from a checkpoint file."""
-    from trainer.model import CLIP, CLIPConfig
-    from trainer.tokenizer import Tokenizer
+    from wit.trainer.model import CLIP, CLIPConfig
+    from wit.trainer.tokenizer import Tokenizer
 
     state = load_checkpoint(path)
     model = CLIP(CLIPConfig.from_dict(state["model_config"]))

@@ -17,7 +17,7 @@ PRESET_NAMES = ("RN50", "RN101", "RN50x4", "ViT-B/32", "ViT-B/16", "ViT-L/14", "
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     train = subparsers.add_parser("train", help="train CLIP on webdataset shards (wit's or img2dataset's)",
-                                  description="Train CLIP on webdataset shards. Multi-GPU: torchrun --nproc_per_node N -m trainer.train ...")
+                                  description="Train CLIP on webdataset shards. Multi-GPU: torchrun --nproc_per_node N -m wit.trainer.train ...")
     add_train_arguments(train)
     train.set_defaults(handler=run_train)
 
@@ -92,14 +92,14 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from trainer.train import TrainConfig, leave_distributed, train
+    from wit.trainer.train import TrainConfig, leave_distributed, train
 
     finished = False
     try:
         summary = train(TrainConfig.from_args(args))
         finished = True
     finally:
-        leave_distributed(finished)  # `torchrun ... wit train` works as well as `-m trainer.train`
+        leave_distributed(finished)  # `torchrun ... wit train` works as well as `-m wit.trainer.train`
     if int(os.environ.get("RANK", "0")) == 0:
         print(json.dumps(summary))
     return 0
@@ -112,8 +112,8 @@ def _device(name: str | None) -> str:
 
 
 def run_eval(args: argparse.Namespace) -> int:
-    from trainer.checkpoint import load_model
-    from trainer.evaluate import retrieval_metrics, zero_shot
+    from wit.trainer.checkpoint import load_model
+    from wit.trainer.evaluate import retrieval_metrics, zero_shot
     from wit.errors import WitError
 
     if not args.imagefolder and not args.retrieval_data:
@@ -136,9 +136,9 @@ def run_eval(args: argparse.Namespace) -> int:
 
 
 def run_predict(args: argparse.Namespace) -> int:
-    from trainer.checkpoint import load_model
-    from trainer.evaluate import load_templates
-    from trainer.predict import format_probabilities, label_probabilities, parse_labels
+    from wit.trainer.checkpoint import load_model
+    from wit.trainer.evaluate import load_templates
+    from wit.trainer.predict import format_probabilities, label_probabilities, parse_labels
 
     labels = parse_labels(args.labels)
     templates = load_templates(args.templates) if args.templates else ["a photo of a {}."]
@@ -149,8 +149,8 @@ def run_predict(args: argparse.Namespace) -> int:
 
 
 def run_tokenizer_train(args: argparse.Namespace) -> int:
-    from trainer.tokenizer import train_tokenizer
-    from trainer.train import caption_sample
+    from wit.trainer.tokenizer import train_tokenizer
+    from wit.trainer.train import caption_sample
 
     log.info("training a %d-token BPE on up to %d captions of %s", args.vocab_size, args.samples, args.data)
     tokenizer = train_tokenizer(caption_sample(args.data, args.samples), args.vocab_size, args.context_length)

@@ -28,7 +28,7 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
-from shards.reader import ReaderStats, iter_shard
+from wit.shards.reader import ReaderStats, iter_shard
 
 log = logging.getLogger(__name__)
 

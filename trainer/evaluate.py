@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from trainer.data import ShardStream, load_image, make_loader, normalize_images
+from wit.trainer.data import ShardStream, load_image, make_loader, normalize_images
 from wit.errors import WitError
 
 log = logging.getLogger(__name__)
@@ -138,7 +138,7 @@ def recall_at_k(similarity: torch.Tensor, ks: tuple[int, ...] = (1, 5, 10)) -> d
 @torch.no_grad()
 def retrieval_metrics(model, tokenizer, shards: str, device="cpu", batch_size: int = 64, workers: int = 0) -> dict:
     """Image->text and text->image R@1/5/10 over every pair of the held-out shards."""
-    from shards.reader import expand_urls
+    from wit.shards.reader import expand_urls
 
     was_training = model.training
     model.eval()

@@ -392,7 +392,7 @@ def count_parameters(model: nn.Module) -> dict[str, int]:
     return {"total": total, "visual": visual, "text": text, "other": total - visual - text}
 
 
-if __name__ == "__main__":  # python -m trainer.model: the parameter count of every preset
+if __name__ == "__main__":  # python -m wit.trainer.model: the parameter count of every preset
     print(f"{'preset':<10} {'image px':>8} {'total':>13} {'image tower':>13} {'text tower':>13}")
     for preset_name, preset in PRESETS.items():
         counts = count_parameters(build_model(preset, device="meta"))

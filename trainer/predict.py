@@ -10,7 +10,7 @@ from pathlib import Path
 
 import torch
 
-from trainer.evaluate import class_embeddings, encode_image_files
+from wit.trainer.evaluate import class_embeddings, encode_image_files
 from wit.errors import WitError
 
 

@@ -1,7 +1,7 @@
 """The training loop: read shards, compute CLIP's contrastive loss over the global batch, step AdamW.
 
 Single process:      wit train --data OUT/shards --preset ViT-B/32 --out runs/b32
-Several GPUs/nodes:  torchrun --nproc_per_node 8 -m trainer.train --data ... (same flags)
+Several GPUs/nodes:  torchrun --nproc_per_node 8 -m wit.trainer.train --data ... (same flags)
 
 Paper defaults: AdamW (beta2 0.98, eps 1e-6), decoupled weight decay 0.2 on weight matrices only
 (none on gains, biases and the temperature), linear warmup then cosine decay, temperature clamped
@@ -24,12 +24,12 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 
-from shards.reader import ReaderStats, expand_urls, epoch_size, iter_samples
-from trainer.checkpoint import load_checkpoint, save_checkpoint
-from trainer.data import ShardStream, make_loader, normalize_images
-from trainer.loss import clip_loss
-from trainer.model import CLIP, MAX_LOGIT_SCALE, CLIPConfig, build_model, count_parameters, preset_config
-from trainer.tokenizer import Tokenizer, load_tokenizer, train_tokenizer
+from wit.shards.reader import ReaderStats, expand_urls, epoch_size, iter_samples
+from wit.trainer.checkpoint import load_checkpoint, save_checkpoint
+from wit.trainer.data import ShardStream, make_loader, normalize_images
+from wit.trainer.loss import clip_loss
+from wit.trainer.model import CLIP, MAX_LOGIT_SCALE, CLIPConfig, build_model, count_parameters, preset_config
+from wit.trainer.tokenizer import Tokenizer, load_tokenizer, train_tokenizer
 from wit.errors import WitError
 
 log = logging.getLogger("wit.train")
@@ -377,7 +377,7 @@ def train(config: TrainConfig) -> dict:
             latest = checkpoint("latest.pt", f"epoch_{epoch}.pt")
             if is_main:
                 if config.val_data:
-                    from trainer.evaluate import retrieval_metrics
+                    from wit.trainer.evaluate import retrieval_metrics
 
                     result = retrieval_metrics(unwrap(step_model), tokenizer, config.val_data, device=device, batch_size=config.batch_size, workers=config.workers)
                     metrics.write({"step": step, "epoch": epoch, **{f"val_{k}": v for k, v in result.items()}})
@@ -398,10 +398,10 @@ def train(config: TrainConfig) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point for torchrun: `torchrun --nproc_per_node N -m trainer.train ARGS`."""
-    from trainer.cli import add_train_arguments
+    """Entry point for torchrun: `torchrun --nproc_per_node N -m wit.trainer.train ARGS`."""
+    from wit.trainer.cli import add_train_arguments
 
-    parser = argparse.ArgumentParser(prog="python -m trainer.train", description="Train CLIP on webdataset shards.")
+    parser = argparse.ArgumentParser(prog="python -m wit.trainer.train", description="Train CLIP on webdataset shards.")
     add_train_arguments(parser)
     args = parser.parse_args(argv)
     rank = int(os.environ.get("RANK", "0"))

@@ -40,11 +40,11 @@ Docs: README.md and docs/ in the source tree.
 
 # Stage modules that add subcommands, in the order they appear in --help.
 SUBCOMMAND_MODULES: tuple[str, ...] = (
-    "queries.cli",
-    "filters.cli",
-    "pipeline.cli",
-    "pipeline.fetch_cli",
-    "trainer.cli",
+    "wit.queries.cli",
+    "wit.filters.cli",
+    "wit.pipeline.cli",
+    "wit.pipeline.fetch_cli",
+    "wit.trainer.cli",
     "wit.sample_cli",
     "wit.report_cli",
     "wit.demo",

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pipeline.sources.common import RecordError
-from pipeline.sources.inputs import InputFile, open_binary, open_text_list
-from pipeline.sources.urllist import UrlListConfig, read_url_list
+from wit.pipeline.sources.common import RecordError
+from wit.pipeline.sources.inputs import InputFile, open_binary, open_text_list
+from wit.pipeline.sources.urllist import UrlListConfig, read_url_list
 
 
 def read_file(file: InputFile, url_list_config: UrlListConfig | None = None) -> Iterator[dict | RecordError]:
@@ -18,8 +18,8 @@ def read_file(file: InputFile, url_list_config: UrlListConfig | None = None) -> 
     url_list_config = url_list_config or UrlListConfig()
     try:
         if file.format in ("wat", "warc"):
-            from pipeline.sources.wat import read_wat
-            from pipeline.sources.warc import read_warc
+            from wit.pipeline.sources.wat import read_wat
+            from wit.pipeline.sources.warc import read_warc
 
             reader = read_wat if file.format == "wat" else read_warc
             with open_binary(file.path) as stream:

@@ -46,7 +46,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from pipeline.sources.mediawiki import ClientSettings, MediaWikiClient, TokenBucket, user_agent
+from wit.pipeline.sources.mediawiki import ClientSettings, MediaWikiClient, TokenBucket, user_agent
 from wit.errors import WitError
 from wit.records import new_candidate
 
@@ -692,10 +692,10 @@ def merge_candidates(candidates: list[dict]) -> dict:
 
 
 def load_queries(spec: str) -> list[str]:
-    """Query texts by id (id = index). Uses queries.querylist when present (parquet, txt,
+    """Query texts by id (id = index). Uses wit.queries.querylist when present (parquet, txt,
     'default'); until then a .txt file with one query per line is read here."""
     try:
-        from queries.querylist import load_query_list  # issue 3
+        from wit.queries.querylist import load_query_list  # issue 3
     except ImportError:
         load_query_list = None
     if load_query_list is not None:

@@ -13,7 +13,7 @@ import io
 import os
 from dataclasses import dataclass
 
-from pipeline.sources.urllist import url_list_format
+from wit.pipeline.sources.urllist import url_list_format
 from wit.errors import WitError
 
 # Where `--crawl` finds `crawl-data/CC-MAIN-YYYY-WW/wat.paths.gz`. Users on AWS can point it at

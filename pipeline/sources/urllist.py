@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from urllib.parse import unquote_plus
 
-from pipeline.sources.common import RecordError
+from wit.pipeline.sources.common import RecordError
 from wit.errors import WitError
 from wit.records import make_uid, new_candidate
 

@@ -10,9 +10,9 @@ import gzip
 import zlib
 from collections.abc import Iterator
 
-from pipeline.sources.common import RecordError, candidates_from_images
-from pipeline.sources.html_images import decode_html, extract_images
-from pipeline.sources.warcfile import iter_warc_records
+from wit.pipeline.sources.common import RecordError, candidates_from_images
+from wit.pipeline.sources.html_images import decode_html, extract_images
+from wit.pipeline.sources.warcfile import iter_warc_records
 
 HTML_CONTENT_TYPES = ("text/html", "application/xhtml+xml")
 

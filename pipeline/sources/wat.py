@@ -12,9 +12,9 @@ from collections.abc import Iterator
 
 import orjson
 
-from pipeline.sources.common import RecordError, candidates_from_images
-from pipeline.sources.html_images import ImageRef, UrlResolver, clean_attribute, resolve_url
-from pipeline.sources.warcfile import iter_warc_records
+from wit.pipeline.sources.common import RecordError, candidates_from_images
+from wit.pipeline.sources.html_images import ImageRef, UrlResolver, clean_attribute, resolve_url
+from wit.pipeline.sources.warcfile import iter_warc_records
 
 IMAGE_LINK_PATH = "IMG@/src"
 # Checked on the raw bytes before parsing: most WAT records (requests, non-HTML, pages without
