@@ -50,7 +50,7 @@ from wit.filters.evaluation import (  # noqa: E402
     score_predictions,
     split_half,
 )
-from wit.records import new_candidate  # noqa: E402
+from wit.core.records import new_candidate  # noqa: E402
 
 SLOW_BACKENDS = ("langdetect", "lingua", "blend-lingua")
 LID_KINDS = ("sentences", "word-pairs", "single-words")

@@ -93,7 +93,7 @@ def bench_build(n_queries: int, rate: float) -> dict:
 
     from fake_mediawiki import make_file
 
-    from wit.cli import main
+    from wit.app.cli import main
 
     words = ["harbour", "meadow", "castle", "bridge", "violin", "glacier", "lantern", "orchard", "canyon", "tram"]
     queries = [f"{words[i % len(words)]} {i}" for i in range(n_queries)]

@@ -219,7 +219,7 @@ def per_stage_costs(files: list[str], queries: str, cap: int, limit: int) -> dic
 
 
 def main(argv=None) -> int:
-    from wit.pipeline.options import available_cores
+    from wit.core.runner import available_cores
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="100k links instead of 1M")

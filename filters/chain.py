@@ -2,7 +2,7 @@
 
 `FilterChain(config).apply(candidate)` normalises candidate["text"] in place, recomputes the uid
 from the normalised text, records lang/lang_score when language identification runs, and
-returns None (keep) or exactly one drop reason from wit.records.TEXT_DROP_REASONS. It never
+returns None (keep) or exactly one drop reason from wit.core.records.TEXT_DROP_REASONS. It never
 raises: a malformed record is "drop_error", so a bad row cannot kill a Beam bundle and is still
 counted.
 
@@ -18,7 +18,7 @@ import logging
 
 from wit.filters import boilerplate, camera, filename, language, normalise, prechecks, urls
 from wit.filters.config import LONG_CAPTION_POLICIES, FilterConfig, add_filter_arguments, parse_deny_domains
-from wit.records import make_uid
+from wit.core.records import make_uid
 
 __all__ = ["CHECKS", "FilterChain", "FilterConfig", "add_filter_arguments", "parse_deny_domains", "LONG_CAPTION_POLICIES"]
 

@@ -41,7 +41,7 @@ URL_PLACEHOLDER = "https://example.invalid/image.jpg"
 
 def read_rows(path: str | None, column: str | None, url_column: str | None):
     """Yield (text, url) pairs from stdin lines or a table file."""
-    from wit.errors import WitError
+    from wit.core.errors import WitError
 
     if path is None:
         for line in sys.stdin:
@@ -93,7 +93,7 @@ def run_check(args: argparse.Namespace) -> int:
     import logging
 
     from wit.filters.chain import CHECKS, FilterChain, FilterConfig
-    from wit.records import new_candidate
+    from wit.core.records import new_candidate
 
     log = logging.getLogger("wit.filters")
     config = FilterConfig.from_args(args)

@@ -46,7 +46,7 @@ class FilterConfig:
         return config
 
     def validate(self) -> None:
-        from wit.errors import WitError
+        from wit.core.errors import WitError
 
         if self.long_captions not in LONG_CAPTION_POLICIES:
             raise WitError(f"--long-captions must be one of {LONG_CAPTION_POLICIES}, not {self.long_captions!r}")

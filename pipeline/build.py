@@ -26,7 +26,7 @@ from wit.pipeline.counting import WriteTextCounts, read_json, reconcile
 from wit.pipeline.dedup import DedupByUid, buckets_for_files
 from wit.pipeline.filter import FilterCandidates
 from wit.pipeline.match import MatchQueries
-from wit.pipeline.options import describe_runner, is_local_runner, make_pipeline_options, make_runner
+from wit.core.runner import describe_runner, is_local_runner, make_pipeline_options, make_runner
 from wit.pipeline.progress import ProgressPrinter
 from wit.pipeline.read import ReadCandidates
 from wit.pipeline.sources.inputs import InputFile

@@ -92,7 +92,7 @@ def config_from_args(args):
     from wit.pipeline.build import BuildConfig
     from wit.pipeline.sources.inputs import crawl_wat_files, expand_inputs
     from wit.pipeline.sources.urllist import UrlListConfig
-    from wit.errors import WitError
+    from wit.core.errors import WitError
 
     search = None
     if getattr(args, "search", None):

@@ -18,8 +18,8 @@ from apache_beam.metrics import Metrics
 from apache_beam.pvalue import TaggedOutput
 from apache_beam.transforms.window import GlobalWindows
 
-from wit.errors import WitError
-from wit.records import TEXT_DROP_REASONS
+from wit.core.errors import WitError
+from wit.core.records import TEXT_DROP_REASONS
 
 METRICS_NAMESPACE = "wit"
 COUNTS_TAG = "counts"

@@ -22,7 +22,7 @@ OUT/manifest.json. Re-running on the same OUT keeps complete shards and redoes t
 Without Beam options the stage runs in this process, shard after shard (one process keeps
 every core busy with one shard). Beam options (e.g. --direct_running_mode multi_processing
 --direct_num_workers 4, or --runner DataflowRunner ...), or --beam, run it as a Beam pipeline:
-the same stage `wit build` runs, on FnApiRunner locally (pipeline/options.py).
+the same stage `wit build` runs, on FnApiRunner locally (wit/core/runner.py).
 """
 
 
@@ -78,7 +78,7 @@ def run_fetch(args: argparse.Namespace) -> int:
 def _run_in_beam(inputs: list[str], url_col: str, caption_col: str, config, beam_args: list[str]) -> dict:
     import apache_beam as beam
 
-    from wit.pipeline.options import make_pipeline_options, make_runner
+    from wit.core.runner import make_pipeline_options, make_runner
     from wit.pipeline.shard_stage import FetchToShards
     from wit.pipeline.url_list import read_candidates
     from wit.shards.manifest import read_manifest

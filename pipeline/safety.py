@@ -53,7 +53,7 @@ class AddressPolicy:
         try:
             networks = tuple(ipaddress.ip_network(n, strict=False) for n in self.allowed_networks)
         except ValueError as exc:
-            from wit.errors import WitError
+            from wit.core.errors import WitError
 
             raise WitError(f"--allow-address: {exc}") from exc
         object.__setattr__(self, "_networks", networks)

@@ -112,7 +112,7 @@ class _DedupImages(beam.PTransform):
 class FetchToShards(beam.PTransform):
     """Fetch every candidate's image and write OUT/shards, OUT/sizes.json, OUT/manifest.json.
 
-    Input: candidate dicts with at least uid, url, text (wit.records). Output: one
+    Input: candidate dicts with at least uid, url, text (wit.core.records). Output: one
     (shard_id, summary) per shard; the manifest is written when all of them are in.
     """
 

@@ -14,7 +14,7 @@ import fsspec
 
 from wit.pipeline.sources.common import RecordError
 from wit.pipeline.sources.urllist import URL_LIST_FORMATS, UrlListConfig, read_url_list, url_list_format
-from wit.errors import WitError
+from wit.core.errors import WitError
 
 
 def expand_inputs(spec: str) -> list[str]:
@@ -36,7 +36,7 @@ def expand_inputs(spec: str) -> list[str]:
 
 
 def read_candidates(path: str, url_col: str = "url", caption_col: str = "caption") -> Iterator[dict]:
-    """Candidate dicts (wit.records fields) from one list file; a malformed row is a WitError."""
+    """Candidate dicts (wit.core.records fields) from one list file; a malformed row is a WitError."""
     fmt = url_list_format(path)
     if fmt is None:
         raise WitError(f"{path}: unknown URL list format (expected one of .{', .'.join(URL_LIST_FORMATS)})")

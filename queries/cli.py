@@ -94,8 +94,8 @@ def _pipeline_options(args):
 
 
 def _runner(args, options):
-    from wit.pipeline.options import make_runner
-    from wit.errors import WitError
+    from wit.core.runner import make_runner
+    from wit.core.errors import WitError
 
     if args.runner.lower() in ("prismrunner", "prism"):
         raise WitError("--runner Prism downloads a binary at run time; use 'direct' locally")
@@ -109,7 +109,7 @@ def run_build(args) -> int:
 
     from wit.queries import pageviews, wordnet
     from wit.queries.querylist import QueryEntry, build_query_list, load_query_list, wordfreq_entries
-    from wit.errors import WitError
+    from wit.core.errors import WitError
 
     log = logging.getLogger("wit.queries")
     started = time.perf_counter()
@@ -177,7 +177,7 @@ def run_match(args) -> int:
 
     from wit.queries.matcher import QueryMatcher
     from wit.queries.querylist import load_query_list
-    from wit.errors import WitError
+    from wit.core.errors import WitError
 
     if args.max_chars < 1:
         raise WitError("--max-chars must be >= 1")

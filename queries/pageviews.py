@@ -25,7 +25,7 @@ from typing import Iterable, Iterator
 from urllib.parse import unquote
 
 from wit.queries.querylist import QueryEntry
-from wit.errors import WitError
+from wit.core.errors import WitError
 
 log = logging.getLogger(__name__)
 

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Iterable
 
 from wit.queries.normalize import display_form, match_key
-from wit.errors import WitError
+from wit.core.errors import WitError
 
 log = logging.getLogger(__name__)
 

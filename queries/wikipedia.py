@@ -28,7 +28,7 @@ from collections import Counter
 from typing import Iterator
 
 from wit.queries.normalize import TOKEN_RE, fold
-from wit.errors import WitError
+from wit.core.errors import WitError
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ import re
 from pathlib import Path
 
 from wit.queries.querylist import QueryEntry
-from wit.errors import WitError
+from wit.core.errors import WitError
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from typing import Iterable, Iterator
 
 import fsspec
 
-from wit.errors import WitError
+from wit.core.errors import WitError
 
 log = logging.getLogger(__name__)
 

@@ -80,7 +80,7 @@ def test_identical_on_real_captions_raw_and_normalised(shared_data, laion_texts,
 def test_the_chain_gives_the_same_verdicts(shared_data, laion_texts, cascade, reference):
     """What the chain hands language identification, and every verdict, lang and lang_score."""
     from wit.filters.chain import FilterChain
-    from wit.records import new_candidate
+    from wit.core.records import new_candidate
 
     texts = [r.text for r in read_labelled_captions(shared_data / "captions_dev.tsv")] + laion_texts
     chain = FilterChain()

@@ -5,8 +5,8 @@ import sys
 
 import pytest
 
-from wit import cli
-from wit.errors import WitError
+from wit.app import cli
+from wit.core.errors import WitError
 
 
 def run_wit(*args):

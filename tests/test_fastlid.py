@@ -267,7 +267,7 @@ def test_corrupt_bytes_give_an_error_or_a_working_model(tmp_path):
 
 
 def test_language_uses_the_c_predictor_unless_told_otherwise(monkeypatch):
-    from wit.errors import WitError
+    from wit.core.errors import WitError
 
     monkeypatch.delenv(language.FASTTEXT_IMPLEMENTATION_ENV, raising=False)
     assert language.fasttext_implementation() == "c"
@@ -283,7 +283,7 @@ def test_cascade_verdicts_are_the_same_with_either_predictor(shared_data, monkey
     runs the C cascade (filters/_fastlid.c) with the C predictor, and the Python identify_cascade
     with fasttext-predict's."""
     from wit.filters.chain import FilterChain, FilterConfig
-    from wit.records import new_candidate
+    from wit.core.records import new_candidate
 
     c_predict, reference = predictors
     texts = [text for kind in ("sentences", "word-pairs", "single-words") for text, _ in read_lid_dev(shared_data / "lid-dev", kind)]

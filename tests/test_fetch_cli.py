@@ -19,7 +19,7 @@ import pytest
 from image_server import ImageServer
 from wit.pipeline.url_list import read_candidates
 from photos import photo
-from wit.cli import main
+from wit.app.cli import main
 
 REPO = Path(__file__).resolve().parent.parent
 LOCAL = ["--allow-address", "127.0.0.1/32", "--timeout", "2", "--read-timeout", "2", "--retries", "0"]
@@ -192,7 +192,7 @@ def test_fetch_flags_build_a_config_for_wit_build():
 
 
 def test_help_does_not_import_the_heavy_stack():
-    code = "import sys; from wit.cli import build_parser; build_parser(); print(sorted(m for m in ('aiohttp', 'apache_beam', 'PIL', 'pyarrow') if m in sys.modules))"
+    code = "import sys; from wit.app.cli import build_parser; build_parser(); print(sorted(m for m in ('aiohttp', 'apache_beam', 'PIL', 'pyarrow') if m in sys.modules))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=REPO)
     assert result.stdout.strip() == "[]"
 
@@ -202,7 +202,7 @@ def test_fetch_runs_in_process_unless_beam_is_asked_for(server, tmp_path, extra,
     listing = write_list(tmp_path / "list.csv", [{"url": server.url("ok/3.jpg"), "caption": "three"}])
     out = tmp_path / "out"
     code = (
-        "import sys; from wit.cli import main; "
+        "import sys; from wit.app.cli import main; "
         f"code = main({['fetch', '--input', str(listing), '--out', str(out), '--image-size', '32', *LOCAL, *extra]!r}); "
         "print('apache_beam' in sys.modules); sys.exit(code)"
     )

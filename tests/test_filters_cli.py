@@ -7,7 +7,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from wit.cli import main
+from wit.app.cli import main
 
 
 def run(monkeypatch, capsys, argv, stdin=""):

@@ -30,7 +30,7 @@ def test_langdetect_is_deterministic():
 
 
 def test_unknown_backend_is_a_user_error():
-    from wit.errors import WitError
+    from wit.core.errors import WitError
 
     with pytest.raises(WitError):
         language.get_identifier("nope")

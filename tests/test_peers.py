@@ -19,7 +19,7 @@ from image_server import ImageServer
 from peers import peer_env, require
 from wit.shards.reader import epoch_size, iter_samples
 from trainer_shards import MICRO, make_pairs, train_args
-from wit.cli import main as wit
+from wit.app.cli import main as wit
 
 PAIRS = make_pairs(48, seed=5)
 FAULTS = {40: "404", 41: "corrupt", 42: "html"}  # list positions whose URL fails, one way each

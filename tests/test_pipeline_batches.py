@@ -13,7 +13,7 @@ from wit.pipeline.batches import BatchCandidates, CandidateBatch, CandidateBatch
 from wit.pipeline.cap import CapThresholds, QueryRanks, cap_rank, match_pairs, select_per_query, selected_by, selected_by_batch
 from wit.pipeline.dedup import DedupByUid, buckets_for_files, keep_one_per_uid, merge_duplicates, uid_bucket
 from wit.pipeline.write import sum_tallies, tally_queries
-from wit.records import new_candidate
+from wit.core.records import new_candidate
 from test_pipeline_cap import IN_MEMORY, TWO_PROCESSES, run_stage
 
 

@@ -21,8 +21,8 @@ import pytest
 from wit.pipeline.sources import read_file
 from wit.pipeline.sources.common import RecordError
 from wit.pipeline.sources.inputs import InputFile
-from wit.cli import main
-from wit.records import TEXT_DROP_REASONS
+from wit.app.cli import main
+from wit.core.records import TEXT_DROP_REASONS
 
 pytestmark = pytest.mark.slow
 

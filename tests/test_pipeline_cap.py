@@ -12,8 +12,8 @@ from wit.pipeline.batches import BatchCandidates, UnbatchCandidates
 from wit.pipeline.cap import CapPerQuery, cap_rank, select_per_query
 from wit.pipeline.counting import counts_summary
 from wit.pipeline.dedup import DedupByUid, merge_duplicates
-from wit.pipeline.options import make_pipeline_options, make_runner
-from wit.records import new_candidate
+from wit.core.runner import make_pipeline_options, make_runner
+from wit.core.records import new_candidate
 
 CAP = 40
 SEED = 7

@@ -19,7 +19,7 @@ from wit.pipeline.sources.html_images import (
 )
 from wit.pipeline.sources.inputs import InputFile, detect_format
 from wit.pipeline.sources.wat import images_from_wat_json
-from wit.records import CANDIDATE_FIELDS, make_uid
+from wit.core.records import CANDIDATE_FIELDS, make_uid
 
 REPO = Path(__file__).resolve().parent.parent
 

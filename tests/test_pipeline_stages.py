@@ -6,8 +6,8 @@ from wit.pipeline.counting import counts_summary, reconcile
 from wit.pipeline.match import match_candidate
 from wit.pipeline.write import CANDIDATES_SCHEMA, candidate_row, rows_table
 from wit.queries.matcher import QueryMatcher
-from wit.errors import WitError
-from wit.records import new_candidate
+from wit.core.errors import WitError
+from wit.core.records import new_candidate
 
 
 @pytest.fixture(scope="module")

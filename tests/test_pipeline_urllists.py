@@ -11,7 +11,7 @@ from wit.pipeline.sources import read_file
 from wit.pipeline.sources.common import RecordError
 from wit.pipeline.sources.inputs import InputFile
 from wit.pipeline.sources.urllist import UrlListConfig, read_url_list, resolve_column
-from wit.errors import WitError
+from wit.core.errors import WitError
 
 ROWS = [
     {"url": "https://example.com/a.jpg", "caption": "a red bicycle", "page_url": "https://example.com/a", "licence": "cc-by"},

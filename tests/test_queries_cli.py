@@ -11,7 +11,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from wit.cli import main
+from wit.app.cli import main
 
 FIXTURES = Path(__file__).parent / "fixtures" / "queries"
 

@@ -8,7 +8,7 @@ import pytest
 
 from wit.queries import querylist
 from wit.queries.querylist import QueryEntry, QueryList, build_query_list, load_query_list
-from wit.errors import WitError
+from wit.core.errors import WitError
 
 
 def entries(source, *texts, **evidence):

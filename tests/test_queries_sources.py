@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from wit.queries import pageviews, wikipedia, wordnet
-from wit.errors import WitError
+from wit.core.errors import WitError
 
 FIXTURES = Path(__file__).parent / "fixtures" / "queries"
 DUMP_XML = FIXTURES / "enwiki-sample-pages-articles.xml"

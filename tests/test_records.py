@@ -1,4 +1,4 @@
-from wit.records import CANDIDATE_FIELDS, make_uid, new_candidate
+from wit.core.records import CANDIDATE_FIELDS, make_uid, new_candidate
 
 
 def test_uid_is_stable_and_distinguishes_fields():

@@ -14,8 +14,8 @@ import pyarrow.parquet as pq
 import pytest
 from PIL import Image
 
-from wit import cli, report
-from wit.records import CANDIDATE_FIELDS, TEXT_DROP_REASONS
+from wit.app import cli, report
+from wit.core.records import CANDIDATE_FIELDS, TEXT_DROP_REASONS
 
 CAP = 40
 PLOTS = ("drops.png", "queries.png", "languages.png", "image_sizes.png", "shards.png", "training.png")

@@ -17,7 +17,7 @@ import pytest
 from wit.filters import boilerplate, camera, filename, normalise, prechecks, urls
 from wit.filters.chain import FilterChain, FilterConfig
 from wit.filters.evaluation import read_labelled_captions, read_lid_dev
-from wit.records import new_candidate
+from wit.core.records import new_candidate
 
 rulescan = pytest.importorskip("wit.filters._rulescan", reason="the C extension was not built (no C compiler)")
 

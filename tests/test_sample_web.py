@@ -19,8 +19,8 @@ pytest.importorskip("warcio", reason="the sample web needs the demo extra: pip i
 
 from warcio.archiveiterator import ArchiveIterator  # noqa: E402
 
-from wit import cli, sample_web  # noqa: E402
-from wit.errors import WitError  # noqa: E402
+from wit.app import cli, sample_web  # noqa: E402
+from wit.core.errors import WitError  # noqa: E402
 
 
 @pytest.fixture(scope="module")

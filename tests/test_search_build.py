@@ -30,7 +30,7 @@ def files_for(query: str, n: int, license_name: str) -> list[dict]:
 def test_wit_build_search_commons_writes_capped_licence_clean_candidates(tmp_path):
     import pyarrow.parquet as pq
 
-    from wit.cli import main
+    from wit.app.cli import main
 
     corpus = {query: files_for(query, 3, "CC BY-SA 4.0") + files_for(query, 2, "CC BY-NC 2.0") for query in SENTENCES}
     fake = FakeCommons(corpus=corpus)

@@ -14,7 +14,7 @@ import pytest
 from fake_mediawiki import FakeCommons, ServerThread, make_file, query_files
 from wit.pipeline.sources import commons as sc
 from wit.pipeline.sources.mediawiki import TokenBucket, classify_body, parse_retry_after
-from wit.errors import WitError
+from wit.core.errors import WitError
 
 
 def config(url: str = "http://127.0.0.1:1/w/api.php", **overrides) -> sc.SearchConfig:
@@ -96,7 +96,7 @@ def test_result_to_candidate_prefers_english_strips_html_and_records_licence():
     assert meta["license_url"] == "https://creativecommons.org/licenses/by-sa/4.0"
     assert meta["file_page"] == candidate["page_url"]
     assert all(isinstance(value, str) for value in meta.values())
-    from wit.records import CANDIDATE_FIELDS, make_uid
+    from wit.core.records import CANDIDATE_FIELDS, make_uid
     assert set(candidate) == set(CANDIDATE_FIELDS)
     assert candidate["uid"] == make_uid(candidate["url"], candidate["text"])
 
@@ -454,7 +454,7 @@ def test_every_query_ends_with_one_counted_outcome_under_mixed_faults():
 
 
 def test_wit_build_parses_the_search_flags():
-    from wit.cli import build_parser
+    from wit.app.cli import build_parser
 
     parser = build_parser()
     args = parser.parse_args(["build", "--search", "commons", "--queries", "q.txt", "--per-query-cap", "7",

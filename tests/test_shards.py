@@ -22,7 +22,7 @@ from wit.pipeline.shard_work import duplicate_losers, fetch_in_process, process_
 from wit.shards.assign import assign_all, sample_key
 from wit.shards.writer import ShardWriter, sample_record
 from photos import photo
-from wit.records import new_candidate
+from wit.core.records import new_candidate
 
 
 def candidates_for(urls):

@@ -4,7 +4,7 @@ import pytest
 
 from wit.shards.reader import ReaderStats, epoch_size, expand_braces, expand_urls, iter_samples
 from trainer_shards import make_pairs, write_dataset, write_shard
-from wit.errors import WitError
+from wit.core.errors import WitError
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ import pytest
 from PIL import Image
 
 from wit.trainer.evaluate import image_folder
-from wit.errors import WitError
+from wit.core.errors import WitError
 
 
 @pytest.fixture

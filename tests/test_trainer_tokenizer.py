@@ -10,7 +10,7 @@ import pytest
 
 from peers import peer_pythons
 from wit.trainer.tokenizer import Tokenizer, bytes_to_unicode, load_clip_bpe, load_tokenizer, train_tokenizer
-from wit.errors import WitError
+from wit.core.errors import WitError
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +98,7 @@ def test_bad_files_are_clear_errors(tmp_path):
 
 def test_wit_tokenizer_train_command(tmp_path, capsys):
     from trainer_shards import make_pairs, write_dataset
-    from wit.cli import main as wit
+    from wit.app.cli import main as wit
 
     shard_dir = write_dataset(tmp_path / "data", make_pairs(40, seed=2), per_shard=20)
     assert wit(["tokenizer", "train", "--data", str(shard_dir), "--out", str(tmp_path / "tok.json"), "--vocab-size", "280"]) == 0

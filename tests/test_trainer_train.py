@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from trainer_shards import COLOURS, MICRO, make_image, make_pairs, train_args, write_dataset
-from wit.cli import main as wit
+from wit.app.cli import main as wit
 
 
 def metrics(run: Path) -> list[dict]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from wit.errors import WitError
+from wit.core.errors import WitError
 
 FORMAT = "wit-clip-1"
 

@@ -114,7 +114,7 @@ def _device(name: str | None) -> str:
 def run_eval(args: argparse.Namespace) -> int:
     from wit.trainer.checkpoint import load_model
     from wit.trainer.evaluate import retrieval_metrics, zero_shot
-    from wit.errors import WitError
+    from wit.core.errors import WitError
 
     if not args.imagefolder and not args.retrieval_data:
         raise WitError("give --imagefolder (zero-shot) and/or --retrieval-data (retrieval)")

@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 
 from wit.trainer.data import ShardStream, load_image, make_loader, normalize_images
-from wit.errors import WitError
+from wit.core.errors import WitError
 
 log = logging.getLogger(__name__)
 

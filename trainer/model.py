@@ -372,7 +372,7 @@ def preset_config(name: str) -> CLIPConfig:
     try:
         return PRESETS[name]
     except KeyError:
-        from wit.errors import WitError
+        from wit.core.errors import WitError
 
         raise WitError(f"unknown model preset {name!r}; choose one of: {', '.join(PRESETS)}") from None
 

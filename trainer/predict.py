@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 
 from wit.trainer.evaluate import class_embeddings, encode_image_files
-from wit.errors import WitError
+from wit.core.errors import WitError
 
 
 def parse_labels(labels: str) -> list[str]:

@@ -17,7 +17,7 @@ import logging
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from wit.errors import WitError
+from wit.core.errors import WitError
 
 log = logging.getLogger(__name__)
 

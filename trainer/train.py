@@ -30,7 +30,7 @@ from wit.trainer.data import ShardStream, make_loader, normalize_images
 from wit.trainer.loss import clip_loss
 from wit.trainer.model import CLIP, MAX_LOGIT_SCALE, CLIPConfig, build_model, count_parameters, preset_config
 from wit.trainer.tokenizer import Tokenizer, load_tokenizer, train_tokenizer
-from wit.errors import WitError
+from wit.core.errors import WitError
 
 log = logging.getLogger("wit.train")
 

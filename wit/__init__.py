@@ -1,9 +1,13 @@
 """wit: build CLIP-style WebImageText datasets and train CLIP on them.
 
-The import packages mirror the stages: queries/ (the query list and matcher), filters/ (caption
-and URL filters), pipeline/ (the Beam job), shards/ (webdataset output and reader) and trainer/
-(the bundled CLIP trainer). This package holds what they share: the command frame, the record
-contract and the error type.
+One namespace over four layers; imports only go down (docs/architecture.md):
+
+    wit.app                              the `wit` command, demo, report, sample web
+    wit.pipeline, wit.trainer            the stages (Beam job; CLIP trainer)
+    wit.queries, wit.filters, wit.shards the libraries they compose
+    wit.core                             records, errors, output layout (imports none of the above)
+
+This module holds only the version, so importing any part of wit imports nothing else.
 """
 
 try:

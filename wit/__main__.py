@@ -1,5 +1,5 @@
 import sys
 
-from wit.cli import main
+from wit.app.cli import main
 
 sys.exit(main())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from wit.records import new_candidate
+from wit.core.records import new_candidate
 
 
 @dataclass(frozen=True, slots=True)

@@ -47,8 +47,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from wit.pipeline.sources.mediawiki import ClientSettings, MediaWikiClient, TokenBucket, user_agent
-from wit.errors import WitError
-from wit.records import new_candidate
+from wit.core.errors import WitError
+from wit.core.records import new_candidate
 
 log = logging.getLogger(__name__)
 

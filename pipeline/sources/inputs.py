@@ -14,7 +14,7 @@ import os
 from dataclasses import dataclass
 
 from wit.pipeline.sources.urllist import url_list_format
-from wit.errors import WitError
+from wit.core.errors import WitError
 
 # Where `--crawl` finds `crawl-data/CC-MAIN-YYYY-WW/wat.paths.gz`. Users on AWS can point it at
 # s3://commoncrawl/; tests point it at a local server.

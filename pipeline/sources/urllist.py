@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from urllib.parse import unquote_plus
 
 from wit.pipeline.sources.common import RecordError
-from wit.errors import WitError
-from wit.records import make_uid, new_candidate
+from wit.core.errors import WitError
+from wit.core.records import make_uid, new_candidate
 
 URL_LIST_FORMATS = ("parquet", "csv", "tsv", "jsonl")
 URL_ALIASES = ("url", "image_url", "imageurl", "download_url", "img_url", "photo_url")

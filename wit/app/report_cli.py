@@ -1,4 +1,4 @@
-"""`wit report`: the dataset report (see wit/report.py)."""
+"""`wit report`: the dataset report (see wit/app/report.py)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_report(args: argparse.Namespace) -> int:
-    from wit.report import write_report
+    from wit.app.report import write_report
 
     if args.per_query_cap is not None and args.per_query_cap <= 0:
         raise ValueError("--per-query-cap must be a positive number")

@@ -2,9 +2,9 @@
 
 import pytest
 
-from wit.pipeline.options import available_cores, is_local_runner, make_pipeline_options, make_runner
+from wit.core.runner import available_cores, is_local_runner, make_pipeline_options, make_runner
 from apache_beam.options.pipeline_options import DirectOptions, GoogleCloudOptions, StandardOptions
-from wit.cli import main
+from wit.app.cli import main
 
 
 def test_local_default_is_multiprocess_fnapi_never_prism():

@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from wit.errors import WitError
+from wit.core.errors import WitError
 
 # Prompt templates for the digits; the captions in the sample say the same things in many ways.
 DIGIT_TEMPLATES = (

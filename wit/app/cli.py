@@ -16,7 +16,7 @@ import logging
 import sys
 
 from wit import __version__
-from wit.errors import WitError
+from wit.core.errors import WitError
 
 DESCRIPTION = """\
 wit rebuilds the recipe behind CLIP's WebImageText (WIT) dataset as one pipeline:
@@ -45,9 +45,9 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "wit.pipeline.cli",
     "wit.pipeline.fetch_cli",
     "wit.trainer.cli",
-    "wit.sample_cli",
-    "wit.report_cli",
-    "wit.demo",
+    "wit.app.sample_cli",
+    "wit.app.report_cli",
+    "wit.app.demo",
 )
 
 

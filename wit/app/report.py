@@ -26,7 +26,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from wit.errors import WitError
+from wit.core.errors import WitError
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Beam runner options for `wit build` (shared by every command that runs a pipeline).
+"""Beam runner options for every command that runs a pipeline (`wit build`, `wit fetch`, `wit queries build`).
 
 Locally the job runs on Beam's FnApiRunner, the engine behind DirectRunner, created explicitly:
 in Beam >= 2.60 `DirectRunner` first tries the Prism runner, which downloads a binary at run

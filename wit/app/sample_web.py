@@ -48,7 +48,7 @@ from urllib.parse import urljoin
 import numpy as np
 from PIL import Image
 
-from wit.errors import WitError
+from wit.core.errors import WitError
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""`wit sample-web`: write the embedded default sample (see wit/sample_web.py)."""
+"""`wit sample-web`: write the embedded default sample (see wit/app/sample_web.py)."""
 
 from __future__ import annotations
 
@@ -25,9 +25,9 @@ def run_sample_web(args: argparse.Namespace) -> int:
     import logging
     import time
 
-    from wit.sample_web import write_sample_web
+    from wit.app.sample_web import write_sample_web
 
-    log = logging.getLogger("wit.sample_web")
+    log = logging.getLogger("wit.app.sample_web")
     started = time.monotonic()
     log.info("writing the sample web to %s", args.out)
     summary = write_sample_web(args.out, seed=args.seed, heldout_per_class=args.heldout_per_class)
