@@ -20,6 +20,7 @@ from typing import Any
 
 import apache_beam as beam
 
+from wit.core.layout import DatasetLayout
 from wit.pipeline.batches import BatchCandidates, UnbatchCandidates
 from wit.pipeline.cap import DEFAULT_PER_QUERY_CAP, CapPerQuery
 from wit.pipeline.counting import WriteTextCounts, read_json, reconcile
@@ -54,7 +55,7 @@ class BuildConfig:
 
     @property
     def text_counts_path(self) -> str:
-        return f"{self.out.rstrip('/')}/counts/text_counts.json"
+        return DatasetLayout(self.out).text_counts
 
 
 def build_text_side(pipeline: beam.Pipeline, config: BuildConfig, progress_dir: str | None = None):

@@ -18,6 +18,7 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 from apache_beam.utils.shared import Shared
 
+from wit.core.layout import DatasetLayout
 from wit.pipeline.sources.commons import (
     SearchConfig,
     SearchWorker,
@@ -208,7 +209,7 @@ class WriteSearchOutcomes(beam.PTransform):
 
     def __init__(self, out: str) -> None:
         super().__init__()
-        self._counts_dir = out.rstrip("/") + "/counts"
+        self._layout = DatasetLayout(out)
 
     def expand(self, outputs):
         import pyarrow as pa
@@ -216,6 +217,6 @@ class WriteSearchOutcomes(beam.PTransform):
         schema = pa.schema([(name, getattr(pa, kind)()) for name, kind in OUTCOME_SCHEMA_FIELDS])
         rows = outputs["outcomes"] | "Rows" >> beam.Map(outcome_row)
         written = rows | "WriteQueries" >> beam.io.WriteToParquet(
-            f"{self._counts_dir}/search_queries", schema, file_name_suffix=".parquet", num_shards=1, shard_name_template="")
-        summary_path = outputs["summary"] | "WriteSummary" >> beam.Map(_write_json, f"{self._counts_dir}/search_summary.json")
+            self._layout.search_queries_prefix, schema, file_name_suffix=".parquet", num_shards=1, shard_name_template="")
+        summary_path = outputs["summary"] | "WriteSummary" >> beam.Map(_write_json, self._layout.search_summary)
         return written, summary_path

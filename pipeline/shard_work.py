@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 
+from wit.core.layout import DatasetLayout
 from wit.pipeline.archive import archive_index
 from wit.pipeline.fetch import Fetcher, FetchConfig, default_decode_threads
 from wit.pipeline.images import ImageRejected, process_image
@@ -40,11 +41,12 @@ from wit.shards.writer import (
 )
 
 log = logging.getLogger(__name__)
+
 PROGRESS_EVERY_S = 10.0
 
 
 def shards_dir(config: FetchConfig) -> str:
-    return f"{config.out.rstrip('/')}/shards"
+    return DatasetLayout(config.out).shards_dir
 
 
 class ByteBudget:

@@ -15,6 +15,7 @@ import apache_beam as beam
 import pyarrow as pa
 from apache_beam.transforms.window import GlobalWindows
 
+from wit.core.layout import DatasetLayout
 from wit.pipeline.batches import CandidateBatch
 from wit.pipeline.counting import COUNTS_TAG, KEPT, CountingDoFn
 
@@ -99,7 +100,7 @@ class WriteCandidates(beam.PTransform):
     def expand(self, kept):
         tables = kept | "ToTables" >> beam.ParDo(ToTablesDoFn(progress_dir=self._progress_dir)).with_outputs(COUNTS_TAG, main="tables")
         tables.tables | "WriteParquet" >> beam.io.WriteToParquetBatched(
-            f"{self._out}/candidates/part", CANDIDATES_SCHEMA, file_name_suffix=".parquet")
+            DatasetLayout(self._out).candidates_prefix, CANDIDATES_SCHEMA, file_name_suffix=".parquet")
         return tables[COUNTS_TAG]
 
 
@@ -171,7 +172,7 @@ class WriteQueryCounts(beam.PTransform):
 
     def __init__(self, out: str, queries_spec: str):
         super().__init__()
-        self._path = f"{out.rstrip('/')}/counts/queries.parquet"
+        self._path = DatasetLayout(out).query_counts
         self._queries_spec = queries_spec
 
     def expand(self, inputs):

@@ -21,6 +21,8 @@ from importlib import metadata
 
 import fsspec
 
+from wit.core.layout import DatasetLayout
+
 MANIFEST_VERSION = 1
 
 
@@ -66,15 +68,15 @@ def write_dataset_index(out: str, summaries: Iterable[Mapping], config: Mapping,
     """Write OUT/sizes.json, OUT/shards/sizes.json and OUT/manifest.json; returns the manifest."""
     manifest = build_manifest(summaries, config, query_list_hash)
     sizes = {shard["tar"]: shard["samples"] for shard in manifest["shards"]}
-    out = out.rstrip("/")
-    _write_json(f"{out}/sizes.json", sizes)
-    _write_json(f"{out}/shards/sizes.json", sizes)
-    _write_json(f"{out}/manifest.json", manifest)
+    layout = DatasetLayout(out)
+    _write_json(layout.sizes, sizes)
+    _write_json(layout.shards_sizes, sizes)
+    _write_json(layout.manifest, manifest)
     return manifest
 
 
 def read_manifest(out: str) -> dict:
-    with fsspec.open(f"{out.rstrip('/')}/manifest.json", "r") as handle:
+    with fsspec.open(DatasetLayout(out).manifest, "r") as handle:
         return json.load(handle)
 
 

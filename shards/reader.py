@@ -25,6 +25,7 @@ from typing import Iterable, Iterator
 import fsspec
 
 from wit.core.errors import WitError
+from wit.core.layout import SHARDS_DIR, SIZES, STATS_SUFFIX, DatasetLayout
 
 log = logging.getLogger(__name__)
 
@@ -94,8 +95,8 @@ def _expand_one(pattern: str) -> list[str]:
         return [_unstrip(fs, pattern, p) for p in sorted(fs.glob(path)) if p.endswith(".tar")]
     if fs.isdir(path):
         found = sorted(p for p in fs.ls(path, detail=False) if p.endswith(".tar"))
-        if not found and fs.isdir(posixpath.join(path, "shards")):  # a `wit build` OUT folder
-            return _expand_one(posixpath.join(pattern.rstrip("/"), "shards"))
+        if not found and fs.isdir(posixpath.join(path, SHARDS_DIR)):  # a `wit build` OUT folder
+            return _expand_one(DatasetLayout(pattern).shards_dir)
         return [_unstrip(fs, pattern, p) for p in found]
     if not fs.exists(path):
         raise WitError(f"shard not found: {pattern}")
@@ -192,7 +193,7 @@ def _sizes_candidates(url: str) -> list[str]:
     directory = posixpath.dirname(url)
     parent = posixpath.dirname(directory)
     # wit writes OUT/sizes.json beside OUT/shards/; open_clip-style sets keep it beside the tars.
-    return [posixpath.join(directory, "sizes.json"), posixpath.join(parent, "sizes.json")]
+    return [posixpath.join(directory, SIZES), posixpath.join(parent, SIZES)]
 
 
 def shard_sizes(urls: list[str]) -> dict[str, int]:
@@ -208,7 +209,7 @@ def shard_sizes(urls: list[str]) -> dict[str, int]:
                 sizes[url] = int(loaded[candidate][name])
                 break
         else:
-            stats = _read_json(url[: -len(".tar")] + "_stats.json") if url.endswith(".tar") else None
+            stats = _read_json(url[: -len(".tar")] + STATS_SUFFIX) if url.endswith(".tar") else None
             if stats and "successes" in stats:
                 sizes[url] = int(stats["successes"])
     return sizes

@@ -24,6 +24,7 @@ import fsspec
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from wit.core.layout import join, parquet_name, stats_name, tar_name
 from wit.shards.assign import shard_name
 
 # Sample statuses. Every attempted sample ends with exactly one.
@@ -117,7 +118,7 @@ class ShardWriter:
         self._local = _is_local(self.fs)
         if self._local:
             self._remove_stale_temps()
-        self._tar_path = self._local_temp(f"{self.name}.tar")
+        self._tar_path = self._local_temp(tar_name(self.name))
         # A large buffer: the header, body and padding of every member (nine pieces per sample)
         # reach the file in a few big writes instead of one system call each.
         self._tar = open(self._tar_path, "wb", buffering=TAR_BUFFER_BYTES)
@@ -156,7 +157,7 @@ class ShardWriter:
             "failed_to_decode": status_counts.get("failed_to_decode", 0),
             "status_dict": dict(sorted(status_counts.items())),
             "error_counts": dict(Counter(_error_class(r) for r in rows if r["error_message"]).most_common(50)),
-            "tar": f"{self.name}.tar",
+            "tar": tar_name(self.name),
             "tar_sha256": tar_sha256,
             "tar_bytes": tar_bytes,
             "start_time": self.started,
@@ -164,15 +165,15 @@ class ShardWriter:
             "duration": round(ended - self.started, 3),
             **(extra_stats or {}),
         }
-        parquet_path = self._local_temp(f"{self.name}.parquet")
+        parquet_path = self._local_temp(parquet_name(self.name))
         write_rows(rows, parquet_path)
         # Order matters: the stats file is the commit marker, so it goes last.
-        self._publish(self._tar_path, f"{self.name}.tar")
-        self._publish(parquet_path, f"{self.name}.parquet")
-        stats_path = self._local_temp(f"{self.name}_stats.json")
+        self._publish(self._tar_path, tar_name(self.name))
+        self._publish(parquet_path, parquet_name(self.name))
+        stats_path = self._local_temp(stats_name(self.name))
         with open(stats_path, "w") as handle:
             json.dump(stats, handle, indent=2)
-        self._publish(stats_path, f"{self.name}_stats.json")
+        self._publish(stats_path, stats_name(self.name))
         return shard_summary(stats, rows)
 
     def abort(self) -> None:
@@ -272,7 +273,7 @@ def write_rows(rows: Iterable[Mapping], path: str) -> None:
 
 def read_rows(shards_dir: str, shard_id: int) -> list[dict]:
     """Every attempted sample of a published shard, meta decoded back to a dict."""
-    with fsspec.open(f"{shards_dir.rstrip('/')}/{shard_name(shard_id)}.parquet", "rb") as handle:
+    with fsspec.open(join(shards_dir, parquet_name(shard_name(shard_id))), "rb") as handle:
         rows = pq.read_table(handle).to_pylist()
     for row in rows:
         row["meta"] = json.loads(row["meta"]) if row.get("meta") else {}
@@ -283,8 +284,8 @@ def read_stats(shards_dir: str, shard_id: int) -> dict | None:
     """The stats of a complete shard, or None when the shard is missing or unfinished."""
     fs, root = fsspec.core.url_to_fs(shards_dir.rstrip("/"))
     name = shard_name(shard_id)
-    stats_path = f"{root}/{name}_stats.json"
-    if not fs.exists(stats_path) or not fs.exists(f"{root}/{name}.tar") or not fs.exists(f"{root}/{name}.parquet"):
+    stats_path = join(root, stats_name(name))
+    if not fs.exists(stats_path) or not fs.exists(join(root, tar_name(name))) or not fs.exists(join(root, parquet_name(name))):
         return None
     with fs.open(stats_path, "r") as handle:
         return json.load(handle)
@@ -293,7 +294,7 @@ def read_stats(shards_dir: str, shard_id: int) -> dict | None:
 def read_tar_images(shards_dir: str, shard_id: int) -> dict[str, bytes]:
     """key -> stored image bytes of a published shard (reused by --retry-failed and dedup)."""
     images: dict[str, bytes] = {}
-    with fsspec.open(f"{shards_dir.rstrip('/')}/{shard_name(shard_id)}.tar", "rb") as handle:
+    with fsspec.open(join(shards_dir, tar_name(shard_name(shard_id))), "rb") as handle:
         with tarfile.open(fileobj=handle, mode="r|") as tar:
             for member in tar:
                 key, _, ext = member.name.rpartition(".")

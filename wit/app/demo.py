@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from wit.core.errors import WitError
+from wit.core.layout import DatasetLayout
 
 # Prompt templates for the digits; the captions in the sample say the same things in many ways.
 DIGIT_TEMPLATES = (
@@ -101,7 +102,7 @@ def run_demo(out: Path, settings: DemoSettings, verbose: int = 0) -> dict:
     )
     train_output = step(
         "train", "train",
-        "--data", str(dataset / "shards"),
+        "--data", DatasetLayout(str(dataset)).shards_dir,
         "--preset", settings.preset,
         "--out", str(run),
         "--epochs", str(settings.epochs),
@@ -167,9 +168,10 @@ def collect_summary(dataset: Path, run: Path, eval_output: str, predict_output: 
                     timings: dict, settings: DemoSettings) -> dict:
     import pyarrow.parquet as pq
 
-    counts = json.loads((dataset / "counts" / "text_counts.json").read_text())
-    queries = pq.read_table(dataset / "counts" / "queries.parquet").to_pylist()
-    sizes = json.loads((dataset / "sizes.json").read_text())
+    layout = DatasetLayout(str(dataset))
+    counts = json.loads(Path(layout.text_counts).read_text())
+    queries = pq.read_table(layout.query_counts).to_pylist()
+    sizes = json.loads(Path(layout.sizes).read_text())
     metrics = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line.strip()]
     losses = [m["loss"] for m in metrics if "loss" in m]
     zero_shot = _last_json(eval_output)["zero_shot"]
@@ -194,7 +196,7 @@ def collect_summary(dataset: Path, run: Path, eval_output: str, predict_output: 
         "top1_over_chance": zero_shot["top1"] / chance,
         "predict_image": str(example),
         "predict": predict_output.strip().splitlines()[-10:],
-        "report": str(dataset / "report" / "index.html"),
+        "report": f"{layout.report_dir}/index.html",
         "seconds": timings,
     }
 

@@ -27,10 +27,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from wit.core.errors import WitError
+from wit.core.layout import DatasetLayout
 
 log = logging.getLogger(__name__)
 
-REPORT_DIR = "report"
 # Keys under which a build may record its per-query cap in manifest.json's config.
 CAP_KEYS = ("per_query_cap", "per-query-cap", "cap")
 
@@ -328,7 +328,7 @@ def _not_available(title: str, exc: NotAvailable) -> Section:
 
 def section_queries(out: Path, report: Path, cap: int | None) -> Section:
     title = "Per-query counts"
-    path = out / "counts" / "queries.parquet"
+    path = Path(DatasetLayout(str(out)).query_counts)
     try:
         if not path.is_file():
             raise NotAvailable(f"{path} not found")
@@ -346,9 +346,10 @@ def section_queries(out: Path, report: Path, cap: int | None) -> Section:
 def section_drops(out: Path, report: Path) -> Section:
     title = "Drops by reason"
     try:
-        counts = read_json(out / "counts" / "text_counts.json")
+        counts_path = Path(DatasetLayout(str(out)).text_counts)
+        counts = read_json(counts_path)
         if not isinstance(counts, dict) or not isinstance(counts.get("drops"), dict):
-            raise NotAvailable(f"{out / 'counts' / 'text_counts.json'} has no drops object")
+            raise NotAvailable(f"{counts_path} has no drops object")
     except NotAvailable as exc:
         return _not_available(title, exc)
     drops = {str(reason): int(n) for reason, n in counts["drops"].items()}
@@ -356,7 +357,7 @@ def section_drops(out: Path, report: Path) -> Section:
     entered = int(counts.get("input", kept + sum(drops.values())))
     # Fetch outcomes are counted per sample in the shard parquets.
     fetch = Counter()
-    shard_parquets = sorted((out / "shards").glob("*.parquet"))
+    shard_parquets = sorted(Path(DatasetLayout(str(out)).shards_dir).glob("*.parquet"))
     if shard_parquets:
         try:
             fetch.update({f"fetch_{status}": n for status, n in count_values(shard_parquets, "status", "shard").items()})
@@ -380,7 +381,7 @@ def section_drops(out: Path, report: Path) -> Section:
 def section_languages(out: Path, report: Path) -> Section:
     title = "Languages"
     try:
-        by_lang = count_values(sorted((out / "candidates").glob("*.parquet")), "lang", "candidates")
+        by_lang = count_values(sorted(Path(DatasetLayout(str(out)).candidates_dir).glob("*.parquet")), "lang", "candidates")
     except NotAvailable as exc:
         return _not_available(title, exc)
     counts = Counter()
@@ -401,7 +402,7 @@ def section_languages(out: Path, report: Path) -> Section:
 def section_image_sizes(out: Path, report: Path) -> Section:
     title = "Image sizes"
     try:
-        sizes, fetched = sample_image_sizes(sorted((out / "shards").glob("*.parquet")))
+        sizes, fetched = sample_image_sizes(sorted(Path(DatasetLayout(str(out)).shards_dir).glob("*.parquet")))
     except NotAvailable as exc:
         return _not_available(title, exc)
     if not fetched:
@@ -418,9 +419,10 @@ def section_image_sizes(out: Path, report: Path) -> Section:
 def section_shards(out: Path, report: Path) -> Section:
     title = "Samples per shard"
     try:
-        sizes = read_json(out / "sizes.json")
+        sizes_path = Path(DatasetLayout(str(out)).sizes)
+        sizes = read_json(sizes_path)
         if not isinstance(sizes, dict) or not all(isinstance(n, int) for n in sizes.values()):
-            raise NotAvailable(f"{out / 'sizes.json'} is not an object of shard name -> sample count")
+            raise NotAvailable(f"{sizes_path} is not an object of shard name -> sample count")
     except NotAvailable as exc:
         return _not_available(title, exc)
     if not sizes:
@@ -436,7 +438,7 @@ def section_shards(out: Path, report: Path) -> Section:
 def section_manifest(out: Path) -> Section:
     title = "Build"
     try:
-        manifest = read_json(out / "manifest.json")
+        manifest = read_json(Path(DatasetLayout(str(out)).manifest))
     except NotAvailable as exc:
         return _not_available(title, exc)
     rows = []
@@ -511,11 +513,11 @@ def write_report(out_dir: str | Path, run_dir: str | Path | None = None, cap: in
     run = Path(run_dir) if run_dir else None
     if run is not None and not run.is_dir():
         raise WitError(f"run folder {run} does not exist")
-    report = out / REPORT_DIR
+    report = Path(DatasetLayout(str(out)).report_dir)
     report.mkdir(parents=True, exist_ok=True)
     if cap is None:
         try:
-            cap = find_cap(read_json(out / "manifest.json"))
+            cap = find_cap(read_json(Path(DatasetLayout(str(out)).manifest)))
         except NotAvailable:
             cap = None
     sections = [
