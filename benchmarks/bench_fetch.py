@@ -455,7 +455,11 @@ def held_bytes_per_candidate(url_list: Path) -> float:
     import gc
     import tracemalloc
 
-    from wit.pipeline.url_list import read_candidates
+    from wit.pipeline.sources import fetch_list_config, readable_candidates
+    from wit.pipeline.sources.inputs import expand_inputs
+
+    def read_candidates(path):
+        return readable_candidates(expand_inputs([path]), fetch_list_config())
     from wit.shards.assign import assign_all
 
     assign_all(list(read_candidates(str(url_list))), 10_000)  # imports and caches first

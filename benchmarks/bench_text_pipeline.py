@@ -152,7 +152,7 @@ def per_stage_costs(files: list[str], queries: str, cap: int, limit: int) -> dic
     from wit.pipeline.match import load_matcher
     from wit.pipeline.sources import read_file
     from wit.pipeline.sources.inputs import InputFile
-    from wit.pipeline.write import candidate_row
+    from wit.core.schema import candidate_row
 
     costs = {}
     start = time.perf_counter()

@@ -47,7 +47,11 @@ def profile(workdir: Path, stub_decode: bool) -> dict:
     import wit.pipeline.shard_work as shard_work
     from wit.pipeline.fetch_config import FetchConfig
     from wit.pipeline.images import StoredImage
-    from wit.pipeline.url_list import read_candidates
+    from wit.pipeline.sources import fetch_list_config, readable_candidates
+    from wit.pipeline.sources.inputs import expand_inputs
+
+    def read_candidates(path):
+        return readable_candidates(expand_inputs([path]), fetch_list_config())
 
     decode_cpu = [0.0]
     decodes = [0]

@@ -45,52 +45,72 @@ def register(subparsers) -> None:
 
 
 def run_fetch(args: argparse.Namespace) -> int:
-    import itertools
     import logging
     import time
 
+    from wit.core.errors import WitError
+
     from wit.pipeline.fetch_config import FetchConfig
-    from wit.pipeline.url_list import expand_inputs, read_candidates
+    from wit.pipeline.sources import fetch_list_config, readable_candidates
+    from wit.pipeline.sources.inputs import expand_inputs
 
     log = logging.getLogger("wit.fetch")
     config = FetchConfig.from_args(args)
-    inputs = expand_inputs(args.input)
-    url_col, caption_col = args.url_col, args.caption_col
+    inputs = expand_inputs([args.input])
+    url_lists = [file for file in inputs if file.format not in ("wat", "warc")]
+    if len(url_lists) < len(inputs):
+        raise WitError(f"--input: wit fetch reads candidates parquet and URL lists, not WAT/WARC files "
+                       f"({inputs[0].path if not url_lists else len(inputs) - len(url_lists)}); use wit build for those")
+    list_config = fetch_list_config(args.url_col, args.caption_col)
     beam_args = list(getattr(args, "beam_args", []))
     started = time.monotonic()
     if beam_args or args.beam:
         log.info("fetching %d input file(s) into %s in a Beam pipeline", len(inputs), config.out)
-        manifest = _run_in_beam(inputs, url_col, caption_col, config, beam_args)
+        manifest, unreadable = _run_in_beam(inputs, list_config, config, beam_args)
     else:
         from wit.pipeline.shard_work import fetch_in_process
 
         log.info("fetching %d input file(s) into %s in this process", len(inputs), config.out)
-        candidates = itertools.chain.from_iterable(read_candidates(path, url_col, caption_col) for path in inputs)
-        manifest = fetch_in_process(candidates, config)
+        unreadable_rows = []
+        manifest = fetch_in_process(readable_candidates(inputs, list_config, lambda: unreadable_rows.append(1)), config)
+        unreadable = len(unreadable_rows)
     counts = ", ".join(f"{status} {n}" for status, n in manifest["status_counts"].items()) or "nothing attempted"
     print(
         f"wit fetch: {manifest['samples']} of {manifest['attempted']} samples stored in "
         f"{len(manifest['shards'])} shard(s) under {config.out}/shards in {time.monotonic() - started:.1f} s ({counts})"
+        + (f"; {unreadable} unreadable input row(s) skipped (drop_error)" if unreadable else "")
     )
+    if unreadable and not manifest["attempted"]:
+        raise WitError(f"no candidate could be read from --input {args.input}: every row or file was unreadable (see the warnings above)")
     return 0
 
 
-def _run_in_beam(inputs: list[str], url_col: str, caption_col: str, config, beam_args: list[str]) -> dict:
+def _count_unreadable_in_beam() -> None:
+    from apache_beam.metrics import Metrics
+
+    Metrics.counter("wit.fetch", "drop_error").inc()
+
+
+def _run_in_beam(inputs, list_config, config, beam_args: list[str]) -> tuple[dict, int]:
     import apache_beam as beam
+    from apache_beam.metrics.metric import MetricsFilter
 
     from wit.core.runner import make_pipeline_options, make_runner
     from wit.pipeline.shard_stage import FetchToShards
-    from wit.pipeline.url_list import read_candidates
+    from wit.pipeline.sources import readable_candidates
     from wit.shards.manifest import read_manifest
 
     # Construction-time type checking infers every lambda's output type from its bytecode:
     # ~0.2 CPU s of each start, and this graph declares no type hints for it to check.
     options = make_pipeline_options([*beam_args, "--no_pipeline_type_check"], input_bytes=0)
-    with beam.Pipeline(runner=make_runner(options), options=options) as pipeline:
-        (
-            pipeline
-            | "InputFiles" >> beam.Create(inputs)
-            | "ReadCandidates" >> beam.FlatMap(lambda path: read_candidates(path, url_col, caption_col))
-            | "FetchToShards" >> FetchToShards(config)
-        )
-    return read_manifest(config.out)
+    pipeline = beam.Pipeline(runner=make_runner(options), options=options)
+    (
+        pipeline
+        | "InputFiles" >> beam.Create(inputs)
+        | "ReadCandidates" >> beam.FlatMap(lambda file: readable_candidates([file], list_config, _count_unreadable_in_beam))
+        | "FetchToShards" >> FetchToShards(config)
+    )
+    result = pipeline.run()
+    result.wait_until_finish()
+    counters = result.metrics().query(MetricsFilter().with_namespace("wit.fetch").with_name("drop_error"))["counters"]
+    return read_manifest(config.out), sum(counter.committed or 0 for counter in counters)

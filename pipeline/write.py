@@ -7,7 +7,6 @@ the files with its defaults (url_col="url", caption_col="caption"); `meta` is a 
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from itertools import chain
 
@@ -16,49 +15,16 @@ import pyarrow as pa
 from apache_beam.transforms.window import GlobalWindows
 
 from wit.core.layout import DatasetLayout
+from wit.core.schema import candidate_row, candidates_schema, table_of
 from wit.pipeline.batches import CandidateBatch
 from wit.pipeline.counting import COUNTS_TAG, KEPT, CountingDoFn
-
-CANDIDATES_SCHEMA = pa.schema([
-    ("uid", pa.string()),
-    ("url", pa.string()),
-    ("caption", pa.string()),
-    ("page_url", pa.string()),
-    ("source", pa.string()),
-    ("text_field", pa.string()),
-    ("lang", pa.string()),
-    ("lang_score", pa.float32()),
-    ("matches", pa.list_(pa.int32())),
-    ("selected_by", pa.list_(pa.int32())),
-    ("meta", pa.string()),
-])
 
 QUERY_COUNT_KINDS = ("selected", "matches", "matched_before_cap")
 
 
-def candidate_row(candidate: dict) -> dict:
-    """The parquet row of a candidate (text -> caption, meta -> JSON)."""
-    meta = candidate.get("meta") or {}
-    return {
-        "uid": candidate["uid"],
-        "url": candidate["url"],
-        "caption": candidate["text"],
-        "page_url": candidate.get("page_url", ""),
-        "source": candidate.get("source", ""),
-        "text_field": candidate.get("text_field", ""),
-        "lang": candidate.get("lang", ""),
-        "lang_score": float(candidate.get("lang_score") or 0.0),
-        "matches": list(candidate.get("matches") or ()),
-        "selected_by": list(candidate.get("selected_by") or ()),
-        "meta": json.dumps(meta, ensure_ascii=False, sort_keys=True) if meta else "",
-    }
-
-
 def rows_table(rows: list[dict]) -> pa.Table:
-    """A candidates table from rows (candidate_row dicts), column by column."""
-    return pa.Table.from_arrays(
-        [pa.array([row[name] for row in rows], type) for name, type in zip(CANDIDATES_SCHEMA.names, CANDIDATES_SCHEMA.types, strict=True)],
-        schema=CANDIDATES_SCHEMA)
+    """A candidates table from candidate_row dicts."""
+    return table_of(rows, candidates_schema())
 
 
 class ToTablesDoFn(CountingDoFn):
@@ -100,7 +66,7 @@ class WriteCandidates(beam.PTransform):
     def expand(self, kept):
         tables = kept | "ToTables" >> beam.ParDo(ToTablesDoFn(progress_dir=self._progress_dir)).with_outputs(COUNTS_TAG, main="tables")
         tables.tables | "WriteParquet" >> beam.io.WriteToParquetBatched(
-            DatasetLayout(self._out).candidates_prefix, CANDIDATES_SCHEMA, file_name_suffix=".parquet")
+            DatasetLayout(self._out).candidates_prefix, candidates_schema(), file_name_suffix=".parquet")
         return tables[COUNTS_TAG]
 
 

@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from wit.core.layout import join, parquet_name, stats_name, tar_name
+from wit.core.schema import CAPTION_COLUMN, decode_meta, encode_meta, query_ids, samples_schema
 from wit.shards.assign import shard_name
 
 # Sample statuses. Every attempted sample ends with exactly one.
@@ -41,42 +42,17 @@ STATUSES = (
 # --retry-failed re-attempts these; the others are decisions that would come out the same.
 RETRYABLE_STATUSES = frozenset({"failed_to_download", "failed_to_decode", "not_in_archive"})
 
-# One row per attempted sample. The json in the tar holds the same fields plus the candidate's meta.
-PARQUET_SCHEMA = pa.schema(
-    [
-        ("key", pa.string()),
-        ("uid", pa.string()),
-        ("url", pa.string()),
-        ("caption", pa.string()),
-        ("status", pa.string()),
-        ("error_message", pa.string()),
-        ("width", pa.int64()),
-        ("height", pa.int64()),
-        ("original_width", pa.int64()),
-        ("original_height", pa.int64()),
-        ("sha256", pa.string()),
-        ("page_url", pa.string()),
-        ("source", pa.string()),
-        ("matches", pa.list_(pa.int64())),
-        ("selected_by", pa.list_(pa.int64())),
-        ("lang", pa.string()),
-        ("meta", pa.string()),  # JSON object, str -> str
-    ]
-)
 _TAR_MTIME = 0  # fixed, so identical samples give an identical tar
 TAR_BUFFER_BYTES = 4 << 20
 
 
 def sample_record(key: str, candidate: Mapping, status: str, error_message: str = "", image=None) -> dict:
     """The per-sample record: img2dataset's json fields plus wit's candidate fields."""
-    meta = candidate.get("meta") or {}
-    if isinstance(meta, str):
-        meta = json.loads(meta) if meta.strip() else {}
     return {
         "key": key,
         "uid": str(candidate.get("uid", "")),
         "url": str(candidate.get("url", "")),
-        "caption": str(candidate.get("text", "") or ""),
+        CAPTION_COLUMN: str(candidate.get("text", "") or ""),
         "status": status,
         "error_message": error_message or None,
         "width": image.width if image is not None else None,
@@ -86,10 +62,10 @@ def sample_record(key: str, candidate: Mapping, status: str, error_message: str 
         "sha256": image.sha256 if image is not None else None,
         "page_url": str(candidate.get("page_url", "") or ""),
         "source": str(candidate.get("source", "") or ""),
-        "matches": [int(m) for m in (candidate.get("matches") or [])],
-        "selected_by": [int(m) for m in (candidate.get("selected_by") or [])],
+        "matches": query_ids(candidate.get("matches")),
+        "selected_by": query_ids(candidate.get("selected_by")),
         "lang": str(candidate.get("lang", "") or ""),
-        "meta": {str(k): str(v) for k, v in dict(meta).items()},
+        "meta": decode_meta(candidate.get("meta")),
     }
 
 
@@ -259,16 +235,17 @@ def warm_up() -> None:
     (0.3-0.5 s): run here in a worker thread while the fetch waits for its last responses, it is
     off the path that ends the run.
     """
-    pa.table({name: [] for name in PARQUET_SCHEMA.names}, schema=PARQUET_SCHEMA)
+    pa.table({name: [] for name in samples_schema().names}, schema=samples_schema())
 
 
 def write_rows(rows: Iterable[Mapping], path: str) -> None:
-    columns = {name: [] for name in PARQUET_SCHEMA.names}
+    names = samples_schema().names
+    columns = {name: [] for name in names}
     for row in rows:
-        for name in PARQUET_SCHEMA.names:
+        for name in names:
             value = row.get(name)
-            columns[name].append(json.dumps(value or {}, ensure_ascii=False, sort_keys=True) if name == "meta" else value)
-    pq.write_table(pa.table(columns, schema=PARQUET_SCHEMA), path)
+            columns[name].append(encode_meta(value) if name == "meta" else value)
+    pq.write_table(pa.table(columns, schema=samples_schema()), path)
 
 
 def read_rows(shards_dir: str, shard_id: int) -> list[dict]:
@@ -276,7 +253,7 @@ def read_rows(shards_dir: str, shard_id: int) -> list[dict]:
     with fsspec.open(join(shards_dir, parquet_name(shard_name(shard_id))), "rb") as handle:
         rows = pq.read_table(handle).to_pylist()
     for row in rows:
-        row["meta"] = json.loads(row["meta"]) if row.get("meta") else {}
+        row["meta"] = decode_meta(row.get("meta"))
     return rows
 
 

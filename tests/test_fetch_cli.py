@@ -17,9 +17,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from image_server import ImageServer
-from wit.pipeline.url_list import read_candidates
+
 from photos import photo
 from wit.app.cli import main
+from wit.pipeline.sources import fetch_list_config, readable_candidates
+from wit.pipeline.sources.inputs import expand_inputs
 
 REPO = Path(__file__).resolve().parent.parent
 LOCAL = ["--allow-address", "127.0.0.1/32", "--timeout", "2", "--read-timeout", "2", "--retries", "0"]
@@ -59,7 +61,8 @@ def test_wit_fetch_reads_img2dataset_style_url_lists(server, tmp_path, suffix, c
 
 
 def test_real_img2dataset_test_list_is_read(shared_data):
-    candidates = list(read_candidates(str(shared_data / "real" / "img2dataset_test_1000.parquet")))
+    files = expand_inputs([str(shared_data / "real" / "img2dataset_test_1000.parquet")])
+    candidates = list(readable_candidates(files, fetch_list_config(), on_unreadable=pytest.fail))
     assert len(candidates) == 1000
     assert all(c["url"].startswith("http") and c["uid"] for c in candidates)
     assert sum(bool(c["text"]) for c in candidates) > 900  # TEXT found as the caption column
@@ -211,3 +214,23 @@ def test_fetch_runs_in_process_unless_beam_is_asked_for(server, tmp_path, extra,
     assert result.stdout.strip().splitlines()[-1] == str(runs_in_beam)
     assert ("in a Beam pipeline" in result.stderr) == runs_in_beam
     assert json.loads((out / "sizes.json").read_text()) == {"00000.tar": 1}
+
+
+def test_fetch_reads_lists_with_the_build_reader_and_counts_unreadable_rows(server, tmp_path, capsys):
+    # One reader for build and fetch: a malformed row is a counted drop_error, not a failed run,
+    # and a folder names every list in it.
+    folder = tmp_path / "lists"
+    folder.mkdir()
+    good = [json.dumps({"url": server.url(f"ok/{i}.jpg"), "caption": f"photo {i}"}) for i in range(3)]
+    (folder / "a.jsonl").write_text("\n".join([good[0], "{not json", good[1]]) + "\n")
+    (folder / "b.jsonl").write_text(good[2] + "\n[1, 2]\n")
+    assert main(["fetch", "--input", str(folder), "--out", str(tmp_path / "out"), "--image-size", "32", *LOCAL]) == 0
+    printed = capsys.readouterr().out
+    assert "3 of 3 samples stored" in printed and "2 unreadable input row(s) skipped (drop_error)" in printed
+
+
+def test_fetch_of_nothing_readable_fails_with_the_reason(tmp_path, capsys):
+    listing = tmp_path / "broken.jsonl"
+    listing.write_text("{not json\n")
+    assert main(["fetch", "--input", str(listing), "--out", str(tmp_path / "out"), *LOCAL]) == 1
+    assert "no candidate could be read" in capsys.readouterr().err

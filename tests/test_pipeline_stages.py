@@ -4,7 +4,8 @@ import pytest
 
 from wit.pipeline.counting import counts_summary, reconcile
 from wit.pipeline.match import match_candidate
-from wit.pipeline.write import CANDIDATES_SCHEMA, candidate_row, rows_table
+from wit.core.schema import candidate_row, candidates_schema
+from wit.pipeline.write import rows_table
 from wit.queries.matcher import QueryMatcher
 from wit.core.errors import WitError
 from wit.core.records import new_candidate
@@ -42,7 +43,7 @@ def test_candidate_rows_write_text_as_caption_and_meta_as_json():
     candidate = new_candidate("https://a/x.jpg", "a red bicycle", page_url="https://a/", source="f@1", text_field="alt")
     candidate.update(lang="en", lang_score=0.9, matches=[0, 1], selected_by=[1], meta={"license": "CC BY 4.0"})
     table = rows_table([candidate_row(candidate), candidate_row(new_candidate("https://a/y.jpg", "x"))])
-    assert table.schema == CANDIDATES_SCHEMA
+    assert table.schema == candidates_schema()
     first = table.to_pylist()[0]
     assert first["caption"] == "a red bicycle" and "text" not in first
     assert first["meta"] == '{"license": "CC BY 4.0"}'

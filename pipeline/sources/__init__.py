@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+from collections.abc import Callable, Iterator
 
 from wit.pipeline.sources.common import RecordError
 from wit.pipeline.sources.inputs import InputFile, open_binary, open_text_list
 from wit.pipeline.sources.urllist import UrlListConfig, read_url_list
+
+_LOGGER = logging.getLogger(__name__)
 
 
 def read_file(file: InputFile, url_list_config: UrlListConfig | None = None) -> Iterator[dict | RecordError]:
@@ -29,3 +32,21 @@ def read_file(file: InputFile, url_list_config: UrlListConfig | None = None) -> 
                 yield from read_url_list(stream, file.path, file.format, url_list_config)
     except Exception as exc:  # noqa: BLE001 - a file we cannot read is one counted error, not a failed job
         yield RecordError(file.path, f"cannot read {file.format} file: {type(exc).__name__}: {exc}")
+
+
+def readable_candidates(files: list[InputFile], url_list_config: UrlListConfig | None = None,
+                        on_unreadable: Callable[[], None] = lambda: None) -> Iterator[dict]:
+    """The candidates of the files, read by read_file. An unreadable row or file is logged and
+    reported to `on_unreadable` (a drop_error to count), never fatal."""
+    for file in files:
+        for item in read_file(file, url_list_config):
+            if isinstance(item, RecordError):
+                _LOGGER.warning("wit: skipped unreadable input at %s: %s", item.where, item.message)
+                on_unreadable()
+            else:
+                yield item
+
+
+def fetch_list_config(url_col: str = "url", caption_col: str = "caption") -> UrlListConfig:
+    """How `wit fetch` reads a list: wit's own candidate columns carried, captions optional."""
+    return UrlListConfig(url_col=url_col, caption_col=caption_col, carry_columns=True, caption_required=False)

@@ -37,6 +37,38 @@ def is_http(path: str) -> bool:
     return path.startswith(("http://", "https://"))
 
 
+# Schemes Beam's FileSystems read (on the launcher and on workers); any other URL (http(s),
+# memory:// ...) goes through fsspec.
+BEAM_SCHEMES = ("gs://", "s3://")
+
+
+def _through_fsspec(path: str) -> bool:
+    return "://" in path and not path.startswith(BEAM_SCHEMES)
+
+
+def _folder_files(folder: str) -> list[tuple[str, int]]:
+    """The files of a folder whose names tell a source format, at any depth, with their sizes."""
+    import fsspec
+
+    fs, root = fsspec.core.url_to_fs(folder)
+    prefix = folder[: len(folder) - len(folder.split("://", 1)[1])] if "://" in folder else ""
+    found = fs.find(root, detail=True)
+    return sorted((prefix + path, int(info.get("size") or -1)) for path, info in found.items() if detect_format(path))
+
+
+def _is_folder(pattern: str) -> bool:
+    if any(ch in pattern for ch in "*?[") or is_http(pattern):
+        return False
+    if "://" not in pattern:
+        return os.path.isdir(pattern)
+    if _through_fsspec(pattern):
+        import fsspec
+
+        fs, root = fsspec.core.url_to_fs(pattern)
+        return fs.isdir(root)
+    return False
+
+
 def detect_format(path: str) -> str | None:
     """The source format a file name implies: wat, warc, or a URL-list format."""
     name = path.lower().rsplit("/", 1)[-1]
@@ -54,23 +86,17 @@ def detect_format(path: str) -> str | None:
 def expand_inputs(patterns: list[str], forced_format: str | None = None) -> list[InputFile]:
     """Every file the patterns name, in a stable order, with its format.
 
-    Raises WitError for a pattern that matches nothing or a file whose format cannot be told
-    from its name (name it with --input-format).
+    A pattern is a file, a folder (its files of a known format, at any depth) or a glob: local,
+    on gs:// or s3:// (Beam's FileSystems), or any other fsspec URL; http(s) URLs are taken as
+    they are. Raises WitError for a pattern that matches nothing or a file whose format cannot be
+    told from its name (name it with --input-format).
     """
-    from apache_beam.io.filesystems import FileSystems
-
     files: dict[str, InputFile] = {}
     for pattern in patterns:
-        if is_http(pattern):
-            matched = [(pattern, -1)]
-        else:
-            try:
-                results = FileSystems.match([pattern])[0].metadata_list
-            except Exception as exc:  # noqa: BLE001 - Beam raises BeamIOError and friends
-                raise WitError(f"cannot list input {pattern!r}: {exc}") from exc
-            matched = sorted((meta.path, meta.size_in_bytes) for meta in results)
-            if not matched:
-                raise WitError(f"no input files match {pattern!r}")
+        matched = _match(pattern)
+        if not matched:
+            where = "in the folder" if _is_folder(pattern) else "match"
+            raise WitError(f"no input files {where} {pattern!r} (wat, warc, parquet, csv, tsv or jsonl, optionally compressed)")
         for path, size in matched:
             fmt = forced_format or detect_format(path)
             if fmt is None:
@@ -80,9 +106,38 @@ def expand_inputs(patterns: list[str], forced_format: str | None = None) -> list
     return list(files.values())
 
 
+def _match(pattern: str) -> list[tuple[str, int]]:
+    """(path, size in bytes or -1) of every file a pattern names, sorted."""
+    if is_http(pattern):
+        return [(pattern, -1)]
+    if _is_folder(pattern):
+        return _folder_files(pattern)
+    if "://" not in pattern:
+        # Local files through the stdlib, so `wit fetch` need not import Beam to list them.
+        import glob
+
+        names = sorted(glob.glob(pattern)) if any(ch in pattern for ch in "*?[") else [pattern]
+        return [(name, os.path.getsize(name)) for name in names if os.path.isfile(name)]
+    if _through_fsspec(pattern):
+        import fsspec
+
+        fs, root = fsspec.core.url_to_fs(pattern)
+        scheme = pattern.split("://", 1)[0] + "://"
+        return sorted((scheme + path.lstrip("/"), int(info.get("size") or -1)) for path, info in fs.glob(root, detail=True).items())
+    from apache_beam.io.filesystems import FileSystems
+
+    try:
+        results = FileSystems.match([pattern])[0].metadata_list
+    except Exception as exc:  # noqa: BLE001 - Beam raises BeamIOError and friends
+        raise WitError(f"cannot list input {pattern!r}: {exc}") from exc
+    return sorted((meta.path, meta.size_in_bytes) for meta in results)
+
+
 def open_binary(path: str):
     """A binary read stream for any supported location (caller closes it)."""
-    if is_http(path):
+    if "://" not in path:
+        return open(path, "rb")
+    if _through_fsspec(path):
         import fsspec
 
         # Streaming, not range requests: WAT/WARC files are read front to back once.
@@ -93,11 +148,13 @@ def open_binary(path: str):
 
 
 def open_text_list(path: str):
-    """A binary stream of a URL list, gunzipped when its name says so (parquet never is)."""
+    """A binary stream of a URL list, decompressed as its name says (.gz, .zst, .bz2 ...)."""
+    from fsspec.compression import compr
+    from fsspec.utils import infer_compression
+
     stream = open_binary(path)
-    if path.lower().endswith(".gz"):
-        return gzip.GzipFile(fileobj=stream)
-    return stream
+    codec = infer_compression(path)
+    return compr[codec](stream, mode="rb") if codec else stream
 
 
 def crawl_base_url(override: str | None = None) -> str:

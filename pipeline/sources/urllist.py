@@ -19,6 +19,7 @@ from urllib.parse import unquote_plus
 from wit.pipeline.sources.common import RecordError
 from wit.core.errors import WitError
 from wit.core.records import make_uid, new_candidate
+from wit.core.schema import CARRIED_FIELDS, QUERY_ID_FIELDS, decode_meta, query_ids
 
 URL_LIST_FORMATS = ("parquet", "csv", "tsv", "jsonl")
 URL_ALIASES = ("url", "image_url", "imageurl", "download_url", "img_url", "photo_url")
@@ -48,8 +49,6 @@ class UrlListConfig:
     caption_required: bool = True
 
 
-# Candidate fields a carried row keeps as they are (the url and caption columns are read as such).
-CARRIED_FIELDS = ("uid", "page_url", "source", "text_field", "lang", "lang_score", "matches", "selected_by")
 
 
 def resolve_column(available: Iterable[str], requested: str, aliases: Iterable[str], *, required: bool) -> str | None:
@@ -120,15 +119,13 @@ def row_to_candidate(row: dict, columns: _Columns, config: UrlListConfig, source
 def _carry(row: dict, columns: _Columns, candidate: dict) -> None:
     """Keep wit's candidate fields from `row`; every other non-empty column goes into meta."""
     meta = row.get("meta")
-    if isinstance(meta, str) and meta.strip():
-        meta = json.loads(meta)  # candidates parquet stores meta as a JSON string
-    if isinstance(meta, dict):
-        candidate["meta"].update({str(k): _as_text(v) for k, v in meta.items()})
+    if isinstance(meta, (str, dict)):
+        candidate["meta"].update(decode_meta(meta))
     for name, value in row.items():
         if name in (columns.url, columns.caption, "meta") or value is None:
             continue
         if name in CARRIED_FIELDS:
-            candidate[name] = list(value) if name in ("matches", "selected_by") else value
+            candidate[name] = query_ids(value) if name in QUERY_ID_FIELDS else value
         else:
             candidate["meta"].setdefault(str(name), _as_text(value))
     candidate["uid"] = str(candidate["uid"] or make_uid(candidate["url"], candidate["text"]))
