@@ -90,6 +90,7 @@ def _tsv_field(value) -> str:
 
 
 def run_check(args: argparse.Namespace) -> int:
+    import dataclasses
     import logging
 
     from wit.filters.chain import CHECKS, FilterChain, FilterConfig
@@ -98,7 +99,7 @@ def run_check(args: argparse.Namespace) -> int:
     log = logging.getLogger("wit.filters")
     config = FilterConfig.from_args(args)
     if args.url_column is None:
-        config.check_url = False  # no URLs to judge: placeholders only
+        config = dataclasses.replace(config, check_url=False)  # no URLs to judge: placeholders only
     chain = FilterChain(config)
     out = sys.stdout
     if not args.no_header:

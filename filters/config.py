@@ -15,7 +15,7 @@ from wit.filters import language, urls
 LONG_CAPTION_POLICIES = ("truncate", "drop")
 
 
-@dataclass
+@dataclass(frozen=True)
 class FilterConfig:
     """Every filter flag with its default. `wit build` and `wit filters check` share these."""
 

@@ -15,8 +15,9 @@ import logging
 import shutil
 import sys
 import tempfile
-from dataclasses import dataclass, field
-from typing import Any
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
 
 import apache_beam as beam
 
@@ -33,29 +34,61 @@ from wit.pipeline.read import ReadCandidates
 from wit.pipeline.sources.inputs import InputFile
 from wit.pipeline.sources.urllist import UrlListConfig
 from wit.pipeline.write import WriteCandidates, WriteQueryCounts
+from wit.filters.config import FilterConfig
+from wit.pipeline.fetch_config import FetchConfig
+
+if TYPE_CHECKING:  # the search source is imported only by search builds
+    from wit.pipeline.sources.commons import SearchConfig
 
 _LOGGER = logging.getLogger(__name__)
 
 
-@dataclass
+@dataclass(frozen=True)
 class BuildConfig:
-    """Everything `wit build` decides before the pipeline starts."""
+    """Everything `wit build` decides before the pipeline starts; written whole into
+    manifest.json (`build`) so later steps read the run's settings instead of guessing."""
 
-    files: list[InputFile]
+    files: tuple[InputFile, ...]
     out: str
-    filter_config: Any  # wit.filters.chain.FilterConfig
+    filter_config: FilterConfig
+    fetch: FetchConfig | None = None  # None: the text side only (--until candidates)
     queries: str | None = "default"  # query list spec; None skips match and cap
     per_query_cap: int = DEFAULT_PER_QUERY_CAP
     cap_seed: int = 0
     url_list_config: UrlListConfig = field(default_factory=UrlListConfig)
-    until: str | None = None  # "candidates" stops after the text side
-    fetch_args: Any = None  # the parsed CLI namespace, for FetchConfig.from_args
     query_list_hash: str = ""  # content hash of the query list, recorded in the manifest
-    search: Any = None  # wit.pipeline.sources.commons.SearchConfig: search the queries instead of reading files
+    search: SearchConfig | None = None  # search the queries instead of reading files
 
     @property
     def text_counts_path(self) -> str:
         return DatasetLayout(self.out).text_counts
+
+    def to_json(self) -> dict:
+        """The settings as manifest.json records them. Inputs are summarised (a crawl has ~90,000 files)."""
+        formats = Counter(file.format for file in self.files)
+        sizes = [file.size for file in self.files]
+        return {
+            "inputs": {"files": len(self.files), "formats": dict(sorted(formats.items())),
+                       "bytes": sum(sizes) if all(size >= 0 for size in sizes) else None,
+                       "first": [file.path for file in self.files[:5]]},
+            "queries": self.queries,
+            "query_list_hash": self.query_list_hash,
+            "per_query_cap": self.per_query_cap,
+            "cap_seed": self.cap_seed,
+            "url_list": _plain(asdict(self.url_list_config)),
+            "filters": _plain(asdict(self.filter_config)),
+            "search": _plain(asdict(self.search)) if self.search is not None else None,
+            "fetch": self.fetch.to_json() if self.fetch is not None else None,
+        }
+
+
+def _plain(value):
+    """JSON-ready copy of dataclass values (tuples become lists)."""
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return value
 
 
 def build_text_side(pipeline: beam.Pipeline, config: BuildConfig, progress_dir: str | None = None):
@@ -92,12 +125,10 @@ def continue_into_fetch(kept, config: BuildConfig):
     candidate dict per element, as FetchToShards takes them) in the same job: images are fetched into
     OUT/shards with OUT/sizes.json and OUT/manifest.json. Returns its output PCollection.
     """
-    from wit.pipeline.fetch_config import FetchConfig
     from wit.pipeline.shard_stage import FetchToShards
 
-    fetch_config = FetchConfig.from_args(config.fetch_args, out=config.out, query_list_hash=config.query_list_hash) \
-        if config.fetch_args is not None else FetchConfig(out=config.out, query_list_hash=config.query_list_hash)
-    return kept | "UnbatchKept" >> UnbatchCandidates() | "FetchToShards" >> FetchToShards(fetch_config)
+    fetch_config = config.fetch or FetchConfig(out=config.out, query_list_hash=config.query_list_hash)
+    return kept | "UnbatchKept" >> UnbatchCandidates() | "FetchToShards" >> FetchToShards(fetch_config, build_settings=config.to_json())
 
 
 def total_input_bytes(files: list[InputFile]) -> int | None:
@@ -125,7 +156,7 @@ def run_build(config: BuildConfig, beam_args: list[str], *, show_progress: bool 
     try:
         pipeline = beam.Pipeline(runner=make_runner(options), options=options)
         kept = build_text_side(pipeline, config, progress_dir)
-        if config.until != "candidates":
+        if config.fetch is not None:
             continue_into_fetch(kept, config)
         if printer:
             printer.start()

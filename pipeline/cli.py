@@ -121,20 +121,21 @@ def config_from_args(args):
 
         # Loaded here too so that a missing or bad list fails now, not on a worker.
         query_list_hash = load_query_list(queries).content_hash
-    from wit.filters.chain import FilterConfig
+    from wit.filters.config import FilterConfig
+    from wit.pipeline.fetch_config import FetchConfig
 
+    fetch = None if args.until == "candidates" else FetchConfig.from_args(args, out=args.out, query_list_hash=query_list_hash)
     return BuildConfig(
-        files=files,
+        files=tuple(files),
         out=args.out,
         filter_config=FilterConfig.from_args(args),
+        fetch=fetch,
         queries=queries,
         per_query_cap=args.per_query_cap,
         cap_seed=args.cap_seed,
         url_list_config=UrlListConfig(
             url_col=args.url_col, caption_col=args.caption_col, unquote_plus=args.caption_unquote_plus,
             meta_cols=tuple(name.strip() for name in args.meta_cols.split(",") if name.strip())),
-        until=args.until,
-        fetch_args=args,
         query_list_hash=query_list_hash,
         search=search,
     )

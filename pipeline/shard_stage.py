@@ -113,17 +113,19 @@ class FetchToShards(beam.PTransform):
     """Fetch every candidate's image and write OUT/shards, OUT/sizes.json, OUT/manifest.json.
 
     Input: candidate dicts with at least uid, url, text (wit.core.records). Output: one
-    (shard_id, summary) per shard; the manifest is written when all of them are in.
+    (shard_id, summary) per shard; the manifest is written when all of them are in, with
+    `build_settings` (a `wit build`'s BuildConfig.to_json()) recorded beside the fetch settings.
     """
 
-    def __init__(self, config: FetchConfig) -> None:
+    def __init__(self, config: FetchConfig, build_settings: dict | None = None) -> None:
         super().__init__()
         if not config.out:
             raise ValueError("FetchToShards needs config.out, the output folder")
         self.config = config
+        self.build_settings = build_settings
 
     def expand(self, candidates):
-        config = self.config
+        config, build_settings = self.config, self.build_settings
         summaries = (
             candidates
             | "AssignShards" >> AssignShards(config.shard_size)
@@ -138,7 +140,7 @@ class FetchToShards(beam.PTransform):
             | "AllShards" >> beam.combiners.ToList()
             | "WriteManifest"
             >> beam.Map(
-                lambda items: write_dataset_index(config.out, items, config.to_json(), config.query_list_hash)
+                lambda items: write_dataset_index(config.out, items, config.to_json(), config.query_list_hash, build_settings)
             )
         )
         return summaries

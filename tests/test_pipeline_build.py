@@ -279,7 +279,23 @@ def test_build_flows_on_into_shards(build_and_fetch_run):
     assert captions == {c for c in CAPTIONS if any(q in c for q in ("bicycle", "lighthouse", "strawberries"))} - \
         {"a bicycle parked outside a cafe in the rain"}
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest  # written once every shard is in
+    assert manifest["samples"] == 4  # written once every shard is in
+
+
+def test_the_manifest_records_the_whole_build(build_and_fetch_run):
+    from wit.filters.config import FilterConfig
+    from wit.pipeline.cap import DEFAULT_PER_QUERY_CAP
+
+    _, _, out = build_and_fetch_run
+    manifest = json.loads((out / "manifest.json").read_text())
+    build = manifest["build"]
+    assert build["per_query_cap"] == DEFAULT_PER_QUERY_CAP and build["cap_seed"] == 0
+    assert build["query_list_hash"] == manifest["query_list_hash"] != ""
+    assert build["queries"].endswith("queries.txt")
+    assert build["inputs"] == {"files": 1, "formats": {"parquet": 1}, "bytes": (out.parent / "list.parquet").stat().st_size,
+                               "first": [str(out.parent / "list.parquet")]}
+    assert build["filters"]["english_only"] is FilterConfig().english_only and build["filters"]["deny_domains"] == []
+    assert build["fetch"] == manifest["config"] and build["fetch"]["shard_size"] == 2 and build["search"] is None
 
 
 def test_flow_counts_say_how_many_left_each_stage(build_run):

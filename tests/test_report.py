@@ -66,7 +66,10 @@ def make_build(out: Path) -> dict:
     (out / "manifest.json").write_text(json.dumps({
         "wit_version": "0.1.0", "query_list_hash": "ab12cd34", "samples": sum(sizes.values()),
         "shards": [{"name": name, "samples": n, "sha256": "0" * 64} for name, n in sizes.items()],
-        "config": {"per_query_cap": CAP, "image_size": 256},
+        "config": {"image_size": 256},
+        "build": {"inputs": {"files": 2, "formats": {"wat": 2}, "bytes": 100, "first": ["a.wat.gz", "b.wat.gz"]},
+                  "queries": "queries.parquet", "query_list_hash": "ab12cd34", "per_query_cap": CAP, "cap_seed": 3,
+                  "filters": {"english_only": True}, "fetch": {"image_size": 256}, "search": None},
     }))
     return {"text_counts": text_counts, "selected": selected, "sizes": sizes}
 
@@ -107,6 +110,7 @@ def test_full_report_has_every_plot_and_the_figures(build, capsys):
     assert f"fetched (success)</td><td>{sum(facts['sizes'].values()):,} of 480 attempted" in page
     assert "loss first / last</td><td>4.0000 / " in page
     assert "ab12cd34" in page
+    assert "<td>per-query cap</td><td>40 (seed 3)</td>" in page and "<td>inputs</td><td>2 file(s) (wat 2)</td>" in page
 
 
 def test_missing_parts_say_not_available(tmp_path):
@@ -139,10 +143,12 @@ def test_cap_line_from_the_option_wins_and_a_breached_cap_is_flagged():
     assert rows["top queries (selected/matches)"].startswith("a (12/15), b (10/10)")
 
 
-def test_cap_is_found_in_the_manifest_config():
-    assert report.find_cap({"config": {"filters": {}, "per_query_cap": 250}}) == 250
-    assert report.find_cap({"config": {"cap": True}}) is None
-    assert report.find_cap([]) is None
+def test_the_cap_is_the_one_the_build_recorded():
+    assert report.recorded_cap({"build": {"queries": "default", "per_query_cap": 250}}) == 250
+    assert report.recorded_cap({"build": {"queries": None, "per_query_cap": 250}}) is None, "--queries none: no cap applied"
+    assert report.recorded_cap({"config": {"per_query_cap": 250}}) is None, "only the build's own settings count"
+    assert report.recorded_cap({"build": {"queries": "q.txt", "per_query_cap": True}}) is None
+    assert report.recorded_cap([]) is None
 
 
 def test_metric_columns_put_loss_first_and_skip_step():

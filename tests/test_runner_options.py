@@ -87,7 +87,7 @@ def test_the_whole_graph_serialises_for_a_remote_runner(shared_data, tmp_path):
     from wit.pipeline.build import BuildConfig, build_text_side, continue_into_fetch
     from wit.pipeline.sources.inputs import expand_inputs
 
-    config = BuildConfig(files=expand_inputs([str(shared_data / "real" / "*.warc.gz")]), out=str(tmp_path / "out"),
+    config = BuildConfig(files=tuple(expand_inputs([str(shared_data / "real" / "*.warc.gz")])), out=str(tmp_path / "out"),
                          filter_config=FilterConfig(), queries="default", per_query_cap=5)
     # Built, never run: a runner object keeps Beam from validating Dataflow's required options.
     from apache_beam.runners.portability.fn_api_runner import FnApiRunner

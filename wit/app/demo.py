@@ -127,7 +127,7 @@ def run_demo(out: Path, settings: DemoSettings, verbose: int = 0) -> dict:
         "predict", "predict", "--checkpoint", str(checkpoint), "--image", str(example), "--labels", labels,
         "--templates", str(templates),
     )
-    step("report", "report", str(dataset), "--run", str(run), "--per-query-cap", str(settings.per_query_cap))
+    step("report", "report", str(dataset), "--run", str(run))  # the cap comes from the build's manifest
     return collect_summary(dataset, run, eval_output, predict_output, example, timings, settings)
 
 

@@ -32,7 +32,6 @@ from wit.core.layout import DatasetLayout
 log = logging.getLogger(__name__)
 
 # Keys under which a build may record its per-query cap in manifest.json's config.
-CAP_KEYS = ("per_query_cap", "per-query-cap", "cap")
 
 
 class NotAvailable(Exception):
@@ -159,18 +158,29 @@ def read_metrics(path: Path) -> list[dict]:
     return rows
 
 
-def find_cap(manifest: object) -> int | None:
-    """The per-query cap recorded in manifest.json (under config, or anywhere), if any."""
-    if isinstance(manifest, dict):
-        for key in CAP_KEYS:
-            value = manifest.get(key)
-            if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-                return value
-        for value in manifest.values():
-            found = find_cap(value)
-            if found:
-                return found
-    return None
+def recorded_cap(manifest: object) -> int | None:
+    """The per-query cap of the `wit build` that wrote manifest.json (its `build` settings), if any."""
+    build = manifest.get("build") if isinstance(manifest, dict) else None
+    cap = build.get("per_query_cap") if isinstance(build, dict) and build.get("queries") is not None else None
+    return cap if isinstance(cap, int) and not isinstance(cap, bool) and cap > 0 else None
+
+
+def settings_rows(build: dict) -> list[tuple[str, str]]:
+    """The run's settings as the report shows them, from manifest.json's `build`."""
+    inputs = build.get("inputs") or {}
+    formats = ", ".join(f"{name} {n:,}" for name, n in (inputs.get("formats") or {}).items())
+    rows = [("inputs", f"{inputs.get('files', 0):,} file(s) ({formats})" if formats else f"{inputs.get('files', 0):,} file(s)")]
+    if build.get("search"):
+        rows.append(("source", f"search {build['search'].get('endpoint', '')}"))
+    if build.get("queries") is None:
+        rows.append(("queries", "none (no matching, no cap)"))
+    else:
+        rows += [("queries", str(build["queries"])), ("query list hash", str(build.get("query_list_hash", ""))),
+                 ("per-query cap", f"{build['per_query_cap']:,} (seed {build.get('cap_seed', 0)})")]
+    for group in ("filters", "fetch"):
+        if isinstance(build.get(group), dict):
+            rows.append((f"{group} settings", json.dumps(build[group], sort_keys=True)))
+    return rows
 
 
 # ---------------------------------------------------------------------------------------------
@@ -443,7 +453,11 @@ def section_manifest(out: Path) -> Section:
         return _not_available(title, exc)
     rows = []
     if isinstance(manifest, dict):
+        if isinstance(manifest.get("build"), dict):
+            rows += settings_rows(manifest["build"])
         for key, value in manifest.items():
+            if key == "build":
+                continue
             if isinstance(value, (str, int, float, bool)):
                 rows.append((key, str(value)))
             elif isinstance(value, dict) and len(json.dumps(value)) < 600:
@@ -517,7 +531,7 @@ def write_report(out_dir: str | Path, run_dir: str | Path | None = None, cap: in
     report.mkdir(parents=True, exist_ok=True)
     if cap is None:
         try:
-            cap = find_cap(read_json(Path(DatasetLayout(str(out)).manifest)))
+            cap = recorded_cap(read_json(Path(DatasetLayout(str(out)).manifest)))
         except NotAvailable:
             cap = None
     sections = [
