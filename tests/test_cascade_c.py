@@ -19,8 +19,9 @@ import pytest
 from wit.filters import language
 from wit.filters.evaluation import read_labelled_captions, read_lid_dev
 from wit.filters.normalise import normalise_text
+from c_extensions import c_extension
 
-fastlid = pytest.importorskip("wit.filters._fastlid", reason="the C extension was not built (no C compiler)")
+fastlid = c_extension("wit.filters._fastlid")
 
 
 @pytest.fixture(scope="module")

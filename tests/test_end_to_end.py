@@ -5,6 +5,7 @@ format and that training lowered the loss.
 """
 
 import json
+import re
 import subprocess
 import sys
 import tarfile
@@ -73,7 +74,17 @@ def test_training_lowered_the_loss_and_eval_ran(demo):
     assert 0.0 <= summary["zero_shot_top1"] <= 1.0
 
 
-def test_report_was_written(demo):
-    out, _, _ = demo
-    html = (out / "dataset" / "report" / "index.html").read_text()
-    assert "<img" in html
+def test_the_report_shows_the_builds_figures_and_its_own_plots(demo):
+    out, _, summary = demo
+    report = out / "dataset" / "report"
+    html = (report / "index.html").read_text()
+    plots = re.findall(r'<img src="([^"]+)"', html)
+    assert {"drops.png", "queries.png", "shards.png", "training.png"} <= set(plots)
+    for plot in plots:
+        assert (report / plot).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", plot
+    assert "not available" not in html
+    assert f"<td>candidates in</td><td>{summary['candidates_in']:,}</td>" in html
+    assert "<td>input = kept + drops</td><td>yes</td>" in html
+    # the cap comes from the build's manifest: the demo passes none to `wit report`
+    assert f"(cap {summary['per_query_cap']:,})" in html and f"<td>per-query cap</td><td>{summary['per_query_cap']:,} (seed 0)" in html
+    assert f"<td>samples</td><td>{summary['samples_in_shards']:,}</td>" in html

@@ -164,7 +164,8 @@ def test_img2dataset_shards_read_with_webdataset(tmp_path):
 
 
 def test_img2dataset_shards_read_by_the_shards_reader(tmp_path):
-    reader = pytest.importorskip("wit.shards.reader", reason="shards/reader.py is built in issue 7 (trainer); runs once merged")
+    from wit.shards import reader
+
     img2dataset_style_tar(tmp_path / "00000.tar")
     samples = list(reader.iter_samples(str(tmp_path / "00000.tar")))
     assert [s["txt"] for s in samples] == [f"img2dataset caption {i}" for i in range(3)]

@@ -18,8 +18,9 @@ from wit.filters import boilerplate, camera, filename, normalise, prechecks, url
 from wit.filters.chain import FilterChain, FilterConfig
 from wit.filters.evaluation import read_labelled_captions, read_lid_dev
 from wit.core.records import new_candidate
+from c_extensions import c_extension
 
-rulescan = pytest.importorskip("wit.filters._rulescan", reason="the C extension was not built (no C compiler)")
+rulescan = c_extension("wit.filters._rulescan")
 
 # Near misses of every rule: file-name schemes, extensions, hex runs, camera gear and exposure
 # values, generic image words, separators, entities, tags, controls and odd whitespace.

@@ -1,6 +1,5 @@
 """`wit build --search commons` end to end against the local api.php stand-in: search, filters,
-dedup, match, cap, candidates parquet and counts. Needs the filters (issue 4) and the query list
-(issue 3); skipped where they are not installed alongside."""
+dedup, match, cap, candidates parquet and counts."""
 
 from __future__ import annotations
 
@@ -10,8 +9,6 @@ import pytest
 
 from fake_mediawiki import FakeCommons, ServerThread, make_file
 
-pytest.importorskip("wit.filters.chain")
-pytest.importorskip("wit.queries.querylist")
 
 SENTENCES = {
     "red fox": "A red fox resting in the snow near the edge of a pine forest on a cold winter morning",
