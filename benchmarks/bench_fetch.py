@@ -254,7 +254,8 @@ def floor(pool: list[bytes], repeat: int, threads: int) -> dict:
     CPU per image includes what running in parallel costs. Also one thread, for reference."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from wit.pipeline.images import ImageOptions, ImageRejected, process_image
+    from wit.pipeline.fetch_config import ImageOptions
+    from wit.pipeline.images import ImageRejected, process_image
 
     options = ImageOptions(image_size=256, resize_mode="center_crop")
 

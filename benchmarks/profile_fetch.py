@@ -45,7 +45,7 @@ def serve(workdir: Path, count: int) -> None:
 
 def profile(workdir: Path, stub_decode: bool) -> dict:
     import wit.pipeline.shard_work as shard_work
-    from wit.pipeline.fetch_config import FetchConfig
+    from wit.pipeline.fetch_config import FetchConfig, ImageOptions
     from wit.pipeline.images import StoredImage
     from wit.pipeline.sources import fetch_list_config, readable_candidates
     from wit.pipeline.sources.inputs import expand_inputs
@@ -81,7 +81,7 @@ def profile(workdir: Path, stub_decode: bool) -> dict:
     shard_work.process_image = timed_decode
     shard_work._fetch_shards = timed_fetch_shards
     config = FetchConfig(
-        out=str(workdir / "out"), image_size=256, resize_mode="center_crop", timeout=10.0, read_timeout=10.0,
+        out=str(workdir / "out"), images=ImageOptions(image_size=256, resize_mode="center_crop"), timeout=10.0, read_timeout=10.0,
         allowed_networks=("127.0.0.1/32",), per_host_limit=0,
     )
     cpu, wall = time.process_time(), time.monotonic()

@@ -1,4 +1,5 @@
-"""The options of the fetch + shards stage: one dataclass, one argparse group.
+"""The options of the fetch + shards stage: one dataclass (the image options nested in it as
+their own), one argparse group.
 
 Kept free of heavy imports (aiohttp, Pillow, Beam) so `wit --help` and `wit fetch --help` stay
 instant; `wit build` adds the same flags with `add_fetch_arguments(parser)` and builds the
@@ -8,7 +9,7 @@ config with `FetchConfig.from_args(args)`.
 from __future__ import annotations
 
 import argparse
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 
 RESIZE_MODES = ("center_crop", "keep_ratio", "border", "no")
 ENCODE_FORMATS = {"jpg": "JPEG", "webp": "WEBP"}
@@ -20,20 +21,40 @@ DEFAULT_DISALLOWED_DIRECTIVES = ("noai", "noimageai", "noindex", "noimageindex")
 
 
 @dataclass(frozen=True)
+class ImageOptions:
+    """How a downloaded image is checked, resized and stored (pipeline/images.py applies them)."""
+
+    image_size: int = 256
+    resize_mode: str = "center_crop"
+    encode_format: str = "jpg"
+    encode_quality: int = 95
+    min_image_size: int = 0  # smaller side of the original, in pixels; 0 = no minimum
+    max_aspect_ratio: float = 0.0  # longer side / shorter side of the original; 0 = no maximum
+    max_image_pixels: int = DEFAULT_MAX_PIXELS
+    resize_only_if_bigger: bool = False  # never upscale
+
+    def __post_init__(self) -> None:
+        if self.resize_mode not in RESIZE_MODES:
+            raise ValueError(f"resize mode must be one of {', '.join(RESIZE_MODES)}, not {self.resize_mode!r}")
+        if self.encode_format not in ENCODE_FORMATS:
+            raise ValueError(f"encode format must be one of {', '.join(ENCODE_FORMATS)}, not {self.encode_format!r}")
+        if self.image_size < 1 and self.resize_mode != "no":
+            raise ValueError("image size must be at least 1")
+        if not 1 <= self.encode_quality <= 100:
+            raise ValueError("encode quality must be within 1..100")
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> ImageOptions:
+        return cls(**{f.name: getattr(args, f.name) for f in fields(cls) if hasattr(args, f.name)})
+
+
+@dataclass(frozen=True)
 class FetchConfig:
     """Every option of the fetch + shards stage. `wit build` and `wit fetch` share it."""
 
     out: str = ""
     shard_size: int = 10_000
-    # images (pipeline/images.py)
-    image_size: int = 256
-    resize_mode: str = "center_crop"
-    encode_format: str = "jpg"
-    encode_quality: int = 95
-    min_image_size: int = 0
-    max_aspect_ratio: float = 0.0
-    max_image_pixels: int = DEFAULT_MAX_PIXELS
-    resize_only_if_bigger: bool = False
+    images: ImageOptions = field(default_factory=ImageOptions)
     dedup_images: bool = False
     # network
     concurrency: int = 256
@@ -60,27 +81,12 @@ class FetchConfig:
     query_list_hash: str = ""
 
     def __post_init__(self) -> None:
-        self.image_options()  # validates the image settings early, with a clear message
         for name in ("shard_size", "concurrency", "decode_buffer_mib"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name.replace('_', '-')} must be at least 1")
         for name in ("timeout", "connect_timeout", "read_timeout"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name.replace('_', '-')} must be positive")
-
-    def image_options(self):
-        from wit.pipeline.images import ImageOptions
-
-        return ImageOptions(
-            image_size=self.image_size,
-            resize_mode=self.resize_mode,
-            encode_format=self.encode_format,
-            encode_quality=self.encode_quality,
-            min_image_size=self.min_image_size,
-            max_aspect_ratio=self.max_aspect_ratio,
-            max_pixels=self.max_image_pixels,
-            resize_only_if_bigger=self.resize_only_if_bigger,
-        )
 
     def address_policy(self):
         from wit.pipeline.safety import AddressPolicy
@@ -95,12 +101,17 @@ class FetchConfig:
         return f"{USER_AGENT_TOKEN}/{__version__} (image fetcher for CLIP-style datasets{contact})"
 
     def to_json(self) -> dict:
-        """The settings recorded in manifest.json."""
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+        """The settings recorded in manifest.json, flat (the image options in their place among
+        the others): the layout manifests have always had."""
+        flat = {}
+        for name, value in asdict(self).items():
+            flat.update(value if name == "images" else {name: value})
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in flat.items()}
 
     @classmethod
     def from_args(cls, args: argparse.Namespace, **overrides) -> FetchConfig:
         values = {f.name: getattr(args, f.name) for f in fields(cls) if hasattr(args, f.name)}
+        values["images"] = ImageOptions.from_args(args)
         for name in ("disallowed_directives", "allowed_networks", "archives"):
             if name in values:
                 values[name] = tuple(values[name] or ())
@@ -110,22 +121,20 @@ class FetchConfig:
 
 def add_fetch_arguments(parser: argparse.ArgumentParser) -> None:
     """The fetch and shard flags, shared by `wit build` and `wit fetch` (no --out: the caller owns it)."""
-    # Defaults straight from the dataclass fields: building a FetchConfig would validate the
-    # image settings, which imports Pillow, and `--help` must stay light.
-    d = argparse.Namespace(**{f.name: f.default for f in fields(FetchConfig)})
+    d = FetchConfig()
     shards = parser.add_argument_group("shards")
     shards.add_argument("--shard-size", type=int, default=d.shard_size, help="samples per shard (default %(default)s)")
     shards.add_argument("--retry-failed", action="store_true", help="in complete shards, re-attempt only the failed samples")
     shards.add_argument("--dedup-images", action="store_true", help="drop exact duplicate images (same sha256) dataset-wide; the smallest key stays")
 
     images = parser.add_argument_group("images")
-    images.add_argument("--image-size", type=int, default=d.image_size, help="target size in pixels (default %(default)s)")
-    images.add_argument("--resize-mode", choices=RESIZE_MODES, default=d.resize_mode, help="center_crop: square crop; keep_ratio: shorter side = size; border: pad to a square; no: keep (default %(default)s)")
-    images.add_argument("--encode-format", choices=sorted(ENCODE_FORMATS), default=d.encode_format, help="stored format (default %(default)s)")
-    images.add_argument("--encode-quality", type=int, default=d.encode_quality, help="JPEG/WEBP quality 1-100 (default %(default)s)")
-    images.add_argument("--min-image-size", type=int, default=d.min_image_size, help="drop images whose shorter side is smaller (default: no minimum)")
-    images.add_argument("--max-aspect-ratio", type=float, default=d.max_aspect_ratio, help="drop images whose longer/shorter side ratio is larger (default: no maximum)")
-    images.add_argument("--max-image-pixels", type=int, default=d.max_image_pixels, help="refuse larger images as decompression bombs (default %(default)s)")
+    images.add_argument("--image-size", type=int, default=d.images.image_size, help="target size in pixels (default %(default)s)")
+    images.add_argument("--resize-mode", choices=RESIZE_MODES, default=d.images.resize_mode, help="center_crop: square crop; keep_ratio: shorter side = size; border: pad to a square; no: keep (default %(default)s)")
+    images.add_argument("--encode-format", choices=sorted(ENCODE_FORMATS), default=d.images.encode_format, help="stored format (default %(default)s)")
+    images.add_argument("--encode-quality", type=int, default=d.images.encode_quality, help="JPEG/WEBP quality 1-100 (default %(default)s)")
+    images.add_argument("--min-image-size", type=int, default=d.images.min_image_size, help="drop images whose shorter side is smaller (default: no minimum)")
+    images.add_argument("--max-aspect-ratio", type=float, default=d.images.max_aspect_ratio, help="drop images whose longer/shorter side ratio is larger (default: no maximum)")
+    images.add_argument("--max-image-pixels", type=int, default=d.images.max_image_pixels, help="refuse larger images as decompression bombs (default %(default)s)")
     images.add_argument("--resize-only-if-bigger", action="store_true", help="never upscale")
 
     net = parser.add_argument_group("fetching")

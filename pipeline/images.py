@@ -18,9 +18,9 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageFile, UnidentifiedImageError
 
-from wit.pipeline.fetch_config import DEFAULT_MAX_PIXELS, ENCODE_FORMATS, RESIZE_MODES
+from wit.pipeline.fetch_config import ImageOptions
 
-# Images above DEFAULT_MAX_PIXELS are refused from their header, before any pixel is decoded;
+# Images above ImageOptions.max_image_pixels are refused from their header, before any pixel is decoded;
 # Pillow itself would only warn up to twice its limit.
 
 # Truncated files must fail, never be padded with grey.
@@ -40,28 +40,6 @@ _TRANSPOSE = {
     8: Image.Transpose.ROTATE_90,
 }
 _WHITE = (255, 255, 255)
-
-
-@dataclass(frozen=True)
-class ImageOptions:
-    image_size: int = 256
-    resize_mode: str = "center_crop"
-    encode_format: str = "jpg"
-    encode_quality: int = 95
-    min_image_size: int = 0  # smaller side of the original, in pixels; 0 = no minimum
-    max_aspect_ratio: float = 0.0  # longer side / shorter side of the original; 0 = no maximum
-    max_pixels: int = DEFAULT_MAX_PIXELS
-    resize_only_if_bigger: bool = False  # never upscale
-
-    def __post_init__(self) -> None:
-        if self.resize_mode not in RESIZE_MODES:
-            raise ValueError(f"resize mode must be one of {', '.join(RESIZE_MODES)}, not {self.resize_mode!r}")
-        if self.encode_format not in ENCODE_FORMATS:
-            raise ValueError(f"encode format must be one of {', '.join(ENCODE_FORMATS)}, not {self.encode_format!r}")
-        if self.image_size < 1 and self.resize_mode != "no":
-            raise ValueError("image size must be at least 1")
-        if not 1 <= self.encode_quality <= 100:
-            raise ValueError("encode quality must be within 1..100")
 
 
 @dataclass(frozen=True)
@@ -96,10 +74,10 @@ def process_image(data: bytes, options: ImageOptions) -> StoredImage:
     stored_width, stored_height = image.size
     if stored_width < 1 or stored_height < 1:
         raise ImageRejected("failed_to_decode", f"image has no pixels ({stored_width}x{stored_height})")
-    if stored_width * stored_height > options.max_pixels:
+    if stored_width * stored_height > options.max_image_pixels:
         raise ImageRejected(
             "failed_to_decode",
-            f"decompression bomb: {stored_width}x{stored_height} is over {options.max_pixels} pixels",
+            f"decompression bomb: {stored_width}x{stored_height} is over {options.max_image_pixels} pixels",
         )
     orientation = _orientation(image)
     swapped = orientation in _SWAPPING_ORIENTATIONS

@@ -128,7 +128,7 @@ class _OpenShard:
     def __init__(self, job: _ShardJob, config: FetchConfig) -> None:
         self.job = job
         folder = shards_dir(config)
-        self.writer = ShardWriter(folder, job.shard_id, [key for key, _ in job.keyed], image_ext=config.encode_format)
+        self.writer = ShardWriter(folder, job.shard_id, [key for key, _ in job.keyed], image_ext=config.images.encode_format)
         images = read_tar_images(folder, job.shard_id) if job.previous else {}
         self.todo = []
         for key, candidate in job.keyed:
@@ -153,7 +153,7 @@ class _OpenShard:
 
 
 async def _fetch_shards(jobs: list[_ShardJob], config: FetchConfig) -> list[dict]:
-    options = config.image_options()
+    options = config.images
     archive = archive_index(config.archives) if config.archives else None
     loop = asyncio.get_running_loop()
     # Two bounds: downloads in flight (--concurrency), and bytes of downloaded bodies waiting
@@ -285,7 +285,7 @@ def remove_duplicates(shard_id: int, losers: Mapping[str, str], config: FetchCon
     if not any(r["key"] in losers and r["status"] == "success" for r in rows):
         return shard_summary(stats, rows)  # already removed by an earlier run
     images = read_tar_images(folder, shard_id)
-    writer = ShardWriter(folder, shard_id, [r["key"] for r in rows], image_ext=config.encode_format)
+    writer = ShardWriter(folder, shard_id, [r["key"] for r in rows], image_ext=config.images.encode_format)
     try:
         for row in rows:
             if row["key"] in losers and row["status"] == "success":

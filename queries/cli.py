@@ -108,7 +108,9 @@ def run_build(args) -> int:
     import time
 
     from wit.queries import pageviews, wordnet
-    from wit.queries.querylist import QueryEntry, build_query_list, load_query_list, wordfreq_entries
+    from wit.queries.default_list import wordfreq_entries
+    from wit.queries.entry import QueryEntry
+    from wit.queries.querylist import build_query_list, load_query_list
     from wit.core.errors import WitError
 
     log = logging.getLogger("wit.queries")

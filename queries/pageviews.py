@@ -24,7 +24,7 @@ from collections import Counter
 from typing import Iterable, Iterator
 from urllib.parse import unquote
 
-from wit.queries.querylist import QueryEntry
+from wit.queries.entry import QueryEntry
 from wit.core.errors import WitError
 
 log = logging.getLogger(__name__)

@@ -35,6 +35,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Iterable
 
+from wit.queries import default_list, wordnet
+from wit.queries.entry import QueryEntry
 from wit.queries.normalize import display_form, match_key
 from wit.core.errors import WitError
 
@@ -49,17 +51,6 @@ PROTECTED_TIERS = {"extra": 0, "wordnet": 1}
 UNPROTECTED_TIER = 2
 DEFAULT_SIZE = 500_000
 COLUMNS = ("id", "text", "source", "count", "pmi", "pageviews")
-
-
-@dataclass
-class QueryEntry:
-    """One query as a source proposes it, with that source's evidence."""
-
-    text: str
-    source: str
-    count: int | None = None
-    pmi: float | None = None
-    pageviews: int | None = None
 
 
 @dataclass
@@ -311,67 +302,18 @@ def _load_parquet(spec: str, validate: bool = True) -> QueryList:
 
 
 # ---------------------------------------------------------------------------------------------
-# The offline default
-
-
-def cache_dir() -> Path:
-    """$WIT_CACHE, else $XDG_CACHE_HOME/wit, else ~/.cache/wit."""
-    if os.environ.get("WIT_CACHE"):
-        return Path(os.environ["WIT_CACHE"])
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "wit"
-
-
-def _default_cache_path(size: int, wordnet_dir: Path | None) -> Path:
-    from wit.queries import wordnet
-
-    # The name changes whenever an input changes, so a stale cache is never read.
-    inputs = f"v1|{size}|wordfreq {_dist_version('wordfreq')}|{wordnet.fingerprint(wordnet_dir)}"
-    fingerprint = hashlib.sha256(inputs.encode()).hexdigest()[:16]
-    return cache_dir() / f"default-queries-{fingerprint}.parquet"
-
-
-def _dist_version(name: str) -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version(name)
-    except PackageNotFoundError:
-        return "unknown"
-
-
-def wordfreq_entries() -> list[QueryEntry]:
-    """wordfreq's English 'large' list (its data ships in the package), most frequent first.
-
-    count = occurrences per billion words, wordfreq's own scale. It merges Wikipedia with
-    subtitles, news, books, web text and social media, so it is a stand-in for, not a copy of,
-    the Wikipedia unigram counts of the paper.
-    """
-    import wordfreq
-
-    words = wordfreq.get_frequency_dict("en", wordlist="large")
-    return [QueryEntry(word, "wordfreq", count=max(1, round(freq * 1e9))) for word, freq in words.items()]
+# The offline default (what it is made of and where it is cached: queries/default_list.py)
 
 
 def build_default_query_list(size: int = DEFAULT_SIZE, wordnet_dir: str | os.PathLike | None = None) -> QueryList:
     """The offline stand-in: wordfreq's English list for Wikipedia words, plus WordNet if present."""
-    from wit.queries import wordnet
-
-    entries: dict[str, list[QueryEntry]] = {"wordfreq": wordfreq_entries()}
-    found = wordnet.find_wordnet_dir(wordnet_dir)
-    if found is None:
-        log.warning("WordNet database files not found; the default list is built from wordfreq alone")
-    else:
-        entries["wordnet"] = wordnet.read_wordnet_entries(found)
-    return build_query_list(entries, size=size)
+    return build_query_list(default_list.default_entries(wordnet_dir), size=size)
 
 
 def load_default_query_list(size: int = DEFAULT_SIZE, wordnet_dir: str | os.PathLike | None = None) -> QueryList:
-    """The default list, built on first use and cached (see cache_dir())."""
-    from wit.queries import wordnet
-
+    """The default list, built on first use and cached (see default_list.cache_dir())."""
     found = wordnet.find_wordnet_dir(wordnet_dir)
-    path = _default_cache_path(size, found)
+    path = default_list.cache_path(size, found)
     if path.exists():
         try:
             # Our own content-addressed file: the per-query checks (seconds) add nothing.

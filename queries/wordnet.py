@@ -23,7 +23,7 @@ import os
 import re
 from pathlib import Path
 
-from wit.queries.querylist import QueryEntry
+from wit.queries.entry import QueryEntry
 from wit.core.errors import WitError
 
 log = logging.getLogger(__name__)

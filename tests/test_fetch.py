@@ -60,7 +60,8 @@ def test_every_fault_class_ends_as_a_status_with_a_message_and_nothing_hangs(ser
 
 
 def test_corrupt_and_non_image_bodies_download_fine_and_fail_in_decoding(server):
-    from wit.pipeline.images import ImageOptions, ImageRejected, process_image
+    from wit.pipeline.fetch_config import ImageOptions
+    from wit.pipeline.images import ImageRejected, process_image
 
     for path, expected in (("corrupt/1.jpg", "truncated"), ("html/1.jpg", "HTML page"), ("garbage/1.jpg", "not an image")):
         (download,) = fetch_all([server.url(path)], config())

@@ -178,7 +178,7 @@ def test_img2dataset_shards_read_by_the_shards_reader(tmp_path):
 def test_fetch_flags_build_a_config_for_wit_build():
     import argparse
 
-    from wit.pipeline.fetch_config import FetchConfig, add_fetch_arguments
+    from wit.pipeline.fetch_config import FetchConfig, ImageOptions, add_fetch_arguments
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--out")
@@ -186,13 +186,13 @@ def test_fetch_flags_build_a_config_for_wit_build():
     args = parser.parse_args(["--out", "OUT", "--shard-size", "500", "--resize-mode", "border", "--archive", "a.warc.gz", "b.warc.gz",
                               "--allow-address", "127.0.0.1/32", "--disallowed-directives", "noai,NoImageAI", "--respect-robots"])
     config = FetchConfig.from_args(args, query_list_hash="abc123")
-    assert (config.out, config.shard_size, config.resize_mode) == ("OUT", 500, "border")
+    assert (config.out, config.shard_size, config.images.resize_mode) == ("OUT", 500, "border")
     assert config.archives == ("a.warc.gz", "b.warc.gz") and config.allowed_networks == ("127.0.0.1/32",)
     assert config.disallowed_directives == ("noai", "noimageai") and config.respect_robots
     assert config.query_list_hash == "abc123"
     assert json.loads(json.dumps(config.to_json()))["archives"] == ["a.warc.gz", "b.warc.gz"]
     with pytest.raises(ValueError, match="resize mode"):
-        FetchConfig(resize_mode="stretch")
+        FetchConfig(images=ImageOptions(resize_mode="stretch"))
 
 
 def test_help_does_not_import_the_heavy_stack():

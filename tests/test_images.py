@@ -7,7 +7,8 @@ import pytest
 from PIL import Image
 
 from photos import photo
-from wit.pipeline.images import ImageOptions, ImageRejected, process_image
+from wit.pipeline.fetch_config import ImageOptions
+from wit.pipeline.images import ImageRejected, process_image
 
 
 def decode(data: bytes) -> Image.Image:
@@ -96,7 +97,7 @@ def test_decompression_bomb_is_refused_before_decoding():
     buffer = io.BytesIO()
     big.save(buffer, "PNG")  # compresses to a few KB, 25 MP once decoded
     with pytest.raises(ImageRejected) as caught:
-        process_image(buffer.getvalue(), ImageOptions(max_pixels=10_000_000))
+        process_image(buffer.getvalue(), ImageOptions(max_image_pixels=10_000_000))
     assert "decompression bomb" in str(caught.value)
 
 

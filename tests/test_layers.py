@@ -158,7 +158,6 @@ def strongly_connected(graph: dict[str, dict[str, int]]) -> list[list[str]]:
     return found
 
 
-@pytest.mark.xfail(strict=True, reason="three cycles remain until the config modules split (trainer cli/train, fetch_config/images, querylist/wordnet)")
 def test_no_import_cycles_between_modules():
     assert strongly_connected({"a": {"b": 1}, "b": {"a": 1}, "c": {"a": 1}}) == [["a", "b"]], "the check finds a cycle"
     cycles = strongly_connected(import_graph())

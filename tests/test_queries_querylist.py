@@ -7,7 +7,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from wit.queries import querylist
-from wit.queries.querylist import QueryEntry, QueryList, build_query_list, load_query_list
+from wit.queries.entry import QueryEntry
+from wit.queries.querylist import QueryList, build_query_list, load_query_list
 from wit.core.errors import WitError
 
 

@@ -16,7 +16,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing.util import assert_that, equal_to
 
 from image_server import ImageServer
-from wit.pipeline.fetch_config import FetchConfig
+from wit.pipeline.fetch_config import FetchConfig, ImageOptions
 from wit.pipeline.shard_stage import AssignShards, FetchToShards
 from wit.pipeline.shard_work import duplicate_losers, fetch_in_process, process_shards
 from wit.shards.assign import assign_all, sample_key
@@ -50,7 +50,7 @@ def run_stage(request):
 
 
 def stage_config(out, **overrides) -> FetchConfig:
-    values = dict(out=str(out), shard_size=4, allowed_networks=("127.0.0.1/32",), timeout=1.0, read_timeout=1.0, retries=0, image_size=64)
+    values = dict(out=str(out), shard_size=4, allowed_networks=("127.0.0.1/32",), timeout=1.0, read_timeout=1.0, retries=0, images=ImageOptions(image_size=64))
     values.update(overrides)
     return FetchConfig(**values)
 
@@ -112,7 +112,8 @@ def test_writer_publishes_in_key_order_and_only_when_complete(tmp_path):
     keys = [f"0000{i}" for i in range(4)]
     writer = ShardWriter(str(tmp_path), 0, keys)
     candidate = new_candidate("http://x/1.jpg", "a cat")
-    from wit.pipeline.images import ImageOptions, process_image
+    from wit.pipeline.fetch_config import ImageOptions
+    from wit.pipeline.images import process_image
 
     image = process_image(photo(100, 100), ImageOptions(image_size=32))
     for key in reversed(keys):  # results arrive in any order
@@ -386,7 +387,8 @@ def test_writer_publishes_to_object_stores_whole(tmp_path):
     """Remote outputs (gs://, s3:// ...) get each file uploaded whole; fsspec's memory:// stands in."""
     import fsspec
 
-    from wit.pipeline.images import ImageOptions, process_image
+    from wit.pipeline.fetch_config import ImageOptions
+    from wit.pipeline.images import process_image
     from wit.shards.writer import read_rows, read_stats, read_tar_images
 
     image = process_image(photo(90, 90), ImageOptions(image_size=32))

@@ -8,11 +8,10 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
+
+from wit.trainer.config import TrainConfig, add_train_arguments
 
 log = logging.getLogger(__name__)
-
-PRESET_NAMES = ("RN50", "RN101", "RN50x4", "ViT-B/32", "ViT-B/16", "ViT-L/14", "tiny-vit", "tiny-rn")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -53,56 +52,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     tokenizer.set_defaults(handler=lambda args: tokenizer.print_help() or 2)
 
 
-def add_train_arguments(parser: argparse.ArgumentParser) -> None:
-    data = parser.add_argument_group("data")
-    data.add_argument("--data", required=True, help="training shards: a folder, brace pattern or glob, on any fsspec filesystem; join several with ::")
-    data.add_argument("--train-num-samples", type=int, default=None, help="epoch length in samples (default: from sizes.json)")
-    data.add_argument("--val-data", default=None, help="held-out shards: retrieval R@K after each epoch")
-    data.add_argument("--workers", type=int, default=4, help="DataLoader worker processes per GPU")
-    data.add_argument("--shuffle-buffer", type=int, default=2000, help="samples per worker shuffle buffer")
-    model = parser.add_argument_group("model and tokenizer")
-    model.add_argument("--preset", default="tiny-vit", choices=PRESET_NAMES)
-    model.add_argument("--model-config", default=None, help="JSON file of model shape fields (trainer/model.py CLIPConfig) instead of a preset")
-    model.add_argument("--tokenizer", default=None, help="tokenizer .json, or CLIP's bpe_simple_vocab_16e6.txt.gz; default: train one on the captions")
-    model.add_argument("--vocab-size", type=int, default=None, help="vocabulary of a tokenizer trained at start (default: the preset's)")
-    model.add_argument("--tokenizer-samples", type=int, default=500_000, help="captions a tokenizer trained at start sees")
-    optim = parser.add_argument_group("optimisation")
-    optim.add_argument("--epochs", type=int, default=1)
-    optim.add_argument("--batch-size", type=int, default=64, help="per process; the loss sees batch size x processes")
-    optim.add_argument("--lr", type=float, default=5e-4)
-    optim.add_argument("--weight-decay", type=float, default=0.2)
-    optim.add_argument("--beta1", type=float, default=0.9)
-    optim.add_argument("--beta2", type=float, default=0.98)
-    optim.add_argument("--eps", type=float, default=1e-6)
-    optim.add_argument("--warmup", type=int, default=2000, help="linear warmup steps before the cosine decay")
-    optim.add_argument("--grad-clip", type=float, default=None, help="clip the gradient norm to this value")
-    runtime = parser.add_argument_group("runtime")
-    runtime.add_argument("--precision", default="amp", choices=("amp", "amp_bf16", "fp32"),
-                         help="amp: fp16 autocast + GradScaler on CUDA; amp_bf16: bf16 autocast; on CPU both amp modes use bf16")
-    runtime.add_argument("--grad-checkpointing", action="store_true", help="recompute activations in backward to save memory")
-    runtime.add_argument("--compile", action="store_true", help="torch.compile the model")
-    runtime.add_argument("--device", default=None, help="cpu, cuda, ... (default: cuda:LOCAL_RANK if available)")
-    runtime.add_argument("--seed", type=int, default=0)
-    run = parser.add_argument_group("run folder")
-    run.add_argument("--out", default="runs/clip", help="run folder: tokenizer.json, metrics.jsonl, checkpoints/")
-    run.add_argument("--resume", default=None, help="a checkpoint path, or 'auto' for OUT/checkpoints/latest.pt if present")
-    run.add_argument("--save-every", type=int, default=1000, help="also checkpoint every N steps (mid-epoch)")
-    run.add_argument("--log-every", type=int, default=20, help="progress line and metrics every N steps")
-    run.add_argument("--stop-at-step", type=int, default=None, help="stop (with a checkpoint) after N steps without changing the schedule")
-
-
 def run_train(args: argparse.Namespace) -> int:
-    from wit.trainer.train import TrainConfig, leave_distributed, train
+    from wit.trainer.train import run_training
 
-    finished = False
-    try:
-        summary = train(TrainConfig.from_args(args))
-        finished = True
-    finally:
-        leave_distributed(finished)  # `torchrun ... wit train` works as well as `-m wit.trainer.train`
-    if int(os.environ.get("RANK", "0")) == 0:
-        print(json.dumps(summary))
-    return 0
+    return run_training(TrainConfig.from_args(args))
 
 
 def _device(name: str | None) -> str:

@@ -18,7 +18,7 @@ import math
 import os
 import sys
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
@@ -26,6 +26,7 @@ import torch.distributed as dist
 
 from wit.shards.reader import ReaderStats, expand_urls, epoch_size, iter_samples
 from wit.trainer.checkpoint import load_checkpoint, save_checkpoint
+from wit.trainer.config import PRECISIONS, TrainConfig, add_train_arguments
 from wit.trainer.data import ShardStream, make_loader, normalize_images
 from wit.trainer.loss import clip_loss
 from wit.trainer.model import CLIP, MAX_LOGIT_SCALE, CLIPConfig, build_model, count_parameters, preset_config
@@ -33,45 +34,6 @@ from wit.trainer.tokenizer import Tokenizer, load_tokenizer, train_tokenizer
 from wit.core.errors import WitError
 
 log = logging.getLogger("wit.train")
-
-PRECISIONS = ("amp", "amp_bf16", "fp32")
-
-
-@dataclass
-class TrainConfig:
-    data: str
-    out: str = "runs/clip"
-    preset: str = "tiny-vit"
-    model_config: str | None = None  # a JSON file of CLIPConfig fields; replaces the preset
-    epochs: int = 1
-    batch_size: int = 64  # per process; the loss sees batch_size * world_size pairs
-    lr: float = 5e-4
-    weight_decay: float = 0.2
-    beta1: float = 0.9
-    beta2: float = 0.98
-    eps: float = 1e-6
-    warmup: int = 2000
-    precision: str = "amp"
-    grad_checkpointing: bool = False
-    compile: bool = False
-    grad_clip: float | None = None
-    workers: int = 4
-    shuffle_buffer: int = 2000
-    seed: int = 0
-    train_num_samples: int | None = None
-    tokenizer: str | None = None
-    vocab_size: int | None = None
-    tokenizer_samples: int = 500_000
-    resume: str | None = None
-    save_every: int = 1000
-    log_every: int = 20
-    stop_at_step: int | None = None
-    val_data: str | None = None
-    device: str | None = None
-
-    @classmethod
-    def from_args(cls, args: argparse.Namespace) -> "TrainConfig":
-        return cls(**{f.name: getattr(args, f.name) for f in fields(cls) if hasattr(args, f.name)})
 
 
 # ---------------------------------------------------------------- pieces the loop is made of
@@ -397,27 +359,32 @@ def train(config: TrainConfig) -> dict:
             "bad_samples": bad_samples}
 
 
+def run_training(config: TrainConfig) -> int:
+    """Train, leave the process group, print the summary as JSON on rank 0: what `wit train` and
+    `python -m wit.trainer.train` both run, so `torchrun ... wit train` works as well as `-m`."""
+    finished = False
+    try:
+        summary = train(config)
+        finished = True
+    finally:
+        leave_distributed(finished)
+    if int(os.environ.get("RANK", "0")) == 0:
+        print(json.dumps(summary))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point for torchrun: `torchrun --nproc_per_node N -m wit.trainer.train ARGS`."""
-    from wit.trainer.cli import add_train_arguments
-
     parser = argparse.ArgumentParser(prog="python -m wit.trainer.train", description="Train CLIP on webdataset shards.")
     add_train_arguments(parser)
     args = parser.parse_args(argv)
     rank = int(os.environ.get("RANK", "0"))
     logging.basicConfig(level=logging.INFO if rank == 0 else logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
-    finished = False
     try:
-        summary = train(TrainConfig.from_args(args))
-        finished = True
-    except WitError as exc:
+        return run_training(TrainConfig.from_args(args))
+    except WitError as exc:  # `wit train` gets this from the wit command frame
         print(f"wit: error: {exc}", file=sys.stderr)
         return 1
-    finally:
-        leave_distributed(finished)
-    if rank == 0:
-        print(json.dumps(summary))
-    return 0
 
 
 if __name__ == "__main__":
