@@ -176,3 +176,15 @@ def test_nothing_imports_the_old_bare_package_names(folder):
                 names = [node.module]
             bare += [f"{path.relative_to(REPO)}:{node.lineno}: {n}" for n in names if n.split(".")[0] in OLD_TOP_LEVEL]
     assert not bare, "import wit.<package> instead:\n" + "\n".join(bare)
+
+
+def test_only_the_wit_namespace_is_installed(tmp_path):
+    # From outside the checkout (so the folders are not on sys.path), as a user's project sees it.
+    import subprocess
+    import sys
+
+    def imports(name: str) -> bool:
+        return subprocess.run([sys.executable, "-c", f"import {name}"], cwd=tmp_path, capture_output=True).returncode == 0
+
+    assert imports("wit.pipeline.build") and imports("wit.trainer.config") and imports("wit.core.layout")
+    assert not any(imports(name) for name in sorted(OLD_TOP_LEVEL)), "a bare top-level package is installed"
