@@ -38,10 +38,10 @@ import apache_beam as beam
 import numpy as np
 from apache_beam.transforms.window import GlobalWindows
 
+from wit.pipeline import DEFAULT_PER_QUERY_CAP
 from wit.pipeline.batches import CandidateBatch
 from wit.pipeline.counting import COUNTS_TAG, CountingDoFn
 
-DEFAULT_PER_QUERY_CAP = 20000
 # (query, uid) pairs a worker holds before ranking and flushing them (16 bytes each).
 MAX_HELD_RANKS = 1_000_000
 # Rank partials are combined per query bucket: one element per bucket per flush, not per query.

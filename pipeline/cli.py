@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-DEFAULT_PER_QUERY_CAP = 20000
+from wit.pipeline import DEFAULT_PER_QUERY_CAP
 
 BUILD_DESCRIPTION = """\
 Read candidate (image URL, caption) pairs from Common Crawl WAT/WARC files or URL lists,

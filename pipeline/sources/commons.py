@@ -46,6 +46,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from wit.pipeline import DEFAULT_PER_QUERY_CAP
 from wit.pipeline.sources.mediawiki import ClientSettings, MediaWikiClient, TokenBucket, user_agent
 from wit.core.errors import WitError
 from wit.core.records import new_candidate
@@ -84,7 +85,7 @@ class SearchConfig:
 
     endpoint: str = DEFAULT_ENDPOINT
     contact: str = ""  # e-mail, URL or wiki user page put into the User-Agent
-    per_query_cap: int = 20_000
+    per_query_cap: int = DEFAULT_PER_QUERY_CAP
     page_size: int = 50  # gsrlimit: results per request (the API allows 1..500)
     max_results: int = 10_000  # the endpoint's result window: gsroffset never reaches it
     search_filter: str = "filetype:bitmap"  # CirrusSearch keyword appended to each query
