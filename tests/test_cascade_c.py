@@ -18,7 +18,7 @@ import pytest
 
 from wit.filters import language
 from wit.filters.evaluation import read_labelled_captions, read_lid_dev
-from wit.filters.normalise import normalise_text
+from wit.filters.caption_normalise import normalise_text
 
 fastlid = pytest.importorskip("wit.filters._fastlid", reason="the C extension was not built (no C compiler)")
 
