@@ -50,7 +50,7 @@ class BuildConfig:
     until: str | None = None  # "candidates" stops after the text side
     fetch_args: Any = None  # the parsed CLI namespace, for FetchConfig.from_args
     query_list_hash: str = ""  # content hash of the query list, recorded in the manifest
-    search: Any = None  # wit.pipeline.sources.commons.SearchConfig: search the queries instead of reading files
+    search: Any = None  # wit.pipeline.sources.commons.config.SearchConfig: search the queries instead of reading files
 
     @property
     def text_counts_path(self) -> str:
@@ -114,7 +114,7 @@ def run_build(config: BuildConfig, beam_args: list[str], *, show_progress: bool 
     local = is_local_runner(options)
     progress_dir = tempfile.mkdtemp(prefix="wit-progress-") if local else None
     if config.search is not None:
-        from wit.pipeline.sources.commons import load_queries
+        from wit.pipeline.sources.commons.worker import load_queries
 
         total_units = len(load_queries(config.queries))  # the progress line counts queries
     else:

@@ -81,7 +81,7 @@ def add_build_arguments(parser: argparse.ArgumentParser) -> None:
     else:
         add_filter_arguments(parser)
     from wit.pipeline.fetch_config import add_fetch_arguments
-    from wit.pipeline.sources.commons import add_search_arguments
+    from wit.pipeline.sources.commons.config import add_search_arguments
 
     add_fetch_arguments(parser)
     add_search_arguments(parser)
@@ -96,7 +96,7 @@ def config_from_args(args):
 
     search = None
     if getattr(args, "search", None):
-        from wit.pipeline.sources.commons import SearchConfig
+        from wit.pipeline.sources.commons.config import SearchConfig
 
         if args.input or args.crawl:
             raise WitError("--search replaces --input/--crawl: a build reads a pool or searches, not both")
