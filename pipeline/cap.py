@@ -34,11 +34,10 @@ from itertools import chain
 
 import apache_beam as beam
 import numpy as np
-from apache_beam.transforms.window import GlobalWindows
 
 from wit.pipeline import DEFAULT_PER_QUERY_CAP
 from wit.pipeline.batches import CandidateBatch
-from wit.pipeline.counting import COUNTS_TAG, CountingDoFn
+from wit.pipeline.counting import COUNTS_TAG, CountingDoFn, HoldingDoFn
 
 # (query, uid) pairs a worker holds before ranking and flushing them (16 bytes each).
 MAX_HELD_RANKS = 1_000_000
@@ -223,7 +222,7 @@ def _lowest_per_query(query_ids, priorities, uid_bits, cap: int):
     return query_ids, priorities, uid_bits
 
 
-class QueryRanksDoFn(beam.DoFn):
+class QueryRanksDoFn(HoldingDoFn):
     """Per worker: (query bucket, QueryRanks) for the matches it saw, flushed per bundle.
 
     The (query, uid) pairs are collected in flat arrays and ranked in bulk with numpy when the
@@ -232,26 +231,24 @@ class QueryRanksDoFn(beam.DoFn):
     """
 
     def __init__(self, cap: int, seed: int, buckets: int = QUERY_BUCKETS):
+        super().__init__()
         self._cap = cap
         self._seed = seed
         self._buckets = buckets
 
-    def start_bundle(self):
+    def reset_held(self):
         self._query_ids: list[np.ndarray] = []
         self._uid_bits: list[np.ndarray] = []
         self._held = 0
 
-    def process(self, batch: CandidateBatch):
+    def hold(self, batch: CandidateBatch):
         query_ids, uid_bits = match_pairs(batch.candidates)
         self._query_ids.append(query_ids)
         self._uid_bits.append(uid_bits)
         self._held += len(query_ids)
-        if self._held >= MAX_HELD_RANKS:
-            yield from self.flush()
 
-    def finish_bundle(self):
-        for bucket_and_ranks in self.flush():
-            yield GlobalWindows.windowed_value(bucket_and_ranks)
+    def is_full(self):
+        return self._held >= MAX_HELD_RANKS
 
     def flush(self):
         """(query bucket, QueryRanks) for every bucket with matches since the last flush."""
