@@ -74,15 +74,11 @@ def add_build_arguments(parser: argparse.ArgumentParser) -> None:
     output.add_argument("--out", required=True, metavar="OUT", help="output folder (local, gs://, s3://)")
     output.add_argument("--until", choices=("candidates",), help="stop after writing OUT/candidates and OUT/counts")
 
-    try:
-        from wit.filters.config import add_filter_arguments  # argparse-only twin of wit.filters.chain's
-    except ImportError:  # filters/ not installed alongside: the handler reports it
-        pass
-    else:
-        add_filter_arguments(parser)
+    from wit.filters.config import add_filter_arguments  # argparse-only twin of wit.filters.chain's
     from wit.pipeline.fetch_config import add_fetch_arguments
     from wit.pipeline.sources.commons.config import add_search_arguments
 
+    add_filter_arguments(parser)
     add_fetch_arguments(parser)
     add_search_arguments(parser)
 
