@@ -61,7 +61,7 @@ def load_captions(data_dir: Path) -> list[str]:
 
 def gloss_bigrams(wordnet_dir: Path) -> list[str]:
     """Adjacent word pairs of WordNet's glosses, most frequent first: realistic two-word queries."""
-    from wit.queries.normalize import TOKEN_RE
+    from wit.queries.match_keys import TOKEN_RE
 
     pairs: Counter = Counter()
     for name in ("data.noun", "data.verb", "data.adj", "data.adv"):
@@ -80,7 +80,7 @@ def gloss_bigrams(wordnet_dir: Path) -> list[str]:
 
 def full_query_list() -> tuple[list[str], dict]:
     from wit.queries import wordnet
-    from wit.queries.normalize import match_key
+    from wit.queries.match_keys import match_key
     from wit.queries.querylist import load_query_list
 
     started = time.perf_counter()

@@ -1,4 +1,4 @@
-"""Benchmark of the Commons search source (pipeline/sources/commons.py).
+"""Benchmark of the Commons search source (pipeline/sources/commons/).
 
 1. CPU cost of turning API responses into candidates (parse + HTML strip + licence check), per
    result, at gsrlimit 50 and 500.
@@ -27,21 +27,26 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
 from fake_mediawiki import FakeCommons, ServerThread, query_files  # noqa: E402
-from wit.pipeline.sources import commons as sc  # noqa: E402
+from wit.pipeline.sources.commons.api import parse_search_response  # noqa: E402
+from wit.pipeline.sources.commons.config import SearchConfig  # noqa: E402
+from wit.pipeline.sources.commons.licenses import license_accepted, parse_license_list  # noqa: E402
+from wit.pipeline.sources.commons.paging import search_all  # noqa: E402
+from wit.pipeline.sources.commons.results import result_to_candidate  # noqa: E402
+from wit.pipeline.sources.commons.summaries import summarize  # noqa: E402
 
 
 def bench_parsing(page_size: int, repeats: int) -> dict:
-    config = sc.SearchConfig(endpoint="http://127.0.0.1/w/api.php", licenses=sc.parse_license_list("CC0,CC BY,CC BY-SA,Public domain"))
+    config = SearchConfig(endpoint="http://127.0.0.1/w/api.php", licenses=parse_license_list("CC0,CC BY,CC BY-SA,Public domain"))
     files = query_files("red fox", page_size)
     body = json.dumps({"batchcomplete": True, "continue": {"gsroffset": page_size, "continue": "gsroffset||"},
                        "query": {"pages": [dict(f, index=i + 1) for i, f in enumerate(files)]}}).encode()
     started = time.perf_counter()
     kept = 0
     for _ in range(repeats):
-        page = sc.parse_search_response(json.loads(body))
+        page = parse_search_response(json.loads(body))
         for result in page.results:
-            candidate, _ = sc.result_to_candidate(result, 0, "red fox", config)
-            kept += candidate is not None and sc.license_accepted(candidate["meta"]["license"], config.licenses)
+            candidate, _ = result_to_candidate(result, 0, "red fox", config)
+            kept += candidate is not None and license_accepted(candidate["meta"]["license"], config.licenses)
     seconds = time.perf_counter() - started
     results = repeats * page_size
     return {"page_size": page_size, "response_kib": round(len(body) / 1024, 1), "results": results,
@@ -72,12 +77,12 @@ def bench_client(rate: float, n_queries: int, pages: int, faults: bool) -> dict:
             fault_plan[f"q{i}"] = ["garbage"]
     fake = FakeCommons(corpus=corpus, faults=fault_plan, retry_after="0")
     with ServerThread(fake) as server:
-        config = sc.SearchConfig(endpoint=server.url, contact="bench@example.org", page_size=page_size,
+        config = SearchConfig(endpoint=server.url, contact="bench@example.org", page_size=page_size,
                                  requests_per_second=rate, concurrency=3, timeout_s=5, backoff_base_s=0.05)
         started = time.perf_counter()
-        results = asyncio.run(sc.search_all([(i, f"q{i}") for i in range(n_queries)], config))
+        results = asyncio.run(search_all([(i, f"q{i}") for i in range(n_queries)], config))
         wall = time.perf_counter() - started
-    summary = sc.summarize(record for _, record in results)
+    summary = summarize(record for _, record in results)
     times = sorted(hit.at for hit in fake.hits)
     achieved = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else 0.0
     return {"faults": faults, "limit_rps": rate, "requests": len(times), "wall_s": round(wall, 2),

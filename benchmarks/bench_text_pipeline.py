@@ -109,7 +109,7 @@ def build_args(files: list[str], out: str, queries: str, cap: int) -> Namespace:
     """The parsed `wit build` arguments, through the real command-line parser."""
     import argparse as _argparse
 
-    from wit.pipeline.cli import add_build_arguments
+    from wit.pipeline.build_cli import add_build_arguments
 
     parser = _argparse.ArgumentParser()
     add_build_arguments(parser)
@@ -123,7 +123,7 @@ def run_text_side(files: list[str], out: str, queries: str, cap: int, workers: i
     import resource
 
     from wit.pipeline.build import run_build
-    from wit.pipeline.cli import config_from_args
+    from wit.pipeline.build_cli import config_from_args
 
     config = config_from_args(build_args(files, out, queries, cap))
     sampler = WorkerMemorySampler()

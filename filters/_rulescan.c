@@ -1,6 +1,6 @@
 /* filters._rulescan: one pass over a caption that proves which caption rules cannot fire.
  *
- * The rules themselves stay in Python (filters/normalise.py, camera.py, filename.py,
+ * The rules themselves stay in Python (filters/caption_normalise.py, camera.py, filename.py,
  * boilerplate.py): they are the definition. This scanner only answers, for printable-ASCII text,
  * "this rule certainly returns keep / leaves the text unchanged", from necessary conditions that
  * the Python rules test first anyway (no digit, no dot, a first word that is content ...). A set

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 
-from wit.filters import boilerplate, camera, filename, language, normalise, prechecks, urls
+from wit.filters import boilerplate, camera, caption_normalise, filename, language, prechecks, urls
 from wit.filters.config import LONG_CAPTION_POLICIES, FilterConfig, add_filter_arguments, parse_deny_domains
 from wit.core.records import make_uid
 
@@ -139,7 +139,7 @@ class FilterChain:
         proven_keeps = scan(text, max_chars)
         truncated = False
         if not proven_keeps & prechecks.NORMALISED:
-            text, truncated = normalise.normalise_text(text, max_chars)
+            text, truncated = caption_normalise.normalise_text(text, max_chars)
             proven_keeps = scan(text, max_chars)
         if self.config.strip_camera_suffix and text and not proven_keeps & prechecks.SUFFIX_KEPT:
             stripped = camera.strip_camera_suffix(text)

@@ -20,7 +20,8 @@ from collections.abc import Iterable, Iterator
 
 import apache_beam as beam
 from apache_beam.coders import Coder, registry
-from apache_beam.transforms.window import GlobalWindows
+
+from wit.pipeline.counting import HoldingDoFn
 
 # Candidates per batch leaving a reader or a dedup bucket: large enough that Beam's per-element
 # cost vanishes per candidate, small enough that a batch is a few hundred KB.
@@ -113,22 +114,23 @@ def chunked(candidates: list[dict], size: int = BATCH_SIZE) -> Iterator[Candidat
         yield CandidateBatch(candidates[start:start + size])
 
 
-class _BatchDoFn(beam.DoFn):
+class _BatchDoFn(HoldingDoFn):
     def __init__(self, size: int):
+        super().__init__()
         self._size = size
 
-    def start_bundle(self):
+    def reset_held(self):
         self._held: list[dict] = []
 
-    def process(self, candidate: dict):
+    def hold(self, candidate: dict):
         self._held.append(candidate)
-        if len(self._held) >= self._size:
-            yield CandidateBatch(self._held)
-            self._held = []
 
-    def finish_bundle(self):
+    def is_full(self):
+        return len(self._held) >= self._size
+
+    def flush(self):
         if self._held:
-            yield GlobalWindows.windowed_value(CandidateBatch(self._held))
+            yield CandidateBatch(self._held)
             self._held = []
 
 

@@ -38,7 +38,7 @@ from wit.filters.config import FilterConfig
 from wit.pipeline.fetch_config import FetchConfig
 
 if TYPE_CHECKING:  # the search source is imported only by search builds
-    from wit.pipeline.sources.commons import SearchConfig
+    from wit.pipeline.sources.commons.config import SearchConfig
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -146,7 +146,7 @@ def run_build(config: BuildConfig, beam_args: list[str], *, show_progress: bool 
     local = is_local_runner(options)
     progress_dir = tempfile.mkdtemp(prefix="wit-progress-") if local else None
     if config.search is not None:
-        from wit.pipeline.sources.commons import load_queries
+        from wit.pipeline.sources.commons.worker import load_queries
 
         total_units = len(load_queries(config.queries))  # the progress line counts queries
     else:

@@ -28,20 +28,17 @@ the most frequent operation of the stage.
 
 from __future__ import annotations
 
-import heapq
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import chain
 
 import apache_beam as beam
 import numpy as np
-from apache_beam.transforms.window import GlobalWindows
 
+from wit.pipeline import DEFAULT_PER_QUERY_CAP
 from wit.pipeline.batches import CandidateBatch
-from wit.pipeline.counting import COUNTS_TAG, CountingDoFn
+from wit.pipeline.counting import COUNTS_TAG, CountingDoFn, HoldingDoFn
 
-DEFAULT_PER_QUERY_CAP = 20000
 # (query, uid) pairs a worker holds before ranking and flushing them (16 bytes each).
 MAX_HELD_RANKS = 1_000_000
 # Rank partials are combined per query bucket: one element per bucket per flush, not per query.
@@ -64,7 +61,11 @@ def query_salt(seed: int, query_id: int) -> int:
 
 
 def cap_rank(seed: int, query_id: int, uid: str) -> int:
-    """The rank of a candidate within one query: lower wins; unique per uid."""
+    """The rank of a candidate within one query: lower wins; unique per uid.
+
+    The definition, one pair at a time; the stage computes it in bulk (priority_array) and
+    tests/cap_reference.py checks the two against each other.
+    """
     uid_bits = int(uid, 16)
     return (mix64(uid_bits ^ query_salt(seed, query_id)) << 64) | uid_bits
 
@@ -75,45 +76,6 @@ def mix64_array(values: np.ndarray) -> np.ndarray:
     values = (values ^ (values >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
     values = (values ^ (values >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
     return values ^ (values >> np.uint64(31))
-
-
-def selected_by(candidate: dict, thresholds: dict[int, int], seed: int, salts: dict[int, int] | None = None) -> list[int]:
-    """The queries (of the candidate's matches) that select it, given the thresholds.
-
-    `salts` caches query_salt per query across calls.
-    """
-    matches = candidate["matches"]
-    capped = [query_id for query_id in matches if query_id in thresholds]
-    if not capped:  # most candidates: none of their queries reached the cap
-        return list(matches)
-    chosen = [query_id for query_id in matches if query_id not in thresholds]
-    uid_bits = int(candidate["uid"], 16)
-    for query_id in capped:
-        salt = salts.get(query_id) if salts is not None else None
-        if salt is None:
-            salt = query_salt(seed, query_id)
-            if salts is not None:
-                salts[query_id] = salt
-        if ((mix64(uid_bits ^ salt) << 64) | uid_bits) <= thresholds[query_id]:
-            chosen.append(query_id)
-    return chosen
-
-
-def select_per_query(candidates: Iterable[dict], cap: int, seed: int) -> dict[str, list[int]]:
-    """Reference implementation of the cap in one process: uid -> sorted ids of selecting queries.
-
-    Ranks every (query, candidate) pair directly; the Beam stage computes exactly this and tests
-    compare the two.
-    """
-    ranked: dict[int, list[tuple[int, str]]] = defaultdict(list)
-    for candidate in candidates:
-        for query_id in candidate["matches"]:
-            ranked[query_id].append((cap_rank(seed, query_id, candidate["uid"]), candidate["uid"]))
-    selected: dict[str, list[int]] = defaultdict(list)
-    for query_id, entries in ranked.items():
-        for _, uid in heapq.nsmallest(cap, entries):  # ranks are unique: the uid never decides
-            selected[uid].append(query_id)
-    return {uid: sorted(ids) for uid, ids in selected.items()}
 
 
 def match_pairs(candidates: Iterable[dict]) -> tuple[np.ndarray, np.ndarray]:
@@ -143,7 +105,7 @@ class CapThresholds:
 
 
 def selected_by_batch(candidates: list[dict], thresholds: CapThresholds, seed: int) -> list[list[int]]:
-    """`selected_by` for every candidate of a batch, with the ranks computed in bulk (same result)."""
+    """The queries that select each candidate of a batch (its `selected_by`), ranks computed in bulk."""
     if not len(thresholds.query_ids):
         return [list(candidate["matches"]) for candidate in candidates]
     query_ids, uid_bits = match_pairs(candidates)
@@ -260,7 +222,7 @@ def _lowest_per_query(query_ids, priorities, uid_bits, cap: int):
     return query_ids, priorities, uid_bits
 
 
-class QueryRanksDoFn(beam.DoFn):
+class QueryRanksDoFn(HoldingDoFn):
     """Per worker: (query bucket, QueryRanks) for the matches it saw, flushed per bundle.
 
     The (query, uid) pairs are collected in flat arrays and ranked in bulk with numpy when the
@@ -269,26 +231,24 @@ class QueryRanksDoFn(beam.DoFn):
     """
 
     def __init__(self, cap: int, seed: int, buckets: int = QUERY_BUCKETS):
+        super().__init__()
         self._cap = cap
         self._seed = seed
         self._buckets = buckets
 
-    def start_bundle(self):
+    def reset_held(self):
         self._query_ids: list[np.ndarray] = []
         self._uid_bits: list[np.ndarray] = []
         self._held = 0
 
-    def process(self, batch: CandidateBatch):
+    def hold(self, batch: CandidateBatch):
         query_ids, uid_bits = match_pairs(batch.candidates)
         self._query_ids.append(query_ids)
         self._uid_bits.append(uid_bits)
         self._held += len(query_ids)
-        if self._held >= MAX_HELD_RANKS:
-            yield from self.flush()
 
-    def finish_bundle(self):
-        for bucket_and_ranks in self.flush():
-            yield GlobalWindows.windowed_value(bucket_and_ranks)
+    def is_full(self):
+        return self._held >= MAX_HELD_RANKS
 
     def flush(self):
         """(query bucket, QueryRanks) for every bucket with matches since the last flush."""

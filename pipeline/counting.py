@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterator
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
@@ -65,6 +66,44 @@ class CountingDoFn(beam.DoFn):
             yield TaggedOutput(COUNTS_TAG, GlobalWindows.windowed_value((key, n)))
         self._counts = Counter()
         self._reported = Counter()
+
+
+class HoldingDoFn(CountingDoFn):
+    """Base for DoFns that hold what they process and emit it in bulk, so that the costs paid
+    per output (a table, a shuffle element, a fetch call) are paid per many records.
+
+    A subclass says how to hold: `reset_held()` empties the hold, `hold(element)` takes one
+    element in, `is_full()` asks for an early flush (a memory bound), `flush()` yields the
+    outputs of everything held and empties it. What is still held when the bundle ends is
+    emitted then, before the bundle's counts.
+    """
+
+    def start_bundle(self):
+        super().start_bundle()
+        self.reset_held()
+
+    def process(self, element):
+        self.hold(element)
+        if self.is_full():
+            yield from self.flush()
+
+    def finish_bundle(self):
+        # Outputs of finish_bundle need an explicit window; everything here is globally windowed.
+        for output in self.flush():
+            yield GlobalWindows.windowed_value(output)
+        yield from super().finish_bundle()
+
+    def reset_held(self) -> None:
+        raise NotImplementedError
+
+    def hold(self, element) -> None:
+        raise NotImplementedError
+
+    def is_full(self) -> bool:
+        return False
+
+    def flush(self) -> Iterator:
+        raise NotImplementedError
 
 
 def counts_summary(totals: dict[str, int]) -> dict:

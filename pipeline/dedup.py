@@ -19,10 +19,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import apache_beam as beam
-from apache_beam.transforms.window import GlobalWindows
 
 from wit.pipeline.batches import CandidateBatch, chunked
-from wit.pipeline.counting import COUNTS_TAG, UNIQUE, CountingDoFn
+from wit.pipeline.counting import COUNTS_TAG, UNIQUE, CountingDoFn, HoldingDoFn
 
 # Candidates a worker holds (over all buckets) before it emits them: bounds its memory.
 MAX_HELD = 50_000
@@ -73,7 +72,7 @@ def keep_one_per_uid(candidates: Iterable[dict]) -> tuple[list[dict], int]:
     return list(survivors.values()), duplicates
 
 
-class HoldByBucketDoFn(CountingDoFn):
+class HoldByBucketDoFn(HoldingDoFn):
     """CandidateBatches -> (bucket, CandidateBatch) with each uid once per emitted batch."""
 
     def __init__(self, buckets: int, progress_dir: str | None = None, max_held: int = MAX_HELD):
@@ -81,12 +80,11 @@ class HoldByBucketDoFn(CountingDoFn):
         self._buckets = buckets
         self._max_held = max_held
 
-    def start_bundle(self):
-        super().start_bundle()
+    def reset_held(self):
         self._held: dict[int, dict[str, dict]] = {}
         self._n_held = 0
 
-    def process(self, batch: CandidateBatch):
+    def hold(self, batch: CandidateBatch):
         buckets = self._buckets
         held = self._held
         for candidate in batch.candidates:
@@ -98,15 +96,11 @@ class HoldByBucketDoFn(CountingDoFn):
                 self._n_held += 1
             else:
                 self.count("drop_duplicate")
-        if self._n_held >= self._max_held:
-            yield from self._emit()
 
-    def finish_bundle(self):
-        for bucket_and_batch in self._emit():
-            yield GlobalWindows.windowed_value(bucket_and_batch)
-        yield from super().finish_bundle()
+    def is_full(self):
+        return self._n_held >= self._max_held
 
-    def _emit(self):
+    def flush(self):
         for bucket, survivors in self._held.items():
             yield bucket, CandidateBatch(survivors.values())
         self._held = {}

@@ -6,7 +6,7 @@
     outcomes --> summary --> build counts (input, drop_license, search_*)
 
 The per-query work (requests, parsing, paging, licences) is plain code in
-pipeline/sources/commons.py; this module only spreads it over workers and counts.
+pipeline/sources/commons/; this module only spreads it over workers and counts.
 """
 
 from __future__ import annotations
@@ -19,16 +19,10 @@ from apache_beam.metrics import Metrics
 from apache_beam.utils.shared import Shared
 
 from wit.core.layout import DatasetLayout
-from wit.pipeline.sources.commons import (
-    SearchConfig,
-    SearchWorker,
-    add_to_summary,
-    empty_summary,
-    load_queries,
-    merge_candidates,
-    merge_summaries,
-    summary_counts,
-)
+from wit.pipeline.sources.commons.config import SearchConfig
+from wit.pipeline.sources.commons.results import merge_candidates
+from wit.pipeline.sources.commons.summaries import add_to_summary, empty_summary, merge_summaries, summary_counts
+from wit.pipeline.sources.commons.worker import SearchWorker, load_queries
 
 METRICS_NAMESPACE = "search_commons"
 

@@ -15,15 +15,15 @@ A DoFn fetches up to 8 shards of its bundle back to back in one event loop (proc
 from __future__ import annotations
 
 import apache_beam as beam
-from apache_beam.transforms.window import GlobalWindows
 
+from wit.pipeline.counting import HoldingDoFn
 from wit.pipeline.fetch import FetchConfig
 from wit.pipeline.shard_work import duplicate_losers, manifest_entry, process_shards, remove_duplicates, shard_of_key
 from wit.shards.assign import assign_bucket, bucket_of, bucket_offsets
 from wit.shards.manifest import write_dataset_index
 
 
-class _FetchShardsFn(beam.DoFn):
+class _FetchShardsFn(HoldingDoFn):
     """Fetches the shards of a bundle back to back (process_shards), up to SHARDS_PER_CALL at a
     time: one shard per call would leave the cores idle at the end of every shard while its last
     stalled URLs wait for their timeout."""
@@ -31,21 +31,19 @@ class _FetchShardsFn(beam.DoFn):
     SHARDS_PER_CALL = 8  # bounds the candidates held: ~10-20 MB per shard of 10,000
 
     def __init__(self, config: FetchConfig) -> None:
+        super().__init__()
         self.config = config
 
-    def start_bundle(self):
+    def reset_held(self):
         self._held = []
 
-    def process(self, element):
+    def hold(self, element):
         self._held.append(element)
-        if len(self._held) >= self.SHARDS_PER_CALL:
-            yield from self._fetch_held()
 
-    def finish_bundle(self):
-        for shard_id, summary in self._fetch_held():
-            yield GlobalWindows.windowed_value((shard_id, summary))
+    def is_full(self):
+        return len(self._held) >= self.SHARDS_PER_CALL
 
-    def _fetch_held(self):
+    def flush(self):
         held, self._held = self._held, []
         for (shard_id, _), summary in zip(held, process_shards(held, self.config)):
             for status, count in summary["status_counts"].items():

@@ -12,12 +12,11 @@ from itertools import chain
 
 import apache_beam as beam
 import pyarrow as pa
-from apache_beam.transforms.window import GlobalWindows
 
 from wit.core.layout import DatasetLayout
 from wit.core.schema import candidate_row, candidates_schema, table_of
 from wit.pipeline.batches import CandidateBatch
-from wit.pipeline.counting import COUNTS_TAG, KEPT, CountingDoFn
+from wit.pipeline.counting import COUNTS_TAG, KEPT, HoldingDoFn
 
 QUERY_COUNT_KINDS = ("selected", "matches", "matched_before_cap")
 
@@ -27,7 +26,7 @@ def rows_table(rows: list[dict]) -> pa.Table:
     return table_of(rows, candidates_schema())
 
 
-class ToTablesDoFn(CountingDoFn):
+class ToTablesDoFn(HoldingDoFn):
     """CandidateBatches -> pyarrow tables of up to `batch_rows` rows (counted as `kept`).
 
     Building the columns here, in bulk, costs a fraction of Beam's row-by-row WriteToParquet.
@@ -37,22 +36,20 @@ class ToTablesDoFn(CountingDoFn):
         super().__init__(progress_dir)
         self._batch_rows = batch_rows
 
-    def start_bundle(self):
-        super().start_bundle()
+    def reset_held(self):
         self._rows = []
 
-    def process(self, batch: CandidateBatch):
+    def hold(self, batch: CandidateBatch):
         self.count(KEPT, len(batch))
         self._rows.extend(candidate_row(candidate) for candidate in batch.candidates)
-        if len(self._rows) >= self._batch_rows:
+
+    def is_full(self):
+        return len(self._rows) >= self._batch_rows
+
+    def flush(self):
+        if self._rows:
             yield rows_table(self._rows)
             self._rows = []
-
-    def finish_bundle(self):
-        if self._rows:
-            yield GlobalWindows.windowed_value(rows_table(self._rows))
-            self._rows = []
-        yield from super().finish_bundle()
 
 
 class WriteCandidates(beam.PTransform):
@@ -77,21 +74,22 @@ def tally_queries(candidates: list[dict], fields: tuple[tuple[str, str], ...], t
         tally.setdefault(kind, Counter()).update(chain.from_iterable(candidate.get(field) or () for candidate in candidates))
 
 
-class TallyQueriesDoFn(beam.DoFn):
+class TallyQueriesDoFn(HoldingDoFn):
     """One {kind: Counter of query ids} per bundle: one output per bundle, not per match."""
 
     def __init__(self, fields: tuple[tuple[str, str], ...]):
+        super().__init__()
         self._fields = fields  # (candidate field, count kind)
 
-    def start_bundle(self):
+    def reset_held(self):
         self._tally: dict[str, Counter] = {}
 
-    def process(self, batch: CandidateBatch):
+    def hold(self, batch: CandidateBatch):
         tally_queries(batch.candidates, self._fields, self._tally)
 
-    def finish_bundle(self):
+    def flush(self):
         if self._tally:
-            yield GlobalWindows.windowed_value(self._tally)
+            yield self._tally
         self._tally = {}
 
 

@@ -3,7 +3,7 @@
     matcher = QueryMatcher.from_query_list(load_query_list("default"))
     matcher.match("A Cat's toy (new-york style).")  # -> sorted unique query ids
 
-Semantics (see queries/normalize.py for the folding and token rules):
+Semantics (see queries/match_keys.py for the folding and token rules):
 
 * Case and Unicode: caption and queries are NFKC-normalised and case-folded, so 'CAT', 'Cat'
   and full-width 'ｃａｔ' all match 'cat'. Invalid text never raises: lone surrogates, control
@@ -31,7 +31,7 @@ import logging
 import time
 from typing import Iterable
 
-from wit.queries.normalize import TOKEN_RE, fold, match_key
+from wit.queries.match_keys import TOKEN_RE, fold, match_key
 
 log = logging.getLogger(__name__)
 

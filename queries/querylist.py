@@ -3,7 +3,7 @@
 A query list is a table with one row per query:
 
     id         int64   position in the list; the matcher reports these ids
-    text       string  the query, NFKC + case-folded (queries/normalize.py)
+    text       string  the query, NFKC + case-folded (queries/match_keys.py)
     source     string  the first source in SOURCE_PRIORITY that produced it
     count      int64   occurrences in Wikipedia (wordfreq: occurrences per billion words), or null
     pmi        float64 log2 pointwise mutual information of a Wikipedia bigram, or null
@@ -14,7 +14,7 @@ of that .txt export (`sha256sum queries.txt` prints the same), so later stages c
 which list they matched against.
 
 Union and dedup: sources are read in SOURCE_PRIORITY order and a query is kept once per match key
-(queries/normalize.py: the form the matcher compares), credited to the first source that had it;
+(queries/match_keys.py: the form the matcher compares), credited to the first source that had it;
 evidence from later sources is merged into the same row.
 
 Size: when the union is larger than `size`, `extra` queries are kept first, then WordNet lemmas
@@ -37,7 +37,7 @@ from typing import Iterable
 
 from wit.queries import default_list, wordnet
 from wit.queries.entry import QueryEntry
-from wit.queries.normalize import display_form, match_key
+from wit.queries.match_keys import display_form, match_key
 from wit.core.errors import WitError
 
 log = logging.getLogger(__name__)

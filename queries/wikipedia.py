@@ -6,7 +6,7 @@ namespace 0 that are not redirects.
 
 Per page (plain functions, tested without Beam): strip the wiki markup (`strip_wikitext`), cut
 the text into segments at line breaks and sentence punctuation, fold and tokenise each segment
-with the matcher's own rules (queries/normalize.py), count unigrams and within-segment bigrams.
+with the matcher's own rules (queries/match_keys.py), count unigrams and within-segment bigrams.
 
 The Beam composite `CountWikipediaNgrams` sums the counts over all pages, keeps words seen at
 least `min_count` times, and scores each bigram seen at least `min_bigram_count` times whose two
@@ -27,7 +27,7 @@ import re
 from collections import Counter
 from typing import Iterator
 
-from wit.queries.normalize import TOKEN_RE, fold
+from wit.queries.match_keys import TOKEN_RE, fold
 from wit.core.errors import WitError
 
 log = logging.getLogger(__name__)

@@ -18,7 +18,7 @@ import pytest
 
 from wit.filters import language
 from wit.filters.evaluation import read_labelled_captions, read_lid_dev
-from wit.filters.normalise import normalise_text
+from wit.filters.caption_normalise import normalise_text
 from c_extensions import c_extension
 
 fastlid = c_extension("wit.filters._fastlid")

@@ -6,7 +6,7 @@ import pytest
 
 from wit.filters.chain import CHECKS, FilterChain, FilterConfig, add_filter_arguments
 from wit.filters.evaluation import label_captions, read_labelled_captions, score_predictions
-from wit.filters.normalise import fix_surrogates, normalise_text
+from wit.filters.caption_normalise import fix_surrogates, normalise_text
 from wit.core.errors import WitError
 from wit.core.records import TEXT_DROP_REASONS, make_uid, new_candidate
 

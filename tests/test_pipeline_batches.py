@@ -10,7 +10,8 @@ import pytest
 from apache_beam.coders import registry
 
 from wit.pipeline.batches import BatchCandidates, CandidateBatch, CandidateBatchCoder, chunked
-from wit.pipeline.cap import CapThresholds, QueryRanks, cap_rank, match_pairs, select_per_query, selected_by, selected_by_batch
+from cap_reference import select_per_query, selected_by
+from wit.pipeline.cap import CapThresholds, QueryRanks, cap_rank, match_pairs, selected_by_batch
 from wit.pipeline.dedup import DedupByUid, buckets_for_files, keep_one_per_uid, merge_duplicates, uid_bucket
 from wit.pipeline.write import sum_tallies, tally_queries
 from wit.core.records import new_candidate

@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from wit.pipeline.sources import read_file
-from wit.pipeline.sources.common import RecordError
+from wit.pipeline.sources.candidates import RecordError
 from wit.pipeline.sources.inputs import InputFile
 from wit.app.cli import main
 from wit.core.records import TEXT_DROP_REASONS

@@ -9,7 +9,8 @@ import apache_beam as beam
 import pytest
 
 from wit.pipeline.batches import BatchCandidates, UnbatchCandidates
-from wit.pipeline.cap import CapPerQuery, cap_rank, select_per_query
+from cap_reference import select_per_query
+from wit.pipeline.cap import CapPerQuery, cap_rank
 from wit.pipeline.counting import counts_summary
 from wit.pipeline.dedup import DedupByUid, merge_duplicates
 from wit.core.runner import make_pipeline_options, make_runner

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from wit.pipeline.sources import read_file
-from wit.pipeline.sources.common import RecordError
+from wit.pipeline.sources.candidates import RecordError
 from wit.pipeline.sources.html_images import (
     UrlResolver,
     decode_html,

@@ -8,7 +8,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from wit.pipeline.sources import read_file
-from wit.pipeline.sources.common import RecordError
+from wit.pipeline.sources.candidates import RecordError
 from wit.pipeline.sources.inputs import InputFile
 from wit.pipeline.sources.urllist import UrlListConfig, read_url_list, resolve_column
 from wit.core.errors import WitError

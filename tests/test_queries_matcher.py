@@ -10,7 +10,7 @@ import pytest
 
 from wit.queries import matcher as matcher_module
 from wit.queries.matcher import PythonScanner, QueryMatcher
-from wit.queries.normalize import display_form, fold, match_key
+from wit.queries.match_keys import display_form, fold, match_key
 
 IMPLEMENTATIONS = ["python"] + (["c"] if matcher_module._CScanner is not None else [])
 

@@ -14,7 +14,7 @@ import random
 import pyarrow.parquet as pq
 import pytest
 
-from wit.filters import boilerplate, camera, filename, normalise, prechecks, urls
+from wit.filters import boilerplate, camera, caption_normalise, filename, prechecks, urls
 from wit.filters.chain import FilterChain, FilterConfig
 from wit.filters.evaluation import read_labelled_captions, read_lid_dev
 from wit.core.records import new_candidate
@@ -74,7 +74,7 @@ def real_captions(shared_data, laion_texts) -> list[str]:
 def broken_promises(scanner, texts: list[str], max_chars: int) -> list[tuple[str, str]]:
     """(bit name, text) for every set bit whose rule does not keep the text."""
     promises = {
-        "NORMALISED": (prechecks.NORMALISED, lambda t: normalise.normalise_text(t, max_chars) == (t, False)),
+        "NORMALISED": (prechecks.NORMALISED, lambda t: caption_normalise.normalise_text(t, max_chars) == (t, False)),
         "SUFFIX_KEPT": (prechecks.SUFFIX_KEPT, lambda t: camera.strip_camera_suffix(t) == t),
         "NOT_FILENAME": (prechecks.NOT_FILENAME, lambda t: not filename.is_file_name(t)),
         "NOT_BOILERPLATE": (prechecks.NOT_BOILERPLATE, lambda t: not boilerplate.is_boilerplate(t)),
@@ -95,7 +95,7 @@ def test_bits_match_the_extension():
 def test_every_promise_holds_on_real_captions(scanner, real_captions):
     assert len(real_captions) > 100_000
     # Raw captions (as sources give them) and the same after normalisation, as the chain sees them.
-    normalised = [normalise.normalise_text(t, 1000)[0] for t in real_captions]
+    normalised = [caption_normalise.normalise_text(t, 1000)[0] for t in real_captions]
     assert broken_promises(scanner, real_captions + normalised, 1000) == []
 
 
@@ -106,7 +106,7 @@ def test_every_promise_holds_on_random_near_misses(scanner, max_chars):
 
 def test_the_scanner_proves_most_real_captions_clean(scanner, laion_texts):
     """A scanner that never sets a bit would pass the promise tests and save nothing."""
-    texts = [normalise.normalise_text(t, 1000)[0] for t in laion_texts]
+    texts = [caption_normalise.normalise_text(t, 1000)[0] for t in laion_texts]
     every_bit = 31
     proven = sum(scanner.text_mask(t, 1000) == every_bit for t in texts)
     assert proven / len(texts) > 0.6

@@ -45,9 +45,9 @@ def test_dataflow_options_pass_through():
 
 def test_unknown_flags_reach_the_handler_as_beam_args(monkeypatch):
     seen = {}
-    import wit.pipeline.cli
+    import wit.pipeline.build_cli
 
-    monkeypatch.setattr(wit.pipeline.cli, "run", lambda args: seen.setdefault("args", args) and 0)
+    monkeypatch.setattr(wit.pipeline.build_cli, "run", lambda args: seen.setdefault("args", args) and 0)
     parser_main = main(["build", "--input", "x.wat.gz", "--out", "o", "--runner", "DataflowRunner",
                         "--project", "p", "--direct_num_workers=3"])
     args = seen["args"]

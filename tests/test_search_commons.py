@@ -12,22 +12,29 @@ from email.utils import formatdate
 import pytest
 
 from fake_mediawiki import FakeCommons, ServerThread, make_file, query_files
-from wit.pipeline.sources import commons as sc
+from wit.pipeline.sources.commons.api import SearchPage, parse_search_response, search_params
+from wit.pipeline.sources.commons.config import DEFAULT_ENDPOINT, SearchConfig, add_search_arguments
+from wit.pipeline.sources.commons.html_text import html_to_text
+from wit.pipeline.sources.commons.licenses import license_accepted, normalize_license, parse_license_list
+from wit.pipeline.sources.commons.paging import OUTCOMES, QueryProgress, max_pages, next_request, search_all
+from wit.pipeline.sources.commons.results import merge_candidates, result_to_candidate
+from wit.pipeline.sources.commons.summaries import summarize
+from wit.pipeline.sources.commons.worker import load_queries
 from wit.pipeline.sources.mediawiki import TokenBucket, classify_body, parse_retry_after
 from wit.core.errors import WitError
 
 
-def config(url: str = "http://127.0.0.1:1/w/api.php", **overrides) -> sc.SearchConfig:
+def config(url: str = "http://127.0.0.1:1/w/api.php", **overrides) -> SearchConfig:
     """A config for the local server: fast retries, short timeouts, a generous rate."""
     values = dict(endpoint=url, contact="tests@example.org", page_size=3, per_query_cap=100,
                   requests_per_second=200.0, concurrency=4, timeout_s=2.0, max_attempts=3,
                   backoff_base_s=0.01)
     values.update(overrides)
-    return sc.SearchConfig(**values)
+    return SearchConfig(**values)
 
 
-def run(queries: list[str], cfg: sc.SearchConfig):
-    results = asyncio.run(sc.search_all(list(enumerate(queries)), cfg))
+def run(queries: list[str], cfg: SearchConfig):
+    results = asyncio.run(search_all(list(enumerate(queries)), cfg))
     candidates = [c for cands, _ in results for c in cands]
     records = [record for _, record in results]
     return candidates, records
@@ -44,7 +51,7 @@ def assert_accounted(record: dict) -> None:
 
 
 def test_search_params_ask_for_files_with_imageinfo_and_extmetadata():
-    params = sc.search_params("red fox", config(page_size=50))
+    params = search_params("red fox", config(page_size=50))
     assert params["action"] == "query"
     assert params["generator"] == "search"
     assert params["gsrnamespace"] == 6
@@ -57,7 +64,7 @@ def test_search_params_ask_for_files_with_imageinfo_and_extmetadata():
     assert (params["format"], params["formatversion"], params["maxlag"]) == ("json", 2, 5)
     assert "gsroffset" not in params and "iiurlwidth" not in params
 
-    following = sc.search_params("fox", config(search_filter="", maxlag_s=None, thumb_width=640),
+    following = search_params("fox", config(search_filter="", maxlag_s=None, thumb_width=640),
                                  {"gsroffset": 50, "continue": "gsroffset||"}, limit=7)
     assert following["gsrsearch"] == "fox"
     assert (following["gsroffset"], following["continue"], following["gsrlimit"]) == (50, "gsroffset||", 7)
@@ -68,22 +75,22 @@ def test_parse_response_orders_results_by_search_rank_in_both_format_versions():
     v2 = {"continue": {"gsroffset": 3, "continue": "gsroffset||"},
           "query": {"pages": [{"title": "File:B", "index": 2}, {"title": "File:C", "index": 3}, {"title": "File:A", "index": 1}]},
           "warnings": {"main": {"warnings": "x"}}}
-    page = sc.parse_search_response(v2)
+    page = parse_search_response(v2)
     assert [r["title"] for r in page.results] == ["File:A", "File:B", "File:C"]
     assert page.continuation == {"gsroffset": 3, "continue": "gsroffset||"}
     assert page.warnings == 1
     v1 = {"batchcomplete": "", "query": {"pages": {"12": {"title": "File:Y", "index": 2}, "7": {"title": "File:X", "index": 1}}}}
-    assert [r["title"] for r in sc.parse_search_response(v1).results] == ["File:X", "File:Y"]
-    assert sc.parse_search_response(v1).continuation is None
-    no_hits = sc.parse_search_response({"batchcomplete": True})
+    assert [r["title"] for r in parse_search_response(v1).results] == ["File:X", "File:Y"]
+    assert parse_search_response(v1).continuation is None
+    no_hits = parse_search_response({"batchcomplete": True})
     assert (no_hits.results, no_hits.continuation) == ([], None)
-    odd = sc.parse_search_response({"query": "nonsense", "continue": []})
+    odd = parse_search_response({"query": "nonsense", "continue": []})
     assert (odd.results, odd.continuation) == ([], None)
 
 
 def test_result_to_candidate_prefers_english_strips_html_and_records_licence():
     result = make_file("Fox 1", description={"de": "Ein Fuchs", "en": "<p>A <b>red fox</b> &amp; its den</p>", "_type": "lang"})
-    candidate, skip = sc.result_to_candidate(result, 7, "red fox", config(endpoint=sc.DEFAULT_ENDPOINT))
+    candidate, skip = result_to_candidate(result, 7, "red fox", config(endpoint=DEFAULT_ENDPOINT))
     assert skip == ""
     assert candidate["text"] == "A red fox & its den"
     assert candidate["lang"] == "en" and candidate["text_field"] == "description"
@@ -104,21 +111,21 @@ def test_result_to_candidate_prefers_english_strips_html_and_records_licence():
 def test_result_to_candidate_falls_back_and_skips_with_a_reason():
     cfg = config()
     german = make_file("Fuchs", description={"de": "Ein Fuchs im Wald", "_type": "lang"})
-    candidate, _ = sc.result_to_candidate(german, 0, "fox", cfg)
+    candidate, _ = result_to_candidate(german, 0, "fox", cfg)
     assert (candidate["text"], candidate["lang"]) == ("Ein Fuchs im Wald", "de")
     plain = make_file("Plain", description="An untagged <i>description</i>")
-    candidate, _ = sc.result_to_candidate(plain, 0, "fox", cfg)
+    candidate, _ = result_to_candidate(plain, 0, "fox", cfg)
     assert (candidate["text"], candidate["lang"]) == ("An untagged description", "")
     untitled = make_file("Red fox in snow", description=None)
-    candidate, _ = sc.result_to_candidate(untitled, 0, "fox", cfg)
+    candidate, _ = result_to_candidate(untitled, 0, "fox", cfg)
     assert (candidate["text"], candidate["text_field"]) == ("Red fox in snow", "title")
-    assert sc.result_to_candidate(make_file("X", imageinfo=False), 0, "fox", cfg) == (None, "no_imageinfo")
-    assert sc.result_to_candidate(make_file("Doc", mime="application/pdf", description="d"), 0, "fox", cfg) == (None, "not_bitmap")
-    assert sc.result_to_candidate(make_file("N", description="", object_name=""), 0, "fox", cfg) == (None, "no_text")
+    assert result_to_candidate(make_file("X", imageinfo=False), 0, "fox", cfg) == (None, "no_imageinfo")
+    assert result_to_candidate(make_file("Doc", mime="application/pdf", description="d"), 0, "fox", cfg) == (None, "not_bitmap")
+    assert result_to_candidate(make_file("N", description="", object_name=""), 0, "fox", cfg) == (None, "no_text")
     no_url = make_file("U", description="d")
     no_url["imageinfo"][0]["url"] = "//relative/only"
-    assert sc.result_to_candidate(no_url, 0, "fox", cfg) == (None, "no_url")
-    assert sc.result_to_candidate("garbage", 0, "fox", cfg) == (None, "malformed_result")
+    assert result_to_candidate(no_url, 0, "fox", cfg) == (None, "no_url")
+    assert result_to_candidate("garbage", 0, "fox", cfg) == (None, "malformed_result")
 
 
 def test_licence_falls_back_to_the_template_code_and_attribution_is_kept():
@@ -127,9 +134,9 @@ def test_licence_falls_back_to_the_template_code_and_attribution_is_kept():
     extmetadata = result["imageinfo"][0]["extmetadata"]
     extmetadata["License"] = {"value": "cc-by-sa-2.0-fr", "source": "commons-templates", "hidden": ""}
     extmetadata["Attribution"] = {"value": 'Photograph by <a href="//x">R</a>, Wikimedia Commons', "source": "commons-desc-page"}
-    candidate, _ = sc.result_to_candidate(result, 0, "computer", config())
+    candidate, _ = result_to_candidate(result, 0, "computer", config())
     assert candidate["meta"]["license"] == "cc-by-sa-2.0-fr"
-    assert sc.license_accepted(candidate["meta"]["license"], ("CC BY-SA",))
+    assert license_accepted(candidate["meta"]["license"], ("CC BY-SA",))
     assert candidate["meta"]["artist"] == "R & Mus\u00e9e Bolo"
     assert candidate["meta"]["attribution"] == "Photograph by R, Wikimedia Commons"
 
@@ -137,9 +144,9 @@ def test_licence_falls_back_to_the_template_code_and_attribution_is_kept():
 def test_thumbnail_url_used_when_asked():
     result = make_file("T", description="d")
     result["imageinfo"][0]["thumburl"] = "https://upload.example.org/thumb/T.jpg/640px-T.jpg"
-    candidate, _ = sc.result_to_candidate(result, 0, "t", config(thumb_width=640))
+    candidate, _ = result_to_candidate(result, 0, "t", config(thumb_width=640))
     assert candidate["url"].endswith("640px-T.jpg")
-    candidate, _ = sc.result_to_candidate(result, 0, "t", config())
+    candidate, _ = result_to_candidate(result, 0, "t", config())
     assert candidate["url"] == "https://upload.example.org/commons/T.jpg"
 
 
@@ -163,69 +170,69 @@ def test_thumbnail_url_used_when_asked():
     ("  ", ""),
 ])
 def test_normalize_license(raw, expected):
-    assert sc.normalize_license(raw) == expected
+    assert normalize_license(raw) == expected
 
 
 def test_license_filter_accepts_families_and_exact_versions():
-    accepted = sc.parse_license_list("CC0, CC BY,cc-by-sa,Public domain")
+    accepted = parse_license_list("CC0, CC BY,cc-by-sa,Public domain")
     assert accepted == ("CC0", "CC BY", "CC BY-SA", "Public domain")
-    assert sc.license_accepted("CC BY-SA 4.0", accepted)
-    assert sc.license_accepted("CC-BY-3.0", accepted)
-    assert sc.license_accepted("PD-old-70", accepted)
-    assert not sc.license_accepted("CC BY-NC-SA 2.0", accepted)
-    assert not sc.license_accepted("GFDL", accepted)
-    assert not sc.license_accepted("", accepted)
-    only_four = sc.parse_license_list("CC BY-SA 4.0")
-    assert sc.license_accepted("cc-by-sa-4.0", only_four) and not sc.license_accepted("CC BY-SA 3.0", only_four)
-    assert sc.license_accepted("anything at all", ())
+    assert license_accepted("CC BY-SA 4.0", accepted)
+    assert license_accepted("CC-BY-3.0", accepted)
+    assert license_accepted("PD-old-70", accepted)
+    assert not license_accepted("CC BY-NC-SA 2.0", accepted)
+    assert not license_accepted("GFDL", accepted)
+    assert not license_accepted("", accepted)
+    only_four = parse_license_list("CC BY-SA 4.0")
+    assert license_accepted("cc-by-sa-4.0", only_four) and not license_accepted("CC BY-SA 3.0", only_four)
+    assert license_accepted("anything at all", ())
     with pytest.raises(WitError):
-        sc.parse_license_list("CC0,,CC BY")
+        parse_license_list("CC0,,CC BY")
 
 
 def test_html_to_text():
-    assert sc.html_to_text('<div class="description en"><span>A</span> <b>cat</b><br>on a mat</div>') == "A cat on a mat"
-    assert sc.html_to_text("Tom &amp; Jerry&nbsp;&lt;3") == "Tom & Jerry <3"
-    assert sc.html_to_text("<style>.x{}</style>kept<script>dropped()</script>") == "kept"
-    assert sc.html_to_text(None) == "" and sc.html_to_text({"en": "x"}) == ""
+    assert html_to_text('<div class="description en"><span>A</span> <b>cat</b><br>on a mat</div>') == "A cat on a mat"
+    assert html_to_text("Tom &amp; Jerry&nbsp;&lt;3") == "Tom & Jerry <3"
+    assert html_to_text("<style>.x{}</style>kept<script>dropped()</script>") == "kept"
+    assert html_to_text(None) == "" and html_to_text({"en": "x"}) == ""
 
 
 def test_paging_decisions():
     cfg = config(page_size=50, per_query_cap=120, max_results=200)
-    more = sc.SearchPage(results=[], continuation={"gsroffset": 50, "continue": "gsroffset||"})
+    more = SearchPage(results=[], continuation={"gsroffset": 50, "continue": "gsroffset||"})
 
-    progress = sc.QueryProgress(0, "cat", pages=1, candidates=50)
-    params = sc.next_request(progress, more, cfg)
+    progress = QueryProgress(0, "cat", pages=1, candidates=50)
+    params = next_request(progress, more, cfg)
     assert (params["gsroffset"], params["gsrlimit"]) == (50, 50) and progress.outcome == ""
 
-    progress = sc.QueryProgress(0, "cat", pages=2, results=100, candidates=100)
-    assert sc.next_request(progress, more, cfg)["gsrlimit"] == 20  # only what the cap still needs
+    progress = QueryProgress(0, "cat", pages=2, results=100, candidates=100)
+    assert next_request(progress, more, cfg)["gsrlimit"] == 20  # only what the cap still needs
 
-    progress = sc.QueryProgress(0, "cat", pages=2, results=200, candidates=100)
-    assert sc.next_request(progress, more, cfg)["gsrlimit"] == 40  # half the results were accepted so far
+    progress = QueryProgress(0, "cat", pages=2, results=200, candidates=100)
+    assert next_request(progress, more, cfg)["gsrlimit"] == 40  # half the results were accepted so far
 
-    progress = sc.QueryProgress(0, "cat", pages=3, candidates=120)
-    assert sc.next_request(progress, more, cfg) is None and progress.outcome == "capped"
+    progress = QueryProgress(0, "cat", pages=3, candidates=120)
+    assert next_request(progress, more, cfg) is None and progress.outcome == "capped"
 
-    progress = sc.QueryProgress(0, "cat", pages=1, candidates=3)
-    assert sc.next_request(progress, sc.SearchPage(), cfg) is None and progress.outcome == "exhausted"
+    progress = QueryProgress(0, "cat", pages=1, candidates=3)
+    assert next_request(progress, SearchPage(), cfg) is None and progress.outcome == "exhausted"
 
-    progress = sc.QueryProgress(0, "cat", pages=4, candidates=10)
-    window = sc.SearchPage(continuation={"gsroffset": 200, "continue": "gsroffset||"})
-    assert sc.next_request(progress, window, cfg) is None and progress.outcome == "results"
+    progress = QueryProgress(0, "cat", pages=4, candidates=10)
+    window = SearchPage(continuation={"gsroffset": 200, "continue": "gsroffset||"})
+    assert next_request(progress, window, cfg) is None and progress.outcome == "results"
 
-    progress = sc.QueryProgress(0, "cat", pages=2, candidates=10)
-    near_window = sc.SearchPage(continuation={"gsroffset": 190, "continue": "gsroffset||"})
-    assert sc.next_request(progress, near_window, cfg)["gsrlimit"] == 10
+    progress = QueryProgress(0, "cat", pages=2, candidates=10)
+    near_window = SearchPage(continuation={"gsroffset": 190, "continue": "gsroffset||"})
+    assert next_request(progress, near_window, cfg)["gsrlimit"] == 10
 
-    progress = sc.QueryProgress(0, "cat", pages=1, candidates=1)
-    prop_continue = sc.SearchPage(continuation={"iicontinue": "X|2024", "gsroffset": 50, "continue": "gsroffset||"})
-    params = sc.next_request(progress, prop_continue, cfg)
+    progress = QueryProgress(0, "cat", pages=1, candidates=1)
+    prop_continue = SearchPage(continuation={"iicontinue": "X|2024", "gsroffset": 50, "continue": "gsroffset||"})
+    params = next_request(progress, prop_continue, cfg)
     assert params["iicontinue"] == "X|2024" and params["gsrlimit"] == 50  # batch kept as it was
-    assert sc.next_request(progress, prop_continue, cfg) is None
+    assert next_request(progress, prop_continue, cfg) is None
     assert (progress.outcome, progress.reason) == ("failed", "continuation_loop")
 
-    progress = sc.QueryProgress(0, "cat", pages=sc.max_pages(cfg), candidates=1)
-    assert sc.next_request(progress, more, cfg) is None
+    progress = QueryProgress(0, "cat", pages=max_pages(cfg), candidates=1)
+    assert next_request(progress, more, cfg) is None
     assert (progress.outcome, progress.reason) == ("failed", "too_many_pages")
 
 
@@ -259,17 +266,17 @@ def test_retry_after_and_body_classification():
 def test_config_flags_and_errors(tmp_path):
     parser = argparse.ArgumentParser()
     parser.add_argument("--per-query-cap", type=int, default=20000)
-    sc.add_search_arguments(parser)
+    add_search_arguments(parser)
     args = parser.parse_args(["--search", "commons", "--search-contact", "me@example.org", "--per-query-cap", "500",
                               "--licenses", "CC0,CC BY-SA 4.0", "--search-rate", "0.5", "--search-maxlag", "-1"])
-    cfg = sc.SearchConfig.from_args(args)
-    assert (cfg.endpoint, cfg.per_query_cap, cfg.requests_per_second) == (sc.DEFAULT_ENDPOINT, 500, 0.5)
+    cfg = SearchConfig.from_args(args)
+    assert (cfg.endpoint, cfg.per_query_cap, cfg.requests_per_second) == (DEFAULT_ENDPOINT, 500, 0.5)
     assert cfg.licenses == ("CC0", "CC BY-SA 4.0") and cfg.maxlag_s is None and cfg.max_attempts == 5
     assert "me@example.org" in cfg.client_settings().user_agent
     assert cfg.client_settings().user_agent.startswith("wit/")
     with pytest.raises(WitError, match="User-Agent policy"):
-        sc.SearchConfig()  # Wikimedia without a contact
-    assert sc.SearchConfig(endpoint="http://127.0.0.1:8080/w/api.php").contact == ""  # elsewhere optional
+        SearchConfig()  # Wikimedia without a contact
+    assert SearchConfig(endpoint="http://127.0.0.1:8080/w/api.php").contact == ""  # elsewhere optional
     with pytest.raises(WitError, match="page-size"):
         config(page_size=501)
     with pytest.raises(WitError, match="endpoint"):
@@ -279,16 +286,16 @@ def test_config_flags_and_errors(tmp_path):
 def test_load_queries_from_text_file(tmp_path):
     path = tmp_path / "q.txt"
     path.write_text("red fox\ncat\n", encoding="utf-8")
-    assert sc.load_queries(str(path)) == ["red fox", "cat"]
+    assert load_queries(str(path)) == ["red fox", "cat"]
     with pytest.raises((WitError, FileNotFoundError)):
-        sc.load_queries(str(tmp_path / "missing.txt"))
+        load_queries(str(tmp_path / "missing.txt"))
 
 
 def test_merge_candidates_unions_matches_deterministically():
     a = {"uid": "u", "matches": [3], "source": "commons:dog", "meta": {"license": "CC0"}}
     b = {"uid": "u", "matches": [1], "source": "commons:cat", "meta": {"license": "CC0"}}
     for group in ([a, b], [b, a]):
-        merged = sc.merge_candidates(group)
+        merged = merge_candidates(group)
         assert merged["matches"] == [1, 3] and merged["source"] == "commons:cat"
 
 
@@ -330,7 +337,7 @@ def test_licence_filter_drops_and_counts_and_does_not_fill_the_cap():
     files.append(make_file("unlicensed", description="no licence", license_name=None))
     fake = FakeCommons(corpus={"mix": files})
     with ServerThread(fake) as server:
-        candidates, [record] = run(["mix"], config(server.url, licenses=sc.parse_license_list("CC BY-SA,CC0"), per_query_cap=3))
+        candidates, [record] = run(["mix"], config(server.url, licenses=parse_license_list("CC BY-SA,CC0"), per_query_cap=3))
     assert [c["meta"]["license"] for c in candidates] == ["CC-BY-SA-3.0"] * 3
     assert record["outcome"] == "capped"
     assert record["drops"] == {"drop_license": 3}
@@ -442,8 +449,8 @@ def test_every_query_ends_with_one_counted_outcome_under_mixed_faults():
     with ServerThread(fake) as server:
         candidates, records = run(queries, config(server.url, per_query_cap=10))
     assert sorted(r["query_id"] for r in records) == list(range(len(queries)))
-    assert all(r["outcome"] in sc.OUTCOMES for r in records)
-    summary = sc.summarize(records)
+    assert all(r["outcome"] in OUTCOMES for r in records)
+    summary = summarize(records)
     assert summary["queries"] == len(queries) == sum(summary["outcomes"].values())
     assert summary["outcomes"] == {"capped": 1, "exhausted": 7, "results": 0, "failed": 2}
     assert summary["failures"] == {"http_500": 1, "malformed_response": 1}
@@ -459,7 +466,7 @@ def test_wit_build_parses_the_search_flags():
     parser = build_parser()
     args = parser.parse_args(["build", "--search", "commons", "--queries", "q.txt", "--per-query-cap", "7",
                               "--search-contact", "me@example.org", "--licenses", "CC0", "--out", "out"])
-    cfg = sc.SearchConfig.from_args(args)
+    cfg = SearchConfig.from_args(args)
     assert (args.search, cfg.per_query_cap, cfg.licenses, cfg.contact) == ("commons", 7, ("CC0",), "me@example.org")
     with pytest.raises(SystemExit):
         parser.parse_args(["build", "--search", "google", "--out", "out"])

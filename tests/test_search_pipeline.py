@@ -5,12 +5,13 @@ from __future__ import annotations
 import pytest
 
 from fake_mediawiki import FakeCommons, ServerThread, make_file, query_files
-from wit.pipeline.sources import commons as sc
+from wit.pipeline.sources.commons.config import SearchConfig
+from wit.pipeline.sources.commons.licenses import parse_license_list
 
 beam = pytest.importorskip("apache_beam")
 
 
-def run_pipeline(config: sc.SearchConfig, queries, out_dir, mode: str):
+def run_pipeline(config: SearchConfig, queries, out_dir, mode: str):
     """Runs the composite, writes each output as JSON lines, reads them back."""
     import json
 
@@ -68,9 +69,9 @@ def test_search_commons_composite_emits_merged_candidates_outcomes_and_counts(tm
     queries_file = tmp_path / "queries.txt"
     queries_file.write_text("fox\ncat\nowl\ndead\nnothing\n", encoding="utf-8")
     with ServerThread(fake) as server:
-        config = sc.SearchConfig(endpoint=server.url, contact="tests@example.org", page_size=2, per_query_cap=100,
+        config = SearchConfig(endpoint=server.url, contact="tests@example.org", page_size=2, per_query_cap=100,
                                  requests_per_second=100.0, timeout_s=2.0, max_attempts=2, backoff_base_s=0.01,
-                                 licenses=sc.parse_license_list("CC BY-SA,CC0"), batch_size=2)
+                                 licenses=parse_license_list("CC BY-SA,CC0"), batch_size=2)
         collected, counters = run_pipeline(config, str(queries_file), tmp_path, mode)
 
     candidates = collected["candidates"]

@@ -54,10 +54,6 @@ class Tokenizer:
     def vocab_size(self) -> int:
         return self.backend.get_vocab_size(with_added_tokens=True)
 
-    def encode_ids(self, text: str) -> list[int]:
-        """BPE ids of one text, without special tokens and without truncation."""
-        return self.backend.encode(text, add_special_tokens=False).ids
-
     def __call__(self, texts: str | Sequence[str]):
         """A (len(texts), context_length) int64 tensor."""
         import torch

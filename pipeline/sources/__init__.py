@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 
-from wit.pipeline.sources.common import RecordError
+from wit.pipeline.sources.candidates import RecordError
 from wit.pipeline.sources.inputs import InputFile, open_binary, open_text_list
 from wit.pipeline.sources.urllist import UrlListConfig, read_url_list
 

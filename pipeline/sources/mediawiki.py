@@ -15,7 +15,7 @@ request of a worker process goes through one client that
   timeout. Nothing here can hang or crash the worker.
 
 The client knows HTTP and the API's error protocol; what a search response means is
-pipeline/sources/commons.py's business.
+pipeline/sources/commons/'s business.
 """
 
 from __future__ import annotations

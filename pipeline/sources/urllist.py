@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from urllib.parse import unquote_plus
 
-from wit.pipeline.sources.common import RecordError
+from wit.pipeline.sources.candidates import RecordError
 from wit.core.errors import WitError
 from wit.core.records import make_uid, new_candidate
 from wit.core.schema import CARRIED_FIELDS, QUERY_ID_FIELDS, decode_meta, query_ids

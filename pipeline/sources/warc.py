@@ -10,7 +10,7 @@ import gzip
 import zlib
 from collections.abc import Iterator
 
-from wit.pipeline.sources.common import RecordError, candidates_from_images
+from wit.pipeline.sources.candidates import RecordError, candidates_from_images
 from wit.pipeline.sources.html_images import decode_html, extract_images
 from wit.pipeline.sources.warcfile import iter_warc_records
 

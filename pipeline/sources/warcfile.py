@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from fastwarc.warc import ArchiveIterator, WarcRecordType
 
-from wit.pipeline.sources.common import RecordError
+from wit.pipeline.sources.candidates import RecordError
 
 _RECORD_TYPES = {
     "response": WarcRecordType.response,

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import orjson
 
-from wit.pipeline.sources.common import RecordError, candidates_from_images
+from wit.pipeline.sources.candidates import RecordError, candidates_from_images
 from wit.pipeline.sources.html_images import ImageRef, UrlResolver, clean_attribute, resolve_url
 from wit.pipeline.sources.warcfile import iter_warc_records
 

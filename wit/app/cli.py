@@ -42,7 +42,7 @@ Docs: README.md and docs/ in the source tree.
 SUBCOMMAND_MODULES: tuple[str, ...] = (
     "wit.queries.cli",
     "wit.filters.cli",
-    "wit.pipeline.cli",
+    "wit.pipeline.build_cli",
     "wit.pipeline.fetch_cli",
     "wit.trainer.cli",
     "wit.app.sample_cli",

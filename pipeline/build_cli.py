@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-DEFAULT_PER_QUERY_CAP = 20000
+from wit.pipeline import DEFAULT_PER_QUERY_CAP
 
 BUILD_DESCRIPTION = """\
 Read candidate (image URL, caption) pairs from Common Crawl WAT/WARC files or URL lists,
@@ -74,15 +74,11 @@ def add_build_arguments(parser: argparse.ArgumentParser) -> None:
     output.add_argument("--out", required=True, metavar="OUT", help="output folder (local, gs://, s3://)")
     output.add_argument("--until", choices=("candidates",), help="stop after writing OUT/candidates and OUT/counts")
 
-    try:
-        from wit.filters.config import add_filter_arguments  # argparse-only twin of wit.filters.chain's
-    except ImportError:  # filters/ not installed alongside: the handler reports it
-        pass
-    else:
-        add_filter_arguments(parser)
+    from wit.filters.config import add_filter_arguments  # argparse-only twin of wit.filters.chain's
     from wit.pipeline.fetch_config import add_fetch_arguments
-    from wit.pipeline.sources.commons import add_search_arguments
+    from wit.pipeline.sources.commons.config import add_search_arguments
 
+    add_filter_arguments(parser)
     add_fetch_arguments(parser)
     add_search_arguments(parser)
 
@@ -96,7 +92,7 @@ def config_from_args(args):
 
     search = None
     if getattr(args, "search", None):
-        from wit.pipeline.sources.commons import SearchConfig
+        from wit.pipeline.sources.commons.config import SearchConfig
 
         if args.input or args.crawl:
             raise WitError("--search replaces --input/--crawl: a build reads a pool or searches, not both")

@@ -1,4 +1,5 @@
-"""What every source shares: images-to-candidates and the marker for an unreadable record."""
+"""What every source yields: candidates made from page images, or a RecordError for a record
+it could not read."""
 
 from __future__ import annotations
 
