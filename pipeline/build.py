@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 import apache_beam as beam
 
+from wit.core.errors import WitError
 from wit.core.layout import DatasetLayout
 from wit.pipeline.batches import BatchCandidates, UnbatchCandidates
 from wit.pipeline.cap import DEFAULT_PER_QUERY_CAP, CapPerQuery
@@ -170,7 +171,22 @@ def run_build(config: BuildConfig, beam_args: list[str], *, show_progress: bool 
     summary = read_json(config.text_counts_path)
     _check_metrics(result, summary)
     print(f"wit build: {reconcile(summary)}", file=sys.stderr)
+    check_something_was_read(summary, config)
     return summary
+
+
+def check_something_was_read(summary: dict, config: BuildConfig) -> None:
+    """A build whose every input record or file was unreadable fails (exit 1) with the reason,
+    instead of ending "successfully" with nothing kept. A bad file among good ones stays a
+    counted drop_error."""
+    if config.search is not None or not config.files:
+        return
+    errors = summary["drops"].get("drop_error", 0)
+    if summary["input"] == 0:
+        raise WitError(f"read nothing: the {len(config.files)} input file(s) held no records")
+    if errors == summary["input"]:
+        raise WitError(f"read nothing: all {errors:,} record(s) of the {len(config.files)} input file(s) were unreadable "
+                       "(drop_error; the warnings above name each file and the reason)")
 
 
 def _check_metrics(result, summary: dict) -> None:

@@ -86,6 +86,7 @@ def add_build_arguments(parser: argparse.ArgumentParser) -> None:
 def config_from_args(args):
     """BuildConfig from parsed arguments; raises WitError for impossible combinations."""
     from wit.pipeline.build import BuildConfig
+    from wit.pipeline.sources import check_first_url_list
     from wit.pipeline.sources.inputs import crawl_wat_files, expand_inputs
     from wit.pipeline.sources.urllist import UrlListConfig
     from wit.core.errors import WitError
@@ -108,6 +109,10 @@ def config_from_args(args):
     if args.per_query_cap < 1:
         raise WitError("--per-query-cap must be at least 1")
     files = expand_inputs(args.input, args.input_format) if args.input else []
+    url_list_config = UrlListConfig(
+        url_col=args.url_col, caption_col=args.caption_col, unquote_plus=args.caption_unquote_plus,
+        meta_cols=tuple(name.strip() for name in args.meta_cols.split(",") if name.strip()))
+    check_first_url_list(files, url_list_config)
     if args.crawl:
         files += crawl_wat_files(args.crawl, args.max_files, args.cc_base_url)
     queries = None if args.queries.lower() == "none" else args.queries
@@ -129,9 +134,7 @@ def config_from_args(args):
         queries=queries,
         per_query_cap=args.per_query_cap,
         cap_seed=args.cap_seed,
-        url_list_config=UrlListConfig(
-            url_col=args.url_col, caption_col=args.caption_col, unquote_plus=args.caption_unquote_plus,
-            meta_cols=tuple(name.strip() for name in args.meta_cols.split(",") if name.strip())),
+        url_list_config=url_list_config,
         query_list_hash=query_list_hash,
         search=search,
     )

@@ -51,7 +51,7 @@ def run_fetch(args: argparse.Namespace) -> int:
     from wit.core.errors import WitError
 
     from wit.pipeline.fetch_config import FetchConfig
-    from wit.pipeline.sources import fetch_list_config, readable_candidates
+    from wit.pipeline.sources import check_first_url_list, fetch_list_config, readable_candidates
     from wit.pipeline.sources.inputs import expand_inputs
 
     log = logging.getLogger("wit.fetch")
@@ -62,6 +62,7 @@ def run_fetch(args: argparse.Namespace) -> int:
         raise WitError(f"--input: wit fetch reads candidates parquet and URL lists, not WAT/WARC files "
                        f"({inputs[0].path if not url_lists else len(inputs) - len(url_lists)}); use wit build for those")
     list_config = fetch_list_config(args.url_col, args.caption_col)
+    check_first_url_list(inputs, list_config)
     beam_args = list(getattr(args, "beam_args", []))
     started = time.monotonic()
     if beam_args or args.beam:

@@ -74,8 +74,9 @@ def test_missing_url_column_is_a_clear_error(tmp_path, capsys):
         [sys.executable, "-m", "wit", "fetch", "--input", str(listing), "--out", str(tmp_path / "out")],
         capture_output=True, text=True, timeout=120, cwd=REPO,
     )
-    assert code.returncode == 1
-    assert "no 'url' column (columns: link, caption); use --url-col" in code.stderr
+    assert code.returncode == 2, "a list without the named column is a usage error, found at launch"
+    assert "usage error" in code.stderr and "no 'url' column (columns: link, caption); use --url-col" in code.stderr
+    assert not (tmp_path / "out").exists(), "nothing started"
 
 
 def test_beam_options_pass_through_fetch_and_nowhere_else(server, tmp_path):
@@ -231,7 +232,14 @@ def test_fetch_reads_lists_with_the_build_reader_and_counts_unreadable_rows(serv
 
 
 def test_fetch_of_nothing_readable_fails_with_the_reason(tmp_path, capsys):
-    listing = tmp_path / "broken.jsonl"
-    listing.write_text("{not json\n")
+    listing = tmp_path / "short_rows.csv"
+    listing.write_text("url,caption,licence\nhttp://x/1.jpg,a\nhttp://x/2.jpg\n")  # every row lacks fields
     assert main(["fetch", "--input", str(listing), "--out", str(tmp_path / "out"), *LOCAL]) == 1
     assert "no candidate could be read" in capsys.readouterr().err
+
+
+def test_fetch_refuses_a_list_with_no_json_object_at_launch(tmp_path, capsys):
+    listing = tmp_path / "broken.jsonl"
+    listing.write_text("{not json\n[1, 2]\n")
+    assert main(["fetch", "--input", str(listing), "--out", str(tmp_path / "out"), *LOCAL]) == 2
+    assert "not a readable jsonl file (ValueError: no JSON object in its first 1,000 lines)" in capsys.readouterr().err

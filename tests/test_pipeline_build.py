@@ -307,3 +307,32 @@ def test_flow_counts_say_how_many_left_each_stage(build_run):
     assert flow["unique"] == flow["passed_filters"] - drops["drop_duplicate"]
     assert flow["matched"] == flow["unique"] - drops["drop_nomatch"]
     assert counts["kept"] == flow["matched"] - drops["drop_cap"]
+
+
+# ---- a run that reads nothing fails ---------------------------------------------------------
+
+
+def test_a_list_without_the_named_columns_is_a_usage_error_at_launch(tmp_path, capsys):
+    listing = tmp_path / "list.parquet"
+    pq.write_table(pa.Table.from_pylist([{"link": "https://a.example/1.jpg", "caption": "a red fox"}]), listing)
+    assert main(["build", "--input", str(listing), "--queries", "none", "--out", str(tmp_path / "out"), *IN_MEMORY]) == 2
+    err = capsys.readouterr().err
+    assert "usage error" in err and "no 'url' column (columns: link, caption)" in err
+    assert not (tmp_path / "out").exists(), "nothing ran"
+
+
+def test_a_file_that_is_not_what_its_name_says_is_a_usage_error_at_launch(tmp_path, capsys):
+    listing = tmp_path / "list.parquet"
+    listing.write_text("url,caption\nhttps://a.example/1.jpg,a red fox\n")
+    assert main(["build", "--input", str(listing), "--queries", "none", "--out", str(tmp_path / "out"), *IN_MEMORY]) == 2
+    assert "is not a readable parquet file" in capsys.readouterr().err
+
+
+def test_a_build_whose_every_input_failed_exits_1_with_the_reason(tmp_path, capsys):
+    for name in ("a.wat.gz", "b.wat.gz"):
+        (tmp_path / name).write_bytes(b"not gzip at all")
+    code = main(["build", "--input", str(tmp_path / "*.wat.gz"), "--queries", "none", "--out", str(tmp_path / "out"), *IN_MEMORY])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "input 2 = kept 0 + drops 2 (drop_error 2)" in err, "the counts still reconcile and are printed"
+    assert "read nothing: all 2 record(s) of the 2 input file(s) were unreadable" in err

@@ -50,3 +50,28 @@ def readable_candidates(files: list[InputFile], url_list_config: UrlListConfig |
 def fetch_list_config(url_col: str = "url", caption_col: str = "caption") -> UrlListConfig:
     """How `wit fetch` reads a list: wit's own candidate columns carried, captions optional."""
     return UrlListConfig(url_col=url_col, caption_col=caption_col, carry_columns=True, caption_required=False)
+
+
+def check_first_url_list(files: list[InputFile], url_list_config: UrlListConfig) -> None:
+    """Fail at launch, as a usage error, when the first URL list cannot be read as configured.
+
+    A corrupt file among many is a counted drop_error at run time; but a list without the named
+    columns, or a file that is not what its name says, would make every file fail the same way
+    and the run end with nothing kept. One header read here says so before any work starts.
+    """
+    from wit.core.errors import UsageError, WitError
+    from wit.pipeline.sources.urllist import check_url_list_columns, url_list_columns
+
+    first = next((file for file in files if file.format not in ("wat", "warc")), None)
+    if first is None:
+        return
+    try:
+        with open_text_list(first.path) if first.format != "parquet" else open_binary(first.path) as stream:
+            columns = url_list_columns(stream, first.path, first.format)
+    except Exception as exc:  # noqa: BLE001 - whatever the reader's library raises, the file is unusable
+        raise UsageError(f"{first.path} is not a readable {first.format} file ({type(exc).__name__}: {exc}); "
+                         f"name its format with --input-format if the suffix is wrong") from exc
+    try:
+        check_url_list_columns(columns, first.path, url_list_config)
+    except WitError as exc:
+        raise UsageError(f"{first.path}: {exc}") from exc

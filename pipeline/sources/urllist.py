@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import sys
 from collections.abc import Iterable, Iterator
@@ -139,6 +140,33 @@ def _as_text(value) -> str:
     if isinstance(value, float) and value != value:  # NaN from pandas-written files
         return ""
     return str(value)
+
+
+def url_list_columns(stream: io.IOBase, path: str, fmt: str) -> list[str]:
+    """The column names of a URL list, read from its header alone (parquet schema, csv/tsv
+    header line, first jsonl object)."""
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        return list(pq.ParquetFile(stream).schema_arrow.names)
+    text = io.TextIOWrapper(stream, encoding="utf-8", errors="replace", newline="")
+    if fmt in ("csv", "tsv"):
+        return next(csv.reader(text, delimiter="," if fmt == "csv" else "\t"), [])
+    # A bad row is a counted drop at run time, not a reason to refuse the file: the columns
+    # come from the first of its first lines that is a JSON object.
+    for line in itertools.islice(text, 1000):
+        try:
+            row = json.loads(line) if line.strip() else None
+        except ValueError:
+            continue
+        if isinstance(row, dict):
+            return list(row)
+    raise ValueError("no JSON object in its first 1,000 lines")
+
+
+def check_url_list_columns(columns: list[str], path: str, config: UrlListConfig) -> None:
+    """Raise WitError naming what is missing when `config` cannot read a list with these columns."""
+    _Columns(columns, config)
 
 
 def read_url_list(stream: io.IOBase, path: str, fmt: str, config: UrlListConfig) -> Iterator[dict]:

@@ -16,7 +16,7 @@ import logging
 import sys
 
 from wit import __version__
-from wit.core.errors import WitError
+from wit.core.errors import UsageError, WitError
 
 DESCRIPTION = """\
 wit rebuilds the recipe behind CLIP's WebImageText (WIT) dataset as one pipeline:
@@ -116,6 +116,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("wit: interrupted", file=sys.stderr)
         return 130
+    except UsageError as exc:
+        if args.verbose:
+            raise
+        print(f"wit {args.command}: usage error: {_one_line(exc)}", file=sys.stderr)
+        return 2
     except (WitError, FileNotFoundError, PermissionError, IsADirectoryError, ValueError) as exc:
         if args.verbose:
             raise
