@@ -29,7 +29,7 @@ from wit.pipeline.counting import WriteTextCounts, read_json, reconcile
 from wit.pipeline.dedup import DedupByUid, buckets_for_files
 from wit.pipeline.filter import FilterCandidates
 from wit.pipeline.match import MatchQueries
-from wit.core.runner import describe_runner, is_local_runner, make_pipeline_options, make_runner
+from wit.core.runner import describe_runner, dry_run, format_dry_run, is_dry_run, is_local_runner, make_pipeline_options, make_runner
 from wit.pipeline.progress import ProgressPrinter
 from wit.pipeline.read import ReadCandidates
 from wit.pipeline.sources.inputs import InputFile
@@ -141,9 +141,18 @@ def total_input_bytes(files: list[InputFile]) -> int | None:
 def run_build(config: BuildConfig, beam_args: list[str], *, show_progress: bool = True) -> dict:
     """Runs the build, prints the reconciled counts, returns the text_counts.json document.
 
-    Raises WitError when input != kept + sum(drops).
+    With Beam's --dry_run=True it only builds the job, prints what would run and returns that
+    description. Raises WitError when input != kept + sum(drops).
     """
     options = make_pipeline_options(beam_args, input_bytes=total_input_bytes(config.files))
+    if is_dry_run(options):
+        pipeline = beam.Pipeline(runner=make_runner(options), options=options)
+        kept = build_text_side(pipeline, config)
+        if config.fetch is not None:
+            continue_into_fetch(kept, config)
+        description = dry_run(pipeline, options, [(f.path, f.format, f.size) for f in config.files])
+        print(format_dry_run("wit build", description))
+        return description
     local = is_local_runner(options)
     progress_dir = tempfile.mkdtemp(prefix="wit-progress-") if local else None
     if config.search is not None:

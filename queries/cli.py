@@ -61,8 +61,10 @@ examples:
     beam.add_argument("--runner", default="direct", help="'direct' (local, FnApiRunner), or a Beam runner name such as DataflowRunner (never Prism)")
     beam.add_argument("--direct-running-mode", choices=("in_memory", "multi_threading", "multi_processing"), default="in_memory", help="local runner mode (default in_memory)")
     beam.add_argument("--direct-num-workers", type=int, default=1, help="local workers for multi_threading/multi_processing (default 1)")
-    beam.add_argument("--beam-args", default="", help="more Beam pipeline options as one string, e.g. \"--project=P --region=R --temp_location=gs://B/tmp\"")
-    build.set_defaults(handler=run_build)
+    beam.add_argument("--beam-args", dest="beam_args_text", default="",
+                      help="more Beam pipeline options as one string, e.g. \"--project=P --region=R --temp_location=gs://B/tmp\"; "
+                      "options wit does not know (--dry_run=True, --project ...) may also be given directly")
+    build.set_defaults(handler=run_build, accepts_beam_args=True)
 
 
 def _register_match(commands) -> None:
@@ -85,7 +87,7 @@ def _pipeline_options(args):
 
     from apache_beam.options.pipeline_options import PipelineOptions
 
-    flags = shlex.split(args.beam_args)
+    flags = shlex.split(args.beam_args_text) + list(getattr(args, "beam_args", []))
     if args.runner in ("direct", "DirectRunner"):
         flags += [f"--direct_running_mode={args.direct_running_mode}", f"--direct_num_workers={args.direct_num_workers}"]
     else:
@@ -125,6 +127,7 @@ def run_build(args) -> int:
         entries.setdefault("extra", []).extend(QueryEntry(text, "extra") for text in extra.texts)
 
     if args.wiki_dump:
+        from wit.core.runner import dry_run, format_dry_run, is_dry_run
         from wit.queries import wikipedia
 
         options = _pipeline_options(args)
@@ -137,6 +140,12 @@ def run_build(args) -> int:
             work_dir = os.path.dirname(os.path.abspath(args.out))
         list_name = args.out.rsplit("/", 1)[-1].removesuffix(".parquet")
         work_prefix = work_dir.rstrip("/") + "/" + list_name + "-wikipedia-"
+        if is_dry_run(options):
+            pipeline = wikipedia.build_count_job(args.wiki_dump, work_prefix, options, args.min_count,
+                                                 args.min_bigram_count, args.pmi_threshold, runner=runner)
+            inputs = [(path, "wikipedia-dump", -1) for path in args.wiki_dump]
+            print(format_dry_run("wit queries build", dry_run(pipeline, options, inputs)))
+            return 0
         log.info("counting words in %d dump file(s) with Beam (%s) ...", len(args.wiki_dump), args.runner)
         unigram_files, bigram_files = wikipedia.run_count_job(
             args.wiki_dump, work_prefix, options, args.min_count, args.min_bigram_count, args.pmi_threshold, runner=runner

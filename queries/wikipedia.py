@@ -268,21 +268,28 @@ def format_count_line(item) -> str:
 
 def run_count_job(dump_paths: list[str], work_prefix: str, pipeline_options, min_count: int, min_bigram_count: int, pmi_threshold: float, runner=None) -> tuple[str, str]:
     """Runs the counting pipeline; returns the glob patterns of the unigram and bigram TSVs."""
+    pipeline = build_count_job(dump_paths, work_prefix, pipeline_options, min_count, min_bigram_count, pmi_threshold, runner)
+    pipeline.run().wait_until_finish()
+    return work_prefix + "unigrams*.tsv", work_prefix + "bigrams*.tsv"
+
+
+def build_count_job(dump_paths: list[str], work_prefix: str, pipeline_options, min_count: int, min_bigram_count: int, pmi_threshold: float, runner=None):
+    """The counting pipeline, built and not run: dump files -> unigram and bigram TSVs under work_prefix."""
     import apache_beam as beam
 
-    with beam.Pipeline(runner=runner, options=pipeline_options) as pipeline:
-        results = (
-            pipeline
-            | "DumpPaths" >> beam.Create(dump_paths)
-            | "CountNgrams" >> build_count_transform(min_count, min_bigram_count, pmi_threshold)
-        )
-        results["unigrams"] | "FormatUnigrams" >> beam.Map(format_count_line) | "WriteUnigrams" >> beam.io.WriteToText(
-            work_prefix + "unigrams", file_name_suffix=".tsv"
-        )
-        results["bigrams"] | "FormatBigrams" >> beam.Map(format_count_line) | "WriteBigrams" >> beam.io.WriteToText(
-            work_prefix + "bigrams", file_name_suffix=".tsv"
-        )
-    return work_prefix + "unigrams*.tsv", work_prefix + "bigrams*.tsv"
+    pipeline = beam.Pipeline(runner=runner, options=pipeline_options)
+    results = (
+        pipeline
+        | "DumpPaths" >> beam.Create(dump_paths)
+        | "CountNgrams" >> build_count_transform(min_count, min_bigram_count, pmi_threshold)
+    )
+    results["unigrams"] | "FormatUnigrams" >> beam.Map(format_count_line) | "WriteUnigrams" >> beam.io.WriteToText(
+        work_prefix + "unigrams", file_name_suffix=".tsv"
+    )
+    results["bigrams"] | "FormatBigrams" >> beam.Map(format_count_line) | "WriteBigrams" >> beam.io.WriteToText(
+        work_prefix + "bigrams", file_name_suffix=".tsv"
+    )
+    return pipeline
 
 
 def read_count_files(pattern: str) -> Iterator[list[str]]:

@@ -4,7 +4,7 @@
 # Extra arguments go to pytest, e.g. `scripts/test.sh -m "not slow"` for the fast unit tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh train,dev,demo
+scripts/setup.sh train,dev,demo,gcp
 # img2dataset in .peers/img2dataset, for the interop tests (tests/test_peers.py). open_clip is not
 # installed here (torch + torchvision, several GB): `scripts/setup-peers.sh open_clip` adds it
 # in .peers/open_clip.

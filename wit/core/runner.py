@@ -86,3 +86,70 @@ def describe_runner(options: PipelineOptions) -> str:
         direct = options.view_as(DirectOptions)
         return f"local FnApiRunner, {direct.direct_running_mode}, {direct.direct_num_workers} worker(s)"
     return options.view_as(StandardOptions).runner
+
+
+# Dataflow refuses a job whose creation request is over 10 MB; the pipeline proto is most of it.
+DATAFLOW_REQUEST_LIMIT_BYTES = 10 * 1024 * 1024
+
+
+def is_dry_run(options: PipelineOptions) -> bool:
+    """Beam's --dry_run=True: build the job, submit nothing (DataflowRunner honours it itself)."""
+    from apache_beam.options.pipeline_options import TestOptions
+
+    return str(options.view_as(TestOptions).dry_run).lower() in ("true", "1", "yes")
+
+
+def dry_run(pipeline, options: PipelineOptions, inputs: list[tuple[str, str, int]]) -> dict:
+    """Build the whole job as the runner would and describe it; read and write nothing.
+
+    `inputs` is (path, format, size or -1) per input file. A remote runner builds its job through
+    Beam's own dry run (DataflowRunner returns before submitting); a local runner is not run at
+    all. Raises WitError when the job is too large for Dataflow to accept.
+    """
+    from apache_beam.options.pipeline_options import SetupOptions, WorkerOptions
+
+    from wit.core.errors import WitError
+
+    proto = None
+    if not is_local_runner(options):
+        result = pipeline.run()  # a dry run: returns once the job request is built
+        proto = getattr(getattr(result, "job", None), "proto_pipeline", None)
+    if proto is None:
+        proto = pipeline.to_runner_api()
+    size = len(proto.SerializeToString())
+    worker = options.view_as(WorkerOptions)
+    formats: dict[str, int] = {}
+    for _, fmt, _ in inputs:
+        formats[fmt] = formats.get(fmt, 0) + 1
+    sizes = [size_bytes for _, _, size_bytes in inputs]
+    description = {
+        "runner": describe_runner(options),
+        "stages": [part.full_label for part in pipeline.transforms_stack[0].parts],
+        "worker_image": worker.sdk_container_image or options.view_as(SetupOptions).sdk_location or "Beam's default SDK image",
+        "pipeline_bytes": size,
+        "limit_bytes": DATAFLOW_REQUEST_LIMIT_BYTES,
+        "input_files": len(inputs),
+        "input_formats": dict(sorted(formats.items())),
+        "input_bytes": sum(sizes) if inputs and all(s >= 0 for s in sizes) else None,
+        "first_inputs": [path for path, _, _ in inputs[:3]],
+    }
+    if size > DATAFLOW_REQUEST_LIMIT_BYTES:
+        raise WitError(f"the job is {size / 2**20:.2f} MiB, over Dataflow's {DATAFLOW_REQUEST_LIMIT_BYTES / 2**20:.0f} MiB "
+                       "request limit: split the input list over several jobs")
+    return description
+
+
+def format_dry_run(command: str, description: dict) -> str:
+    """The lines a dry run prints."""
+    formats = ", ".join(f"{name} {n:,}" for name, n in description["input_formats"].items())
+    size = description["input_bytes"]
+    inputs = f"{description['input_files']:,} file(s) ({formats})" + (f", {size / 1e9:.2f} GB" if size is not None else "")
+    lines = [
+        f"{command}: dry run on {description['runner']}: the job was built, nothing was read or written",
+        f"  stages        {', '.join(description['stages'])}",
+        f"  worker image  {description['worker_image']}",
+        f"  pipeline      {description['pipeline_bytes'] / 2**20:.2f} MiB (Dataflow accepts up to {description['limit_bytes'] / 2**20:.0f} MiB)",
+        f"  inputs        {inputs}",
+    ]
+    lines += [f"                {path}" for path in description["first_inputs"]]
+    return "\n".join(lines)
