@@ -25,7 +25,7 @@ from wit.core.errors import WitError
 from wit.core.layout import DatasetLayout
 from wit.pipeline.batches import BatchCandidates, UnbatchCandidates
 from wit.pipeline.cap import DEFAULT_PER_QUERY_CAP, CapPerQuery
-from wit.pipeline.counting import WriteTextCounts, read_json, reconcile
+from wit.pipeline.counting import WriteTextCounts, attempted_uids_check, read_json, reconcile, reconcile_fetch
 from wit.pipeline.dedup import DedupByUid, buckets_for_files
 from wit.pipeline.filter import FilterCandidates
 from wit.pipeline.match import MatchQueries
@@ -181,7 +181,34 @@ def run_build(config: BuildConfig, beam_args: list[str], *, show_progress: bool 
     _check_metrics(result, summary)
     print(f"wit build: {reconcile(summary)}", file=sys.stderr)
     check_something_was_read(summary, config)
+    if config.fetch is not None:
+        print(f"wit build: {check_fetch_reconciles(summary['kept'], config.out)}", file=sys.stderr)
     return summary
+
+
+# Up to this many kept candidates the launcher also proves, uid by uid, that each was attempted
+# exactly once (two uid columns read back: seconds); above it the manifest's counts are checked.
+UID_CHECK_LIMIT = 2_000_000
+
+
+def check_fetch_reconciles(kept: int, out: str) -> str:
+    """`kept = attempted in shards`, from the manifest (and uid by uid for builds up to
+    UID_CHECK_LIMIT); raises WitError when a kept candidate was lost or attempted twice."""
+    import fsspec
+
+    from wit.shards.manifest import read_manifest
+
+    layout = DatasetLayout(out)
+    manifest = read_manifest(out)
+    uid_check = None
+    if kept <= UID_CHECK_LIMIT:
+        fs, _ = fsspec.core.url_to_fs(layout.root)
+        protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
+        prefix = "" if protocol in ("file", "local") else f"{protocol}://"
+        candidate_files = [prefix + p for p in sorted(fs.glob(f"{layout.candidates_dir}/*.parquet"))]
+        shard_files = [prefix + p for p in sorted(fs.glob(f"{layout.shards_dir}/*.parquet"))]
+        uid_check = attempted_uids_check(candidate_files, shard_files)
+    return reconcile_fetch(kept, manifest, uid_check)
 
 
 def check_something_was_read(summary: dict, config: BuildConfig) -> None:

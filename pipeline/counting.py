@@ -128,6 +128,48 @@ def reconcile(summary: dict) -> str:
     return line
 
 
+def reconcile_fetch(kept: int, manifest: dict, uid_check: dict | None = None) -> str:
+    """One line `kept K = attempted in shards A (status n, ...)`; raises WitError when a kept
+    candidate is missing from the shards or attempted twice.
+
+    `uid_check` (from attempted_uids_check) adds the per-candidate proof where it was affordable.
+    """
+    attempted = manifest["attempted"]
+    detail = ", ".join(f"{status} {n:,}" for status, n in manifest["status_counts"].items() if n)
+    line = f"kept {kept:,} = attempted in shards {attempted:,}" + (f" ({detail})" if detail else "")
+    if attempted != kept:
+        raise WitError(f"fetch does not reconcile: {line} is off by {kept - attempted:,}")
+    if uid_check is not None:
+        if uid_check["missing"] or uid_check["repeated"] or uid_check["unexpected"]:
+            raise WitError(f"fetch does not reconcile: {uid_check['missing']:,} kept candidate(s) never attempted, "
+                           f"{uid_check['repeated']:,} attempted twice, {uid_check['unexpected']:,} not kept")
+        line += "; every kept uid once"
+    return line
+
+
+def attempted_uids_check(candidate_files: list[str], shard_files: list[str]) -> dict:
+    """Compare the uids of the candidates parquet with those of the shards' parquet (one row per
+    attempted sample): how many kept uids are missing, attempted more than once, or not kept."""
+    import collections
+
+    import fsspec
+    import pyarrow.parquet as pq
+
+    def uids(paths: list[str]) -> collections.Counter:
+        counter: collections.Counter = collections.Counter()
+        for path in paths:
+            with fsspec.open(path, "rb") as handle:
+                counter.update(pq.read_table(handle, columns=["uid"]).column("uid").to_pylist())
+        return counter
+
+    kept, attempted = uids(candidate_files), uids(shard_files)
+    return {
+        "missing": sum(n for uid, n in kept.items() if uid not in attempted),
+        "repeated": sum(n - 1 for n in attempted.values() if n > 1),
+        "unexpected": sum(n for uid, n in attempted.items() if uid not in kept),
+    }
+
+
 class WriteTextCounts(beam.PTransform):
     """Sum every stage's `(key, n)` counts and write OUT/counts/text_counts.json."""
 
