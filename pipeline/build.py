@@ -33,6 +33,7 @@ from wit.core.runner import describe_runner, dry_run, format_dry_run, is_dry_run
 from wit.pipeline.progress import ProgressPrinter
 from wit.pipeline.read import ReadCandidates
 from wit.pipeline.sources.inputs import InputFile
+from wit.pipeline.sources.remote import RemoteReadConfig
 from wit.pipeline.sources.urllist import UrlListConfig
 from wit.pipeline.write import WriteCandidates, WriteQueryCounts
 from wit.filters.config import FilterConfig
@@ -59,6 +60,7 @@ class BuildConfig:
     url_list_config: UrlListConfig = field(default_factory=UrlListConfig)
     query_list_hash: str = ""  # content hash of the query list, recorded in the manifest
     search: SearchConfig | None = None  # search the queries instead of reading files
+    remote_reads: RemoteReadConfig = field(default_factory=RemoteReadConfig)  # http(s) retries
 
     @property
     def text_counts_path(self) -> str:
@@ -77,6 +79,7 @@ class BuildConfig:
             "per_query_cap": self.per_query_cap,
             "cap_seed": self.cap_seed,
             "url_list": _plain(asdict(self.url_list_config)),
+            "remote_reads": asdict(self.remote_reads),
             "filters": _plain(asdict(self.filter_config)),
             "search": _plain(asdict(self.search)) if self.search is not None else None,
             "fetch": self.fetch.to_json() if self.fetch is not None else None,
@@ -102,7 +105,8 @@ def build_text_side(pipeline: beam.Pipeline, config: BuildConfig, progress_dir: 
         _ = searched | "SearchOutcomes" >> WriteSearchOutcomes(config.out)
         candidates, read_counts = searched["candidates"] | "BatchSearched" >> BatchCandidates(), searched["counts"]
     else:
-        candidates, read_counts = pipeline | "Read" >> ReadCandidates(config.files, config.url_list_config, progress_dir)
+        candidates, read_counts = pipeline | "Read" >> ReadCandidates(config.files, config.url_list_config, progress_dir,
+                                                                      config.remote_reads)
     counts.append(read_counts)
     filtered, filter_counts = candidates | "Filter" >> FilterCandidates(config.filter_config, progress_dir)
     counts.append(filter_counts)

@@ -77,7 +77,9 @@ def add_build_arguments(parser: argparse.ArgumentParser) -> None:
     from wit.filters.config import add_filter_arguments  # argparse-only twin of wit.filters.chain's
     from wit.pipeline.fetch_config import add_fetch_arguments
     from wit.pipeline.sources.commons.config import add_search_arguments
+    from wit.pipeline.sources.remote import add_remote_read_arguments
 
+    add_remote_read_arguments(parser)
     add_filter_arguments(parser)
     add_fetch_arguments(parser)
     add_search_arguments(parser)
@@ -88,6 +90,7 @@ def config_from_args(args):
     from wit.pipeline.build import BuildConfig
     from wit.pipeline.sources import check_first_url_list
     from wit.pipeline.sources.inputs import crawl_wat_files, expand_inputs
+    from wit.pipeline.sources.remote import RemoteReadConfig
     from wit.pipeline.sources.urllist import UrlListConfig
     from wit.core.errors import WitError
 
@@ -108,13 +111,17 @@ def config_from_args(args):
         raise WitError("--max-files must be at least 1")
     if args.per_query_cap < 1:
         raise WitError("--per-query-cap must be at least 1")
+    try:
+        remote_reads = RemoteReadConfig.from_args(args)
+    except ValueError as exc:
+        raise WitError(str(exc)) from exc
     files = expand_inputs(args.input, args.input_format) if args.input else []
     url_list_config = UrlListConfig(
         url_col=args.url_col, caption_col=args.caption_col, unquote_plus=args.caption_unquote_plus,
         meta_cols=tuple(name.strip() for name in args.meta_cols.split(",") if name.strip()))
     check_first_url_list(files, url_list_config)
     if args.crawl:
-        files += crawl_wat_files(args.crawl, args.max_files, args.cc_base_url)
+        files += crawl_wat_files(args.crawl, args.max_files, args.cc_base_url, remote_reads)
     queries = None if args.queries.lower() == "none" else args.queries
     query_list_hash = ""
     if queries is not None:
@@ -137,6 +144,7 @@ def config_from_args(args):
         url_list_config=url_list_config,
         query_list_hash=query_list_hash,
         search=search,
+        remote_reads=remote_reads,
     )
 
 

@@ -7,16 +7,20 @@ from collections.abc import Callable, Iterator
 
 from wit.pipeline.sources.candidates import RecordError
 from wit.pipeline.sources.inputs import InputFile, open_binary, open_text_list
+from wit.pipeline.sources.remote import RemoteReadConfig
 from wit.pipeline.sources.urllist import UrlListConfig, read_url_list
 
 _LOGGER = logging.getLogger(__name__)
 
 
-def read_file(file: InputFile, url_list_config: UrlListConfig | None = None) -> Iterator[dict | RecordError]:
+def read_file(file: InputFile, url_list_config: UrlListConfig | None = None,
+              remote: RemoteReadConfig | None = None,
+              on_event: Callable[[str], None] | None = None) -> Iterator[dict | RecordError]:
     """Candidates (and RecordErrors) from one input file of any supported format.
 
     Never raises for bad data: a file that cannot be opened or read past some point yields a
-    RecordError after whatever it did yield.
+    RecordError after whatever it did yield. A remote file is retried and resumed as `remote`
+    says first; `on_event` hears of each retry and resume (remote.READ_RETRIES, READ_RESUMES).
     """
     url_list_config = url_list_config or UrlListConfig()
     try:
@@ -25,10 +29,11 @@ def read_file(file: InputFile, url_list_config: UrlListConfig | None = None) -> 
             from wit.pipeline.sources.warc import read_warc
 
             reader = read_wat if file.format == "wat" else read_warc
-            with open_binary(file.path) as stream:
+            with open_binary(file.path, remote, on_event) as stream:
                 yield from reader(stream, file.path)
         else:
-            with open_text_list(file.path) if file.format != "parquet" else open_binary(file.path) as stream:
+            opener = open_text_list if file.format != "parquet" else open_binary
+            with opener(file.path, remote, on_event) as stream:
                 yield from read_url_list(stream, file.path, file.format, url_list_config)
     except Exception as exc:  # noqa: BLE001 - a file we cannot read is one counted error, not a failed job
         yield RecordError(file.path, f"cannot read {file.format} file: {type(exc).__name__}: {exc}")

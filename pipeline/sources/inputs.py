@@ -3,7 +3,8 @@
 Globs are expanded once at launch (so a typo fails before any worker starts) into a list of
 files; the pipeline then reads them one per element, so work splits by file and no stage ever
 holds the pool. Local paths, gs:// and s3:// go through Beam FileSystems; http(s):// through
-fsspec (Beam has no HTTP filesystem), which also lets `--crawl` read Common Crawl directly.
+remote.RemoteReader (Beam has no HTTP filesystem), which retries and resumes, so `--crawl` can
+read Common Crawl directly; other URLs through fsspec.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import io
 import os
 from dataclasses import dataclass
 
+from wit.pipeline.sources.remote import RemoteReadConfig, RemoteReader
 from wit.pipeline.sources.urllist import url_list_format
 from wit.core.errors import WitError
 
@@ -133,10 +135,16 @@ def _match(pattern: str) -> list[tuple[str, int]]:
     return sorted((meta.path, meta.size_in_bytes) for meta in results)
 
 
-def open_binary(path: str):
-    """A binary read stream for any supported location (caller closes it)."""
+def open_binary(path: str, remote: RemoteReadConfig | None = None, on_event=None):
+    """A binary read stream for any supported location (caller closes it).
+
+    http(s) streams retry and resume as `remote` says, reporting each retry and resume to
+    `on_event(name)` (remote.READ_RETRIES, remote.READ_RESUMES).
+    """
     if "://" not in path:
         return open(path, "rb")
+    if is_http(path):
+        return RemoteReader(path, remote, on_event)
     if _through_fsspec(path):
         import fsspec
 
@@ -147,12 +155,12 @@ def open_binary(path: str):
     return FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
 
 
-def open_text_list(path: str):
+def open_text_list(path: str, remote: RemoteReadConfig | None = None, on_event=None):
     """A binary stream of a URL list, decompressed as its name says (.gz, .zst, .bz2 ...)."""
     from fsspec.compression import compr
     from fsspec.utils import infer_compression
 
-    stream = open_binary(path)
+    stream = open_binary(path, remote, on_event)
     codec = infer_compression(path)
     return compr[codec](stream, mode="rb") if codec else stream
 
@@ -162,7 +170,8 @@ def crawl_base_url(override: str | None = None) -> str:
     return base if base.endswith("/") else base + "/"
 
 
-def crawl_wat_files(crawl: str, max_files: int | None, base_url: str | None = None) -> list[InputFile]:
+def crawl_wat_files(crawl: str, max_files: int | None, base_url: str | None = None,
+                    remote: RemoteReadConfig | None = None) -> list[InputFile]:
     """The WAT files of a Common Crawl crawl (`CC-MAIN-YYYY-WW`), from its wat.paths.gz index."""
     import re
 
@@ -171,7 +180,7 @@ def crawl_wat_files(crawl: str, max_files: int | None, base_url: str | None = No
     base = crawl_base_url(base_url)
     index_url = f"{base}crawl-data/{crawl}/wat.paths.gz"
     try:
-        with open_binary(index_url) as stream:
+        with open_binary(index_url, remote) as stream:
             raw = stream.read()
     except FileNotFoundError as exc:
         raise WitError(f"crawl {crawl} has no WAT index at {index_url}") from exc
