@@ -4,12 +4,9 @@ shards written in img2dataset's layout read back."""
 import csv
 import io
 import json
-import os
-import signal
 import subprocess
 import sys
 import tarfile
-import time
 from pathlib import Path
 
 import pyarrow as pa
@@ -17,6 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from image_server import ImageServer
+from killed_runs import kill_after_first_shard, stored_samples
 
 from photos import photo
 from wit.app.cli import main
@@ -97,17 +95,7 @@ def test_killed_run_leaves_no_partial_tar_and_a_rerun_completes_the_same_samples
     out = tmp_path / "out"
     args = [sys.executable, "-m", "wit", "fetch", "--input", str(listing), "--out", str(out), "--shard-size", "3",
             "--image-size", "32", "--allow-address", "127.0.0.1/32", "--timeout", "4", "--read-timeout", "4", "--retries", "0"]
-    process = subprocess.Popen(args, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 90
-        while not list((out / "shards").glob("*_stats.json")) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert list((out / "shards").glob("*_stats.json")), "no shard completed in 90 s"
-        os.killpg(process.pid, signal.SIGKILL)
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(30)
+    kill_after_first_shard(args, out, REPO, wait_s=90)
     complete = {p.name.replace("_stats.json", ".tar") for p in (out / "shards").glob("*_stats.json")}
     assert complete and len(complete) < 6
     assert {p.name for p in (out / "shards").glob("*.tar")} == complete, "every .tar present is a complete shard"
@@ -122,18 +110,7 @@ def test_killed_run_leaves_no_partial_tar_and_a_rerun_completes_the_same_samples
     fresh = tmp_path / "fresh"
     clean = subprocess.run([*args[:7], str(fresh), *args[8:]], cwd=REPO, capture_output=True, text=True, timeout=300)
     assert clean.returncode == 0, clean.stderr
-    assert _samples(out) == _samples(fresh), "killed + re-run gives the same samples as one clean run"
-
-
-def _samples(out: Path) -> dict:
-    samples = {}
-    for path in sorted((out / "shards").glob("*.tar")):
-        with tarfile.open(path) as tar:
-            for member in tar.getmembers():
-                if member.name.endswith(".json"):
-                    meta = json.load(tar.extractfile(member))
-                    samples[meta["key"]] = (meta["url"], meta["sha256"])
-    return samples
+    assert stored_samples(out) == stored_samples(fresh), "killed + re-run gives the same samples as one clean run"
 
 
 # ---- img2dataset's layout, read back ---------------------------------------------------------

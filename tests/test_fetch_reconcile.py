@@ -44,16 +44,13 @@ def test_uid_by_uid_catches_what_equal_counts_hide(tmp_path):
 def test_a_build_killed_while_fetching_reruns_to_the_same_samples_and_reconciles(tmp_path):
     # Beam worker processes are killed (the whole process group) once the first shard is
     # published; a re-run keeps the complete shards, redoes the rest, and both checks hold.
-    import json
-    import os
-    import signal
     import subprocess
     import sys
     import tarfile
-    import time
     from pathlib import Path
 
     from image_server import ImageServer
+    from killed_runs import kill_after_first_shard, stored_samples
     from photos import photo
 
     repo = Path(__file__).resolve().parent.parent
@@ -68,17 +65,7 @@ def test_a_build_killed_while_fetching_reruns_to_the_same_samples_and_reconciles
                     "--read-timeout", "4", "--retries", "0", "--direct_running_mode=multi_processing", "--direct_num_workers=2"]
 
         out = tmp_path / "out"
-        process = subprocess.Popen(build(out), cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
-        try:
-            deadline = time.monotonic() + 120
-            while not list((out / "shards").glob("*_stats.json")) and time.monotonic() < deadline:
-                time.sleep(0.2)
-            assert list((out / "shards").glob("*_stats.json")), "no shard completed in 120 s"
-            os.killpg(process.pid, signal.SIGKILL)
-        finally:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait(30)
+        kill_after_first_shard(build(out), out, repo)
         committed = {p.name.replace("_stats.json", ".tar") for p in (out / "shards").glob("*_stats.json")}
         tars = {p.name for p in (out / "shards").glob("*.tar")}
         # A tar is published whole (rename) before its stats file commits the shard, so a kill can
@@ -98,14 +85,4 @@ def test_a_build_killed_while_fetching_reruns_to_the_same_samples_and_reconciles
         clean = subprocess.run(build(tmp_path / "clean"), cwd=repo, capture_output=True, text=True, timeout=300)
         assert clean.returncode == 0, clean.stderr[-3000:]
 
-    def samples(folder: Path) -> dict:
-        found = {}
-        for path in sorted((folder / "shards").glob("*.tar")):
-            with tarfile.open(path) as tar:
-                for member in tar.getmembers():
-                    if member.name.endswith(".json"):
-                        meta = json.load(tar.extractfile(member))
-                        found[meta["key"]] = (meta["url"], meta["sha256"])
-        return found
-
-    assert samples(out) == samples(tmp_path / "clean") and len(samples(out)) == 16
+    assert stored_samples(out) == stored_samples(tmp_path / "clean") and len(stored_samples(out)) == 16

@@ -12,7 +12,6 @@ import gzip
 import importlib.util
 import io
 import json
-import shutil
 import socket
 import struct
 import threading
