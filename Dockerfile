@@ -4,7 +4,7 @@
 #   docker build --target trainer  -t wit-trainer  .   # CUDA PyTorch + the train extra
 # docs/dataflow.md says how to push them and launch jobs.
 
-ARG BEAM_VERSION=2.77.0
+ARG BEAM_VERSION=2.78.0
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
 # ---- source: the project files both images install --------------------------------------
@@ -25,7 +25,7 @@ FROM apache/beam_python3.11_sdk:${BEAM_VERSION} AS pipeline
 COPY --from=source /src /opt/wit
 RUN apt-get update -q && apt-get install -y -q --no-install-recommends wordnet-base \
     && rm -rf /var/lib/apt/lists/*
-RUN pip install --no-cache-dir -c /opt/wit/requirements/constraints.txt "/opt/wit[gcp]"
+RUN pip install --no-cache-dir -c /opt/wit/requirements/constraints.txt "/opt/wit[gcp,aws]"
 # The SDK image's ENTRYPOINT (/opt/apache/beam/boot) is kept so Dataflow can start workers.
 
 # ---- trainer: PyTorch's CUDA build (locked version) + the train extra --------------------
