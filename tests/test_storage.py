@@ -67,12 +67,13 @@ def test_beams_side_is_checked_only_where_beam_reads(without):
     ["build", "--input", "in.parquet", "--out", "s3://bucket/out"],
     ["build", "--input", "s3://bucket/in.parquet", "--out", "OUT"],
     ["fetch", "--input", "in.parquet", "--out", "s3://bucket/out"],
+    ["fetch", "--input", "in.parquet", "--out", "OUT", "--archive", "s3://bucket/pages.warc.gz"],
     ["train", "--data", "s3://bucket/out/shards", "--out", "RUN"],
     ["eval", "--checkpoint", "s3://bucket/run/latest.pt", "--retrieval-data", "s3://bucket/out/shards"],
     ["predict", "--checkpoint", "s3://bucket/run/latest.pt", "--image", "s3://bucket/x.jpg", "--labels", "a,b"],
     ["report", "s3://bucket/out"],
     ["queries", "match", "--queries", "s3://bucket/queries.txt"],
-], ids=lambda argv: " ".join(argv[:2]))
+], ids=lambda argv: " ".join(argv[:2]) + (" --archive" if "--archive" in argv else ""))
 def test_every_command_says_which_extra_an_s3_path_needs(argv, without, tmp_path, capsys, monkeypatch):
     without("s3fs")
     monkeypatch.chdir(tmp_path)
