@@ -4,7 +4,7 @@
 #   docker build --target trainer  -t wit-trainer  .   # CUDA PyTorch + the train extra
 # docs/dataflow.md says how to push them and launch jobs.
 
-ARG BEAM_VERSION=2.78.0
+ARG BEAM_VERSION=2.77.0
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
 # ---- source: the project files both images install --------------------------------------

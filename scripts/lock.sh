@@ -12,6 +12,11 @@ pip=("$scratch/venv/bin/python" -m pip --disable-pip-version-check)
 # otherwise upgrade it to the newest release, which here means several GB of CUDA packages.
 torch_pin="torch==2.13.0"
 echo "$torch_pin" > "$scratch/hold.txt"
+# Keep every version the lock already has (a new extra adds packages without upgrading the
+# others, so figures measured on the old pins stay valid); LOCK_UPGRADE=1 resolves afresh.
+if [ -f requirements/constraints.txt ] && [ "${LOCK_UPGRADE:-0}" != "1" ]; then
+    grep -E '^[A-Za-z0-9_.-]+==' requirements/constraints.txt | grep -v '^torch==' >> "$scratch/hold.txt"
+fi
 "${pip[@]}" install -q "$torch_pin"
 "${pip[@]}" install -q -c "$scratch/hold.txt" ".[train,dev,peers,demo,bench,lid,gcp,aws]"
 {
