@@ -25,7 +25,7 @@ FROM apache/beam_python3.11_sdk:${BEAM_VERSION} AS pipeline
 COPY --from=source /src /opt/wit
 RUN apt-get update -q && apt-get install -y -q --no-install-recommends wordnet-base \
     && rm -rf /var/lib/apt/lists/*
-RUN pip install --no-cache-dir -c /opt/wit/requirements/constraints.txt "/opt/wit[gcp]"
+RUN pip install --no-cache-dir -c /opt/wit/requirements/constraints.txt "/opt/wit[gcp,aws]"
 # The SDK image's ENTRYPOINT (/opt/apache/beam/boot) is kept so Dataflow can start workers.
 
 # ---- trainer: PyTorch's CUDA build (locked version) + the train extra --------------------

@@ -17,10 +17,10 @@ import threading
 from dataclasses import dataclass
 from urllib.parse import urldefrag
 
-import fsspec
 from warcio.archiveiterator import ArchiveIterator
 
 from wit.core.errors import WitError
+from wit.core.storage import open_url
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ class ArchiveIndex:
         self._where: dict[str, tuple[int, int]] = {}
         for file_number, path in enumerate(self.paths):
             try:
-                with fsspec.open(path, "rb") as handle:
+                with open_url(path, "rb") as handle:
                     records = ArchiveIterator(handle)
                     for record in records:
                         if record.rec_type != "response" or record.http_headers is None:
@@ -64,6 +64,8 @@ class ArchiveIndex:
                             self._where.setdefault(normalise_target(uri), (file_number, records.get_record_offset()))
             except FileNotFoundError:
                 raise WitError(f"--archive: no such file: {path}") from None
+            except WitError:  # a missing storage extra is not a damaged archive
+                raise
             except Exception as exc:  # a damaged archive: keep what was indexed before the damage
                 log.warning("archive %s: indexing stopped early: %s", path, exc)
         log.info("archive index: %d responses in %d files", len(self._where), len(self.paths))
@@ -79,7 +81,7 @@ class ArchiveIndex:
         if where is None:
             return None
         file_number, offset = where
-        with fsspec.open(self.paths[file_number], "rb") as handle:
+        with open_url(self.paths[file_number], "rb") as handle:
             handle.seek(offset)
             record = next(iter(ArchiveIterator(handle)))
             status = int(record.http_headers.get_statuscode() or 0)

@@ -198,15 +198,14 @@ UID_CHECK_LIMIT = 2_000_000
 def check_fetch_reconciles(kept: int, out: str) -> str:
     """`kept = attempted in shards`, from the manifest (and uid by uid for builds up to
     UID_CHECK_LIMIT); raises WitError when a kept candidate was lost or attempted twice."""
-    import fsspec
-
+    from wit.core.storage import url_to_fs
     from wit.shards.manifest import read_manifest
 
     layout = DatasetLayout(out)
     manifest = read_manifest(out)
     uid_check = None
     if kept <= UID_CHECK_LIMIT:
-        fs, _ = fsspec.core.url_to_fs(layout.root)
+        fs, _ = url_to_fs(layout.root)
         protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
         prefix = "" if protocol in ("file", "local") else f"{protocol}://"
         candidate_files = [prefix + p for p in sorted(fs.glob(f"{layout.candidates_dir}/*.parquet"))]

@@ -93,6 +93,7 @@ def config_from_args(args):
     from wit.pipeline.sources.remote import RemoteReadConfig
     from wit.pipeline.sources.urllist import UrlListConfig
     from wit.core.errors import WitError
+    from wit.core.storage import require_filesystem
 
     search = None
     if getattr(args, "search", None):
@@ -115,6 +116,7 @@ def config_from_args(args):
         remote_reads = RemoteReadConfig.from_args(args)
     except ValueError as exc:
         raise WitError(str(exc)) from exc
+    require_filesystem(args.out, beam=True)  # now, with the extra to install, not from a worker
     files = expand_inputs(args.input, args.input_format) if args.input else []
     url_list_config = UrlListConfig(
         url_col=args.url_col, caption_col=args.caption_col, unquote_plus=args.caption_unquote_plus,
@@ -149,8 +151,10 @@ def config_from_args(args):
 
 
 def run(args) -> int:
+    from wit.core.runner import use_options_in_launcher
     from wit.pipeline.build import run_build
 
+    use_options_in_launcher(list(getattr(args, "beam_args", [])))
     config = config_from_args(args)
     run_build(config, list(getattr(args, "beam_args", [])), show_progress=not args.quiet)
     return 0

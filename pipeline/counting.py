@@ -152,13 +152,14 @@ def attempted_uids_check(candidate_files: list[str], shard_files: list[str]) -> 
     attempted sample): how many kept uids are missing, attempted more than once, or not kept."""
     import collections
 
-    import fsspec
     import pyarrow.parquet as pq
+
+    from wit.core.storage import open_url
 
     def uids(paths: list[str]) -> collections.Counter:
         counter: collections.Counter = collections.Counter()
         for path in paths:
-            with fsspec.open(path, "rb") as handle:
+            with open_url(path, "rb") as handle:
                 counter.update(pq.read_table(handle, columns=["uid"]).column("uid").to_pylist())
         return counter
 

@@ -52,10 +52,14 @@ def run_fetch(args: argparse.Namespace) -> int:
 
     from wit.pipeline.fetch_config import FetchConfig
     from wit.pipeline.sources import check_first_url_list, fetch_list_config, readable_candidates
-    from wit.pipeline.sources.inputs import expand_inputs
+    from wit.pipeline.sources.inputs import BEAM_SCHEMES, expand_inputs
 
     log = logging.getLogger("wit.fetch")
     config = FetchConfig.from_args(args)
+    if args.input.startswith(BEAM_SCHEMES):  # listed by Beam's FileSystems (others: no Beam import)
+        from wit.core.runner import use_options_in_launcher
+
+        use_options_in_launcher(list(getattr(args, "beam_args", [])))
     inputs = expand_inputs([args.input])
     url_lists = [file for file in inputs if file.format not in ("wat", "warc")]
     if len(url_lists) < len(inputs):

@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 from dataclasses import asdict, dataclass, field, fields
 
+from wit.core.storage import require_filesystem
+
 RESIZE_MODES = ("center_crop", "keep_ratio", "border", "no")
 ENCODE_FORMATS = {"jpg": "JPEG", "webp": "WEBP"}
 # Pillow's default bomb limit (~89 MP).
@@ -116,6 +118,10 @@ class FetchConfig:
             if name in values:
                 values[name] = tuple(values[name] or ())
         values.update(overrides)
+        # Fail now, naming the extra to install, rather than on a worker mid-run.
+        for path in (values.get("out"), *values.get("archives", ())):
+            if path:
+                require_filesystem(path)
         return cls(**values)
 
 

@@ -57,10 +57,10 @@ def parse_pageview_line(line: str, domains: frozenset[str] = ENGLISH_WIKIPEDIA) 
 
 
 def _lines(path: str) -> Iterator[str]:
-    import fsspec
+    from wit.core.storage import open_url
 
     try:
-        with fsspec.open(path, "rt", compression="infer", encoding="utf-8", errors="replace") as handle:
+        with open_url(path, "rt", compression="infer", encoding="utf-8", errors="replace") as handle:
             yield from handle
     except FileNotFoundError:
         raise WitError(f"pageview file {path}: no such file") from None

@@ -132,13 +132,13 @@ class QueryList:
     def _save_remote(self, url: str) -> tuple[str, str]:
         import tempfile
 
-        import fsspec
+        from wit.core.storage import url_to_fs
 
         if not url.endswith(".parquet"):
             url += ".parquet"
         txt_url = url.removesuffix(".parquet") + ".txt"
-        filesystem, remote_parquet = fsspec.core.url_to_fs(url)
-        _, remote_txt = fsspec.core.url_to_fs(txt_url)
+        filesystem, remote_parquet = url_to_fs(url)
+        _, remote_txt = url_to_fs(txt_url)
         with tempfile.TemporaryDirectory() as tmp:
             local_parquet, local_txt = self.save(Path(tmp) / "queries.parquet")
             filesystem.put_file(str(local_parquet), remote_parquet)
@@ -229,10 +229,10 @@ def load_query_list(spec: str | os.PathLike) -> QueryList:
 
 
 def _open(spec: str, mode: str):
-    import fsspec
+    from wit.core.storage import open_url
 
     try:
-        return fsspec.open(spec, mode).open()
+        return open_url(spec, mode).open()
     except FileNotFoundError:
         raise WitError(f"query list {spec}: no such file") from None
 

@@ -54,10 +54,10 @@ def iter_articles(path: str) -> Iterator[tuple[str, str]]:
     """
     import xml.etree.ElementTree as ET
 
-    import fsspec
+    from wit.core.storage import open_url
 
     try:
-        opened = fsspec.open(path, "rb", compression="infer")
+        opened = open_url(path, "rb", compression="infer")
         handle = opened.open()
     except FileNotFoundError:
         raise WitError(f"Wikipedia dump {path}: no such file") from None

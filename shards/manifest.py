@@ -19,9 +19,9 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from importlib import metadata
 
-import fsspec
 
 from wit.core.layout import DatasetLayout
+from wit.core.storage import open_url, url_to_fs
 
 MANIFEST_VERSION = 1
 
@@ -80,12 +80,12 @@ def write_dataset_index(out: str, summaries: Iterable[Mapping], config: Mapping,
 
 
 def read_manifest(out: str) -> dict:
-    with fsspec.open(DatasetLayout(out).manifest, "r") as handle:
+    with open_url(DatasetLayout(out).manifest, "r") as handle:
         return json.load(handle)
 
 
 def _write_json(path: str, payload: Mapping) -> None:
-    fs, root = fsspec.core.url_to_fs(path)
+    fs, root = url_to_fs(path)
     fs.makedirs(posixpath.dirname(root), exist_ok=True)  # OUT/shards/ does not exist when no shard was written
     temp = f"{root}.tmp"
     with fs.open(temp, "w") as handle:

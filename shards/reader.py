@@ -22,10 +22,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator
 
-import fsspec
 
 from wit.core.errors import WitError
 from wit.core.layout import SHARDS_DIR, SIZES, STATS_SUFFIX, DatasetLayout
+from wit.core.storage import open_url, url_to_fs
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +90,7 @@ def expand_urls(spec: str | Iterable[str]) -> list[str]:
 
 
 def _expand_one(pattern: str) -> list[str]:
-    fs, path = fsspec.core.url_to_fs(pattern)
+    fs, path = url_to_fs(pattern)
     if any(ch in path for ch in "*?["):
         return [_unstrip(fs, pattern, p) for p in sorted(fs.glob(path)) if p.endswith(".tar")]
     if fs.isdir(path):
@@ -169,7 +169,7 @@ def decode_sample(raw: dict, stats: ReaderStats) -> dict | None:
 def iter_shard(url: str, stats: ReaderStats) -> Iterator[dict]:
     """Samples of one shard; a shard that cannot be opened or is truncated is counted and cut short."""
     try:
-        with fsspec.open(url, "rb") as fileobj:
+        with open_url(url, "rb") as fileobj:
             stats.shards += 1
             for raw in iter_tar_groups(fileobj, url):
                 sample = decode_sample(raw, stats)
@@ -230,7 +230,7 @@ def epoch_size(spec: str | Iterable[str]) -> int:
 
 def _read_json(url: str) -> dict | None:
     try:
-        with fsspec.open(url, "r") as handle:
+        with open_url(url, "r") as handle:
             value = json.load(handle)
     except (FileNotFoundError, ValueError, OSError):
         return None

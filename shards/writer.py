@@ -20,12 +20,12 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Mapping
 
-import fsspec
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from wit.core.layout import join, parquet_name, stats_name, tar_name
 from wit.core.schema import CAPTION_COLUMN, decode_meta, encode_meta, query_ids, samples_schema
+from wit.core.storage import open_url, url_to_fs
 from wit.shards.assign import shard_name
 
 # Sample statuses. Every attempted sample ends with exactly one.
@@ -89,7 +89,7 @@ class ShardWriter:
         self.name = shard_name(shard_id)
         self.keys = list(keys)
         self.image_ext = image_ext
-        self.fs, self.root = fsspec.core.url_to_fs(self.shards_dir)
+        self.fs, self.root = url_to_fs(self.shards_dir)
         self.fs.makedirs(self.root, exist_ok=True)
         self._local = _is_local(self.fs)
         if self._local:
@@ -250,7 +250,7 @@ def write_rows(rows: Iterable[Mapping], path: str) -> None:
 
 def read_rows(shards_dir: str, shard_id: int) -> list[dict]:
     """Every attempted sample of a published shard, meta decoded back to a dict."""
-    with fsspec.open(join(shards_dir, parquet_name(shard_name(shard_id))), "rb") as handle:
+    with open_url(join(shards_dir, parquet_name(shard_name(shard_id))), "rb") as handle:
         rows = pq.read_table(handle).to_pylist()
     for row in rows:
         row["meta"] = decode_meta(row.get("meta"))
@@ -259,7 +259,7 @@ def read_rows(shards_dir: str, shard_id: int) -> list[dict]:
 
 def read_stats(shards_dir: str, shard_id: int) -> dict | None:
     """The stats of a complete shard, or None when the shard is missing or unfinished."""
-    fs, root = fsspec.core.url_to_fs(shards_dir.rstrip("/"))
+    fs, root = url_to_fs(shards_dir.rstrip("/"))
     name = shard_name(shard_id)
     stats_path = join(root, stats_name(name))
     if not fs.exists(stats_path) or not fs.exists(join(root, tar_name(name))) or not fs.exists(join(root, parquet_name(name))):
@@ -271,7 +271,7 @@ def read_stats(shards_dir: str, shard_id: int) -> dict | None:
 def read_tar_images(shards_dir: str, shard_id: int) -> dict[str, bytes]:
     """key -> stored image bytes of a published shard (reused by --retry-failed and dedup)."""
     images: dict[str, bytes] = {}
-    with fsspec.open(join(shards_dir, tar_name(shard_name(shard_id))), "rb") as handle:
+    with open_url(join(shards_dir, tar_name(shard_name(shard_id))), "rb") as handle:
         with tarfile.open(fileobj=handle, mode="r|") as tar:
             for member in tar:
                 key, _, ext = member.name.rpartition(".")

@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 
 from wit.core.errors import WitError
+from wit.core.storage import is_url, local_file
 
 FORMAT = "wit-clip-1"
 
@@ -29,17 +30,27 @@ def save_checkpoint(path: str | Path, state: dict) -> Path:
 
 
 def load_checkpoint(path: str | Path) -> dict:
+    """A checkpoint from a local path or a URL (s3://, gs:// ...; copied to a scratch file for torch.load)."""
+    if is_url(path):
+        try:
+            with local_file(path) as local:
+                return _read_checkpoint(Path(local), shown=str(path))
+        except FileNotFoundError:
+            raise WitError(f"checkpoint not found: {path}") from None
+    return _read_checkpoint(Path(path), shown=str(Path(path)))
+
+
+def _read_checkpoint(path: Path, shown: str) -> dict:
     import torch
 
-    path = Path(path)
     if not path.is_file():
-        raise WitError(f"checkpoint not found: {path}")
+        raise WitError(f"checkpoint not found: {shown}")
     try:
         state = torch.load(path, map_location="cpu", weights_only=False)
     except Exception as exc:  # torch raises RuntimeError/UnpicklingError/EOFError on bad files
-        raise WitError(f"cannot read checkpoint {path}: {exc}") from exc
+        raise WitError(f"cannot read checkpoint {shown}: {exc}") from exc
     if not isinstance(state, dict) or state.get("format") != FORMAT:
-        raise WitError(f"{path} is not a wit checkpoint (written by `wit train`)")
+        raise WitError(f"{shown} is not a wit checkpoint (written by `wit train`)")
     return state
 
 

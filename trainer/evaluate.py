@@ -10,12 +10,14 @@ captions (image->text R@K), and the same the other way round.
 from __future__ import annotations
 
 import logging
+import posixpath
 from pathlib import Path
 
 import torch
 
 from wit.trainer.data import ShardStream, load_image, make_loader, normalize_images
 from wit.core.errors import WitError
+from wit.core.storage import is_url, read_bytes, read_text, url_to_fs
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +41,7 @@ def load_templates(path: str | None) -> list[str]:
     """Prompt templates, one per line with `{}` where the class name goes; the default set if no file."""
     if not path:
         return list(DEFAULT_TEMPLATES)
-    lines = [line.strip() for line in Path(path).read_text(encoding="utf-8").splitlines()]
+    lines = [line.strip() for line in read_text(path).splitlines()]
     templates = [line for line in lines if line and not line.startswith("#")]
     bad = [t for t in templates if "{}" not in t]
     if not templates or bad:
@@ -47,22 +49,46 @@ def load_templates(path: str | None) -> list[str]:
     return templates
 
 
-def image_folder(root: str | Path, class_names_file: str | None = None) -> tuple[list[str], list[tuple[Path, int]]]:
-    """(class names, [(image path, class index)]) from root/<class folder>/<image>.
+def _list_folder(root: str | Path) -> tuple[list[str], dict[str, list[Path | str]]] | None:
+    """(class folder names, folder -> its files, sorted), or None when root is not a folder.
+
+    Local folders through pathlib; a URL (s3://, gs:// ...) through fsspec, its files as URLs.
+    """
+    if not is_url(root):
+        root = Path(root)
+        if not root.is_dir():
+            return None
+        folders = sorted(p.name for p in root.iterdir() if p.is_dir())
+        return folders, {folder: sorted((root / folder).iterdir()) for folder in folders}
+    fs, base = url_to_fs(str(root))
+    if not fs.isdir(base):
+        return None
+    entries = fs.ls(base, detail=True)
+    folders = sorted(posixpath.basename(e["name"].rstrip("/")) for e in entries if e["type"] == "directory")
+    files = {}
+    for folder in folders:
+        listed = fs.ls(posixpath.join(base, folder), detail=True)
+        files[folder] = sorted(fs.unstrip_protocol(e["name"]) for e in listed if e["type"] == "file")
+    return folders, files
+
+
+def image_folder(root: str | Path, class_names_file: str | None = None) -> tuple[list[str], list[tuple[Path | str, int]]]:
+    """(class names, [(image path, class index)]) from root/<class folder>/<image>, local or a URL.
 
     Class names are the folder names with _ as spaces, or come from a file: one name per line in
     sorted folder order, or `folder<TAB>name` lines. A file that lists exactly the folder names,
     in any order, names each folder by itself: labelling by position would silently swap them.
     """
-    root = Path(root)
-    if not root.is_dir():
+    root = str(root).rstrip("/") if is_url(root) else Path(root)
+    listing = _list_folder(root)
+    if listing is None:
         raise WitError(f"not a directory: {root}")
-    folders = sorted(p.name for p in root.iterdir() if p.is_dir())
+    folders, files = listing
     if not folders:
         raise WitError(f"{root} has no class folders (expected ImageFolder layout: {root}/<class>/<image>.jpg)")
     names = [folder.replace("_", " ") for folder in folders]
     if class_names_file:
-        lines = [line.rstrip("\n") for line in Path(class_names_file).read_text(encoding="utf-8").splitlines() if line.strip()]
+        lines = [line.rstrip("\n") for line in read_text(class_names_file).splitlines() if line.strip()]
         if all("\t" in line for line in lines):
             mapping = dict(line.split("\t", 1) for line in lines)
             missing = [f for f in folders if f not in mapping]
@@ -78,8 +104,8 @@ def image_folder(root: str | Path, class_names_file: str | None = None) -> tuple
     samples = [
         (path, index)
         for index, folder in enumerate(folders)
-        for path in sorted((root / folder).iterdir())
-        if path.suffix.lower() in IMAGE_SUFFIXES
+        for path in files[folder]
+        if posixpath.splitext(str(path))[1].lower() in IMAGE_SUFFIXES
     ]
     if not samples:
         raise WitError(f"no images under {root}")
@@ -98,13 +124,13 @@ def class_embeddings(model, tokenizer, class_names: list[str], templates: list[s
 
 
 @torch.no_grad()
-def encode_image_files(model, paths: list[Path], image_size: int, device, batch_size: int = 64) -> torch.Tensor:
+def encode_image_files(model, paths: list[Path | str], image_size: int, device, batch_size: int = 64) -> torch.Tensor:
     chunks = []
     for start in range(0, len(paths), batch_size):
         images = []
         for path in paths[start : start + batch_size]:
             try:
-                images.append(load_image(Path(path).read_bytes(), image_size, rng=None))
+                images.append(load_image(read_bytes(path), image_size, rng=None))
             except Exception as exc:
                 raise WitError(f"cannot read image {path}: {exc}") from exc
         chunks.append(model.encode_image(normalize_images(torch.stack(images).to(device))).float())

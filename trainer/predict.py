@@ -12,6 +12,7 @@ import torch
 
 from wit.trainer.evaluate import class_embeddings, encode_image_files
 from wit.core.errors import WitError
+from wit.core.storage import is_url
 
 
 def parse_labels(labels: str) -> list[str]:
@@ -27,7 +28,7 @@ def parse_labels(labels: str) -> list[str]:
 def label_probabilities(model, tokenizer, image: str | Path, labels: list[str], templates: list[str], device="cpu") -> list[tuple[str, float]]:
     """[(label, probability)] in the given label order; probabilities sum to 1."""
     classifier = class_embeddings(model, tokenizer, labels, templates, device)
-    image_features = encode_image_files(model, [Path(image)], model.config.image_size, device)
+    image_features = encode_image_files(model, [image if is_url(image) else Path(image)], model.config.image_size, device)
     logits = model.temperature_scale().float() * image_features @ classifier.t()
     probabilities = logits.softmax(dim=-1)[0].tolist()
     return list(zip(labels, probabilities))

@@ -161,7 +161,16 @@ def load_clip_bpe(path: str | Path, context_length: int = DEFAULT_CONTEXT_LENGTH
 
 
 def load_tokenizer(path: str | Path, context_length: int | None = None) -> Tokenizer:
-    """A saved wit tokenizer (.json), a tokenizers JSON file, or a CLIP merges file (.txt/.txt.gz)."""
+    """A saved wit tokenizer (.json), a tokenizers JSON file, or a CLIP merges file (.txt/.txt.gz);
+    local or a URL (s3://, gs:// ...)."""
+    from wit.core.storage import is_url, local_file
+
+    if is_url(path):
+        try:
+            with local_file(path) as local:  # keeps the file name, whose suffix says the format
+                return load_tokenizer(local, context_length)
+        except FileNotFoundError:
+            raise WitError(f"tokenizer file not found: {path}") from None
     path = Path(path)
     if not path.is_file():
         raise WitError(f"tokenizer file not found: {path}")

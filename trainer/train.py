@@ -32,6 +32,7 @@ from wit.trainer.loss import clip_loss
 from wit.trainer.model import CLIP, MAX_LOGIT_SCALE, CLIPConfig, build_model, count_parameters, preset_config
 from wit.trainer.tokenizer import Tokenizer, load_tokenizer, train_tokenizer
 from wit.core.errors import WitError
+from wit.core.storage import is_url, read_text
 
 log = logging.getLogger("wit.train")
 
@@ -152,7 +153,7 @@ def prepare_tokenizer(config: TrainConfig, run_dir: Path, context_length: int, d
 def load_model_config(path: str) -> CLIPConfig:
     """A custom architecture from a JSON object of CLIPConfig fields (see the presets in trainer/model.py)."""
     try:
-        return CLIPConfig.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+        return CLIPConfig.from_dict(json.loads(read_text(path)))
     except (OSError, ValueError, TypeError, KeyError) as exc:
         raise WitError(f"cannot use model config {path}: {exc}") from exc
 
@@ -210,6 +211,9 @@ def train(config: TrainConfig) -> dict:
     """Train; returns a summary (final step, last loss, checkpoint path, bad samples)."""
     if config.precision not in PRECISIONS:
         raise WitError(f"--precision must be one of {', '.join(PRECISIONS)}")
+    if is_url(config.out):
+        # torch checkpoints, metrics.jsonl and resume all work on a local folder.
+        raise WitError(f"--out is the run folder and must be local, not {config.out}; copy it to object storage after the run")
     rank, world_size, _, device = setup_distributed(config.device)
     is_main = rank == 0
     run_dir = Path(config.out)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from wit.pipeline.sources.remote import RemoteReadConfig, RemoteReader
 from wit.pipeline.sources.urllist import url_list_format
 from wit.core.errors import WitError
+from wit.core.storage import open_url, require_filesystem, url_to_fs
 
 # Where `--crawl` finds `crawl-data/CC-MAIN-YYYY-WW/wat.paths.gz`. Users on AWS can point it at
 # s3://commoncrawl/; tests point it at a local server.
@@ -50,9 +51,7 @@ def _through_fsspec(path: str) -> bool:
 
 def _folder_files(folder: str) -> list[tuple[str, int]]:
     """The files of a folder whose names tell a source format, at any depth, with their sizes."""
-    import fsspec
-
-    fs, root = fsspec.core.url_to_fs(folder)
+    fs, root = url_to_fs(folder)
     prefix = folder[: len(folder) - len(folder.split("://", 1)[1])] if "://" in folder else ""
     found = fs.find(root, detail=True)
     return sorted((prefix + path, int(info.get("size") or -1)) for path, info in found.items() if detect_format(path))
@@ -64,9 +63,7 @@ def _is_folder(pattern: str) -> bool:
     if "://" not in pattern:
         return os.path.isdir(pattern)
     if _through_fsspec(pattern):
-        import fsspec
-
-        fs, root = fsspec.core.url_to_fs(pattern)
+        fs, root = url_to_fs(pattern)
         return fs.isdir(root)
     return False
 
@@ -121,13 +118,12 @@ def _match(pattern: str) -> list[tuple[str, int]]:
         names = sorted(glob.glob(pattern)) if any(ch in pattern for ch in "*?[") else [pattern]
         return [(name, os.path.getsize(name)) for name in names if os.path.isfile(name)]
     if _through_fsspec(pattern):
-        import fsspec
-
-        fs, root = fsspec.core.url_to_fs(pattern)
+        fs, root = url_to_fs(pattern)
         scheme = pattern.split("://", 1)[0] + "://"
         return sorted((scheme + path.lstrip("/"), int(info.get("size") or -1)) for path, info in fs.glob(root, detail=True).items())
     from apache_beam.io.filesystems import FileSystems
 
+    require_filesystem(pattern, beam=True)
     try:
         results = FileSystems.match([pattern])[0].metadata_list
     except Exception as exc:  # noqa: BLE001 - Beam raises BeamIOError and friends
@@ -146,12 +142,11 @@ def open_binary(path: str, remote: RemoteReadConfig | None = None, on_event=None
     if is_http(path):
         return RemoteReader(path, remote, on_event)
     if _through_fsspec(path):
-        import fsspec
-
         # Streaming, not range requests: WAT/WARC files are read front to back once.
-        return fsspec.open(path, "rb", block_size=0).open()
+        return open_url(path, "rb", block_size=0).open()
     from apache_beam.io.filesystems import CompressionTypes, FileSystems
 
+    require_filesystem(path, beam=True)
     return FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
 
 

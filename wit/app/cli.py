@@ -81,7 +81,8 @@ def configure_logging(verbose: int, quiet: bool) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
     if verbose < 2:
         # Beam and HTTP clients are chatty at INFO; keep them to warnings unless asked.
-        for noisy in ("apache_beam", "urllib3", "asyncio", "aiohttp"):
+        # (botocore and aiobotocore, under Beam's S3 and s3fs, log every credential lookup.)
+        for noisy in ("apache_beam", "urllib3", "asyncio", "aiohttp", "botocore", "aiobotocore", "s3fs"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
         # Beam warns on import, through the root logger, that its optional BigQuery client is
         # missing; wit never uses BigQuery, so the line is only noise on every run.

@@ -14,6 +14,9 @@ It reads what the build and the trainer leave behind and shows, one section each
 A part that is missing or unreadable becomes a 'not available' note with the reason, so the report
 works on a half-finished build; the reasons are logged as warnings as well. Only the columns a plot
 needs are read, so the report stays cheap on a large build.
+
+OUT and RUN_DIR may be local folders or URLs (s3://, gs:// ...): everything is read through
+fsspec, and a remote report is drawn in a local scratch folder, then uploaded, page last.
 """
 
 from __future__ import annotations
@@ -22,12 +25,15 @@ import html
 import json
 import logging
 import math
+import posixpath
+import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from wit.core.errors import WitError
-from wit.core.layout import DatasetLayout
+from wit.core.layout import DatasetLayout, join
+from wit.core.storage import is_url, url_to_fs
 
 log = logging.getLogger(__name__)
 
@@ -50,33 +56,54 @@ class Section:
 # Reading the inputs (each raises NotAvailable with a reason a user can act on)
 
 
-def read_json(path: Path) -> object:
-    if not path.is_file():
+def is_file(path: str | Path) -> bool:
+    fs, root = url_to_fs(str(path))
+    return fs.isfile(root)
+
+
+def read_text(path: str | Path) -> str:
+    fs, root = url_to_fs(str(path))
+    with fs.open(root, "rb") as handle:
+        return handle.read().decode("utf-8")
+
+
+def parquet_files(folder: str) -> list[str]:
+    """The *.parquet files directly in a folder, named as `folder/NAME` so messages show the user's path."""
+    fs, root = url_to_fs(folder)
+    if not fs.isdir(root):
+        return []
+    return sorted(join(folder, posixpath.basename(found)) for found in fs.glob(join(root, "*.parquet")))
+
+
+def read_json(path: str | Path) -> object:
+    if not is_file(path):
         raise NotAvailable(f"{path} not found")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(read_text(path))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise NotAvailable(f"could not read {path}: {exc}") from exc
 
 
-def _read_table(path: Path, columns: list[str]):
+def _read_table(path: str | Path, columns: list[str]):
     """One parquet file's columns as a pyarrow Table; a missing column or damaged file is NotAvailable."""
     import pyarrow.parquet as pq
 
+    # Through fsspec's filesystem, not pyarrow's own: the same credentials and endpoint as the rest.
+    fs, root = url_to_fs(str(path))
     try:
-        schema_names = pq.read_schema(path).names
+        schema_names = pq.read_schema(root, filesystem=fs).names
     except Exception as exc:  # pyarrow raises several types for a damaged file
         raise NotAvailable(f"could not read {path}: {exc}") from exc
     missing = [name for name in columns if name not in schema_names]
     if missing:
         raise NotAvailable(f"{path} has no column {', '.join(missing)}")
     try:
-        return pq.read_table(path, columns=columns)
+        return pq.read_table(root, columns=columns, filesystem=fs)
     except Exception as exc:
         raise NotAvailable(f"could not read {path}: {exc}") from exc
 
 
-def read_parquet_columns(paths: list[Path], columns: list[str], what: str) -> dict[str, list]:
+def read_parquet_columns(paths: list[str | Path], columns: list[str], what: str) -> dict[str, list]:
     """The given columns of every file, concatenated: for small tables such as the query counts."""
     if not paths:
         raise NotAvailable(f"no {what} parquet files")
@@ -88,7 +115,7 @@ def read_parquet_columns(paths: list[Path], columns: list[str], what: str) -> di
     return merged
 
 
-def count_values(paths: list[Path], column: str, what: str) -> Counter:
+def count_values(paths: list[str | Path], column: str, what: str) -> Counter:
     """How often each value of a column occurs over every file, counted one file at a time."""
     import pyarrow.compute as pc
 
@@ -104,7 +131,7 @@ def count_values(paths: list[Path], column: str, what: str) -> Counter:
 SIZE_COLUMNS = ("width", "height", "original_width", "original_height")
 
 
-def sample_image_sizes(paths: list[Path], limit: int = 100_000) -> tuple[dict[str, list[int]], int]:
+def sample_image_sizes(paths: list[str | Path], limit: int = 100_000) -> tuple[dict[str, list[int]], int]:
     """Sizes of successfully fetched images, at most about `limit` of them, and how many there were.
 
     Builds can hold hundreds of millions of samples, so every file is read on its own and the
@@ -134,12 +161,12 @@ def sample_image_sizes(paths: list[Path], limit: int = 100_000) -> tuple[dict[st
     return kept, seen
 
 
-def read_metrics(path: Path) -> list[dict]:
+def read_metrics(path: str | Path) -> list[dict]:
     """Rows of a metrics JSONL file; lines that are not JSON objects are skipped and counted."""
-    if not path.is_file():
+    if not is_file(path):
         raise NotAvailable(f"{path} not found")
     rows, bad = [], 0
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in read_text(path).splitlines():
         if not line.strip():
             continue
         try:
@@ -336,11 +363,11 @@ def _not_available(title: str, exc: NotAvailable) -> Section:
     return Section(title, note=f"not available: {exc}")
 
 
-def section_queries(out: Path, report: Path, cap: int | None) -> Section:
+def section_queries(out: str, report: Path, cap: int | None) -> Section:
     title = "Per-query counts"
-    path = Path(DatasetLayout(str(out)).query_counts)
+    path = DatasetLayout(out).query_counts
     try:
-        if not path.is_file():
+        if not is_file(path):
             raise NotAvailable(f"{path} not found")
         columns = read_parquet_columns([path], ["text", "selected", "matches"], "counts/queries")
     except NotAvailable as exc:
@@ -353,10 +380,10 @@ def section_queries(out: Path, report: Path, cap: int | None) -> Section:
     return Section(title, "queries.png", query_summary(texts, selected, matches, cap), note)
 
 
-def section_drops(out: Path, report: Path) -> Section:
+def section_drops(out: str, report: Path) -> Section:
     title = "Drops by reason"
     try:
-        counts_path = Path(DatasetLayout(str(out)).text_counts)
+        counts_path = DatasetLayout(out).text_counts
         counts = read_json(counts_path)
         if not isinstance(counts, dict) or not isinstance(counts.get("drops"), dict):
             raise NotAvailable(f"{counts_path} has no drops object")
@@ -367,7 +394,7 @@ def section_drops(out: Path, report: Path) -> Section:
     entered = int(counts.get("input", kept + sum(drops.values())))
     # Fetch outcomes are counted per sample in the shard parquets.
     fetch = Counter()
-    shard_parquets = sorted(Path(DatasetLayout(str(out)).shards_dir).glob("*.parquet"))
+    shard_parquets = parquet_files(DatasetLayout(out).shards_dir)
     if shard_parquets:
         try:
             fetch.update({f"fetch_{status}": n for status, n in count_values(shard_parquets, "status", "shard").items()})
@@ -388,10 +415,10 @@ def section_drops(out: Path, report: Path) -> Section:
     return Section(title, "drops.png", rows)
 
 
-def section_languages(out: Path, report: Path) -> Section:
+def section_languages(out: str, report: Path) -> Section:
     title = "Languages"
     try:
-        by_lang = count_values(sorted(Path(DatasetLayout(str(out)).candidates_dir).glob("*.parquet")), "lang", "candidates")
+        by_lang = count_values(parquet_files(DatasetLayout(out).candidates_dir), "lang", "candidates")
     except NotAvailable as exc:
         return _not_available(title, exc)
     counts = Counter()
@@ -409,10 +436,10 @@ def section_languages(out: Path, report: Path) -> Section:
     return Section(title, "languages.png", [("kept candidates", f"{sum(counts.values()):,}"), ("languages", f"{len(counts):,}")])
 
 
-def section_image_sizes(out: Path, report: Path) -> Section:
+def section_image_sizes(out: str, report: Path) -> Section:
     title = "Image sizes"
     try:
-        sizes, fetched = sample_image_sizes(sorted(Path(DatasetLayout(str(out)).shards_dir).glob("*.parquet")))
+        sizes, fetched = sample_image_sizes(parquet_files(DatasetLayout(out).shards_dir))
     except NotAvailable as exc:
         return _not_available(title, exc)
     if not fetched:
@@ -426,10 +453,10 @@ def section_image_sizes(out: Path, report: Path) -> Section:
     return Section(title, "image_sizes.png", rows)
 
 
-def section_shards(out: Path, report: Path) -> Section:
+def section_shards(out: str, report: Path) -> Section:
     title = "Samples per shard"
     try:
-        sizes_path = Path(DatasetLayout(str(out)).sizes)
+        sizes_path = DatasetLayout(out).sizes
         sizes = read_json(sizes_path)
         if not isinstance(sizes, dict) or not all(isinstance(n, int) for n in sizes.values()):
             raise NotAvailable(f"{sizes_path} is not an object of shard name -> sample count")
@@ -445,10 +472,10 @@ def section_shards(out: Path, report: Path) -> Section:
     return Section(title, "shards.png", rows)
 
 
-def section_manifest(out: Path) -> Section:
+def section_manifest(out: str) -> Section:
     title = "Build"
     try:
-        manifest = read_json(Path(DatasetLayout(str(out)).manifest))
+        manifest = read_json(DatasetLayout(out).manifest)
     except NotAvailable as exc:
         return _not_available(title, exc)
     rows = []
@@ -467,17 +494,18 @@ def section_manifest(out: Path) -> Section:
     return Section(title, table=rows)
 
 
-def section_training(run: Path | None, report: Path) -> Section:
+def section_training(run: str | None, report: Path) -> Section:
     title = "Training"
     if run is None:
         return Section(title, note="not available: no run given (wit report OUT --run RUN_DIR)")
+    metrics = join(run, "metrics.jsonl")
     try:
-        rows = read_metrics(run / "metrics.jsonl")
+        rows = read_metrics(metrics)
     except NotAvailable as exc:
         return _not_available(title, exc)
     names = metric_columns(rows)
     if not names:
-        return Section(title, note=f"not available: {run / 'metrics.jsonl'} has no numeric figures besides step")
+        return Section(title, note=f"not available: {metrics} has no numeric figures besides step")
     plot_training(rows, names, report / "training.png")
     table = [("steps logged", f"{len(rows):,} (last step {rows[-1]['step']})")]
     losses = [row["loss"] for row in rows if isinstance(row.get("loss"), (int, float))]
@@ -500,7 +528,7 @@ td:first-child { color: #555; white-space: nowrap; }
 """
 
 
-def render_page(out: Path, sections: list[Section]) -> str:
+def render_page(out: str, sections: list[Section]) -> str:
     parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">', "<title>wit dataset report</title>",
              f"<style>{PAGE_STYLE}</style></head><body>", "<h1>wit dataset report</h1>",
              f'<p class="where">{html.escape(str(out))}</p>']
@@ -519,21 +547,46 @@ def render_page(out: Path, sections: list[Section]) -> str:
     return "\n".join(parts) + "\n"
 
 
-def write_report(out_dir: str | Path, run_dir: str | Path | None = None, cap: int | None = None) -> Path:
-    """Write OUT/report/index.html and its plots; returns the page's path."""
-    out = Path(out_dir)
-    if not out.is_dir():
+def _folder(path: str | Path) -> str:
+    """The folder as the report names it: a local path as pathlib spells it, a URL as given."""
+    return str(path).rstrip("/") if is_url(str(path)) else str(Path(path))
+
+
+def _is_dir(path: str) -> bool:
+    fs, root = url_to_fs(path)
+    return fs.isdir(root)
+
+
+def write_report(out_dir: str | Path, run_dir: str | Path | None = None, cap: int | None = None) -> Path | str:
+    """Write OUT/report/index.html and its plots; returns the page's path (its URL for a remote OUT)."""
+    out = _folder(out_dir)
+    if not _is_dir(out):
         raise WitError(f"{out} is not a folder; give the OUT folder of a `wit build`")
-    run = Path(run_dir) if run_dir else None
-    if run is not None and not run.is_dir():
+    run = _folder(run_dir) if run_dir else None
+    if run is not None and not _is_dir(run):
         raise WitError(f"run folder {run} does not exist")
-    report = Path(DatasetLayout(str(out)).report_dir)
-    report.mkdir(parents=True, exist_ok=True)
     if cap is None:
         try:
-            cap = recorded_cap(read_json(Path(DatasetLayout(str(out)).manifest)))
+            cap = recorded_cap(read_json(DatasetLayout(out).manifest))
         except NotAvailable:
             cap = None
+    if not is_url(out):
+        report = Path(DatasetLayout(out).report_dir)
+        report.mkdir(parents=True, exist_ok=True)
+        return _draw(out, run, cap, report)
+    # matplotlib and the page want a local folder: draw there, then upload.
+    with tempfile.TemporaryDirectory(prefix="wit-report-") as scratch:
+        page = _draw(out, run, cap, Path(scratch))
+        fs, remote = url_to_fs(DatasetLayout(out).report_dir)
+        fs.makedirs(remote, exist_ok=True)
+        drawn = sorted(path for path in Path(scratch).iterdir() if path.is_file() and path != page)
+        for path in [*drawn, page]:  # the page last, so it never links a plot not yet there
+            fs.put_file(str(path), join(remote, path.name))
+    return join(DatasetLayout(out).report_dir, page.name)
+
+
+def _draw(out: str, run: str | None, cap: int | None, report: Path) -> Path:
+    """Every section's plot into `report`, then index.html; returns the page."""
     sections = [
         section_drops(out, report),
         section_queries(out, report, cap),

@@ -63,6 +63,17 @@ def make_pipeline_options(beam_args: list[str], *, input_bytes: int | None = Non
     return options
 
 
+def use_options_in_launcher(beam_args: list[str]) -> None:
+    """Hand the run's Beam options to Beam's FileSystems in this (the launcher's) process.
+
+    Beam does so only when a Pipeline is made, but the launcher lists s3:// inputs before that,
+    and Beam's S3 client cannot even start without its options (--s3_endpoint_url ...).
+    """
+    from apache_beam.io.filesystems import FileSystems
+
+    FileSystems.set_options(PipelineOptions(list(beam_args)))
+
+
 def make_runner(options: PipelineOptions):
     """The runner object to give beam.Pipeline: FnApiRunner locally, else None (Beam's choice).
 
