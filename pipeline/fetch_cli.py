@@ -49,7 +49,6 @@ def run_fetch(args: argparse.Namespace) -> int:
     import time
 
     from wit.core.errors import WitError
-
     from wit.pipeline.fetch_config import FetchConfig
     from wit.pipeline.sources import check_first_url_list, fetch_list_config, readable_candidates
     from wit.pipeline.sources.inputs import BEAM_SCHEMES, expand_inputs
@@ -61,10 +60,11 @@ def run_fetch(args: argparse.Namespace) -> int:
 
         use_options_in_launcher(list(getattr(args, "beam_args", [])))
     inputs = expand_inputs([args.input])
-    url_lists = [file for file in inputs if file.format not in ("wat", "warc")]
-    if len(url_lists) < len(inputs):
+    archives = [file.path for file in inputs if file.format in ("wat", "warc")]
+    if archives:
+        more = f" and {len(archives) - 1:,} more" if len(archives) > 1 else ""
         raise WitError(f"--input: wit fetch reads candidates parquet and URL lists, not WAT/WARC files "
-                       f"({inputs[0].path if not url_lists else len(inputs) - len(url_lists)}); use wit build for those")
+                       f"({archives[0]}{more}); use wit build for those")
     list_config = fetch_list_config(args.url_col, args.caption_col)
     check_first_url_list(inputs, list_config)
     beam_args = list(getattr(args, "beam_args", []))
