@@ -211,13 +211,16 @@ def run_img2dataset(exe: str, url_list: Path, out: Path, count: int, processes: 
     return {**figures, "statuses": dict(statuses), "stored": statuses["success"]}
 
 
-def run_wit(url_list: Path, out: Path, extra: list[str]) -> dict:
+def run_wit(url_list: Path, out: Path, extra: list[str], command_name: str = "fetch") -> dict:
+    """`wit fetch` on the list, or with command_name "build" the whole `wit build --queries none`
+    (text side, then the same fetch stage in Beam) with the same fetch flags."""
+    text_side = ["--queries", "none"] if command_name == "build" else []
     command = [
-        sys.executable, "-m", "wit", "fetch", "--input", str(url_list), "--out", str(out),
+        sys.executable, "-m", "wit", command_name, "--input", str(url_list), "--out", str(out), *text_side,
         "--image-size", "256", "--resize-mode", "center_crop", "--timeout", str(TIMEOUT_S), "--read-timeout", str(TIMEOUT_S),
         "--allow-address", "127.0.0.1/32", "--per-host-limit", "0", *extra,
     ]
-    figures = run_measured(command, out.parent / "wit.log")
+    figures = run_measured(command, out.parent / f"wit-{command_name}.log")
     manifest = json.loads((out / "manifest.json").read_text())
     return {**figures, "statuses": manifest["status_counts"], "stored": manifest["samples"]}
 
@@ -302,6 +305,7 @@ def main() -> None:
     parser.add_argument("--photo-spread", type=float, default=1.3, help="sigma of the log of the photos' pixel count: 1.3 (default) gives the issue's mix, median 0.3 MP up to the 12 MP cap; 0.9 the lighter mix of earlier runs (max ~6 MP)")
     parser.add_argument("--wit-args", default="", help="extra `wit fetch` flags, e.g. '--concurrency 512'")
     parser.add_argument("--workdir", default="", help="keep outputs here (default: a temporary folder)")
+    parser.add_argument("--build", action="store_true", help="also run `wit build --queries none` on the same list (the text side, then the fetch stage in Beam)")
     args = parser.parse_args()
     if args.img2dataset == "none":
         args.img2dataset = ""
@@ -350,6 +354,11 @@ def main() -> None:
         server.first_seen.clear()  # img2dataset asked for the same paths
         results["wit"] = run_wit(url_list, out, args.wit_args.split())
         issued = _request_timeline(server.first_seen, results["wit"]["started"])
+        if args.build:
+            out = workdir / "wit-build"
+            shutil.rmtree(out, ignore_errors=True)
+            print("running wit build --queries none ...", flush=True)
+            results["wit build"] = run_wit(url_list, out, args.wit_args.split(), command_name="build")
         print("measuring the floor again ...", flush=True)
         floor_after = floor(pool, repeat=1 if args.quick else 2, threads=cores)
         print("measuring start-up (one URL answered 404 at once) ...", flush=True)
@@ -387,10 +396,21 @@ def main() -> None:
         "floor_cpu_s_per_1000_before_after_wit": [round(f["parallel"]["cpu_s_per_1000"], 2) for f in (floor_before, floor_after)],
     }
     for name, f in results.items():
+        name = name.replace(" ", "_")
         for key in ("images_per_s", "wall_s", "cpu_s_per_1000", "peak_rss_mb"):
             summary[f"{name}_{key}"] = round(f[key], 2)
         summary[f"{name}_stored"] = f["stored"]
         summary[f"{name}_statuses"] = f["statuses"]
+    if "wit build" in results:
+        build = results["wit build"]
+        summary["build_cores_busy"] = round(build["cpu_s"] / build["wall_s"], 2)
+        summary["fetch_cores_busy"] = round(results["wit"]["cpu_s"] / results["wit"]["wall_s"], 2)
+        summary["build_vs_fetch"] = round(build["images_per_s"] / results["wit"]["images_per_s"], 2)
+        print(f"wit build: {build['images_per_s']:.1f} images/s, {summary['build_vs_fetch']:.2f}x wit fetch's "
+              f"(target >= 0.9x), {summary['build_cores_busy']:.2f} of {cores} cores busy (wit fetch {summary['fetch_cores_busy']:.2f})")
+        if "img2dataset" in results:
+            summary["build_vs_img2dataset"] = round(build["images_per_s"] / results["img2dataset"]["images_per_s"], 2)
+            print(f"wit build vs img2dataset: {summary['build_vs_img2dataset']:.2f}x images/s (target >= 1.5x)")
     wit = results["wit"]
     summary["wit_cpu_vs_floor"] = round(wit["cpu_s_per_1000"] / floor_cpu, 2)
     summary["wit_startup_cpu_s"] = round(startup["cpu_s"], 2)

@@ -160,7 +160,11 @@ def attempted_uids_check(candidate_files: list[str], shard_files: list[str]) -> 
         counter: collections.Counter = collections.Counter()
         for path in paths:
             with open_url(path, "rb") as handle:
-                counter.update(pq.read_table(handle, columns=["uid"]).column("uid").to_pylist())
+                # No pyarrow thread pools (CPU or pre-buffering IO): started this late, just
+                # before the launcher exits, they were seen to abort it at shutdown now and then
+                # ("terminate called without an active exception").
+                table = pq.read_table(handle, columns=["uid"], use_threads=False, pre_buffer=False)
+                counter.update(table.column("uid").to_pylist())
         return counter
 
     kept, attempted = uids(candidate_files), uids(shard_files)
