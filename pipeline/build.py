@@ -142,6 +142,15 @@ def total_input_bytes(files: list[InputFile]) -> int | None:
     return sum(file.size for file in files)
 
 
+def build_pipeline(config: BuildConfig, options, progress_dir: str | None = None) -> beam.Pipeline:
+    """The whole job, built and not run: the text side, then fetch unless --until candidates."""
+    pipeline = beam.Pipeline(runner=make_runner(options), options=options)
+    kept = build_text_side(pipeline, config, progress_dir)
+    if config.fetch is not None:
+        continue_into_fetch(kept, config)
+    return pipeline
+
+
 def run_build(config: BuildConfig, beam_args: list[str], *, show_progress: bool = True) -> dict:
     """Runs the build, prints the reconciled counts, returns the text_counts.json document.
 
@@ -150,11 +159,7 @@ def run_build(config: BuildConfig, beam_args: list[str], *, show_progress: bool 
     """
     options = make_pipeline_options(beam_args, input_bytes=total_input_bytes(config.files))
     if is_dry_run(options):
-        pipeline = beam.Pipeline(runner=make_runner(options), options=options)
-        kept = build_text_side(pipeline, config)
-        if config.fetch is not None:
-            continue_into_fetch(kept, config)
-        description = dry_run(pipeline, options, [(f.path, f.format, f.size) for f in config.files])
+        description = dry_run(build_pipeline(config, options), options, [(f.path, f.format, f.size) for f in config.files])
         print(format_dry_run("wit build", description))
         return description
     local = is_local_runner(options)
@@ -168,10 +173,7 @@ def run_build(config: BuildConfig, beam_args: list[str], *, show_progress: bool 
     printer = ProgressPrinter(progress_dir, total_units) if (progress_dir and show_progress) else None
     _LOGGER.info("wit build: %d input file(s) on %s", len(config.files), describe_runner(options))
     try:
-        pipeline = beam.Pipeline(runner=make_runner(options), options=options)
-        kept = build_text_side(pipeline, config, progress_dir)
-        if config.fetch is not None:
-            continue_into_fetch(kept, config)
+        pipeline = build_pipeline(config, options, progress_dir)
         if printer:
             printer.start()
         result = pipeline.run()
@@ -198,19 +200,15 @@ UID_CHECK_LIMIT = 2_000_000
 def check_fetch_reconciles(kept: int, out: str) -> str:
     """`kept = attempted in shards`, from the manifest (and uid by uid for builds up to
     UID_CHECK_LIMIT); raises WitError when a kept candidate was lost or attempted twice."""
-    from wit.core.storage import url_to_fs
+    from wit.core.storage import glob_urls
     from wit.shards.manifest import read_manifest
 
     layout = DatasetLayout(out)
     manifest = read_manifest(out)
     uid_check = None
     if kept <= UID_CHECK_LIMIT:
-        fs, _ = url_to_fs(layout.root)
-        protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
-        prefix = "" if protocol in ("file", "local") else f"{protocol}://"
-        candidate_files = [prefix + p for p in sorted(fs.glob(f"{layout.candidates_dir}/*.parquet"))]
-        shard_files = [prefix + p for p in sorted(fs.glob(f"{layout.shards_dir}/*.parquet"))]
-        uid_check = attempted_uids_check(candidate_files, shard_files)
+        uid_check = attempted_uids_check(glob_urls(f"{layout.candidates_dir}/*.parquet"),
+                                         glob_urls(f"{layout.shards_dir}/*.parquet"))
     return reconcile_fetch(kept, manifest, uid_check)
 
 

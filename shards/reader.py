@@ -25,7 +25,7 @@ from typing import Iterable, Iterator
 
 from wit.core.errors import WitError
 from wit.core.layout import SHARDS_DIR, SIZES, STATS_SUFFIX, DatasetLayout
-from wit.core.storage import open_url, url_to_fs
+from wit.core.storage import open_url, url_to_fs, with_protocol
 
 log = logging.getLogger(__name__)
 
@@ -92,21 +92,15 @@ def expand_urls(spec: str | Iterable[str]) -> list[str]:
 def _expand_one(pattern: str) -> list[str]:
     fs, path = url_to_fs(pattern)
     if any(ch in path for ch in "*?["):
-        return [_unstrip(fs, pattern, p) for p in sorted(fs.glob(path)) if p.endswith(".tar")]
+        return [with_protocol(fs, pattern, p) for p in sorted(fs.glob(path)) if p.endswith(".tar")]
     if fs.isdir(path):
         found = sorted(p for p in fs.ls(path, detail=False) if p.endswith(".tar"))
         if not found and fs.isdir(posixpath.join(path, SHARDS_DIR)):  # a `wit build` OUT folder
             return _expand_one(DatasetLayout(pattern).shards_dir)
-        return [_unstrip(fs, pattern, p) for p in found]
+        return [with_protocol(fs, pattern, p) for p in found]
     if not fs.exists(path):
         raise WitError(f"shard not found: {pattern}")
     return [pattern]
-
-
-def _unstrip(fs, original: str, path: str) -> str:
-    """Put the protocol back on a path that fsspec returned without it (gs://, s3://, ...)."""
-    protocol = original.split("://", 1)[0] if "://" in original else None
-    return fs.unstrip_protocol(path) if protocol and protocol != "file" else path
 
 
 def split_key(member_name: str) -> tuple[str, str]:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from wit.pipeline.sources.remote import RemoteReadConfig, RemoteReader
 from wit.pipeline.sources.urllist import url_list_format
 from wit.core.errors import WitError
-from wit.core.storage import open_url, require_filesystem, url_to_fs
+from wit.core.storage import open_url, require_filesystem, url_to_fs, with_protocol
 
 # Where `--crawl` finds `crawl-data/CC-MAIN-YYYY-WW/wat.paths.gz`. Users on AWS can point it at
 # s3://commoncrawl/; tests point it at a local server.
@@ -52,9 +52,8 @@ def _through_fsspec(path: str) -> bool:
 def _folder_files(folder: str) -> list[tuple[str, int]]:
     """The files of a folder whose names tell a source format, at any depth, with their sizes."""
     fs, root = url_to_fs(folder)
-    prefix = folder[: len(folder) - len(folder.split("://", 1)[1])] if "://" in folder else ""
     found = fs.find(root, detail=True)
-    return sorted((prefix + path, int(info.get("size") or -1)) for path, info in found.items() if detect_format(path))
+    return sorted((with_protocol(fs, folder, path), int(info.get("size") or -1)) for path, info in found.items() if detect_format(path))
 
 
 def _is_folder(pattern: str) -> bool:
@@ -119,8 +118,7 @@ def _match(pattern: str) -> list[tuple[str, int]]:
         return [(name, os.path.getsize(name)) for name in names if os.path.isfile(name)]
     if _through_fsspec(pattern):
         fs, root = url_to_fs(pattern)
-        scheme = pattern.split("://", 1)[0] + "://"
-        return sorted((scheme + path.lstrip("/"), int(info.get("size") or -1)) for path, info in fs.glob(root, detail=True).items())
+        return sorted((with_protocol(fs, pattern, path), int(info.get("size") or -1)) for path, info in fs.glob(root, detail=True).items())
     from apache_beam.io.filesystems import FileSystems
 
     require_filesystem(pattern, beam=True)

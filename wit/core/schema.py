@@ -43,12 +43,13 @@ def samples_schema():
     """One row per attempted sample: img2dataset's per-sample fields first, then the candidate's own."""
     import pyarrow as pa
 
-    candidate_columns = candidates_schema()
+    # The fields a sample shares with its candidate take the candidate's types: one type per field.
+    shared = candidates_schema()
     return pa.schema([
         ("key", pa.string()),
-        ("uid", pa.string()),
-        ("url", pa.string()),
-        (CAPTION_COLUMN, pa.string()),
+        shared.field("uid"),
+        shared.field("url"),
+        shared.field(CAPTION_COLUMN),
         ("status", pa.string()),
         ("error_message", pa.string()),
         ("width", pa.int64()),
@@ -56,12 +57,12 @@ def samples_schema():
         ("original_width", pa.int64()),
         ("original_height", pa.int64()),
         ("sha256", pa.string()),
-        ("page_url", pa.string()),
-        ("source", pa.string()),
-        candidate_columns.field("matches"),
-        candidate_columns.field("selected_by"),
-        ("lang", pa.string()),
-        ("meta", pa.string()),
+        shared.field("page_url"),
+        shared.field("source"),
+        shared.field("matches"),
+        shared.field("selected_by"),
+        shared.field("lang"),
+        shared.field("meta"),
     ])
 
 

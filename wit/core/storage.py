@@ -81,6 +81,19 @@ def url_to_fs(url: str, **kwargs):
     return fsspec.core.url_to_fs(url, **kwargs)
 
 
+def with_protocol(fs, original: str, path: str) -> str:
+    """A path fsspec listed (without its protocol), as a URL of the same kind as `original`:
+    `s3://b/k` for a listing of `s3://b/...`; local paths stay plain paths."""
+    protocol = original.split("://", 1)[0] if "://" in original else None
+    return fs.unstrip_protocol(path) if protocol and protocol != "file" else path
+
+
+def glob_urls(pattern: str) -> list[str]:
+    """Every file a glob names, as URLs of the pattern's kind, sorted."""
+    fs, root = url_to_fs(pattern)
+    return sorted(with_protocol(fs, pattern, path) for path in fs.glob(root))
+
+
 def open_url(url: str, mode: str = "rb", **kwargs):
     """fsspec's OpenFile for a URL or local path (use it in a `with`), after `require_filesystem`."""
     import fsspec
