@@ -191,3 +191,25 @@ def test_a_resumed_slip_run_continues_exactly(tmp_path, capsys):
     assert "--objective slip" in capsys.readouterr().err
     assert wit(train_args(data, tmp_path / "resumed", micro, "--epochs", "2", "--resume", "auto", "--objective", "slip")) == 1
     assert "--ssl-mlp-dim" in capsys.readouterr().err
+
+
+class StopAtTraining(Exception):
+    pass
+
+
+def test_wit_demo_objective_slip_trains_with_slip(monkeypatch, tmp_path):
+    from wit.app import demo
+
+    calls = []
+
+    def run_step(name, wit_args, verbose):
+        calls.append((name, wit_args))
+        if name == "train":
+            raise StopAtTraining
+        return ""
+
+    monkeypatch.setattr(demo, "_run_wit", run_step)
+    assert wit(["demo", "--quick", "--objective", "slip", "--out", str(tmp_path)]) == 1  # stopped at the train step
+    name, train = calls[-1]
+    assert [n for n, _ in calls] == ["sample-web", "build", "train"]
+    assert train[train.index("--objective") + 1] == "slip"
