@@ -213,3 +213,24 @@ def test_wit_demo_objective_slip_trains_with_slip(monkeypatch, tmp_path):
     name, train = calls[-1]
     assert [n for n, _ in calls] == ["sample-web", "build", "train"]
     assert train[train.index("--objective") + 1] == "slip"
+
+
+@pytest.mark.slow
+def test_torchrun_two_processes_train_slip(tmp_path):
+    """The real loop under torchrun (gloo on CPU) with the SSL head inside DDP."""
+    from test_trainer_ddp import SMALL, free_port, run_torchrun
+
+    data = write_dataset(tmp_path / "data", make_pairs(64, seed=3), per_shard=16)
+    config = tmp_path / "micro.json"
+    config.write_text(json.dumps({**SMALL.to_dict(), "vocab_size": 300, "eot_token_id": 299}))
+    import sys
+
+    result = run_torchrun([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr", "127.0.0.1",
+                           "--master_port", str(free_port()), "-m", "wit.trainer.train", "--data", str(data), "--out", str(tmp_path / "run"),
+                           "--model-config", str(config), "--batch-size", "8", "--workers", "1", "--precision", "fp32",
+                           "--vocab-size", "300", "--log-every", "1", "--save-every", "0", "--device", "cpu", "--objective", "slip"])
+    assert json.loads(result.stdout.strip().splitlines()[-1])["step"] == 4  # 64 samples / (8 x 2 processes)
+    records = metrics(tmp_path / "run")
+    assert [r["step"] for r in records] == [1, 2, 3, 4] and all(r["ssl_loss"] > 0 for r in records)
+    state = load_checkpoint(tmp_path / "run" / "checkpoints" / "latest.pt")
+    assert state["objective"] == "slip" and "layer3.weight" in state["ssl_head"]
