@@ -57,7 +57,7 @@ def test_nt_xent_matches_a_hand_computation():
 def test_gradients_reach_the_encoder_through_both_branches(config):
     torch.manual_seed(0)
     clip = build_model(config)
-    head_config = SSLHeadConfig.for_encoder(clip.visual.feature_width)
+    head_config = SSLHeadConfig.for_encoder(clip.visual.feature_width, config.embed_dim)
     model = SLIP(clip, build_ssl_head(head_config))
     generator = torch.Generator().manual_seed(1)
     images = torch.randn(4, 3, 32, 32, generator=generator)
@@ -89,9 +89,11 @@ def test_gradients_reach_the_encoder_through_both_branches(config):
 
 
 def test_ssl_head_defaults_are_slips_capped_for_small_encoders():
-    assert SSLHeadConfig.for_encoder(768) == SSLHeadConfig(768, 4096, 256)  # ViT-B, as in SLIP
-    assert SSLHeadConfig.for_encoder(128) == SSLHeadConfig(128, 1024, 256)  # tiny-vit
-    assert SSLHeadConfig.for_encoder(64, mlp_dim=100, emb_dim=10) == SSLHeadConfig(64, 100, 10)
+    assert SSLHeadConfig.for_encoder(768, 512) == SSLHeadConfig(768, 4096, 256)  # ViT-B/16, as in SLIP
+    assert SSLHeadConfig.for_encoder(2048, 1024) == SSLHeadConfig(2048, 4096, 256)  # RN50
+    assert SSLHeadConfig.for_encoder(512, 128) == SSLHeadConfig(512, 1024, 256)  # tiny-rn: not 4096 wide
+    assert SSLHeadConfig.for_encoder(64, 64) == SSLHeadConfig(64, 512, 128)  # the benchmark's ViT
+    assert SSLHeadConfig.for_encoder(64, 64, mlp_dim=100, emb_dim=10) == SSLHeadConfig(64, 100, 10)
     head = build_ssl_head(SSLHeadConfig(16, 32, 8))
     assert [type(m).__name__ for m in head] == ["Linear", "BatchNorm1d", "ReLU", "Linear", "BatchNorm1d", "ReLU", "Linear"]
 

@@ -39,8 +39,8 @@ class TrainConfig:
     objective: str = "clip"
     ssl_scale: float = 1.0
     ssl_temperature: float = 0.1
-    ssl_mlp_dim: int | None = None  # None: SLIP's 4096, capped at 8x the image encoder's feature width
-    ssl_emb_dim: int | None = None  # None: SLIP's 256, capped at 2x the feature width
+    ssl_mlp_dim: int | None = None  # None: SLIP's 4096, capped at 8x the model's embedding width
+    ssl_emb_dim: int | None = None  # None: SLIP's 256, capped at 2x the embedding width
     workers: int = 4
     shuffle_buffer: int = 2000
     seed: int = 0
@@ -90,9 +90,9 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     objective.add_argument("--ssl-scale", type=float, default=1.0, help="slip: weight of the SimCLR loss")
     objective.add_argument("--ssl-temperature", type=float, default=0.1, help="slip: NT-Xent temperature")
     objective.add_argument("--ssl-mlp-dim", type=int, default=None,
-                           help="slip: hidden width of the 3-layer SSL head (default SLIP's 4096, at most 8x the image features' width)")
+                           help="slip: hidden width of the 3-layer SSL head (default SLIP's 4096, at most 8x the model's embedding width)")
     objective.add_argument("--ssl-emb-dim", type=int, default=None,
-                           help="slip: output width of the SSL head (default SLIP's 256, at most 2x the image features' width)")
+                           help="slip: output width of the SSL head (default SLIP's 256, at most 2x the embedding width)")
     runtime = parser.add_argument_group("runtime")
     runtime.add_argument("--precision", default="amp", choices=PRECISIONS,
                          help="amp: fp16 autocast + GradScaler on CUDA; amp_bf16: bf16 autocast; on CPU both amp modes use bf16")

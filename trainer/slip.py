@@ -37,10 +37,11 @@ class SSLHeadConfig:
     emb_dim: int
 
     @classmethod
-    def for_encoder(cls, feature_width: int, mlp_dim: int | None = None, emb_dim: int | None = None) -> "SSLHeadConfig":
-        """SLIP's 4096/256 head, capped at 8x / 2x the encoder's feature width unless given: a
-        4096-wide head on a 64-wide tiny encoder would hold most of the model's parameters."""
-        return cls(feature_width, mlp_dim or min(SLIP_MLP_DIM, 8 * feature_width), emb_dim or min(SLIP_EMB_DIM, 2 * feature_width))
+    def for_encoder(cls, feature_width: int, embed_dim: int, mlp_dim: int | None = None, emb_dim: int | None = None) -> "SSLHeadConfig":
+        """A head reading `feature_width` features: SLIP's 4096/256 widths, capped at 8x / 2x the
+        model's embedding width unless given (ViT-B/16: 512 -> 4096/256, as in SLIP; tiny-rn: 128
+        -> 1024/256). Uncapped, a 4096-wide head would hold most of a tiny model's parameters."""
+        return cls(feature_width, mlp_dim or min(SLIP_MLP_DIM, 8 * embed_dim), emb_dim or min(SLIP_EMB_DIM, 2 * embed_dim))
 
 
 def build_ssl_head(config: SSLHeadConfig) -> nn.Sequential:

@@ -265,7 +265,8 @@ def train(config: TrainConfig) -> dict:
     trained: torch.nn.Module = model
     slip_loss = augment = ssl_head_config = None
     if config.objective == "slip":
-        ssl_head_config = SSLHeadConfig.for_encoder(model.visual.feature_width, config.ssl_mlp_dim, config.ssl_emb_dim)
+        ssl_head_config = SSLHeadConfig.for_encoder(model.visual.feature_width, model_config.embed_dim,
+                                                    config.ssl_mlp_dim, config.ssl_emb_dim)
         ssl_head = build_ssl_head(ssl_head_config).to(device)
         if world_size > 1 and device.type == "cuda":  # SLIP's head normalises over the global batch
             ssl_head = torch.nn.SyncBatchNorm.convert_sync_batchnorm(ssl_head)
