@@ -24,43 +24,14 @@ paths as they are.
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Iterable
-
 from wit.core.errors import UsageError
-from wit.core.runner import is_local_runner
-from wit.core.storage import is_url, open_url, read_bytes
+from wit.core.runner import is_local_path, refuse_local_paths, runner_name, workers_share_launcher_disk
+from wit.core.storage import open_url, read_bytes
+
+__all__ = ["is_local_path", "refuse_local_paths", "workers_share_launcher_disk", "job_temp_location",
+           "shipped_query_list_url", "ship_query_list"]
 
 SHIPPED_QUERIES_DIR = "wit-queries"
-
-
-def workers_share_launcher_disk(options) -> bool:
-    """True only for the local FnApiRunner, whose workers run on this machine."""
-    return is_local_runner(options)
-
-
-def runner_name(options) -> str:
-    from apache_beam.options.pipeline_options import StandardOptions
-
-    return options.view_as(StandardOptions).runner or "DirectRunner"
-
-
-def is_local_path(path: str) -> bool:
-    """A path on this machine's disk: a plain path or a file:// URL."""
-    return not is_url(path) or str(path).lower().startswith("file://")
-
-
-def refuse_local_paths(named: dict[str, Iterable[str]], options) -> None:
-    """UsageError (exit 2) when a remote runner's workers would have to open local paths.
-
-    `named` maps an option (`--input`) to the paths it gave."""
-    local = {option: [path for path in paths if is_local_path(path)] for option, paths in named.items()}
-    local = {option: paths for option, paths in local.items() if paths}
-    if not local:
-        return
-    listed = "; ".join(f"{option} {paths[0]}" + (f" and {len(paths) - 1:,} more" if len(paths) > 1 else "")
-                       for option, paths in local.items())
-    raise UsageError(f"{runner_name(options)} runs the workers on other machines, which cannot read this machine's "
-                     f"files: {listed}. Put them in a bucket the workers can read (gs://, s3://) and pass its URL")
 
 
 def job_temp_location(options) -> str | None:

@@ -87,6 +87,16 @@ def test_a_remote_runner_refuses_local_paths_at_launch(command, option, url_list
     assert not (tmp_path / "out").exists()
 
 
+def test_the_query_list_counting_job_refuses_a_local_dump_on_a_remote_runner(tmp_path, capsys):
+    dump = tmp_path / "enwiki-pages-articles.xml.bz2"
+    dump.write_bytes(b"")
+    code = wit(["queries", "build", "--out", "gs://bucket/q.parquet", "--wiki-dump", str(dump), "--no-wordnet",
+                "--runner", "PortableRunner", "--job_endpoint", "embed"])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert f"PortableRunner runs the workers on other machines, which cannot read this machine's files: --wiki-dump {dump}." in err
+
+
 def test_a_local_query_list_without_a_temp_location_is_refused(tmp_path, capsys, monkeypatch):
     pytest.importorskip("s3fs")
     pytest.importorskip("boto3")
