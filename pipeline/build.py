@@ -153,7 +153,8 @@ def prepare_for_workers(config: BuildConfig, options, *, upload: bool = True) ->
     uploaded to the job's temp location (`upload=False`: only named, for a dry run)."""
     from dataclasses import replace
 
-    from wit.pipeline.worker_inputs import is_local_path, refuse_local_paths, ship_query_list, workers_share_launcher_disk
+    from wit.core.runner import is_local_path, refuse_local_paths, workers_share_launcher_disk
+    from wit.pipeline.worker_inputs import ship_query_list
 
     if workers_share_launcher_disk(options):
         return config

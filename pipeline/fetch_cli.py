@@ -100,10 +100,9 @@ def _run_in_beam(inputs, list_config, config, beam_args: list[str]) -> tuple[dic
     import apache_beam as beam
     from apache_beam.metrics.metric import MetricsFilter
 
-    from wit.core.runner import make_pipeline_options, make_runner
+    from wit.core.runner import make_pipeline_options, make_runner, refuse_local_paths, workers_share_launcher_disk
     from wit.pipeline.shard_stage import FetchToShards
     from wit.pipeline.sources import readable_candidates
-    from wit.pipeline.worker_inputs import refuse_local_paths, workers_share_launcher_disk
     from wit.shards.manifest import read_manifest
 
     # Construction-time type checking infers every lambda's output type from its bytecode:

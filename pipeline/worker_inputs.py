@@ -18,18 +18,17 @@ launcher recorded (`load_query_list(spec, expected_hash)`): a worker image whose
 differs, or a bucket file replaced after launch, fails loudly with both hashes.
 
 The local FnApiRunner's workers are threads or processes on the launcher's machine and read its
-paths as they are.
+paths as they are. The checks that need no upload (`refuse_local_paths`,
+`workers_share_launcher_disk`) live in wit.core.runner, for every command that runs a job.
 """
 
 from __future__ import annotations
 
 import posixpath
-from wit.core.errors import UsageError
-from wit.core.runner import is_local_path, refuse_local_paths, runner_name, workers_share_launcher_disk
-from wit.core.storage import open_url, read_bytes
 
-__all__ = ["is_local_path", "refuse_local_paths", "workers_share_launcher_disk", "job_temp_location",
-           "shipped_query_list_url", "ship_query_list"]
+from wit.core.errors import UsageError
+from wit.core.runner import is_local_path, runner_name
+from wit.core.storage import open_url, read_bytes
 
 SHIPPED_QUERIES_DIR = "wit-queries"
 
@@ -46,8 +45,9 @@ def job_temp_location(options) -> str | None:
 
 
 def shipped_query_list_url(path: str, content_hash: str, temp_location: str) -> str:
-    """The copy's URL: content-addressed, so relaunching with the same list reuses it and two
-    lists never share a name; the file name is kept (its suffix says how to read it)."""
+    """The copy's URL, named by the list's sha256 (the hash the workers check), so relaunching
+    with the same list writes the same object; the file name is kept (its suffix says how to
+    read it)."""
     return f"{temp_location}/{SHIPPED_QUERIES_DIR}/{content_hash}/{posixpath.basename(str(path))}"
 
 
