@@ -8,7 +8,7 @@ counted.
 
 Order (cheapest first, and the order in which a caption that fails several checks is counted):
 url -> length (after normalisation) -> file name -> boilerplate -> camera -> language.
-File names come before boilerplate so that 'photo 2 of 9' counts as a file name, not as the
+File names come before boilerplate so that 'photo 4 of 7' counts as a file name, not as the
 generic word 'photo'; language comes last because it costs more than all the rest together.
 """
 

@@ -409,8 +409,8 @@ def identify_cascade(text: str) -> LanguageGuess:
       words English does not know (clipped to [0, 1]). Evidence counts both ways: distinctive
       English words for English, words unknown to English for another language.
     - Otherwise the caption is names, brands, model numbers or a Title Case product title,
-      which carry little language evidence and are keeps by the label rules ('Kyle Lo',
-      'BMW M6 Gran Coupe'); only fastText's confidence in one specific other language counts.
+      which carry little language evidence and are keeps by the label rules ('Ana Lima',
+      'Audi Q7 Sportback'); only fastText's confidence in one specific other language counts.
     A plain "is this English?" detector drops a quarter or more of such captions
     (docs/filters.md).
 
