@@ -42,7 +42,7 @@ def _load_catalogue() -> dict:
 
 _CATALOGUE = _load_catalogue()
 _SUPPLEMENT = _CATALOGUE["supplement"]
-# Everyday English words among the catalogue's words (wordfreq Zipf >= 3): gear only beside a signal.
+# Everyday English words among the catalogue's words (wordfreq Zipf >= 3.0): gear only beside a signal.
 _COMMON = frozenset(_CATALOGUE["common"])
 _AMBIGUOUS_MAKERS = frozenset(_SUPPLEMENT["ambiguous_maker_words"])
 # Rare words (wordfreq Zipf < 2.5, or glued such as 'af-s'): a line or lens word names a camera alone.
@@ -114,8 +114,9 @@ _EXPOSURE = re.compile(
 )
 _EXPOSURE_ANYWHERE = re.compile(
     r"\b\d+/\d{2,5}\s*(?:s|sec)?\b|\bf/\d+(?:\.\d+)?|\biso[\s:]*\d{2,5}\b|\b\d{1,4}(?:-\d{1,4})?\s?mm\b"
-    # Lens names glue focal length and aperture ('23mmF1.4'), or write the aperture as 'F2.8'.
-    r"|\d{2,4}mm\s?f/?\d|\bf\d+(?:\.\d+)?(?:-\d+(?:\.\d+)?)?\b"
+    # Lens names glue focal length and aperture ('23mmF1.4'), or write the aperture as 'F2.8'
+    # (with its decimals: a bare 'F1' is more often a race series than an aperture).
+    r"|\d{2,4}mm\s?f/?\d|\bf\d+\.\d+(?:-\d+(?:\.\d+)?)?\b"
     r"|\bexposure\b|\baperture\b|\bfocal length\b",
     re.IGNORECASE,
 )
