@@ -65,7 +65,9 @@ CAMERA_BRANDS = (
 ) - DEVICE_BRANDS - _AMBIGUOUS_MAKERS
 # Two-word maker names ('Phase One'): a signal as a phrase, while each word alone is everyday.
 MAKER_PHRASES = tuple(_SUPPLEMENT["maker_phrases"])
-_MAKER_PHRASE = re.compile(r"\b(?:" + "|".join(re.escape(p).replace(r"\ ", r"\s+") for p in MAKER_PHRASES) + r")\b", re.IGNORECASE)
+_MAKER_PHRASE = re.compile(
+    r"\b(?:" + "|".join(re.escape(p).replace(r"\ ", r"\s+") for p in MAKER_PHRASES) + r")\b", re.IGNORECASE
+)
 # EXIF keys as dumps write them ('exposure time', 'fnumber'); the one-word forms are gear tokens.
 EXIF_KEYS = frozenset(_CATALOGUE["exif_keys"])
 # Words that occur in EXIF dumps, lens names and gear tag lists.

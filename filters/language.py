@@ -382,9 +382,9 @@ UNKNOWN_WORD_PENALTY = 0.4
 # share. This skips fastText on about half of real captions (a third with a 0.6 share, for three
 # more false positives in 36,571 lid-dev sentences and none on word pairs or captions_dev.tsv).
 VOCABULARY_DECIDES = 0.5
-# A caption without a single lowercase word, one letter long included (names, brands, model numbers, Title Case: 'Ana
-# Lima', 'Audi Q7 Sportback') carries no language evidence of its own: capitalised words are
-# neutral. It is judged non-English only when fastText is at least this sure of one other
+# A caption without a single lowercase word, one letter long included (names, brands, model
+# numbers, Title Case: 'Ana Lima', 'Audi Q7 Sportback') carries no language evidence of its own:
+# capitalised words are neutral. It is judged non-English only when fastText is at least this sure of one other
 # language; below it, it is English. fastText is that sure of whole foreign phrases ('Hier
 # klicken!' is not concerned: 'klicken' is a lowercase word), rarely of names.
 NAMES_CONFIDENT = 0.98
