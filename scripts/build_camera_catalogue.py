@@ -58,7 +58,7 @@ SUPPLEMENT = {
     # Phone and consumer-electronics makers: a camera signal only with a model code.
     "device_makers": (
         "apple samsung google sony huawei xiaomi redmi poco oneplus oppo vivo motorola nokia lg htc honor realme "
-        "asus zte meizu tecno infinix fairphone blackberry microsoft nothing iqoo"
+        "asus zte meizu tecno infinix fairphone blackberry microsoft nothing iqoo garmin"
     ).split(),
     # Phone model lines (with a number they name a phone: 'Galaxy S23', 'Pixel 8').
     "phone_lines": (
@@ -67,13 +67,13 @@ SUPPLEMENT = {
     ).split(),
     # Camera makers lensfun 0.3.3 does not list (action/360 cameras, newer lens makers).
     "camera_makers": (
-        "insta360 akaso sjcam garmin virb yi kandao ricoh theta polaroid instax lomography rollei yashica "
+        "insta360 akaso sjcam virb yi kandao ricoh theta polaroid instax lomography rollei yashica "
         "holga lomo zenit kiev praktica bronica linhof sinar graflex lumix 7artisans ttartisan rokinon laowa "
         "nikkor zuiko fujinon leitz om-system fuji contax voigtlander"
     ).split(),
     # Maker words that are also everyday words or names ('One' of Phase One, 'Venus' Optics):
     # a camera signal only with a model code, like the device makers.
-    "ambiguous_maker_words": "one magic phase carl arsenal miranda venus yi kiev theta petri fujian system slr".split(),
+    "ambiguous_maker_words": "one magic phase carl arsenal miranda venus yi kiev theta petri fujian system slr schneider sinar".split(),
     # Two-word maker names, matched as phrases.
     "maker_phrases": ["phase one", "om system", "slr magic", "konica minolta", "carl zeiss", "leica camera"],
     # Camera lines lensfun 0.3.3 lacks (newer compacts, action cameras, instant cameras).
