@@ -157,3 +157,14 @@ def test_a_second_composed_set_written_after_the_rules():
     false_drops = [r["text"] for r, p in zip(rows, predicted) if r["label"] == "keep" and p != "keep"]
     assert sum(camera_hits) / len(camera_hits) >= 0.92
     assert not false_drops, false_drops
+
+
+def test_no_english_lid_dev_line_is_camera_metadata(shared_data):
+    """The larger vocabulary must not eat plain English: 1,500 English sentences, word pairs and
+    single words from lid-dev, none of them camera metadata."""
+    from wit.filters.evaluation import read_lid_dev
+
+    for kind in ("sentences", "word-pairs", "single-words"):
+        english = [text for text, lang in read_lid_dev(shared_data / "lid-dev", kind) if lang == "en"]
+        assert len(english) >= 400
+        assert [text for text in english if camera.is_camera_metadata(text)] == [], kind
