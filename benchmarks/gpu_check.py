@@ -11,7 +11,8 @@ the size `wit build` writes), in one run folder with one schedule of 3 x --steps
 2. resumed under `amp_bf16` (bf16 autocast, no scaler) for --steps more;
 3. resumed under `amp` again: a checkpoint without scaler state into a run with one (issue 18's bug);
 
-then a fresh run with `--compile` (amp_bf16) for --steps steps. samples/s is the median of the
+then a fresh run with `--compile` (amp_bf16) for --steps steps (the first model only, unless
+--compile-models says otherwise: compiling takes a minute or more per model). samples/s is the median of the
 logged windows after the first (which holds warm-up and compilation), as the trainer logs it;
 peak memory is torch.cuda.max_memory_allocated over the segment. The loader's rate (images/s per
 worker x workers) is printed so a loader-bound segment is visible.
@@ -113,7 +114,8 @@ def train_segment(common: dict, device: torch.device, precision: str, stop_at: i
     records = [r for r in records if "loss" in r and first_step < r["step"] <= stop_at]
     rates = [r["samples_per_s"] for r in records[1:]] or [r["samples_per_s"] for r in records]
     loader = [r["loader_images_per_s_per_worker"] for r in records if r.get("loader_images_per_s_per_worker")]
-    state = torch.load(Path(config.out) / "checkpoints" / "latest.pt", map_location="cpu", weights_only=False)
+    # mmap: only the small scaler entry is read from a checkpoint of ~1.8 GB (ViT-B/32 with AdamW state)
+    state = torch.load(Path(config.out) / "checkpoints" / "latest.pt", map_location="cpu", weights_only=False, mmap=True)
     losses = [r["loss"] for r in records]
     return {"steps": summary["step"] - first_step, "samples_per_s": statistics.median(rates), "peak_gib": peak_gib(device),
             "loss_first": losses[0], "loss_last": losses[-1], "finite": all(loss == loss and abs(loss) != float("inf") for loss in losses),
@@ -160,11 +162,13 @@ def run_rows(args: argparse.Namespace, device: torch.device, work: Path) -> list
 
     def attempt(row: dict, measure) -> None:
         print(f"gpu_check: {row['model']} {row['precision']} {row['what']} ({row['impl']}) ...", file=sys.stderr, flush=True)
+        started = time.perf_counter()
         try:
             row.update(measure())
             row["status"] = "ok"
         except Exception as exc:  # a check script: record the failure in its row and go on
             row["status"] = f"FAILED: {type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''}"
+        row.setdefault("seconds", time.perf_counter() - started)
         rows.append(row)
 
     shard_dir = work / "shards"
@@ -189,7 +193,7 @@ def run_rows(args: argparse.Namespace, device: torch.device, work: Path) -> list
             stop, start = (index + 1) * segment, index * segment
             attempt({"model": model, "precision": precision, "what": what, "impl": "wit train", "batch": args.batch},
                     lambda p=precision, stop=stop, start=start: train_segment({**common, "resume": "auto"}, device, p, stop, start))
-        if not args.no_compile:
+        if not args.no_compile and model in args.compile_models.split(","):
             compiled = {**common, "out": str(run) + "-compile"}
             attempt({"model": model, "precision": second, "what": "--compile", "impl": "wit train", "batch": args.batch},
                     lambda: train_segment(compiled, device, second, segment, 0, compile=True))
@@ -218,14 +222,15 @@ def cell(value, spec: str) -> str:
 def print_table(rows: list[dict], device_name: str, notes: list[str]) -> None:
     print(f"\ngpu_check on {device_name}")
     header = (f"{'model':<9} {'precision':<9} {'what':<22} {'impl':<10} {'batch':>5} {'steps':>5} {'samples/s':>10} {'x open_clip':>11} "
-              f"{'peak GiB':>8} {'loss first->last':>17} {'loader img/s':>12} {'scaler':>8}  status")
+              f"{'peak GiB':>8} {'loss first->last':>17} {'loader img/s':>12} {'scaler':>8} {'wall s':>7}  status")
     print(header)
     print("-" * len(header))
     for row in rows:
         losses = f"{row['loss_first']:.3f}->{row['loss_last']:.3f}" if "loss_first" in row else "-"
         print(f"{row['model']:<9} {row['precision']:<9} {row['what']:<22} {row['impl']:<10} {row['batch']:>5} {cell(row.get('steps'), 'd'):>5} "
               f"{cell(row.get('samples_per_s'), ',.1f'):>10} {cell(row.get('vs_open_clip'), '.2f'):>11} {cell(row.get('peak_gib'), '.2f'):>8} "
-              f"{losses:>17} {cell(row.get('loader_images_per_s'), ',.0f'):>12} {cell(row.get('scaler_scale'), 'g'):>8}  {row['status']}")
+              f"{losses:>17} {cell(row.get('loader_images_per_s'), ',.0f'):>12} {cell(row.get('scaler_scale'), 'g'):>8} "
+              f"{cell(row.get('seconds'), '.0f'):>7}  {row['status']}")
     for note in notes:
         print(f"note: {note}")
 
@@ -240,7 +245,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--step-iters", type=int, default=None, help="timed steps of the tensor step rows")
     parser.add_argument("--precisions", default="amp,amp_bf16", help="the first trains, the last resumes it, the first resumes that")
     parser.add_argument("--workers", type=int, default=None, help="loader workers (default: CPUs - 2, at most 14; --tiny: 0)")
-    parser.add_argument("--no-compile", action="store_true", help="skip the --compile run")
+    parser.add_argument("--no-compile", action="store_true", help="skip the --compile runs")
+    parser.add_argument("--compile-models", default=None, help="models with a --compile run (default: the first; compiling costs a minute or more each)")
     parser.add_argument("--peers-path", default=os.environ.get("WIT_PEERS_PATH"), help="folder with open_clip installed (--no-deps --target)")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice; --tiny on CPU: 1)")
     parser.add_argument("--work-dir", default=None, help="where shards and runs go (default: a temporary folder, removed)")
@@ -249,6 +255,8 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("models", "batch", "steps", "step_iters"):
         if getattr(args, name) is None:
             setattr(args, name, defaults[name])
+    if args.compile_models is None:
+        args.compile_models = args.models.split(",")[0]
     if args.workers is None:
         args.workers = 0 if args.tiny else max(1, min(14, (os.cpu_count() or 2) - 2))
 
