@@ -68,15 +68,16 @@ def cpu_runs_bf16_natively(capabilities: Mapping[str, object]) -> tuple[bool, st
     """(whether bf16 training is worth having on this CPU, why), from torch.cpu.get_capabilities().
 
     Only x86's AMX-BF16 tile units count. AVX512_BF16 alone (AMD Zen 4, Intel Cooper Lake) has
-    bf16 dot products but no bf16 matrix engine: on the development machine's AMD EPYC with
-    avx512_bf16, bf16 autocast trained tiny-rn 3.7x slower than fp32 (issue 18). ARM's bf16
-    extensions have not been measured here, so ARM stays fp32 by default.
+    bf16 dot products but no bf16 matrix engine; on the development machine's AMD EPYC with
+    avx512_bf16, issue 18 measured `wit train` 3.7x slower with bf16 autocast than in fp32
+    (docs/trainer.md has the caveats). ARM's bf16 extensions have not been measured here, so ARM
+    stays fp32 by default.
     """
     name = capabilities.get("cpu_name") or capabilities.get("architecture") or "this CPU"
     if capabilities.get("amx_bf16"):
         return True, f"{name} has AMX-BF16 matrix units"
     if capabilities.get("avx512_bf16"):
-        return False, f"{name} has avx512_bf16 but no AMX-BF16 matrix units (bf16 autocast measured slower than fp32 there)"
+        return False, f"{name} has avx512_bf16 but no AMX-BF16 matrix units"
     return False, f"{name} has no bf16 matrix units"
 
 
