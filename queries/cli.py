@@ -13,14 +13,15 @@ DEFAULT_OUT = "queries.parquet"
 def register(subparsers) -> None:
     queries = subparsers.add_parser(
         "queries",
-        help="build the query list, or match captions against one",
-        description="Build the 500,000-query list (Wikipedia words, high-PMI bigrams, popular titles, WordNet) "
-        "or check which queries a caption contains.",
+        help="build the query list, match captions against one, or compare two",
+        description="Build CLIP's query list (Wikipedia words, high-PMI bigrams, popular titles, WordNet; up to 500,000), "
+        "check which queries a caption contains, or compare two lists (ours, MetaCLIP's metadata.json).",
     )
     commands = queries.add_subparsers(dest="queries_command", metavar="COMMAND")
     queries.set_defaults(handler=lambda args: queries.print_help() or 2)
     _register_build(commands)
     _register_match(commands)
+    _register_compare(commands)
 
 
 def _register_build(commands) -> None:
@@ -74,9 +75,24 @@ def _register_match(commands) -> None:
         description="Read captions from stdin, one per line, and print one JSON line per caption: "
         '{"caption": ..., "matches": [query texts], "ids": [query ids]}. Invalid UTF-8 is replaced, never fatal.',
     )
-    match.add_argument("--queries", default="default", help="query list: a .parquet or .txt file, or 'default' (default)")
+    match.add_argument("--queries", default="default", help="query list: a .parquet, .txt or .json (MetaCLIP's metadata.json) file, or 'default' (default)")
     match.add_argument("--max-chars", type=int, default=4096, help="scan only this many characters of each caption (default 4096)")
     match.set_defaults(handler=run_match)
+
+
+def _register_compare(commands) -> None:
+    compare = commands.add_parser(
+        "compare",
+        help="sizes and overlap of two query lists (ours, MetaCLIP's metadata.json, a .txt)",
+        description="Print each list's size, how many queries both hold, and for a list with a source column "
+        "(a list `wit queries build` wrote) how many of each source's queries the other list holds. Queries are "
+        "compared the way the matcher compares them: case- and punctuation-insensitively (match keys).",
+        epilog="example: wit queries compare queries.parquet metadata.json",
+    )
+    compare.add_argument("a", metavar="A", help="a .parquet, .txt or .json list, or 'default'")
+    compare.add_argument("b", metavar="B", help="a .parquet, .txt or .json list, or 'default'")
+    compare.add_argument("--examples", type=int, default=10, help="print the first N queries only one list has (default 10)")
+    compare.set_defaults(handler=run_compare)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -203,4 +219,26 @@ def run_match(args) -> int:
         out.write(json.dumps({"caption": caption, "matches": [texts[i] for i in ids], "ids": ids}, ensure_ascii=False))
         out.write("\n")
     out.flush()
+    return 0
+
+
+def run_compare(args) -> int:
+    from wit.core.errors import WitError
+    from wit.queries.compare import compare_query_lists, format_comparison
+    from wit.queries.querylist import load_query_list, read_json_list
+
+    if args.examples < 0:
+        raise WitError("--examples must be >= 0")
+
+    def load(spec):
+        if spec.endswith(".json"):
+            loaded = read_json_list(spec)
+            return loaded.query_list, loaded.strings
+        query_list = load_query_list(spec)
+        return query_list, len(query_list)
+
+    a, a_strings = load(args.a)
+    b, b_strings = load(args.b)
+    comparison = compare_query_lists(a, b, args.a, args.b, a_strings, b_strings, examples=args.examples)
+    print(format_comparison(comparison))
     return 0
