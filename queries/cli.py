@@ -49,10 +49,13 @@ examples:
     wiki.add_argument("--min-count", type=int, default=100, help="keep words seen at least this many times (default 100)")
     wiki.add_argument("--min-bigram-count", type=int, default=100, help="score bigrams seen at least this many times (default 100)")
     wiki.add_argument("--pmi-threshold", type=float, default=5.0, help="keep bigrams with log2 PMI >= this (default 5.0, a ratio of 32)")
-    wiki.add_argument("--work-dir", default=None, help="where the counting job writes its TSVs (default: OUT's folder; a gs:// path on Dataflow)")
+    wiki.add_argument("--work-dir", default=None, help="where the counts and the resumable partial work go (default: OUT's folder; a gs:// path on Dataflow)")
     titles = build.add_argument_group("Wikipedia titles")
     titles.add_argument("--pageviews", nargs="+", default=[], metavar="FILE", help="hourly pageviews-YYYYMMDD-HH0000.gz files; views are summed over all of them")
-    titles.add_argument("--min-pageviews", type=int, default=1000, help="keep titles with at least this many summed views (default 1000)")
+    titles.add_argument("--workers", type=int, default=None, help="processes summing the pageview files (default: one per core)")
+    titles.add_argument("--min-pageviews", type=int, default=None,
+                        help="keep titles with at least this many summed views (default: MetaCLIP's 70 views per 25 days, "
+                        "scaled to the hours given: ceil(70 * files / 600), at least 1)")
     other = build.add_argument_group("WordNet, wordfreq and extra queries")
     other.add_argument("--wordnet-dir", default=None, help="folder with WordNet 3.0 data.noun/data.verb/... (default: /usr/share/wordnet or nltk data)")
     other.add_argument("--no-wordnet", action="store_true", help="leave WordNet out")
@@ -133,8 +136,8 @@ def run_build(args) -> int:
 
     log = logging.getLogger("wit.queries")
     started = time.perf_counter()
-    for name in ("size", "min_count", "min_bigram_count", "min_pageviews"):
-        if getattr(args, name) < 1:
+    for name in ("size", "min_count", "min_bigram_count", "min_pageviews", "workers"):
+        if getattr(args, name) is not None and getattr(args, name) < 1:
             raise WitError(f"--{name.replace('_', '-')} must be >= 1")
     entries: dict[str, list] = {}
 
@@ -142,19 +145,20 @@ def run_build(args) -> int:
         extra = load_query_list(path)
         entries.setdefault("extra", []).extend(QueryEntry(text, "extra") for text in extra.texts)
 
+    if args.work_dir:
+        work_dir = args.work_dir
+    elif "://" in args.out:
+        work_dir = args.out.rsplit("/", 1)[0]
+    else:
+        work_dir = os.path.dirname(os.path.abspath(args.out))
+    list_name = args.out.rsplit("/", 1)[-1].removesuffix(".parquet")
+
     if args.wiki_dump:
         from wit.core.runner import dry_run, format_dry_run, is_dry_run
         from wit.queries import wikipedia
 
         options = _pipeline_options(args)
         runner = _runner(args, options)
-        if args.work_dir:
-            work_dir = args.work_dir
-        elif "://" in args.out:
-            work_dir = args.out.rsplit("/", 1)[0]
-        else:
-            work_dir = os.path.dirname(os.path.abspath(args.out))
-        list_name = args.out.rsplit("/", 1)[-1].removesuffix(".parquet")
         work_prefix = work_dir.rstrip("/") + "/" + list_name + "-wikipedia-"
         if is_dry_run(options):
             pipeline = wikipedia.build_count_job(args.wiki_dump, work_prefix, options, args.min_count,
@@ -174,7 +178,10 @@ def run_build(args) -> int:
 
     if args.pageviews:
         log.info("summing pageviews over %d file(s) ...", len(args.pageviews))
-        entries["wiki_title"] = pageviews.title_entries(args.pageviews, args.min_pageviews)
+        # The runs are spilled to a local folder (they are read back by byte range); kept there,
+        # a rerun resumes, or re-thresholds without reading the files again.
+        pageview_dir = None if "://" in work_dir else os.path.join(work_dir, list_name + "-pageviews")
+        entries["wiki_title"] = pageviews.title_entries(args.pageviews, args.min_pageviews, work_dir=pageview_dir, workers=args.workers)
 
     if not args.no_wordnet:
         found = wordnet.find_wordnet_dir(args.wordnet_dir)

@@ -64,6 +64,8 @@ def test_build_from_every_real_source_then_match(tmp_path, capsys, monkeypatch):
     assert hashlib.sha256(txt.read_bytes()).hexdigest() in capsys.readouterr().out
     # The counting job's outputs stay beside the list, as evidence.
     assert list(out.parent.glob("queries-wikipedia-unigrams*.tsv"))
+    # So do the pageview runs, which a rerun resumes from.
+    assert list(out.parent.glob("queries-pageviews/batch-000000/run-*.tsv"))
 
     capsys.readouterr()
     captions = "A Domestic-Cat on the GOLDEN GATE BRIDGE\nno match here zzz\n".encode() + b"bad \xff\xfe utf8 cat\n"
@@ -113,3 +115,4 @@ def test_build_with_only_extra_and_wordnet_fixture(tmp_path, capsys):
     table = pq.read_table(out).to_pydict()
     assert len(table["text"]) == 5
     assert table["text"][:2] == ["zebra crossing", "cat"] and table["source"][:2] == ["extra", "extra"]
+
