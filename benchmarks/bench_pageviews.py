@@ -45,6 +45,16 @@ TITLE_SPACE = 60_000_000  # English titles the synthetic readers can visit
 OTHER_DOMAINS = ["commons.m", "de", "de.m", "es", "fr", "fr.m", "ja", "ja.m", "ru", "zh"]
 
 
+def own_peak_rss_mib() -> float:
+    """This process's peak RSS (VmHWM). Not ru_maxrss: Linux carries that over an exec, so a child
+    started by a process that had grown (the data generator) would report the parent's peak."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def make_files(data: Path, files: int, lines_per_file: int, seed: int = 0) -> list[Path]:
     import numpy as np
 
@@ -93,7 +103,7 @@ def run_one(method: str, paths: list[str], min_views: int, workers: int, max_tit
     wall = time.perf_counter() - started
     cpu_now = os.times()
     cpu = (cpu_now.user - cpu_started.user) + (cpu_now.system - cpu_started.system) + (cpu_now.children_user - cpu_started.children_user) + (cpu_now.children_system - cpu_started.children_system)
-    self_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    self_peak = own_peak_rss_mib()
     child_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     return {"wall_s": wall, "cpu_s": cpu, "kept": len(kept), "distinct": distinct,
             "peak_rss_mib": max(self_peak, child_peak), "parent_rss_mib": self_peak, "worker_rss_mib": child_peak}

@@ -34,8 +34,9 @@ Build a query list from any of its sources and write OUT (.parquet) plus OUT's .
 
 With no --wiki-dump, wordfreq's English word list stands in for the Wikipedia unigram counts
 (offline default). WordNet is read from --wordnet-dir, /usr/share/wordnet or nltk's installed
-data, unless --no-wordnet. Counting a Wikipedia dump is a Beam job: the local default runs it
-in this process (FnApiRunner); --runner DataflowRunner with --beam-args runs it on Dataflow.""",
+data, unless --no-wordnet. A Wikipedia dump is counted on this machine by default (--runner
+local: every core, bounded memory, a resumable work directory); --runner DataflowRunner with
+--beam-args counts it with Beam on Dataflow (--runner direct: the same Beam job in this process).""",
         epilog="""\
 examples:
   wit queries build --out queries.parquet                       # offline default
@@ -52,7 +53,6 @@ examples:
     wiki.add_argument("--work-dir", default=None, help="where the counts and the resumable partial work go (default: OUT's folder; a gs:// path on Dataflow)")
     titles = build.add_argument_group("Wikipedia titles")
     titles.add_argument("--pageviews", nargs="+", default=[], metavar="FILE", help="hourly pageviews-YYYYMMDD-HH0000.gz files; views are summed over all of them")
-    titles.add_argument("--workers", type=int, default=None, help="processes summing the pageview files (default: one per core)")
     titles.add_argument("--min-pageviews", type=int, default=None,
                         help="keep titles with at least this many summed views (default: MetaCLIP's 70 views per 25 days, "
                         "scaled to the hours given: ceil(70 * files / 600), at least 1)")
@@ -61,8 +61,12 @@ examples:
     other.add_argument("--no-wordnet", action="store_true", help="leave WordNet out")
     other.add_argument("--wordfreq", choices=("auto", "yes", "no"), default="auto", help="add wordfreq's English list (auto: only when no --wiki-dump is given)")
     other.add_argument("--extra", nargs="+", default=[], metavar="TXT", help="files of extra queries, one per line; always kept")
-    beam = build.add_argument_group("Beam (the --wiki-dump counting job)")
-    beam.add_argument("--runner", default="direct", help="'direct' (local, FnApiRunner), or a Beam runner name such as DataflowRunner (never Prism)")
+    beam = build.add_argument_group("Counting the dump: this machine or Beam")
+    beam.add_argument("--runner", default="local",
+                      help="'local' (default: this machine, no Beam, --workers processes), 'direct' (Beam's FnApiRunner in this process, "
+                      "for small dumps), or a Beam runner name such as DataflowRunner (never Prism)")
+    beam.add_argument("--workers", type=int, default=None,
+                      help="processes counting the dump (--runner local) and summing the pageview files (default: one per core)")
     beam.add_argument("--direct-running-mode", choices=("in_memory", "multi_threading", "multi_processing"), default="in_memory", help="local runner mode (default in_memory)")
     beam.add_argument("--direct-num-workers", type=int, default=1, help="local workers for multi_threading/multi_processing (default 1)")
     beam.add_argument("--beam-args", dest="beam_args_text", default="",
@@ -153,7 +157,19 @@ def run_build(args) -> int:
         work_dir = os.path.dirname(os.path.abspath(args.out))
     list_name = args.out.rsplit("/", 1)[-1].removesuffix(".parquet")
 
-    if args.wiki_dump:
+    if args.wiki_dump and args.runner == "local":
+        from wit.queries import dump_counts
+
+        if args.beam_args_text or getattr(args, "beam_args", []):
+            raise WitError("--runner local takes no Beam options (--dry_run, --project ...): give --runner direct or DataflowRunner with them")
+        if "://" in work_dir:
+            raise WitError(f"--runner local counts in a local work directory; {work_dir} is remote: give a local --work-dir")
+        words, pairs, _ = dump_counts.count_dump(args.wiki_dump, os.path.join(work_dir, list_name + "-wikipedia-work"),
+                                                  args.min_count, args.min_bigram_count, args.pmi_threshold, workers=args.workers)
+        entries["wiki_unigram"] = [QueryEntry(word, "wiki_unigram", count=n) for word, n in words]
+        entries["wiki_bigram"] = [QueryEntry(pair, "wiki_bigram", count=n, pmi=pmi) for pair, n, pmi in pairs]
+        log.info("Wikipedia: %d words >= %d, %d bigrams with PMI >= %g", len(words), args.min_count, len(pairs), args.pmi_threshold)
+    elif args.wiki_dump:
         from wit.core.runner import dry_run, format_dry_run, is_dry_run
         from wit.queries import wikipedia
 

@@ -46,6 +46,44 @@ def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
+def read_page(element) -> tuple[str, str] | None:
+    """(title, wikitext) of a <page> element in namespace 0 that is not a redirect, else None."""
+    title = ns = text = None
+    redirect = False
+    for child in element:
+        name = _local(child.tag)
+        if name == "title":
+            title = child.text or ""
+        elif name == "ns":
+            ns = (child.text or "").strip()
+        elif name == "redirect":
+            redirect = True
+        elif name == "revision":
+            for part in child:
+                if _local(part.tag) == "text":
+                    text = part.text or ""
+    if ns == "0" and not redirect and text:
+        return title or "", text
+    return None
+
+
+def iter_fragment_articles(fragment: bytes, where: str) -> Iterator[tuple[str, str]]:
+    """The articles of a run of <page> elements cut from a dump (a multistream piece, a byte range)."""
+    import io
+    import xml.etree.ElementTree as ET
+
+    wrapped = io.BytesIO(b"<pages>" + fragment + b"</pages>")
+    try:
+        for _, element in ET.iterparse(wrapped, events=("end",)):
+            if _local(element.tag) == "page":
+                article = read_page(element)
+                if article is not None:
+                    yield article
+                element.clear()
+    except ET.ParseError as exc:
+        raise WitError(f"Wikipedia dump {where}: malformed XML ({exc})") from None
+
+
 def iter_articles(path: str) -> Iterator[tuple[str, str]]:
     """(title, wikitext) of every namespace-0, non-redirect page in a dump file.
 
@@ -74,25 +112,12 @@ def iter_articles(path: str) -> Iterator[tuple[str, str]]:
                 continue
             if _local(element.tag) != "page":
                 continue
-            title = ns = text = None
-            redirect = False
-            for child in element:
-                name = _local(child.tag)
-                if name == "title":
-                    title = child.text or ""
-                elif name == "ns":
-                    ns = (child.text or "").strip()
-                elif name == "redirect":
-                    redirect = True
-                elif name == "revision":
-                    for part in child:
-                        if _local(part.tag) == "text":
-                            text = part.text or ""
-            if ns == "0" and not redirect and text:
+            article = read_page(element)
+            if article is not None:
                 articles += 1
                 if articles % PROGRESS_EVERY == 0:
                     log.info("%s: %d articles read", path, articles)
-                yield title or "", text
+                yield article
             element.clear()
             root.clear()  # drop the finished pages the root still references
     except ET.ParseError as exc:
@@ -258,21 +283,30 @@ def drop_clitics(text: str) -> str:
 _SEGMENT_BREAK = re.compile(r"[\n.!?;:,()\[\]{}\"|\u2013\u2014]+")
 
 
-def article_ngram_counts(wikitext: str) -> tuple[Counter, Counter]:
-    """(unigram counts, bigram counts) of one article's prose; bigrams are 'a b' strings.
+def count_ngrams(wikitext: str, unigrams: Counter, bigrams: Counter) -> int:
+    """Adds one article's words and within-segment pairs to the counters; returns its token count.
 
     Tokens are the matcher's (queries/match_keys.py), after English clitics are cut, so the list
-    holds 'aristotle', never a lone 's' or the bigram 'aristotle s'.
+    holds 'aristotle', never a lone 's' or the bigram 'aristotle s'. Counting straight into the
+    caller's counters (C-level Counter.update of a list) avoids merging a per-article Counter.
     """
-    unigrams: Counter = Counter()
-    bigrams: Counter = Counter()
+    total = 0
     for segment in _SEGMENT_BREAK.split(drop_clitics(strip_wikitext(wikitext))):
         tokens = TOKEN_RE.findall(fold(segment))
         if not tokens:
             continue
+        total += len(tokens)
         unigrams.update(tokens)
         if len(tokens) > 1:
             bigrams.update(map(" ".join, zip(tokens, tokens[1:])))
+    return total
+
+
+def article_ngram_counts(wikitext: str) -> tuple[Counter, Counter]:
+    """(unigram counts, bigram counts) of one article's prose; bigrams are 'a b' strings."""
+    unigrams: Counter = Counter()
+    bigrams: Counter = Counter()
+    count_ngrams(wikitext, unigrams, bigrams)
     return unigrams, bigrams
 
 
@@ -319,13 +353,19 @@ def _ngram_kind(kind: str):
 def build_count_transform(min_count: int, min_bigram_count: int, pmi_threshold: float):
     """The composite; a function so that importing this module does not import Beam."""
     import apache_beam as beam
+    from apache_beam.io import fileio
 
     class CountWikipediaNgrams(beam.PTransform):
-        """PCollection of dump paths -> {"unigrams": (word, count), "bigrams": (pair, count, pmi)}."""
+        """PCollection of dump paths or globs -> {"unigrams": (word, count), "bigrams": (pair, count, pmi)}."""
 
-        def expand(self, paths):
+        def expand(self, patterns):
             totals = (
-                paths
+                patterns
+                # Globs (gs://.../enwiki-*-pages-articles*.xml-p*.bz2) are expanded by the job, so
+                # the launcher needs no access to the bucket; a pattern matching nothing fails.
+                | "MatchDumps" >> fileio.MatchAll(empty_match_treatment=fileio.EmptyMatchTreatment.DISALLOW)
+                | "DumpPaths" >> beam.Map(lambda metadata: metadata.path)
+                | "SpreadDumps" >> beam.Reshuffle()
                 | "ReadArticles" >> beam.FlatMap(iter_articles)
                 # A dump file is read by one worker; spread its articles before the heavy part.
                 | "SpreadArticles" >> beam.Reshuffle()
@@ -370,7 +410,7 @@ def build_count_job(dump_paths: list[str], work_prefix: str, pipeline_options, m
     pipeline = beam.Pipeline(runner=runner, options=pipeline_options)
     results = (
         pipeline
-        | "DumpPaths" >> beam.Create(dump_paths)
+        | "DumpPatterns" >> beam.Create(dump_paths)
         | "CountNgrams" >> build_count_transform(min_count, min_bigram_count, pmi_threshold)
     )
     results["unigrams"] | "FormatUnigrams" >> beam.Map(format_count_line) | "WriteUnigrams" >> beam.io.WriteToText(
