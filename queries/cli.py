@@ -170,11 +170,13 @@ def run_build(args) -> int:
         entries["wiki_bigram"] = [QueryEntry(pair, "wiki_bigram", count=n, pmi=pmi) for pair, n, pmi in pairs]
         log.info("Wikipedia: %d words >= %d, %d bigrams with PMI >= %g", len(words), args.min_count, len(pairs), args.pmi_threshold)
     elif args.wiki_dump:
-        from wit.core.runner import dry_run, format_dry_run, is_dry_run
+        from wit.core.runner import dry_run, format_dry_run, is_dry_run, refuse_local_paths, workers_share_launcher_disk
         from wit.queries import wikipedia
 
         options = _pipeline_options(args)
         runner = _runner(args, options)
+        if not workers_share_launcher_disk(options):  # the counting job's workers read the dumps and write here
+            refuse_local_paths({"--wiki-dump": args.wiki_dump, "--work-dir": [work_dir]}, options)
         work_prefix = work_dir.rstrip("/") + "/" + list_name + "-wikipedia-"
         if is_dry_run(options):
             pipeline = wikipedia.build_count_job(args.wiki_dump, work_prefix, options, args.min_count,
