@@ -65,7 +65,7 @@ def add_build_arguments(parser: argparse.ArgumentParser) -> None:
 
     recipe = parser.add_argument_group("queries and cap")
     recipe.add_argument("--queries", default="default", metavar="FILE|default|none",
-                        help="query list (.parquet/.txt), the embedded default, or none to skip matching and the cap")
+                        help="query list (.parquet/.txt, or MetaCLIP's metadata.json), the embedded default, or none to skip matching and the cap")
     recipe.add_argument("--per-query-cap", type=int, default=DEFAULT_PER_QUERY_CAP, metavar="N",
                         help=f"at most N candidates per query (default {DEFAULT_PER_QUERY_CAP})")
     recipe.add_argument("--cap-seed", type=int, default=0, help="seed of the hash that ranks candidates within a query")

@@ -60,6 +60,8 @@ class QueryList:
     count: list[int | None] = field(default_factory=list)
     pmi: list[float | None] = field(default_factory=list)
     pageviews: list[int | None] = field(default_factory=list)
+    # False for a .txt or .json list: `sources` then only says "extra", not where a query came from.
+    has_source_column: bool = True
 
     def __post_init__(self) -> None:
         n = len(self.texts)
@@ -217,8 +219,9 @@ def build_query_list(entries_by_source: dict[str, Iterable[QueryEntry]], size: i
 
 
 def load_query_list(spec: str | os.PathLike, expected_hash: str | None = None) -> QueryList:
-    """A query list from a .parquet or .txt path (local or any fsspec URL), or "default".
+    """A query list from a .parquet, .txt or .json path (local or any fsspec URL), or "default".
 
+    .json is MetaCLIP's released metadata.json: a JSON list of query strings.
     `expected_hash` (the sha256 the launcher recorded, `content_hash`) makes a list with other
     content an error naming both hashes: a worker must match against the list the run records,
     not whatever its image builds as the default or a file that changed since launch.
@@ -230,8 +233,10 @@ def load_query_list(spec: str | os.PathLike, expected_hash: str | None = None) -
         query_list = _load_parquet(spec)
     elif spec.endswith(".txt"):
         query_list = _load_txt(spec)
+    elif spec.endswith(".json"):
+        query_list = read_json_list(spec).query_list
     else:
-        raise WitError(f"query list {spec!r}: give a .parquet or .txt file, or 'default'")
+        raise WitError(f"query list {spec!r}: give a .parquet, .txt or .json (MetaCLIP's metadata.json) file, or 'default'")
     if expected_hash and query_list.content_hash != expected_hash:
         raise QueryListMismatch(spec, expected_hash, query_list.content_hash)
     return query_list
@@ -285,7 +290,63 @@ def _load_txt(spec: str) -> QueryList:
             texts.append(_check_query(spec, f"line {line_number}", text, seen))
     if not texts:
         raise WitError(f"query list {spec}: no queries")
-    return QueryList(texts=texts, sources=["extra"] * len(texts))
+    return QueryList(texts=texts, sources=["extra"] * len(texts), has_source_column=False)
+
+
+@dataclass
+class JsonQueryList:
+    """A JSON list of strings as loaded: the list, and what loading it merged or dropped."""
+
+    query_list: QueryList
+    strings: int  # entries in the file
+    merged: int  # entries whose match key an earlier entry had (MetaCLIP's list is case-sensitive)
+    unmatchable: int  # entries with no letters or digits: nothing a caption could match
+
+
+def read_json_list(spec: str) -> JsonQueryList:
+    """MetaCLIP's metadata.json (a JSON list of strings) as a query list, first spelling kept.
+
+    MetaCLIP matches case-sensitively, so its list holds spellings this matcher cannot tell apart
+    ('Apple' and 'apple'); they are merged into the first one, and entries with no letters or
+    digits are dropped. Both are counted and logged, not fatal: the file is someone else's.
+    """
+    import json
+
+    with _open(spec, "rb") as handle:
+        raw = handle.read()
+    try:
+        data = json.loads(raw)
+    except UnicodeDecodeError as exc:
+        raise WitError(f"query list {spec}: not UTF-8 text ({exc.reason}); a .json list must be a JSON list of strings") from None
+    except ValueError as exc:
+        raise WitError(f"query list {spec}: not valid JSON ({exc}); expected a JSON list of strings like MetaCLIP's metadata.json") from None
+    if not isinstance(data, list):
+        raise WitError(f"query list {spec}: the JSON holds a {type(data).__name__}, expected a list of strings like MetaCLIP's metadata.json")
+    texts: list[str] = []
+    seen: set[str] = set()
+    merged = unmatchable = 0
+    for index, text in enumerate(data):
+        if not isinstance(text, str):
+            raise WitError(f"query list {spec}, entry {index}: {type(text).__name__} {text!r:.60}, expected a string")
+        if "\n" in text or "\r" in text:
+            raise WitError(f"query list {spec}, entry {index}: query contains a line break")
+        key = match_key(text)
+        if not key:
+            unmatchable += 1
+        elif key in seen:
+            merged += 1
+        else:
+            seen.add(key)
+            texts.append(text.strip())
+    if not texts:
+        raise WitError(f"query list {spec}: no queries")
+    if merged or unmatchable:
+        log.warning(
+            "query list %s: %d strings -> %d queries (%d merged with an earlier spelling of the same match key, %d with no letters or digits dropped)",
+            spec, len(data), len(texts), merged, unmatchable,
+        )
+    query_list = QueryList(texts=texts, sources=["extra"] * len(texts), has_source_column=False)
+    return JsonQueryList(query_list, strings=len(data), merged=merged, unmatchable=unmatchable)
 
 
 def _load_parquet(spec: str, validate: bool = True) -> QueryList:
@@ -316,6 +377,7 @@ def _load_parquet(spec: str, validate: bool = True) -> QueryList:
     return QueryList(
         texts=texts,
         sources=column("source", "extra"),
+        has_source_column="source" in table.column_names,
         count=column("count"),
         pmi=column("pmi"),
         pageviews=column("pageviews"),

@@ -86,3 +86,25 @@ def test_queries_build_dry_run_builds_the_counting_job_and_writes_nothing(tmp_pa
     assert "wit queries build: dry run on local FnApiRunner" in printed
     assert "CountNgrams" in printed and "WriteUnigrams" in printed and "1 file(s) (wikipedia-dump 1)" in printed
     assert not out.parent.exists() or not any(out.parent.iterdir()), "no list and no count files were written"
+
+
+@pytest.mark.skipif(importlib.util.find_spec("google.cloud.storage") is None,
+                    reason="DataflowRunner needs the gcp extra (scripts/test.sh installs it)")
+def test_queries_build_dataflow_dry_run_of_a_full_dump_fits_the_request_limit(capsys):
+    # The English dump's split files (27 of them in 2024) and a glob the job expands itself, work
+    # directory and list on object storage; nothing exists, and nothing is read.
+    dumps = [f"gs://wit-bucket/enwiki/enwiki-20240101-pages-articles{i}.xml-p{i * 1000}p{i * 1000 + 999}.bz2" for i in range(1, 28)]
+    code = main(["queries", "build", "--out", "gs://wit-bucket/lists/queries.parquet",
+                 "--wiki-dump", *dumps, "gs://wit-bucket/enwiki/extra-*.xml.bz2", "--no-wordnet",
+                 "--work-dir", "gs://wit-bucket/queries/work", "--runner", "DataflowRunner", "--dry_run=True",
+                 "--project", "wit-test", "--region", "us-central1", "--temp_location", "gs://wit-bucket/tmp",
+                 "--no_auth", "--sdk_location", "container",
+                 "--sdk_container_image", "europe-docker.pkg.dev/wit-test/wit/wit-pipeline:1"])
+    printed = capsys.readouterr().out
+    assert code == 0, printed
+    assert "wit queries build: dry run on DataflowRunner" in printed
+    for stage in ("DumpPatterns", "CountNgrams", "WriteUnigrams", "WriteBigrams"):
+        assert stage in printed, stage
+    assert "inputs        28 file(s) (wikipedia-dump 28)" in printed
+    size = float(printed.split("pipeline      ")[1].split(" MiB")[0]) * 2**20
+    assert 0 < size < DATAFLOW_REQUEST_LIMIT_BYTES

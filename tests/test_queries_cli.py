@@ -64,6 +64,8 @@ def test_build_from_every_real_source_then_match(tmp_path, capsys, monkeypatch):
     assert hashlib.sha256(txt.read_bytes()).hexdigest() in capsys.readouterr().out
     # The counting job's outputs stay beside the list, as evidence.
     assert list(out.parent.glob("queries-wikipedia-unigrams*.tsv"))
+    # So do the pageview runs, which a rerun resumes from.
+    assert list(out.parent.glob("queries-pageviews/batch-000000/run-*.tsv"))
 
     capsys.readouterr()
     captions = "A Domestic-Cat on the GOLDEN GATE BRIDGE\nno match here zzz\n".encode() + b"bad \xff\xfe utf8 cat\n"
@@ -113,3 +115,25 @@ def test_build_with_only_extra_and_wordnet_fixture(tmp_path, capsys):
     table = pq.read_table(out).to_pydict()
     assert len(table["text"]) == 5
     assert table["text"][:2] == ["zebra crossing", "cat"] and table["source"][:2] == ["extra", "extra"]
+
+
+@pytest.mark.slow
+def test_local_counting_builds_the_same_list_as_the_beam_job(tmp_path, capsys):
+    dump = tmp_path / "enwiki-20240101-pages-articles.xml.bz2"
+    dump.write_bytes(bz2.compress((FIXTURES / "enwiki-sample-pages-articles.xml").read_bytes()))
+    common = ["--wiki-dump", str(dump), "--min-count", "3", "--min-bigram-count", "3", "--pmi-threshold", "3.7", "--no-wordnet"]
+    assert main(["queries", "build", "--out", str(tmp_path / "beam" / "queries.parquet"), *common,
+                 "--runner", "direct", "--direct-running-mode", "in_memory"]) == 0
+    assert main(["queries", "build", "--out", str(tmp_path / "local" / "queries.parquet"), *common, "--workers", "1"]) == 0
+    beam = pq.read_table(tmp_path / "beam" / "queries.parquet").to_pydict()
+    local = pq.read_table(tmp_path / "local" / "queries.parquet").to_pydict()
+    def rows(table):  # ties in evidence are ordered as each counter emits them
+        return {text: (source, count, None if pmi is None else round(pmi, 9))
+                for text, source, count, pmi in zip(table["text"], table["source"], table["count"], table["pmi"])}
+
+    assert rows(local) == rows(beam) and len(local["text"]) == len(beam["text"])
+    assert "new york" in local["text"] and "cat" in local["text"]
+    assert (tmp_path / "local" / "queries-wikipedia-work" / "job.json").exists()  # the resumable work directory
+    capsys.readouterr()
+    assert main(["queries", "build", "--out", str(tmp_path / "x.parquet"), *common, "--dry_run=True"]) == 1
+    assert "--runner local takes no Beam options" in capsys.readouterr().err

@@ -125,7 +125,7 @@ def test_malformed_parquet_query_files(tmp_path):
 
 
 def test_unknown_spec_and_missing_file():
-    with pytest.raises(WitError, match=r"\.parquet or \.txt"):
+    with pytest.raises(WitError, match=r"\.parquet, \.txt or \.json"):
         load_query_list("queries.csv")
     with pytest.raises(WitError, match="no such file"):
         load_query_list("/nonexistent/queries.txt")
