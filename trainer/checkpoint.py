@@ -1,7 +1,8 @@
 """Checkpoints: one file with everything needed to resume mid-epoch or to run eval and predict.
 
     {"model", "optimizer", "scaler", "scheduler", "tokenizer" (JSON), "model_config",
-     "train_config", "position": {"epoch", "batches_done", "step"}, "format"}
+     "train_config", "position": {"epoch", "batches_done", "step"}, "objective", "format"}
+    + "ssl_head", "ssl_head_config" for --objective slip ("model" is always the plain CLIP)
 
 Written atomically (a temporary file in the same folder, then os.replace), so an interrupted
 save never leaves a half-written checkpoint where `--resume` would find it.

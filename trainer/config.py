@@ -13,6 +13,7 @@ from dataclasses import dataclass, fields
 # The names of trainer/model.py's PRESETS, spelled out so --help does not import torch.
 PRESET_NAMES = ("RN50", "RN101", "RN50x4", "ViT-B/32", "ViT-B/16", "ViT-L/14", "tiny-vit", "tiny-rn")
 PRECISIONS = ("amp", "amp_bf16", "fp32")
+OBJECTIVES = ("clip", "slip")  # trainer/slip.py
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,11 @@ class TrainConfig:
     grad_checkpointing: bool = False
     compile: bool = False
     grad_clip: float | None = None
+    objective: str = "clip"
+    ssl_scale: float = 1.0
+    ssl_temperature: float = 0.1
+    ssl_mlp_dim: int | None = None  # None: SLIP's 4096, capped at 8x the model's embedding width
+    ssl_emb_dim: int | None = None  # None: SLIP's 256, capped at 2x the embedding width
     workers: int = 4
     shuffle_buffer: int = 2000
     seed: int = 0
@@ -78,6 +84,15 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     optim.add_argument("--eps", type=float, default=1e-6)
     optim.add_argument("--warmup", type=int, default=2000, help="linear warmup steps before the cosine decay")
     optim.add_argument("--grad-clip", type=float, default=None, help="clip the gradient norm to this value")
+    objective = parser.add_argument_group("objective")
+    objective.add_argument("--objective", default="clip", choices=OBJECTIVES,
+                           help="clip: the contrastive loss; slip: plus SimCLR on two augmented views of each image (SLIP)")
+    objective.add_argument("--ssl-scale", type=float, default=1.0, help="slip: weight of the SimCLR loss")
+    objective.add_argument("--ssl-temperature", type=float, default=0.1, help="slip: NT-Xent temperature")
+    objective.add_argument("--ssl-mlp-dim", type=int, default=None,
+                           help="slip: hidden width of the 3-layer SSL head (default SLIP's 4096, at most 8x the model's embedding width)")
+    objective.add_argument("--ssl-emb-dim", type=int, default=None,
+                           help="slip: output width of the SSL head (default SLIP's 256, at most 2x the embedding width)")
     runtime = parser.add_argument_group("runtime")
     runtime.add_argument("--precision", default=None, choices=PRECISIONS,
                          help="amp: fp16 autocast + GradScaler on CUDA; amp_bf16: bf16 autocast; on CPU both amp modes use bf16. "

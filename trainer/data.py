@@ -3,7 +3,8 @@
     shard URLs --split by rank and DataLoader worker--> shards/reader.py samples
       --shuffle buffer (undecoded bytes)--> JPEG draft decode + random square crop --> batches
 
-Each worker builds whole batches: uint8 images (N, 3, S, S) and token ids (N, context). Images
+Each worker builds whole batches: uint8 images (N, 3, S, S) and token ids (N, context), and for
+SLIP the uncropped centre square of each image (N, 3, S/0.875, S/0.875) for its views. Images
 stay uint8 until they reach the model's device, where `normalize_images` applies CLIP's mean and
 std: a quarter of the bytes to copy, and the float maths runs on the accelerator.
 
@@ -52,9 +53,25 @@ def load_image(data: bytes, size: int, rng: random.Random | None) -> torch.Tenso
     scale when the image is at least that much larger than needed.
     """
     target = round(size * TRAIN_RESIZE_RATIO) if rng is not None else size
+    return _square_crop(_decode(data, target), target, size, rng)
+
+
+def load_image_and_square(data: bytes, size: int, rng: random.Random) -> tuple[torch.Tensor, torch.Tensor]:
+    """Training's random crop (as `load_image`) and, from the same decode, the whole centre square
+    at the short side size / 0.875: the raw image SLIP's augmented views are cut from."""
+    target = round(size * TRAIN_RESIZE_RATIO)
+    image = _decode(data, target)
+    return _square_crop(image, target, size, rng), _square_crop(image, target, target, None)
+
+
+def _decode(data: bytes, target: int) -> Image.Image:
     image = Image.open(io.BytesIO(data))
     image.draft("RGB", (target, target))
-    image = image.convert("RGB")
+    return image.convert("RGB")
+
+
+def _square_crop(image: Image.Image, target: int, size: int, rng: random.Random | None) -> torch.Tensor:
+    """The size x size crop (random with rng, else centred) of `image` resized to a short side of `target`."""
     width, height = image.size
     scale = target / min(width, height)
     scaled_width, scaled_height = max(target, round(width * scale)), max(target, round(height * scale))
@@ -115,7 +132,7 @@ class ShardStream(IterableDataset):
     """
 
     def __init__(self, urls: list[str], tokenizer, image_size: int, batch_size: int, *, training: bool,
-                 shuffle_buffer: int = 2000, seed: int = 0, rank: int = 0, world_size: int = 1):
+                 shuffle_buffer: int = 2000, seed: int = 0, rank: int = 0, world_size: int = 1, ssl_squares: bool = False):
         super().__init__()
         if not urls:
             raise ValueError("ShardStream needs at least one shard URL")
@@ -128,6 +145,7 @@ class ShardStream(IterableDataset):
         self.seed = seed
         self.rank = rank
         self.world_size = world_size
+        self.ssl_squares = ssl_squares and training  # SLIP: also the raw square of each image, "ssl_images"
         self.position = StreamPosition()
 
     def set_position(self, epoch: int, batches_done: int = 0, offsets: dict[int, int] | None = None) -> None:
@@ -180,14 +198,19 @@ class ShardStream(IterableDataset):
             if next(stream, None) is None:
                 return
         reported = Counter()
-        images, texts = [], []
+        images, squares, texts = [], [], []
         decode_seconds, decoded = 0.0, 0
         for sample in stream:
             consumed += 1
             started = time.perf_counter()
             rng = random.Random(f"{self.seed}/{epoch}/{sample['__url__']}/{sample['__key__']}") if self.training else None
             try:
-                images.append(load_image(sample["jpg"], self.image_size, rng))
+                if self.ssl_squares:
+                    image, square = load_image_and_square(sample["jpg"], self.image_size, rng)
+                    squares.append(square)
+                else:
+                    image = load_image(sample["jpg"], self.image_size, rng)
+                images.append(image)
             except Exception as exc:  # PIL raises many types on corrupt or truncated images
                 stats.skip("bad_image")
                 log.debug("skipping %s/%s: %s", sample["__url__"], sample["__key__"], exc)
@@ -198,7 +221,7 @@ class ShardStream(IterableDataset):
             if len(images) == self.batch_size:
                 skipped = stats.skipped - reported
                 reported = Counter(stats.skipped)
-                yield {
+                batch = {
                     "images": torch.stack(images),
                     "tokens": self.tokenizer(texts),
                     "texts": texts,
@@ -207,7 +230,10 @@ class ShardStream(IterableDataset):
                     "decoded": decoded,
                     "stream": {"worker": worker, "offset": consumed},
                 }
-                images, texts, decode_seconds, decoded = [], [], 0.0, 0
+                if self.ssl_squares:
+                    batch["ssl_images"] = torch.stack(squares)
+                yield batch
+                images, squares, texts, decode_seconds, decoded = [], [], [], 0.0, 0
         leftover = stats.skipped - reported
         if not self.training and (images or leftover):
             # Evaluation keeps the last partial batch; it may be empty and only carry the last skips.

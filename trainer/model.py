@@ -138,6 +138,10 @@ class AttentionPool2d(nn.Module):
         self.heads = heads
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.c_proj(self.pool(x))
+
+    def pool(self, x: torch.Tensor) -> torch.Tensor:
+        """The attention-pooled features before the output projection (N, embed_dim)."""
         x = x.flatten(2).transpose(1, 2)  # N, HW, C
         x = torch.cat([x.mean(dim=1, keepdim=True), x], dim=1) + self.positional_embedding.to(x.dtype)
         batch, length, channels = x.shape
@@ -148,7 +152,7 @@ class AttentionPool2d(nn.Module):
 
         q, k, v = split(self.q_proj(x[:, :1])), split(self.k_proj(x)), split(self.v_proj(x))
         out = F.scaled_dot_product_attention(q, k, v)  # N, heads, 1, head_dim
-        return self.c_proj(out.transpose(1, 2).reshape(batch, channels))
+        return out.transpose(1, 2).reshape(batch, channels)
 
 
 class ModifiedResNet(nn.Module):
@@ -178,6 +182,7 @@ class ModifiedResNet(nn.Module):
         self.layer3 = self._make_layer(width * 4, layers[2], stride=2)
         self.layer4 = self._make_layer(width * 8, layers[3], stride=2)
         embed_dim = width * 32  # the ResNet feature dimension
+        self.feature_width = embed_dim
         self.attnpool = AttentionPool2d(image_size // 32, embed_dim, heads, output_dim)
 
     def _make_layer(self, planes: int, blocks: int, stride: int = 1) -> nn.Sequential:
@@ -187,10 +192,17 @@ class ModifiedResNet(nn.Module):
         return nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.project(self.pooled(x))
+
+    def pooled(self, x: torch.Tensor) -> torch.Tensor:
+        """Pooled features before the projection into the joint space (N, feature_width)."""
         x = self.stem(x)
         for stage in (self.layer1, self.layer2, self.layer3, self.layer4):
             x = checkpoint(stage, x, use_reentrant=False) if self.grad_checkpointing and self.training else stage(x)
-        return self.attnpool(x)
+        return self.attnpool.pool(x)
+
+    def project(self, pooled: torch.Tensor) -> torch.Tensor:
+        return self.attnpool.c_proj(pooled)
 
 
 # ---------------------------------------------------------------- image encoder 2: ViT
@@ -210,13 +222,21 @@ class VisionTransformer(nn.Module):
         self.transformer = Transformer(width, layers, heads, quick_gelu)
         self.ln_post = nn.LayerNorm(width)
         self.proj = nn.Parameter(scale * torch.randn(width, output_dim))
+        self.feature_width = width
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.project(self.pooled(x))
+
+    def pooled(self, x: torch.Tensor) -> torch.Tensor:
+        """The class token after ln_post, before the projection into the joint space (N, width)."""
         x = self.conv1(x).flatten(2).transpose(1, 2)  # N, patches, width
         cls = self.class_embedding.to(x.dtype).expand(x.shape[0], 1, -1)
         x = torch.cat([cls, x], dim=1) + self.positional_embedding.to(x.dtype)
         x = self.transformer(self.ln_pre(x))
-        return self.ln_post(x[:, 0]) @ self.proj
+        return self.ln_post(x[:, 0])
+
+    def project(self, pooled: torch.Tensor) -> torch.Tensor:
+        return pooled @ self.proj
 
 
 # ---------------------------------------------------------------- text encoder

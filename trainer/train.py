@@ -2,6 +2,7 @@
 
 Single process:      wit train --data OUT/shards --preset ViT-B/32 --out runs/b32
 Several GPUs/nodes:  torchrun --nproc_per_node 8 -m wit.trainer.train --data ... (same flags)
+SLIP:                wit train ... --objective slip (trainer/slip.py, views by trainer/augment.py)
 
 Paper defaults: AdamW (beta2 0.98, eps 1e-6), decoupled weight decay 0.2 on weight matrices only
 (none on gains, biases and the temperature), linear warmup then cosine decay, temperature clamped
@@ -24,12 +25,14 @@ import torch
 import torch.distributed as dist
 
 from wit.shards.reader import ReaderStats, expand_urls, epoch_size, iter_samples
+from wit.trainer.augment import SimCLRAugment, make_views, view_seed
 from wit.trainer.checkpoint import load_checkpoint, save_checkpoint
-from wit.trainer.config import PRECISIONS, TrainConfig, add_train_arguments
+from wit.trainer.config import OBJECTIVES, PRECISIONS, TrainConfig, add_train_arguments
 from wit.trainer.data import ShardStream, make_loader, normalize_images
 from wit.trainer.loss import clip_loss
 from wit.trainer.model import CLIP, MAX_LOGIT_SCALE, CLIPConfig, build_model, count_parameters, preset_config
 from wit.trainer.runtime import autocast_context, choose_device, ddp_device_ids, default_precision, make_scaler, restore_scaler
+from wit.trainer.slip import SLIP, SlipLoss, SSLHeadConfig, build_ssl_head
 from wit.trainer.tokenizer import Tokenizer, load_tokenizer, train_tokenizer
 from wit.core.errors import WitError
 from wit.core.storage import is_url, read_text
@@ -88,14 +91,19 @@ def cosine_with_warmup(warmup: int, total: int):
     return factor
 
 
-def train_step(model, batch: dict, optimizer, scaler, scheduler, precision: str, device: torch.device, grad_clip: float | None) -> float:
-    """One optimisation step on one batch; returns the (global-batch) loss."""
+def train_step(model, batch: dict, optimizer, scaler, scheduler, precision: str, device: torch.device, grad_clip: float | None,
+               slip_loss: SlipLoss | None = None) -> dict[str, float]:
+    """One optimisation step on one batch; returns the (global-batch) loss, and for SLIP its two parts.
+    SLIP's batches carry "views", the augmented views already on the device."""
     images = normalize_images(batch["images"].to(device, non_blocking=True))
     tokens = batch["tokens"].to(device, non_blocking=True)
     optimizer.zero_grad(set_to_none=True)
     with autocast_context(precision, device):
-        image_features, text_features, logit_scale = model(images, tokens)
-    loss = clip_loss(image_features, text_features, logit_scale)
+        outputs = model(images, tokens) if slip_loss is None else model(images, tokens, batch["views"])
+    if slip_loss is None:
+        loss, parts = clip_loss(*outputs), {}
+    else:
+        loss, parts = slip_loss(*outputs)
     scaler.scale(loss).backward()
     if grad_clip:
         scaler.unscale_(optimizer)
@@ -105,14 +113,15 @@ def train_step(model, batch: dict, optimizer, scaler, scheduler, precision: str,
     scheduler.step()
     with torch.no_grad():  # keep the parameter itself in range, not only its use in forward
         unwrap(model).logit_scale.clamp_(0, MAX_LOGIT_SCALE)
-    return loss.item()
+    return {"loss": loss.item(), **{name: value.item() for name, value in parts.items()}}
 
 
 def unwrap(model: torch.nn.Module) -> CLIP:
-    """The CLIP inside DDP and/or torch.compile wrappers."""
+    """The CLIP inside DDP and/or torch.compile wrappers (and SLIP's, which adds the SSL head)."""
     model = getattr(model, "_orig_mod", model)
     model = getattr(model, "module", model)
-    return getattr(model, "_orig_mod", model)
+    model = getattr(model, "_orig_mod", model)
+    return model.clip if isinstance(model, SLIP) else model
 
 
 def prepare_tokenizer(config: TrainConfig, run_dir: Path, context_length: int, default_vocab: int, rank: int, world_size: int) -> Tokenizer:
@@ -192,6 +201,8 @@ def train(config: TrainConfig) -> dict:
     """Train; returns a summary (final step, last loss, checkpoint path, bad samples)."""
     if config.precision is not None and config.precision not in PRECISIONS:
         raise WitError(f"--precision must be one of {', '.join(PRECISIONS)}")
+    if config.objective not in OBJECTIVES:
+        raise WitError(f"--objective must be one of {', '.join(OBJECTIVES)}")
     if is_url(config.out):
         # torch checkpoints, metrics.jsonl and resume all work on a local folder.
         raise WitError(f"--out is the run folder and must be local, not {config.out}; copy it to object storage after the run")
@@ -236,8 +247,24 @@ def train(config: TrainConfig) -> dict:
                  samples, len(urls), global_batch, config.batch_size, world_size, steps_per_epoch, config.epochs)
     if config.grad_checkpointing:
         model.set_grad_checkpointing(True)
+    # What the optimizer and DDP train: the CLIP, or for SLIP the CLIP and its SSL head.
+    trained: torch.nn.Module = model
+    slip_loss = augment = ssl_head_config = None
+    if config.objective == "slip":
+        ssl_head_config = SSLHeadConfig.for_encoder(model.visual.feature_width, model_config.embed_dim,
+                                                    config.ssl_mlp_dim, config.ssl_emb_dim)
+        ssl_head = build_ssl_head(ssl_head_config).to(device)
+        if world_size > 1 and device.type == "cuda":  # SLIP's head normalises over the global batch
+            ssl_head = torch.nn.SyncBatchNorm.convert_sync_batchnorm(ssl_head)
+        trained = SLIP(model, ssl_head)
+        slip_loss = SlipLoss(config.ssl_scale, config.ssl_temperature)
+        augment = SimCLRAugment(model_config.image_size).to(device)
+        if is_main:
+            log.info("objective slip: CLIP loss + %g x NT-Xent (temperature %g); SSL head %d -> %d -> %d -> %d (%s parameters)",
+                     config.ssl_scale, config.ssl_temperature, ssl_head_config.in_dim, ssl_head_config.mlp_dim,
+                     ssl_head_config.mlp_dim, ssl_head_config.emb_dim, f"{sum(p.numel() for p in ssl_head.parameters()):,}")
 
-    optimizer = torch.optim.AdamW(parameter_groups(model, config.weight_decay), lr=config.lr, betas=(config.beta1, config.beta2), eps=config.eps)
+    optimizer = torch.optim.AdamW(parameter_groups(trained, config.weight_decay), lr=config.lr, betas=(config.beta1, config.beta2), eps=config.eps)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, cosine_with_warmup(config.warmup, total_steps))
     scaler = make_scaler(config.precision, device)
     if is_main and config.precision == "amp" and device.type != "cuda":
@@ -245,7 +272,16 @@ def train(config: TrainConfig) -> dict:
     epoch, batches_done, step = 0, 0, 0
     stream_offsets: dict[int, int] = {}  # this rank's worker -> raw samples used, for an exact resume
     if resume_state is not None:
+        saved_objective = resume_state.get("objective", "clip")
+        if saved_objective != config.objective:
+            raise WitError(f"{resume_path} was trained with --objective {saved_objective}; resume it with the same objective "
+                           f"(or start a new run folder to train {config.objective} from scratch)")
         model.load_state_dict(resume_state["model"])
+        if config.objective == "slip":
+            if resume_state["ssl_head_config"] != asdict(ssl_head_config):
+                raise WitError(f"{resume_path} has an SSL head of {resume_state['ssl_head_config']}, not {asdict(ssl_head_config)}; "
+                               "resume with the same --ssl-mlp-dim and --ssl-emb-dim")
+            trained.ssl_head.load_state_dict(resume_state["ssl_head"])
         optimizer.load_state_dict(resume_state["optimizer"])
         scheduler.load_state_dict(resume_state["scheduler"])
         scaler_note = restore_scaler(scaler, resume_state.get("scaler"))
@@ -261,14 +297,15 @@ def train(config: TrainConfig) -> dict:
             log.info("resumed from %s at epoch %d, batch %d, step %d (written under --precision %s, now %s; %s)", resume_path, epoch,
                      batches_done, step, resume_state.get("train_config", {}).get("precision"), config.precision, scaler_note)
 
-    step_model: torch.nn.Module = model
+    step_model: torch.nn.Module = trained
     if world_size > 1:
-        step_model = torch.nn.parallel.DistributedDataParallel(model, device_ids=ddp_device_ids(device))
+        step_model = torch.nn.parallel.DistributedDataParallel(trained, device_ids=ddp_device_ids(device))
     if config.compile:
         step_model = torch.compile(step_model)
 
     stream = ShardStream(urls, tokenizer, model_config.image_size, config.batch_size, training=True,
-                         shuffle_buffer=config.shuffle_buffer, seed=config.seed, rank=rank, world_size=world_size)
+                         shuffle_buffer=config.shuffle_buffer, seed=config.seed, rank=rank, world_size=world_size,
+                         ssl_squares=config.objective == "slip")
     metrics = MetricsLog(run_dir, enabled=is_main)
     bad_samples: dict[str, int] = {}
     last_loss = float("nan")
@@ -287,12 +324,15 @@ def train(config: TrainConfig) -> dict:
             "scaler": scaler.state_dict(), "tokenizer": tokenizer.to_json(), "model_config": model_config.to_dict(),
             "train_config": asdict(config), "position": {"epoch": epoch, "batches_done": batches_done, "step": step,
                          "stream_offsets": every_rank_offsets, "workers": config.workers},
-            "bad_samples": bad_samples,
+            "bad_samples": bad_samples, "objective": config.objective,
         }
+        if config.objective == "slip":
+            state["ssl_head"] = trained.ssl_head.state_dict()
+            state["ssl_head_config"] = asdict(ssl_head_config)
         return [save_checkpoint(checkpoint_dir / name, state) for name in names][0]
 
     latest = None
-    model.train()
+    trained.train()
     while epoch < config.epochs and step < stop_at:
         stream.set_position(epoch, batches_done, stream_offsets)
         loader = iter(make_loader(stream, config.workers, pin_memory=device.type == "cuda"))
@@ -305,7 +345,11 @@ def train(config: TrainConfig) -> dict:
             for reason, count in batch["skipped"].items():
                 bad_samples[reason] = bad_samples.get(reason, 0) + count
             decode_seconds, decoded = decode_seconds + batch["decode_seconds"], decoded + batch["decoded"]
-            last_loss = train_step(step_model, batch, optimizer, scaler, scheduler, config.precision, device, config.grad_clip)
+            if augment is not None:  # drawn from (seed, rank, step) only, so a resumed run draws the same views
+                squares = batch["ssl_images"].to(device, non_blocking=True)
+                batch["views"] = make_views(augment, squares, view_seed(config.seed, rank, step))
+            losses = train_step(step_model, batch, optimizer, scaler, scheduler, config.precision, device, config.grad_clip, slip_loss)
+            last_loss = losses["loss"]
             batches_done += 1
             step += 1
             window_samples += global_batch
@@ -313,7 +357,7 @@ def train(config: TrainConfig) -> dict:
                 elapsed = time.perf_counter() - window_start
                 scale = unwrap(step_model).temperature_scale().item()
                 record = {
-                    "step": step, "epoch": epoch, "loss": last_loss, "lr": scheduler.get_last_lr()[0],
+                    **losses, "step": step, "epoch": epoch, "lr": scheduler.get_last_lr()[0],
                     "logit_scale": scale, "temperature": 1 / scale, "samples_per_s": window_samples / elapsed,
                     "loader_images_per_s_per_worker": decoded / decode_seconds if decode_seconds else None,
                     "bad_samples": sum(bad_samples.values()),

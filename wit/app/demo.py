@@ -18,7 +18,7 @@ import json
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from wit.core.errors import WitError
@@ -46,6 +46,7 @@ class DemoSettings:
     lr: float = 2e-3
     warmup: int = 50
     heldout_per_class: int = 100
+    objective: str = "clip"  # or "slip": CLIP's loss plus SimCLR on augmented views (wit train --objective)
 
     @classmethod
     def quick(cls) -> "DemoSettings":
@@ -63,13 +64,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", default="demo", metavar="DIR", help="folder for everything the demo writes (default: demo)")
     parser.add_argument("--quick", action="store_true", help="one training epoch and fewer held-out images (for tests)")
     parser.add_argument("--epochs", type=int, default=None, help="training epochs (default 12; 1 with --quick)")
+    parser.add_argument("--objective", choices=("clip", "slip"), default="clip",
+                        help="training objective (wit train --objective): slip adds SimCLR on two augmented views of each image")
     parser.set_defaults(handler=run_demo_command)
 
 
 def run_demo_command(args: argparse.Namespace) -> int:
     settings = DemoSettings.quick() if args.quick else DemoSettings()
     if args.epochs is not None:
-        settings = DemoSettings(**{**settings.__dict__, "epochs": args.epochs})
+        settings = replace(settings, epochs=args.epochs)
+    settings = replace(settings, objective=args.objective)
     summary = run_demo(Path(args.out), settings, verbose=args.verbose)
     print(format_summary(summary))
     (Path(args.out) / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
@@ -112,6 +116,7 @@ def run_demo(out: Path, settings: DemoSettings, verbose: int = 0) -> dict:
         "--workers", "1",
         "--precision", "fp32",
         "--log-every", "10",
+        "--objective", settings.objective,
     )
     checkpoint = _final_checkpoint(run, train_output)
     eval_output = step(
@@ -189,6 +194,7 @@ def collect_summary(dataset: Path, run: Path, eval_output: str, predict_output: 
         "loss_start": losses[0] if losses else None,
         "loss_end": losses[-1] if losses else None,
         "steps": metrics[-1].get("step") if metrics else 0,
+        "objective": settings.objective,
         "zero_shot_top1": zero_shot["top1"],
         "zero_shot_top5": zero_shot["top5"],
         "heldout_images": zero_shot["images"],
@@ -213,7 +219,8 @@ def format_summary(summary: dict) -> str:
         f"({summary['queries_capped']} capped at {summary['per_query_cap']})",
         f"pairs kept         {summary['pairs_kept']:,}",
         f"shards written     {summary['shards']} ({summary['samples_in_shards']:,} samples)",
-        f"training loss      {summary['loss_start']:.3f} -> {summary['loss_end']:.3f} over {summary['steps']} steps",
+        f"training loss      {summary['loss_start']:.3f} -> {summary['loss_end']:.3f} over {summary['steps']} steps"
+        f" ({summary['objective']})",
         f"zero-shot top-1    {summary['zero_shot_top1']:.1%} on {summary['heldout_images']} held-out digits "
         f"(chance {summary['chance']:.1%}, {summary['top1_over_chance']:.1f}x chance); top-5 {summary['zero_shot_top5']:.1%}",
         f"report             {summary['report']}",
