@@ -14,7 +14,6 @@ so they cannot read the launcher's files as Dataflow's workers cannot. Storage i
 from __future__ import annotations
 
 import io
-import os
 import shutil
 import subprocess
 import sys
