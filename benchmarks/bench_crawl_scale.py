@@ -122,6 +122,28 @@ def _file_match_pairs(job: tuple[str, str]) -> tuple[np.ndarray, np.ndarray]:
     return uids, query_ids
 
 
+def shuffle_bytes_per_candidate(path: str, limit: int = 20_000) -> float:
+    """Bytes one candidate that passed the filters takes in a shuffled CandidateBatch (the
+    registered coder, batches of 1000): what the dedup and HoldForSelection shuffles carry."""
+    from apache_beam.coders import registry
+    from wit.filters.chain import FilterChain, FilterConfig
+
+    from wit.pipeline.batches import CandidateBatch, chunked
+    from wit.pipeline.filter import filter_candidate
+    from wit.pipeline.sources import read_file
+    from wit.pipeline.sources.inputs import InputFile
+
+    chain = FilterChain(FilterConfig())
+    kept = []
+    for item in read_file(InputFile(path, "wat")):
+        if isinstance(item, dict) and filter_candidate(item, chain) is None:
+            kept.append(item)
+            if len(kept) >= limit:
+                break
+    coder = registry.get_coder(CandidateBatch)
+    return sum(len(coder.encode(CandidateBatch(batch))) for batch in chunked(kept, 1000)) / max(1, len(kept))
+
+
 def independent_pairs(files: list[str], queries: str, workers: int) -> list[tuple[np.ndarray, np.ndarray]]:
     with multiprocessing.get_context("fork").Pool(workers) as pool:
         return pool.map(_file_match_pairs, [(path, queries) for path in files], chunksize=1)
@@ -208,6 +230,7 @@ def main(argv=None) -> int:
             print(f"synthetic crawl: {n_files} files x {links_per_file:,} alt links, {stats['bytes'] / 1e6:.0f} MB "
                   f"({time.perf_counter() - start:.0f}s to write)", file=sys.stderr, flush=True)
         file_mb = os.path.getsize(files[0]) / 1e6
+        shuffle_bytes = shuffle_bytes_per_candidate(files[0])
 
         per_file_pairs = None
         if not args.no_check:
@@ -289,8 +312,10 @@ def main(argv=None) -> int:
         print(f"cap check at {last['files']} files: {'ok' if check['ok'] else 'WRONG'}: {check['queries_matched']:,} "
               f"queries matched, {check['queries_capped']:,} over the cap, {check['queries_over_1m']} over a million "
               f"(hottest {check['hottest_query_matches']:,} matches -> {check['hottest_query_selected']:,} selected)")
+    print(f"a candidate past the filters is {shuffle_bytes:.0f} bytes in a shuffled batch")
     print(f"total {time.perf_counter() - began:.0f}s")
     print(json.dumps({"workers": workers, "links_per_file": links_per_file, "file_mb": round(file_mb, 1),
+                      "shuffle_bytes_per_candidate": round(shuffle_bytes),
                       "startup_s": round(startup["elapsed_s"], 2), "points": rows, "targets": targets}))
     return 0 if all(row.get("cap_check", {"ok": True})["ok"] for row in rows) else 1
 
