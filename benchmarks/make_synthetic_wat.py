@@ -10,6 +10,11 @@ root-relative, relative, protocol-relative, or relative to a `<base href>`.
 
     python benchmarks/make_synthetic_wat.py --links 1000000 --files 8 --out /tmp/synthetic_wat
 
+With `--hot-share S` (benchmarks/bench_crawl_scale.py) English captions also carry the hot
+queries of HOT_QUERIES with Zipfian frequencies: the k-th is in S / k**HOT_EXPONENT of them (k**-0.4), so
+a crawl of a few million links has queries matched over a million times next to a long tail.
+Without it the bytes are those of earlier versions.
+
 Same arguments, same bytes.
 """
 
@@ -25,6 +30,10 @@ import uuid
 
 LINKS_PER_PAGE = 40
 ENGLISH_WORDS = 3000
+# Words of the default query list that --hot-share makes hot, hottest first.
+HOT_QUERIES = ("wallpaper", "vintage", "wedding", "recipe", "sunset", "garden", "portrait", "bicycle", "kitchen",
+               "mountain")
+HOT_EXPONENT = 0.4
 
 
 def _vocabulary() -> dict[str, list[str]]:
@@ -37,14 +46,19 @@ def _vocabulary() -> dict[str, list[str]]:
     }
 
 
-def make_caption(rng: random.Random, words: dict[str, list[str]]) -> str:
+def make_caption(rng: random.Random, words: dict[str, list[str]], hot_share: float = 0.0) -> str:
     """One alt text; the mix roughly follows what real pages carry."""
     kind = rng.random()
     if kind < 0.62:
         english = words["en"]
         # Skewed towards frequent words, as real text is.
-        return " ".join(english[min(int(rng.paretovariate(0.9)) * 7 + rng.randrange(7), len(english) - 1)]
-                        for _ in range(rng.randint(2, 12)))
+        caption = " ".join(english[min(int(rng.paretovariate(0.9)) * 7 + rng.randrange(7), len(english) - 1)]
+                           for _ in range(rng.randint(2, 12)))
+        if hot_share:
+            hot = [word for rank, word in enumerate(HOT_QUERIES, 1) if rng.random() < hot_share / rank ** HOT_EXPONENT]
+            if hot:
+                caption = f"{' '.join(hot)} {caption}"
+        return caption
     if kind < 0.70:
         return rng.choice(["IMG_{:04d}.JPG", "DSC{:05d}.jpg", "image{:04d}", "{:08d}_113957.JPG", "photo_{}.png"]).format(rng.randrange(10000))
     if kind < 0.74:
@@ -69,7 +83,7 @@ def _image_url(rng: random.Random, host: str, page: int, link: int) -> str:
     return f"//cdn.{host}/{name}"
 
 
-def page_record(rng: random.Random, words: dict[str, list[str]], page: int) -> tuple[bytes, int]:
+def page_record(rng: random.Random, words: dict[str, list[str]], page: int, hot_share: float = 0.0) -> tuple[bytes, int]:
     """(gzip member of one WAT metadata record, number of IMG links with alt text)."""
     host = f"site{rng.randrange(5000)}.example.com"
     page_url = f"https://{host}/section/{page}/index.html"
@@ -84,12 +98,12 @@ def page_record(rng: random.Random, words: dict[str, list[str]], page: int) -> t
             with_alt += 1
             continue
         entry = {"path": "IMG@/src", "url": _image_url(rng, host, page, link)}
-        caption = make_caption(rng, words)
+        caption = make_caption(rng, words, hot_share)
         if caption:
             entry["alt"] = caption
             with_alt += 1
         if rng.random() < 0.1:
-            entry["title"] = make_caption(rng, words) or "photo"
+            entry["title"] = make_caption(rng, words, hot_share) or "photo"
         links.append(entry)
     head = {"Title": f"Page {page}", "Metas": [{"name": "viewport", "content": "width=device-width"}]}
     if rng.random() < 0.1:
@@ -137,8 +151,11 @@ def warcinfo_record() -> bytes:
     return gzip.compress(header + body + b"\r\n\r\n", mtime=0)
 
 
-def write_synthetic_wat(out_dir: str, links: int, files: int = 1, seed: int = 0) -> dict:
-    """Writes `files` WAT files with about `links` IMG links with alt text in all; returns stats."""
+def write_synthetic_wat(out_dir: str, links: int, files: int = 1, seed: int = 0, hot_share: float = 0.0) -> dict:
+    """Writes `files` WAT files with about `links` IMG links with alt text in all; returns stats.
+
+    Every file holds the same number of links (links // files) drawn from the same mix.
+    """
     os.makedirs(out_dir, exist_ok=True)
     words = _vocabulary()
     rng = random.Random(seed)
@@ -151,7 +168,7 @@ def write_synthetic_wat(out_dir: str, links: int, files: int = 1, seed: int = 0)
         with open(path, "wb") as handle:
             handle.write(warcinfo_record())
             while written < per_file:
-                member, with_alt = page_record(rng, words, page)
+                member, with_alt = page_record(rng, words, page, hot_share)
                 handle.write(member)
                 written += with_alt
                 page += 1
@@ -167,9 +184,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--links", type=int, default=1_000_000, help="IMG links with alt text in all (default 1,000,000)")
     parser.add_argument("--files", type=int, default=8, help="number of WAT files (default 8)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--hot-share", type=float, default=0.0,
+                        help="share of English captions holding the hottest query of HOT_QUERIES (default 0: none)")
     parser.add_argument("--out", required=True, help="output folder")
     args = parser.parse_args(argv)
-    stats = write_synthetic_wat(args.out, args.links, args.files, args.seed)
+    stats = write_synthetic_wat(args.out, args.links, args.files, args.seed, args.hot_share)
     print(f"wrote {len(stats['files'])} file(s), {stats['pages']:,} pages, {stats['links_with_alt']:,} links with alt, "
           f"{stats['bytes'] / 1e6:.1f} MB to {args.out}", file=sys.stderr)
     return 0

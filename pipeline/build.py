@@ -26,7 +26,7 @@ from wit.core.layout import DatasetLayout
 from wit.pipeline.batches import BatchCandidates, UnbatchCandidates
 from wit.pipeline.cap import DEFAULT_PER_QUERY_CAP, CapPerQuery
 from wit.pipeline.counting import WriteTextCounts, attempted_uids_check, read_json, reconcile, reconcile_fetch
-from wit.pipeline.dedup import DedupByUid, buckets_for_files
+from wit.pipeline.dedup import DedupByUid, buckets_for_input
 from wit.pipeline.filter import FilterCandidates
 from wit.pipeline.match import MatchQueries
 from wit.core.runner import describe_runner, dry_run, format_dry_run, is_dry_run, is_local_runner, make_pipeline_options, make_runner
@@ -120,7 +120,8 @@ def build_text_side(pipeline: beam.Pipeline, config: BuildConfig, progress_dir: 
     counts.append(read_counts)
     filtered, filter_counts = candidates | "Filter" >> FilterCandidates(config.filter_config, progress_dir)
     counts.append(filter_counts)
-    kept, dedup_counts = filtered | "Dedup" >> DedupByUid(progress_dir, buckets=buckets_for_files(len(config.files)))
+    kept, dedup_counts = filtered | "Dedup" >> DedupByUid(
+        progress_dir, buckets=buckets_for_input(len(config.files), total_input_bytes(config.files)))
     counts.append(dedup_counts)
     if config.queries is not None:
         matched, match_counts = kept | "Match" >> MatchQueries(config.worker_queries, progress_dir, config.query_list_hash)
@@ -219,6 +220,9 @@ def run_build(config: BuildConfig, beam_args: list[str], *, show_progress: bool 
             shutil.rmtree(progress_dir, ignore_errors=True)
     summary = read_json(config.text_counts_path)
     _check_metrics(result, summary)
+    summary["shuffle"] = largest_shuffled(result)
+    if summary["shuffle"]:
+        _LOGGER.info("wit build: largest shuffled values %s", summary["shuffle"])
     print(f"wit build: {reconcile(summary)}", file=sys.stderr)
     check_something_was_read(summary, config)
     if config.fetch is not None:
@@ -258,6 +262,25 @@ def check_something_was_read(summary: dict, config: BuildConfig) -> None:
     if errors == summary["input"]:
         raise WitError(f"read nothing: all {errors:,} record(s) of the {len(config.files)} input file(s) were unreadable "
                        "(drop_error; the warnings above name each file and the reason)")
+
+
+def largest_shuffled(result) -> dict[str, int]:
+    """{distribution: its largest value} of the job's shuffle-size metrics (namespace wit): the
+    largest element and the largest group per key at the dedup and cap shuffles ({} when the
+    runner reports no distributions)."""
+    try:
+        from apache_beam.metrics.metric import MetricsFilter
+
+        distributions = result.metrics().query(MetricsFilter().with_namespace("wit"))["distributions"]
+    except Exception:  # noqa: BLE001 - not every runner reports metrics
+        return {}
+    largest: dict[str, int] = {}
+    for distribution in distributions:
+        value = distribution.committed if distribution.committed is not None else distribution.attempted
+        if value is not None and value.count:
+            name = distribution.key.metric.name
+            largest[name] = max(largest.get(name, 0), int(value.max))
+    return dict(sorted(largest.items()))
 
 
 def _check_metrics(result, summary: dict) -> None:

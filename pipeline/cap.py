@@ -19,6 +19,13 @@ In Beam this is two passes over the matched CandidateBatches, with no per-match 
 2. Selection. A ParDo reads the thresholds as a side input: query q selects candidate c when q
    has no threshold or rank(q, c) <= threshold[q].
 
+No shuffled value grows with the crawl: a partial holds at most `cap` ranks of any query (a
+query matched a million times ships its `cap` lowest ranks per flush, not its matches), and a
+merged bucket at most `cap` per query of the bucket, whatever the input size. The sizes are
+Beam distributions (namespace `wit`): `cap_partial_ranks` per shuffled partial,
+`cap_query_ranks` the most ranks of one query in one partial, `cap_bucket_ranks` per merged
+bucket.
+
 Ranks are `priority << 64 | uid` (uid is 64 hex bits and unique after dedup), so they are
 totally ordered without ties and each one is a single int. The priority is the splitmix64
 finaliser of the uid xor a per-(seed, query) salt: pure integer arithmetic, identical on every
@@ -34,15 +41,22 @@ from itertools import chain
 
 import apache_beam as beam
 import numpy as np
+from apache_beam.metrics import Metrics
 
 from wit.pipeline import DEFAULT_PER_QUERY_CAP
 from wit.pipeline.batches import CandidateBatch
-from wit.pipeline.counting import COUNTS_TAG, CountingDoFn, HoldingDoFn
+from wit.pipeline.counting import COUNTS_TAG, METRICS_NAMESPACE, CountingDoFn, HoldingDoFn
 
 # (query, uid) pairs a worker holds before ranking and flushing them (16 bytes each).
 MAX_HELD_RANKS = 1_000_000
 # Rank partials are combined per query bucket: one element per bucket per flush, not per query.
-QUERY_BUCKETS = 64
+# A merged bucket holds at most `cap` ranks of each of its queries (500,000 queries: ~490 per
+# bucket, so never above ~10M ranks however large the crawl; a few hundred thousand in practice).
+QUERY_BUCKETS = 1024
+# Shuffle sizes, as Beam distributions (namespace wit).
+PARTIAL_SIZE_METRIC = "cap_partial_ranks"
+QUERY_RANKS_METRIC = "cap_query_ranks"
+BUCKET_SIZE_METRIC = "cap_bucket_ranks"
 
 
 _MASK64 = (1 << 64) - 1
@@ -182,13 +196,28 @@ class QueryRanks:
     def __len__(self) -> int:
         return len(self.query_ids)
 
+    def most_ranks_of_one_query(self) -> int:
+        """The most ranks any one query holds here (never above the cap they were cut at)."""
+        starts = _run_starts(self.query_ids)
+        return int(np.diff(np.append(starts, len(self.query_ids))).max()) if len(starts) else 0
+
     def by_bucket(self, buckets: int) -> dict[int, QueryRanks]:
-        """This partial split by query bucket (query id modulo `buckets`)."""
-        count_bucket = self.count_ids % buckets
-        rank_bucket = self.query_ids % buckets
+        """This partial split by query bucket (query id modulo `buckets`), each part still sorted.
+
+        One stable sort by bucket and a cut per bucket: a boolean mask per bucket would cost
+        buckets x pairs.
+        """
+        count_order = np.argsort(self.count_ids % buckets, kind="stable")
+        rank_order = np.argsort(self.query_ids % buckets, kind="stable")
+        count_buckets = (self.count_ids % buckets)[count_order]
+        rank_buckets = (self.query_ids % buckets)[rank_order]
+        present = np.unique(count_buckets)
+        count_cuts = np.searchsorted(count_buckets, present, "left"), np.searchsorted(count_buckets, present, "right")
+        rank_cuts = np.searchsorted(rank_buckets, present, "left"), np.searchsorted(rank_buckets, present, "right")
         parts = {}
-        for bucket in np.unique(count_bucket).tolist():
-            in_counts, in_ranks = count_bucket == bucket, rank_bucket == bucket
+        for bucket, count_lo, count_hi, rank_lo, rank_hi in zip(present.tolist(), *(cut.tolist() for cut in count_cuts),
+                                                                *(cut.tolist() for cut in rank_cuts)):
+            in_counts, in_ranks = count_order[count_lo:count_hi], rank_order[rank_lo:rank_hi]
             parts[bucket] = QueryRanks(self.count_ids[in_counts], self.counts[in_counts], self.query_ids[in_ranks],
                                        self.priorities[in_ranks], self.uid_bits[in_ranks])
         return parts
@@ -257,7 +286,12 @@ class QueryRanksDoFn(HoldingDoFn):
         ranks = QueryRanks.from_pairs(np.concatenate(self._query_ids), np.concatenate(self._uid_bits),
                                       self._seed, self._cap)
         self._query_ids, self._uid_bits, self._held = [], [], 0
-        yield from ranks.by_bucket(self._buckets).items()
+        sizes = Metrics.distribution(METRICS_NAMESPACE, PARTIAL_SIZE_METRIC)
+        per_query = Metrics.distribution(METRICS_NAMESPACE, QUERY_RANKS_METRIC)
+        for bucket, part in ranks.by_bucket(self._buckets).items():
+            sizes.update(len(part))
+            per_query.update(part.most_ranks_of_one_query())
+            yield bucket, part
 
 
 class MergeQueryRanks(beam.CombineFn):
@@ -290,6 +324,11 @@ class MergeQueryRanks(beam.CombineFn):
             empty = np.zeros(0, dtype=np.int64)
             return QueryRanks(empty, empty, empty, empty.astype(np.uint64), empty.astype(np.uint64))
         return QueryRanks.merge(accumulator, self._cap)
+
+
+def _measure_bucket(bucket_and_ranks):
+    Metrics.distribution(METRICS_NAMESPACE, BUCKET_SIZE_METRIC).update(len(bucket_and_ranks[1]))
+    return bucket_and_ranks
 
 
 class ApplyCapDoFn(CountingDoFn):
@@ -344,6 +383,7 @@ class CapPerQuery(beam.PTransform):
             | "RanksPerWorker" >> beam.ParDo(QueryRanksDoFn(cap, self._seed))
             | "MergeRanks" >> beam.CombinePerKey(MergeQueryRanks(cap))
         )
+        per_bucket = per_bucket | "MeasureBuckets" >> beam.Map(_measure_bucket)
         self.match_counts = per_bucket | "MatchCounts" >> beam.Map(lambda item: item[1].match_counts())
         thresholds = per_bucket | "Thresholds" >> beam.FlatMap(lambda item: item[1].thresholds(cap))
         # The candidates wait for the thresholds in a shuffle, which the local runner hands to

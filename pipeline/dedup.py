@@ -9,9 +9,14 @@ by uid: each worker holds its candidates per bucket, already deduplicated (`add_
 and emits one CandidateBatch per bucket when it holds MAX_HELD candidates or the bundle ends; a
 GroupByKey brings every batch of a bucket together and `keep_one_per_uid` merges them. Every
 copy of a uid lands in the same bucket, so this is exactly a dedup by uid, with one shuffled
-element per bucket and flush instead of one per candidate. The build picks `buckets` from the
-number of input files (`buckets_for_files`), so a bucket stays a few thousand to tens of
-thousands of candidates however large the crawl.
+element per bucket and flush instead of one per candidate. The build picks `buckets` in
+proportion to its input (`buckets_for_input`: per file and per byte, with no upper limit), so
+what meets at one bucket, and what one reducer holds, stays a few thousand to tens of
+thousands of candidates however large the crawl: more input means more keys, never larger ones.
+
+Each shuffle reports its sizes as Beam distributions (namespace `wit`; the largest values are
+what `wit build` prints and benchmarks/bench_crawl_scale.py charts): `dedup_batch_candidates`
+per shuffled element, `dedup_bucket_candidates` per bucket meeting on a reducer.
 """
 
 from __future__ import annotations
@@ -19,20 +24,33 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import apache_beam as beam
+from apache_beam.metrics import Metrics
 
 from wit.pipeline.batches import CandidateBatch, chunked
-from wit.pipeline.counting import COUNTS_TAG, UNIQUE, CountingDoFn, HoldingDoFn
+from wit.pipeline.counting import COUNTS_TAG, METRICS_NAMESPACE, UNIQUE, CountingDoFn, HoldingDoFn
 
 # Candidates a worker holds (over all buckets) before it emits them: bounds its memory.
 MAX_HELD = 50_000
 DEFAULT_BUCKETS = 64
+# A Common Crawl WAT file (~300 MB gzipped) holds about a million alt-text links, of which
+# roughly half pass the filters: 32 buckets per file keep a bucket near 15,000 candidates.
 BUCKETS_PER_FILE = 32
-MAX_BUCKETS = 1 << 16
+# Inputs much larger than a WAT file (one big URL list parquet) get buckets by size: a URL list
+# row is ~100-200 bytes, so 4 MiB of input is some 20,000-40,000 candidates at most.
+BYTES_PER_BUCKET = 4 << 20
+# Shuffle sizes, as Beam distributions (namespace wit).
+BATCH_SIZE_METRIC = "dedup_batch_candidates"
+BUCKET_SIZE_METRIC = "dedup_bucket_candidates"
 
 
-def buckets_for_files(n_files: int) -> int:
-    """Dedup buckets for a build over `n_files` inputs (a WAT file is about a million links)."""
-    return max(DEFAULT_BUCKETS, min(MAX_BUCKETS, BUCKETS_PER_FILE * n_files))
+def buckets_for_input(n_files: int, input_bytes: int | None = None) -> int:
+    """Dedup buckets for a build over `n_files` inputs of `input_bytes` in all (None: unknown).
+
+    Grows with the input without bound, so that the candidates meeting at one bucket do not
+    grow with the crawl (90,000 WAT files: 2,880,000 buckets of ~15,000 candidates).
+    """
+    by_bytes = -(-input_bytes // BYTES_PER_BUCKET) if input_bytes else 0
+    return max(DEFAULT_BUCKETS, BUCKETS_PER_FILE * n_files, by_bytes)
 
 
 def uid_bucket(uid: str, buckets: int) -> int:
@@ -101,7 +119,9 @@ class HoldByBucketDoFn(HoldingDoFn):
         return self._n_held >= self._max_held
 
     def flush(self):
+        sizes = Metrics.distribution(METRICS_NAMESPACE, BATCH_SIZE_METRIC)
         for bucket, survivors in self._held.items():
+            sizes.update(len(survivors))
             yield bucket, CandidateBatch(survivors.values())
         self._held = {}
         self._n_held = 0
@@ -112,7 +132,18 @@ class EmitSurvivorsDoFn(CountingDoFn):
 
     def process(self, bucket_and_batches):
         _, batches = bucket_and_batches
-        survivors, duplicates = keep_one_per_uid(candidate for batch in batches for candidate in batch.candidates)
+        # The batches are read one at a time (a runner may page a large group in lazily); only
+        # the bucket's distinct uids are held.
+        met = 0
+
+        def candidates():
+            nonlocal met
+            for batch in batches:
+                met += len(batch)
+                yield from batch.candidates
+
+        survivors, duplicates = keep_one_per_uid(candidates())
+        Metrics.distribution(METRICS_NAMESPACE, BUCKET_SIZE_METRIC).update(met)
         if duplicates:
             self.count("drop_duplicate", duplicates)
         self.count(UNIQUE, len(survivors))

@@ -12,7 +12,7 @@ from apache_beam.coders import registry
 from wit.pipeline.batches import BatchCandidates, CandidateBatch, CandidateBatchCoder, chunked
 from cap_reference import select_per_query, selected_by
 from wit.pipeline.cap import CapThresholds, QueryRanks, cap_rank, match_pairs, selected_by_batch
-from wit.pipeline.dedup import DedupByUid, buckets_for_files, keep_one_per_uid, merge_duplicates, uid_bucket
+from wit.pipeline.dedup import DedupByUid, buckets_for_input, keep_one_per_uid, merge_duplicates, uid_bucket
 from wit.pipeline.write import sum_tallies, tally_queries
 from wit.core.records import new_candidate
 from test_pipeline_cap import IN_MEMORY, TWO_PROCESSES, run_stage
@@ -57,10 +57,12 @@ def test_keep_one_per_uid_is_order_independent():
         assert c["matches"] == sorted({q for d in copies for q in d["matches"]})
 
 
-def test_uid_buckets_scale_with_files():
-    assert buckets_for_files(0) == buckets_for_files(1) == 64
-    assert buckets_for_files(100) == 3200
-    assert buckets_for_files(10**6) == 1 << 16
+def test_uid_buckets_scale_with_input_without_a_ceiling():
+    assert buckets_for_input(0) == buckets_for_input(1) == 64
+    assert buckets_for_input(100) == 3200
+    assert buckets_for_input(90_000) == 2_880_000  # a full crawl: still ~15,000 candidates a bucket
+    assert buckets_for_input(1, 10 * 2**30) == 2560  # one huge URL list: by size
+    assert buckets_for_input(100, None) == buckets_for_input(100, 1000) == 3200
     assert uid_bucket("00000000000000ff", 16) == 15
 
 
