@@ -70,7 +70,7 @@ def worker_config(config: FetchConfig, workers: int) -> FetchConfig:
 
 
 class FetchPool:
-    """`workers` fetch processes, started at once; `run(jobs, config)` makes shards complete.
+    """`workers` fetch processes, started at once; `process_shards(shards, config)` makes shards complete.
 
     Use as a context manager (the workers are stopped on exit, whatever happened). One pool
     serves one run of the stage: its config (fetch settings) is fixed when it starts.
@@ -115,6 +115,16 @@ class FetchPool:
                 process.join(5)
         self._tasks.close()
         self._results.close()
+
+    def process_shards(self, shards: Iterable[tuple[int, Iterable[tuple[str, Mapping]]]], config: FetchConfig) -> list[dict]:
+        """shard_work.process_shards with the samples fetched by the workers: make every shard
+        complete (a complete one is kept); returns their summaries in the order given."""
+        from wit.pipeline.shard_work import _ShardJob, plan_shard
+
+        planned = [plan_shard(shard_id, keyed, config) for shard_id, keyed in shards]
+        jobs = [item for item in planned if isinstance(item, _ShardJob)]
+        fetched = iter(self.run(jobs, config) if jobs else [])
+        return [next(fetched) if isinstance(item, _ShardJob) else item for item in planned]
 
     def run(self, jobs: list, config: FetchConfig) -> list[dict]:
         """The summaries of `jobs` (shard_work._ShardJob), made complete by the workers."""
@@ -201,17 +211,6 @@ def _progress_every() -> float:
     from wit.pipeline.shard_work import PROGRESS_EVERY_S
 
     return PROGRESS_EVERY_S
-
-
-def process_shards_in_pool(shards: Iterable[tuple[int, Iterable[tuple[str, Mapping]]]], config: FetchConfig,
-                           pool: FetchPool) -> list[dict]:
-    """process_shards, with the samples fetched by `pool`'s workers: the summaries in the order given."""
-    from wit.pipeline.shard_work import _ShardJob, plan_shard
-
-    planned = [plan_shard(shard_id, keyed, config) for shard_id, keyed in shards]
-    jobs = [item for item in planned if isinstance(item, _ShardJob)]
-    fetched = iter(pool.run(jobs, config) if jobs else [])
-    return [next(fetched) if isinstance(item, _ShardJob) else item for item in planned]
 
 
 # ---- in a worker process ---------------------------------------------------------------------

@@ -296,12 +296,7 @@ def fetch_in_process(candidates: Iterable[Mapping], config: FetchConfig, *, pool
         raise ValueError("fetch_in_process needs config.out, the output folder")
     shards = assign_all(candidates, config.shard_size)
     log.info("%d candidates in %d shard(s) of up to %d", sum(map(len, shards.values())), len(shards), config.shard_size)
-    if pool is not None:
-        from wit.pipeline.fetch_pool import process_shards_in_pool
-
-        fetched = process_shards_in_pool(sorted(shards.items()), config, pool)
-    else:
-        fetched = process_shards(sorted(shards.items()), config)
+    fetched = (pool.process_shards if pool is not None else process_shards)(sorted(shards.items()), config)
     summaries = dict(zip(sorted(shards), fetched))
     if config.dedup_images:
         for shard_id, losers in losers_by_shard(summaries.values(), config.shard_size).items():
