@@ -176,10 +176,11 @@ def _fetch_config(config: BuildConfig) -> FetchConfig:
     return config.fetch or FetchConfig(out=config.out, query_list_hash=config.query_list_hash)
 
 
-def fetch_kept_locally(config: BuildConfig, pool) -> dict:
+def fetch_kept_locally(config: BuildConfig, pool=None) -> dict:
     """The fetch stage of a local build: the candidates the job wrote (OUT/candidates), read
-    back as `wit fetch --input OUT/candidates` reads them, fetched by `pool`'s processes into
-    the same shards and manifest FetchToShards writes. Returns the manifest."""
+    back as `wit fetch --input OUT/candidates` reads them, fetched by `pool`'s processes (or,
+    with one worker, in this process) into the same shards and manifest FetchToShards writes.
+    Returns the manifest."""
     from wit.pipeline.shard_work import fetch_in_process
     from wit.pipeline.sources import fetch_list_config, readable_candidates
     from wit.pipeline.sources.inputs import expand_inputs
@@ -187,7 +188,8 @@ def fetch_kept_locally(config: BuildConfig, pool) -> dict:
     files = expand_inputs([DatasetLayout(config.out).candidates_dir])
     # An unreadable row is logged and left out; the reconciliation that follows then fails.
     candidates = readable_candidates(files, fetch_list_config())
-    _LOGGER.info("wit build: fetching the kept candidates in %d local process(es)", pool.workers)
+    _LOGGER.info("wit build: fetching the kept candidates %s",
+                 f"in {pool.workers} local processes" if pool is not None else "in this process")
     return fetch_in_process(candidates, _fetch_config(config), pool=pool, build_settings=config.to_json())
 
 
@@ -201,7 +203,7 @@ def run_build(config: BuildConfig, beam_args: list[str], *, show_progress: bool 
     if is_dry_run(options):
         description = dry_run(build_pipeline(config, options), options, [(f.path, f.format, f.size) for f in config.files])
         if config.fetch is not None and not fetch_in_job(config, options):
-            description["stages"].append(f"FetchToShards (after the job, {local_fetch_workers(beam_args)} local fetch processes)")
+            description["stages"].append(f"FetchToShards (after the job, in {local_fetch_workers(beam_args)} local process(es))")
         print(format_dry_run("wit build", description))
         return description
     local = is_local_runner(options)
@@ -215,7 +217,8 @@ def run_build(config: BuildConfig, beam_args: list[str], *, show_progress: bool 
     printer = ProgressPrinter(progress_dir, total_units) if (progress_dir and show_progress) else None
     _LOGGER.info("wit build: %d input file(s) on %s", len(config.files), describe_runner(options))
     fetch_after_job = config.fetch is not None and not fetch_in_job(config, options)
-    pool = start_fetch_pool(config, local_fetch_workers(beam_args)) if fetch_after_job else None
+    fetch_workers = local_fetch_workers(beam_args)
+    pool = start_fetch_pool(config, fetch_workers) if fetch_after_job and fetch_workers > 1 else None
     try:
         try:
             pipeline = build_pipeline(config, options, progress_dir)
@@ -232,7 +235,7 @@ def run_build(config: BuildConfig, beam_args: list[str], *, show_progress: bool 
         _check_metrics(result, summary)
         print(f"wit build: {reconcile(summary)}", file=sys.stderr)
         check_something_was_read(summary, config)
-        if pool is not None:
+        if fetch_after_job:
             fetch_kept_locally(config, pool)
     finally:
         if pool is not None:
