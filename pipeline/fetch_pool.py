@@ -142,12 +142,12 @@ class FetchPool:
             for job in jobs:
                 shard = _OpenShard(job, config)  # opened as its samples go out, as process_shards does
                 opened[job.shard_id] = shard
-                candidates[job.shard_id] = dict(shard.todo)  # the workers get urls; records are made here
                 progress.total += len(shard.todo) - (len(job.keyed) - len(job.previous))
                 if not shard.todo:
                     shard.finish()
                     progress.shard_done()
                     continue
+                candidates[job.shard_id] = dict(shard.todo)  # the workers get urls; records are made here
                 unfinished.add(job.shard_id)
                 for start in range(0, len(shard.todo), CHUNK_SAMPLES):
                     yield [(job.shard_id, key, str(candidate.get("url") or ""))
