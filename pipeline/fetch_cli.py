@@ -19,8 +19,9 @@ Input: a candidates parquet from `wit build`, or any img2dataset-style URL list 
 tsv, jsonl; a file, a folder or a glob, local or on gs://, s3://, https://).
 Output: OUT/shards/{00000.tar, 00000.parquet, 00000_stats.json}, OUT/sizes.json,
 OUT/manifest.json. Re-running on the same OUT keeps complete shards and redoes the rest.
-Without Beam options the stage runs in this process, shard after shard (one process keeps
-every core busy with one shard). Beam options (e.g. --direct_running_mode multi_processing
+Without Beam options the stage runs in this process, shard after shard; --processes N (0: one
+per core) spreads the fetching and decoding over N worker processes, as a local `wit build`
+does, this process writing the shards. Beam options (e.g. --direct_running_mode multi_processing
 --direct_num_workers 4, or --runner DataflowRunner ...), or --beam, run it as a Beam pipeline:
 the same stage `wit build` runs, on FnApiRunner locally (wit/core/runner.py).
 """
