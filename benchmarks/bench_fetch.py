@@ -14,6 +14,7 @@ thread per core as wit runs it (and on one thread, for reference).
     scripts/setup-peers.sh      # img2dataset in .peers/img2dataset, apart from the project's venv
     .venv/bin/python benchmarks/bench_fetch.py
     .venv/bin/python benchmarks/bench_fetch.py --quick
+    .venv/bin/python benchmarks/bench_fetch.py --build   # also `wit build --queries none`: images/s, cores busy, ratios
 
 img2dataset is taken from .peers/img2dataset where it is installed, or from --img2dataset; without it
 (or with --img2dataset none) only wit and the floor are measured. The last line is a JSON object.
@@ -213,7 +214,8 @@ def run_img2dataset(exe: str, url_list: Path, out: Path, count: int, processes: 
 
 def run_wit(url_list: Path, out: Path, extra: list[str], command_name: str = "fetch") -> dict:
     """`wit fetch` on the list, or with command_name "build" the whole `wit build --queries none`
-    (text side, then the same fetch stage in Beam) with the same fetch flags."""
+    (the text side in Beam, then the same fetch stage in a pool of one process per core) with
+    the same fetch flags."""
     text_side = ["--queries", "none"] if command_name == "build" else []
     command = [
         sys.executable, "-m", "wit", command_name, "--input", str(url_list), "--out", str(out), *text_side,
@@ -305,7 +307,8 @@ def main() -> None:
     parser.add_argument("--photo-spread", type=float, default=1.3, help="sigma of the log of the photos' pixel count: 1.3 (default) gives the issue's mix, median 0.3 MP up to the 12 MP cap; 0.9 the lighter mix of earlier runs (max ~6 MP)")
     parser.add_argument("--wit-args", default="", help="extra `wit fetch` flags, e.g. '--concurrency 512'")
     parser.add_argument("--workdir", default="", help="keep outputs here (default: a temporary folder)")
-    parser.add_argument("--build", action="store_true", help="also run `wit build --queries none` on the same list (the text side, then the fetch stage in Beam)")
+    parser.add_argument("--build-args", default="", help="extra flags for `wit build` only, e.g. '--direct_num_workers 1' (fetch in the launcher, no pool)")
+    parser.add_argument("--build", action="store_true", help="also run `wit build --queries none` on the same list (the text side in Beam, then the fetch stage in one process per core)")
     args = parser.parse_args()
     if args.img2dataset == "none":
         args.img2dataset = ""
@@ -358,7 +361,7 @@ def main() -> None:
             out = workdir / "wit-build"
             shutil.rmtree(out, ignore_errors=True)
             print("running wit build --queries none ...", flush=True)
-            results["wit build"] = run_wit(url_list, out, args.wit_args.split(), command_name="build")
+            results["wit build"] = run_wit(url_list, out, args.wit_args.split() + args.build_args.split(), command_name="build")
         print("measuring the floor again ...", flush=True)
         floor_after = floor(pool, repeat=1 if args.quick else 2, threads=cores)
         print("measuring start-up (one URL answered 404 at once) ...", flush=True)

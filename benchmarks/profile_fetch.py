@@ -45,6 +45,7 @@ def serve(workdir: Path, count: int) -> None:
 
 def profile(workdir: Path, stub_decode: bool) -> dict:
     import wit.pipeline.shard_work as shard_work
+    import wit.pipeline.fetch as fetch_module
     from wit.pipeline.fetch_config import FetchConfig, ImageOptions
     from wit.pipeline.images import StoredImage
     from wit.pipeline.sources import fetch_list_config, readable_candidates
@@ -56,7 +57,7 @@ def profile(workdir: Path, stub_decode: bool) -> dict:
     decode_cpu = [0.0]
     decodes = [0]
     lock = threading.Lock()
-    real_decode = shard_work.process_image
+    real_decode = fetch_module.process_image
     stub = StoredImage(b"\xff" * 15_000, 256, 256, 1024, 768, "0" * 64)
 
     def timed_decode(data, options):
@@ -78,7 +79,7 @@ def profile(workdir: Path, stub_decode: bool) -> dict:
         finally:
             loop_cpu[0] = time.thread_time() - started
 
-    shard_work.process_image = timed_decode
+    fetch_module.process_image = timed_decode
     shard_work._fetch_shards = timed_fetch_shards
     config = FetchConfig(
         out=str(workdir / "out"), images=ImageOptions(image_size=256, resize_mode="center_crop"), timeout=10.0, read_timeout=10.0,

@@ -1,7 +1,14 @@
-"""`wit build` as one Beam pipeline: the text side, then (unless --until candidates) fetch.
+"""`wit build`: the text side as a Beam pipeline, then (unless --until candidates) fetch.
 
     read -> normalise+filter -> dedup -> match -> cap -> OUT/candidates, OUT/counts
                                                       \\-> continue_into_fetch (images, shards)
+
+On a remote runner (Dataflow ...) fetch is part of the same job (continue_into_fetch). On the
+local runner it runs after the job, on the candidates the job wrote, in a pool of one fetch
+process per core (fetch_kept_locally, pipeline/fetch_pool.py): the text side's running mode is
+chosen by the input's size, the fetch stage's parallelism by the stage, so a small list keeps
+every core busy fetching too. The pool starts with the launcher, so its processes' start-up
+overlaps the text side.
 
 Each stage is a composite PTransform in its own module returning (kept, counts); this module
 only wires them together, runs the job and checks the counts add up. Candidates travel between
@@ -29,7 +36,8 @@ from wit.pipeline.counting import WriteTextCounts, attempted_uids_check, read_js
 from wit.pipeline.dedup import DedupByUid, buckets_for_input
 from wit.pipeline.filter import FilterCandidates
 from wit.pipeline.match import MatchQueries
-from wit.core.runner import describe_runner, dry_run, format_dry_run, is_dry_run, is_local_runner, make_pipeline_options, make_runner
+from wit.core.runner import (describe_runner, dry_run, format_dry_run, is_dry_run, is_local_runner, local_fetch_workers,
+                             make_pipeline_options, make_runner)
 from wit.pipeline.progress import ProgressPrinter
 from wit.pipeline.read import ReadCandidates
 from wit.pipeline.sources.inputs import InputFile
@@ -172,13 +180,47 @@ def total_input_bytes(files: list[InputFile]) -> int | None:
     return sum(file.size for file in files)
 
 
+def fetch_in_job(config: BuildConfig, options) -> bool:
+    """Whether the fetch stage is part of the Beam job: on remote runners; a local build fetches
+    after the job in its own process pool (fetch_kept_locally)."""
+    return config.fetch is not None and not is_local_runner(options)
+
+
 def build_pipeline(config: BuildConfig, options, progress_dir: str | None = None) -> beam.Pipeline:
-    """The whole job, built and not run: the text side, then fetch unless --until candidates."""
+    """The job, built and not run: the text side, then fetch where fetch_in_job says so."""
     pipeline = beam.Pipeline(runner=make_runner(options), options=options)
     kept = build_text_side(pipeline, config, progress_dir)
-    if config.fetch is not None:
+    if fetch_in_job(config, options):
         continue_into_fetch(kept, config)
     return pipeline
+
+
+def start_fetch_pool(config: BuildConfig, workers: int):
+    """The local fetch stage's worker processes, started now so their start-up overlaps the job."""
+    from wit.pipeline.fetch_pool import FetchPool
+
+    return FetchPool(_fetch_config(config), workers)
+
+
+def _fetch_config(config: BuildConfig) -> FetchConfig:
+    return config.fetch or FetchConfig(out=config.out, query_list_hash=config.query_list_hash)
+
+
+def fetch_kept_locally(config: BuildConfig, pool=None) -> dict:
+    """The fetch stage of a local build: the candidates the job wrote (OUT/candidates), read
+    back as `wit fetch --input OUT/candidates` reads them, fetched by `pool`'s processes (or,
+    with one worker, in this process) into the same shards and manifest FetchToShards writes.
+    Returns the manifest."""
+    from wit.pipeline.shard_work import fetch_in_process
+    from wit.pipeline.sources import fetch_list_config, readable_candidates
+    from wit.pipeline.sources.inputs import expand_inputs
+
+    files = expand_inputs([DatasetLayout(config.out).candidates_dir])
+    # An unreadable row is logged and left out; the reconciliation that follows then fails.
+    candidates = readable_candidates(files, fetch_list_config())
+    _LOGGER.info("wit build: fetching the kept candidates %s",
+                 f"in {pool.workers} local processes" if pool is not None else "in this process")
+    return fetch_in_process(candidates, _fetch_config(config), pool=pool, build_settings=config.to_json())
 
 
 def run_build(config: BuildConfig, beam_args: list[str], *, show_progress: bool = True) -> dict:
@@ -191,6 +233,8 @@ def run_build(config: BuildConfig, beam_args: list[str], *, show_progress: bool 
     config = prepare_for_workers(config, options, upload=not is_dry_run(options))
     if is_dry_run(options):
         description = dry_run(build_pipeline(config, options), options, [(f.path, f.format, f.size) for f in config.files])
+        if config.fetch is not None and not fetch_in_job(config, options):
+            description["stages"].append(f"FetchToShards (after the job, in {local_fetch_workers(beam_args)} local process(es))")
         printed = format_dry_run("wit build", description)
         if config.shipped_queries:
             description["shipped_queries"] = config.shipped_queries
@@ -207,24 +251,33 @@ def run_build(config: BuildConfig, beam_args: list[str], *, show_progress: bool 
         total_units = len(config.files)
     printer = ProgressPrinter(progress_dir, total_units) if (progress_dir and show_progress) else None
     _LOGGER.info("wit build: %d input file(s) on %s", len(config.files), describe_runner(options))
+    fetch_after_job = config.fetch is not None and not fetch_in_job(config, options)
+    fetch_workers = local_fetch_workers(beam_args)
+    pool = start_fetch_pool(config, fetch_workers) if fetch_after_job and fetch_workers > 1 else None
     try:
-        pipeline = build_pipeline(config, options, progress_dir)
-        if printer:
-            printer.start()
-        result = pipeline.run()
-        result.wait_until_finish()
+        try:
+            pipeline = build_pipeline(config, options, progress_dir)
+            if printer:
+                printer.start()
+            result = pipeline.run()
+            result.wait_until_finish()
+        finally:
+            if printer:
+                printer.stop()
+            if progress_dir:
+                shutil.rmtree(progress_dir, ignore_errors=True)
+        summary = read_json(config.text_counts_path)
+        _check_metrics(result, summary)
+        summary["shuffle"] = largest_shuffled(result)
+        if summary["shuffle"]:
+            _LOGGER.info("wit build: largest shuffled values %s", summary["shuffle"])
+        print(f"wit build: {reconcile(summary)}", file=sys.stderr)
+        check_something_was_read(summary, config)
+        if fetch_after_job:
+            fetch_kept_locally(config, pool)
     finally:
-        if printer:
-            printer.stop()
-        if progress_dir:
-            shutil.rmtree(progress_dir, ignore_errors=True)
-    summary = read_json(config.text_counts_path)
-    _check_metrics(result, summary)
-    summary["shuffle"] = largest_shuffled(result)
-    if summary["shuffle"]:
-        _LOGGER.info("wit build: largest shuffled values %s", summary["shuffle"])
-    print(f"wit build: {reconcile(summary)}", file=sys.stderr)
-    check_something_was_read(summary, config)
+        if pool is not None:
+            pool.close()
     if config.fetch is not None:
         print(f"wit build: {check_fetch_reconciles(summary['kept'], config.out)}", file=sys.stderr)
     return summary

@@ -30,6 +30,7 @@ from wit.pipeline.fetch_config import (  # noqa: F401 - re-exported: the stage's
     FetchConfig,
     add_fetch_arguments,
 )
+from wit.pipeline.images import ImageRejected, StoredImage, process_image
 from wit.pipeline.safety import SafeResolver, check_host, find_refusal
 
 log = logging.getLogger(__name__)
@@ -277,3 +278,52 @@ class Fetcher:
 
 def default_decode_threads(config: FetchConfig) -> int:
     return config.decode_threads or max(1, os.cpu_count() or 1)
+
+
+class ByteBudget:
+    """An asyncio budget of bytes: acquire(n) waits until n more bytes fit under the limit.
+
+    A body larger than the whole budget still goes through once nothing else is held, so no
+    single image can wait forever.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._used = 0
+        self._changed = asyncio.Condition()
+
+    async def acquire(self, n: int) -> None:
+        async with self._changed:
+            await self._changed.wait_for(lambda: self._used == 0 or self._used + n <= self._limit)
+            self._used += n
+
+    async def release(self, n: int) -> None:
+        async with self._changed:
+            self._used -= n
+            self._changed.notify_all()
+
+
+async def fetch_image(fetcher: Fetcher, url: str, downloading: asyncio.Semaphore, decoding: ByteBudget,
+                      decoder, options) -> tuple[str, str, StoredImage | None]:
+    """One sample's outcome: (status, error message, the stored image when it succeeded).
+
+    Downloads `url`, then decodes and resizes it on the `decoder` executor (Pillow releases the
+    GIL there). The caller took a `downloading` slot; it is released as soon as the body is in
+    (or the download failed), so the next request starts while this one waits for the decoder;
+    `decoding` bounds the bytes of bodies waiting for it.
+    """
+    try:
+        download = await fetcher.fetch(url)
+        if download.status == "success":
+            await decoding.acquire(len(download.body))
+    finally:
+        downloading.release()
+    if download.status != "success":
+        return download.status, download.error, None
+    try:
+        image = await asyncio.get_running_loop().run_in_executor(decoder, process_image, download.body, options)
+        return "success", "", image
+    except ImageRejected as rejected:
+        return rejected.status, str(rejected), None
+    finally:
+        await decoding.release(len(download.body))

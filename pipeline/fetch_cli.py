@@ -19,8 +19,9 @@ Input: a candidates parquet from `wit build`, or any img2dataset-style URL list 
 tsv, jsonl; a file, a folder or a glob, local or on gs://, s3://, https://).
 Output: OUT/shards/{00000.tar, 00000.parquet, 00000_stats.json}, OUT/sizes.json,
 OUT/manifest.json. Re-running on the same OUT keeps complete shards and redoes the rest.
-Without Beam options the stage runs in this process, shard after shard (one process keeps
-every core busy with one shard). Beam options (e.g. --direct_running_mode multi_processing
+Without Beam options the stage runs in this process, shard after shard; --processes N (0: one
+per core) spreads the fetching and decoding over N worker processes, as a local `wit build`
+does, this process writing the shards. Beam options (e.g. --direct_running_mode multi_processing
 --direct_num_workers 4, or --runner DataflowRunner ...), or --beam, run it as a Beam pipeline:
 the same stage `wit build` runs, on FnApiRunner locally (wit/core/runner.py).
 """
@@ -39,6 +40,10 @@ def register(subparsers) -> None:
     parser.add_argument(
         "--beam", action="store_true",
         help="run as a Beam pipeline even with no Beam options given (any Beam option implies it)",
+    )
+    parser.add_argument(
+        "--processes", type=int, default=1,
+        help="processes that fetch and decode, this one writing the shards (0: one per core; default %(default)s: all in this process)",
     )
     add_fetch_arguments(parser)
     parser.set_defaults(handler=run_fetch, accepts_beam_args=True)
@@ -75,9 +80,17 @@ def run_fetch(args: argparse.Namespace) -> int:
     else:
         from wit.pipeline.shard_work import fetch_in_process
 
-        log.info("fetching %d input file(s) into %s in this process", len(inputs), config.out)
         unreadable_rows = []
-        manifest = fetch_in_process(readable_candidates(inputs, list_config, lambda: unreadable_rows.append(1)), config)
+        candidates = readable_candidates(inputs, list_config, lambda: unreadable_rows.append(1))
+        if args.processes == 1:
+            log.info("fetching %d input file(s) into %s in this process", len(inputs), config.out)
+            manifest = fetch_in_process(candidates, config)
+        else:
+            from wit.pipeline.fetch_pool import FetchPool
+
+            with FetchPool(config, args.processes or None) as pool:
+                log.info("fetching %d input file(s) into %s in %d processes", len(inputs), config.out, pool.workers)
+                manifest = fetch_in_process(candidates, config, pool=pool)
         unreadable = len(unreadable_rows)
     counts = ", ".join(f"{status} {n}" for status, n in manifest["status_counts"].items()) or "nothing attempted"
     print(

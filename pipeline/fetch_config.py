@@ -144,8 +144,8 @@ def add_fetch_arguments(parser: argparse.ArgumentParser) -> None:
     images.add_argument("--resize-only-if-bigger", action="store_true", help="never upscale")
 
     net = parser.add_argument_group("fetching")
-    net.add_argument("--concurrency", type=int, default=d.concurrency, help="requests in flight per worker (default %(default)s)")
-    net.add_argument("--per-host-limit", type=int, default=d.per_host_limit, help="requests in flight per host, 0 = no limit (default %(default)s)")
+    net.add_argument("--concurrency", type=int, default=d.concurrency, help="requests in flight per worker; a local run shares them out between its fetch processes (default %(default)s)")
+    net.add_argument("--per-host-limit", type=int, default=d.per_host_limit, help="requests in flight per host and worker (shared out locally, as --concurrency), 0 = no limit (default %(default)s)")
     net.add_argument("--timeout", type=float, default=d.timeout, help="seconds for a whole request (default %(default)s)")
     net.add_argument("--connect-timeout", type=float, default=d.connect_timeout, help="seconds to connect (default %(default)s)")
     net.add_argument("--read-timeout", type=float, default=d.read_timeout, help="seconds between two reads (default %(default)s)")

@@ -25,8 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from wit.core.layout import DatasetLayout
 from wit.pipeline.archive import archive_index
-from wit.pipeline.fetch import Fetcher, FetchConfig, default_decode_threads
-from wit.pipeline.images import ImageRejected, process_image
+from wit.pipeline.fetch import ByteBudget, Fetcher, FetchConfig, default_decode_threads, fetch_image
 from wit.shards.assign import assign_all, members_digest, sample_digits, shard_name
 from wit.shards.manifest import write_dataset_index
 from wit.shards.writer import (
@@ -47,29 +46,6 @@ PROGRESS_EVERY_S = 10.0
 
 def shards_dir(config: FetchConfig) -> str:
     return DatasetLayout(config.out).shards_dir
-
-
-class ByteBudget:
-    """An asyncio budget of bytes: acquire(n) waits until n more bytes fit under the limit.
-
-    A body larger than the whole budget still goes through once nothing else is held, so no
-    single image can wait forever.
-    """
-
-    def __init__(self, limit: int) -> None:
-        self._limit = limit
-        self._used = 0
-        self._changed = asyncio.Condition()
-
-    async def acquire(self, n: int) -> None:
-        async with self._changed:
-            await self._changed.wait_for(lambda: self._used == 0 or self._used + n <= self._limit)
-            self._used += n
-
-    async def release(self, n: int) -> None:
-        async with self._changed:
-            self._used -= n
-            self._changed.notify_all()
 
 
 @dataclass
@@ -173,24 +149,10 @@ async def _fetch_shards(jobs: list[_ShardJob], config: FetchConfig) -> list[dict
 
                 async def one(shard: _OpenShard, key: str, candidate: Mapping) -> None:
                     # The caller took a `downloading` slot for this sample.
-                    image = None
-                    try:
-                        download = await fetcher.fetch(str(candidate.get("url") or ""))
-                        if download.status == "success":
-                            await decoding.acquire(len(download.body))
-                    finally:
-                        downloading.release()
-                    if download.status != "success":
-                        record = sample_record(key, candidate, download.status, download.error)
-                    else:
-                        try:
-                            image = await loop.run_in_executor(decoder, process_image, download.body, options)
-                            record = sample_record(key, candidate, "success", image=image)
-                        except ImageRejected as rejected:
-                            record = sample_record(key, candidate, rejected.status, str(rejected))
-                        finally:
-                            await decoding.release(len(download.body))
-                    shard.writer.add(record, image.data if image is not None else None)
+                    status, error, image = await fetch_image(fetcher, str(candidate.get("url") or ""), downloading, decoding, decoder, options)
+                    record = sample_record(key, candidate, status, error, image=image)
+                    image_bytes = image.data if image is not None else None
+                    shard.writer.add(record, image_bytes)
                     progress.done(record["status"])
                     shard.outstanding -= 1
                     if shard.outstanding == 0:
@@ -256,11 +218,14 @@ class _Progress:
     async def report_periodically(self) -> None:
         while True:
             await asyncio.sleep(PROGRESS_EVERY_S)
-            elapsed = time.monotonic() - self.started
-            log.info(
-                "fetch: %d/%d attempted, %d stored, %.0f images/s, %d of %d shard(s) done",
-                self.finished, self.total, self.stored, self.stored / max(elapsed, 1e-9), self.shards_done, self.shards,
-            )
+            self.log_line()
+
+    def log_line(self) -> None:
+        elapsed = time.monotonic() - self.started
+        log.info(
+            "fetch: %d/%d attempted, %d stored, %.0f images/s, %d of %d shard(s) done",
+            self.finished, self.total, self.stored, self.stored / max(elapsed, 1e-9), self.shards_done, self.shards,
+        )
 
 
 def duplicate_losers(images: Iterable[tuple[str, str]]) -> dict[str, str]:
@@ -317,19 +282,24 @@ def manifest_entry(summary: Mapping) -> dict:
     return {k: v for k, v in summary.items() if k != "images"}
 
 
-def fetch_in_process(candidates: Iterable[Mapping], config: FetchConfig) -> dict:
-    """Run the whole stage in this process, shard after shard; returns the manifest.
+def fetch_in_process(candidates: Iterable[Mapping], config: FetchConfig, *, pool=None,
+                     build_settings: Mapping | None = None) -> dict:
+    """Run the whole stage without Beam, shard after shard; returns the manifest.
 
     Same shards, keys and manifest as `FetchToShards` in Beam (tests check it): the assignment
     is wit.shards.assign.assign_all, which orders candidates exactly as the Beam path does.
+    With `pool` (a wit.pipeline.fetch_pool.FetchPool) its worker processes fetch and decode,
+    and this process writes; without it this process does everything.
+    `build_settings` (a `wit build`'s BuildConfig.to_json()) is recorded in the manifest.
     """
     if not config.out:
         raise ValueError("fetch_in_process needs config.out, the output folder")
     shards = assign_all(candidates, config.shard_size)
     log.info("%d candidates in %d shard(s) of up to %d", sum(map(len, shards.values())), len(shards), config.shard_size)
-    summaries = dict(zip(sorted(shards), process_shards(sorted(shards.items()), config)))
+    fetched = (pool.process_shards if pool is not None else process_shards)(sorted(shards.items()), config)
+    summaries = dict(zip(sorted(shards), fetched))
     if config.dedup_images:
         for shard_id, losers in losers_by_shard(summaries.values(), config.shard_size).items():
             summaries[shard_id] = remove_duplicates(shard_id, losers, config)
     entries = [manifest_entry(summary) for summary in summaries.values()]
-    return write_dataset_index(config.out, entries, config.to_json(), config.query_list_hash)
+    return write_dataset_index(config.out, entries, config.to_json(), config.query_list_hash, build_settings)

@@ -42,8 +42,10 @@ def test_a_local_dry_run_builds_the_job_and_reads_nothing(crawl_index, tmp_path,
     assert dry_run_build(server, tmp_path / "out", queries, "--direct_running_mode=in_memory") == 0
     printed = capsys.readouterr().out
     assert "wit build: dry run on local FnApiRunner" in printed and "nothing was read or written" in printed
-    for stage in ("Read", "Filter", "Dedup", "Match", "Cap", "WriteCandidates", "FetchToShards"):
+    for stage in ("Read", "Filter", "Dedup", "Match", "Cap", "WriteCandidates"):
         assert stage in printed, stage
+    # Locally the fetch stage runs after the job, in its own pool of processes.
+    assert "FetchToShards (after the job, in " in printed
     assert f"inputs        {FULL_CRAWL_WATS:,} file(s) (wat {FULL_CRAWL_WATS:,})" in printed
     assert set(server.requests) == {f"/crawl-data/{CRAWL}/wat.paths.gz"}, "only the index was read"
     assert not (tmp_path / "out").exists()
@@ -61,6 +63,7 @@ def test_a_dataflow_dry_run_of_a_full_crawl_fits_the_request_limit(crawl_index, 
     assert code == 0, printed
     assert "wit build: dry run on DataflowRunner" in printed
     assert "worker image  europe-docker.pkg.dev/wit-test/wit/wit-pipeline:1" in printed
+    assert "FetchToShards" in printed and "after the job" not in printed, "on Dataflow the fetch stage is in the job"
     # The local query list would travel with the job (not uploaded by a dry run): workers read the copy.
     from wit.queries.querylist import load_query_list
 

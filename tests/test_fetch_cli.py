@@ -220,3 +220,15 @@ def test_fetch_refuses_a_list_with_no_json_object_at_launch(tmp_path, capsys):
     listing.write_text("{not json\n[1, 2]\n")
     assert main(["fetch", "--input", str(listing), "--out", str(tmp_path / "out"), *LOCAL]) == 2
     assert "not a readable jsonl file (ValueError: no JSON object in its first 1,000 lines)" in capsys.readouterr().err
+
+
+def test_wit_fetch_in_worker_processes_writes_the_same_shards(server, tmp_path, capsys):
+    rows = [{"url": server.url(f"ok/{40 + i}.jpg"), "caption": f"photo {i}"} for i in range(10)]
+    rows.append({"url": server.url("404/41.jpg"), "caption": "missing"})
+    listing = write_list(tmp_path / "list.parquet", rows)
+    for processes, out in (("1", tmp_path / "one"), ("2", tmp_path / "two")):
+        assert main(["fetch", "--input", str(listing), "--out", str(out), "--shard-size", "4", "--image-size", "32",
+                     "--processes", processes, *LOCAL]) == 0
+        assert "10 of 11 samples stored in 3 shard(s)" in capsys.readouterr().out
+    one, two = (json.loads((tmp_path / name / "manifest.json").read_text()) for name in ("one", "two"))
+    assert one["shards"] == two["shards"], "same tars (sha256), counts and statuses"

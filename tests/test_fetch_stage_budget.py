@@ -2,7 +2,7 @@
 
 import asyncio
 
-from wit.pipeline.shard_work import ByteBudget
+from wit.pipeline.fetch import ByteBudget
 
 
 def test_acquire_waits_until_the_bytes_fit_and_oversized_bodies_still_pass():

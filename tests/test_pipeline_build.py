@@ -336,3 +336,35 @@ def test_a_build_whose_every_input_failed_exits_1_with_the_reason(tmp_path, caps
     err = capsys.readouterr().err
     assert "input 2 = kept 0 + drops 2 (drop_error 2)" in err, "the counts still reconcile and are printed"
     assert "read nothing: all 2 record(s) of the 2 input file(s) were unreadable" in err
+
+
+def test_a_small_build_fetches_in_one_process_per_core(tmp_path, monkeypatch, caplog):
+    # A list far below SMALL_INPUT_BYTES: the text side runs in memory with one worker, but the
+    # fetch stage still spreads its samples over one process per core (two here, on any
+    # machine), none of them the launcher, and every one does some of the work.
+    import logging
+    import os
+
+    import wit.core.runner as runner
+    from image_server import ImageServer
+    from photos import photo
+
+    monkeypatch.setattr(runner, "available_cores", lambda: 2)
+    out = tmp_path / "out"
+    with ImageServer([photo(160, 120, seed=i) for i in range(4)], latency_ms=(20, 40)) as server:
+        rows = [{"url": server.url(f"/ok/{i}.jpg"), "caption": f"a photo of a red fox number {i}"} for i in range(60)]
+        rows += [{"url": server.url(f"/404/{i}.jpg"), "caption": f"a photo of a lost fox number {i}"} for i in range(4)]
+        pq.write_table(pa.Table.from_pylist(rows), tmp_path / "list.parquet")
+        with caplog.at_level(logging.INFO):
+            # Four requests in flight machine-wide (two per process): no process can take every chunk.
+            code, err = _Capture().run(["build", "--input", str(tmp_path / "list.parquet"), "--queries", "none",
+                                        "--out", str(out), "--image-size", "32", "--concurrency", "4",
+                                        "--allow-address", "127.0.0.1/32"])
+    assert code == 0, err
+    messages = [record.getMessage() for record in caplog.records]
+    assert any("local FnApiRunner, in_memory, 1 worker(s)" in m for m in messages), "the text side stays in memory"
+    line = next(m for m in messages if m.startswith("fetch: 2 processes attempted"))
+    by_pid = {int(pid): int(n.replace(",", "")) for n, pid in re.findall(r"([\d,]+) \(pid (\d+)\)", line)}
+    assert len(by_pid) == 2 and os.getpid() not in by_pid
+    assert all(n > 0 for n in by_pid.values()) and sum(by_pid.values()) == 64, line
+    assert "wit build: kept 64 = attempted in shards 64 (failed_to_download 4, success 60); every kept uid once" in err

@@ -2,7 +2,7 @@
 
 import pytest
 
-from wit.core.runner import available_cores, is_local_runner, make_pipeline_options, make_runner
+from wit.core.runner import available_cores, is_local_runner, local_fetch_workers, make_pipeline_options, make_runner
 from apache_beam.options.pipeline_options import DirectOptions, GoogleCloudOptions, StandardOptions
 from wit.app.cli import main
 
@@ -25,6 +25,15 @@ def test_small_input_runs_in_memory_and_user_choice_wins():
     assert (chosen.direct_running_mode, chosen.direct_num_workers) == ("multi_processing", 2)
     workers_only = make_pipeline_options(["--direct_num_workers", "2"], input_bytes=1000).view_as(DirectOptions)
     assert (workers_only.direct_running_mode, workers_only.direct_num_workers) == ("multi_processing", 2)
+
+
+def test_the_fetch_stage_gets_every_core_whatever_the_input_size():
+    # A small input runs its text side in memory with one worker, but the fetch stage's pool is
+    # sized by the cores; only an explicit --direct_num_workers changes it.
+    assert make_pipeline_options([], input_bytes=1000).view_as(DirectOptions).direct_num_workers == 1
+    assert local_fetch_workers([]) == available_cores()
+    assert local_fetch_workers(["--direct_num_workers", "3"]) == 3
+    assert local_fetch_workers(["--direct_num_workers=1", "--direct_running_mode=in_memory"]) == 1
 
 
 def test_explicit_direct_runner_still_avoids_prism():

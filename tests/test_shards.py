@@ -1,5 +1,5 @@
 """Shard assignment, the shard writer, and the whole stage against a local server, run both ways
-(FetchToShards in Beam, fetch_in_process without it): layout, read-back with tarfile and the
+(FetchToShards in Beam, fetch_in_process without it, and with a FetchPool of worker processes): layout, read-back with tarfile and the
 webdataset package, re-runs, --retry-failed, dataset-wide dedup, archive replay."""
 
 import io
@@ -43,10 +43,21 @@ def run_in_process(candidates, cfg: FetchConfig):
     return written
 
 
-@pytest.fixture(params=["beam", "in_process"])
+def run_in_pool(candidates, cfg: FetchConfig):
+    from wit.pipeline.fetch_pool import FetchPool
+
+    with FetchPool(cfg, workers=2) as pool:
+        returned = fetch_in_process(candidates, cfg, pool=pool)
+    written = json.loads(Path(cfg.out, "manifest.json").read_text())
+    assert returned == written
+    return written
+
+
+@pytest.fixture(params=["beam", "in_process", "pool"])
 def run_stage(request):
-    """The stage's two drivers: every test that takes this fixture runs on both."""
-    return {"beam": run_in_beam, "in_process": run_in_process}[request.param]
+    """The stage's three drivers: every test that takes this fixture runs on each (the pool:
+    two worker processes fetch, this process writes, as a local `wit build` runs it)."""
+    return {"beam": run_in_beam, "in_process": run_in_process, "pool": run_in_pool}[request.param]
 
 
 def stage_config(out, **overrides) -> FetchConfig:
@@ -208,7 +219,7 @@ def test_rerun_keeps_complete_shards_and_redoes_the_rest(server, tmp_path, run_s
 
 
 def test_retry_failed_reattempts_only_failed_samples(server, tmp_path, run_stage):
-    flaky = 201 if run_stage is run_in_beam else 202  # the server fails each flaky URL once only
+    flaky = {run_in_beam: 201, run_in_process: 202, run_in_pool: 203}[run_stage]  # the server fails each flaky URL once only
     urls = [server.url(f"ok/{200 + i}.jpg") for i in range(5)] + [server.url(f"flaky/{flaky}.jpg")]
     cfg = stage_config(tmp_path, shard_size=100)
     first = run_stage(candidates_for(urls), cfg)
@@ -223,7 +234,7 @@ def test_retry_failed_reattempts_only_failed_samples(server, tmp_path, run_stage
 
 
 def test_retry_failed_fetches_a_success_whose_image_left_its_tar(server, tmp_path, run_stage):
-    base = 900 if run_stage is run_in_beam else 910
+    base = {run_in_beam: 900, run_in_process: 910, run_in_pool: 920}[run_stage]
     urls = [server.url(f"ok/{base + i}.jpg") for i in range(3)] + [server.url(f"flaky/{base}.jpg")]
     cfg = stage_config(tmp_path, shard_size=100)
     run_stage(candidates_for(urls), cfg)
@@ -289,7 +300,7 @@ def test_shards_fetched_together_overlap_their_stalls(server, tmp_path):
 
 
 def test_both_drivers_overlap_the_stalls_of_different_shards(server, tmp_path, run_stage):
-    base = 700 if run_stage is run_in_beam else 800  # fresh paths per driver: first_seen is per path
+    base = {run_in_beam: 700, run_in_process: 800, run_in_pool: 1000}[run_stage]  # fresh paths per driver: first_seen is per path
     cfg = stage_config(tmp_path, timeout=3.0, read_timeout=3.0)
     # The shards a URL lands in follow from its uid, which holds the server's (random) port:
     # take the first stall paths that the assignment spreads over at least two shards.
@@ -308,12 +319,12 @@ def test_both_drivers_overlap_the_stalls_of_different_shards(server, tmp_path, r
 
 
 def test_a_bug_while_fetching_aborts_every_open_shard(server, tmp_path, monkeypatch):
-    import wit.pipeline.shard_work as shard_work
+    import wit.pipeline.fetch as fetch_module
 
     def broken(data, options):
         raise RuntimeError("decoder bug")
 
-    monkeypatch.setattr(shard_work, "process_image", broken)
+    monkeypatch.setattr(fetch_module, "process_image", broken)
     shards = [(s, [(sample_key(s, 0, 4), candidates_for([server.url(f"ok/{600 + s}.jpg")])[0])]) for s in range(2)]
     with pytest.raises(RuntimeError, match="decoder bug"):
         process_shards(shards, stage_config(tmp_path))

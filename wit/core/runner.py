@@ -4,7 +4,8 @@ Locally the job runs on Beam's FnApiRunner, the engine behind DirectRunner, crea
 in Beam >= 2.60 `DirectRunner` first tries the Prism runner, which downloads a binary at run
 time. Workers are separate processes (`direct_running_mode=multi_processing`, one per core) for
 real inputs and the in-process mode for small ones, where starting processes would cost more
-than the work. Any other runner (DataflowRunner, FlinkRunner, ...) and all its options pass
+than the work. That choice is the text side's: a local build's fetch stage runs after the job
+in its own pool of one process per core (local_fetch_workers, pipeline/fetch_pool.py). Any other runner (DataflowRunner, FlinkRunner, ...) and all its options pass
 through untouched.
 """
 
@@ -94,6 +95,14 @@ def make_pipeline_options(beam_args: list[str], *, input_bytes: int | None = Non
                              '"apache_beam.options.pipeline_options": "ERROR"}')
         options = PipelineOptions(beam_args)
     return options
+
+
+def local_fetch_workers(beam_args: list[str]) -> int:
+    """Fetch processes of a local run: one per core whatever the input size (the fetch stage
+    is bound by its own work, not by the input's bytes), or --direct_num_workers when given."""
+    if _given(beam_args, "direct_num_workers"):
+        return max(1, PipelineOptions(list(beam_args)).view_as(DirectOptions).direct_num_workers or 1)
+    return available_cores()
 
 
 def use_options_in_launcher(beam_args: list[str]) -> None:

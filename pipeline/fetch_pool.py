@@ -1,0 +1,295 @@
+"""The fetch + shards stage on every local core: worker processes fetch and decode, this
+process writes the shards.
+
+One Python process cannot keep many cores busy with the stage: its event loop (~0.8 ms of CPU
+per request, under the GIL) and its decode threads take turns at the GIL, and Beam's local
+runner gives a shard to one worker. So a local build runs the stage as a pool:
+
+    this process: plan shards (skip complete ones) -> open a ShardWriter per shard
+                  -> send (shard, key, url) chunks to one shared task queue
+                  <- outcomes (status, error, resized image): records written in key order,
+                     each shard published when its last sample is in
+    N workers:    each one event loop + decode threads, as process_shards runs them, taking
+                  chunks off the queue as their download slots free up
+
+The parallelism comes from the stage, not from the input: samples of one shard are spread
+over every worker, so a 3,000-URL list keeps every core busy as a crawl does. Only this
+process writes, so a shard is still published atomically by one ShardWriter (no partial tar
+after a kill) and a re-run skips complete shards, exactly as in process_shards; the shards are
+byte-identical to the other drivers' (tests/test_shards.py runs the stage tests on all three).
+
+The workers are spawned (not forked: the launcher may hold Beam's and pyarrow's threads) when
+the pool is created, so their imports and set-up overlap whatever the launcher does meanwhile
+(`wit build`'s text side). Machine-wide limits stay what one process would have: --concurrency,
+--per-host-limit and --decode-buffer-mib are shared out between the workers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import math
+import multiprocessing
+import os
+import queue
+import threading
+import time
+import traceback
+from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+
+from wit.pipeline.fetch_config import FetchConfig
+
+log = logging.getLogger(__name__)
+
+CHUNK_SAMPLES = 16  # samples per task message: a worker takes a chunk when it has free slots
+RESULTS_PER_MESSAGE = 32  # a worker sends its results in batches of up to this many ...
+RESULTS_FLUSH_S = 0.05  # ... or whatever it has, this often
+QUEUED_CHUNKS_PER_WORKER = 4  # chunks waiting in the task queue, per worker: bounds what is held
+PARENT_CHECK_S = 1.0  # a worker whose launcher died exits within this
+
+
+def default_fetch_workers() -> int:
+    from wit.core.runner import available_cores
+
+    return available_cores()
+
+
+def worker_config(config: FetchConfig, workers: int) -> FetchConfig:
+    """What each of `workers` processes runs with: the machine-wide limits shared out."""
+    per_worker = lambda n: max(1, math.ceil(n / workers))  # noqa: E731
+    cores = default_fetch_workers()
+    return dataclasses.replace(
+        config,
+        concurrency=per_worker(config.concurrency),
+        per_host_limit=per_worker(config.per_host_limit) if config.per_host_limit else 0,
+        decode_buffer_mib=per_worker(config.decode_buffer_mib),
+        decode_threads=config.decode_threads or per_worker(cores),
+    )
+
+
+class FetchPool:
+    """`workers` fetch processes, started at once; `process_shards(shards, config)` makes shards complete.
+
+    Use as a context manager (the workers are stopped on exit, whatever happened). One pool
+    serves one run of the stage: its config (fetch settings) is fixed when it starts.
+    """
+
+    def __init__(self, config: FetchConfig, workers: int | None = None) -> None:
+        self.workers = max(1, workers or default_fetch_workers())
+        self.config = config
+        context = multiprocessing.get_context("spawn")
+        self._tasks = context.Queue(maxsize=self.workers * QUEUED_CHUNKS_PER_WORKER)
+        self._results = context.Queue()
+        each = worker_config(config, self.workers)
+        self._processes = [
+            context.Process(target=_worker_main, args=(each, self._tasks, self._results, number),
+                            name=f"wit-fetch-{number}", daemon=True)
+            for number in range(self.workers)
+        ]
+        for process in self._processes:
+            process.start()
+        self.pids = [process.pid for process in self._processes]
+        self.attempted_by_pid: dict[int, int] = {}  # samples each worker fetched, from its results
+        self._stopped = False
+
+    def __enter__(self) -> FetchPool:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close(graceful=exc_info[0] is None)
+
+    def close(self, graceful: bool = True) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        if graceful:
+            for _ in self._processes:
+                self._tasks.put(None)
+            for process in self._processes:
+                process.join(10)
+        for process in self._processes:
+            if process.is_alive():
+                process.terminate()
+                process.join(5)
+        self._tasks.close()
+        self._results.close()
+
+    def process_shards(self, shards: Iterable[tuple[int, Iterable[tuple[str, Mapping]]]], config: FetchConfig) -> list[dict]:
+        """shard_work.process_shards with the samples fetched by the workers: make every shard
+        complete (a complete one is kept); returns their summaries in the order given."""
+        from wit.pipeline.shard_work import _ShardJob, plan_shard
+
+        planned = [plan_shard(shard_id, keyed, config) for shard_id, keyed in shards]
+        jobs = [item for item in planned if isinstance(item, _ShardJob)]
+        fetched = iter(self.run(jobs, config) if jobs else [])
+        return [next(fetched) if isinstance(item, _ShardJob) else item for item in planned]
+
+    def run(self, jobs: list, config: FetchConfig) -> list[dict]:
+        """The summaries of `jobs` (shard_work._ShardJob), made complete by the workers."""
+        from wit.pipeline.shard_work import _OpenShard, _Progress
+        from wit.shards.writer import sample_record, warm_up as warm_up_writer
+
+        if config != self.config:
+            raise ValueError("FetchPool.run: the pool's workers were started with other fetch settings")
+        progress = _Progress(sum(len(job.keyed) - len(job.previous) for job in jobs), len(jobs))
+        opened: dict[int, _OpenShard] = {}
+        candidates: dict[int, dict[str, Mapping]] = {}  # shard -> key -> candidate, until the shard is written
+        unfinished: set[int] = set()
+
+        def chunks() -> Iterator[list]:
+            for job in jobs:
+                shard = _OpenShard(job, config)  # opened as its samples go out, as process_shards does
+                opened[job.shard_id] = shard
+                progress.total += len(shard.todo) - (len(job.keyed) - len(job.previous))
+                if not shard.todo:
+                    shard.finish()
+                    progress.shard_done()
+                    continue
+                candidates[job.shard_id] = dict(shard.todo)  # the workers get urls; records are made here
+                unfinished.add(job.shard_id)
+                for start in range(0, len(shard.todo), CHUNK_SAMPLES):
+                    yield [(job.shard_id, key, str(candidate.get("url") or ""))
+                           for key, candidate in shard.todo[start:start + CHUNK_SAMPLES]]
+
+        # The writer's one-time cost (pyarrow's first conversion imports pandas where installed)
+        # is paid here while the workers download, not when the last sample arrives.
+        threading.Thread(target=warm_up_writer, name="wit-writer-warm-up", daemon=True).start()
+        pending = chunks()
+        held = next(pending, None)
+        next_report = time.monotonic() + _progress_every()
+        try:
+            while held is not None or unfinished:
+                while held is not None:
+                    try:
+                        self._tasks.put_nowait(held)
+                    except queue.Full:
+                        break
+                    held = next(pending, None)
+                try:
+                    kind, number, payload = self._results.get(timeout=RESULTS_FLUSH_S)
+                except queue.Empty:
+                    self._check_workers()
+                else:
+                    if kind == "error":
+                        raise RuntimeError(f"fetch worker {number} failed:\n{payload}")
+                    pid = self.pids[number]
+                    self.attempted_by_pid[pid] = self.attempted_by_pid.get(pid, 0) + len(payload)
+                    for shard_id, key, status, error, image in payload:
+                        shard = opened[shard_id]
+                        record = sample_record(key, candidates[shard_id][key], status, error, image=image)
+                        shard.writer.add(record, image.data if image is not None else None)
+                        progress.done(record["status"])
+                        shard.outstanding -= 1
+                        if shard.outstanding == 0:
+                            shard.finish()
+                            progress.shard_done()
+                            unfinished.discard(shard_id)
+                            del candidates[shard_id]
+                if time.monotonic() >= next_report:
+                    next_report += _progress_every()
+                    progress.log_line()
+        except BaseException:
+            for shard in opened.values():
+                if shard.summary is None:
+                    shard.writer.abort()
+            self.close(graceful=False)
+            raise
+        log.info("fetch: %d processes attempted %s samples", self.workers,
+                 " + ".join(f"{self.attempted_by_pid.get(pid, 0):,} (pid {pid})" for pid in self.pids))
+        return [opened[job.shard_id].summary for job in jobs]
+
+    def _check_workers(self) -> None:
+        for number, process in enumerate(self._processes):
+            if process.exitcode is not None:
+                raise RuntimeError(f"fetch worker {number} (pid {process.pid}) exited with code {process.exitcode} "
+                                   "while fetching; complete shards are kept, a re-run redoes the rest")
+
+
+def _progress_every() -> float:
+    from wit.pipeline.shard_work import PROGRESS_EVERY_S
+
+    return PROGRESS_EVERY_S
+
+
+# ---- in a worker process ---------------------------------------------------------------------
+
+
+def _worker_main(config: FetchConfig, tasks, results, number: int) -> None:
+    try:
+        asyncio.run(_fetch_tasks(config, tasks, results, number))
+    except BaseException:  # noqa: BLE001 - reported to the launcher, which fails the run
+        results.put(("error", number, traceback.format_exc()))
+        results.close()
+        results.join_thread()
+        os._exit(1)
+
+
+def _next_chunk(tasks) -> list | None:
+    """The next chunk of samples, or None when the launcher says stop (or is gone)."""
+    parent = multiprocessing.parent_process()
+    while True:
+        try:
+            return tasks.get(timeout=PARENT_CHECK_S)
+        except queue.Empty:
+            if parent is not None and not parent.is_alive():
+                return None
+
+
+async def _fetch_tasks(config: FetchConfig, tasks, results, number: int) -> None:
+    from wit.pipeline.archive import archive_index
+    from wit.pipeline.fetch import ByteBudget, Fetcher, default_decode_threads, fetch_image
+
+    loop = asyncio.get_running_loop()
+    archive = archive_index(config.archives) if config.archives else None
+    downloading = asyncio.Semaphore(config.concurrency)
+    decoding = ByteBudget(config.decode_buffer_mib * 1024 * 1024)
+    outbox: list = []
+
+    def send() -> None:
+        if outbox:
+            results.put(("results", number, outbox[:]))
+            outbox.clear()
+
+    async def flush_periodically() -> None:
+        while True:
+            await asyncio.sleep(RESULTS_FLUSH_S)
+            send()
+
+    with ThreadPoolExecutor(default_decode_threads(config), thread_name_prefix="wit-decode") as decoder, \
+            ThreadPoolExecutor(1, thread_name_prefix="wit-tasks") as reader:
+        async with Fetcher(config, archive) as fetcher:
+
+            async def one(shard_id: int, key: str, url: str) -> None:
+                status, error, image = await fetch_image(fetcher, url, downloading, decoding, decoder, config.images)
+                outbox.append((shard_id, key, status, error, image))
+                if len(outbox) >= RESULTS_PER_MESSAGE:
+                    send()
+
+            flusher = asyncio.ensure_future(flush_periodically())
+            running: set[asyncio.Task] = set()
+            failures: list[BaseException] = []
+
+            def settle(task: asyncio.Task) -> None:
+                running.discard(task)
+                if not task.cancelled() and task.exception() is not None:
+                    failures.append(task.exception())
+
+            try:
+                while (chunk := await loop.run_in_executor(reader, _next_chunk, tasks)) is not None:
+                    for shard_id, key, url in chunk:
+                        await downloading.acquire()
+                        if failures:
+                            raise failures[0]
+                        task = asyncio.create_task(one(shard_id, key, url))
+                        running.add(task)
+                        task.add_done_callback(settle)
+                await asyncio.gather(*running)
+                if failures:
+                    raise failures[0]
+                send()
+            finally:
+                flusher.cancel()
+                for task in list(running):
+                    task.cancel()
