@@ -409,9 +409,9 @@ def main() -> None:
         print(f"{name:29} {f['cpu_ms_per_image']:6.2f} {f['cheaper_than_pillow']:8.2f}x {f['cpu_ms_small']:7.2f} {f['cpu_ms_large']:6.2f} "
               f"{f['same_size_as_pillow']:>5}/{len(photos):<4} {f['same_bytes_as_pillow']:>5}/{len(photos):<4} "
               f"{f['psnr_mean_db']:6.2f} {f['psnr_p5_db']:6.2f} {f['psnr_shrunk_db']:7.2f} {f['psnr_enlarged_db']:8.2f} {f['output_kb_mean']:7.1f}")
-    print(f"({len(groups['shrunk'])} photos are shrunk to {IMAGE_SIZE} px, {len(groups['enlarged'])} enlarged: their shorter side is under it)")
     for name, reason in missing.items():
         print(f"{name:29} {reason}")
+    print(f"({len(groups['shrunk'])} photos are shrunk to {IMAGE_SIZE} px, {len(groups['enlarged'])} enlarged: their shorter side is under it)")
     stages = pillow_stages(photos)
     print("pillow's CPU ms per image by step (one pass): " + ", ".join(f"{k} {v:.2f}" for k, v in stages.items()))
     print("(vs pillow: pillow's CPU per image / the backend's, > 1 is cheaper; PSNR of the stored JPEG "
