@@ -11,85 +11,17 @@ captions (image->text R@K), and the same the other way round.
 from __future__ import annotations
 
 import logging
-import posixpath
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
 from wit.trainer.data import ShardStream, load_image, make_loader, normalize_images
-from wit.trainer.labelled import image_bytes
+from wit.trainer.labelled import from_imagefolder, image_bytes, image_folder  # noqa: F401 (image_folder re-exported)
 from wit.trainer.prompts import BUILTIN_TEMPLATES, load_templates  # noqa: F401 (re-exported for eval's users)
 from wit.core.errors import WitError
-from wit.core.storage import is_url, read_text, url_to_fs
 
 log = logging.getLogger(__name__)
-
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif"}
-
-
-def _list_folder(root: str | Path) -> tuple[list[str], dict[str, list[Path | str]]] | None:
-    """(class folder names, folder -> its files, sorted), or None when root is not a folder.
-
-    Local folders through pathlib; a URL (s3://, gs:// ...) through fsspec, its files as URLs.
-    """
-    if not is_url(root):
-        root = Path(root)
-        if not root.is_dir():
-            return None
-        folders = sorted(p.name for p in root.iterdir() if p.is_dir())
-        return folders, {folder: sorted((root / folder).iterdir()) for folder in folders}
-    fs, base = url_to_fs(str(root))
-    if not fs.isdir(base):
-        return None
-    entries = fs.ls(base, detail=True)
-    folders = sorted(posixpath.basename(e["name"].rstrip("/")) for e in entries if e["type"] == "directory")
-    files = {}
-    for folder in folders:
-        listed = fs.ls(posixpath.join(base, folder), detail=True)
-        files[folder] = sorted(fs.unstrip_protocol(e["name"]) for e in listed if e["type"] == "file")
-    return folders, files
-
-
-def image_folder(root: str | Path, class_names_file: str | None = None) -> tuple[list[str], list[tuple[Path | str, int]]]:
-    """(class names, [(image path, class index)]) from root/<class folder>/<image>, local or a URL.
-
-    Class names are the folder names with _ as spaces, or come from a file: one name per line in
-    sorted folder order, or `folder<TAB>name` lines. A file that lists exactly the folder names,
-    in any order, names each folder by itself: labelling by position would silently swap them.
-    """
-    root = str(root).rstrip("/") if is_url(root) else Path(root)
-    listing = _list_folder(root)
-    if listing is None:
-        raise WitError(f"not a directory: {root}")
-    folders, files = listing
-    if not folders:
-        raise WitError(f"{root} has no class folders (expected ImageFolder layout: {root}/<class>/<image>.jpg)")
-    names = [folder.replace("_", " ") for folder in folders]
-    if class_names_file:
-        lines = [line.rstrip("\n") for line in read_text(class_names_file).splitlines() if line.strip()]
-        if all("\t" in line for line in lines):
-            mapping = dict(line.split("\t", 1) for line in lines)
-            missing = [f for f in folders if f not in mapping]
-            if missing:
-                raise WitError(f"{class_names_file} has no name for folder(s) {missing[:5]}")
-            names = [mapping[f] for f in folders]
-        elif sorted(lines) == folders:
-            pass  # the folder names themselves, listed in another order
-        elif len(lines) == len(folders):
-            names = lines
-        else:
-            raise WitError(f"{class_names_file} has {len(lines)} names for {len(folders)} class folders")
-    samples = [
-        (path, index)
-        for index, folder in enumerate(folders)
-        for path in files[folder]
-        if posixpath.splitext(str(path))[1].lower() in IMAGE_SUFFIXES
-    ]
-    if not samples:
-        raise WitError(f"no images under {root}")
-    return names, samples
-
 
 @torch.no_grad()
 def class_embeddings(model, tokenizer, class_names: list[str], templates: list[str], device) -> torch.Tensor:
@@ -145,8 +77,6 @@ def zero_shot_accuracy(model, tokenizer, data, templates: list[str], device="cpu
 def zero_shot(model, tokenizer, root: str, class_names_file: str | None = None, templates_file: str | None = None,
               device="cpu", batch_size: int = 64) -> dict:
     """Zero-shot on an ImageFolder with the templates of a file, or the built-in ensemble."""
-    from wit.trainer.labelled import from_imagefolder
-
     templates = load_templates(templates_file)
     result = zero_shot_accuracy(model, tokenizer, from_imagefolder(root, class_names_file), templates, device, batch_size)
     return {**result, "template_source": templates_file or "built-in"}

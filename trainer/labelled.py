@@ -8,13 +8,14 @@ samples read = kept + drops. Splits are stratified and seeded, so a figure can b
 
 from __future__ import annotations
 
+import posixpath
 import random
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from wit.core.errors import WitError
-from wit.core.storage import read_bytes
+from wit.core.storage import is_url, read_bytes, read_text, url_to_fs
 
 
 @dataclass
@@ -42,9 +43,73 @@ def image_bytes(source: Path | str | bytes) -> bytes:
         raise WitError(f"cannot read image {source}: {exc}") from exc
 
 
-def from_imagefolder(root: str, class_names_file: str | None = None) -> LabelledImages:
-    from wit.trainer.evaluate import image_folder
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif"}
 
+
+def _list_folder(root: str | Path) -> tuple[list[str], dict[str, list[Path | str]]] | None:
+    """(class folder names, folder -> its files, sorted), or None when root is not a folder.
+
+    Local folders through pathlib; a URL (s3://, gs:// ...) through fsspec, its files as URLs.
+    """
+    if not is_url(root):
+        root = Path(root)
+        if not root.is_dir():
+            return None
+        folders = sorted(p.name for p in root.iterdir() if p.is_dir())
+        return folders, {folder: sorted((root / folder).iterdir()) for folder in folders}
+    fs, base = url_to_fs(str(root))
+    if not fs.isdir(base):
+        return None
+    entries = fs.ls(base, detail=True)
+    folders = sorted(posixpath.basename(e["name"].rstrip("/")) for e in entries if e["type"] == "directory")
+    files = {}
+    for folder in folders:
+        listed = fs.ls(posixpath.join(base, folder), detail=True)
+        files[folder] = sorted(fs.unstrip_protocol(e["name"]) for e in listed if e["type"] == "file")
+    return folders, files
+
+
+def image_folder(root: str | Path, class_names_file: str | None = None) -> tuple[list[str], list[tuple[Path | str, int]]]:
+    """(class names, [(image path, class index)]) from root/<class folder>/<image>, local or a URL.
+
+    Class names are the folder names with _ as spaces, or come from a file: one name per line in
+    sorted folder order, or `folder<TAB>name` lines. A file that lists exactly the folder names,
+    in any order, names each folder by itself: labelling by position would silently swap them.
+    """
+    root = str(root).rstrip("/") if is_url(root) else Path(root)
+    listing = _list_folder(root)
+    if listing is None:
+        raise WitError(f"not a directory: {root}")
+    folders, files = listing
+    if not folders:
+        raise WitError(f"{root} has no class folders (expected ImageFolder layout: {root}/<class>/<image>.jpg)")
+    names = [folder.replace("_", " ") for folder in folders]
+    if class_names_file:
+        lines = [line.rstrip("\n") for line in read_text(class_names_file).splitlines() if line.strip()]
+        if all("\t" in line for line in lines):
+            mapping = dict(line.split("\t", 1) for line in lines)
+            missing = [f for f in folders if f not in mapping]
+            if missing:
+                raise WitError(f"{class_names_file} has no name for folder(s) {missing[:5]}")
+            names = [mapping[f] for f in folders]
+        elif sorted(lines) == folders:
+            pass  # the folder names themselves, listed in another order
+        elif len(lines) == len(folders):
+            names = lines
+        else:
+            raise WitError(f"{class_names_file} has {len(lines)} names for {len(folders)} class folders")
+    samples = [
+        (path, index)
+        for index, folder in enumerate(folders)
+        for path in files[folder]
+        if posixpath.splitext(str(path))[1].lower() in IMAGE_SUFFIXES
+    ]
+    if not samples:
+        raise WitError(f"no images under {root}")
+    return names, samples
+
+
+def from_imagefolder(root: str, class_names_file: str | None = None) -> LabelledImages:
     names, samples = image_folder(root, class_names_file)
     return LabelledImages(names, [path for path, _ in samples], [label for _, label in samples])
 
