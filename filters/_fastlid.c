@@ -1230,6 +1230,7 @@ typedef struct {
     PyObject *en, *empty;
     PyObject *restore;       /* restore() makes this process's cascade: how a pickled one comes back */
     double vocabulary_decides, unknown_word_penalty;
+    double names_confident;  /* NAMES_CONFIDENT: below it, a caption without a lowercase word is English */
     Py_ssize_t max_chars, foreign_script_max_chars;
     Py_UCS4 *pool;
     Py_ssize_t pool_len, pool_cap;
@@ -1376,7 +1377,7 @@ static int scan_words(const Cascade *c, const Py_UCS4 *s, Py_ssize_t n, WordCoun
  * lowered), up to `most`: the look-behind starts a match only where a run of letters starts, and
  * the match takes the whole run, so these are the runs of two or more letters whose first letter
  * is not A-Z. */
-static Py_ssize_t count_lowercase_words(PyObject *text, Py_ssize_t most) {
+static Py_ssize_t count_lowercase_runs(PyObject *text, Py_ssize_t most, Py_ssize_t min_letters) {
     int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
     Py_ssize_t n = PyUnicode_GET_LENGTH(text), count = 0, i = 0;
@@ -1388,10 +1389,16 @@ static Py_ssize_t count_lowercase_words(PyObject *text, Py_ssize_t most) {
         }
         Py_ssize_t start = i++;
         while (i < n && is_letter(PyUnicode_READ(kind, data, i))) i++;
-        if (i - start >= 2 && !(first >= 'A' && first <= 'Z')) count++;
+        if (i - start >= min_letters && !(first >= 'A' && first <= 'Z')) count++;
     }
     return count;
 }
+
+static Py_ssize_t count_lowercase_words(PyObject *text, Py_ssize_t most) { return count_lowercase_runs(text, most, 2); }
+
+/* _LOWERCASE_START.search(text): a run of letters, of any length ('w', 'i'), whose first letter
+ * is not A-Z. */
+static int has_lowercase_start(PyObject *text) { return count_lowercase_runs(text, 1, 1) > 0; }
 
 /* non_latin_share(text, words): 0.0 unless some character of the text is beyond U+024F, else
  * the share of the words' characters beyond it (both counts int, divided as Python does). */
@@ -1600,7 +1607,8 @@ static PyObject *cascade_identify(Cascade *c, PyObject *text) {
         double most = 1.0 - foreign_script;
         return make_guess(c, guess.lang, guess.score, guess.p_english < most ? guess.p_english : most);
     }
-    if (count_lowercase_words(text, 2) == 2) {
+    Py_ssize_t lowercase_words = count_lowercase_words(text, 2);
+    if (lowercase_words == 2) {
         if (fasttext_guess(c, text, c->max_chars, 1, 3, &guess) < 0) return NULL;
         double unknown = 1.0 - (double)counts.known_hits / words;
         /* volatile: the product is rounded on its own, as in Python, never fused into a
@@ -1612,6 +1620,8 @@ static PyObject *cascade_identify(Cascade *c, PyObject *text) {
     }
     if (fasttext_guess(c, text, c->max_chars, 0, 1, &guess) < 0) return NULL;
     if (guess.english) return make_guess(c, c->en, guess.score, 1.0);
+    if (lowercase_words == 0 && guess.score < c->names_confident && !has_lowercase_start(text))
+        return make_guess(c, guess.lang, guess.score, 1.0);
     volatile double foreign = guess.score * (1.0 - share);
     return make_guess(c, guess.lang, guess.score, 1.0 - foreign);
 }
@@ -1650,15 +1660,17 @@ static PyObject *Cascade_new(PyTypeObject *type, PyObject *args, PyObject *kwarg
 
 static int Cascade_init(Cascade *c, PyObject *args, PyObject *kwargs) {
     static char *keywords[] = {"model", "vocabulary", "known_words", "guess_type", "vocabulary_decides",
-                               "unknown_word_penalty", "max_chars", "foreign_script_max_chars", "restore", NULL};
+                               "unknown_word_penalty", "max_chars", "foreign_script_max_chars", "restore",
+                               "names_confident", NULL};
     Model *model;
     PyObject *vocabulary, *known_words, *restore = Py_None;
     PyTypeObject *guess_type;
-    double vocabulary_decides, unknown_word_penalty;
+    double vocabulary_decides, unknown_word_penalty, names_confident = 0.0;
     Py_ssize_t max_chars, foreign_script_max_chars;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!OOO!ddnn|$O:Cascade", keywords, &ModelType, &model, &vocabulary,
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!OOO!ddnn|$Od:Cascade", keywords, &ModelType, &model, &vocabulary,
                                      &known_words, &PyType_Type, &guess_type, &vocabulary_decides,
-                                     &unknown_word_penalty, &max_chars, &foreign_script_max_chars, &restore))
+                                     &unknown_word_penalty, &max_chars, &foreign_script_max_chars, &restore,
+                                     &names_confident))
         return -1;
     if (!model->loaded) {
         PyErr_SetString(PyExc_ValueError, "the model is not loaded");
@@ -1687,6 +1699,7 @@ static int Cascade_init(Cascade *c, PyObject *args, PyObject *kwargs) {
     c->restore = restore;
     c->vocabulary_decides = vocabulary_decides;
     c->unknown_word_penalty = unknown_word_penalty;
+    c->names_confident = names_confident;
     c->max_chars = max_chars;
     c->foreign_script_max_chars = foreign_script_max_chars;
     c->en = PyUnicode_InternFromString("en");
@@ -1780,7 +1793,7 @@ static PyTypeObject CascadeType = {
     .tp_basicsize = sizeof(Cascade),
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_VECTORCALL | Py_TPFLAGS_HAVE_GC,
     .tp_doc = "Cascade(model, vocabulary, known_words, guess_type, vocabulary_decides, unknown_word_penalty, max_chars,\n"
-              "        foreign_script_max_chars, *, restore=None)(text) -> guess_type(lang, score, english)\n\n"
+              "        foreign_script_max_chars, *, restore=None, names_confident=0.0)(text) -> guess_type(lang, score, english)\n\n"
               "filters.language.identify_cascade in C, with the same answers bit for bit.",
     .tp_new = Cascade_new,
     .tp_init = (initproc)Cascade_init,

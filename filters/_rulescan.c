@@ -122,7 +122,7 @@ static int has_content_word(Scanner *self, const char *lower, Py_ssize_t n) {
 
 /* camera._scan_tokens(text, stop_at=1) up to its first content word. Tokens are runs of
  * anything but whitespace and ,;|:()[]{}@= (ASCII; Python's \s includes \x1c-\x1f), stripped of
- * . ' " ! ? - / at both ends. A gear word is skipped; a token with a digit is an exposure value,
+ * . ' " ! ? - / + at both ends. A gear word is skipped; a token with a digit is an exposure value,
  * a model code or a number, never content; an all-letter token is a model code when it is a
  * short capital acronym ('XR') and content otherwise; any other token is content when it has a
  * letter ('e-mail'). 1 = a content word, so is_camera_metadata is False; 0 = none; -1 = error. */
@@ -137,7 +137,7 @@ static int is_token_break(char c) {
 }
 static int is_token_edge(char c) {
     switch (c) {
-    case '.': case '\'': case '"': case '!': case '?': case '-': case '/':
+    case '.': case '\'': case '"': case '!': case '?': case '-': case '/': case '+':
         return 1;
     default:
         return 0;
@@ -262,14 +262,17 @@ static int has_suffix_separator(const char *s, Py_ssize_t n) {
 }
 
 /* Could camera._EXPOSURE_ANYWHERE match? Its alternatives with a digit need '/' before a digit
- * ('1/250', 'f/2.8'), 'iso' at the start of a word, or 'mm' after a digit, maybe after one
- * whitespace ('50mm', '18-55 mm'); the others are words ('aperture'). */
+ * ('1/250', 'f/2.8'), 'iso' or an f and a digit at the start of a word ('F4'), or 'mm' after a
+ * digit, maybe after one whitespace ('50mm', '18-55 mm'); the others are words ('aperture'). */
 static int may_hold_exposure_value(Scanner *self, const char *lower, Py_ssize_t n) {
     for (Py_ssize_t i = 0; i < n; i++) {
         char c = lower[i];
         if (c == '/' && i + 1 < n && is_digit(lower[i + 1])) return 1;
         if (c == 'i' && i + 2 < n && lower[i + 1] == 's' && lower[i + 2] == 'o' &&
             (i == 0 || !(is_lower(lower[i - 1]) || is_digit(lower[i - 1]) || lower[i - 1] == '_')))
+            return 1;
+        /* 'F2.8', 'f4': an f and a digit at the start of a word */
+        if (c == 'f' && i + 1 < n && is_digit(lower[i + 1]) && (i == 0 || !(is_lower(lower[i - 1]) || is_digit(lower[i - 1]) || lower[i - 1] == '_')))
             return 1;
         if (c == 'm' && i + 1 < n && lower[i + 1] == 'm' && i > 0 &&
             (is_digit(lower[i - 1]) || (i > 1 && is_space(lower[i - 1]) && is_digit(lower[i - 2]))))
@@ -300,7 +303,7 @@ static PyObject *Scanner_text_mask(Scanner *self, PyObject *args) {
     const char *s = (const char *)PyUnicode_1BYTE_DATA(text);
     char lower[MAX_SCAN + 1];
     int printable = 1, amp_or_tag = 0, spacing_ok = 1, any_alpha = 0, digit = 0, dot = 0, underscore = 0;
-    int space = 0, colon = 0;
+    int space = 0, colon = 0, key_separators = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
         char c = s[i];
         lower[i] = to_lower(c);
@@ -315,6 +318,7 @@ static PyObject *Scanner_text_mask(Scanner *self, PyObject *args) {
         else if (c == '.') dot = 1;
         else if (c == '_') underscore = 1;
         else if (c == ':') colon = 1;
+        if (c == ':' || c == '=') key_separators++;
     }
     lower[n] = '\0';
     long mask = 0;
@@ -340,9 +344,12 @@ static PyObject *Scanner_text_mask(Scanner *self, PyObject *args) {
         if (content) mask |= NOT_BOILERPLATE;
     }
 
-    int content = camera_content_first(self, s, lower, n);
-    if (content < 0) return NULL;
-    if (content) mask |= NOT_CAMERA;
+    /* is_camera_metadata: no 'Key: value' EXIF dump (it needs two ':' or '=') and a content word. */
+    if (key_separators < 2) {
+        int content = camera_content_first(self, s, lower, n);
+        if (content < 0) return NULL;
+        if (content) mask |= NOT_CAMERA;
+    }
     return PyLong_FromLong(mask);
 }
 

@@ -1,9 +1,9 @@
 """Boilerplate alt text (drop_boilerplate): text with no content to learn from.
 
 Dropped: no letters at all (digits, punctuation, symbols), a bare URL or domain, and captions
-made only of generic image words and UI labels ('image', 'logo', 'Banner image', 'E-mail Icon',
-'Icon - Account', 'click to enlarge'). A named brand or organisation with 'logo'/'icon' is
-content ('Twitter icon', 'Hall Chevy logo') and stays. Non-English boilerplate ('Hier klicken!')
+made only of generic image words and UI labels ('image', 'logo', 'Header image', 'E-mail Icon',
+'Icon - Account', 'click to zoom'). A named brand or organisation with 'logo'/'icon' is
+content ('Mozilla icon', 'Riverside Dental logo') and stays. Non-English boilerplate ('Hier klicken!')
 is left to language identification, which drops it as drop_nonenglish.
 """
 

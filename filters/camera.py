@@ -1,62 +1,113 @@
 """Camera-parameter captions (drop_camera): the caption is, or is essentially only, camera, lens,
 EXIF or exposure metadata.
 
-Every token is classed as gear (camera makers and lines, model codes, lens specs, exposure
+The vocabulary comes from lensfun's camera and lens database (filters/camera_catalogue.json,
+built by scripts/build_camera_catalogue.py; CC BY-SA 3.0, see camera_catalogue_LICENSE.txt):
+its makers, the words of its body names (model lines such as 'PowerShot') and of its lens names
+(series such as 'Nikkor', 'USM'), the EXIF standard's tag names, and a small hand-written
+supplement for phones, action cameras and film stocks. Model numbers are never listed: any
+letters-and-digits code next to a maker or line counts, so models newer than the catalogue are
+caught too.
+
+Every token is classed as gear (makers, lines, lens words, model codes, lens specs, exposure
 values, EXIF keys, 'digital camera', 'shot on') or as a content word. The caption is dropped when
 it carries a camera signal and not a single content word. That follows the label rules in
 shared/data/README.md:
-- a natural caption that also names a camera has content words, so it stays
-  ('Mountain lake at sunrise, Nikon Z7, 1/125s f/11');
+- a natural caption that also names a camera has content words, so it stays;
 - a shop title for a camera or lens stays: it names a product noun (camera, lens, kit ...) and
-  links it to something ('with', 'for', 'w/', '+', a colour in brackets);
-- a bare model string, an EXIF default ('KONICA MINOLTA DIGITAL CAMERA'), an exposure line and
-  a tag list made only of gear are dropped.
-Consumer brands that also make cameras (Apple, Samsung, Google, Sony) count as gear but do not
-trigger the rule on their own: 'Apple', 'Sony headphones' are not camera metadata; a brand with
-a model code ('Apple iPhone XR', 'samsung SM-A515F') is.
+  links it to something ('with', 'for', 'w/', '+', a colour in brackets), or carries a price;
+- a bare model string, an EXIF default description, an exposure line, a 'Key: value' EXIF dump
+  and a tag list made only of gear are dropped.
+Everyday words that also name camera lines or lens series ('black', 'one', 'art', 'tough') are
+gear only beside a real signal (a maker or line with a model code, a lens spec or an exposure
+value); alone they are content, so 'black and white photo' is no camera caption. Consumer
+brands that also make cameras (phone makers, Sony) count as gear but do not trigger the rule on
+their own: a brand alone or with a product word is not camera metadata; a brand with a model
+code is.
 """
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 
+CATALOGUE_PATH = Path(__file__).with_name("camera_catalogue.json")
+
+
+def _load_catalogue() -> dict:
+    with open(CATALOGUE_PATH, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+_CATALOGUE = _load_catalogue()
+_SUPPLEMENT = _CATALOGUE["supplement"]
+# Everyday English words among the catalogue's words (wordfreq Zipf >= 3.0): gear only beside a signal.
+_COMMON = frozenset(_CATALOGUE["common"])
+_AMBIGUOUS_MAKERS = frozenset(_SUPPLEMENT["ambiguous_maker_words"])
+# Rare words (wordfreq Zipf < 2.5, or glued such as 'af-s'): a line or lens word names a camera alone.
+_DISTINCTIVE = frozenset(_CATALOGUE["distinctive"])
+
+# Consumer brands and phone lines: gear tokens, but a camera signal only with a model code.
+DEVICE_BRANDS = frozenset(_SUPPLEMENT["device_makers"]) | frozenset(_SUPPLEMENT["phone_lines"])
 # Makers and product lines that, with a model code or alone, mean "camera".
-CAMERA_BRANDS = frozenset(
-    """
-    canon nikon fujifilm fuji olympus panasonic lumix pentax leica hasselblad sigma tamron tokina
-    samyang rokinon zeiss ricoh konica minolta casio gopro dji kodak ilford fujicolor ektar portra
-    velvia provia cinestill lomography mamiya rollei rolleiflex yashica contax voigtlander
-    voigtländer polaroid instax nikkor eos powershot coolpix cybershot cyber-shot ixus elph
-    rebel lumix om-d xf xc ef ef-s rf-s viltrox laowa meike yongnuo
-    """.split()
+_MAKER_WORDS = {word for key in _CATALOGUE["makers"] for word in key.split()} | set(_SUPPLEMENT["camera_makers"])
+CAMERA_BRANDS = (
+    frozenset(_SUPPLEMENT["camera_lines"])
+    | frozenset(
+        word
+        for word in _MAKER_WORDS
+        | set(_SUPPLEMENT["film_stocks"])
+        # Two- and three-letter line and lens words ('GR', 'DG') are model codes, not names.
+        | {w for w in _CATALOGUE["family_words"] + _CATALOGUE["lens_words"] if len(w) > 3 and w in _DISTINCTIVE}
+        if word in _MAKER_WORDS or word not in _COMMON
+    )
+) - DEVICE_BRANDS - _AMBIGUOUS_MAKERS
+# Two-word maker names ('Phase One'): a signal as a phrase, while each word alone is everyday.
+MAKER_PHRASES = tuple(_SUPPLEMENT["maker_phrases"])
+_MAKER_PHRASE = re.compile(
+    r"\b(?:" + "|".join(re.escape(p).replace(r"\ ", r"\s+") for p in MAKER_PHRASES) + r")\b", re.IGNORECASE
 )
-# Consumer brands and phone lines: gear tokens, but not a camera signal without a model code.
-DEVICE_BRANDS = frozenset(
-    """
-    apple iphone ipad samsung galaxy google pixel sony alpha huawei xiaomi redmi oneplus oppo vivo
-    motorola moto nokia lg htc honor realme asus zenfone blackberry
-    """.split()
-)
+# EXIF keys as dumps write them ('exposure time', 'fnumber'); the one-word forms are gear tokens.
+EXIF_KEYS = frozenset(_CATALOGUE["exif_keys"])
 # Words that occur in EXIF dumps, lens names and gear tag lists.
 GEAR_WORDS = frozenset(
     """
     camera cameras digital dslr slr mirrorless rangefinder compact lens lenses zoom prime macro
-    tele telephoto wide wide-angle mark ii iii iv v mk mkii corporation corp company co ltd inc
+    tele telephoto wide wide-angle mark ii iii iv v vi vii mk mkii corporation corp company co ltd inc
     imaging optical optics exif exposure aperture shutter speed focal length iso sensitivity
     flash metering mode program manual auto priority white balance wb bias ev comp compensation
     software firmware make model date time taken original dimensions resolution orientation
-    sec secs seconds s mm f fstop f-stop stop stops nd body film stock dsc tags tag camera:
-    lens: shot shooting on with via using taken by usm stm is ism vr vc oss gm za dg dc hsm os
+    sec secs seconds s mm f fstop f-stop f-number fnumber stop stops nd body film stock dsc tags tag
+    shot shooting on with via using taken by captured usm stm is ism vr vc oss gm za dg dc hsm os
     asph wr lm ois af af-s afs mf dx fx di ds pro plus ultra max mini se
     """.split()
+) | frozenset(
+    word
+    for word in _CATALOGUE["lens_words"] + _CATALOGUE["family_words"] + [k for k in EXIF_KEYS if " " not in k]
+    # Short words ('ED', 'VC') stay model codes: a device brand needs one to count.
+    if word not in _COMMON and len(word) > 3
 )
+# Everyday words of the catalogue: gear beside a real camera signal, content otherwise.
+CONTEXT_WORDS = (
+    (
+        frozenset(_CATALOGUE["family_words"] + _CATALOGUE["lens_words"])
+        | frozenset(_SUPPLEMENT["camera_lines"] + _SUPPLEMENT["everyday_line_words"])
+        | frozenset(_SUPPLEMENT["film_stocks"])
+    )
+    & _COMMON
+    | _AMBIGUOUS_MAKERS
+    | {word for phrase in MAKER_PHRASES for word in phrase.split()}
+) - CAMERA_BRANDS - DEVICE_BRANDS - GEAR_WORDS
 # Product nouns and link words that make a camera string a shop title.
 PRODUCT_NOUNS = frozenset("camera cameras lens lenses body kit bundle".split())
 LISTING_LINKS = re.compile(
     r"\b(?:with|w/|for|includes?|including|bundle|kit|and)\b|\+|\((?:black|silver|white|red|blue|grey|gray)\)",
     re.IGNORECASE,
 )
-STOP_WORDS = frozenset("a an the of for to in on at by with and or from".split())
+# A price makes any camera string a shop listing: '$1,499', '1.299 €', 'USD 899'.
+_PRICE = re.compile(r"[$£€¥]\s?\d|\d\s?(?:€|eur|usd|gbp)\b|\b(?:usd|eur|gbp|rs\.?)\s?\d", re.IGNORECASE)
+STOP_WORDS = frozenset("a an the of for to in on at by with and or from my".split())
 
 _EXPOSURE = re.compile(
     r"^(?:\d+/\d+(?:s|sec)?|\d+(?:\.\d+)?(?:s|sec|\")|f/?\d+(?:\.\d+)?l?|\d+(?:\.\d+)?mm|"
@@ -64,20 +115,21 @@ _EXPOSURE = re.compile(
     re.IGNORECASE,
 )
 _EXPOSURE_ANYWHERE = re.compile(
-    r"\b\d+/\d{2,5}\s*(?:s|sec)?\b|\bf/\d+(?:\.\d+)?|\biso[\s:]*\d{2,5}\b|\b\d{2,3}(?:-\d{2,3})?\s?mm\b"
-    # Lens names glue focal length and aperture: 'XF56mmF1.2', 'fe1635mmf4'.
-    r"|\d{2,4}mm\s?f/?\d"
+    r"\b\d+/\d{2,5}\s*(?:s|sec)?\b|\bf/\d+(?:\.\d+)?|\biso[\s:]*\d{2,5}\b|\b\d{1,4}(?:-\d{1,4})?\s?mm\b"
+    # Lens names glue focal length and aperture ('23mmF1.4'), or write the aperture as 'F2.8'
+    # (with its decimals: a bare 'F1' is more often a race series than an aperture).
+    r"|\d{2,4}mm\s?f/?\d|\bf\d+\.\d+(?:-\d+(?:\.\d+)?)?\b"
     r"|\bexposure\b|\baperture\b|\bfocal length\b",
     re.IGNORECASE,
 )
-_SHOT_ON = re.compile(r"^\s*shot\s+(?:on|with)\b", re.IGNORECASE)
+_SHOT_ON = re.compile(r"^\s*(?:shot|taken|captured|photographed)\s+(?:on|with)\b", re.IGNORECASE)
 _EXIF_DEFAULT = re.compile(r"\bdigital\s+(?:still\s+)?camera\b|^\s*sony\s+dsc\s*$", re.IGNORECASE)
 _TOKEN = re.compile(r"[^\s,;·|•:()\[\]{}@=]+")
 _ALPHA = re.compile(r"[^\W\d_]+")
 
 
 def _is_model_code(token: str) -> bool:
-    """'D850', 'X-E3', 'SX620', 'DMC-TZ70', 'A7RII', 'XF56mmF1.2', 'XR', 'HS'."""
+    """'D7200', 'X-T9', 'SX740', 'DC-FZ82', 'A6700', 'XF33mmF1.4', 'GX', 'HS'."""
     has_digit = any(ch.isdigit() for ch in token)
     has_alpha = any(ch.isalpha() for ch in token)
     if has_digit and has_alpha:
@@ -85,75 +137,129 @@ def _is_model_code(token: str) -> bool:
     return token.isupper() and token.isalpha() and len(token) <= 3
 
 
-_TOKEN_EDGE = ".'\"!?-–—/"
+# Stripped from both ends of a token; '+' for phone names such as 'Pro+'.
+_TOKEN_EDGE = ".'\"!?-–—/+"
 
 
-def _scan_tokens(text: str, stop_at: int) -> tuple[int, bool, bool, bool]:
-    """(content words, up to `stop_at`; a maker or exposure token seen; a device brand seen;
-    a model code seen)."""
-    content = 0
-    signal = device_brand = model_code = False
+class _Tokens:
+    """What one pass over the tokens found (see _scan_tokens)."""
+
+    __slots__ = ("content", "context", "signal", "strong", "device_brand", "model_code", "exposure")
+
+    def __init__(self) -> None:
+        self.content = self.context = self.strong = 0
+        self.signal = self.device_brand = self.model_code = self.exposure = False
+
+
+def _scan_tokens(text: str, stop_at: int) -> _Tokens:
+    """Class each token; counting content words stops at `stop_at` (the drop rule only needs "any?")."""
+    found = _Tokens()
     for raw in _TOKEN.findall(text):
         stripped = raw.strip(_TOKEN_EDGE)
         token = stripped.lower()
         if not token:
             continue
         if token in CAMERA_BRANDS:
-            signal = True
+            found.signal = True
+            found.strong += 1
             continue
         if token in DEVICE_BRANDS:
-            device_brand = True
+            found.device_brand = True
             continue
         if token in GEAR_WORDS or token in STOP_WORDS:
             continue
+        if token in CONTEXT_WORDS:
+            found.context += 1
+            continue
         if stripped.isalpha():
             # The common case, decided without regexes: exposure values need digits, and a word
-            # of letters only is a model code just when it is a short acronym ('XR', 'HS').
+            # of letters only is a model code just when it is a short acronym ('GX', 'HS').
             if stripped.isupper() and len(stripped) <= 3:
-                model_code = True
+                found.model_code = True
                 continue
         else:
             if _EXPOSURE.match(token):
-                signal = True
+                found.signal = found.exposure = True
                 continue
             if _is_model_code(stripped):
-                model_code = True
+                found.model_code = True
                 continue
             if token.isdigit():
-                model_code = True  # 'Pixel 7', 'iPhone 13': a device line and a number
+                found.model_code = True  # 'Pixel 7', 'iPhone 13': a device line and a number
                 continue
             if not _ALPHA.search(token):
                 continue
-        content += 1
-        if content >= stop_at:
+        found.content += 1
+        if found.content >= stop_at:
             break
-    return content, signal, device_brand, model_code
+    return found
 
 
 def _signal_pattern(text: str) -> bool:
-    """'Shot on ...', an EXIF default description or an exposure value anywhere in the text."""
-    return bool(_SHOT_ON.match(text) or _EXIF_DEFAULT.search(text) or _has_exposure_value(text))
+    """'Shot on ...', an EXIF default description, an exposure value or a two-word maker name."""
+    return bool(
+        _SHOT_ON.match(text) or _EXIF_DEFAULT.search(text) or _has_exposure_value(text) or _MAKER_PHRASE.search(text)
+    )
 
 
 def classify(text: str, stop_at: int = 1_000_000) -> tuple[int, bool, bool]:
     """Return (content words, camera signal seen, device brand seen with a model code).
 
-    Counting stops at `stop_at` content words: the drop rule only needs to know "any?".
+    Counting stops at `stop_at` content words. Everyday catalogue words ('black') count as
+    content here: this is what strip_camera_suffix asks of the text it would keep.
     """
-    content, signal, device_brand, model_code = _scan_tokens(text, stop_at)
-    return content, signal or _signal_pattern(text), device_brand and model_code
+    found = _scan_tokens(text, stop_at)
+    return found.content + found.context, found.signal or _signal_pattern(text), found.device_brand and found.model_code
 
 
 def is_product_listing(text: str) -> bool:
-    """'Canon EOS 60D DSLR Camera with 18-135mm Lens', '... Lens for Canon (Black)'."""
+    """A shop title: a product noun linked to something ('... Camera with 18-55mm Lens',
+    '... Lens for Nikon (Black)'), or a price."""
+    if _PRICE.search(text):
+        return True
     words = {w.lower() for w in _ALPHA.findall(text)}
     return bool(words & PRODUCT_NOUNS) and bool(LISTING_LINKS.search(text))
 
 
+# 'Key: value' dumps. Keys are the last one to three words before each ':' or '='.
+_KEY_VALUE_SEPARATOR = re.compile(r"[:=]")
+_KEY_WORD = re.compile(r"[^\W\d_][\w./-]*")
+KEY_VALUE_SEPARATORS = ":="
+
+
+def is_exif_dump(text: str) -> bool:
+    """Two or more 'Key: value' pairs whose keys are EXIF tags ('Make: ... Model: ...',
+    'ExposureTime=... FNumber=...'), and at most one other key per three of them.
+
+    The values may hold any words ('Software: ...', 'Flash: Off, Did not fire'): the keys say
+    what the caption is. Text tags (description, artist, copyright) are not in EXIF_KEYS.
+    """
+    parts = _KEY_VALUE_SEPARATOR.split(text)
+    if len(parts) < 3:
+        return False
+    exif = other = 0
+    for part in parts[:-1]:
+        words = _KEY_WORD.findall(part.lower())
+        if not words:
+            continue  # a clock time ('10:11:12') or a bare number, not a key
+        if any(
+            " ".join(words[-n:]) in EXIF_KEYS or "".join(words[-n:]) in EXIF_KEYS for n in (3, 2, 1) if n <= len(words)
+        ):
+            exif += 1
+        else:
+            other += 1
+    return exif >= 2 and other * 3 <= exif
+
+
 # Cheap pre-screen: a camera signal needs a digit (model codes, exposure values) or a maker or
 # EXIF word, so most captions skip the per-token classification.
-_HINT_WORDS = CAMERA_BRANDS | DEVICE_BRANDS | {"shot", "dsc", "digital", "exposure", "aperture", "iso"}
-_LOWER_WORD = re.compile(r"[a-z]+")
+_HINT_WORDS = (
+    CAMERA_BRANDS
+    | DEVICE_BRANDS
+    | {"shot", "taken", "captured", "photographed", "dsc", "digital", "exposure", "aperture", "iso"}
+    | {phrase.split()[0] for phrase in MAKER_PHRASES}
+)
+_LOWER_WORD = re.compile(r"[a-z]+(?:-[a-z]+)*")
 _DIGIT = re.compile(r"\d")
 
 
@@ -165,17 +271,21 @@ def _has_camera_hint(text: str) -> bool:
 
 def is_camera_metadata(text: str) -> bool:
     """True when the caption is only camera, lens, EXIF or exposure metadata."""
+    if sum(map(text.count, KEY_VALUE_SEPARATORS)) >= 2 and is_exif_dump(text):
+        return True
     # Most captions hold a content word early on, which settles it before any regex runs.
-    content, signal, device_brand, model_code = _scan_tokens(text, stop_at=1)
-    if content > 0 or not _has_camera_hint(text):
+    found = _scan_tokens(text, stop_at=1)
+    if found.content > 0 or not _has_camera_hint(text):
         return False
-    if not (signal or _signal_pattern(text) or (device_brand and model_code)):
+    if not (found.signal or (found.device_brand and found.model_code) or _signal_pattern(text)):
         return False
+    if found.context and not (found.model_code or found.exposure or found.strong >= 2 or _has_exposure_value(text)):
+        return False  # 'Canon black': everyday words without a model code or lens spec are content
     return not is_product_listing(text)
 
 
-# Separators before a trailing metadata segment: 'Lake at dawn, Nikon Z7, 1/125s f/11',
-# 'Massey Ferguson 35X tractor - IMG 0639', 'Old mill | Canon EOS 5D'.
+# Separators before a trailing metadata segment: 'Old pier at dusk, Nikon Z5, 1/60s f/8',
+# 'Massey Ferguson 35X tractor - IMG 0639', 'Old mill | Canon EOS 250D'.
 _SUFFIX_SEPARATOR = re.compile(r"\s+[-–—|·•]\s+|,\s+|\s+@\s+")
 _EXPOSURE_ONLY = re.compile(r"^(?:\s*(?:\d+/\d+\s*s?|f/\d+(?:\.\d+)?|iso\s*\d+|\d+\s?mm|[+-]?\d+(?:\.\d+)?\s?ev)\s*)+$", re.IGNORECASE)
 

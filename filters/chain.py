@@ -8,7 +8,7 @@ counted.
 
 Order (cheapest first, and the order in which a caption that fails several checks is counted):
 url -> length (after normalisation) -> file name -> boilerplate -> camera -> language.
-File names come before boilerplate so that 'photo 2 of 9' counts as a file name, not as the
+File names come before boilerplate so that 'photo 4 of 7' counts as a file name, not as the
 generic word 'photo'; language comes last because it costs more than all the rest together.
 """
 
@@ -25,6 +25,8 @@ __all__ = ["CHECKS", "FilterChain", "FilterConfig", "add_filter_arguments", "par
 log = logging.getLogger(__name__)
 
 CHECKS = ("url", "length", "filename", "boilerplate", "camera", "language")
+# `lang` of a caption judged not English whose detector's best label was English (ISO 639-2).
+UNDETERMINED = "und"
 # The caption rules after normalisation, in chain order: check name -> (predicate, drop reason).
 TEXT_RULES = {
     "filename": (filename.is_file_name, "drop_filename"),
@@ -194,11 +196,20 @@ class FilterChain:
 
     def _language_keeps(self, candidate: dict) -> bool:
         guess = self.identify(candidate["text"])
-        candidate["lang"] = guess.lang
-        candidate["lang_score"] = round(float(guess.score), 4)
-        if not self.config.english_only:
-            return True
-        return guess.english >= self.config.english_threshold
+        english = guess.english >= self.config.english_threshold
+        if guess.lang == "en" and not english:
+            # The detector's best label is English but the evidence says otherwise (a Zulu
+            # sentence fastText calls English at 0.3, unknown words against it): record no
+            # language rather than 'en' on a caption judged not English.
+            candidate["lang"], candidate["lang_score"] = UNDETERMINED, 0.0
+        else:
+            candidate["lang"], candidate["lang_score"] = guess.lang, round(float(guess.score), 4)
+        return english or not self.config.english_only
+
+    def english_estimate(self, text: str) -> float | None:
+        """The language backend's estimate that `text` is English (what --english-threshold is
+        compared with), or None without language identification. For `wit filters check`."""
+        return None if self.identify is None else float(self.identify(text).english)
 
 
 def _no_proofs(text: str, max_chars: int) -> int:

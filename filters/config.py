@@ -103,7 +103,7 @@ def add_filter_arguments(parser: argparse.ArgumentParser) -> None:
         "--no-strip-camera-suffix",
         dest="strip_camera_suffix",
         action="store_false",
-        help="keep trailing camera/EXIF/file-name segments ('Lake at dawn, Nikon Z7, 1/125s f/11')",
+        help="keep trailing camera/EXIF/file-name segments ('Old pier at dusk, Nikon Z5, 1/60s f/8')",
     )
     group.add_argument(
         "--keep-non-english", dest="english_only", action="store_false", help="identify the language but keep every language"

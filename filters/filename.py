@@ -25,7 +25,7 @@ _EXTENSION = re.compile(
     r"\.(?:" + "|".join(IMAGE_EXTENSIONS) + r")(?:\s*\(\s*[\d\s]+(?:[x×X]\s*\d+\s*)?\))?\s*$",
     re.IGNORECASE,
 )
-# Slide or sequence exports: 'Credibility WG.004'.
+# Slide or sequence exports: 'Budget Review.007'.
 _NUMERIC_SUFFIX = re.compile(r"\.\d{2,4}$")
 # Trailing '(1)' or '(781×451)' after a name, with or without extension.
 _DIMENSIONS = re.compile(r"\s*\(\s*\d+\s*(?:[x×X]\s*\d+\s*)?\)\s*$")
@@ -159,7 +159,7 @@ def looks_like_file_name(text: str) -> bool:
         return True
     if " " not in text.strip():
         # One token: a file name without extension when it holds digits or separators
-        # ('GOPR2231', 'P5230117', 'image0001', 'mount-everest-89590_1280').
+        # ('GOPR0415', 'P6120093', 'image0001', 'lake-view-31337_640').
         return any(ch.isdigit() for ch in text) or "_" in text
     return False
 

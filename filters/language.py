@@ -382,9 +382,18 @@ UNKNOWN_WORD_PENALTY = 0.4
 # share. This skips fastText on about half of real captions (a third with a 0.6 share, for three
 # more false positives in 36,571 lid-dev sentences and none on word pairs or captions_dev.tsv).
 VOCABULARY_DECIDES = 0.5
+# A caption without a single lowercase word, one letter long included (names, brands, model
+# numbers, Title Case: 'Ana Lima', 'Audi Q7 Sportback') carries no language evidence of its own:
+# capitalised words are neutral. It is judged non-English only when fastText is at least this sure of one other
+# language; below it, it is English. fastText is that sure of whole foreign phrases ('Hier
+# klicken!' is not concerned: 'klicken' is a lowercase word), rarely of names.
+NAMES_CONFIDENT = 0.98
 _LOWERCASE_WORD = re.compile(r"(?<![^\W\d_])[^\W\d_A-Z][^\W\d_]+")
 # The same words in ASCII text (where [^\W\d_] is [a-zA-Z]), found ~1.5x faster.
 _ASCII_LOWERCASE_WORD = re.compile(r"(?<![a-zA-Z])[a-z][a-zA-Z]+")
+# A lowercase word of any length, one letter included (the Polish 'w', the Catalan 'i'): what
+# NAMES_CONFIDENT's "no lowercase word" looks for.
+_LOWERCASE_START = re.compile(r"(?<![^\W\d_])[^\W\d_A-Z]")
 
 
 @functools.lru_cache(maxsize=1)
@@ -409,8 +418,10 @@ def identify_cascade(text: str) -> LanguageGuess:
       words English does not know (clipped to [0, 1]). Evidence counts both ways: distinctive
       English words for English, words unknown to English for another language.
     - Otherwise the caption is names, brands, model numbers or a Title Case product title,
-      which carry little language evidence and are keeps by the label rules ('Kyle Lo',
-      'BMW M6 Gran Coupe'); only fastText's confidence in one specific other language counts.
+      which carry little language evidence and are keeps by the label rules ('Ana Lima',
+      'Audi Q7 Sportback'); only fastText's confidence in one specific other language counts,
+      and with no lowercase word at all (capitalised words are neutral) only when it reaches
+      NAMES_CONFIDENT.
     A plain "is this English?" detector drops a quarter or more of such captions
     (docs/filters.md).
 
@@ -432,7 +443,8 @@ def identify_cascade(text: str) -> LanguageGuess:
         guess = identify_fasttext(text, max_chars=FOREIGN_SCRIPT_MAX_CHARS)
         return LanguageGuess(guess.lang, guess.score, min(1.0 - foreign_script, guess.english))
     lowercase_words = (_ASCII_LOWERCASE_WORD if ascii_text else _LOWERCASE_WORD).finditer(text)
-    if next(lowercase_words, None) is not None and next(lowercase_words, None) is not None:  # two or more
+    first_lowercase = next(lowercase_words, None)
+    if first_lowercase is not None and next(lowercase_words, None) is not None:  # two or more
         guess = identify_fasttext(text, lowercase=True)
         known = known_english_words()
         unknown = 1.0 - sum(map(known.__contains__, words)) / len(words)
@@ -443,6 +455,8 @@ def identify_cascade(text: str) -> LanguageGuess:
     guess = identify_fasttext(text, k=1)
     if guess.lang == "en":
         return LanguageGuess("en", guess.score, 1.0)
+    if first_lowercase is None and guess.score < NAMES_CONFIDENT and not _LOWERCASE_START.search(text):
+        return LanguageGuess(guess.lang, guess.score, 1.0)  # only capitalised words: no evidence against English
     foreign = guess.score * (1.0 - share)
     return LanguageGuess(guess.lang, guess.score, 1.0 - foreign)
 
@@ -466,6 +480,7 @@ def _c_cascade() -> Callable[[str], LanguageGuess]:
         FASTTEXT_MAX_CHARS,
         FOREIGN_SCRIPT_MAX_CHARS,
         restore=_restore_cascade,
+        names_confident=NAMES_CONFIDENT,
     )
 
 

@@ -61,6 +61,14 @@ class BuildConfig:
     query_list_hash: str = ""  # content hash of the query list, recorded in the manifest
     search: SearchConfig | None = None  # search the queries instead of reading files
     remote_reads: RemoteReadConfig = field(default_factory=RemoteReadConfig)  # http(s) retries
+    # Where the workers read the query list when that is not `queries` itself: the launcher's
+    # copy of a local file in the job's temp location (pipeline/worker_inputs.py).
+    shipped_queries: str = ""
+
+    @property
+    def worker_queries(self) -> str | None:
+        """The query-list spec the workers load."""
+        return self.shipped_queries or self.queries
 
     @property
     def text_counts_path(self) -> str:
@@ -75,6 +83,7 @@ class BuildConfig:
                        "bytes": sum(sizes) if all(size >= 0 for size in sizes) else None,
                        "first": [file.path for file in self.files[:5]]},
             "queries": self.queries,
+            "shipped_queries": self.shipped_queries or None,
             "query_list_hash": self.query_list_hash,
             "per_query_cap": self.per_query_cap,
             "cap_seed": self.cap_seed,
@@ -101,7 +110,8 @@ def build_text_side(pipeline: beam.Pipeline, config: BuildConfig, progress_dir: 
     if config.search is not None:
         from wit.pipeline.search import SearchCommons, WriteSearchOutcomes
 
-        searched = pipeline | "Search" >> SearchCommons(config.search, config.queries, progress_dir)
+        searched = pipeline | "Search" >> SearchCommons(config.search, config.worker_queries, progress_dir,
+                                                        config.query_list_hash)
         _ = searched | "SearchOutcomes" >> WriteSearchOutcomes(config.out)
         candidates, read_counts = searched["candidates"] | "BatchSearched" >> BatchCandidates(), searched["counts"]
     else:
@@ -113,11 +123,12 @@ def build_text_side(pipeline: beam.Pipeline, config: BuildConfig, progress_dir: 
     kept, dedup_counts = filtered | "Dedup" >> DedupByUid(progress_dir, buckets=buckets_for_files(len(config.files)))
     counts.append(dedup_counts)
     if config.queries is not None:
-        matched, match_counts = kept | "Match" >> MatchQueries(config.queries, progress_dir)
+        matched, match_counts = kept | "Match" >> MatchQueries(config.worker_queries, progress_dir, config.query_list_hash)
         cap = CapPerQuery(config.per_query_cap, config.cap_seed, progress_dir)
         kept, cap_counts = matched | "Cap" >> cap
         counts += [match_counts, cap_counts]
-        _ = {"match_counts": cap.match_counts, "kept": kept} | "QueryCounts" >> WriteQueryCounts(config.out, config.queries)
+        _ = {"match_counts": cap.match_counts, "kept": kept} | "QueryCounts" >> WriteQueryCounts(config.out, config.worker_queries,
+                                                                                         config.query_list_hash)
     counts.append(kept | "WriteCandidates" >> WriteCandidates(config.out, progress_dir))
     _ = tuple(counts) | "AllCounts" >> beam.Flatten() | "TextCounts" >> WriteTextCounts(config.text_counts_path)
     return kept
@@ -134,6 +145,24 @@ def continue_into_fetch(kept, config: BuildConfig):
 
     fetch_config = config.fetch or FetchConfig(out=config.out, query_list_hash=config.query_list_hash)
     return kept | "UnbatchKept" >> UnbatchCandidates() | "FetchToShards" >> FetchToShards(fetch_config, build_settings=config.to_json())
+
+
+def prepare_for_workers(config: BuildConfig, options, *, upload: bool = True) -> BuildConfig:
+    """The config the workers run with: unchanged for the local runner; for a remote one, local
+    inputs, output and archives are refused (UsageError, exit 2) and a local query-list file is
+    uploaded to the job's temp location (`upload=False`: only named, for a dry run)."""
+    from dataclasses import replace
+
+    from wit.core.runner import is_local_path, refuse_local_paths, workers_share_launcher_disk
+    from wit.pipeline.worker_inputs import ship_query_list
+
+    if workers_share_launcher_disk(options):
+        return config
+    refuse_local_paths({"--input": [file.path for file in config.files], "--out": [config.out],
+                        "--archive": list(config.fetch.archives) if config.fetch is not None else []}, options)
+    if config.queries in (None, "default") or not is_local_path(config.queries):
+        return config
+    return replace(config, shipped_queries=ship_query_list(config.queries, config.query_list_hash, options, upload=upload))
 
 
 def total_input_bytes(files: list[InputFile]) -> int | None:
@@ -158,9 +187,14 @@ def run_build(config: BuildConfig, beam_args: list[str], *, show_progress: bool 
     description. Raises WitError when input != kept + sum(drops).
     """
     options = make_pipeline_options(beam_args, input_bytes=total_input_bytes(config.files))
+    config = prepare_for_workers(config, options, upload=not is_dry_run(options))
     if is_dry_run(options):
         description = dry_run(build_pipeline(config, options), options, [(f.path, f.format, f.size) for f in config.files])
-        print(format_dry_run("wit build", description))
+        printed = format_dry_run("wit build", description)
+        if config.shipped_queries:
+            description["shipped_queries"] = config.shipped_queries
+            printed += f"\n  queries       {config.queries} -> {config.shipped_queries} (uploaded at launch)"
+        print(printed)
         return description
     local = is_local_runner(options)
     progress_dir = tempfile.mkdtemp(prefix="wit-progress-") if local else None

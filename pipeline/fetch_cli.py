@@ -100,7 +100,7 @@ def _run_in_beam(inputs, list_config, config, beam_args: list[str]) -> tuple[dic
     import apache_beam as beam
     from apache_beam.metrics.metric import MetricsFilter
 
-    from wit.core.runner import make_pipeline_options, make_runner
+    from wit.core.runner import make_pipeline_options, make_runner, refuse_local_paths, workers_share_launcher_disk
     from wit.pipeline.shard_stage import FetchToShards
     from wit.pipeline.sources import readable_candidates
     from wit.shards.manifest import read_manifest
@@ -108,6 +108,9 @@ def _run_in_beam(inputs, list_config, config, beam_args: list[str]) -> tuple[dic
     # Construction-time type checking infers every lambda's output type from its bytecode:
     # ~0.2 CPU s of each start, and this graph declares no type hints for it to check.
     options = make_pipeline_options([*beam_args, "--no_pipeline_type_check"], input_bytes=0)
+    if not workers_share_launcher_disk(options):  # a remote runner's workers cannot open local paths
+        refuse_local_paths({"--input": [file.path for file in inputs], "--out": [config.out],
+                            "--archive": list(config.archives)}, options)
     pipeline = beam.Pipeline(runner=make_runner(options), options=options)
     (
         pipeline

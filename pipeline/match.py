@@ -22,11 +22,13 @@ class _MatcherHolder:
         self.matcher = matcher
 
 
-def load_matcher(queries_spec: str):
+def load_matcher(queries_spec: str, query_list_hash: str = ""):
+    """The matcher over the list `queries_spec`; with `query_list_hash` (the launcher's sha256 of
+    the list) a list with other content fails here, on the worker, naming both hashes."""
     from wit.queries.matcher import QueryMatcher
     from wit.queries.querylist import load_query_list
 
-    return QueryMatcher.from_query_list(load_query_list(queries_spec))
+    return QueryMatcher.from_query_list(load_query_list(queries_spec, expected_hash=query_list_hash or None))
 
 
 def match_candidate(candidate: dict, matcher) -> bool:
@@ -38,15 +40,18 @@ def match_candidate(candidate: dict, matcher) -> bool:
 
 
 class MatchDoFn(CountingDoFn):
-    def __init__(self, queries_spec: str, shared_handle: Shared, progress_dir: str | None = None):
+    def __init__(self, queries_spec: str, shared_handle: Shared, progress_dir: str | None = None,
+                 query_list_hash: str = ""):
         super().__init__(progress_dir)
         self._queries_spec = queries_spec
         self._shared_handle = shared_handle
+        self._query_list_hash = query_list_hash
 
     def setup(self):
         super().setup()
-        spec = self._queries_spec
-        self._matcher = self._shared_handle.acquire(lambda: _MatcherHolder(load_matcher(spec)), tag=spec).matcher
+        spec, expected = self._queries_spec, self._query_list_hash
+        self._matcher = self._shared_handle.acquire(lambda: _MatcherHolder(load_matcher(spec, expected)),
+                                                    tag=f"{spec}|{expected}").matcher
 
     def process(self, batch: CandidateBatch):
         matcher = self._matcher
@@ -61,14 +66,15 @@ class MatchDoFn(CountingDoFn):
 class MatchQueries(beam.PTransform):
     """CandidateBatches -> (batches of the candidates with at least one match, counts)."""
 
-    def __init__(self, queries_spec: str, progress_dir: str | None = None):
+    def __init__(self, queries_spec: str, progress_dir: str | None = None, query_list_hash: str = ""):
         super().__init__()
         self._queries_spec = queries_spec
         self._progress_dir = progress_dir
+        self._query_list_hash = query_list_hash
         self._shared_handle = Shared()
 
     def expand(self, candidates):
         outputs = candidates | "Match" >> beam.ParDo(
-            MatchDoFn(self._queries_spec, self._shared_handle, self._progress_dir)) \
+            MatchDoFn(self._queries_spec, self._shared_handle, self._progress_dir, self._query_list_hash)) \
             .with_output_types(CandidateBatch).with_outputs(COUNTS_TAG, main="kept")
         return outputs.kept, outputs[COUNTS_TAG]

@@ -98,14 +98,14 @@ QUERY_CHUNK = 1000  # queries per chunk a worker reads from the query list
 
 
 @functools.lru_cache(maxsize=4)
-def _query_texts(spec: str) -> tuple[str, ...]:
-    """The query list, loaded once per worker process."""
-    return tuple(load_queries(spec))
+def _query_texts(spec: str, expected_hash: str = "") -> tuple[str, ...]:
+    """The query list, loaded once per worker process (and checked against the launcher's hash)."""
+    return tuple(load_queries(spec, expected_hash))
 
 
-def query_chunk(start: int, spec: str, size: int):
+def query_chunk(start: int, spec: str, size: int, expected_hash: str = ""):
     """(id, text) of queries start .. start+size-1 of the list `spec`."""
-    return list(enumerate(_query_texts(spec)[start:start + size], start=start))
+    return list(enumerate(_query_texts(spec, expected_hash)[start:start + size], start=start))
 
 
 def _merge_group(uid_and_group):
@@ -126,10 +126,12 @@ class SearchCommons(beam.PTransform):
     summary: one dict of the counts over all queries.
     """
 
-    def __init__(self, config: SearchConfig, queries: str | list[str], progress_dir: str | None = None) -> None:
+    def __init__(self, config: SearchConfig, queries: str | list[str], progress_dir: str | None = None,
+                 query_list_hash: str = "") -> None:
         super().__init__()
         self._config = config
         self._queries = queries
+        self._query_list_hash = query_list_hash  # the launcher's sha256 of the list, checked on workers
         self._progress_dir = progress_dir  # local runs: where workers write progress counts
         self._shared = Shared()
 
@@ -144,7 +146,7 @@ class SearchCommons(beam.PTransform):
             pbegin
             | "QueryChunks" >> beam.Create(range(0, total, QUERY_CHUNK), reshuffle=False)
             | "SpreadChunks" >> beam.Reshuffle()
-            | "ReadChunk" >> beam.FlatMap(query_chunk, self._queries, QUERY_CHUNK)
+            | "ReadChunk" >> beam.FlatMap(query_chunk, self._queries, QUERY_CHUNK, self._query_list_hash)
         )
 
     def expand(self, pbegin):

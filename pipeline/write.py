@@ -116,12 +116,12 @@ def query_counts_table(totals: dict[str, Counter], texts: list[str]):
     })
 
 
-def _write_query_counts(totals: dict[str, Counter], path: str, queries_spec: str) -> str:
+def _write_query_counts(totals: dict[str, Counter], path: str, queries_spec: str, query_list_hash: str = "") -> str:
     import pyarrow.parquet as pq
     from apache_beam.io.filesystems import FileSystems
     from wit.queries.querylist import load_query_list
 
-    table = query_counts_table(totals, load_query_list(queries_spec).texts)
+    table = query_counts_table(totals, load_query_list(queries_spec, expected_hash=query_list_hash or None).texts)
     with FileSystems.create(path, mime_type="application/octet-stream") as handle:
         pq.write_table(table, handle)
     return path
@@ -134,10 +134,11 @@ class WriteQueryCounts(beam.PTransform):
     (kept candidates that contain the query), matched_before_cap (all candidates that did).
     """
 
-    def __init__(self, out: str, queries_spec: str):
+    def __init__(self, out: str, queries_spec: str, query_list_hash: str = ""):
         super().__init__()
         self._path = DatasetLayout(out).query_counts
         self._queries_spec = queries_spec
+        self._query_list_hash = query_list_hash
 
     def expand(self, inputs):
         matched = inputs["match_counts"] | "KeyMatched" >> beam.Map(lambda counts: {"matched_before_cap": Counter(counts)})
@@ -146,5 +147,5 @@ class WriteQueryCounts(beam.PTransform):
             (matched, kept)
             | "AllTallies" >> beam.Flatten()
             | "SumTallies" >> beam.CombineGlobally(sum_tallies)
-            | "WriteParquet" >> beam.Map(_write_query_counts, self._path, self._queries_spec)
+            | "WriteParquet" >> beam.Map(_write_query_counts, self._path, self._queries_spec, self._query_list_hash)
         )

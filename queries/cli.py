@@ -127,7 +127,7 @@ def run_build(args) -> int:
         entries.setdefault("extra", []).extend(QueryEntry(text, "extra") for text in extra.texts)
 
     if args.wiki_dump:
-        from wit.core.runner import dry_run, format_dry_run, is_dry_run
+        from wit.core.runner import dry_run, format_dry_run, is_dry_run, refuse_local_paths, workers_share_launcher_disk
         from wit.queries import wikipedia
 
         options = _pipeline_options(args)
@@ -138,6 +138,8 @@ def run_build(args) -> int:
             work_dir = args.out.rsplit("/", 1)[0]
         else:
             work_dir = os.path.dirname(os.path.abspath(args.out))
+        if not workers_share_launcher_disk(options):  # the counting job's workers read the dumps and write here
+            refuse_local_paths({"--wiki-dump": args.wiki_dump, "--work-dir": [work_dir]}, options)
         list_name = args.out.rsplit("/", 1)[-1].removesuffix(".parquet")
         work_prefix = work_dir.rstrip("/") + "/" + list_name + "-wikipedia-"
         if is_dry_run(options):

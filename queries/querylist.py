@@ -216,16 +216,37 @@ def build_query_list(entries_by_source: dict[str, Iterable[QueryEntry]], size: i
 # Loading
 
 
-def load_query_list(spec: str | os.PathLike) -> QueryList:
-    """A query list from a .parquet or .txt path (local or any fsspec URL), or "default"."""
+def load_query_list(spec: str | os.PathLike, expected_hash: str | None = None) -> QueryList:
+    """A query list from a .parquet or .txt path (local or any fsspec URL), or "default".
+
+    `expected_hash` (the sha256 the launcher recorded, `content_hash`) makes a list with other
+    content an error naming both hashes: a worker must match against the list the run records,
+    not whatever its image builds as the default or a file that changed since launch.
+    """
     spec = str(spec)
     if spec == "default":
-        return load_default_query_list()
-    if spec.endswith(".parquet"):
-        return _load_parquet(spec)
-    if spec.endswith(".txt"):
-        return _load_txt(spec)
-    raise WitError(f"query list {spec!r}: give a .parquet or .txt file, or 'default'")
+        query_list = load_default_query_list()
+    elif spec.endswith(".parquet"):
+        query_list = _load_parquet(spec)
+    elif spec.endswith(".txt"):
+        query_list = _load_txt(spec)
+    else:
+        raise WitError(f"query list {spec!r}: give a .parquet or .txt file, or 'default'")
+    if expected_hash and query_list.content_hash != expected_hash:
+        raise QueryListMismatch(spec, expected_hash, query_list.content_hash)
+    return query_list
+
+
+class QueryListMismatch(WitError):
+    """A worker loaded a query list whose content differs from the one the launcher recorded."""
+
+    def __init__(self, spec: str, expected: str, found: str):
+        hint = ("the default list is built from wordfreq and WordNet where it is loaded: build the worker "
+                "image from the launcher's lock (docs/dataflow.md) or pass the list as a file"
+                if spec == "default" else "the file changed after launch")
+        super().__init__(f"query list {spec}: this worker loaded sha256 {found}, but the launcher recorded "
+                         f"sha256 {expected} ({hint})")
+        self.expected, self.found = expected, found
 
 
 def _open(spec: str, mode: str):

@@ -61,6 +61,11 @@ def test_a_dataflow_dry_run_of_a_full_crawl_fits_the_request_limit(crawl_index, 
     assert code == 0, printed
     assert "wit build: dry run on DataflowRunner" in printed
     assert "worker image  europe-docker.pkg.dev/wit-test/wit/wit-pipeline:1" in printed
+    # The local query list would travel with the job (not uploaded by a dry run): workers read the copy.
+    from wit.queries.querylist import load_query_list
+
+    digest = load_query_list(str(queries)).content_hash
+    assert f"queries       {queries} -> gs://wit-bucket/tmp/wit-queries/{digest}/queries.txt (uploaded at launch)" in printed
     size = float(printed.split("pipeline      ")[1].split(" MiB")[0]) * 2**20
     assert 0 < size < DATAFLOW_REQUEST_LIMIT_BYTES
     print(f"pipeline for {FULL_CRAWL_WATS:,} WATs: {size / 2**20:.2f} MiB")  # shown with -s: the figure the docs quote

@@ -141,3 +141,19 @@ def test_ascii_lowercase_word_pattern_matches_the_unicode_one_on_real_text(share
     assert len(texts) > 5000
     for text in texts:
         assert language._ASCII_LOWERCASE_WORD.findall(text) == language._LOWERCASE_WORD.findall(text), text
+
+
+@pytest.mark.parametrize("identify", ["python", "c"])
+def test_capitalised_words_alone_are_no_evidence_against_english(identify):
+    """Names, hotel and shop names in Title Case carry no language of their own: without a
+    lowercase word, a caption is non-English only when fastText is NAMES_CONFIDENT of one
+    other language. One lowercase word, a single letter included, brings the old rule back."""
+    cascade = language.identify_cascade if identify == "python" else language.get_identifier("cascade")
+    for text in ("Casa Bella Trattoria", "Villa Rosa Boutique Hotel", "Maison Kayser Paris"):
+        guess = cascade(text)
+        assert guess.lang not in ("", "en") and guess.score < language.NAMES_CONFIDENT, (text, guess)
+        assert guess.english == 1.0, (text, guess)
+    # a one-letter lowercase word ('w': 'lives in') is evidence: fastText's confidence counts again
+    guess = cascade("Mieszka w Krakowie")
+    assert guess.lang == "pl" and guess.english == pytest.approx(1.0 - guess.score)
+    assert guess.english < 0.4

@@ -36,7 +36,11 @@ TRICKY = (
     "| - – , @ · ; : ( ) [ ] { } = ! ? / ' \" _ . 0 7 42 2019 "
     "Shimmer Edison HON 1870 p-5 p 5 P5 img__5 _mg_5 dscn5 pict5 pic3/4 picture 3 of 4 slide 2 / 9 photo 15: "
     "image result for Image  results picture result iso200 xiso 200 50 mm 5mm 18-55 mm a/5 f/ /x 1/ "
-    "istockphoto-12 Sony DSC received_3 signal 5 whatsapp"
+    "istockphoto-12 Sony DSC received_3 signal 5 whatsapp "
+    # catalogue words, EXIF key/value dumps, '+' edges, lens apertures without a slash
+    "Make: Model: Make=Model= ExposureTime= FNumber: Software: Lens: Flash: Did not fire F4 f2.8 F1.4-5.6 "
+    "Pro+ +0 + GoPro Hero10 Black black one ONE Insta360 Phase One phase Taken with taken Captured on "
+    "$1,299 €99 lens kit body Tough Leitz Summicron art Art sports Note Galaxy Redmi Mate 12:30:45 a=b"
 ).split(" ")
 ODD_CHARACTERS = ["\x00", "\t", "\n", "\r", "\x0b", "\x1c", "\x1f", "\x7f", "  ", "é", "\u200b", "İ", "ſ"]
 

@@ -121,29 +121,11 @@ BUCKET = "wit-chain"
 
 @pytest.fixture(scope="module")
 def s3():
-    """moto's S3 server on 127.0.0.1 (port 0: a free one), a bucket, and the environment that
-    points boto3 (Beam's S3) and s3fs (fsspec) at it: AWS_* credentials and FSSPEC_S3_ENDPOINT_URL."""
-    pytest.importorskip("s3fs")
-    boto3 = pytest.importorskip("boto3")
-    from moto.server import ThreadedMotoServer
+    """moto's S3 server on 127.0.0.1 with the bucket: (boto3 client, endpoint, env for wit)."""
+    from storage_servers import moto_s3
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-           "AWS_DEFAULT_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true",
-           "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-           "FSSPEC_S3_ENDPOINT_URL": endpoint}
-    env.pop("AWS_PROFILE", None)
-    env.pop("AWS_ENDPOINT_URL", None)
-    client = boto3.client("s3", endpoint_url=endpoint, aws_access_key_id="testing", aws_secret_access_key="testing",
-                          region_name="us-east-1")
-    client.create_bucket(Bucket=BUCKET)
-    try:
-        yield client, endpoint, env
-    finally:
-        server.stop()
+    with moto_s3(BUCKET) as server:
+        yield server
 
 
 def run_wit(env: dict, *argv: str) -> subprocess.CompletedProcess:

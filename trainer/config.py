@@ -31,7 +31,7 @@ class TrainConfig:
     beta2: float = 0.98
     eps: float = 1e-6
     warmup: int = 2000
-    precision: str = "amp"
+    precision: str | None = None  # None: by device (trainer/runtime.py default_precision)
     grad_checkpointing: bool = False
     compile: bool = False
     grad_clip: float | None = None
@@ -79,11 +79,12 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     optim.add_argument("--warmup", type=int, default=2000, help="linear warmup steps before the cosine decay")
     optim.add_argument("--grad-clip", type=float, default=None, help="clip the gradient norm to this value")
     runtime = parser.add_argument_group("runtime")
-    runtime.add_argument("--precision", default="amp", choices=PRECISIONS,
-                         help="amp: fp16 autocast + GradScaler on CUDA; amp_bf16: bf16 autocast; on CPU both amp modes use bf16")
+    runtime.add_argument("--precision", default=None, choices=PRECISIONS,
+                         help="amp: fp16 autocast + GradScaler on CUDA; amp_bf16: bf16 autocast; on CPU both amp modes use bf16. "
+                              "Default: amp on CUDA; on CPU fp32, or amp_bf16 where the CPU has bf16 matrix units (AMX)")
     runtime.add_argument("--grad-checkpointing", action="store_true", help="recompute activations in backward to save memory")
     runtime.add_argument("--compile", action="store_true", help="torch.compile the model")
-    runtime.add_argument("--device", default=None, help="cpu, cuda, ... (default: cuda:LOCAL_RANK if available)")
+    runtime.add_argument("--device", default=None, help="cpu, cuda, ... (default: cuda if available); under torchrun, cuda means cuda:LOCAL_RANK")
     runtime.add_argument("--seed", type=int, default=0)
     run = parser.add_argument_group("run folder")
     run.add_argument("--out", default="runs/clip", help="run folder: tokenizer.json, metrics.jsonl, checkpoints/")

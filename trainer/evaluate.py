@@ -90,14 +90,21 @@ def recall_at_k(similarity: torch.Tensor, ks: tuple[int, ...] = (1, 5, 10)) -> d
 
 
 @torch.no_grad()
-def retrieval_metrics(model, tokenizer, shards: str, device="cpu", batch_size: int = 64, workers: int = 0) -> dict:
-    """Image->text and text->image R@1/5/10 over every pair of the held-out shards."""
+def retrieval_metrics(model, tokenizer, shards: str, device="cpu", batch_size: int = 64, workers: int = 0,
+                      rank: int = 0, world_size: int = 1) -> dict:
+    """Image->text and text->image R@1/5/10 over every pair of the held-out shards.
+
+    Under torch.distributed (world_size > 1) every rank must call this: each encodes its share of
+    the pairs and the features are all-gathered, so no rank sits in a collective while another
+    evaluates alone (a long evaluation would trip the process group's timeout).
+    """
     from wit.shards.reader import expand_urls
+    from wit.trainer.distributed import all_gather_rows, sum_over_ranks
 
     was_training = model.training
     model.eval()
     stream = ShardStream(expand_urls(shards), tokenizer.with_context_length(model.config.context_length),
-                         model.config.image_size, batch_size, training=False)
+                         model.config.image_size, batch_size, training=False, rank=rank, world_size=world_size)
     image_chunks, text_chunks, skipped = [], [], 0
     for batch in make_loader(stream, workers):
         skipped += sum(batch["skipped"].values())
@@ -106,9 +113,14 @@ def retrieval_metrics(model, tokenizer, shards: str, device="cpu", batch_size: i
         image_chunks.append(model.encode_image(normalize_images(batch["images"].to(device))).float())
         text_chunks.append(model.encode_text(batch["tokens"].to(device)).float())
     model.train(was_training)
-    if not image_chunks:
+    empty = torch.empty(0, model.config.embed_dim, device=device)  # a rank may get no pairs; it still gathers
+    images = torch.cat(image_chunks) if image_chunks else empty
+    texts = torch.cat(text_chunks) if text_chunks else empty
+    if world_size > 1:
+        images, texts = all_gather_rows(images), all_gather_rows(texts)
+        skipped = sum_over_ranks(skipped, images.device)
+    if images.shape[0] == 0:
         raise WitError(f"no usable samples in {shards}")
-    images, texts = torch.cat(image_chunks), torch.cat(text_chunks)
     similarity = images @ texts.t()
     image_to_text = recall_at_k(similarity)
     text_to_image = recall_at_k(similarity.t())

@@ -6,19 +6,19 @@ For N pairs with L2-normalised embeddings I (image) and T (text) and logit scale
     loss   = (CE(logits, diag) + CE(logits.T, diag)) / 2
 
 With several processes each holds N/world pairs. `gather_features` all-gathers the embeddings
-*with gradients* (torch.distributed.nn), so every rank computes the loss of the full global batch.
-Its backward sums the gradient that every rank sends to a rank's own features, i.e. world times the
-gradient of the one global loss; DDP then averages over ranks, leaving exactly the gradient a single
-process would get on the concatenated batch (tests/test_trainer_ddp.py checks this).
+*with gradients* (trainer/distributed.py, the same collectives on gloo and NCCL), so every rank
+computes the loss of the full global batch. Its backward sums the gradient that every rank sends
+to a rank's own features, i.e. world times the gradient of the one global loss; DDP then averages
+over ranks, leaving exactly the gradient a single process would get on the concatenated batch
+(tests/test_trainer_ddp.py checks this).
 """
 
 from __future__ import annotations
 
-import warnings
-
 import torch
-import torch.distributed as dist
 import torch.nn.functional as F
+
+from wit.trainer.distributed import all_gather_with_grad
 
 
 def contrastive_loss(image_features: torch.Tensor, text_features: torch.Tensor, logit_scale: torch.Tensor) -> torch.Tensor:
@@ -30,15 +30,7 @@ def contrastive_loss(image_features: torch.Tensor, text_features: torch.Tensor, 
 
 def gather_features(image_features: torch.Tensor, text_features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Concatenate every rank's features in rank order, keeping the autograd graph (identity if not distributed)."""
-    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
-        return image_features, text_features
-    from torch.distributed.nn.functional import all_gather
-
-    # The public autograd all_gather; torch now points to a private _functional_collectives API
-    # whose names keep changing, so the deprecation warning is silenced rather than followed.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)
-        return torch.cat(all_gather(image_features), dim=0), torch.cat(all_gather(text_features), dim=0)
+    return all_gather_with_grad(image_features), all_gather_with_grad(text_features)
 
 
 def clip_loss(image_features: torch.Tensor, text_features: torch.Tensor, logit_scale: torch.Tensor) -> torch.Tensor:

@@ -11,14 +11,13 @@ at 100. Everything a resume needs is in one checkpoint (trainer/checkpoint.py).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import logging
 import math
 import os
 import sys
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import torch
@@ -30,6 +29,7 @@ from wit.trainer.config import PRECISIONS, TrainConfig, add_train_arguments
 from wit.trainer.data import ShardStream, make_loader, normalize_images
 from wit.trainer.loss import clip_loss
 from wit.trainer.model import CLIP, MAX_LOGIT_SCALE, CLIPConfig, build_model, count_parameters, preset_config
+from wit.trainer.runtime import autocast_context, choose_device, ddp_device_ids, default_precision, make_scaler, restore_scaler
 from wit.trainer.tokenizer import Tokenizer, load_tokenizer, train_tokenizer
 from wit.core.errors import WitError
 from wit.core.storage import is_url, read_text
@@ -45,10 +45,7 @@ def setup_distributed(device_name: str | None) -> tuple[int, int, int, torch.dev
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
-    if device_name:
-        device = torch.device(device_name)
-    else:
-        device = torch.device(f"cuda:{local_rank}" if torch.cuda.is_available() else "cpu")
+    device = choose_device(device_name, os.environ, torch.cuda.device_count() if torch.cuda.is_available() else 0)
     if device.type == "cuda":
         torch.cuda.set_device(device)
     if world_size > 1 and not dist.is_initialized():
@@ -67,22 +64,6 @@ def leave_distributed(finished: bool) -> None:
     if finished:
         dist.barrier()
     dist.destroy_process_group()
-
-
-def autocast_context(precision: str, device: torch.device):
-    """fp16 autocast for `amp` on CUDA, bf16 for `amp_bf16` (and for both on CPU), nothing for fp32."""
-    if precision == "fp32":
-        return contextlib.nullcontext()
-    if device.type == "cuda":
-        dtype = torch.float16 if precision == "amp" else torch.bfloat16
-    else:
-        dtype = torch.bfloat16  # CPU autocast is bf16 only in practice; fp16 there is slow and unscaled
-    return torch.autocast(device_type=device.type, dtype=dtype)
-
-
-def make_scaler(precision: str, device: torch.device) -> torch.amp.GradScaler:
-    """A GradScaler that is active only where it is needed: fp16 autocast on CUDA."""
-    return torch.amp.GradScaler("cuda", enabled=precision == "amp" and device.type == "cuda")
 
 
 def parameter_groups(model: torch.nn.Module, weight_decay: float) -> list[dict]:
@@ -209,13 +190,18 @@ def progress_line(step: int, total: int, epoch: int, loss: float, scale: float, 
 
 def train(config: TrainConfig) -> dict:
     """Train; returns a summary (final step, last loss, checkpoint path, bad samples)."""
-    if config.precision not in PRECISIONS:
+    if config.precision is not None and config.precision not in PRECISIONS:
         raise WitError(f"--precision must be one of {', '.join(PRECISIONS)}")
     if is_url(config.out):
         # torch checkpoints, metrics.jsonl and resume all work on a local folder.
         raise WitError(f"--out is the run folder and must be local, not {config.out}; copy it to object storage after the run")
     rank, world_size, _, device = setup_distributed(config.device)
     is_main = rank == 0
+    if config.precision is None:
+        precision, why = default_precision(device)
+        config = replace(config, precision=precision)
+        if is_main:
+            log.info("precision %s (the default on %s; %s); --precision chooses another", precision, device.type, why)
     run_dir = Path(config.out)
     checkpoint_dir = run_dir / "checkpoints"
     if is_main:
@@ -262,7 +248,7 @@ def train(config: TrainConfig) -> dict:
         model.load_state_dict(resume_state["model"])
         optimizer.load_state_dict(resume_state["optimizer"])
         scheduler.load_state_dict(resume_state["scheduler"])
-        scaler.load_state_dict(resume_state["scaler"])
+        scaler_note = restore_scaler(scaler, resume_state.get("scaler"))
         position = resume_state["position"]
         epoch, batches_done, step = position["epoch"], position["batches_done"], position["step"]
         saved_offsets = position.get("stream_offsets") or []
@@ -272,11 +258,12 @@ def train(config: TrainConfig) -> dict:
         elif batches_done:
             stream_offsets = {int(k): v for k, v in saved_offsets[rank].items()}
         if is_main:
-            log.info("resumed from %s at epoch %d, batch %d, step %d", resume_path, epoch, batches_done, step)
+            log.info("resumed from %s at epoch %d, batch %d, step %d (written under --precision %s, now %s; %s)", resume_path, epoch,
+                     batches_done, step, resume_state.get("train_config", {}).get("precision"), config.precision, scaler_note)
 
     step_model: torch.nn.Module = model
     if world_size > 1:
-        step_model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+        step_model = torch.nn.parallel.DistributedDataParallel(model, device_ids=ddp_device_ids(device))
     if config.compile:
         step_model = torch.compile(step_model)
 
@@ -341,11 +328,12 @@ def train(config: TrainConfig) -> dict:
         if batches_done == steps_per_epoch:
             epoch, batches_done, stream_offsets = epoch + 1, 0, {}
             latest = checkpoint("latest.pt", f"epoch_{epoch}.pt")
-            if is_main:
-                if config.val_data:
-                    from wit.trainer.evaluate import retrieval_metrics
+            if config.val_data:  # every rank encodes its share: none waits in a collective meanwhile
+                from wit.trainer.evaluate import retrieval_metrics
 
-                    result = retrieval_metrics(unwrap(step_model), tokenizer, config.val_data, device=device, batch_size=config.batch_size, workers=config.workers)
+                result = retrieval_metrics(unwrap(step_model), tokenizer, config.val_data, device=device, batch_size=config.batch_size,
+                                           workers=config.workers, rank=rank, world_size=world_size)
+                if is_main:
                     metrics.write({"step": step, "epoch": epoch, **{f"val_{k}": v for k, v in result.items()}})
                     log.info("val retrieval after epoch %d: %s", epoch, json.dumps(result))
     if step < total_steps and step == stop_at:

@@ -11,6 +11,7 @@ through untouched.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 
 from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
 
@@ -33,6 +34,38 @@ def _given(beam_args: list[str], name: str) -> bool:
 def is_local_runner(options: PipelineOptions) -> bool:
     runner = options.view_as(StandardOptions).runner
     return runner is None or runner in LOCAL_RUNNER_NAMES
+
+
+def workers_share_launcher_disk(options) -> bool:
+    """True only for the local FnApiRunner, whose workers run on this machine."""
+    return is_local_runner(options)
+
+
+def runner_name(options) -> str:
+    return options.view_as(StandardOptions).runner or "DirectRunner"
+
+
+def is_local_path(path: str) -> bool:
+    """A path on this machine's disk: a plain path or a file:// URL."""
+    from wit.core.storage import is_url
+
+    return not is_url(path) or str(path).lower().startswith("file://")
+
+
+def refuse_local_paths(named: dict[str, Iterable[str]], options) -> None:
+    """UsageError (exit 2) when a remote runner's workers would have to open local paths.
+
+    `named` maps an option (`--input`) to the paths it gave."""
+    from wit.core.errors import UsageError
+
+    local = {option: [path for path in paths if is_local_path(path)] for option, paths in named.items()}
+    local = {option: paths for option, paths in local.items() if paths}
+    if not local:
+        return
+    listed = "; ".join(f"{option} {paths[0]}" + (f" and {len(paths) - 1:,} more" if len(paths) > 1 else "")
+                       for option, paths in local.items())
+    raise UsageError(f"{runner_name(options)} runs the workers on other machines, which cannot read this machine's "
+                     f"files: {listed}. Put them in a bucket the workers can read (gs://, s3://) and pass its URL")
 
 
 def make_pipeline_options(beam_args: list[str], *, input_bytes: int | None = None) -> PipelineOptions:

@@ -12,11 +12,12 @@ from wit.pipeline.sources.commons.paging import QueryResult, search_queries
 from wit.pipeline.sources.mediawiki import MediaWikiClient
 
 
-def load_queries(spec: str) -> list[str]:
-    """Query texts by id (id = index) of a query list: .parquet, .txt or 'default'."""
+def load_queries(spec: str, expected_hash: str = "") -> list[str]:
+    """Query texts by id (id = index) of a query list: .parquet, .txt or 'default'; with
+    `expected_hash`, a list whose sha256 differs is an error (querylist.load_query_list)."""
     from wit.queries.querylist import load_query_list  # pyarrow: only where a list is read
 
-    return list(load_query_list(spec).texts)
+    return list(load_query_list(spec, expected_hash=expected_hash or None).texts)
 
 
 class SearchWorker:

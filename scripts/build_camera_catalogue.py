@@ -1,0 +1,249 @@
+#!/usr/bin/env python3
+"""Build filters/camera_catalogue.json, the camera rule's vocabulary, from lensfun's database.
+
+lensfun (https://lensfun.github.io) is the open catalogue of camera bodies and lenses that
+photo editors use to correct lens distortion: XML files listing each body's maker, model and
+mount, and each lens's maker and model name. Its database is licensed CC BY-SA 3.0 (Debian's
+copyright file for liblensfun-data-v1 says so); the extract we ship is a derived work under the
+same licence (filters/camera_catalogue_LICENSE.txt).
+
+    apt-get download liblensfun-data-v1 && dpkg -x liblensfun-data-v1_*.deb /tmp/lensfun
+    .venv/bin/python scripts/build_camera_catalogue.py /tmp/lensfun/usr/share/lensfun/version_1 \
+        --version 0.3.3-1
+
+What the extract holds (all lowercased):
+- makers: each maker's name without company suffixes ('Nikon Corporation' -> 'nikon'), with
+  how many bodies and lenses lensfun lists and the letter prefixes of its model codes
+  ('DMC-FZ45' -> 'dmc', 'fz'), so an unseen model of a known maker reads as one;
+- family_words: letter-only words of body model names ('PowerShot', 'Coolpix', 'Hero');
+- lens_words: letter-only words of lens names ('Nikkor', 'USM', 'Distagon');
+- exif_keys: the EXIF/TIFF tag names (Pillow's PIL.ExifTags, which follows the EXIF 2.3
+  standard), as written in key/value dumps: 'ExposureTime' -> 'exposure time', 'exposuretime';
+- distinctive: which are rare enough to name a camera on their own (Zipf < 2.5, or glued);
+- common: which of those words are everyday English (plain words of 3+ letters at wordfreq
+  Zipf >= 3.0, e.g. 'black', 'one', 'art', and the supplement's everyday line words): the rule
+  treats them as gear only next to a real camera signal.
+Hand-written additions (phones, action and 360 cameras, film stocks: lensfun lists few of
+them) live in SUPPLEMENT below with their source, and are marked as such in the output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import re
+import sys
+import xml.etree.ElementTree as ET
+
+# Company words that are not part of a maker's name as captions write it.
+COMPANY_WORDS = frozenset(
+    "corporation corp co ltd inc imaging company camera ag computer techwin mobile optical eastman seiko dv".split()
+)
+# Makers in lensfun that are not camera or lens makers a caption would name.
+SKIP_MAKERS = frozenset({"generic"})
+# Words in model names that describe rather than name (crop-factor pseudo-bodies, '& compatibles').
+SKIP_WORDS = frozenset(
+    "and & compatibles standard with mit bei fixed festes lens objektiv film full frame crop-factor crop-faktor "
+    "typ kleinbildformat aps-c aps-h four-thirds tele the of for".split()
+)
+
+# Hand-written additions. Source: the makers' own product-line names as printed on the devices
+# and in their press releases (public product names; no caption text). Phone makers and lines
+# because lensfun lists few phones; action/360 cameras and lens makers that lensfun 0.3.3 lacks;
+# film stocks because 'camera + film stock' captions are camera metadata (shared/data/README.md).
+SUPPLEMENT = {
+    "source": "hand-written: makers' public product-line names (not from any caption data)",
+    # Phone and consumer-electronics makers: a camera signal only with a model code.
+    "device_makers": (
+        "apple samsung google sony huawei xiaomi redmi poco oneplus oppo vivo motorola nokia lg htc honor realme "
+        "asus zte meizu tecno infinix fairphone blackberry microsoft nothing iqoo garmin"
+    ).split(),
+    # Phone model lines (with a number they name a phone: 'Galaxy S23', 'Pixel 8').
+    "phone_lines": (
+        "iphone ipad galaxy pixel xperia mate nova note redmi poco reno find nord moto razr edge zenfone rog "
+        "lumia aquos nexus mi phone"
+    ).split(),
+    # Camera makers lensfun 0.3.3 does not list (action/360 cameras, newer lens makers).
+    "camera_makers": (
+        "insta360 akaso sjcam virb yi kandao ricoh theta polaroid instax lomography rollei yashica "
+        "holga lomo zenit kiev praktica bronica linhof sinar graflex lumix 7artisans ttartisan rokinon laowa "
+        "nikkor zuiko fujinon leitz om-system fuji contax voigtlander"
+    ).split(),
+    # Maker words that are also everyday words or names ('One' of Phase One, 'Venus' Optics):
+    # a camera signal only with a model code, like the device makers.
+    "ambiguous_maker_words": "one magic phase carl arsenal miranda venus yi kiev theta petri fujian system slr schneider sinar".split(),
+    # Two-word maker names, matched as phrases.
+    "maker_phrases": ["phase one", "om system", "slr magic", "konica minolta", "carl zeiss", "leica camera"],
+    # Camera lines lensfun 0.3.3 lacks (newer compacts, action cameras, instant cameras).
+    "camera_lines": (
+        "exilim pixpro osmo instax gfx virb om-d rebel ixus elph powershot coolpix lumix cybershot cyber-shot "
+        "xf xc ef ef-s rf-s nokton summilux summicron helios batis milvus otus d-lux eos"
+    ).split(),
+    # Words of camera lines that are everyday words: gear only beside a real camera signal.
+    "everyday_line_words": "pocket action hero max brave mini square wide pen tough one air black silver".split(),
+    # How photo sites and EXIF viewers spell the key tags in 'Key: value' dumps.
+    "exif_key_spellings": (
+        "camera|camera make|camera model|make|model|lens|lens model|lens make|exposure|exposure time|shutter|"
+        "shutter speed|speed|aperture|f-number|f number|f-stop|fstop|iso|iso speed|focal length|focal|flash|"
+        "exposure bias|exposure compensation|exposure program|exposure mode|metering|metering mode|white balance|"
+        "focus mode|date taken|taken|date/time|captured|dimensions|resolution|software|film|film stock|mm"
+    ).split("|"),
+    # Film stocks: 'camera + film stock' captions are gear only.
+    "film_stocks": (
+        "ektar portra ektachrome kodachrome tri-x tmax t-max velvia provia superia acros cinestill hp5 fp4 delta "
+        "fomapan ultramax colorplus gold fujicolor ilford kodak"
+    ).split(),
+}
+
+
+def maker_key(name: str) -> str:
+    words = [w for w in re.split(r"[\s,.]+", name.lower()) if w and w not in COMPANY_WORDS]
+    return " ".join(words)
+
+
+def words_of(model: str) -> list[str]:
+    """Letter-only words of a model name ('Canon PowerShot G5 X Mark II' -> canon, powershot, x,
+    mark, ii); words with a digit are model codes, not names."""
+    out = []
+    for raw in re.split(r"[\s()\[\]|,\"“”„]+", model.lower()):
+        word = raw.strip(".:;'*")
+        if len(word) < 2 or any(ch.isdigit() for ch in word) or not any(ch.isalpha() for ch in word):
+            continue
+        if word in SKIP_WORDS or not re.fullmatch(r"[a-zµ][a-zµ*.\-]*", word):
+            continue
+        out.append(word)
+    return out
+
+
+def code_prefixes(model: str) -> set[str]:
+    """The letters in front of the digits of each model code: 'DMC-FZ45' -> {'dmc', 'fz'}."""
+    prefixes = set()
+    for token in re.split(r"\s+", model.lower()):
+        if not any(ch.isdigit() for ch in token):
+            continue
+        for part in token.split("-"):
+            match = re.match(r"([a-z]+)\d", part)
+            if match:
+                prefixes.add(match.group(1))
+    return prefixes
+
+
+def native(element, tag: str) -> str | None:
+    """The element's untranslated <tag> (lensfun adds lang="xx" variants)."""
+    for child in element.findall(tag):
+        if "lang" not in child.attrib and child.text:
+            return child.text.strip()
+    return None
+
+
+def english(element, tag: str) -> str | None:
+    for child in element.findall(tag):
+        if child.attrib.get("lang") == "en" and child.text:
+            return child.text.strip()
+    return None
+
+
+# Tags whose values are free text a person wrote (a caption, a name): a dump of them is not gear.
+TEXT_TAGS = frozenset(
+    "ImageDescription UserComment Artist Copyright DocumentName PageName XPTitle XPComment XPAuthor XPKeywords "
+    "XPSubject CameraOwnerName ImageTitle Photographer ImageEditor".split()
+)
+
+
+def exif_keys() -> list[str]:
+    from PIL import ExifTags  # the EXIF 2.3 / TIFF tag names
+
+    names = (set(ExifTags.TAGS.values()) | set(ExifTags.GPSTAGS.values())) - TEXT_TAGS
+    keys = set(SUPPLEMENT["exif_key_spellings"])
+    for name in names:
+        spaced = re.sub(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", " ", name).lower()
+        keys.add(spaced)
+        keys.add(name.lower())
+    return sorted(keys)
+
+
+def build(root: str, version: str) -> dict:
+    from wordfreq import zipf_frequency
+
+    makers: dict[str, dict] = {}
+    family, lens_words = set(), set()
+    files = sorted(glob.glob(os.path.join(root, "*.xml")))
+    if not files:
+        raise SystemExit(f"no lensfun XML files under {root}")
+    for path in files:
+        tree = ET.parse(path).getroot()
+        for kind, tag in (("cameras", "camera"), ("lenses", "lens")):
+            for element in tree.iter(tag):
+                maker_name, model = native(element, "maker"), native(element, "model")
+                if not maker_name or not model:
+                    continue
+                key = maker_key(maker_name)
+                if not key or key in SKIP_MAKERS:
+                    continue
+                entry = makers.setdefault(key, {"cameras": 0, "lenses": 0, "code_prefixes": set()})
+                entry[kind] += 1
+                models = [model] + ([english(element, "model")] if english(element, "model") else [])
+                if kind == "lenses" and ("compatibles" in model.lower() or model.lower().startswith("fixed")):
+                    continue  # a compact's built-in lens, named after the body
+                for name in models:
+                    if kind == "cameras":
+                        entry["code_prefixes"] |= code_prefixes(name)
+                        family.update(words_of(name))
+                    else:
+                        lens_words.update(words_of(name))
+    maker_words = {word for key in makers for word in key.split()}
+    family -= maker_words
+    lens_words -= maker_words
+    supplement_words = set()
+    for field in ("device_makers", "phone_lines", "camera_makers", "camera_lines", "everyday_line_words", "film_stocks"):
+        supplement_words.update(SUPPLEMENT[field])
+    for phrase in SUPPLEMENT["maker_phrases"]:
+        supplement_words.update(phrase.split())
+    every_word = maker_words | family | lens_words | supplement_words
+    # wordfreq splits 'k-x' into 'k' and 'x', so only plain words of 3+ letters can be everyday.
+    common = sorted(w for w in every_word if re.fullmatch("[a-z]{3,}", w) and zipf_frequency(w, "en") >= 3.0)
+    common = sorted(set(common) | set(SUPPLEMENT["everyday_line_words"]))
+    # Rare enough to name a camera on their own: glued or dotted names ('af-s', 'm.zuiko') and
+    # words at Zipf < 2.5 ('distagon'). Words between 2.5 and 3.0 ('jena') are gear, not a signal.
+    distinctive = sorted(w for w in every_word if not re.fullmatch("[a-z]+", w) or zipf_frequency(w, "en") < 2.5)
+    return {
+        "about": "Camera makers, model words and lens words for wit.filters.camera; built by scripts/build_camera_catalogue.py",
+        "source": {
+            "database": "lensfun lens and camera database",
+            "package": "Debian liblensfun-data-v1",
+            "version": version,
+            "licence": "CC BY-SA 3.0 (https://creativecommons.org/licenses/by-sa/3.0/), per the package's copyright file",
+            "files": len(files),
+        },
+        "makers": {key: {**value, "code_prefixes": sorted(value["code_prefixes"])} for key, value in sorted(makers.items())},
+        "family_words": sorted(family),
+        "lens_words": sorted(lens_words),
+        "exif_keys": exif_keys(),
+        "common": common,
+        "distinctive": distinctive,
+        "supplement": SUPPLEMENT,
+    }
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("lensfun_dir", help="lensfun's version_1 folder (the XML files)")
+    parser.add_argument("--version", required=True, help="the lensfun package version, recorded in the output")
+    parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "filters", "camera_catalogue.json"))
+    args = parser.parse_args(argv)
+    catalogue = build(args.lensfun_dir, args.version)
+    with open(args.out, "w", encoding="utf-8") as handle:
+        json.dump(catalogue, handle, ensure_ascii=False, indent=0, sort_keys=True)
+        handle.write("\n")
+    print(
+        f"{args.out}: {len(catalogue['makers'])} makers, {len(catalogue['family_words'])} family words, "
+        f"{len(catalogue['lens_words'])} lens words, {len(catalogue['exif_keys'])} EXIF keys",
+        file=sys.stderr,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
