@@ -23,6 +23,7 @@ from wit.core.errors import WitError
 
 log = logging.getLogger(__name__)
 
+
 @torch.no_grad()
 def class_embeddings(model, tokenizer, class_names: list[str], templates: list[str], device) -> torch.Tensor:
     """(classes, dim): per class, the normalised mean of its templates' normalised text embeddings.
