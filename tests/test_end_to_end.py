@@ -13,6 +13,9 @@ import tarfile
 import pyarrow.parquet as pq
 import pytest
 
+from wit.app.demo import training_caption_templates
+from wit.trainer.prompts import BUILTIN_TEMPLATES
+
 pytest.importorskip("skimage", reason="the demo extra (scikit-image, scikit-learn, mlxtend) is not installed")
 
 pytestmark = pytest.mark.slow
@@ -23,9 +26,11 @@ EPOCHS = 4
 def demo(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo")
     # --quick with four epochs instead of one: enough training for the README's promise (one
-    # epoch stays at chance). Measured: 38.5% top-1, 3.8x chance, ~5 CPU minutes.
+    # epoch stays at chance). Measured: transfer 35.5% top-1 (3.5x chance), in-distribution 69.5%.
+    # About 5 minutes on a quiet 2-core machine (pytest's 600 s limit applies); 31 minutes on the
+    # shared one at load 8-20 (run with --timeout 3300). The child's own limit only guards against a hang.
     result = subprocess.run([sys.executable, "-m", "wit", "demo", "--quick", "--epochs", str(EPOCHS), "--out", str(out)],
-                            capture_output=True, text=True, timeout=900)
+                            capture_output=True, text=True, timeout=3000)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return out, result.stdout, json.loads((out / "summary.json").read_text())
 
@@ -77,15 +82,21 @@ def test_training_lowered_the_loss_and_eval_ran(demo):
     assert summary["steps"] == EPOCHS * (summary["samples_in_shards"] // 128)  # batch 128, the partial batch dropped
 
 
-def test_zero_shot_keeps_the_readmes_promise_and_the_summary_says_so(demo):
+def test_zero_shot_transfer_keeps_the_readmes_promise_and_the_summary_reports_both_figures(demo):
     _, stdout, summary = demo
     assert summary["chance"] == 0.1
-    assert summary["top1_over_chance"] >= 3.0, "README: zero-shot top-1 of at least 3x chance"
+    # the promise is on transfer: the built-in prompts, none of which is a training caption template
+    assert summary["zero_shot_templates"] == len(BUILTIN_TEMPLATES)
+    assert summary["top1_over_chance"] >= 3.0, "README: zero-shot top-1 (transfer) of at least 3x chance"
     assert summary["zero_shot_top5"] >= summary["zero_shot_top1"]
     assert summary["top1_over_chance"] == pytest.approx(summary["zero_shot_top1"] / summary["chance"])
+    assert summary["in_distribution_templates"] == len(training_caption_templates())
+    assert summary["in_distribution_over_chance"] == pytest.approx(summary["in_distribution_top1"] / summary["chance"])
+    assert summary["in_distribution_top5"] >= summary["in_distribution_top1"] > summary["chance"]
     line = (f"zero-shot top-1    {summary['zero_shot_top1']:.1%} on 200 held-out digits "
             f"(chance 10.0%, {summary['top1_over_chance']:.1f}x chance)")
     assert line in stdout
+    assert f"  in-distribution  {summary['in_distribution_top1']:.1%} ({summary['in_distribution_over_chance']:.1f}x chance)" in stdout
     assert f"pairs kept         {summary['pairs_kept']:,}" in stdout
 
 

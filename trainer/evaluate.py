@@ -1,7 +1,8 @@
 """Zero-shot classification on an ImageFolder directory, and image-text retrieval on held-out shards.
 
 Zero-shot (the paper's section 3.1): each class name is put into every prompt template ("a photo
-of a {}."), the text embeddings of one class are averaged and re-normalised (prompt ensembling),
+of a {}."; the built-in ensemble is in trainer/prompts.py), the normalised text embeddings of one
+class are averaged and re-normalised (prompt ensembling),
 and an image is assigned the class whose embedding is most similar. Retrieval: on N held-out
 (image, caption) pairs, the fraction of images whose own caption is among the K most similar
 captions (image->text R@K), and the same the other way round.
@@ -10,130 +11,52 @@ captions (image->text R@K), and the same the other way round.
 from __future__ import annotations
 
 import logging
-import posixpath
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 
 from wit.trainer.data import ShardStream, load_image, make_loader, normalize_images
+from wit.trainer.labelled import from_imagefolder, image_bytes, image_folder  # noqa: F401 (image_folder re-exported)
+from wit.trainer.prompts import BUILTIN_TEMPLATES, load_templates  # noqa: F401 (re-exported for eval's users)
 from wit.core.errors import WitError
-from wit.core.storage import is_url, read_bytes, read_text, url_to_fs
 
 log = logging.getLogger(__name__)
-
-# A small ensemble from the 80 ImageNet prompts the CLIP authors published; --templates replaces it.
-DEFAULT_TEMPLATES = (
-    "a photo of a {}.",
-    "a bad photo of a {}.",
-    "a photo of the large {}.",
-    "a photo of the small {}.",
-    "a cropped photo of a {}.",
-    "a close-up photo of a {}.",
-    "a bright photo of a {}.",
-    "a good photo of a {}.",
-    "a rendering of a {}.",
-    "art of the {}.",
-)
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif"}
-
-
-def load_templates(path: str | None) -> list[str]:
-    """Prompt templates, one per line with `{}` where the class name goes; the default set if no file."""
-    if not path:
-        return list(DEFAULT_TEMPLATES)
-    lines = [line.strip() for line in read_text(path).splitlines()]
-    templates = [line for line in lines if line and not line.startswith("#")]
-    bad = [t for t in templates if "{}" not in t]
-    if not templates or bad:
-        raise WitError(f"{path}: every template needs a {{}} for the class name (bad: {bad[:3]})")
-    return templates
-
-
-def _list_folder(root: str | Path) -> tuple[list[str], dict[str, list[Path | str]]] | None:
-    """(class folder names, folder -> its files, sorted), or None when root is not a folder.
-
-    Local folders through pathlib; a URL (s3://, gs:// ...) through fsspec, its files as URLs.
-    """
-    if not is_url(root):
-        root = Path(root)
-        if not root.is_dir():
-            return None
-        folders = sorted(p.name for p in root.iterdir() if p.is_dir())
-        return folders, {folder: sorted((root / folder).iterdir()) for folder in folders}
-    fs, base = url_to_fs(str(root))
-    if not fs.isdir(base):
-        return None
-    entries = fs.ls(base, detail=True)
-    folders = sorted(posixpath.basename(e["name"].rstrip("/")) for e in entries if e["type"] == "directory")
-    files = {}
-    for folder in folders:
-        listed = fs.ls(posixpath.join(base, folder), detail=True)
-        files[folder] = sorted(fs.unstrip_protocol(e["name"]) for e in listed if e["type"] == "file")
-    return folders, files
-
-
-def image_folder(root: str | Path, class_names_file: str | None = None) -> tuple[list[str], list[tuple[Path | str, int]]]:
-    """(class names, [(image path, class index)]) from root/<class folder>/<image>, local or a URL.
-
-    Class names are the folder names with _ as spaces, or come from a file: one name per line in
-    sorted folder order, or `folder<TAB>name` lines. A file that lists exactly the folder names,
-    in any order, names each folder by itself: labelling by position would silently swap them.
-    """
-    root = str(root).rstrip("/") if is_url(root) else Path(root)
-    listing = _list_folder(root)
-    if listing is None:
-        raise WitError(f"not a directory: {root}")
-    folders, files = listing
-    if not folders:
-        raise WitError(f"{root} has no class folders (expected ImageFolder layout: {root}/<class>/<image>.jpg)")
-    names = [folder.replace("_", " ") for folder in folders]
-    if class_names_file:
-        lines = [line.rstrip("\n") for line in read_text(class_names_file).splitlines() if line.strip()]
-        if all("\t" in line for line in lines):
-            mapping = dict(line.split("\t", 1) for line in lines)
-            missing = [f for f in folders if f not in mapping]
-            if missing:
-                raise WitError(f"{class_names_file} has no name for folder(s) {missing[:5]}")
-            names = [mapping[f] for f in folders]
-        elif sorted(lines) == folders:
-            pass  # the folder names themselves, listed in another order
-        elif len(lines) == len(folders):
-            names = lines
-        else:
-            raise WitError(f"{class_names_file} has {len(lines)} names for {len(folders)} class folders")
-    samples = [
-        (path, index)
-        for index, folder in enumerate(folders)
-        for path in files[folder]
-        if posixpath.splitext(str(path))[1].lower() in IMAGE_SUFFIXES
-    ]
-    if not samples:
-        raise WitError(f"no images under {root}")
-    return names, samples
 
 
 @torch.no_grad()
 def class_embeddings(model, tokenizer, class_names: list[str], templates: list[str], device) -> torch.Tensor:
-    """(classes, dim): per class, the normalised mean of its normalised template embeddings."""
+    """(classes, dim): per class, the normalised mean of its templates' normalised text embeddings.
+
+    Each template's embedding is normalised before the mean, so no template outweighs the others
+    by the length of its feature vector (the CLIP paper's ensembling in embedding space).
+    """
     rows = []
     for name in class_names:
         tokens = tokenizer([template.format(name) for template in templates]).to(device)
-        embedding = model.encode_text(tokens).float().mean(dim=0)
-        rows.append(embedding / embedding.norm())
+        embeddings = F.normalize(model.encode_text(tokens, normalize=False).float(), dim=-1)
+        rows.append(F.normalize(embeddings.mean(dim=0), dim=0))
     return torch.stack(rows)
 
 
+def decode_for_eval(source: Path | str | bytes, image_size: int) -> torch.Tensor:
+    """uint8 (3, size, size) with CLIP's evaluation preprocessing (short side, centre crop)."""
+    data = image_bytes(source)
+    try:
+        return load_image(data, image_size, rng=None)
+    except Exception as exc:  # PIL raises many types on corrupt or truncated images
+        shown = "an image in the shards" if isinstance(source, bytes) else source
+        raise WitError(f"cannot read image {shown}: {exc}") from exc
+
+
 @torch.no_grad()
-def encode_image_files(model, paths: list[Path | str], image_size: int, device, batch_size: int = 64) -> torch.Tensor:
+def encode_image_files(model, sources: list[Path | str | bytes], image_size: int, device, batch_size: int = 64,
+                       normalize: bool = True) -> torch.Tensor:
+    """(N, dim) float image features of files, URLs or encoded bytes, in order, `batch_size` at a time."""
     chunks = []
-    for start in range(0, len(paths), batch_size):
-        images = []
-        for path in paths[start : start + batch_size]:
-            try:
-                images.append(load_image(read_bytes(path), image_size, rng=None))
-            except Exception as exc:
-                raise WitError(f"cannot read image {path}: {exc}") from exc
-        chunks.append(model.encode_image(normalize_images(torch.stack(images).to(device))).float())
+    for start in range(0, len(sources), batch_size):
+        images = torch.stack([decode_for_eval(source, image_size) for source in sources[start : start + batch_size]])
+        chunks.append(model.encode_image(normalize_images(images.to(device)), normalize=normalize).float())
     return torch.cat(chunks)
 
 
@@ -143,15 +66,21 @@ def topk_accuracy(logits: torch.Tensor, labels: torch.Tensor, ks: tuple[int, ...
     return {f"top{k}": hits[:, :k].any(dim=1).float().mean().item() for k in ks}
 
 
+def zero_shot_accuracy(model, tokenizer, data, templates: list[str], device="cpu", batch_size: int = 64) -> dict:
+    """Top-1/top-5 of the zero-shot classifier built from `templates` on a LabelledImages set."""
+    classifier = class_embeddings(model, tokenizer, data.class_names, templates, device)
+    features = encode_image_files(model, data.sources, model.config.image_size, device, batch_size)
+    labels = torch.tensor(data.labels, device=features.device)
+    result = topk_accuracy(features @ classifier.t(), labels)
+    return {"images": len(data), "classes": len(data.class_names), "templates": len(templates), **result}
+
+
 def zero_shot(model, tokenizer, root: str, class_names_file: str | None = None, templates_file: str | None = None,
               device="cpu", batch_size: int = 64) -> dict:
-    names, samples = image_folder(root, class_names_file)
+    """Zero-shot on an ImageFolder with the templates of a file, or the built-in ensemble."""
     templates = load_templates(templates_file)
-    classifier = class_embeddings(model, tokenizer, names, templates, device)
-    features = encode_image_files(model, [path for path, _ in samples], model.config.image_size, device, batch_size)
-    labels = torch.tensor([label for _, label in samples], device=features.device)
-    result = topk_accuracy(features @ classifier.t(), labels)
-    return {"images": len(samples), "classes": len(names), "templates": len(templates), **result}
+    result = zero_shot_accuracy(model, tokenizer, from_imagefolder(root, class_names_file), templates, device, batch_size)
+    return {**result, "template_source": templates_file or "built-in"}
 
 
 def recall_at_k(similarity: torch.Tensor, ks: tuple[int, ...] = (1, 5, 10)) -> dict[str, float]:
