@@ -124,6 +124,11 @@ def _match(pattern: str) -> list[tuple[str, int]]:
     require_filesystem(pattern, beam=True)
     try:
         results = FileSystems.match([pattern])[0].metadata_list
+        if not results and not any(ch in pattern for ch in "*?["):
+            # A folder on one of Beam's object stores (which have no folders, only prefixes):
+            # its files of a known format, at any depth, as a local or fsspec folder is read.
+            below = FileSystems.match([pattern.rstrip("/") + "/**"])[0].metadata_list
+            results = [meta for meta in below if detect_format(meta.path)]
     except Exception as exc:  # noqa: BLE001 - Beam raises BeamIOError and friends
         raise WitError(f"cannot list input {pattern!r}: {exc}") from exc
     return sorted((meta.path, meta.size_in_bytes) for meta in results)
