@@ -136,7 +136,7 @@ def run_build(args) -> int:
     from wit.queries.default_list import wordfreq_entries
     from wit.queries.entry import QueryEntry
     from wit.queries.querylist import build_query_list, load_query_list
-    from wit.core.errors import WitError
+    from wit.core.errors import UsageError, WitError
 
     log = logging.getLogger("wit.queries")
     started = time.perf_counter()
@@ -157,11 +157,16 @@ def run_build(args) -> int:
         work_dir = os.path.dirname(os.path.abspath(args.out))
     list_name = args.out.rsplit("/", 1)[-1].removesuffix(".parquet")
 
+    beam_options_given = bool(args.beam_args_text or getattr(args, "beam_args", []))
+    if beam_options_given and not args.wiki_dump:
+        # Nothing else runs on Beam: a dry run must not quietly write the list instead.
+        raise UsageError("Beam options (--dry_run, --project ...) apply to the counting job of --wiki-dump; without a dump "
+                         "the list is built on this machine and nothing runs on Beam")
     if args.wiki_dump and args.runner == "local":
         from wit.queries import dump_counts
 
-        if args.beam_args_text or getattr(args, "beam_args", []):
-            raise WitError("--runner local takes no Beam options (--dry_run, --project ...): give --runner direct or DataflowRunner with them")
+        if beam_options_given:
+            raise UsageError("--runner local takes no Beam options (--dry_run, --project ...): give --runner direct or DataflowRunner with them")
         if "://" in work_dir:
             raise WitError(f"--runner local counts in a local work directory; {work_dir} is remote: give a local --work-dir")
         words, pairs, _ = dump_counts.count_dump(args.wiki_dump, os.path.join(work_dir, list_name + "-wikipedia-work"),

@@ -106,6 +106,14 @@ def test_build_refuses_bad_numbers_and_prism(tmp_path, capsys):
     assert "Prism" in capsys.readouterr().err
 
 
+def test_a_dry_run_without_a_dump_is_refused_and_writes_nothing(tmp_path, capsys):
+    out = tmp_path / "q.parquet"
+    assert main(["queries", "build", "--out", str(out), "--wordnet-dir", str(FIXTURES / "wordnet"), "--wordfreq", "no",
+                 "--dry_run=True"]) == 2
+    assert "apply to the counting job of --wiki-dump" in capsys.readouterr().err
+    assert not out.exists()
+
+
 def test_build_with_only_extra_and_wordnet_fixture(tmp_path, capsys):
     extra = tmp_path / "extra.txt"
     extra.write_text("zebra crossing\ncat\n", encoding="utf-8")
@@ -135,5 +143,5 @@ def test_local_counting_builds_the_same_list_as_the_beam_job(tmp_path, capsys):
     assert "new york" in local["text"] and "cat" in local["text"]
     assert (tmp_path / "local" / "queries-wikipedia-work" / "job.json").exists()  # the resumable work directory
     capsys.readouterr()
-    assert main(["queries", "build", "--out", str(tmp_path / "x.parquet"), *common, "--dry_run=True"]) == 1
+    assert main(["queries", "build", "--out", str(tmp_path / "x.parquet"), *common, "--dry_run=True"]) == 2
     assert "--runner local takes no Beam options" in capsys.readouterr().err
