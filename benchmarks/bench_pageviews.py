@@ -40,19 +40,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench_dump_counts import own_peak_rss_mib  # noqa: E402  (the same measure as the dump counts' figures)
+
 ENGLISH_SHARE = 0.4  # of the lines: English Wikipedia, desktop and mobile
 TITLE_SPACE = 60_000_000  # English titles the synthetic readers can visit
 OTHER_DOMAINS = ["commons.m", "de", "de.m", "es", "fr", "fr.m", "ja", "ja.m", "ru", "zh"]
-
-
-def own_peak_rss_mib() -> float:
-    """This process's peak RSS (VmHWM). Not ru_maxrss: Linux carries that over an exec, so a child
-    started by a process that had grown (the data generator) would report the parent's peak."""
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def make_files(data: Path, files: int, lines_per_file: int, seed: int = 0) -> list[Path]:
