@@ -248,8 +248,8 @@ def inside(args: argparse.Namespace) -> None:
     print(f"bench_fetch_web: {hosts} hosts, {count} URLs, {args.in_flight} requests in flight, {cores} cores, "
           f"timeout {TIMEOUT_S} s, workdir {workdir}", flush=True)
     print("URLs by host behaviour: " + ", ".join(f"{k} {v}" for k, v in mix.most_common()), flush=True)
-    print(f"images obtainable: {obtainable['at_once']} on a first try, {obtainable['with_retries']} with retries "
-          f"(behind 429/503 or a reset)", flush=True)
+    print(f"images obtainable: {obtainable['in_all']}, of which {obtainable['never_refused']} from hosts that never "
+          f"refuse or reset (the rest is behind a 429/503 or a reset: a retry gets it)", flush=True)
 
     dns = CountingDns(plan.dns_names())
     results: dict[str, dict] = {}
@@ -279,10 +279,10 @@ def report(results: dict, args, hosts: int, count: int, cores: int, mix: Counter
         f["requests_per_s"] = f["requests"] / f["wall_s"]
     print()
     print(f"{'':12} {'images/s':>9} {'wall s':>7} {'CPU s/1000':>11} {'peak RSS MB':>12} {'stored':>7} "
-          f"{'accounted':>10} {'hung':>5} {'DNS queries':>12} {'queries/s':>10} {'requests/s':>11} {'servers CPU s':>14}")
+          f"{'accounted':>11} {'hung':>5} {'DNS queries':>12} {'queries/s':>10} {'requests/s':>11} {'servers CPU s':>14}")
     for name, f in results.items():
         print(f"{name:12} {f['images_per_s']:9.1f} {f['wall_s']:7.1f} {f['cpu_s_per_1000']:11.1f} {f['peak_rss_mb']:12.0f} "
-              f"{f['stored']:7d} {f['accounted']:>5d}/{count:<4d} {'yes' if f['hung'] else 'no':>5} {f['dns']['queries']:12d} "
+              f"{f['stored']:7d} {str(f['accounted']) + '/' + str(count):>11} {'yes' if f['hung'] else 'no':>5} {f['dns']['queries']:12d} "
               f"{f['dns_queries_per_s']:10.1f} {f['requests_per_s']:11.1f} {f['servers_cpu_s']:14.1f}")
     causes = sorted({c for f in results.values() for c in f["causes"]}, key=lambda c: (c != "success", c))
     print()
