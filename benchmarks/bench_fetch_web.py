@@ -62,6 +62,7 @@ from bench_fetch import (  # noqa: E402 - after the path set-up
 )
 
 import private_net  # noqa: E402
+from web_like import BEHAVIOURS, DEFAULT_HOST_SHARES, WebFarm, make_plan  # noqa: E402
 
 # Causes of a failed URL, from the error message either tool writes (first match wins).
 CAUSES = (
@@ -154,9 +155,14 @@ def run_limited(command: list[str], log_path: Path, limit_s: float, env=None) ->
 
 
 class CountingDns:
-    """The DNS server with queries counted by type as well as by name."""
+    """The DNS server with queries counted by type as well as by name, and the lookups it was
+    answering at once (a query is in flight from its arrival until its delayed reply leaves;
+    queries never answered, the timeouts, are left out): a client whose lookups queue behind a
+    few threads shows a low peak however many requests it has in flight."""
 
     def __init__(self, names: dict) -> None:
+        import asyncio
+
         from dnslib import QTYPE
 
         from dns_server import DnsServer
@@ -165,18 +171,31 @@ class CountingDns:
 
         class Server(DnsServer):
             def reply_for(self, request):
+                reply, delay = super().reply_for(request)
                 outer.types[QTYPE.get(request.q.qtype, str(request.q.qtype))] += 1
-                return super().reply_for(request)
+                if reply is not None:  # runs on the server's loop: the decrement is scheduled there
+                    outer.in_flight += 1
+                    outer.peak_in_flight = max(outer.peak_in_flight, outer.in_flight)
+                    outer.busy_s += delay
+                    asyncio.get_running_loop().call_later(delay, outer._answered)
+                return reply, delay
 
-        self.types: Counter = Counter()
         self.server = Server(names, host="127.0.0.1", port=53)
+        self.in_flight = 0  # live, across resets: replies of the previous run may still be due
+        self.reset()
+
+    def _answered(self) -> None:
+        self.in_flight -= 1
 
     def reset(self) -> None:
-        self.types.clear()
+        self.types: Counter = Counter()
         self.server.queries.clear()
+        self.peak_in_flight = self.in_flight
+        self.busy_s = 0.0
 
-    def figures(self) -> dict:
-        return {"queries": sum(self.types.values()), "by_type": dict(self.types), "names_asked": len(self.server.queries)}
+    def figures(self, wall_s: float) -> dict:
+        return {"queries": sum(self.types.values()), "by_type": dict(self.types), "names_asked": len(self.server.queries),
+                "peak_in_flight": self.peak_in_flight, "mean_in_flight": round(self.busy_s / wall_s, 1)}
 
 
 def write_url_list(plan, path: Path) -> None:
@@ -221,7 +240,7 @@ def run_tool(name: str, command: list[str], out: Path, workdir: Path, limit_s: f
     causes, unmatched = outcomes(out)
     figures.update(
         causes=dict(causes), unmatched_errors=dict(unmatched.most_common(5)), stored=causes["success"],
-        accounted=sum(causes.values()), dns=dns.figures(), requests=sum(farm.counts.answered.values()),
+        accounted=sum(causes.values()), dns=dns.figures(figures["wall_s"]), requests=sum(farm.counts.answered.values()),
         answered=dict(sorted(farm.counts.answered.items())), wrong_address=farm.counts.wrong_address,
         unknown_host=farm.counts.unknown_host,
     )
@@ -231,15 +250,30 @@ def run_tool(name: str, command: list[str], out: Path, workdir: Path, limit_s: f
     return figures
 
 
+def host_shares(text: str) -> dict[str, float]:
+    """The default host shares with 'behaviour=share,...' applied on top."""
+    shares = dict(DEFAULT_HOST_SHARES)
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        behaviour, _, share = item.partition("=")
+        if behaviour not in BEHAVIOURS or behaviour == "ok":
+            raise SystemExit(f"bench_fetch_web: --shares: unknown behaviour {behaviour!r}; one of {', '.join(BEHAVIOURS[1:])}")
+        try:
+            shares[behaviour] = float(share)
+        except ValueError:
+            raise SystemExit(f"bench_fetch_web: --shares: {item!r} is not behaviour=share") from None
+    if sum(shares.values()) > 1:
+        raise SystemExit(f"bench_fetch_web: --shares: the shares add up to {sum(shares.values()):g} > 1")
+    return shares
+
+
 def inside(args: argparse.Namespace) -> None:
-    from web_like import WebFarm, make_plan
 
     private_net.enter(resolver_options=args.resolver_options)
     workdir = Path(args.workdir)
     hosts = args.hosts or (1000 if args.quick else 5000)
     count = args.urls or 2 * hosts
     pool = make_photo_pool(args.photos, seed=7, cache=Path(tempfile.gettempdir()) / "wit-bench-photos", spread=args.photo_spread)
-    plan = make_plan(hosts, count, len(pool), seed=args.seed)
+    plan = make_plan(hosts, count, len(pool), seed=args.seed, host_shares=host_shares(args.shares))
     url_list = workdir / "urls.parquet"
     write_url_list(plan, url_list)
     mix = plan.url_mix()
@@ -292,7 +326,8 @@ def report(results: dict, args, hosts: int, count: int, cores: int, mix: Counter
     print()
     for name, f in results.items():
         dns_types = ", ".join(f"{k} {v}" for k, v in sorted(f["dns"]["by_type"].items()))
-        print(f"{name}: DNS {f['dns']['queries']} queries ({dns_types}) for {f['dns']['names_asked']} names; "
+        print(f"{name}: DNS {f['dns']['queries']} queries ({dns_types}) for {f['dns']['names_asked']} names, "
+              f"in flight at the server: peak {f['dns']['peak_in_flight']}, mean {f['dns']['mean_in_flight']}; "
               f"hosts answered {f['requests']} requests: " + ", ".join(f"{k} {v}" for k, v in f["answered"].items()))
         if f["wrong_address"] or f["unknown_host"]:
             print(f"  {name}: {f['wrong_address']} requests on another address than the host's, {f['unknown_host']} for unknown hosts")
@@ -300,7 +335,7 @@ def report(results: dict, args, hosts: int, count: int, cores: int, mix: Counter
             print(f"  {name}: errors without a cause: {f['unmatched_errors']}")
     summary = {
         "hosts": hosts, "urls": count, "in_flight": args.in_flight, "cores": cores, "timeout_s": TIMEOUT_S,
-        "seed": args.seed, "url_mix": dict(mix), "obtainable": obtainable, "wit_args": args.wit_args,
+        "seed": args.seed, "shares": args.shares, "url_mix": dict(mix), "obtainable": obtainable, "wit_args": args.wit_args,
         "i2d_processes": args.i2d_processes, "i2d_retries": args.i2d_retries,
     }
     for name, f in results.items():
@@ -340,6 +375,8 @@ def main() -> None:
     parser.add_argument("--photos", type=int, default=200, help="distinct photos served (default %(default)s)")
     parser.add_argument("--photo-spread", type=float, default=0.9, help="sigma of the log of the photos' pixel count (bench_fetch.py; default %(default)s: median 0.3 MP, max ~6 MP)")
     parser.add_argument("--resolver-options", default="", help="an 'options' line for the namespace's resolv.conf, e.g. 'timeout:2 attempts:1' (default: none, glibc's 5 s x 2 attempts)")
+    parser.add_argument("--shares", default="", help="host shares to change, e.g. 'dns_timeout=0,rate_limited=0.2' (defaults: "
+                        + ", ".join(f"{k} {v:g}" for k, v in DEFAULT_HOST_SHARES.items()) + "; the rest of the hosts are ok)")
     parser.add_argument("--seed", type=int, default=1, help="seed of the plan (default %(default)s)")
     parser.add_argument("--workdir", default="", help="keep outputs here (default: a temporary folder)")
     parser.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)  # set by the re-execution under unshare
@@ -349,6 +386,7 @@ def main() -> None:
     if args.inside:
         inside(args)
         return
+    host_shares(args.shares)  # a bad --shares fails here, before the namespace
     reason = private_net.unavailable_reason()
     if reason:
         raise SystemExit(f"bench_fetch_web: needs a private network namespace: {reason}")
