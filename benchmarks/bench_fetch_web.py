@@ -267,7 +267,6 @@ def host_shares(text: str) -> dict[str, float]:
 
 
 def inside(args: argparse.Namespace) -> None:
-
     private_net.enter(resolver_options=args.resolver_options)
     workdir = Path(args.workdir)
     hosts = args.hosts or (1000 if args.quick else 5000)
