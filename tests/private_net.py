@@ -57,9 +57,12 @@ def bind_file(content: str, target: str) -> None:
         file.write(content)
     os.chmod(source, 0o644)
     libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
-    if libc.mount(source.encode(), target.encode(), None, _MS_BIND, None) != 0:
-        errno = ctypes.get_errno()
-        raise OSError(errno, f"bind-mounting over {target}: {os.strerror(errno)}")
+    try:
+        if libc.mount(source.encode(), target.encode(), None, _MS_BIND, None) != 0:
+            errno = ctypes.get_errno()
+            raise OSError(errno, f"bind-mounting over {target}: {os.strerror(errno)}")
+    finally:
+        os.unlink(source)  # the mount holds the file itself; no name left behind in /tmp
 
 
 def in_private_namespace() -> bool:
