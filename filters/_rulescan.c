@@ -146,6 +146,10 @@ static int is_token_edge(char c) {
 
 static int camera_content_first(Scanner *self, const char *text, const char *lower, Py_ssize_t n) {
     Py_ssize_t i = 0;
+    /* camera.after_gear_line_word: a capitalised word right after gear, a code or a number may be
+     * a line word, not content; any such word is passed over here (the rule decides), and counts
+     * as gear for the next one. */
+    int after_gear = 0;
     while (i < n) {
         if (is_token_break(text[i])) { i++; continue; }
         Py_ssize_t start = i;
@@ -156,6 +160,8 @@ static int camera_content_first(Scanner *self, const char *text, const char *low
         if (start == end) continue;
         int gear = in_set(self->camera_words, lower + start, end - start);
         if (gear < 0) return -1;
+        int previous = after_gear;
+        after_gear = 1;
         if (gear) continue;
         int letters = 0, digits = 0, upper = 0;
         for (Py_ssize_t j = start; j < end; j++) {
@@ -163,9 +169,11 @@ static int camera_content_first(Scanner *self, const char *text, const char *low
             digits += is_digit(text[j]);
             upper += is_upper(text[j]);
         }
-        if (digits || !letters) continue;
         Py_ssize_t len = end - start;
+        if (digits == len) after_gear = 0; /* a bare number: '2019 Ford' */
+        if (digits || !letters) continue;
         if (letters == len && upper == len && len <= 3) continue; /* a model code, not content */
+        if (previous && is_upper(text[start])) continue;       /* maybe a line word */
         return 1;
     }
     return 0;
@@ -303,7 +311,7 @@ static PyObject *Scanner_text_mask(Scanner *self, PyObject *args) {
     const char *s = (const char *)PyUnicode_1BYTE_DATA(text);
     char lower[MAX_SCAN + 1];
     int printable = 1, amp_or_tag = 0, spacing_ok = 1, any_alpha = 0, digit = 0, dot = 0, underscore = 0;
-    int space = 0, colon = 0, key_separators = 0;
+    int space = 0, colon = 0, key_separators = 0, plus = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
         char c = s[i];
         lower[i] = to_lower(c);
@@ -319,10 +327,12 @@ static PyObject *Scanner_text_mask(Scanner *self, PyObject *args) {
         else if (c == '_') underscore = 1;
         else if (c == ':') colon = 1;
         if (c == ':' || c == '=') key_separators++;
+        if (c == '+') plus = 1;
     }
     lower[n] = '\0';
     long mask = 0;
-    if (printable && !amp_or_tag && spacing_ok && (max_chars <= 0 || n <= max_chars)) mask |= NORMALISED;
+    /* a '+' in text without spaces may be a form-encoded field, which normalisation decodes */
+    if (printable && !amp_or_tag && spacing_ok && !(plus && !space) && (max_chars <= 0 || n <= max_chars)) mask |= NORMALISED;
 
     /* strip_camera_suffix only splits a separated caption that has a gear hint or could hold an
      * exposure value. */

@@ -81,6 +81,7 @@ GEAR_WORDS = frozenset(
     sec secs seconds s mm f fstop f-stop f-number fnumber stop stops nd body film stock dsc tags tag
     shot shooting on with via using taken by captured usm stm is ism vr vc oss gm za dg dc hsm os
     asph wr lm ois af af-s afs mf dx fx di ds pro plus ultra max mini se
+    anamorphic fisheye fish-eye tilt-shift apochromatic megapixel megapixels mp
     """.split()
 ) | frozenset(
     word
@@ -92,7 +93,7 @@ GEAR_WORDS = frozenset(
 CONTEXT_WORDS = (
     (
         frozenset(_CATALOGUE["family_words"] + _CATALOGUE["lens_words"])
-        | frozenset(_SUPPLEMENT["camera_lines"] + _SUPPLEMENT["everyday_line_words"])
+        | frozenset(_SUPPLEMENT["camera_lines"] + _SUPPLEMENT["everyday_line_words"] + _SUPPLEMENT["everyday_lens_words"])
         | frozenset(_SUPPLEMENT["film_stocks"])
     )
     & _COMMON
@@ -111,7 +112,7 @@ STOP_WORDS = frozenset("a an the of for to in on at by with and or from my".spli
 
 _EXPOSURE = re.compile(
     r"^(?:\d+/\d+(?:s|sec)?|\d+(?:\.\d+)?(?:s|sec|\")|f/?\d+(?:\.\d+)?l?|\d+(?:\.\d+)?mm|"
-    r"\d+(?:-\d+)?mm(?:f\d+(?:\.\d+)?)?|[+-]?\d+(?:\.\d+)?ev|iso\d+|\d+x)$",
+    r"\d+(?:-\d+)?mm(?:f\d+(?:\.\d+)?)?|[+-]?\d+(?:\.\d+)?ev|iso\d+|\d+(?:\.\d+)?x)$",
     re.IGNORECASE,
 )
 _EXPOSURE_ANYWHERE = re.compile(
@@ -144,23 +145,39 @@ _TOKEN_EDGE = ".'\"!?-–—/+"
 class _Tokens:
     """What one pass over the tokens found (see _scan_tokens)."""
 
-    __slots__ = ("content", "context", "signal", "strong", "device_brand", "model_code", "exposure")
+    __slots__ = ("content", "context", "signal", "strong", "device_brand", "model_code", "exposure", "line_words")
 
     def __init__(self) -> None:
-        self.content = self.context = self.strong = 0
+        self.content = self.context = self.strong = self.line_words = 0
         self.signal = self.device_brand = self.model_code = self.exposure = False
+
+
+def _known_english() -> frozenset[str]:
+    from wit.filters.language import known_english_words
+
+    return known_english_words()
+
+
+def _may_be_line_word(stripped: str) -> bool:
+    """A capitalised name English does not know ('Monochrom', 'EasyShare'): after a maker, a
+    model code or a lens spec it reads as a model line the catalogue does not list."""
+    return "A" <= stripped[0] <= "Z" and stripped.isalpha() and stripped.lower() not in _known_english()
 
 
 def _scan_tokens(text: str, stop_at: int) -> _Tokens:
     """Class each token; counting content words stops at `stop_at` (the drop rule only needs "any?")."""
     found = _Tokens()
+    # Whether the previous token was a camera maker or line, a model code, an exposure value or a
+    # line word: a capitalised unknown name right after one may be a line word (_may_be_line_word).
+    after_gear = False
     for raw in _TOKEN.findall(text):
         stripped = raw.strip(_TOKEN_EDGE)
         token = stripped.lower()
         if not token:
             continue
+        previous, after_gear = after_gear, False
         if token in CAMERA_BRANDS:
-            found.signal = True
+            found.signal = after_gear = True
             found.strong += 1
             continue
         if token in DEVICE_BRANDS:
@@ -175,24 +192,37 @@ def _scan_tokens(text: str, stop_at: int) -> _Tokens:
             # The common case, decided without regexes: exposure values need digits, and a word
             # of letters only is a model code just when it is a short acronym ('GX', 'HS').
             if stripped.isupper() and len(stripped) <= 3:
-                found.model_code = True
+                found.model_code = after_gear = True
                 continue
         else:
             if _EXPOSURE.match(token):
-                found.signal = found.exposure = True
+                found.signal = found.exposure = after_gear = True
                 continue
             if _is_model_code(stripped):
-                found.model_code = True
+                found.model_code = after_gear = True
                 continue
             if token.isdigit():
-                found.model_code = True  # 'Pixel 7', 'iPhone 13': a device line and a number
+                # 'Pixel 7', 'iPhone 13': a device line and a number. A name after a bare number
+                # ('2019 Ford') is no line word.
+                found.model_code = True
                 continue
             if not _ALPHA.search(token):
                 continue
+        if after_gear_line_word(previous, stripped):
+            found.line_words += 1
+            after_gear = True
+            continue
         found.content += 1
         if found.content >= stop_at:
             break
     return found
+
+
+def after_gear_line_word(after_gear: bool, stripped: str) -> bool:
+    """A candidate line word: a capitalised unknown name right after a maker, a model code, an
+    exposure value or another line word. It counts as gear only where the whole caption has a
+    camera maker and a model code or lens spec (is_camera_metadata), else as content."""
+    return after_gear and _may_be_line_word(stripped)
 
 
 def _signal_pattern(text: str) -> bool:
@@ -209,7 +239,8 @@ def classify(text: str, stop_at: int = 1_000_000) -> tuple[int, bool, bool]:
     content here: this is what strip_camera_suffix asks of the text it would keep.
     """
     found = _scan_tokens(text, stop_at)
-    return found.content + found.context, found.signal or _signal_pattern(text), found.device_brand and found.model_code
+    content = found.content + found.context + found.line_words
+    return content, found.signal or _signal_pattern(text), found.device_brand and found.model_code
 
 
 def is_product_listing(text: str) -> bool:
@@ -277,6 +308,8 @@ def is_camera_metadata(text: str) -> bool:
     found = _scan_tokens(text, stop_at=1)
     if found.content > 0 or not _has_camera_hint(text):
         return False
+    if found.line_words and not (found.strong and (found.model_code or found.exposure)):
+        return False  # capitalised names without a camera maker and a model code are content
     if not (found.signal or (found.device_brand and found.model_code) or _signal_pattern(text)):
         return False
     if found.context and not (found.model_code or found.exposure or found.strong >= 2 or _has_exposure_value(text)):

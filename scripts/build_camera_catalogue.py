@@ -69,11 +69,14 @@ SUPPLEMENT = {
     "camera_makers": (
         "insta360 akaso sjcam virb yi kandao ricoh theta polaroid instax lomography rollei yashica "
         "holga lomo zenit kiev praktica bronica linhof sinar graflex lumix 7artisans ttartisan rokinon laowa "
-        "nikkor zuiko fujinon leitz om-system fuji contax voigtlander"
+        "nikkor zuiko fujinon leitz om-system fuji contax voigtlander sirui sanyo jvc agfa agfaphoto benq minox "
+        "sealife kyocera kenko apeman campark dxo lytro fujica"
     ).split(),
     # Maker words that are also everyday words or names ('One' of Phase One, 'Venus' Optics):
     # a camera signal only with a model code, like the device makers.
-    "ambiguous_maker_words": "one magic phase carl arsenal miranda venus yi kiev theta petri fujian system slr schneider sinar".split(),
+    "ambiguous_maker_words": (
+        "one magic phase carl arsenal miranda venus yi kiev theta petri fujian system slr schneider sinar leaf contour"
+    ).split(),
     # Two-word maker names, matched as phrases.
     "maker_phrases": ["phase one", "om system", "slr magic", "konica minolta", "carl zeiss", "leica camera"],
     # Camera lines lensfun 0.3.3 lacks (newer compacts, action cameras, instant cameras).
@@ -83,6 +86,9 @@ SUPPLEMENT = {
     ).split(),
     # Words of camera lines that are everyday words: gear only beside a real camera signal.
     "everyday_line_words": "pocket action hero max brave mini square wide pen tough one air black silver".split(),
+    # How phones name their lenses in EXIF ('iPhone 11 back dual camera 4.25mm f/1.8') and lens
+    # kinds ('tilt shift', 'pancake'): everyday words, gear only beside a real camera signal.
+    "everyday_lens_words": "back front rear dual triple quad selfie shift tilt pancake ultrawide".split(),
     # How photo sites and EXIF viewers spell the key tags in 'Key: value' dumps.
     "exif_key_spellings": (
         "camera|camera make|camera model|make|model|lens|lens model|lens make|exposure|exposure time|shutter|"
@@ -197,14 +203,16 @@ def build(root: str, version: str) -> dict:
     family -= maker_words
     lens_words -= maker_words
     supplement_words = set()
-    for field in ("device_makers", "phone_lines", "camera_makers", "camera_lines", "everyday_line_words", "film_stocks"):
+    for field in (
+        "device_makers", "phone_lines", "camera_makers", "camera_lines", "everyday_line_words", "everyday_lens_words", "film_stocks"
+    ):
         supplement_words.update(SUPPLEMENT[field])
     for phrase in SUPPLEMENT["maker_phrases"]:
         supplement_words.update(phrase.split())
     every_word = maker_words | family | lens_words | supplement_words
     # wordfreq splits 'k-x' into 'k' and 'x', so only plain words of 3+ letters can be everyday.
     common = sorted(w for w in every_word if re.fullmatch("[a-z]{3,}", w) and zipf_frequency(w, "en") >= 3.0)
-    common = sorted(set(common) | set(SUPPLEMENT["everyday_line_words"]))
+    common = sorted(set(common) | set(SUPPLEMENT["everyday_line_words"]) | set(SUPPLEMENT["everyday_lens_words"]))
     # Rare enough to name a camera on their own: glued or dotted names ('af-s', 'm.zuiko') and
     # words at Zipf < 2.5 ('distagon'). Words between 2.5 and 3.0 ('jena') are gear, not a signal.
     distinctive = sorted(w for w in every_word if not re.fullmatch("[a-z]+", w) or zipf_frequency(w, "en") < 2.5)
