@@ -1395,6 +1395,9 @@ static Py_ssize_t count_lowercase_runs(PyObject *text, Py_ssize_t most, Py_ssize
         }
         Py_ssize_t start = i++;
         while (i < n && is_letter(PyUnicode_READ(kind, data, i))) i++;
+        /* a run glued to a number ('16mm', '2nd') is a unit or a code: the look-behind (?<![^\W_])
+         * rejects a letter or a digit before it, and only a digit can precede a run's start */
+        if (start > 0 && Py_UNICODE_ISDECIMAL(PyUnicode_READ(kind, data, start - 1))) continue;
         if (i - start >= min_letters && !(first >= 'A' && first <= 'Z')) count++;
     }
     return count;

@@ -81,7 +81,7 @@ GEAR_WORDS = frozenset(
     sec secs seconds s mm f fstop f-stop f-number fnumber stop stops nd body film stock dsc tags tag
     shot shooting on with via using taken by captured usm stm is ism vr vc oss gm za dg dc hsm os
     asph wr lm ois af af-s afs mf dx fx di ds pro plus ultra max mini se
-    anamorphic fisheye fish-eye tilt-shift apochromatic megapixel megapixels mp
+    anamorphic fisheye fish-eye tilt-shift apochromatic megapixel megapixels mp ratings maker manufacturer number
     """.split()
 ) | frozenset(
     word
@@ -104,6 +104,13 @@ CONTEXT_WORDS = (
 PRODUCT_NOUNS = frozenset("camera cameras lens lenses body kit bundle".split())
 LISTING_LINKS = re.compile(
     r"\b(?:with|w/|for|includes?|including|bundle|kit|and)\b|\+|\((?:black|silver|white|red|blue|grey|gray)\)",
+    re.IGNORECASE,
+)
+# A camera's kind before 'camera', or 'body only', names a product the way shops do
+# ('... Mirrorless Camera Body'); 'digital camera' alone is an EXIF default description.
+_SHOP_CATEGORY = re.compile(
+    r"\b(?:mirrorless|dslr|slr|compact|action|instant|bridge|rangefinder|point[- ]and[- ]shoot|full[- ]frame|"
+    r"medium[- ]format|360(?:°| degree)?)\s+(?:digital\s+)?cameras?\b|\bbody\s+only\b",
     re.IGNORECASE,
 )
 # A price makes any camera string a shop listing: '$1,499', '1.299 €', 'USD 899'.
@@ -245,8 +252,8 @@ def classify(text: str, stop_at: int = 1_000_000) -> tuple[int, bool, bool]:
 
 def is_product_listing(text: str) -> bool:
     """A shop title: a product noun linked to something ('... Camera with 18-55mm Lens',
-    '... Lens for Nikon (Black)'), or a price."""
-    if _PRICE.search(text):
+    '... Lens for Nikon (Black)'), a camera's kind ('... Mirrorless Camera Body'), or a price."""
+    if _PRICE.search(text) or _SHOP_CATEGORY.search(text):
         return True
     words = {w.lower() for w in _ALPHA.findall(text)}
     return bool(words & PRODUCT_NOUNS) and bool(LISTING_LINKS.search(text))

@@ -47,7 +47,8 @@ COUNTER_PREFIXES = (
 
 # Naming schemes of cameras, phones, screenshot tools and stock sites.
 _AUTO_PREFIX = re.compile(
-    r"^(?:" + "|".join(COUNTER_PREFIXES) + r")[\s_-]?\d"
+    # After a space the counter has 3+ digits ('IMG 0639'): 'DJI 35mm' or 'P 51' are not counters.
+    r"^(?:" + "|".join(COUNTER_PREFIXES) + r")(?:[_-]?\d|\s\d{3})"
     # Tools that name files with a word then a date: 'Screenshot 2021-06-14 152233'.
     r"|^(?:" + "|".join(TOOL_NAME_PATTERNS) + r")\b.*\d",
     re.IGNORECASE,
