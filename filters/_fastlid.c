@@ -1395,9 +1395,11 @@ static Py_ssize_t count_lowercase_runs(PyObject *text, Py_ssize_t most, Py_ssize
         }
         Py_ssize_t start = i++;
         while (i < n && is_letter(PyUnicode_READ(kind, data, i))) i++;
-        /* a run glued to a number ('16mm', '2nd') is a unit or a code: the look-behind (?<![^\W_])
-         * rejects a letter or a digit before it, and only a digit can precede a run's start */
+        /* a run glued to a number ('16mm', '2nd', 'f2.8') is a unit or a code: the look-behind
+         * (?<![^\W_]) rejects a letter or a digit before it (only a digit can precede a run's
+         * start), the look-ahead (?!\d) a digit after it */
         if (start > 0 && Py_UNICODE_ISDECIMAL(PyUnicode_READ(kind, data, start - 1))) continue;
+        if (i < n && Py_UNICODE_ISDECIMAL(PyUnicode_READ(kind, data, i))) continue; /* (?!\d) after it */
         if (i - start >= min_letters && !(first >= 'A' && first <= 'Z')) count++;
     }
     return count;

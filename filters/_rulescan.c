@@ -163,16 +163,18 @@ static int camera_content_first(Scanner *self, const char *text, const char *low
         int previous = after_gear;
         after_gear = 1;
         if (gear) continue;
-        int letters = 0, digits = 0, upper = 0;
+        int letters = 0, digits = 0, upper = 0, hyphens = 0;
         for (Py_ssize_t j = start; j < end; j++) {
             letters += is_alpha(text[j]);
             digits += is_digit(text[j]);
             upper += is_upper(text[j]);
+            hyphens += text[j] == '-';
         }
         Py_ssize_t len = end - start;
         if (digits == len) after_gear = 0; /* a bare number: '2019 Ford' */
         if (digits || !letters) continue;
         if (letters == len && upper == len && len <= 3) continue; /* a model code, not content */
+        if (upper == letters && letters + hyphens == len && len <= 7) continue; /* maybe 'SQ-A' */
         if (previous && is_upper(text[start])) continue;       /* maybe a line word */
         return 1;
     }

@@ -47,6 +47,8 @@ _COMMON = frozenset(_CATALOGUE["common"])
 _AMBIGUOUS_MAKERS = frozenset(_SUPPLEMENT["ambiguous_maker_words"])
 # Rare words (wordfreq Zipf < 2.5, or glued such as 'af-s'): a line or lens word names a camera alone.
 _DISTINCTIVE = frozenset(_CATALOGUE["distinctive"])
+# Short line and lens codes ('fc', 'sd', 'smc', 'df'): model codes in any case ('Nikon Z fc').
+SHORT_CODES = frozenset(_CATALOGUE["short_codes"])
 
 # Consumer brands and phone lines: gear tokens, but a camera signal only with a model code.
 DEVICE_BRANDS = frozenset(_SUPPLEMENT["device_makers"]) | frozenset(_SUPPLEMENT["phone_lines"])
@@ -79,7 +81,7 @@ GEAR_WORDS = frozenset(
     flash metering mode program manual auto priority white balance wb bias ev comp compensation
     software firmware make model date time taken original dimensions resolution orientation
     sec secs seconds s mm f fstop f-stop f-number fnumber stop stops nd body film stock dsc tags tag
-    shot shooting on with via using taken by captured usm stm is ism vr vc oss gm za dg dc hsm os
+    shot shooting on with via using taken by captured photographed exp usm stm is ism vr vc oss gm za dg dc hsm os
     asph wr lm ois af af-s afs mf dx fx di ds pro plus ultra max mini se
     anamorphic fisheye fish-eye tilt-shift apochromatic megapixel megapixels mp ratings maker manufacturer number
     """.split()
@@ -106,11 +108,12 @@ LISTING_LINKS = re.compile(
     r"\b(?:with|w/|for|includes?|including|bundle|kit|and)\b|\+|\((?:black|silver|white|red|blue|grey|gray)\)",
     re.IGNORECASE,
 )
-# A camera's kind before 'camera', or 'body only', names a product the way shops do
-# ('... Mirrorless Camera Body'); 'digital camera' alone is an EXIF default description.
+# A camera's kind before 'camera', 'camera body' or 'body only' names a product the way shops
+# do ('... Mirrorless Camera', '... Digital Camera Body'); 'digital camera' alone is an EXIF
+# default description.
 _SHOP_CATEGORY = re.compile(
     r"\b(?:mirrorless|dslr|slr|compact|action|instant|bridge|rangefinder|point[- ]and[- ]shoot|full[- ]frame|"
-    r"medium[- ]format|360(?:°| degree)?)\s+(?:digital\s+)?cameras?\b|\bbody\s+only\b",
+    r"medium[- ]format|360(?:°| degree)?)\s+(?:digital\s+)?cameras?\b|\bbody\s+only\b|\bcamera\s+body\b",
     re.IGNORECASE,
 )
 # A price makes any camera string a shop listing: '$1,499', '1.299 €', 'USD 899'.
@@ -137,12 +140,18 @@ _ALPHA = re.compile(r"[^\W\d_]+")
 
 
 def _is_model_code(token: str) -> bool:
-    """'D7200', 'X-T9', 'SX740', 'DC-FZ82', 'A6700', 'XF33mmF1.4', 'GX', 'HS'."""
+    """'D7200', 'X-T9', 'SX740', 'DC-FZ82', 'A6700', 'XF33mmF1.4', 'GX', 'HS', 'SQ-A'."""
     has_digit = any(ch.isdigit() for ch in token)
     has_alpha = any(ch.isalpha() for ch in token)
     if has_digit and has_alpha:
         return True
-    return token.isupper() and token.isalpha() and len(token) <= 3
+    return token.isupper() and _is_hyphenated_acronym(token)
+
+
+def _is_hyphenated_acronym(token: str) -> bool:
+    """Capital runs of 1-3 letters joined by hyphens: 'GX', 'SQ-A', 'LC-A'."""
+    parts = token.split("-")
+    return len(token) <= 7 and all(0 < len(part) <= 3 and part.isalpha() for part in parts)
 
 
 # Stripped from both ends of a token; '+' for phone names such as 'Pro+'.
@@ -194,6 +203,9 @@ def _scan_tokens(text: str, stop_at: int) -> _Tokens:
             continue
         if token in CONTEXT_WORDS:
             found.context += 1
+            continue
+        if token in SHORT_CODES:
+            found.model_code = after_gear = True
             continue
         if stripped.isalpha():
             # The common case, decided without regexes: exposure values need digits, and a word

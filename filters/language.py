@@ -388,14 +388,15 @@ VOCABULARY_DECIDES = 0.5
 # language; below it, it is English. fastText is that sure of whole foreign phrases ('Hier
 # klicken!' is not concerned: 'klicken' is a lowercase word), rarely of names.
 NAMES_CONFIDENT = 0.98
-# A run glued to a number ('16mm', '1080p', '2nd') is a unit or a code, not a word: the
-# look-behinds exclude letters and digits.
-_LOWERCASE_WORD = re.compile(r"(?<![^\W_])[^\W\d_A-Z][^\W\d_]+")
+# A run glued to a number ('16mm', '1080p', '2nd', 'f2.8', 'mp3') is a unit or a code, not a
+# word: the look-arounds exclude a digit on either side (and a letter before; the possessive
+# run cannot give letters back to dodge the digit after it).
+_LOWERCASE_WORD = re.compile(r"(?<![^\W_])[^\W\d_A-Z][^\W\d_]++(?!\d)")
 # The same words in ASCII text (where [^\W\d_] is [a-zA-Z]), found ~1.5x faster.
-_ASCII_LOWERCASE_WORD = re.compile(r"(?<![a-zA-Z0-9])[a-z][a-zA-Z]+")
+_ASCII_LOWERCASE_WORD = re.compile(r"(?<![a-zA-Z0-9])[a-z][a-zA-Z]++(?![0-9])")
 # A lowercase word of any length, one letter included (the Polish 'w', the Catalan 'i'): what
 # NAMES_CONFIDENT's "no lowercase word" looks for.
-_LOWERCASE_START = re.compile(r"(?<![^\W_])[^\W\d_A-Z]")
+_LOWERCASE_START = re.compile(r"(?<![^\W_])[^\W\d_A-Z][^\W\d_]*+(?!\d)")
 
 
 def neutral_name_count(text: str, lower: str, vocabulary: frozenset[str], known: frozenset[str]) -> int:

@@ -85,7 +85,10 @@ SUPPLEMENT = {
         "xf xc ef ef-s rf-s nokton summilux summicron helios batis milvus otus d-lux eos"
     ).split(),
     # Words of camera lines that are everyday words: gear only beside a real camera signal.
-    "everyday_line_words": "pocket action hero max brave mini square wide pen tough one air black silver".split(),
+    "everyday_line_words": (
+        "pocket action hero max brave mini square wide pen tough one air black silver classic monochrome monochrom "
+        "edition limited special anniversary fold flip neo lite generation gen"
+    ).split(),
     # How phones name their lenses in EXIF ('iPhone 11 back dual camera 4.25mm f/1.8') and lens
     # kinds ('tilt shift', 'pancake'): everyday words, gear only beside a real camera signal.
     "everyday_lens_words": "back front rear dual triple quad selfie shift tilt pancake ultrawide".split(),
@@ -102,6 +105,9 @@ SUPPLEMENT = {
         "fomapan ultramax colorplus gold fujicolor ilford kodak"
     ).split(),
 }
+
+
+SHORT_CODE_MAX_ZIPF = 4.3
 
 
 def maker_key(name: str) -> str:
@@ -216,6 +222,11 @@ def build(root: str, version: str) -> dict:
     # Rare enough to name a camera on their own: glued or dotted names ('af-s', 'm.zuiko') and
     # words at Zipf < 2.5 ('distagon'). Words between 2.5 and 3.0 ('jena') are gear, not a signal.
     distinctive = sorted(w for w in every_word if not re.fullmatch("[a-z]+", w) or zipf_frequency(w, "en") < 2.5)
+    # Short line and lens codes ('fc', 'sd', 'smc', 'df'), read as model codes in any case; the
+    # ones that are common English words ('is', 'if', 'new', 'art', Zipf >= 4.3) are left out.
+    short_codes = sorted(
+        w for w in family | lens_words if re.fullmatch("[a-z]{2,3}", w) and zipf_frequency(w, "en") < SHORT_CODE_MAX_ZIPF
+    )
     return {
         "about": "Camera makers, model words and lens words for wit.filters.camera; built by scripts/build_camera_catalogue.py",
         "source": {
@@ -231,6 +242,7 @@ def build(root: str, version: str) -> dict:
         "exif_keys": exif_keys(),
         "common": common,
         "distinctive": distinctive,
+        "short_codes": short_codes,
         "supplement": SUPPLEMENT,
     }
 
