@@ -25,8 +25,9 @@ _EXTENSION = re.compile(
     r"\.(?:" + "|".join(IMAGE_EXTENSIONS) + r")(?:\s*\(\s*[\d\s]+(?:[x×X]\s*\d+\s*)?\))?\s*$",
     re.IGNORECASE,
 )
-# Slide or sequence exports: 'Budget Review.007'.
-_NUMERIC_SUFFIX = re.compile(r"\.\d{2,4}$")
+# Slide or sequence exports: 'Budget Review.007', the number glued to a word by the dot; a
+# version or a price after a number ('Ubuntu 20.04', 'only $12.95') is none.
+_NUMERIC_SUFFIX = re.compile(r"(?<=[^\W\d_])\.\d{2,4}$")
 # Trailing '(1)' or '(781×451)' after a name, with or without extension.
 _DIMENSIONS = re.compile(r"\s*\(\s*\d+\s*(?:[x×X]\s*\d+\s*)?\)\s*$")
 

@@ -135,8 +135,19 @@ def test_the_camera_kind_alone_is_not_a_listing():
     assert camera.is_camera_metadata("CANON DIGITAL CAMERA")  # an EXIF default description
 
 
-@pytest.mark.parametrize("text, is_name", [("IMG 0639", True), ("DSC 1234.JPG", True), ("DJI 35mm F4", False), ("P 51 Mustang", False)])
-def test_counters_after_a_space_need_three_digits(text, is_name):
+@pytest.mark.parametrize(
+    "text, is_name",
+    [
+        ("IMG 0639", True),
+        ("DSC 1234.JPG", True),
+        ("DJI 35mm F4", False),  # counters after a space need three digits
+        ("P 51 Mustang", False),
+        ("Deck.004", True),  # a slide export: the number glued to a word
+        ("Ubuntu 22.04", False),  # a version after a number
+        ("Python 3.12", False),
+    ],
+)
+def test_counters_and_numbered_exports(text, is_name):
     assert filename.is_file_name(text) is is_name
 
 
