@@ -49,6 +49,17 @@ _AMBIGUOUS_MAKERS = frozenset(_SUPPLEMENT["ambiguous_maker_words"])
 _DISTINCTIVE = frozenset(_CATALOGUE["distinctive"])
 # Short line and lens codes ('fc', 'sd', 'smc', 'df'): model codes in any case ('Nikon Z fc').
 SHORT_CODES = frozenset(_CATALOGUE["short_codes"])
+# Prefixes of makers' EXIF model names ('DMC-TZ70', 'ILCE-7M3', 'DSC-RX100M7'): a camera alone.
+MODEL_SERIES = frozenset(_CATALOGUE["model_series"])
+
+
+def is_series_code(token: str) -> bool:
+    """A model name in a maker's EXIF series: a series prefix, '-', a code with a digit (and a
+    letter after a two-letter prefix: 'TG-7' is too short to tell from 'DC-10')."""
+    prefix, dash, code = token.partition("-")
+    if not dash or prefix.lower() not in MODEL_SERIES or not any(ch.isdigit() for ch in code):
+        return False
+    return len(prefix) >= 3 or any(ch.isalpha() for ch in code)
 
 # Consumer brands and phone lines: gear tokens, but a camera signal only with a model code.
 DEVICE_BRANDS = frozenset(_SUPPLEMENT["device_makers"]) | frozenset(_SUPPLEMENT["phone_lines"])
@@ -219,6 +230,9 @@ def _scan_tokens(text: str, stop_at: int) -> _Tokens:
                 continue
             if _is_model_code(stripped):
                 found.model_code = after_gear = True
+                if is_series_code(stripped):
+                    found.signal = True
+                    found.strong += 1
                 continue
             if token.isdigit():
                 # 'Pixel 7', 'iPhone 13': a device line and a number. A name after a bare number

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import re
 
+from wit.filters.camera import is_series_code
+
 IMAGE_EXTENSIONS = (
     "jpg jpeg jpe jfif png gif webp bmp tif tiff svg ico heic heif avif raw cr2 nef arw dng orf rw2 "
     "psd ai eps pdf mp4 mov avi"
@@ -161,7 +163,10 @@ def looks_like_file_name(text: str) -> bool:
         return True
     if " " not in text.strip():
         # One token: a file name without extension when it holds digits or separators
-        # ('GOPR0415', 'P6120093', 'image0001', 'lake-view-31337_640').
+        # ('GOPR0415', 'P6120093', 'image0001', 'lake-view-31337_640'), unless it is a camera's
+        # EXIF model name ('DMC-TZ70', 'ILCE-7M3'), which the camera rule takes.
+        if is_series_code(text.strip()):
+            return False
         return any(ch.isdigit() for ch in text) or "_" in text
     return False
 

@@ -108,6 +108,8 @@ SUPPLEMENT = {
 
 
 SHORT_CODE_MAX_ZIPF = 4.3
+# lensfun's generic crop-factor entries ('Crop-factor 1.5'), not a maker's model series.
+SERIES_NOT_CAMERA = {"crop"}
 
 
 def maker_key(name: str) -> str:
@@ -140,6 +142,16 @@ def code_prefixes(model: str) -> set[str]:
             if match:
                 prefixes.add(match.group(1))
     return prefixes
+
+
+def series_prefix(model: str) -> str | None:
+    """The letters before a hyphen that makers put in front of EXIF model names: 'DMC-FZ45' ->
+    'dmc', 'ILCE-7M3' -> 'ilce' (a letter run of 2-5 letters, then '-', then a letter or digit)."""
+    for token in model.split():
+        match = re.match(r"([A-Za-z]{2,5})-[A-Za-z0-9]", token)
+        if match:
+            return match.group(1).lower()
+    return None
 
 
 def native(element, tag: str) -> str | None:
@@ -180,6 +192,7 @@ def build(root: str, version: str) -> dict:
     from wordfreq import zipf_frequency
 
     makers: dict[str, dict] = {}
+    series: dict[str, int] = {}  # EXIF model-name prefixes ('dmc', 'ilce') and how many bodies use them
     family, lens_words = set(), set()
     files = sorted(glob.glob(os.path.join(root, "*.xml")))
     if not files:
@@ -202,6 +215,9 @@ def build(root: str, version: str) -> dict:
                 for name in models:
                     if kind == "cameras":
                         entry["code_prefixes"] |= code_prefixes(name)
+                        prefix = series_prefix(name)
+                        if prefix:
+                            series[prefix] = series.get(prefix, 0) + 1
                         family.update(words_of(name))
                     else:
                         lens_words.update(words_of(name))
@@ -243,6 +259,8 @@ def build(root: str, version: str) -> dict:
         "common": common,
         "distinctive": distinctive,
         "short_codes": short_codes,
+        # Prefixes of two or more bodies' EXIF model names: 'DMC-TZ70', 'ILCE-7M3' name a camera alone.
+        "model_series": sorted(p for p, count in series.items() if count >= 2 and p not in SERIES_NOT_CAMERA),
         "supplement": SUPPLEMENT,
     }
 

@@ -208,3 +208,17 @@ def test_hand_written_camera_names_and_english_captions_with_foreign_names(chain
     total = Counter(row["class"] for row in rows)
     assert total == {"hand_camera": 129, "hand_names": 30}
     assert right["hand_camera"] >= 120 and right["hand_names"] >= 27, right
+
+
+@pytest.mark.parametrize(
+    "text, label",
+    [
+        ("ILCE-9M3", "drop_camera"),  # a maker's EXIF model series, no maker needed
+        ("DMC-GX99", "drop_camera"),
+        ("EX-ZR5000", "drop_camera"),
+        ("DSC-0042", "drop_filename"),  # a camera's file counter stays a file name
+        ("TG-9", "drop_filename"),  # a two-letter series needs a letter in the code
+    ],
+)
+def test_exif_model_series_are_camera_not_file_names(chain, text, label):
+    assert label_captions(chain, [text]) == [label]
