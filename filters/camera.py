@@ -194,9 +194,11 @@ def _may_be_line_word(stripped: str) -> bool:
 def _scan_tokens(text: str, stop_at: int) -> _Tokens:
     """Class each token; counting content words stops at `stop_at` (the drop rule only needs "any?")."""
     found = _Tokens()
-    # Whether the previous token was a camera maker or line, a model code, an exposure value or a
-    # line word: a capitalised unknown name right after one may be a line word (_may_be_line_word).
-    after_gear = False
+    # Whether the previous token was a camera maker or line, a short code, a line word, or (once
+    # a maker, line or short code has been seen: 'BMW M6 Gran Coupe' has none) a model code, an
+    # acronym or an exposure value: a capitalised unknown name right after one may be a line word
+    # (_may_be_line_word). filters/_rulescan.c passes over such names to the same rule.
+    after_gear = anchored = False
     for raw in _TOKEN.findall(text):
         stripped = raw.strip(_TOKEN_EDGE)
         token = stripped.lower()
@@ -204,7 +206,7 @@ def _scan_tokens(text: str, stop_at: int) -> _Tokens:
             continue
         previous, after_gear = after_gear, False
         if token in CAMERA_BRANDS:
-            found.signal = after_gear = True
+            found.signal = after_gear = anchored = True
             found.strong += 1
             continue
         if token in DEVICE_BRANDS:
@@ -216,20 +218,23 @@ def _scan_tokens(text: str, stop_at: int) -> _Tokens:
             found.context += 1
             continue
         if token in SHORT_CODES:
-            found.model_code = after_gear = True
+            found.model_code = after_gear = anchored = True
             continue
         if stripped.isalpha():
             # The common case, decided without regexes: exposure values need digits, and a word
             # of letters only is a model code just when it is a short acronym ('GX', 'HS').
             if stripped.isupper() and len(stripped) <= 3:
-                found.model_code = after_gear = True
+                found.model_code = True
+                after_gear = anchored
                 continue
         else:
             if _EXPOSURE.match(token):
-                found.signal = found.exposure = after_gear = True
+                found.signal = found.exposure = True
+                after_gear = anchored
                 continue
             if _is_model_code(stripped):
-                found.model_code = after_gear = True
+                found.model_code = True
+                after_gear = anchored
                 if is_series_code(stripped):
                     found.signal = True
                     found.strong += 1

@@ -186,6 +186,7 @@ def test_bad_arguments_raise_clear_errors(scanner):
             forum_words=(),
             result_prefixes=(),
             extension_ends=(),
+            line_anchors=frozenset(),
         )
     # Text past the scanner's buffer gets no proofs, not an overflow.
     assert scanner.text_mask("a" * 100_000, 0) == 0
