@@ -195,7 +195,7 @@ def _scan_tokens(text: str, stop_at: int) -> _Tokens:
     """Class each token; counting content words stops at `stop_at` (the drop rule only needs "any?")."""
     found = _Tokens()
     # Whether the previous token was a camera maker or line, a short code, a line word, or (once
-    # a maker, line or short code has been seen: 'BMW M6 Gran Coupe' has none) a model code, an
+    # a maker, line or short code has been seen: 'Ferrari F40 Berlinetta' has none) a model code, an
     # acronym or an exposure value: a capitalised unknown name right after one may be a line word
     # (_may_be_line_word). filters/_rulescan.c passes over such names to the same rule.
     after_gear = anchored = False
