@@ -204,7 +204,8 @@ def _scan_tokens(text: str, stop_at: int) -> _Tokens:
         token = stripped.lower()
         if not token:
             continue
-        previous, after_gear = after_gear, False
+        previous = after_gear
+        after_gear = False
         if token in CAMERA_BRANDS:
             found.signal = after_gear = anchored = True
             found.strong += 1
@@ -246,7 +247,7 @@ def _scan_tokens(text: str, stop_at: int) -> _Tokens:
                 continue
             if not _ALPHA.search(token):
                 continue
-        if after_gear_line_word(previous, stripped):
+        if previous and _may_be_line_word(stripped):  # after_gear_line_word, inlined
             found.line_words += 1
             after_gear = True
             continue

@@ -29,7 +29,8 @@ _EXTENSION = re.compile(
 )
 # Slide or sequence exports: 'Budget Review.007', the number glued to a word by the dot; a
 # version or a price after a number ('Ubuntu 20.04', 'only $12.95') is none.
-_NUMERIC_SUFFIX = re.compile(r"(?<=[^\W\d_])\.\d{2,4}$")
+# (The look-behind sits after the dot, so the search tests it only where a dot is.)
+_NUMERIC_SUFFIX = re.compile(r"\.(?<=[^\W\d_]\.)\d{2,4}$")
 # Trailing '(1)' or '(781×451)' after a name, with or without extension.
 _DIMENSIONS = re.compile(r"\s*\(\s*\d+\s*(?:[x×X]\s*\d+\s*)?\)\s*$")
 
@@ -51,7 +52,7 @@ COUNTER_PREFIXES = (
 # Naming schemes of cameras, phones, screenshot tools and stock sites.
 _AUTO_PREFIX = re.compile(
     # After a space the counter has 3+ digits ('IMG 0639'): 'DJI 35mm' or 'P 51' are not counters.
-    r"^(?:" + "|".join(COUNTER_PREFIXES) + r")(?:[_-]?\d|\s\d{3})"
+    r"^(?:" + "|".join(COUNTER_PREFIXES) + r")(?:[_-]?\d|\s\d\d\d)"
     # Tools that name files with a word then a date: 'Screenshot 2021-06-14 152233'.
     r"|^(?:" + "|".join(TOOL_NAME_PATTERNS) + r")\b.*\d",
     re.IGNORECASE,
