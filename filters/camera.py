@@ -28,19 +28,11 @@ code is.
 
 from __future__ import annotations
 
-import json
 import re
-from pathlib import Path
 
-CATALOGUE_PATH = Path(__file__).with_name("camera_catalogue.json")
+from wit.filters.catalogue import CATALOGUE as _CATALOGUE
+from wit.filters.catalogue import CATALOGUE_PATH, MODEL_SERIES, is_series_code  # noqa: F401  (re-exported)
 
-
-def _load_catalogue() -> dict:
-    with open(CATALOGUE_PATH, encoding="utf-8") as handle:
-        return json.load(handle)
-
-
-_CATALOGUE = _load_catalogue()
 _SUPPLEMENT = _CATALOGUE["supplement"]
 # Everyday English words among the catalogue's words (wordfreq Zipf >= 3.0): gear only beside a signal.
 _COMMON = frozenset(_CATALOGUE["common"])
@@ -49,17 +41,6 @@ _AMBIGUOUS_MAKERS = frozenset(_SUPPLEMENT["ambiguous_maker_words"])
 _DISTINCTIVE = frozenset(_CATALOGUE["distinctive"])
 # Short line and lens codes ('fc', 'sd', 'smc', 'df'): model codes in any case ('Nikon Z fc').
 SHORT_CODES = frozenset(_CATALOGUE["short_codes"])
-# Prefixes of makers' EXIF model names ('DMC-TZ70', 'ILCE-7M3', 'DSC-RX100M7'): a camera alone.
-MODEL_SERIES = frozenset(_CATALOGUE["model_series"])
-
-
-def is_series_code(token: str) -> bool:
-    """A model name in a maker's EXIF series: a series prefix, '-', a code with a digit (and a
-    letter after a two-letter prefix: 'TG-7' is too short to tell from 'DC-10')."""
-    prefix, dash, code = token.partition("-")
-    if not dash or prefix.lower() not in MODEL_SERIES or not any(ch.isdigit() for ch in code):
-        return False
-    return len(prefix) >= 3 or any(ch.isalpha() for ch in code)
 
 # Consumer brands and phone lines: gear tokens, but a camera signal only with a model code.
 DEVICE_BRANDS = frozenset(_SUPPLEMENT["device_makers"]) | frozenset(_SUPPLEMENT["phone_lines"])

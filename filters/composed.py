@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import random
 
-from wit.filters.camera import CATALOGUE_PATH
+from wit.filters.catalogue import CATALOGUE_PATH
 from wit.filters.evaluation import LabelledCaption
 
 # How makers print their names in EXIF and shop titles.

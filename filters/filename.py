@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 
-from wit.filters.camera import is_series_code
+from wit.filters.catalogue import is_series_code
 
 IMAGE_EXTENSIONS = (
     "jpg jpeg jpe jfif png gif webp bmp tif tiff svg ico heic heif avif raw cr2 nef arw dng orf rw2 "
