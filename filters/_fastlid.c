@@ -1217,6 +1217,7 @@ typedef struct {
 
 typedef struct {
     Py_ssize_t words, vocabulary_hits, known_hits, letters, non_latin;
+    Py_ssize_t neutral;  /* neutral_name_count: capitalised words after the first, in neither list */
 } WordCounts;
 
 typedef struct {
@@ -1340,7 +1341,8 @@ done:
  * scanning as re.findall does (a word is a maximal run of letters, so the next search starts at
  * a non-letter). Counts the words, their hits in the two lists, and for non_latin_share the
  * characters of "".join(words) and those beyond U+024F. `out`, when given, receives the words. */
-static int scan_words(const Cascade *c, const Py_UCS4 *s, Py_ssize_t n, WordCounts *counts, PyObject *out) {
+static int scan_words(const Cascade *c, const Py_UCS4 *s, Py_ssize_t n, WordCounts *counts, PyObject *out,
+                      const void *original, int original_kind) {
     memset(counts, 0, sizeof *counts);
     Py_ssize_t i = 0;
     while (i < n) {
@@ -1361,6 +1363,10 @@ static int scan_words(const Cascade *c, const Py_UCS4 *s, Py_ssize_t n, WordCoun
         uint32_t flags = list_slot(c, s + start, length)->length_flags;
         counts->vocabulary_hits += (flags & IN_VOCABULARY) != 0;
         counts->known_hits += (flags & IN_KNOWN) != 0;
+        if (original && counts->words > 1 && !(flags & (IN_VOCABULARY | IN_KNOWN))) {
+            Py_UCS4 first = PyUnicode_READ(original_kind, original, start);
+            counts->neutral += first >= 'A' && first <= 'Z';
+        }
         if (out) {
             PyObject *word = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, s + start, length);
             if (!word || PyList_Append(out, word) < 0) {
@@ -1389,6 +1395,11 @@ static Py_ssize_t count_lowercase_runs(PyObject *text, Py_ssize_t most, Py_ssize
         }
         Py_ssize_t start = i++;
         while (i < n && is_letter(PyUnicode_READ(kind, data, i))) i++;
+        /* a run glued to a number ('16mm', '2nd', 'f2.8') is a unit or a code: the look-behind
+         * (?<![^\W_]) rejects a letter or a digit before it (only a digit can precede a run's
+         * start), the look-ahead (?!\d) a digit after it */
+        if (start > 0 && Py_UNICODE_ISDECIMAL(PyUnicode_READ(kind, data, start - 1))) continue;
+        if (i < n && Py_UNICODE_ISDECIMAL(PyUnicode_READ(kind, data, i))) continue; /* (?!\d) after it */
         if (i - start >= min_letters && !(first >= 'A' && first <= 'Z')) count++;
     }
     return count;
@@ -1572,7 +1583,7 @@ static PyObject *cascade_identify(Cascade *c, PyObject *text) {
         if (grow((void **)&c->lower, &c->lower_cap, n, sizeof(Py_UCS4)) < 0) return NULL;
         const Py_UCS1 *bytes = PyUnicode_1BYTE_DATA(text);
         for (Py_ssize_t i = 0; i < n; i++) c->lower[i] = bytes[i] >= 'A' && bytes[i] <= 'Z' ? bytes[i] + 32 : bytes[i];
-        scan_words(c, c->lower, n, &counts, NULL);
+        scan_words(c, c->lower, n, &counts, NULL, bytes, PyUnicode_1BYTE_KIND);
     } else {
         PyObject *lowered = PyObject_CallMethodNoArgs(text, name_lower);  /* full case mapping: 'İ' -> 'i̇' */
         if (!lowered) return NULL;
@@ -1588,7 +1599,9 @@ static PyObject *cascade_identify(Cascade *c, PyObject *text) {
             return NULL;
         }
         Py_DECREF(lowered);
-        scan_words(c, c->lower, lower_n, &counts, NULL);
+        /* the original letters line up with the lowered ones only where lowering kept the length */
+        int aligned = lower_n == PyUnicode_GET_LENGTH(text);
+        scan_words(c, c->lower, lower_n, &counts, NULL, aligned ? PyUnicode_DATA(text) : NULL, PyUnicode_KIND(text));
     }
     if (c->lower_cap > (1 << 16)) {  /* keep no megabytes from one long text */
         PyMem_Free(c->lower);
@@ -1610,11 +1623,14 @@ static PyObject *cascade_identify(Cascade *c, PyObject *text) {
     Py_ssize_t lowercase_words = count_lowercase_words(text, 2);
     if (lowercase_words == 2) {
         if (fasttext_guess(c, text, c->max_chars, 1, 3, &guess) < 0) return NULL;
-        double unknown = 1.0 - (double)counts.known_hits / words;
+        /* names are neutral: the shares are over the other words */
+        double evidence = (double)(counts.words - counts.neutral);
+        double evidence_share = (double)counts.vocabulary_hits / evidence;
+        double unknown = 1.0 - (double)counts.known_hits / evidence;
         /* volatile: the product is rounded on its own, as in Python, never fused into a
          * multiply-add (GCC contracts across statements by default where FMA exists) */
         volatile double penalty = c->unknown_word_penalty * unknown;
-        double english = guess.p_english + share - penalty;
+        double english = guess.p_english + evidence_share - penalty;
         english = english > 0.0 ? english : 0.0;  /* max(0.0, x): 0.0 unless x > 0.0 */
         return make_guess(c, guess.lang, guess.score, english < 1.0 ? english : 1.0);
     }
@@ -1765,7 +1781,7 @@ static PyObject *Cascade_words(Cascade *c, PyObject *text) {
     if (!s) return NULL;
     PyObject *out = PyList_New(0);
     WordCounts counts;
-    if (out && scan_words(c, s, n, &counts, out) < 0) Py_CLEAR(out);
+    if (out && scan_words(c, s, n, &counts, out, NULL, 0) < 0) Py_CLEAR(out);
     PyMem_Free(s);
     return out;
 }

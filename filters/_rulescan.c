@@ -46,6 +46,7 @@ typedef struct {
     PyObject *camera_words;      /* makers, device brands, gear and stop words: not content */
     PyObject *non_photo_extensions;
     PyObject *counter_prefixes; /* 'img', 'dsc', 'p' ...: camera counters, 'IMG_0976' */
+    PyObject *line_anchors;     /* camera makers, lines and short codes: a line word may follow them */
     PyObject *tuples[N_NEEDLES];
     Needles needles[N_NEEDLES];
     /* gear_hints: substrings that send a separated segment to the camera rules;
@@ -146,6 +147,12 @@ static int is_token_edge(char c) {
 
 static int camera_content_first(Scanner *self, const char *text, const char *lower, Py_ssize_t n) {
     Py_ssize_t i = 0;
+    /* camera.after_gear_line_word: a capitalised word right after a camera maker or line or a
+     * short code (line_anchors), after another such word, or, once an anchor has been seen, after
+     * a model code, an acronym or an exposure value (any token with a digit that is not a bare
+     * number), may be a line word, not content; any such word is passed over here (the rule
+     * decides). A superset of the rule's test, so a proof holds. */
+    int after_gear = 0, anchored = 0;
     while (i < n) {
         if (is_token_break(text[i])) { i++; continue; }
         Py_ssize_t start = i;
@@ -156,16 +163,34 @@ static int camera_content_first(Scanner *self, const char *text, const char *low
         if (start == end) continue;
         int gear = in_set(self->camera_words, lower + start, end - start);
         if (gear < 0) return -1;
-        if (gear) continue;
-        int letters = 0, digits = 0, upper = 0;
+        int previous = after_gear;
+        after_gear = 0;
+        if (gear) {
+            after_gear = in_set(self->line_anchors, lower + start, end - start);
+            if (after_gear < 0) return -1;
+            anchored |= after_gear;
+            continue;
+        }
+        int letters = 0, digits = 0, upper = 0, hyphens = 0;
         for (Py_ssize_t j = start; j < end; j++) {
             letters += is_alpha(text[j]);
             digits += is_digit(text[j]);
             upper += is_upper(text[j]);
+            hyphens += text[j] == '-';
         }
-        if (digits || !letters) continue;
         Py_ssize_t len = end - start;
+        if (digits) {
+            after_gear = anchored && digits < len; /* a code or an exposure value; not a bare number */
+            continue;
+        }
+        if (!letters) continue;
+        after_gear = anchored;
         if (letters == len && upper == len && len <= 3) continue; /* a model code, not content */
+        if (upper == letters && letters + hyphens == len && len <= 7) continue; /* maybe 'SQ-A' */
+        if (previous && is_upper(text[start])) {                /* maybe a line word */
+            after_gear = 1;
+            continue;
+        }
         return 1;
     }
     return 0;
@@ -303,7 +328,7 @@ static PyObject *Scanner_text_mask(Scanner *self, PyObject *args) {
     const char *s = (const char *)PyUnicode_1BYTE_DATA(text);
     char lower[MAX_SCAN + 1];
     int printable = 1, amp_or_tag = 0, spacing_ok = 1, any_alpha = 0, digit = 0, dot = 0, underscore = 0;
-    int space = 0, colon = 0, key_separators = 0;
+    int space = 0, colon = 0, key_separators = 0, plus = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
         char c = s[i];
         lower[i] = to_lower(c);
@@ -319,10 +344,12 @@ static PyObject *Scanner_text_mask(Scanner *self, PyObject *args) {
         else if (c == '_') underscore = 1;
         else if (c == ':') colon = 1;
         if (c == ':' || c == '=') key_separators++;
+        if (c == '+') plus = 1;
     }
     lower[n] = '\0';
     long mask = 0;
-    if (printable && !amp_or_tag && spacing_ok && (max_chars <= 0 || n <= max_chars)) mask |= NORMALISED;
+    /* a '+' in text without spaces may be a form-encoded field, which normalisation decodes */
+    if (printable && !amp_or_tag && spacing_ok && !(plus && !space) && (max_chars <= 0 || n <= max_chars)) mask |= NORMALISED;
 
     /* strip_camera_suffix only splits a separated caption that has a gear hint or could hold an
      * exposure value. */
@@ -401,12 +428,13 @@ static PyObject *Scanner_url_is_plain(Scanner *self, PyObject *args) {
 static int Scanner_init(Scanner *self, PyObject *args, PyObject *kwargs) {
     static char *names[] = {"boilerplate_words", "camera_words", "non_photo_extensions", "counter_prefixes", "gear_hints",
                             "exposure_words", "tool_word_starts", "tool_name_starts", "sequence_words", "forum_words",
-                            "result_prefixes", "extension_ends", NULL};
-    PyObject *sets[4], *tuples[N_NEEDLES];
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!O!O!O!O!O!O!O!O!O!O!O!", names, &PyFrozenSet_Type, &sets[0], &PyFrozenSet_Type,
+                            "result_prefixes", "extension_ends", "line_anchors", NULL};
+    PyObject *sets[5], *tuples[N_NEEDLES];
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!O!O!O!O!O!O!O!O!O!O!O!O!", names, &PyFrozenSet_Type, &sets[0], &PyFrozenSet_Type,
                                      &sets[1], &PyFrozenSet_Type, &sets[2], &PyFrozenSet_Type, &sets[3], &PyTuple_Type, &tuples[0],
                                      &PyTuple_Type, &tuples[1], &PyTuple_Type, &tuples[2], &PyTuple_Type, &tuples[3], &PyTuple_Type,
-                                     &tuples[4], &PyTuple_Type, &tuples[5], &PyTuple_Type, &tuples[6], &PyTuple_Type, &tuples[7]))
+                                     &tuples[4], &PyTuple_Type, &tuples[5], &PyTuple_Type, &tuples[6], &PyTuple_Type, &tuples[7],
+                                     &PyFrozenSet_Type, &sets[4]))
         return -1;
     if (self->tuples[0] != NULL) {
         PyErr_SetString(PyExc_RuntimeError, "Scanner is already initialised");
@@ -435,8 +463,9 @@ static int Scanner_init(Scanner *self, PyObject *args, PyObject *kwargs) {
         Py_INCREF(tuples[k]);
         self->tuples[k] = tuples[k];
     }
-    PyObject **slots[] = {&self->boilerplate_words, &self->camera_words, &self->non_photo_extensions, &self->counter_prefixes};
-    for (int i = 0; i < 4; i++) {
+    PyObject **slots[] = {&self->boilerplate_words, &self->camera_words, &self->non_photo_extensions, &self->counter_prefixes,
+                          &self->line_anchors};
+    for (int i = 0; i < 5; i++) {
         Py_INCREF(sets[i]);
         Py_XSETREF(*slots[i], sets[i]);
     }
@@ -448,6 +477,7 @@ static int Scanner_traverse(Scanner *self, visitproc visit, void *arg) {
     Py_VISIT(self->camera_words);
     Py_VISIT(self->non_photo_extensions);
     Py_VISIT(self->counter_prefixes);
+    Py_VISIT(self->line_anchors);
     for (int k = 0; k < N_NEEDLES; k++) Py_VISIT(self->tuples[k]);
     return 0;
 }
@@ -457,6 +487,7 @@ static int Scanner_clear(Scanner *self) {
     Py_CLEAR(self->camera_words);
     Py_CLEAR(self->non_photo_extensions);
     Py_CLEAR(self->counter_prefixes);
+    Py_CLEAR(self->line_anchors);
     for (int k = 0; k < N_NEEDLES; k++) {
         /* the C strings point into the tuples: forget them first */
         self->needles[k].count = 0;

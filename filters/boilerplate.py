@@ -13,10 +13,11 @@ import re
 
 # Words that say only "this is a picture" or name a UI element: a caption made only of these
 # (and stop words) describes nothing.
+# ('pixel' is not among them: with a number it names a phone, 'Pixel 8'.)
 GENERIC_WORDS = frozenset(
     """
     image images img imgs pic pics picture pictures photo photos photograph foto graphic graphics
-    icon icons logo logos banner banners spacer pixel blank placeholder thumbnail thumb thumbs
+    icon icons logo logos banner banners spacer blank placeholder thumbnail thumb thumbs
     avatar avatars headshot headshots portrait profile alt alttext alt-text default loading
     button btn arrow arrows bullet divider separator line bg background header footer hero
     slide slider gallery media file attachment untitled none null undefined nan empty

@@ -28,25 +28,19 @@ code is.
 
 from __future__ import annotations
 
-import json
 import re
-from pathlib import Path
 
-CATALOGUE_PATH = Path(__file__).with_name("camera_catalogue.json")
+from wit.filters.catalogue import CATALOGUE as _CATALOGUE
+from wit.filters.catalogue import CATALOGUE_PATH, MODEL_SERIES, is_series_code  # noqa: F401  (re-exported)
 
-
-def _load_catalogue() -> dict:
-    with open(CATALOGUE_PATH, encoding="utf-8") as handle:
-        return json.load(handle)
-
-
-_CATALOGUE = _load_catalogue()
 _SUPPLEMENT = _CATALOGUE["supplement"]
 # Everyday English words among the catalogue's words (wordfreq Zipf >= 3.0): gear only beside a signal.
 _COMMON = frozenset(_CATALOGUE["common"])
 _AMBIGUOUS_MAKERS = frozenset(_SUPPLEMENT["ambiguous_maker_words"])
 # Rare words (wordfreq Zipf < 2.5, or glued such as 'af-s'): a line or lens word names a camera alone.
 _DISTINCTIVE = frozenset(_CATALOGUE["distinctive"])
+# Short line and lens codes ('fc', 'sd', 'smc', 'df'): model codes in any case ('Nikon Z fc').
+SHORT_CODES = frozenset(_CATALOGUE["short_codes"])
 
 # Consumer brands and phone lines: gear tokens, but a camera signal only with a model code.
 DEVICE_BRANDS = frozenset(_SUPPLEMENT["device_makers"]) | frozenset(_SUPPLEMENT["phone_lines"])
@@ -79,8 +73,9 @@ GEAR_WORDS = frozenset(
     flash metering mode program manual auto priority white balance wb bias ev comp compensation
     software firmware make model date time taken original dimensions resolution orientation
     sec secs seconds s mm f fstop f-stop f-number fnumber stop stops nd body film stock dsc tags tag
-    shot shooting on with via using taken by captured usm stm is ism vr vc oss gm za dg dc hsm os
+    shot shooting on with via using taken by captured photographed exp usm stm is ism vr vc oss gm za dg dc hsm os
     asph wr lm ois af af-s afs mf dx fx di ds pro plus ultra max mini se
+    anamorphic fisheye fish-eye tilt-shift apochromatic megapixel megapixels mp ratings maker manufacturer number
     """.split()
 ) | frozenset(
     word
@@ -92,7 +87,7 @@ GEAR_WORDS = frozenset(
 CONTEXT_WORDS = (
     (
         frozenset(_CATALOGUE["family_words"] + _CATALOGUE["lens_words"])
-        | frozenset(_SUPPLEMENT["camera_lines"] + _SUPPLEMENT["everyday_line_words"])
+        | frozenset(_SUPPLEMENT["camera_lines"] + _SUPPLEMENT["everyday_line_words"] + _SUPPLEMENT["everyday_lens_words"])
         | frozenset(_SUPPLEMENT["film_stocks"])
     )
     & _COMMON
@@ -105,13 +100,21 @@ LISTING_LINKS = re.compile(
     r"\b(?:with|w/|for|includes?|including|bundle|kit|and)\b|\+|\((?:black|silver|white|red|blue|grey|gray)\)",
     re.IGNORECASE,
 )
+# A camera's kind before 'camera', 'camera body' or 'body only' names a product the way shops
+# do ('... Mirrorless Camera', '... Digital Camera Body'); 'digital camera' alone is an EXIF
+# default description.
+_SHOP_CATEGORY = re.compile(
+    r"\b(?:mirrorless|dslr|slr|compact|action|instant|bridge|rangefinder|point[- ]and[- ]shoot|full[- ]frame|"
+    r"medium[- ]format|360(?:°| degree)?)\s+(?:digital\s+)?cameras?\b|\bbody\s+only\b|\bcamera\s+body\b",
+    re.IGNORECASE,
+)
 # A price makes any camera string a shop listing: '$1,499', '1.299 €', 'USD 899'.
 _PRICE = re.compile(r"[$£€¥]\s?\d|\d\s?(?:€|eur|usd|gbp)\b|\b(?:usd|eur|gbp|rs\.?)\s?\d", re.IGNORECASE)
 STOP_WORDS = frozenset("a an the of for to in on at by with and or from my".split())
 
 _EXPOSURE = re.compile(
     r"^(?:\d+/\d+(?:s|sec)?|\d+(?:\.\d+)?(?:s|sec|\")|f/?\d+(?:\.\d+)?l?|\d+(?:\.\d+)?mm|"
-    r"\d+(?:-\d+)?mm(?:f\d+(?:\.\d+)?)?|[+-]?\d+(?:\.\d+)?ev|iso\d+|\d+x)$",
+    r"\d+(?:-\d+)?mm(?:f\d+(?:\.\d+)?)?|[+-]?\d+(?:\.\d+)?ev|iso\d+|\d+(?:\.\d+)?x)$",
     re.IGNORECASE,
 )
 _EXPOSURE_ANYWHERE = re.compile(
@@ -129,12 +132,18 @@ _ALPHA = re.compile(r"[^\W\d_]+")
 
 
 def _is_model_code(token: str) -> bool:
-    """'D7200', 'X-T9', 'SX740', 'DC-FZ82', 'A6700', 'XF33mmF1.4', 'GX', 'HS'."""
+    """'D7200', 'X-T9', 'SX740', 'DC-FZ82', 'A6700', 'XF33mmF1.4', 'GX', 'HS', 'SQ-A'."""
     has_digit = any(ch.isdigit() for ch in token)
     has_alpha = any(ch.isalpha() for ch in token)
     if has_digit and has_alpha:
         return True
-    return token.isupper() and token.isalpha() and len(token) <= 3
+    return token.isupper() and _is_hyphenated_acronym(token)
+
+
+def _is_hyphenated_acronym(token: str) -> bool:
+    """Capital runs of 1-3 letters joined by hyphens: 'GX', 'SQ-A', 'LC-A'."""
+    parts = token.split("-")
+    return len(token) <= 7 and all(0 < len(part) <= 3 and part.isalpha() for part in parts)
 
 
 # Stripped from both ends of a token; '+' for phone names such as 'Pro+'.
@@ -144,23 +153,42 @@ _TOKEN_EDGE = ".'\"!?-–—/+"
 class _Tokens:
     """What one pass over the tokens found (see _scan_tokens)."""
 
-    __slots__ = ("content", "context", "signal", "strong", "device_brand", "model_code", "exposure")
+    __slots__ = ("content", "context", "signal", "strong", "device_brand", "model_code", "exposure", "line_words")
 
     def __init__(self) -> None:
-        self.content = self.context = self.strong = 0
+        self.content = self.context = self.strong = self.line_words = 0
         self.signal = self.device_brand = self.model_code = self.exposure = False
+
+
+def _known_english() -> frozenset[str]:
+    from wit.filters.language import known_english_words
+
+    return known_english_words()
+
+
+def _may_be_line_word(stripped: str) -> bool:
+    """A capitalised name English does not know ('Monochrom', 'EasyShare'): after a maker, a
+    model code or a lens spec it reads as a model line the catalogue does not list."""
+    return "A" <= stripped[0] <= "Z" and stripped.isalpha() and stripped.lower() not in _known_english()
 
 
 def _scan_tokens(text: str, stop_at: int) -> _Tokens:
     """Class each token; counting content words stops at `stop_at` (the drop rule only needs "any?")."""
     found = _Tokens()
+    # Whether the previous token was a camera maker or line, a short code, a line word, or (once
+    # a maker, line or short code has been seen: 'Ferrari F40 Berlinetta' has none) a model code, an
+    # acronym or an exposure value: a capitalised unknown name right after one may be a line word
+    # (_may_be_line_word). filters/_rulescan.c passes over such names to the same rule.
+    after_gear = anchored = False
     for raw in _TOKEN.findall(text):
         stripped = raw.strip(_TOKEN_EDGE)
         token = stripped.lower()
         if not token:
             continue
+        previous = after_gear
+        after_gear = False
         if token in CAMERA_BRANDS:
-            found.signal = True
+            found.signal = after_gear = anchored = True
             found.strong += 1
             continue
         if token in DEVICE_BRANDS:
@@ -171,28 +199,50 @@ def _scan_tokens(text: str, stop_at: int) -> _Tokens:
         if token in CONTEXT_WORDS:
             found.context += 1
             continue
+        if token in SHORT_CODES:
+            found.model_code = after_gear = anchored = True
+            continue
         if stripped.isalpha():
             # The common case, decided without regexes: exposure values need digits, and a word
             # of letters only is a model code just when it is a short acronym ('GX', 'HS').
             if stripped.isupper() and len(stripped) <= 3:
                 found.model_code = True
+                after_gear = anchored
                 continue
         else:
             if _EXPOSURE.match(token):
                 found.signal = found.exposure = True
+                after_gear = anchored
                 continue
             if _is_model_code(stripped):
                 found.model_code = True
+                after_gear = anchored
+                if is_series_code(stripped):
+                    found.signal = True
+                    found.strong += 1
                 continue
             if token.isdigit():
-                found.model_code = True  # 'Pixel 7', 'iPhone 13': a device line and a number
+                # 'Pixel 7', 'iPhone 13': a device line and a number. A name after a bare number
+                # ('2019 Ford') is no line word.
+                found.model_code = True
                 continue
             if not _ALPHA.search(token):
                 continue
+        if previous and _may_be_line_word(stripped):  # after_gear_line_word, inlined
+            found.line_words += 1
+            after_gear = True
+            continue
         found.content += 1
         if found.content >= stop_at:
             break
     return found
+
+
+def after_gear_line_word(after_gear: bool, stripped: str) -> bool:
+    """A candidate line word: a capitalised unknown name right after a maker, a model code, an
+    exposure value or another line word. It counts as gear only where the whole caption has a
+    camera maker and a model code or lens spec (is_camera_metadata), else as content."""
+    return after_gear and _may_be_line_word(stripped)
 
 
 def _signal_pattern(text: str) -> bool:
@@ -209,13 +259,14 @@ def classify(text: str, stop_at: int = 1_000_000) -> tuple[int, bool, bool]:
     content here: this is what strip_camera_suffix asks of the text it would keep.
     """
     found = _scan_tokens(text, stop_at)
-    return found.content + found.context, found.signal or _signal_pattern(text), found.device_brand and found.model_code
+    content = found.content + found.context + found.line_words
+    return content, found.signal or _signal_pattern(text), found.device_brand and found.model_code
 
 
 def is_product_listing(text: str) -> bool:
     """A shop title: a product noun linked to something ('... Camera with 18-55mm Lens',
-    '... Lens for Nikon (Black)'), or a price."""
-    if _PRICE.search(text):
+    '... Lens for Nikon (Black)'), a camera's kind ('... Mirrorless Camera Body'), or a price."""
+    if _PRICE.search(text) or _SHOP_CATEGORY.search(text):
         return True
     words = {w.lower() for w in _ALPHA.findall(text)}
     return bool(words & PRODUCT_NOUNS) and bool(LISTING_LINKS.search(text))
@@ -277,6 +328,8 @@ def is_camera_metadata(text: str) -> bool:
     found = _scan_tokens(text, stop_at=1)
     if found.content > 0 or not _has_camera_hint(text):
         return False
+    if found.line_words and not (found.strong and (found.model_code or found.exposure)):
+        return False  # capitalised names without a camera maker and a model code are content
     if not (found.signal or (found.device_brand and found.model_code) or _signal_pattern(text)):
         return False
     if found.context and not (found.model_code or found.exposure or found.strong >= 2 or _has_exposure_value(text)):

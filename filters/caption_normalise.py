@@ -28,6 +28,11 @@ _FTFY_CONFIG = ftfy.TextFixerConfig(unescape_html=False, explain=False)
 _TAG = re.compile(r"</?[A-Za-z][^<>]{0,200}>")
 _ENTITY = re.compile(r"&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 
+# A form-encoded field ('Canon+EOS+5D', 'Sunset+over+the+bay%21'): one token whose words are
+# joined by '+', a letter on one side of at least one '+' (so '1+1' and 'C++' stay as they are).
+_FORM_ENCODED_JOIN = re.compile(r"[^\W\d_]\+[^\W_]|[^\W_]\+[^\W\d_]")
+_PERCENT_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
+
 _C1_CONTROL = re.compile("[\x80-\x9f]")  # left by text decoded with the wrong codec
 # ASCII control characters become spaces; the whitespace collapse then removes them.
 _ASCII_CONTROLS = {c: " " for c in list(range(0, 32)) + [127]}
@@ -59,6 +64,20 @@ def _strip_non_ascii_controls(text: str) -> str:
         else:
             out.append(ch)
     return "".join(out)
+
+
+def decode_form_field(text: str) -> str:
+    """'Canon+EOS+DIGITAL+REBEL+XT' -> 'Canon EOS DIGITAL REBEL XT': metadata exported URL-encoded
+    (Flickr/YFCC fields), '+' for a space and %XX escapes, as one token the rules would read as
+    a file name. Escapes are decoded only when there is one ('%' alone stays)."""
+    if "%" in text and _PERCENT_ESCAPE.search(text):
+        from urllib.parse import unquote_plus
+
+        text = unquote_plus(text)
+        text = text.translate(_ASCII_CONTROLS) if text.isascii() else _strip_non_ascii_controls(text)
+    else:
+        text = text.replace("+", " ")
+    return " ".join(text.split())
 
 
 def normalise_text(text: str, max_chars: int = 1000) -> tuple[str, bool]:
@@ -94,6 +113,8 @@ def normalise_text(text: str, max_chars: int = 1000) -> tuple[str, bool]:
         if not text.isprintable():
             text = _strip_non_ascii_controls(text)
     text = " ".join(text.split())
+    if "+" in text and " " not in text and _FORM_ENCODED_JOIN.search(text):
+        text = decode_form_field(text)
     if max_chars > 0 and len(text) > max_chars:
         cut = text.rfind(" ", 0, max_chars + 1)
         # Cut at the last word boundary unless that loses more than a fifth of the budget

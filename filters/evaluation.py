@@ -105,11 +105,24 @@ def english_f1(gold_languages: list[str], predicted_english: list[bool]) -> dict
         "fpr": fpr,
         "balanced_precision": balanced_precision,
         "balanced_f1": _f1(balanced_precision, recall),
+        "f1_1to3": f1_at_ratio(recall, fpr, ISSUE_OTHERS_PER_ENGLISH),
         "tp": tp,
         "fp": fp,
         "fn": fn,
         "negatives": negatives,
     }
+
+
+# The issue-19 measure: F1 on 400 English lines against 1,200 lines of other languages.
+ISSUE_OTHERS_PER_ENGLISH = 3.0
+
+
+def f1_at_ratio(recall: float, fpr: float, others_per_english: float) -> float:
+    """F1 of 'is English' where each English line stands against `others_per_english` others,
+    from the recall (TPR) and the false-positive rate: precision = TPR / (TPR + ratio x FPR).
+    The expected F1 of a sample of that mix (400 English : 1,200 others is ratio 3)."""
+    precision = recall / (recall + others_per_english * fpr) if recall + fpr else 0.0
+    return _f1(precision, recall)
 
 
 def _f1(precision: float, recall: float) -> float:

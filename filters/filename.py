@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import re
 
+from wit.filters.catalogue import is_series_code
+
 IMAGE_EXTENSIONS = (
     "jpg jpeg jpe jfif png gif webp bmp tif tiff svg ico heic heif avif raw cr2 nef arw dng orf rw2 "
     "psd ai eps pdf mp4 mov avi"
@@ -25,8 +27,10 @@ _EXTENSION = re.compile(
     r"\.(?:" + "|".join(IMAGE_EXTENSIONS) + r")(?:\s*\(\s*[\d\s]+(?:[x×X]\s*\d+\s*)?\))?\s*$",
     re.IGNORECASE,
 )
-# Slide or sequence exports: 'Budget Review.007'.
-_NUMERIC_SUFFIX = re.compile(r"\.\d{2,4}$")
+# Slide or sequence exports: 'Budget Review.007', the number glued to a word by the dot; a
+# version or a price after a number ('Ubuntu 20.04', 'only $12.95') is none.
+# (The look-behind sits after the dot, so the search tests it only where a dot is.)
+_NUMERIC_SUFFIX = re.compile(r"\.(?<=[^\W\d_]\.)\d{2,4}$")
 # Trailing '(1)' or '(781×451)' after a name, with or without extension.
 _DIMENSIONS = re.compile(r"\s*\(\s*\d+\s*(?:[x×X]\s*\d+\s*)?\)\s*$")
 
@@ -47,7 +51,8 @@ COUNTER_PREFIXES = (
 
 # Naming schemes of cameras, phones, screenshot tools and stock sites.
 _AUTO_PREFIX = re.compile(
-    r"^(?:" + "|".join(COUNTER_PREFIXES) + r")[\s_-]?\d"
+    # After a space the counter has 3+ digits ('IMG 0639'): 'DJI 35mm' or 'P 51' are not counters.
+    r"^(?:" + "|".join(COUNTER_PREFIXES) + r")(?:[_-]?\d|\s\d\d\d)"
     # Tools that name files with a word then a date: 'Screenshot 2021-06-14 152233'.
     r"|^(?:" + "|".join(TOOL_NAME_PATTERNS) + r")\b.*\d",
     re.IGNORECASE,
@@ -159,7 +164,10 @@ def looks_like_file_name(text: str) -> bool:
         return True
     if " " not in text.strip():
         # One token: a file name without extension when it holds digits or separators
-        # ('GOPR0415', 'P6120093', 'image0001', 'lake-view-31337_640').
+        # ('GOPR0415', 'P6120093', 'image0001', 'lake-view-31337_640'), unless it is a camera's
+        # EXIF model name ('DMC-TZ70', 'ILCE-7M3'), which the camera rule takes.
+        if is_series_code(text.strip()):
+            return False
         return any(ch.isdigit() for ch in text) or "_" in text
     return False
 

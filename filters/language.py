@@ -375,7 +375,7 @@ def non_latin_share(text: str, words: list[str] | None = None) -> float:
 # is where most of fastText's English false positives come from.
 KNOWN_ZIPF = 2.5
 # How much the share of unknown words lowers the English score of running text.
-UNKNOWN_WORD_PENALTY = 0.4
+UNKNOWN_WORD_PENALTY = 0.5
 # Stage 1 calls a caption English without running fastText when at least this share of its
 # words, three or more, are distinctive common English words; a two-word caption needs both (one
 # shared word is how foreign pairs such as 'universiteit pretoria' look). Its English score is the
@@ -388,12 +388,33 @@ VOCABULARY_DECIDES = 0.5
 # language; below it, it is English. fastText is that sure of whole foreign phrases ('Hier
 # klicken!' is not concerned: 'klicken' is a lowercase word), rarely of names.
 NAMES_CONFIDENT = 0.98
-_LOWERCASE_WORD = re.compile(r"(?<![^\W\d_])[^\W\d_A-Z][^\W\d_]+")
+# A run glued to a number ('16mm', '1080p', '2nd', 'f2.8', 'mp3') is a unit or a code, not a
+# word: the look-arounds exclude a digit on either side (and a letter before; the possessive
+# run cannot give letters back to dodge the digit after it).
+_LOWERCASE_WORD = re.compile(r"(?<![^\W_])[^\W\d_A-Z][^\W\d_]++(?!\d)")
 # The same words in ASCII text (where [^\W\d_] is [a-zA-Z]), found ~1.5x faster.
-_ASCII_LOWERCASE_WORD = re.compile(r"(?<![a-zA-Z])[a-z][a-zA-Z]+")
+_ASCII_LOWERCASE_WORD = re.compile(r"(?<![a-zA-Z0-9])[a-z][a-zA-Z]++(?![0-9])")
 # A lowercase word of any length, one letter included (the Polish 'w', the Catalan 'i'): what
 # NAMES_CONFIDENT's "no lowercase word" looks for.
-_LOWERCASE_START = re.compile(r"(?<![^\W\d_])[^\W\d_A-Z]")
+_LOWERCASE_START = re.compile(r"(?<![^\W_])[^\W\d_A-Z][^\W\d_]*+(?!\d)")
+
+
+def neutral_name_count(text: str, lower: str, vocabulary: frozenset[str], known: frozenset[str]) -> int:
+    """How many words of running text are names: capitalised (A-Z), not the text's first word,
+    and neither common English nor known to English ('Hotel Sacher', 'Passeig de Gràcia').
+
+    They count for neither side: a caption in English that names a foreign hotel, bar, shop or
+    brand is not evidence for another language. `lower` is text.lower(); where lowering changed
+    the length ('İ' lowers to two code points) the positions do not line up and nothing is neutral.
+    """
+    if len(lower) != len(text):
+        return 0
+    count = 0
+    for index, match in enumerate((_ASCII_WORD if lower.isascii() else _WORD).finditer(lower)):
+        if index and "A" <= text[match.start()] <= "Z":
+            word = match.group()
+            count += word not in known and word not in vocabulary
+    return count
 
 
 @functools.lru_cache(maxsize=1)
@@ -414,9 +435,11 @@ def identify_cascade(text: str) -> LanguageGuess:
     of two) are distinctive common English words is English; one written mostly in a non-Latin
     script is not. Stage 2 (fastText) for the rest, read two ways:
     - Two or more lowercase words carry language evidence (running text, tag lists): English
-      score = fastText P(en) on the lowercased text + English word share - 0.4 x share of
+      score = fastText P(en) on the lowercased text + English word share - 0.5 x share of
       words English does not know (clipped to [0, 1]). Evidence counts both ways: distinctive
-      English words for English, words unknown to English for another language.
+      English words for English, words unknown to English for another language. Names are
+      neutral: capitalised words after the first that English does not know (a hotel, bar, shop
+      or brand name in an English caption) count for neither side, the shares are over the rest.
     - Otherwise the caption is names, brands, model numbers or a Title Case product title,
       which carry little language evidence and are keeps by the label rules ('Ana Lima',
       'Audi Q7 Sportback'); only fastText's confidence in one specific other language counts,
@@ -447,8 +470,11 @@ def identify_cascade(text: str) -> LanguageGuess:
     if first_lowercase is not None and next(lowercase_words, None) is not None:  # two or more
         guess = identify_fasttext(text, lowercase=True)
         known = known_english_words()
-        unknown = 1.0 - sum(map(known.__contains__, words)) / len(words)
-        english = guess.english + share - UNKNOWN_WORD_PENALTY * unknown
+        # Names are neutral: the shares are over the other words (the first word always counts).
+        evidence = len(words) - neutral_name_count(text, text.lower(), vocabulary, known)
+        evidence_share = sum(map(vocabulary.__contains__, words)) / evidence
+        unknown = 1.0 - sum(map(known.__contains__, words)) / evidence
+        english = guess.english + evidence_share - UNKNOWN_WORD_PENALTY * unknown
         return LanguageGuess(guess.lang, guess.score, min(1.0, max(0.0, english)))
     # The best label alone decides this branch exactly: when it is not English, P(en) <= 1 - p
     # <= 1 - foreign, so the English score is 1 - foreign whatever P(en) is.

@@ -40,7 +40,8 @@ def build_scanner():
         return None
     return _rulescan.Scanner(
         boilerplate_words=boilerplate.GENERIC_WORDS | boilerplate.STOP_WORDS,
-        camera_words=camera.CAMERA_BRANDS | camera.DEVICE_BRANDS | camera.GEAR_WORDS | camera.STOP_WORDS | camera.CONTEXT_WORDS,
+        camera_words=camera.CAMERA_BRANDS | camera.DEVICE_BRANDS | camera.GEAR_WORDS | camera.STOP_WORDS | camera.CONTEXT_WORDS
+        | camera.SHORT_CODES,
         non_photo_extensions=urls.NON_PHOTO_EXTENSIONS,
         counter_prefixes=frozenset(filename.COUNTER_PREFIXES),
         gear_hints=camera.GEAR_HINTS,
@@ -51,6 +52,7 @@ def build_scanner():
         forum_words=filename.FORUM_WORDS,
         result_prefixes=boilerplate.RESULT_PREFIX_WORDS,
         extension_ends=tuple("." + extension for extension in filename.IMAGE_EXTENSIONS),
+        line_anchors=camera.CAMERA_BRANDS | camera.SHORT_CODES,
     )
 
 

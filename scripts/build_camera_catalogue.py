@@ -69,11 +69,14 @@ SUPPLEMENT = {
     "camera_makers": (
         "insta360 akaso sjcam virb yi kandao ricoh theta polaroid instax lomography rollei yashica "
         "holga lomo zenit kiev praktica bronica linhof sinar graflex lumix 7artisans ttartisan rokinon laowa "
-        "nikkor zuiko fujinon leitz om-system fuji contax voigtlander"
+        "nikkor zuiko fujinon leitz om-system fuji contax voigtlander sirui sanyo jvc agfa agfaphoto benq minox "
+        "sealife kyocera kenko apeman campark dxo lytro fujica"
     ).split(),
     # Maker words that are also everyday words or names ('One' of Phase One, 'Venus' Optics):
     # a camera signal only with a model code, like the device makers.
-    "ambiguous_maker_words": "one magic phase carl arsenal miranda venus yi kiev theta petri fujian system slr schneider sinar".split(),
+    "ambiguous_maker_words": (
+        "one magic phase carl arsenal miranda venus yi kiev theta petri fujian system slr schneider sinar leaf contour"
+    ).split(),
     # Two-word maker names, matched as phrases.
     "maker_phrases": ["phase one", "om system", "slr magic", "konica minolta", "carl zeiss", "leica camera"],
     # Camera lines lensfun 0.3.3 lacks (newer compacts, action cameras, instant cameras).
@@ -82,7 +85,13 @@ SUPPLEMENT = {
         "xf xc ef ef-s rf-s nokton summilux summicron helios batis milvus otus d-lux eos"
     ).split(),
     # Words of camera lines that are everyday words: gear only beside a real camera signal.
-    "everyday_line_words": "pocket action hero max brave mini square wide pen tough one air black silver".split(),
+    "everyday_line_words": (
+        "pocket action hero max brave mini square wide pen tough one air black silver classic monochrome monochrom "
+        "edition limited special anniversary fold flip neo lite generation gen"
+    ).split(),
+    # How phones name their lenses in EXIF ('iPhone 11 back dual camera 4.25mm f/1.8') and lens
+    # kinds ('tilt shift', 'pancake'): everyday words, gear only beside a real camera signal.
+    "everyday_lens_words": "back front rear dual triple quad selfie shift tilt pancake ultrawide".split(),
     # How photo sites and EXIF viewers spell the key tags in 'Key: value' dumps.
     "exif_key_spellings": (
         "camera|camera make|camera model|make|model|lens|lens model|lens make|exposure|exposure time|shutter|"
@@ -96,6 +105,11 @@ SUPPLEMENT = {
         "fomapan ultramax colorplus gold fujicolor ilford kodak"
     ).split(),
 }
+
+
+SHORT_CODE_MAX_ZIPF = 4.3
+# lensfun's generic crop-factor entries ('Crop-factor 1.5'), not a maker's model series.
+SERIES_NOT_CAMERA = {"crop"}
 
 
 def maker_key(name: str) -> str:
@@ -128,6 +142,16 @@ def code_prefixes(model: str) -> set[str]:
             if match:
                 prefixes.add(match.group(1))
     return prefixes
+
+
+def series_prefix(model: str) -> str | None:
+    """The letters before a hyphen that makers put in front of EXIF model names: 'DMC-FZ45' ->
+    'dmc', 'ILCE-7M3' -> 'ilce' (a letter run of 2-5 letters, then '-', then a letter or digit)."""
+    for token in model.split():
+        match = re.match(r"([A-Za-z]{2,5})-[A-Za-z0-9]", token)
+        if match:
+            return match.group(1).lower()
+    return None
 
 
 def native(element, tag: str) -> str | None:
@@ -168,6 +192,7 @@ def build(root: str, version: str) -> dict:
     from wordfreq import zipf_frequency
 
     makers: dict[str, dict] = {}
+    series: dict[str, int] = {}  # EXIF model-name prefixes ('dmc', 'ilce') and how many bodies use them
     family, lens_words = set(), set()
     files = sorted(glob.glob(os.path.join(root, "*.xml")))
     if not files:
@@ -190,6 +215,9 @@ def build(root: str, version: str) -> dict:
                 for name in models:
                     if kind == "cameras":
                         entry["code_prefixes"] |= code_prefixes(name)
+                        prefix = series_prefix(name)
+                        if prefix:
+                            series[prefix] = series.get(prefix, 0) + 1
                         family.update(words_of(name))
                     else:
                         lens_words.update(words_of(name))
@@ -197,17 +225,24 @@ def build(root: str, version: str) -> dict:
     family -= maker_words
     lens_words -= maker_words
     supplement_words = set()
-    for field in ("device_makers", "phone_lines", "camera_makers", "camera_lines", "everyday_line_words", "film_stocks"):
+    for field in (
+        "device_makers", "phone_lines", "camera_makers", "camera_lines", "everyday_line_words", "everyday_lens_words", "film_stocks"
+    ):
         supplement_words.update(SUPPLEMENT[field])
     for phrase in SUPPLEMENT["maker_phrases"]:
         supplement_words.update(phrase.split())
     every_word = maker_words | family | lens_words | supplement_words
     # wordfreq splits 'k-x' into 'k' and 'x', so only plain words of 3+ letters can be everyday.
     common = sorted(w for w in every_word if re.fullmatch("[a-z]{3,}", w) and zipf_frequency(w, "en") >= 3.0)
-    common = sorted(set(common) | set(SUPPLEMENT["everyday_line_words"]))
+    common = sorted(set(common) | set(SUPPLEMENT["everyday_line_words"]) | set(SUPPLEMENT["everyday_lens_words"]))
     # Rare enough to name a camera on their own: glued or dotted names ('af-s', 'm.zuiko') and
     # words at Zipf < 2.5 ('distagon'). Words between 2.5 and 3.0 ('jena') are gear, not a signal.
     distinctive = sorted(w for w in every_word if not re.fullmatch("[a-z]+", w) or zipf_frequency(w, "en") < 2.5)
+    # Short line and lens codes ('fc', 'sd', 'smc', 'df'), read as model codes in any case; the
+    # ones that are common English words ('is', 'if', 'new', 'art', Zipf >= 4.3) are left out.
+    short_codes = sorted(
+        w for w in family | lens_words if re.fullmatch("[a-z]{2,3}", w) and zipf_frequency(w, "en") < SHORT_CODE_MAX_ZIPF
+    )
     return {
         "about": "Camera makers, model words and lens words for wit.filters.camera; built by scripts/build_camera_catalogue.py",
         "source": {
@@ -223,6 +258,9 @@ def build(root: str, version: str) -> dict:
         "exif_keys": exif_keys(),
         "common": common,
         "distinctive": distinctive,
+        "short_codes": short_codes,
+        # Prefixes of two or more bodies' EXIF model names: 'DMC-TZ70', 'ILCE-7M3' name a camera alone.
+        "model_series": sorted(p for p, count in series.items() if count >= 2 and p not in SERIES_NOT_CAMERA),
         "supplement": SUPPLEMENT,
     }
 

@@ -40,7 +40,10 @@ TRICKY = (
     # catalogue words, EXIF key/value dumps, '+' edges, lens apertures without a slash
     "Make: Model: Make=Model= ExposureTime= FNumber: Software: Lens: Flash: Did not fire F4 f2.8 F1.4-5.6 "
     "Pro+ +0 + GoPro Hero10 Black black one ONE Insta360 Phase One phase Taken with taken Captured on "
-    "$1,299 €99 lens kit body Tough Leitz Summicron art Art sports Note Galaxy Redmi Mate 12:30:45 a=b"
+    "$1,299 €99 lens kit body Tough Leitz Summicron art Art sports Note Galaxy Redmi Mate 12:30:45 a=b "
+    # line words after gear, short codes, hyphenated codes, shop kinds, form-encoded fields
+    "Zorblax Quimby Yosemite Mirrorless DSLR Camera Body Only fc Df smc SQ-A LC-A A-B-C-D Canon+EOS+5D "
+    "a+b 1+1 C++ Sunset+over%21 Ford Bravia Monochrom Classic"
 ).split(" ")
 ODD_CHARACTERS = ["\x00", "\t", "\n", "\r", "\x0b", "\x1c", "\x1f", "\x7f", "  ", "é", "\u200b", "İ", "ſ"]
 
@@ -183,6 +186,7 @@ def test_bad_arguments_raise_clear_errors(scanner):
             forum_words=(),
             result_prefixes=(),
             extension_ends=(),
+            line_anchors=frozenset(),
         )
     # Text past the scanner's buffer gets no proofs, not an overflow.
     assert scanner.text_mask("a" * 100_000, 0) == 0
