@@ -18,19 +18,28 @@ def partition_of(key: str, partitions: int) -> int:
     return zlib.crc32(key.encode("utf-8")) % partitions
 
 
-def write_run(counts: dict[str, int], path: Path, partitions: int) -> None:
-    """One spill: 'key\\tcount' lines grouped by partition, with an index of byte ranges."""
+def run_buckets(counts: dict[str, int], partitions: int) -> list[bytes]:
+    """One spill's partitions: bucket p holds the 'key\tcount\n' lines of the keys in partition p."""
     buckets: list[list[str]] = [[] for _ in range(partitions)]
     crc32 = zlib.crc32
     for key, count in counts.items():
         buckets[crc32(key.encode("utf-8")) % partitions].append(f"{key}\t{count}\n")
+    return ["".join(bucket).encode("utf-8") for bucket in buckets]
+
+
+def write_buckets(buckets: list[bytes], path: Path) -> None:
+    """Writes a run from its partitions' bytes (run_buckets, or the C counter's drain_runs), with the index."""
     offsets = [0]
     with open(path, "wb") as out:
-        for bucket in buckets:
-            data = "".join(bucket).encode("utf-8")
+        for data in buckets:
             out.write(data)
             offsets.append(offsets[-1] + len(data))
     Path(str(path) + ".index.json").write_text(json.dumps(offsets))
+
+
+def write_run(counts: dict[str, int], path: Path, partitions: int) -> None:
+    """One spill: 'key\tcount' lines grouped by partition, with an index of byte ranges."""
+    write_buckets(run_buckets(counts, partitions), path)
 
 
 def read_run_partition(path: Path | str, partition: int) -> bytes:
