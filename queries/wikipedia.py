@@ -146,7 +146,7 @@ _INNER_LINK = re.compile(r"\[\[([^\[\]]*)\]\]")
 _EXTERNAL_LINK = re.compile(r"\[(?:https?:|ftp:)?//[^\s\]]*\s*([^\]]*)\]")
 _BARE_URL = re.compile(r"(?:https?|ftp)://\S+")
 _TAG = re.compile(r"</?[A-Za-z][^<>]*>")
-_QUOTES = re.compile(r"'{2,}")
+_QUOTES = re.compile(r"'''*")  # two or more, written so that the regex engine scans for the literal ''
 _HEADING = re.compile(r"^(=+)\s*(.*?)\s*\1\s*$", re.M)
 _MAGIC_WORD = re.compile(r"__[A-Z]+__")
 # Table rows and template parameters that survived unbalanced braces: never prose.
@@ -234,12 +234,14 @@ def strip_wikitext(text: str) -> str:
         text, replaced = _INNER_LINK.subn(_replace_link, text)
         if not replaced:
             break
-    text = _BARE_URL.sub(" ", text)
+    if "://" in text:  # the pattern has no literal prefix to scan for: skip the scan when it cannot match
+        text = _BARE_URL.sub(" ", text)
     text = _TAG.sub(" ", text)
     text = _QUOTES.sub("", text)
     text = _HEADING.sub(lambda m: m.group(2) + ".", text)
     text = _MAGIC_WORD.sub(" ", text)
-    text = _MARKUP_LINE.sub(" ", text)
+    if "|" in text or "!" in text:  # the same: every markup line holds one of them
+        text = _MARKUP_LINE.sub(" ", text)
     return html.unescape(text)
 
 
