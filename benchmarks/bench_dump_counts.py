@@ -4,6 +4,7 @@
     .venv/bin/python benchmarks/bench_dump_counts.py --sizes 250,500,1000,2000   # the issue's sizes (hours on 2 cores)
     .venv/bin/python benchmarks/bench_dump_counts.py --beam                 # also Beam's local job on the smallest
     .venv/bin/python benchmarks/bench_dump_counts.py --python --multistream # the peers: pure-Python counter, bz2 input
+    .venv/bin/python benchmarks/bench_dump_counts.py --profile              # CPU ms per MB of each stage
 
 Synthetic dumps in the real export format (<mediawiki><page>...<text>wikitext</text>), written
 once into --data: articles of 300-3,000 words drawn from a Zipf law (exponent 1.25; the 3% of draws past the end
@@ -26,7 +27,9 @@ smallest dump as the peer. With --python, the same counter with wikipedia.Python
 place of the C counter (queries/_ngramcount.c), on the smallest dump. With --multistream, the
 smallest dump is also written as a multistream .xml.bz2 with its index (100 pages a stream, as
 Wikimedia writes them) and counted from that: the rate per MB of XML with bz2 decompression, as a
-real dump costs. The last line is one JSON object with every figure.
+real dump costs. With --profile, only the CPU time per MB of XML of each stage (bz2
+decompression, XML parsing, wikitext cleaning, counting with either counter, spilling, merging) on
+one 32 MB piece, in one process. The last line is one JSON object with every figure.
 """
 
 from __future__ import annotations
@@ -192,6 +195,41 @@ def run_one(method: str, path: str, workers: int) -> dict:
             "worker_rss_mib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}
 
 
+def profile_stages(path: Path, partitions: int = 512) -> list[tuple[str, float]]:
+    """CPU milliseconds per MB of XML of each stage of counting one 32 MB piece, in this process."""
+    import bz2
+
+    from wit.queries import dump_counts, spill, wikipedia
+
+    def cpu_ms(function):
+        started = time.process_time()
+        result = function()
+        return (time.process_time() - started) * 1000, result
+
+    fragment = dump_counts._xml_range(dump_counts.Piece(str(path), "xml-range", 0, min(path.stat().st_size, 32 << 20)))
+    mb = len(fragment) / 1e6
+    compressed = bz2.compress(fragment, 9)
+    stages = [("bz2 decompression (a multistream dump only)", cpu_ms(lambda: bz2.decompress(compressed))[0])]
+    ms, articles = cpu_ms(lambda: [text for _, text in wikipedia.iter_fragment_articles(fragment, str(path))])
+    stages.append(("XML parsing", ms))
+    ms, proses = cpu_ms(lambda: [wikipedia.article_prose(text) for text in articles])
+    stages.append(("wikitext cleaning (strip_wikitext, drop_clitics)", ms))
+    with tempfile.TemporaryDirectory(prefix="bench-dump-profile-", dir=os.environ.get("BENCH_WORK_DIR")) as work:
+        for implementation in ("c", "python"):
+            counter = wikipedia.ngram_counter(implementation)
+            stages.append((f"segmenting, tokenising, counting ({implementation} counter)", cpu_ms(lambda: [counter.add(p) for p in proses])[0]))
+
+            def spill_runs():
+                words, pairs = counter.drain_runs(partitions)
+                spill.write_buckets(words, Path(work) / f"words-{implementation}.tsv")
+                spill.write_buckets(pairs, Path(work) / f"pairs-{implementation}.tsv")
+
+            stages.append((f"spilling ({implementation} counter)", cpu_ms(spill_runs)[0]))
+        runs = [str(Path(work) / "words-c.tsv")], [str(Path(work) / "pairs-c.tsv")]
+        stages.append(("merging the runs (one spill; serial)", cpu_ms(lambda: [list(spill.sum_partitions(run, partitions, 100, 1)) for run in runs])[0]))
+    return [(name, ms / mb) for name, ms in stages]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="32,64,128", help="MB of XML per synthetic dump (default 32,64,128)")
@@ -200,6 +238,7 @@ def main() -> int:
     parser.add_argument("--beam", action="store_true", help="also run Beam's local job on the smallest dump")
     parser.add_argument("--python", action="store_true", help="also count the smallest dump with the pure-Python counter")
     parser.add_argument("--multistream", action="store_true", help="also count the smallest dump as a multistream .xml.bz2")
+    parser.add_argument("--profile", action="store_true", help="only print CPU ms per MB of XML of each stage, on one 32 MB piece of the smallest dump")
     parser.add_argument("--one", help=argparse.SUPPRESS)
     parser.add_argument("--path", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -211,6 +250,18 @@ def main() -> int:
     data = Path(args.data)
     data.mkdir(parents=True, exist_ok=True)
     print(f"machine: {os.cpu_count()} cores; workers {args.workers}; data in {data}")
+    if args.profile:
+        path = data / f"enwiki-synthetic-{sizes[0]}MB-pages-articles.xml"
+        make_dump(path, sizes[0])
+        stages = profile_stages(path)
+        print(f"CPU ms per MB of XML, one piece of {path.name}, in one process:")
+        for name, ms in stages:
+            print(f"  {name:<58}{ms:7.1f}")
+        for implementation in ("c", "python"):
+            total = sum(ms for name, ms in stages if "counter)" not in name or f"({implementation} counter)" in name)
+            print(f"  {'total with the ' + implementation + ' counter, bz2 input':<58}{total:7.1f}  ({1000 / total:.1f} MB per CPU-second)")
+        print(json.dumps({"profile_ms_per_mb": dict(stages)}))
+        return 0
     print(f"{'method':<7}{'XML MB':>8}{'wall s':>9}{'MB/s':>8}{'MB/cpu-s':>10}{'cores':>7}{'peak RSS MiB':>14}{'parent MiB':>12}{'runs MB':>9}{'words':>9}{'pairs':>8}")
     results = []
     peers = [("python", args.python), ("bz2", args.multistream), ("beam", args.beam)]
