@@ -324,9 +324,7 @@ class PythonNgramCounter:
     spill.run_buckets partitions (the C counter makes those without a Python object per key).
     """
 
-    def __init__(self, fold_text=fold) -> None:
-        if fold_text is not fold:
-            raise ValueError("the Python counter folds with match_keys.fold only")
+    def __init__(self) -> None:
         self._unigrams: Counter = Counter()
         self._bigrams: Counter = Counter()
 
