@@ -11,8 +11,11 @@
  * tokenising and counting took most of a dump's CPU time. Here a word is interned once in an
  * open-addressing table (UTF-8 bytes in an arena, a 64-bit hash to probe, the bytes compared on a
  * hit), its count lives in an array by word id, and a pair is counted under (id, id) in a second
- * table: no object per token at all. Python strings are made only by drain(), once per distinct
- * word and pair, when the caller spills the counts.
+ * table: no object per token at all. drain() makes one Python string per distinct word and pair;
+ * drain_runs(), what a spill uses, writes the run lines straight from the tables.
+ *
+ * sum_run_lines: the merge's sum of spilled runs (spill.sum_partition), in a table that points
+ * into the runs' bytes; the same totals as spill.sum_run_lines, its Python twin.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -551,7 +554,126 @@ static PyTypeObject CounterType = {
     .tp_as_sequence = &Counter_sequence,
 };
 
-static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_ngramcount", "C word and pair counter for queries.dump_counts", -1, NULL};
+/* sum_run_lines(chunks, min_count) -> [(key, total)]: spill.sum_partition's sum in C. `chunks`
+ * are partitions of runs ('key\tcount' lines, split as bytes.splitlines splits: at \n, \r or
+ * \r\n; the key is what precedes a line's last tab); the totals of the keys reaching min_count
+ * come back, keys decoded from UTF-8. The table points into the chunks, so no key is copied. */
+typedef struct {
+    uint64_t hash;  /* 0: empty */
+    const char *key;
+    Py_ssize_t length;
+    uint64_t count;
+} SumSlot;
+
+static int parse_count(const char *digits, Py_ssize_t n, uint64_t *count) {
+    if (n < 1 || n > 19) return -1;
+    uint64_t value = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (digits[i] < '0' || digits[i] > '9') return -1;
+        value = value * 10 + (uint64_t)(digits[i] - '0');
+    }
+    *count = value;
+    return 0;
+}
+
+static int grow_sums(SumSlot **slots, uint64_t *mask) {
+    uint64_t size = (*mask + 1) * 2;
+    SumSlot *grown = PyMem_Calloc(size, sizeof(SumSlot));
+    if (!grown) return -1;
+    for (uint64_t i = 0; i <= *mask; i++) {
+        SumSlot s = (*slots)[i];
+        if (!s.hash) continue;
+        uint64_t j = s.hash & (size - 1);
+        while (grown[j].hash) j = (j + 1) & (size - 1);
+        grown[j] = s;
+    }
+    PyMem_Free(*slots);
+    *slots = grown;
+    *mask = size - 1;
+    return 0;
+}
+
+static PyObject *sum_run_lines(PyObject *Py_UNUSED(module), PyObject *args) {
+    PyObject *chunks, *result = NULL;
+    unsigned long long min_count;
+    if (!PyArg_ParseTuple(args, "OK:sum_run_lines", &chunks, &min_count)) return NULL;
+    PyObject *sequence = PySequence_Fast(chunks, "sum_run_lines() needs a list of bytes");
+    if (!sequence) return NULL;
+    uint64_t mask = (1u << 12) - 1, used = 0;
+    SumSlot *slots = PyMem_Calloc(mask + 1, sizeof(SumSlot));
+    if (!slots) { PyErr_NoMemory(); goto done; }
+    Py_ssize_t chunk_count = PySequence_Fast_GET_SIZE(sequence);
+    for (Py_ssize_t c = 0; c < chunk_count; c++) {
+        PyObject *chunk = PySequence_Fast_GET_ITEM(sequence, c);
+        if (!PyBytes_Check(chunk)) {
+            PyErr_Format(PyExc_TypeError, "sum_run_lines() needs bytes, not %.100s", Py_TYPE(chunk)->tp_name);
+            goto done;
+        }
+        const char *data = PyBytes_AS_STRING(chunk);
+        Py_ssize_t size = PyBytes_GET_SIZE(chunk), start = 0;
+        while (start < size) {
+            Py_ssize_t end = start;
+            while (end < size && data[end] != '\n' && data[end] != '\r') end++;
+            Py_ssize_t tab = end - 1;
+            while (tab >= start && data[tab] != '\t') tab--;
+            uint64_t count;
+            if (tab < start || parse_count(data + tab + 1, end - tab - 1, &count) < 0) {
+                PyObject *line = PyBytes_FromStringAndSize(data + start, end - start > 200 ? 200 : end - start);
+                if (line) {
+                    PyErr_Format(PyExc_ValueError, "run line %R is not 'key\\tcount'", line);
+                    Py_DECREF(line);
+                }
+                goto done;
+            }
+            Py_ssize_t length = tab - start;
+            uint64_t h = hash_bytes(data + start, (size_t)length);
+            uint64_t i = h & mask;
+            for (;;) {
+                SumSlot *s = &slots[i];
+                if (!s->hash) {
+                    s->hash = h;
+                    s->key = data + start;
+                    s->length = length;
+                    s->count = count;
+                    if (++used * 2 > mask && grow_sums(&slots, &mask) < 0) { PyErr_NoMemory(); goto done; }
+                    break;
+                }
+                if (s->hash == h && s->length == length && memcmp(s->key, data + start, (size_t)length) == 0) {
+                    s->count += count;
+                    break;
+                }
+                i = (i + 1) & mask;
+            }
+            /* the next line: \r\n is one break, as bytes.splitlines reads it */
+            start = (end + 1 < size && data[end] == '\r' && data[end + 1] == '\n') ? end + 2 : end + 1;
+        }
+    }
+    result = PyList_New(0);
+    if (!result) goto done;
+    for (uint64_t i = 0; i <= mask; i++) {
+        SumSlot s = slots[i];
+        if (!s.hash || s.count < min_count) continue;
+        PyObject *item = Py_BuildValue("(NK)", PyUnicode_DecodeUTF8(s.key, s.length, "strict"), (unsigned long long)s.count);
+        if (!item || PyList_Append(result, item) < 0) {
+            Py_XDECREF(item);
+            Py_CLEAR(result);
+            goto done;
+        }
+        Py_DECREF(item);
+    }
+done:
+    PyMem_Free(slots);
+    Py_DECREF(sequence);
+    return result;
+}
+
+static PyMethodDef module_methods[] = {
+    {"sum_run_lines", (PyCFunction)sum_run_lines, METH_VARARGS,
+     "sum_run_lines(chunks, min_count) -> [(key, total)] of the keys reaching min_count (spill.sum_partition's sum)"},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_ngramcount", "C word and pair counter for queries.dump_counts, and the sum of spilled runs", -1, module_methods};
 
 PyMODINIT_FUNC PyInit__ngramcount(void) {
     init_crc_table();

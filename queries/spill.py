@@ -49,15 +49,33 @@ def read_run_partition(path: Path | str, partition: int) -> bytes:
         return handle.read(offsets[partition + 1] - offsets[partition])
 
 
-def sum_partition(run_paths: list[str], partition: int, min_count: int) -> list[tuple[str, int]]:
-    """(key, count) of one partition summed over every run, for the keys reaching min_count."""
+def sum_run_lines(chunks: list[bytes], min_count: int) -> list[tuple[str, int]]:
+    """(key, total) of the 'key\tcount' lines of some runs' partitions, for the keys reaching
+    min_count; the reference for the C twin, _ngramcount.sum_run_lines (same pairs, any order)."""
     totals: dict[bytes, int] = {}
     get = totals.get
-    for path in run_paths:
-        for line in read_run_partition(path, partition).splitlines():
-            key, _, count = line.rpartition(b"\t")
+    for chunk in chunks:
+        for line in chunk.splitlines():
+            key, tab, count = line.rpartition(b"\t")
+            if not tab or not count.isdigit():
+                raise ValueError(f"run line {line[:200]!r} is not 'key\\tcount'")
             totals[key] = get(key, 0) + int(count)
     return [(key.decode("utf-8"), count) for key, count in totals.items() if count >= min_count]
+
+
+try:  # the C sum is optional, as the C counter is (setup.py)
+    from wit.queries._ngramcount import sum_run_lines as _c_sum_run_lines
+except ImportError:  # pragma: no cover - depends on the install
+    _c_sum_run_lines = None
+
+
+def sum_partition(run_paths: list[str], partition: int, min_count: int) -> list[tuple[str, int]]:
+    """(key, count) of one partition summed over every run, for the keys reaching min_count.
+
+    Holds the partition's bytes of every run at once (1/partitions of the runs) and sums them in
+    C where the extension is built (the table points into those bytes: no object per key)."""
+    chunks = [read_run_partition(path, partition) for path in run_paths]
+    return (_c_sum_run_lines or sum_run_lines)(chunks, min_count)
 
 
 def _sum_partition_task(task: tuple) -> list[tuple[str, int]]:

@@ -152,3 +152,38 @@ def test_the_dump_counter_gives_the_same_lists_with_either_counter(tmp_path, mon
         results[implementation] = (words, pairs, totals["tokens"], totals["articles"])
     assert results["c"] == results["python"]
     assert results["c"][0] and results["c"][1]
+
+
+def run_chunks(seed: int) -> list[bytes]:
+    """Partitions of several runs, as spill.run_buckets writes them, with keys of every kind."""
+    rng = random.Random(seed)
+    chunks = []
+    for _ in range(5):
+        counts = {random_prose(rng, rng.randint(1, 12)).replace("\t", " ").replace("\n", " ").replace("\r", " "): rng.randint(1, 400)
+                  for _ in range(300)}
+        counts.update({f"word{n}": n for n in range(0, 900, 7)})  # shared by every run: summed across them
+        counts = {key.encode("utf-8", "surrogatepass").decode("utf-8", "replace"): count for key, count in counts.items()}
+        chunks.extend(spill.run_buckets(counts, 3))
+    return chunks
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("min_count", [1, 100, 2_000])
+def test_the_c_sum_of_run_lines_is_the_python_sum(seed, min_count):
+    chunks = run_chunks(seed)
+    python_sums = spill.sum_run_lines(chunks, min_count)
+    assert sorted(ngramcount.sum_run_lines(chunks, min_count)) == sorted(python_sums)
+    assert dict(python_sums).get("word700") == (5 * 700 if min_count <= 3_500 else None)
+    assert all(count >= min_count for _, count in python_sums)
+
+
+def test_run_lines_split_as_bytes_splitlines_and_bad_lines_are_refused():
+    chunk = b"a b\t2\r\nc\t3\rtab\tin key\t4\na b\t5\n"
+    assert sorted(ngramcount.sum_run_lines([chunk], 1)) == sorted(spill.sum_run_lines([chunk], 1)) == [("a b", 7), ("c", 3), ("tab\tin key", 4)]
+    for bad in (b"no tab\n", b"key\t\n", b"key\t-3\n", b"key\t1x\n", b"ok\t1\n\nok\t2\n"):
+        with pytest.raises(ValueError, match="is not 'key"):
+            ngramcount.sum_run_lines([bad], 1)
+        with pytest.raises(ValueError, match="is not 'key"):
+            spill.sum_run_lines([bad], 1)
+    with pytest.raises(TypeError):
+        ngramcount.sum_run_lines(["not bytes"], 1)
