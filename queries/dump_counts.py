@@ -19,7 +19,9 @@ work directory:
    is complete, so a rerun resumes at the first unfinished piece;
 3. merge: each word partition is summed and words seen `min_count` times are kept; each pair
    partition is summed and pairs seen `min_bigram_count` times whose two words are both kept
-   are scored by PMI. Memory: one partition, plus the kept words (a few million at most).
+   are scored by PMI (spill.sum_partitions, summed in C where the extension is built). Memory
+   per merge process: one partition's bytes of every run and their table, plus the kept words
+   (a few million at most).
 
 Every pair is spilled (which pairs can qualify is known only once every word is counted), so the
 runs take disk: benchmarks/bench_dump_counts.py prints how much per MB of XML. They stay in the

@@ -2,8 +2,9 @@
 
 A run is one spill of a {key: count} dict: 'key\\tcount' lines grouped by partition (crc32 of the
 key modulo `partitions`), with an index of each partition's byte range beside it
-(RUN.index.json). Summing a partition over every run needs about 1/partitions of all distinct
-keys in memory. Used by pageviews.py (titles) and dump_counts.py (words and word pairs).
+(RUN.index.json). Summing a partition reads its bytes from every run (about 1/partitions of
+the runs) and sums them in one table (C where _ngramcount is built, else Python; same totals).
+Used by pageviews.py (titles) and dump_counts.py (words and word pairs).
 """
 
 from __future__ import annotations
