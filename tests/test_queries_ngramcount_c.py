@@ -187,3 +187,14 @@ def test_run_lines_split_as_bytes_splitlines_and_bad_lines_are_refused():
             spill.sum_run_lines([bad], 1)
     with pytest.raises(TypeError):
         ngramcount.sum_run_lines(["not bytes"], 1)
+
+
+def test_without_the_extension_the_dump_counter_falls_back_to_python(tmp_path, monkeypatch):
+    with_c = dump_counts.count_dump([str(DUMP_XML)], tmp_path / "c", 2, 2, 1.0, workers=1, partitions=3)
+    monkeypatch.setattr(wikipedia, "_CNgramCounter", None)
+    monkeypatch.setattr(spill, "_c_sum_run_lines", None)
+    assert isinstance(wikipedia.ngram_counter(), wikipedia.PythonNgramCounter)
+    with pytest.raises(ValueError, match="not built"):
+        wikipedia.ngram_counter("c")
+    without_c = dump_counts.count_dump([str(DUMP_XML)], tmp_path / "python", 2, 2, 1.0, workers=1, partitions=3)
+    assert without_c[:2] == with_c[:2] and without_c[2]["tokens"] == with_c[2]["tokens"]
