@@ -11,13 +11,17 @@ work directory:
    * an uncompressed .xml file: byte ranges of PIECE_XML_BYTES (a piece owns the pages that
      start in its range);
    * anything else (a split .bz2 file, .gz, remote files): the whole file, one piece;
-2. count: one worker process per core counts words and word pairs of its pieces' articles in
-   two dicts; when they hold `max_keys` keys, and at the end of a piece, it spills them to run
+2. count: one worker process per core strips its pieces' articles to prose (wikipedia.py) and
+   counts their words and word pairs (the C counter of _ngramcount.c, or its pure-Python twin
+   wikipedia.PythonNgramCounter); when it holds `max_keys` distinct keys, and at the end of a
+   piece, it spills them to run
    files partitioned by hash (spill.py). A piece's folder is renamed into place when the piece
    is complete, so a rerun resumes at the first unfinished piece;
 3. merge: each word partition is summed and words seen `min_count` times are kept; each pair
    partition is summed and pairs seen `min_bigram_count` times whose two words are both kept
-   are scored by PMI. Memory: one partition, plus the kept words (a few million at most).
+   are scored by PMI (spill.sum_partitions, summed in C where the extension is built). Memory
+   per merge process: one partition's bytes of every run and their table, plus the kept words
+   (a few million at most).
 
 Every pair is spilled (which pairs can qualify is known only once every word is counted), so the
 runs take disk: benchmarks/bench_dump_counts.py prints how much per MB of XML. They stay in the
@@ -32,7 +36,6 @@ import logging
 import os
 import shutil
 import time
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -144,28 +147,27 @@ def iter_piece_articles(piece: Piece):
 
 def count_piece(task: tuple) -> dict:
     """Counts one piece's words and pairs into run files under piece_dir (renamed there when complete)."""
-    piece, piece_dir, partitions, max_keys = task
+    piece, piece_dir, partitions, max_keys, counter_implementation = task
     piece_dir = Path(piece_dir)
     partial = piece_dir.with_name(piece_dir.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)  # left by an interrupted run: redo the piece
     partial.mkdir(parents=True)
-    unigrams: Counter = Counter()
-    bigrams: Counter = Counter()
+    counter = wikipedia.ngram_counter(counter_implementation)
     stats = {"articles": 0, "tokens": 0, "spills": 0, "bytes": _piece_size(piece)}
 
     def spill_counts() -> None:
-        spill.write_run(unigrams, partial / f"words-{stats['spills']:04d}.tsv", partitions)
-        spill.write_run(bigrams, partial / f"pairs-{stats['spills']:04d}.tsv", partitions)
+        words, pairs = counter.drain_runs(partitions)
+        spill.write_buckets(words, partial / f"words-{stats['spills']:04d}.tsv")
+        spill.write_buckets(pairs, partial / f"pairs-{stats['spills']:04d}.tsv")
         stats["spills"] += 1
-        unigrams.clear()
-        bigrams.clear()
 
+    add, article_prose = counter.add, wikipedia.article_prose
     for _, text in iter_piece_articles(piece):
-        stats["tokens"] += wikipedia.count_ngrams(text, unigrams, bigrams)
+        stats["tokens"] += add(article_prose(text))
         stats["articles"] += 1
-        if len(unigrams) + len(bigrams) >= max_keys:
+        if len(counter) >= max_keys:
             spill_counts()
-    if unigrams or bigrams:
+    if len(counter):
         spill_counts()
     (partial / "stats.json").write_text(json.dumps(stats))
     partial.rename(piece_dir)
@@ -191,12 +193,18 @@ def count_dump(
     workers: int | None = None,
     partitions: int = DEFAULT_PARTITIONS,
     max_keys: int = DEFAULT_MAX_KEYS,
+    counter: str = "auto",
 ) -> tuple[list[tuple[str, int]], list[tuple[str, int, float]], dict]:
-    """(kept words with counts, kept pairs with counts and PMI, totals) of the dumps' articles."""
+    """(kept words with counts, kept pairs with counts and PMI, totals) of the dumps' articles.
+
+    `counter` picks the word and pair counter (wikipedia.ngram_counter: "auto", "c", "python");
+    both count the same.
+    """
     if not paths:
         raise WitError("no Wikipedia dump files given")
     if min(min_count, min_bigram_count, partitions, max_keys) < 1:
         raise WitError("min_count, min_bigram_count, partitions and max_keys must be >= 1")
+    wikipedia.ngram_counter(counter)  # an unknown or unbuilt counter fails here, not in a worker
     workers = max(1, workers or os.cpu_count() or 1)
     work = Path(work_dir)
     work.mkdir(parents=True, exist_ok=True)
@@ -207,7 +215,7 @@ def count_dump(
         raise WitError(f"dump work directory {work} holds counts of other files or settings; give another --work-dir or empty it")
     job_file.write_text(json.dumps(job))
 
-    todo = [(piece, str(work / f"piece-{n:06d}"), partitions, max_keys)
+    todo = [(piece, str(work / f"piece-{n:06d}"), partitions, max_keys, counter)
             for n, piece in enumerate(pieces) if not (work / f"piece-{n:06d}").is_dir()]
     if len(todo) < len(pieces):
         log.info("Wikipedia: resuming, %d of %d pieces already counted in %s", len(pieces) - len(todo), len(pieces), work)

@@ -27,6 +27,7 @@ import re
 from collections import Counter
 from typing import Iterator
 
+from wit.queries import spill
 from wit.queries.match_keys import TOKEN_RE, fold
 from wit.core.errors import WitError
 
@@ -145,7 +146,7 @@ _INNER_LINK = re.compile(r"\[\[([^\[\]]*)\]\]")
 _EXTERNAL_LINK = re.compile(r"\[(?:https?:|ftp:)?//[^\s\]]*\s*([^\]]*)\]")
 _BARE_URL = re.compile(r"(?:https?|ftp)://\S+")
 _TAG = re.compile(r"</?[A-Za-z][^<>]*>")
-_QUOTES = re.compile(r"'{2,}")
+_QUOTES = re.compile(r"'''*")  # two or more, written so that the regex engine scans for the literal ''
 _HEADING = re.compile(r"^(=+)\s*(.*?)\s*\1\s*$", re.M)
 _MAGIC_WORD = re.compile(r"__[A-Z]+__")
 # Table rows and template parameters that survived unbalanced braces: never prose.
@@ -233,12 +234,14 @@ def strip_wikitext(text: str) -> str:
         text, replaced = _INNER_LINK.subn(_replace_link, text)
         if not replaced:
             break
-    text = _BARE_URL.sub(" ", text)
+    if "://" in text:  # the pattern has no literal prefix to scan for: skip the scan when it cannot match
+        text = _BARE_URL.sub(" ", text)
     text = _TAG.sub(" ", text)
     text = _QUOTES.sub("", text)
     text = _HEADING.sub(lambda m: m.group(2) + ".", text)
     text = _MAGIC_WORD.sub(" ", text)
-    text = _MARKUP_LINE.sub(" ", text)
+    if "|" in text or "!" in text:  # the same: every markup line holds one of them
+        text = _MARKUP_LINE.sub(" ", text)
     return html.unescape(text)
 
 
@@ -283,6 +286,11 @@ def drop_clitics(text: str) -> str:
 _SEGMENT_BREAK = re.compile(r"[\n.!?;:,()\[\]{}\"|\u2013\u2014]+")
 
 
+def article_prose(wikitext: str) -> str:
+    """What the counters read of an article: its prose, markup stripped and clitics cut."""
+    return drop_clitics(strip_wikitext(wikitext))
+
+
 def count_ngrams(wikitext: str, unigrams: Counter, bigrams: Counter) -> int:
     """Adds one article's words and within-segment pairs to the counters; returns its token count.
 
@@ -290,8 +298,13 @@ def count_ngrams(wikitext: str, unigrams: Counter, bigrams: Counter) -> int:
     holds 'aristotle', never a lone 's' or the bigram 'aristotle s'. Counting straight into the
     caller's counters (C-level Counter.update of a list) avoids merging a per-article Counter.
     """
+    return count_prose_ngrams(article_prose(wikitext), unigrams, bigrams)
+
+
+def count_prose_ngrams(prose: str, unigrams: Counter, bigrams: Counter) -> int:
+    """count_ngrams of prose already stripped (article_prose): the reference the C counter matches."""
     total = 0
-    for segment in _SEGMENT_BREAK.split(drop_clitics(strip_wikitext(wikitext))):
+    for segment in _SEGMENT_BREAK.split(prose):
         tokens = TOKEN_RE.findall(fold(segment))
         if not tokens:
             continue
@@ -300,6 +313,58 @@ def count_ngrams(wikitext: str, unigrams: Counter, bigrams: Counter) -> int:
         if len(tokens) > 1:
             bigrams.update(map(" ".join, zip(tokens, tokens[1:])))
     return total
+
+
+class PythonNgramCounter:
+    """Words and within-segment word pairs of many articles' prose; the reference for the C counter.
+
+    The interface of wit.queries._ngramcount.NgramCounter, which counts the same several times
+    faster: add(prose) -> tokens counted, len() -> distinct words + pairs held, drain() ->
+    ({word: count}, {"a b": count}) and empty again, drain_runs(partitions) -> the same counts as
+    spill.run_buckets partitions (the C counter makes those without a Python object per key).
+    """
+
+    def __init__(self) -> None:
+        self._unigrams: Counter = Counter()
+        self._bigrams: Counter = Counter()
+
+    def add(self, prose: str) -> int:
+        return count_prose_ngrams(prose, self._unigrams, self._bigrams)
+
+    def __len__(self) -> int:
+        return len(self._unigrams) + len(self._bigrams)
+
+    def drain(self) -> tuple[dict[str, int], dict[str, int]]:
+        counts = dict(self._unigrams), dict(self._bigrams)
+        self._unigrams.clear()
+        self._bigrams.clear()
+        return counts
+
+    def drain_runs(self, partitions: int) -> tuple[list[bytes], list[bytes]]:
+        """drain()'s two dicts as spill.run_buckets partitions (what a spill writes)."""
+        if partitions < 1:
+            raise ValueError("partitions must be >= 1")
+        words, pairs = self.drain()
+        return spill.run_buckets(words, partitions), spill.run_buckets(pairs, partitions)
+
+
+try:  # the C counter is optional: without a compiler at install time the Python one is used
+    from wit.queries._ngramcount import NgramCounter as _CNgramCounter
+except ImportError:  # pragma: no cover - depends on the install
+    _CNgramCounter = None
+
+
+def ngram_counter(implementation: str = "auto"):
+    """A word and pair counter: "c" (wit.queries._ngramcount), "python", or "auto" (C when built)."""
+    if implementation == "auto":
+        implementation = "c" if _CNgramCounter is not None else "python"
+    if implementation == "c":
+        if _CNgramCounter is None:
+            raise ValueError("the C counter wit.queries._ngramcount is not built in this install")
+        return _CNgramCounter(fold)
+    if implementation == "python":
+        return PythonNgramCounter()
+    raise ValueError(f"unknown counter implementation {implementation!r} (auto, c, python)")
 
 
 def article_ngram_counts(wikitext: str) -> tuple[Counter, Counter]:

@@ -22,9 +22,9 @@ fi
 
 # The stamp records what was installed; skip pip entirely when nothing changed.
 stamp="$venv/.wit-setup-$(echo "$extras" | tr ',' '-')"
-# The C extensions (queries/_fastmatch.c, filters/_fastlid.c, filters/_rulescan.c) are compiled
+# The C extensions (queries/_fastmatch.c, queries/_ngramcount.c, filters/_fastlid.c, filters/_rulescan.c) are compiled
 # by the install, so a change to one must reinstall too.
-fingerprint=$(cat pyproject.toml setup.py "$constraints" scripts/setup.sh queries/_fastmatch.c filters/_fastlid.c filters/_rulescan.c | sha256sum | cut -c1-16)
+fingerprint=$(cat pyproject.toml setup.py "$constraints" scripts/setup.sh queries/_fastmatch.c queries/_ngramcount.c filters/_fastlid.c filters/_rulescan.c | sha256sum | cut -c1-16)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$fingerprint" ]; then
     echo "setup: $venv is up to date (extras: $extras)"
     exit 0
