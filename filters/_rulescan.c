@@ -52,7 +52,7 @@ typedef struct {
     /* gear_hints: substrings that send a separated segment to the camera rules;
      * exposure_words: the exposure pattern's alternatives without a digit ('aperture');
      * tool_word_starts: 'untitled', 'screenshot' ...: file-name shapes without a digit;
-     * tool_name_starts: tools that name files with a word and a number ('WhatsApp Image 2020');
+     * tool_name_starts: tools that name files with a word and a number ('WhatsApp Image 2017');
      * sequence_words: 'photo' ... in 'photo 3 of 12';
      * forum_words: words every forum-attachment pattern holds;
      * result_prefixes: 'image result for ...' starts;

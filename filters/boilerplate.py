@@ -1,9 +1,9 @@
 """Boilerplate alt text (drop_boilerplate): text with no content to learn from.
 
 Dropped: no letters at all (digits, punctuation, symbols), a bare URL or domain, and captions
-made only of generic image words and UI labels ('image', 'logo', 'Header image', 'E-mail Icon',
-'Icon - Account', 'click to zoom'). A named brand or organisation with 'logo'/'icon' is
-content ('Mozilla icon', 'Riverside Dental logo') and stays. Non-English boilerplate ('Hier klicken!')
+made only of generic image words and UI labels ('image', 'logo', 'Header image', 'Phone icon',
+'Icon - Search', 'click to zoom'). A named brand or organisation with 'logo'/'icon' is
+content ('Mozilla icon', 'Riverside Dental logo') and stays. Non-English boilerplate ('Bild vergrößern')
 is left to language identification, which drops it as drop_nonenglish.
 """
 
@@ -37,7 +37,7 @@ _RESULT_PREFIX = re.compile(r"^(?:" + "|".join(RESULT_PREFIX_WORDS) + r")\s+(?:r
 _BARE_URL = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|www\.)\S+$", re.IGNORECASE)
 # A domain: labels joined by dots ending in an alphabetic TLD, optionally a path; no spaces.
 _DOMAIN = re.compile(r"^(?:[a-z0-9-]+\.)+[a-z]{2,24}(?:/\S*)?$", re.IGNORECASE)
-# File extensions look like TLDs ('prof_pic.jpg'); those belong to the file-name rule.
+# File extensions look like TLDs ('team_pic.png'); those belong to the file-name rule.
 _FILE_TLDS = frozenset(
     "jpg jpeg png gif webp bmp tif tiff svg ico heic heif jfif avif raw psd pdf mp4 mov avi php html htm asp aspx".split()
 )

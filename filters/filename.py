@@ -7,10 +7,10 @@ Two steps, following the label rules in shared/data/README.md:
    PXL_, GOPR, 'WhatsApp Image', 'Screenshot', 'Bildschirmfoto' ...), a single token made of
    codes, a hash or UUID, 'photo 3 of 12', 'Copy of ...', a forum attachment line.
 2. Content: a file-name-shaped caption is dropped only when its name part carries fewer than
-   two real content words. Counters, dates, hashes, codes glued to letters ('Stokes2023CHI'),
+   two real content words. Counters, dates, hashes, codes glued to letters ('Miller2019ICML'),
    generic words (image, photo, untitled, screenshot ...) and short acronyms do not count;
-   person names do. So 'blue-ceramic-coffee-mug-on-wooden-desk.jpg' and 'kyle_lo_profile.jpg'
-   stay, 'flowers2.JPG' and 'prof_pic.jpg' go.
+   person names do. So 'red-brick-lighthouse-at-dusk.jpg' and 'maria_chen_headshot.jpg'
+   stay, 'garden3.PNG' and 'team_pic.png' go.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ TOOL_NAME_PATTERNS = (
 SEQUENCE_WORDS = ("photo", "image", "picture", "pic", "slide", "img")
 
 # Camera and phone counters, stock-site ids: the prefix is followed by digits ('IMG_0976',
-# 'P5230117', 'istockphoto-1234').
+# 'P7140045', 'istockphoto-1234').
 COUNTER_PREFIXES = (
     "img dsc dscn dscf dcim pxl gopr gp mvi vid pano sam wp pic pict imag photo image scan dji _mg mg p fb_img "
     "received istockphoto shutterstock gettyimages adobestock depositphotos dreamstime stock"
@@ -53,7 +53,7 @@ COUNTER_PREFIXES = (
 _AUTO_PREFIX = re.compile(
     # After a space the counter has 3+ digits ('IMG 0639'): 'DJI 35mm' or 'P 51' are not counters.
     r"^(?:" + "|".join(COUNTER_PREFIXES) + r")(?:[_-]?\d|\s\d\d\d)"
-    # Tools that name files with a word then a date: 'Screenshot 2021-06-14 152233'.
+    # Tools that name files with a word then a date: 'Screenshot 2019-03-02 094512'.
     r"|^(?:" + "|".join(TOOL_NAME_PATTERNS) + r")\b.*\d",
     re.IGNORECASE,
 )
@@ -132,7 +132,7 @@ def content_words(name: str) -> list[str]:
     words = []
     for token in tokens:
         # A token that mixes letters and digits is one opaque code, even if it holds a word:
-        # 'august2020writing', 'Stokes2023CHI', 'flowers2'.
+        # 'march2018notes', 'Miller2019ICML', 'garden3'.
         if is_content_word(token):
             words.append(token)
     return words
