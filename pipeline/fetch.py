@@ -182,6 +182,7 @@ class Fetcher:
         self._parked = 0
         self._max_parked = PARKED_PER_SLOT * config.concurrency
         self.session: aiohttp.ClientSession | None = None
+        self._resolver: SafeResolver | None = None
 
     async def __aenter__(self) -> Fetcher:
         if self.archive is None:
@@ -191,11 +192,13 @@ class Fetcher:
                 max_in_flight=config.dns_concurrency, timeout=config.dns_timeout, ttl=config.dns_cache_ttl,
                 negative_ttl=config.dns_negative_ttl, transient_ttl=config.retry_backoff,
             )
+            # Every answer, cached or not, is filtered by the address policy.
+            self._resolver = SafeResolver(self.policy, names)
             connector = aiohttp.TCPConnector(
                 limit=self.config.concurrency,
                 limit_per_host=self.config.per_host_limit,
                 use_dns_cache=False,  # CachingResolver caches (answers and failures) and shares lookups
-                resolver=SafeResolver(self.policy, names),  # every answer, cached or not, is filtered
+                resolver=self._resolver,
                 enable_cleanup_closed=True,
             )
             self.session = aiohttp.ClientSession(
@@ -213,6 +216,10 @@ class Fetcher:
             task.cancel()
         if self.session is not None:
             await self.session.close()
+        if self._resolver is not None:
+            # Not the connector's to close (it did not make it). Closing cancels c-ares queries
+            # still out while the loop runs, so none answers into a closed loop.
+            await self._resolver.close()
 
     async def fetch(self, url: str, slot: asyncio.Semaphore | None = None) -> Download:
         """Every attempt at `url` until its final outcome (never raises).
@@ -285,8 +292,7 @@ class Fetcher:
     def _final(self, download: Download) -> Download:
         """Count the URL's final outcome by class, and return it."""
         if not download.reason:
-            download.reason = "success" if download.status == "success" else (
-                f"http_{download.http_status}" if download.http_status else download.status)
+            download.reason = download.status
         self.stats.add(f"outcome.{download.reason}")
         return download
 
@@ -398,7 +404,7 @@ class Fetcher:
         if not 200 <= status < 300:
             transient = status in TRANSIENT_HTTP_STATUSES
             return Download("failed_to_download", f"http {status}", final_url=url, transient=transient, http_status=status,
-                            retry_after=parse_retry_after(retry_after) if transient else None)
+                            reason=f"http_{status}", retry_after=parse_retry_after(retry_after) if transient else None)
         directive = disallowed_by_header(robots_tags, self.config.disallowed_directives)
         if directive:
             return Download("opted_out", f"X-Robots-Tag: {directive}", final_url=url)

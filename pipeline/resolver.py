@@ -34,7 +34,10 @@ from wit.pipeline.fetch_stats import FetchStats
 
 log = logging.getLogger(__name__)
 
-CARES_TRIES = 3  # c-ares' own tries per lookup (its timeouts adapt to the server; ours bounds the sum)
+# c-ares' own tries per lookup, the first given a third of --dns-timeout (c-ares lengthens later
+# tries, and shortens them for a server that answers fast); our own limit bounds the whole lookup.
+CARES_TRIES = 3
+CARES_FIRST_TRY_SHARE = 1 / 3
 MAX_CACHED_NAMES = 200_000  # entries, answers and failures together; the oldest go first
 
 # c-ares error codes (ares.h) and what they mean for a retry.
@@ -185,7 +188,7 @@ def base_resolver(kind: str = "async", servers: tuple[str, ...] = (), timeout: f
         return aiohttp.ThreadedResolver()
     from aiohttp.resolver import AsyncResolver
 
-    options: dict = {"timeout": timeout, "tries": CARES_TRIES}
+    options: dict = {"timeout": timeout * CARES_FIRST_TRY_SHARE, "tries": CARES_TRIES}
     if servers:
         options["nameservers"] = list(servers)
     return AsyncResolver(**options)
