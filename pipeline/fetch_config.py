@@ -81,7 +81,7 @@ class FetchConfig:
     resolver: str = "async"  # "async": c-ares through aiodns; "threaded": getaddrinfo in threads
     dns_servers: tuple[str, ...] = ()  # empty: the system's, from /etc/resolv.conf
     dns_concurrency: int = 256  # lookups in flight at once
-    dns_timeout: float = 5.0  # for a whole lookup, c-ares' own retries included
+    dns_timeout: float = 3.0  # for a whole lookup, c-ares' own retries included
     dns_cache_ttl: float = 300.0
     dns_negative_ttl: float = 300.0  # a name that does not exist is not looked up again within it
     # runs

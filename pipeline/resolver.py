@@ -89,7 +89,7 @@ class _Entry:
 class CachingResolver(AbstractResolver):
     """Caches, shares, bounds and counts the lookups of an inner aiohttp resolver."""
 
-    def __init__(self, inner: AbstractResolver, stats: FetchStats, *, max_in_flight: int = 256, timeout: float = 5.0,
+    def __init__(self, inner: AbstractResolver, stats: FetchStats, *, max_in_flight: int = 256, timeout: float = 3.0,
                  ttl: float = 300.0, negative_ttl: float = 300.0, transient_ttl: float = 1.0,
                  max_entries: int = MAX_CACHED_NAMES, clock=time.monotonic) -> None:
         self.inner = inner
@@ -173,7 +173,7 @@ def _with_port(answers: list, port: int) -> list:
     return [{**answer, "port": port} for answer in answers]
 
 
-def base_resolver(kind: str = "async", servers: tuple[str, ...] = (), timeout: float = 5.0) -> AbstractResolver:
+def base_resolver(kind: str = "async", servers: tuple[str, ...] = (), timeout: float = 3.0) -> AbstractResolver:
     """c-ares through aiodns, asking `servers` (default: /etc/resolv.conf's); the threaded
     getaddrinfo resolver when asked for, or when aiodns cannot be imported (logged)."""
     if kind == "threaded":
