@@ -7,13 +7,18 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import json
+import logging
 import time
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from dns_server import DnsServer, Name
 from image_server import ImageServer
 from photos import photo
+from wit.app.cli import main
 from wit.pipeline.fetch import Fetcher, HostBackoff, parse_retry_after
 from wit.pipeline.fetch_config import FetchConfig, ImageOptions
 from wit.pipeline.shard_work import fetch_in_process
@@ -198,3 +203,23 @@ def test_every_url_of_a_run_ends_with_one_status_and_the_counts_reconcile(server
     assert outcomes["outcome.timeout"] == 1 and outcomes["outcome.http_404"] == 1
     assert stats["retry.http_429"] == 1 and stats["retry.truncated"] == 1 and stats["retry.dns_servfail"] == 2
     assert stats["dns_lookups"] >= 3 and stats["dns_in_flight_max"] >= 1
+
+
+def test_wit_fetch_takes_the_name_server_and_retry_options_and_logs_the_run_stats(server, tmp_path, caplog):
+    with DnsServer({"pics.test": Name(addresses=["127.0.0.1"]), "nowhere.test": Name(fault="nxdomain")}) as dns:
+        urls = [f"http://pics.test:{server.port}/ok/{i}.jpg" for i in range(80, 84)]
+        urls += [f"http://pics.test:{server.port}/limited/84.jpg?status=503&after=1", f"http://nowhere.test:{server.port}/ok/1.jpg"]
+        listing = tmp_path / "list.parquet"
+        pq.write_table(pa.Table.from_pylist([{"url": u, "caption": f"photo {i}"} for i, u in enumerate(urls)]), listing)
+        out = tmp_path / "out"
+        with caplog.at_level(logging.INFO):
+            code = main(["fetch", "--input", str(listing), "--out", str(out), "--image-size", "32", "--allow-address", "127.0.0.1/32",
+                         "--dns-server", dns.address, "--dns-timeout", "1", "--dns-negative-ttl", "30", "--retry-backoff", "0.1",
+                         "--max-retry-after", "3", "--url-deadline", "20"])
+    assert code == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status_counts"] == {"success": 5, "failed_to_download": 1}
+    assert manifest["config"]["dns_servers"] == [dns.address] and manifest["config"]["max_retry_after"] == 3
+    stats = manifest["fetch_stats"]
+    assert stats["dns_lookups"] == 2 and stats["host_pauses"] == 1 and stats["retry.http_503"] == 1
+    assert "DNS: 2 lookups" in caplog.text
