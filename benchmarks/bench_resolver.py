@@ -173,7 +173,7 @@ def main() -> None:
     parser.add_argument("--servfail", type=float, default=0.02)
     parser.add_argument("--nxdomain", type=float, default=0.03)
     parser.add_argument("--silent", type=float, default=0.005, help="names never answered (lookup timeouts)")
-    parser.add_argument("--dns-concurrency", type=int, default=256)
+    parser.add_argument("--dns-concurrency", type=int, default=256, help="wit's bound on lookups in flight (its default)")
     parser.add_argument("--dns-timeout", type=float, default=2.0)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()

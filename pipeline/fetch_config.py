@@ -80,7 +80,10 @@ class FetchConfig:
     # name resolution (pipeline/resolver.py)
     resolver: str = "async"  # "async": c-ares through aiodns; "threaded": getaddrinfo in threads
     dns_servers: tuple[str, ...] = ()  # empty: the system's, from /etc/resolv.conf
-    dns_concurrency: int = 256  # lookups in flight at once
+    # Lookups in flight at once. A request waits for at most one, so this binds only above
+    # --concurrency 256; a resolver answering in 200 ms then still gives ~1,300 lookups/s, and
+    # one that slows down under load is not flooded (benchmarks/bench_resolver.py).
+    dns_concurrency: int = 256
     dns_timeout: float = 3.0  # for a whole lookup, c-ares' own retries included
     dns_cache_ttl: float = 300.0
     dns_negative_ttl: float = 300.0  # a name that does not exist is not looked up again within it
