@@ -72,10 +72,10 @@ def profile(workdir: Path, stub_decode: bool) -> dict:
     loop_cpu = [0.0]
     real_fetch_shards = shard_work._fetch_shards
 
-    async def timed_fetch_shards(jobs, config):
+    async def timed_fetch_shards(jobs, config, *rest):
         started = time.thread_time()
         try:
-            return await real_fetch_shards(jobs, config)
+            return await real_fetch_shards(jobs, config, *rest)
         finally:
             loop_cpu[0] = time.thread_time() - started
 

@@ -7,19 +7,32 @@ wit.shards.writer.STATUSES with a one-line `error`, so every attempted sample is
 
 Redirects are followed by hand (aiohttp's automatic redirects would skip our checks), so every
 hop is checked against the address policy (pipeline/safety.py), robots.txt when asked, and
-counted against --max-redirects. Only transient failures (connection errors, HTTP 429 and 5xx
-gateway errors) are retried, with exponential backoff; a timeout is not retried, since a
-server that stalled once usually stalls again and each retry would cost the full timeout.
+counted against --max-redirects. Names are resolved by pipeline/resolver.py (c-ares, cached,
+bounded) under the same policy.
+
+Retries: only transient failures (connection errors and resets, truncated bodies, HTTP 429 and
+5xx gateway errors, DNS SERVFAIL and timeouts) are retried, each in a later pass: the URL gives
+its download slot back and waits (exponential backoff, or the Retry-After it was given, up to
+--max-retry-after), so other URLs go ahead meanwhile. A host that answers 429 or 503 is paused as
+a whole: its other URLs wait too, instead of adding to its load. Permanent failures (404,
+NXDOMAIN, ...) and timeouts are not retried: a server that stalled once usually stalls again,
+and each retry would cost the full timeout. Every attempt has a hard deadline (--timeout: DNS,
+every redirect hop and the whole body, however slowly it trickles in), and every URL one
+(--url-deadline) from its first request to its final status, so a run always ends.
 """
 
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import logging
 import math
 import os
+import random
+import time
 import urllib.robotparser
 from dataclasses import dataclass
+from datetime import timezone
 from urllib.parse import urljoin, urlsplit
 
 import aiohttp
@@ -30,7 +43,9 @@ from wit.pipeline.fetch_config import (  # noqa: F401 - re-exported: the stage's
     FetchConfig,
     add_fetch_arguments,
 )
+from wit.pipeline.fetch_stats import FetchStats
 from wit.pipeline.images import ImageRejected, StoredImage, process_image
+from wit.pipeline.resolver import CachingResolver, LookupFailure, base_resolver
 from wit.pipeline.safety import SafeResolver, check_host, find_refusal
 
 log = logging.getLogger(__name__)
@@ -38,6 +53,11 @@ log = logging.getLogger(__name__)
 # Connection-level settings only; the options themselves live in pipeline/fetch_config.py
 # (argparse-light, so `wit --help` does not import aiohttp).
 TRANSIENT_HTTP_STATUSES = frozenset({429, 500, 502, 503, 504})
+RATE_LIMIT_STATUSES = frozenset({429, 503})  # the host asks to be left alone for a while: pause it
+# URLs waiting for a retry or a paused host give their download slot back, up to this many per
+# slot; beyond that they wait holding it, which bounds the tasks alive (a list of one host that
+# answers 429 to everything would otherwise park the whole list).
+PARKED_PER_SLOT = 4
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 # aiohttp pauses reading a response whose unread bytes pass twice this (64 KiB by default), so
 # a large photo would arrive in many pause/resume rounds; with 1 MiB most photos arrive in one.
@@ -55,6 +75,63 @@ class Download:
     transient: bool = False  # worth retrying: connection errors, HTTP 429 and 5xx gateway errors
     attempts: int = 1
     http_status: int = 0  # of a failed response, 0 when there was none
+    reason: str = ""  # the failure's class in the run's stats (http_404, dns_nxdomain, timeout, ...)
+    retry_after: float | None = None  # seconds the response's Retry-After asked for
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds from a Retry-After header: delay-seconds or an HTTP date; None if absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+class HostBackoff:
+    """Hosts that asked us to slow down (429/503, Retry-After), and when each may be asked again.
+
+    A host's pause is its Retry-After, else the backoff doubled for each pause in a row, at most
+    `cap`; a success ends the row. Responses to requests sent before a pause began do not
+    lengthen it, except by an explicit Retry-After.
+    """
+
+    def __init__(self, base: float, cap: float, clock=time.monotonic) -> None:
+        self.base, self.cap, self.clock = base, cap, clock
+        self._resume: dict[str, float] = {}
+        self._strikes: dict[str, int] = {}
+
+    def wait_s(self, host: str) -> float:
+        resume = self._resume.get(host)
+        if resume is None:
+            return 0.0
+        left = resume - self.clock()
+        if left <= 0:
+            del self._resume[host]
+            return 0.0
+        return left
+
+    def slow_down(self, host: str, retry_after: float | None) -> bool:
+        """Pause `host`; True when a new pause began (not one already running)."""
+        now = self.clock()
+        if self._resume.get(host, 0.0) > now:
+            if retry_after is not None:
+                self._resume[host] = max(self._resume[host], now + min(self.cap, retry_after))
+            return False
+        strikes = self._strikes[host] = self._strikes.get(host, 0) + 1
+        backoff = self.base * 2 ** min(strikes - 1, 16)
+        self._resume[host] = now + min(self.cap, retry_after if retry_after is not None else backoff)
+        return True
+
+    def recovered(self, host: str) -> None:
+        self._strikes.pop(host, None)
 
 
 def disallowed_by_header(values: list[str], directives: tuple[str, ...], token: str = USER_AGENT_TOKEN) -> str | None:
@@ -93,21 +170,35 @@ def client_timeout(config: FetchConfig) -> aiohttp.ClientTimeout:
 class Fetcher:
     """One aiohttp session for one event loop. Use as `async with Fetcher(config) as f:`."""
 
-    def __init__(self, config: FetchConfig, archive=None) -> None:
-        """archive: a wit.pipeline.archive.ArchiveIndex to answer from instead of the web."""
+    def __init__(self, config: FetchConfig, archive=None, stats: FetchStats | None = None) -> None:
+        """archive: a wit.pipeline.archive.ArchiveIndex to answer from instead of the web;
+        stats: where to count requests, retries and lookups (`self.stats`, new if not given)."""
         self.config = config
         self.archive = archive
         self.policy = config.address_policy()
+        self.stats = stats if stats is not None else FetchStats()
         self._robots: dict[str, asyncio.Task] = {}
+        self._hosts = HostBackoff(config.retry_backoff, config.max_retry_after)
+        self._parked = 0
+        self._max_parked = PARKED_PER_SLOT * config.concurrency
         self.session: aiohttp.ClientSession | None = None
+        self._resolver: SafeResolver | None = None
 
     async def __aenter__(self) -> Fetcher:
         if self.archive is None:
+            config = self.config
+            names = CachingResolver(
+                base_resolver(config.resolver, config.dns_servers, config.dns_timeout), self.stats,
+                max_in_flight=config.dns_concurrency, timeout=config.dns_timeout, ttl=config.dns_cache_ttl,
+                negative_ttl=config.dns_negative_ttl, transient_ttl=config.retry_backoff,
+            )
+            # Every answer, cached or not, is filtered by the address policy.
+            self._resolver = SafeResolver(self.policy, names)
             connector = aiohttp.TCPConnector(
                 limit=self.config.concurrency,
                 limit_per_host=self.config.per_host_limit,
-                ttl_dns_cache=300,
-                resolver=SafeResolver(self.policy),
+                use_dns_cache=False,  # CachingResolver caches (answers and failures) and shares lookups
+                resolver=self._resolver,
                 enable_cleanup_closed=True,
             )
             self.session = aiohttp.ClientSession(
@@ -125,16 +216,85 @@ class Fetcher:
             task.cancel()
         if self.session is not None:
             await self.session.close()
+        if self._resolver is not None:
+            # Not the connector's to close (it did not make it). Closing cancels c-ares queries
+            # still out while the loop runs, so none answers into a closed loop.
+            await self._resolver.close()
 
-    async def fetch(self, url: str) -> Download:
+    async def fetch(self, url: str, slot: asyncio.Semaphore | None = None) -> Download:
+        """Every attempt at `url` until its final outcome (never raises).
+
+        `slot`: the download slot the caller holds, if any. It is given back while the URL waits
+        for a retry or for its paused host, and taken again before the next request.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.config.url_deadline
+        host = _host_key(url)
         attempt = 0
         while True:
+            paused = self._hosts.wait_s(host)
+            if paused > 0:
+                if loop.time() + paused >= deadline:
+                    message = f"host asked to be left alone {paused:.1f} s more, past --url-deadline"
+                    return self._final(Download("failed_to_download", message, final_url=url, reason="host_paused", attempts=attempt))
+                await self._wait(paused, slot)
+                continue  # the pause may have been lengthened meanwhile
             attempt += 1
-            download = await self._fetch_once(url)
+            download = await self._attempt(url, min(self.config.timeout, max(deadline - loop.time(), 0.001)))
             download.attempts = attempt
-            if not download.transient or attempt > self.config.retries:
-                return download
-            await asyncio.sleep(self.config.retry_backoff * 2 ** (attempt - 1))
+            answered_by = _host_key(download.final_url or url)
+            if download.http_status in RATE_LIMIT_STATUSES or download.retry_after is not None:
+                if self._hosts.slow_down(answered_by, download.retry_after):
+                    self.stats.add("host_pauses")
+            elif download.status == "success":
+                self._hosts.recovered(answered_by)
+            if not download.transient:
+                return self._final(download)
+            if download.retry_after is not None and download.retry_after > self.config.max_retry_after:
+                download.error += f" (Retry-After {download.retry_after:g} s, more than --max-retry-after {self.config.max_retry_after:g})"
+                self.stats.add("retry_after_too_long")
+                return self._final(download)
+            if attempt > self.config.retries:
+                self.stats.add("retries_exhausted")
+                return self._final(download)
+            backoff = self.config.retry_backoff * 2 ** (attempt - 1) * random.uniform(1.0, 1.25)
+            delay = max(backoff, download.retry_after or 0.0, self._hosts.wait_s(answered_by))
+            if loop.time() + delay >= deadline:
+                self.stats.add("retries_past_deadline")
+                return self._final(download)
+            self.stats.add("retries")
+            self.stats.add(f"retry.{download.reason or 'other'}")
+            await self._wait(delay, slot)
+
+    async def _attempt(self, url: str, limit: float) -> Download:
+        """One attempt under a hard deadline: DNS, every hop and the whole body, however slow."""
+        self.stats.add("attempts")
+        try:
+            async with asyncio.timeout(limit):
+                return await self._fetch_once(url)
+        except TimeoutError:
+            return Download("failed_to_download", f"timeout (limit {limit:g} s)", final_url=url, reason="timeout")
+
+    async def _wait(self, delay: float, slot: asyncio.Semaphore | None) -> None:
+        """Sleep `delay`, giving the caller's download slot back meanwhile while few are parked."""
+        if slot is None or self._parked >= self._max_parked:
+            await asyncio.sleep(delay)
+            return
+        self._parked += 1
+        self.stats.peak("parked_max", self._parked)
+        slot.release()
+        try:
+            await asyncio.sleep(delay)
+        finally:
+            self._parked -= 1
+        await slot.acquire()
+
+    def _final(self, download: Download) -> Download:
+        """Count the URL's final outcome by class, and return it."""
+        if not download.reason:
+            download.reason = download.status
+        self.stats.add(f"outcome.{download.reason}")
+        return download
 
     async def _fetch_once(self, url: str, opt_out_checks: bool = True) -> Download:
         """One attempt, redirects included. robots.txt itself is fetched with opt_out_checks off."""
@@ -166,6 +326,7 @@ class Fetcher:
     async def _from_web(self, url: str, opt_out_checks: bool) -> Download | tuple[int, str]:
         """A final Download, or (status, location) when the response is a redirect to follow."""
         assert self.session is not None
+        self.stats.add("requests")
         try:
             async with self.session.get(url, allow_redirects=False) as response:
                 return await self._judge(
@@ -175,27 +336,28 @@ class Fetcher:
                     response.headers.getall("X-Robots-Tag", []) if opt_out_checks else [],
                     response.content_length,
                     response.content,
+                    response.headers.get("Retry-After"),
                 )
         except asyncio.TimeoutError:
-            return Download("failed_to_download", f"timeout (limit {self.config.timeout:g} s)", final_url=url)
+            return Download("failed_to_download", f"timeout (limit {self.config.timeout:g} s)", final_url=url, reason="timeout")
         except aiohttp.ClientPayloadError:
-            return Download("failed_to_download", "incomplete body: the connection closed early", final_url=url, transient=True)
+            return Download("failed_to_download", "incomplete body: the connection closed early", final_url=url, transient=True, reason="truncated")
         except asyncio.IncompleteReadError as exc:
             message = f"connection closed after {len(exc.partial)} of {exc.expected} bytes"
-            return Download("failed_to_download", message, final_url=url, transient=True)
+            return Download("failed_to_download", message, final_url=url, transient=True, reason="truncated")
         except aiohttp.InvalidURL as exc:
             return Download("failed_to_download", f"invalid URL: {exc}", final_url=url)
-        except aiohttp.ClientConnectorError as exc:
-            refused = find_refusal(exc)
-            if refused is not None:
-                return Download("refused_address", str(refused), final_url=url)
-            return Download("failed_to_download", f"connection error: {exc}", final_url=url, transient=True)
         except (aiohttp.ClientError, OSError) as exc:
             refused = find_refusal(exc)
             if refused is not None:
                 return Download("refused_address", str(refused), final_url=url)
+            lookup = _find_cause(exc, LookupFailure)
+            if lookup is not None:
+                return Download("failed_to_download", str(lookup), final_url=url, transient=not lookup.permanent,
+                                reason=f"dns_{lookup.kind}")
             message = str(exc) or type(exc).__name__
-            return Download("failed_to_download", f"connection error: {message}", final_url=url, transient=True)
+            return Download("failed_to_download", f"connection error: {message}", final_url=url, transient=True,
+                            reason="connection")
         except (UnicodeError, ValueError) as exc:
             return Download("failed_to_download", f"invalid URL: {exc}", final_url=url)
 
@@ -206,7 +368,7 @@ class Fetcher:
         if record is None:
             return Download("not_in_archive", "URL not recorded in the archive", final_url=url)
         robots_tags = record.header_values("X-Robots-Tag") if opt_out_checks else []
-        verdict = self._judge_headers(url, record.status, record.header("Location"), robots_tags)
+        verdict = self._judge_headers(url, record.status, record.header("Location"), robots_tags, record.header("Retry-After"))
         if verdict is not None:
             return verdict
         if len(record.body) > self.config.max_size:
@@ -214,9 +376,9 @@ class Fetcher:
             return Download("failed_to_download", message, final_url=url)
         return Download("success", body=record.body, final_url=url)
 
-    async def _judge(self, url, status, location, robots_tags, content_length, stream) -> Download | tuple[int, str]:
+    async def _judge(self, url, status, location, robots_tags, content_length, stream, retry_after=None) -> Download | tuple[int, str]:
         """Headers first (redirect, HTTP status, opt-out, size), then the body within --max-size."""
-        verdict = self._judge_headers(url, status, location, robots_tags)
+        verdict = self._judge_headers(url, status, location, robots_tags, retry_after)
         if verdict is not None:
             return verdict
         limit = self.config.max_size
@@ -233,7 +395,7 @@ class Fetcher:
             chunks.append(chunk)
         return Download("success", body=b"".join(chunks), final_url=url)
 
-    def _judge_headers(self, url, status, location, robots_tags) -> Download | tuple[int, str] | None:
+    def _judge_headers(self, url, status, location, robots_tags, retry_after=None) -> Download | tuple[int, str] | None:
         """A final Download, (status, location) for a redirect, or None: go on and read the body."""
         if status in REDIRECT_STATUSES:
             if not location:
@@ -241,7 +403,8 @@ class Fetcher:
             return status, location
         if not 200 <= status < 300:
             transient = status in TRANSIENT_HTTP_STATUSES
-            return Download("failed_to_download", f"http {status}", final_url=url, transient=transient, http_status=status)
+            return Download("failed_to_download", f"http {status}", final_url=url, transient=transient, http_status=status,
+                            reason=f"http_{status}", retry_after=parse_retry_after(retry_after) if transient else None)
         directive = disallowed_by_header(robots_tags, self.config.disallowed_directives)
         if directive:
             return Download("opted_out", f"X-Robots-Tag: {directive}", final_url=url)
@@ -275,6 +438,23 @@ class Fetcher:
         else:
             parser.disallow_all = True
         return parser
+
+def _host_key(url: str) -> str:
+    """Whom a pause applies to: the URL's host name and port."""
+    try:
+        return urlsplit(url).netloc.lower()
+    except ValueError:
+        return ""
+
+
+def _find_cause(exc: BaseException, kind: type) -> BaseException | None:
+    """The `kind` exception behind an aiohttp error (its os_error, cause or context), if any."""
+    for _ in range(8):
+        if exc is None or isinstance(exc, kind):
+            return exc
+        exc = getattr(exc, "os_error", None) or exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    return None
+
 
 def default_decode_threads(config: FetchConfig) -> int:
     return config.decode_threads or max(1, os.cpu_count() or 1)
@@ -313,7 +493,7 @@ async def fetch_image(fetcher: Fetcher, url: str, downloading: asyncio.Semaphore
     `decoding` bounds the bytes of bodies waiting for it.
     """
     try:
-        download = await fetcher.fetch(url)
+        download = await fetcher.fetch(url, downloading)
         if download.status == "success":
             await decoding.acquire(len(download.body))
     finally:

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field, fields
 
 from wit.core.storage import require_filesystem
 
+RESOLVERS = ("async", "threaded")
 RESIZE_MODES = ("center_crop", "keep_ratio", "border", "no")
 ENCODE_FORMATS = {"jpg": "JPEG", "webp": "WEBP"}
 # Pillow's default bomb limit (~89 MP).
@@ -65,7 +66,9 @@ class FetchConfig:
     read_timeout: float = 10.0
     timeout: float = 10.0
     retries: int = 2
-    retry_backoff: float = 0.5
+    retry_backoff: float = 1.0  # the first retry of a URL waits this, each later one twice as long
+    max_retry_after: float = 10.0  # a Retry-After up to this is waited; a longer one ends the URL
+    url_deadline: float = 60.0  # from a URL's first request to its final status, retries included
     max_redirects: int = 5
     max_size: int = 20_000_000
     contact: str = ""
@@ -74,6 +77,16 @@ class FetchConfig:
     allow_private_addresses: bool = False
     allowed_networks: tuple[str, ...] = ()
     archives: tuple[str, ...] = ()
+    # name resolution (pipeline/resolver.py)
+    resolver: str = "async"  # "async": c-ares through aiodns; "threaded": getaddrinfo in threads
+    dns_servers: tuple[str, ...] = ()  # empty: the system's, from /etc/resolv.conf
+    # Lookups in flight at once. A request waits for at most one, so this binds only above
+    # --concurrency 256; a resolver answering in 200 ms then still gives ~1,300 lookups/s, and
+    # one that slows down under load is not flooded (benchmarks/bench_resolver.py).
+    dns_concurrency: int = 256
+    dns_timeout: float = 3.0  # for a whole lookup, c-ares' own retries included
+    dns_cache_ttl: float = 300.0
+    dns_negative_ttl: float = 300.0  # a name that does not exist is not looked up again within it
     # runs
     retry_failed: bool = False
     decode_threads: int = 0  # 0 = one per CPU
@@ -83,12 +96,17 @@ class FetchConfig:
     query_list_hash: str = ""
 
     def __post_init__(self) -> None:
-        for name in ("shard_size", "concurrency", "decode_buffer_mib"):
+        for name in ("shard_size", "concurrency", "decode_buffer_mib", "dns_concurrency"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name.replace('_', '-')} must be at least 1")
-        for name in ("timeout", "connect_timeout", "read_timeout"):
+        for name in ("timeout", "connect_timeout", "read_timeout", "dns_timeout", "url_deadline"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name.replace('_', '-')} must be positive")
+        for name in ("retries", "retry_backoff", "max_retry_after", "dns_cache_ttl", "dns_negative_ttl"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name.replace('_', '-')} must not be negative")
+        if self.resolver not in RESOLVERS:
+            raise ValueError(f"resolver must be one of {', '.join(RESOLVERS)}, not {self.resolver!r}")
 
     def address_policy(self):
         from wit.pipeline.safety import AddressPolicy
@@ -114,7 +132,7 @@ class FetchConfig:
     def from_args(cls, args: argparse.Namespace, **overrides) -> FetchConfig:
         values = {f.name: getattr(args, f.name) for f in fields(cls) if hasattr(args, f.name)}
         values["images"] = ImageOptions.from_args(args)
-        for name in ("disallowed_directives", "allowed_networks", "archives"):
+        for name in ("disallowed_directives", "allowed_networks", "archives", "dns_servers"):
             if name in values:
                 values[name] = tuple(values[name] or ())
         values.update(overrides)
@@ -146,10 +164,13 @@ def add_fetch_arguments(parser: argparse.ArgumentParser) -> None:
     net = parser.add_argument_group("fetching")
     net.add_argument("--concurrency", type=int, default=d.concurrency, help="requests in flight per worker; a local run shares them out between its fetch processes (default %(default)s)")
     net.add_argument("--per-host-limit", type=int, default=d.per_host_limit, help="requests in flight per host and worker (shared out locally, as --concurrency), 0 = no limit (default %(default)s)")
-    net.add_argument("--timeout", type=float, default=d.timeout, help="seconds for a whole request (default %(default)s)")
+    net.add_argument("--timeout", type=float, default=d.timeout, help="hard deadline in seconds for a whole attempt: DNS, every redirect hop and the whole body, however slow (default %(default)s)")
     net.add_argument("--connect-timeout", type=float, default=d.connect_timeout, help="seconds to connect (default %(default)s)")
     net.add_argument("--read-timeout", type=float, default=d.read_timeout, help="seconds between two reads (default %(default)s)")
-    net.add_argument("--retries", type=int, default=d.retries, help="retries of transient failures: connection errors, HTTP 429/5xx (default %(default)s)")
+    net.add_argument("--retries", type=int, default=d.retries, help="retries of transient failures (connection errors and resets, truncated bodies, HTTP 429/5xx, DNS SERVFAIL and timeouts), each in a later pass after a backoff (default %(default)s)")
+    net.add_argument("--retry-backoff", type=float, default=d.retry_backoff, metavar="S", help="seconds before a URL's first retry, doubled for each further one (default %(default)s)")
+    net.add_argument("--max-retry-after", type=float, default=d.max_retry_after, metavar="S", help="a Retry-After up to this many seconds is waited, for the URL and its host; a longer one ends the URL as failed (default %(default)s)")
+    net.add_argument("--url-deadline", type=float, default=d.url_deadline, metavar="S", help="hard limit from a URL's first request to its final status, retries and waits included (default %(default)s)")
     net.add_argument("--max-redirects", type=int, default=d.max_redirects, help="(default %(default)s)")
     net.add_argument("--max-size", type=int, default=d.max_size, help="largest response body in bytes (default %(default)s)")
     net.add_argument("--contact", default=d.contact, help="contact (e-mail or URL) put in the User-Agent")
@@ -158,6 +179,13 @@ def add_fetch_arguments(parser: argparse.ArgumentParser) -> None:
     net.add_argument("--allow-private-addresses", action="store_true", help="allow private, loopback and link-local addresses (internal crawls only)")
     net.add_argument("--allow-address", dest="allowed_networks", action="append", default=[], metavar="CIDR", help="allow this network only, e.g. 127.0.0.1/32 (repeatable)")
     net.add_argument("--archive", dest="archives", nargs="+", default=[], metavar="WARC", help="answer image URLs from these WARC files instead of the web")
+    dns = parser.add_argument_group("name resolution")
+    dns.add_argument("--resolver", choices=RESOLVERS, default=d.resolver, help="async: c-ares (aiodns), many lookups in flight; threaded: the system's getaddrinfo in a few threads (default %(default)s)")
+    dns.add_argument("--dns-server", dest="dns_servers", action="append", default=[], metavar="HOST[:PORT]", help="name server to ask (repeatable; default: those of /etc/resolv.conf; async resolver only)")
+    dns.add_argument("--dns-concurrency", type=int, default=d.dns_concurrency, help="lookups in flight per worker (shared out locally, as --concurrency; default %(default)s)")
+    dns.add_argument("--dns-timeout", type=float, default=d.dns_timeout, metavar="S", help="seconds for a whole lookup; a timed-out name is retried later like other transient failures (default %(default)s)")
+    dns.add_argument("--dns-cache-ttl", type=float, default=d.dns_cache_ttl, metavar="S", help="seconds an answer is reused (default %(default)s)")
+    dns.add_argument("--dns-negative-ttl", type=float, default=d.dns_negative_ttl, metavar="S", help="seconds a name that does not exist (NXDOMAIN, no address) is not looked up again (default %(default)s)")
     net.add_argument("--decode-threads", type=int, default=d.decode_threads, help="image decode threads per worker, 0 = one per CPU")
     net.add_argument("--decode-buffer-mib", type=int, default=d.decode_buffer_mib, metavar="MIB", help="downloaded bytes that may wait for the decoder before downloads pause (default %(default)s)")
 

@@ -21,7 +21,8 @@ byte-identical to the other drivers' (tests/test_shards.py runs the stage tests 
 The workers are spawned (not forked: the launcher may hold Beam's and pyarrow's threads) when
 the pool is created, so their imports and set-up overlap whatever the launcher does meanwhile
 (`wit build`'s text side). Machine-wide limits stay what one process would have: --concurrency,
---per-host-limit and --decode-buffer-mib are shared out between the workers.
+--per-host-limit, --dns-concurrency and --decode-buffer-mib are shared out between the workers.
+Each worker sends its run stats (wit.pipeline.fetch_stats) ahead of its results; they are summed.
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ def worker_config(config: FetchConfig, workers: int) -> FetchConfig:
     return dataclasses.replace(
         config,
         concurrency=per_worker(config.concurrency),
+        dns_concurrency=per_worker(config.dns_concurrency),
         per_host_limit=per_worker(config.per_host_limit) if config.per_host_limit else 0,
         decode_buffer_mib=per_worker(config.decode_buffer_mib),
         decode_threads=config.decode_threads or per_worker(cores),
@@ -116,17 +118,19 @@ class FetchPool:
         self._tasks.close()
         self._results.close()
 
-    def process_shards(self, shards: Iterable[tuple[int, Iterable[tuple[str, Mapping]]]], config: FetchConfig) -> list[dict]:
+    def process_shards(self, shards: Iterable[tuple[int, Iterable[tuple[str, Mapping]]]], config: FetchConfig,
+                       stats=None) -> list[dict]:
         """shard_work.process_shards with the samples fetched by the workers: make every shard
-        complete (a complete one is kept); returns their summaries in the order given."""
+        complete (a complete one is kept); returns their summaries in the order given. `stats`
+        (a FetchStats) gets the workers' counts of requests, retries and lookups."""
         from wit.pipeline.shard_work import _ShardJob, plan_shard
 
         planned = [plan_shard(shard_id, keyed, config) for shard_id, keyed in shards]
         jobs = [item for item in planned if isinstance(item, _ShardJob)]
-        fetched = iter(self.run(jobs, config) if jobs else [])
+        fetched = iter(self.run(jobs, config, stats) if jobs else [])
         return [next(fetched) if isinstance(item, _ShardJob) else item for item in planned]
 
-    def run(self, jobs: list, config: FetchConfig) -> list[dict]:
+    def run(self, jobs: list, config: FetchConfig, stats=None) -> list[dict]:
         """The summaries of `jobs` (shard_work._ShardJob), made complete by the workers."""
         from wit.pipeline.shard_work import _OpenShard, _Progress
         from wit.shards.writer import sample_record, warm_up as warm_up_writer
@@ -174,6 +178,10 @@ class FetchPool:
                 else:
                     if kind == "error":
                         raise RuntimeError(f"fetch worker {number} failed:\n{payload}")
+                    if kind == "stats":  # sent before the results it covers
+                        if stats is not None:
+                            stats.merge(payload)
+                        continue
                     pid = self.pids[number]
                     self.attempted_by_pid[pid] = self.attempted_by_pid.get(pid, 0) + len(payload)
                     for shard_id, key, status, error, image in payload:
@@ -240,15 +248,20 @@ def _next_chunk(tasks) -> list | None:
 async def _fetch_tasks(config: FetchConfig, tasks, results, number: int) -> None:
     from wit.pipeline.archive import archive_index
     from wit.pipeline.fetch import ByteBudget, Fetcher, default_decode_threads, fetch_image
+    from wit.pipeline.fetch_stats import FetchStats
 
     loop = asyncio.get_running_loop()
     archive = archive_index(config.archives) if config.archives else None
     downloading = asyncio.Semaphore(config.concurrency)
     decoding = ByteBudget(config.decode_buffer_mib * 1024 * 1024)
     outbox: list = []
+    stats = FetchStats()
 
     def send() -> None:
         if outbox:
+            counted = stats.take()
+            if counted:  # ahead of the results: the launcher may finish the run on them
+                results.put(("stats", number, counted))
             results.put(("results", number, outbox[:]))
             outbox.clear()
 
@@ -259,7 +272,7 @@ async def _fetch_tasks(config: FetchConfig, tasks, results, number: int) -> None
 
     with ThreadPoolExecutor(default_decode_threads(config), thread_name_prefix="wit-decode") as decoder, \
             ThreadPoolExecutor(1, thread_name_prefix="wit-tasks") as reader:
-        async with Fetcher(config, archive) as fetcher:
+        async with Fetcher(config, archive, stats) as fetcher:
 
             async def one(shard_id: int, key: str, url: str) -> None:
                 status, error, image = await fetch_image(fetcher, url, downloading, decoding, decoder, config.images)

@@ -18,6 +18,7 @@ import apache_beam as beam
 
 from wit.pipeline.counting import HoldingDoFn
 from wit.pipeline.fetch import FetchConfig
+from wit.pipeline.fetch_stats import FetchStats
 from wit.pipeline.shard_work import duplicate_losers, manifest_entry, process_shards, remove_duplicates, shard_of_key
 from wit.shards.assign import assign_bucket, bucket_of, bucket_offsets
 from wit.shards.manifest import write_dataset_index
@@ -45,7 +46,14 @@ class _FetchShardsFn(HoldingDoFn):
 
     def flush(self):
         held, self._held = self._held, []
-        for (shard_id, _), summary in zip(held, process_shards(held, self.config)):
+        stats = FetchStats()
+        summaries = process_shards(held, self.config, stats)
+        # The run's counts (requests, retries, DNS lookups) as counters: sums only, seconds in ms.
+        for name, value in stats.to_json().items():
+            if not name.endswith("_max"):
+                counted = ("fetch_stats", f"{name}_ms", round(value * 1000)) if isinstance(value, float) else ("fetch_stats", name, value)
+                beam.metrics.Metrics.counter(counted[0], counted[1]).inc(counted[2])
+        for (shard_id, _), summary in zip(held, summaries):
             for status, count in summary["status_counts"].items():
                 beam.metrics.Metrics.counter("fetch", status).inc(count)
             yield shard_id, summary

@@ -26,6 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from wit.core.layout import DatasetLayout
 from wit.pipeline.archive import archive_index
 from wit.pipeline.fetch import ByteBudget, Fetcher, FetchConfig, default_decode_threads, fetch_image
+from wit.pipeline.fetch_stats import FetchStats
 from wit.shards.assign import assign_all, members_digest, sample_digits, shard_name
 from wit.shards.manifest import write_dataset_index
 from wit.shards.writer import (
@@ -84,8 +85,10 @@ def plan_shard(shard_id: int, keyed: Iterable[tuple[str, Mapping]], config: Fetc
     return _ShardJob(shard_id, keyed, digest)
 
 
-def process_shards(shards: Iterable[tuple[int, Iterable[tuple[str, Mapping]]]], config: FetchConfig) -> list[dict]:
-    """Make every shard complete; returns their summaries in the order given.
+def process_shards(shards: Iterable[tuple[int, Iterable[tuple[str, Mapping]]]], config: FetchConfig,
+                   stats: FetchStats | None = None) -> list[dict]:
+    """Make every shard complete; returns their summaries in the order given. `stats` gets the
+    run's counts of requests, retries and DNS lookups.
 
     The shards to fetch share one event loop, one session and one decoder pool, back to back:
     the next shard's requests start as soon as slots free up, not when the previous shard's
@@ -94,7 +97,7 @@ def process_shards(shards: Iterable[tuple[int, Iterable[tuple[str, Mapping]]]], 
     """
     planned = [plan_shard(shard_id, keyed, config) for shard_id, keyed in shards]
     jobs = [item for item in planned if isinstance(item, _ShardJob)]
-    fetched = iter(asyncio.run(_fetch_shards(jobs, config)) if jobs else [])
+    fetched = iter(asyncio.run(_fetch_shards(jobs, config, stats)) if jobs else [])
     return [next(fetched) if isinstance(item, _ShardJob) else item for item in planned]
 
 
@@ -128,7 +131,7 @@ class _OpenShard:
         self.summary = {**summary, "reused": False}
 
 
-async def _fetch_shards(jobs: list[_ShardJob], config: FetchConfig) -> list[dict]:
+async def _fetch_shards(jobs: list[_ShardJob], config: FetchConfig, stats: FetchStats | None = None) -> list[dict]:
     options = config.images
     archive = archive_index(config.archives) if config.archives else None
     loop = asyncio.get_running_loop()
@@ -145,7 +148,7 @@ async def _fetch_shards(jobs: list[_ShardJob], config: FetchConfig) -> list[dict
     opened: list[_OpenShard] = []
     try:
         with ThreadPoolExecutor(default_decode_threads(config), thread_name_prefix="wit-decode") as decoder:
-            async with Fetcher(config, archive) as fetcher:
+            async with Fetcher(config, archive, stats) as fetcher:
 
                 async def one(shard: _OpenShard, key: str, candidate: Mapping) -> None:
                     # The caller took a `downloading` slot for this sample.
@@ -296,10 +299,14 @@ def fetch_in_process(candidates: Iterable[Mapping], config: FetchConfig, *, pool
         raise ValueError("fetch_in_process needs config.out, the output folder")
     shards = assign_all(candidates, config.shard_size)
     log.info("%d candidates in %d shard(s) of up to %d", sum(map(len, shards.values())), len(shards), config.shard_size)
-    fetched = (pool.process_shards if pool is not None else process_shards)(sorted(shards.items()), config)
+    stats = FetchStats()
+    fetched = (pool.process_shards if pool is not None else process_shards)(sorted(shards.items()), config, stats)
+    if stats["attempts"]:
+        log.info("fetch: %s", stats.summary_line())
     summaries = dict(zip(sorted(shards), fetched))
     if config.dedup_images:
         for shard_id, losers in losers_by_shard(summaries.values(), config.shard_size).items():
             summaries[shard_id] = remove_duplicates(shard_id, losers, config)
     entries = [manifest_entry(summary) for summary in summaries.values()]
-    return write_dataset_index(config.out, entries, config.to_json(), config.query_list_hash, build_settings)
+    return write_dataset_index(config.out, entries, config.to_json(), config.query_list_hash, build_settings,
+                               fetch_stats=stats.to_json())

@@ -36,9 +36,12 @@ def software_versions() -> dict[str, str]:
     return versions
 
 
-def build_manifest(summaries: Iterable[Mapping], config: Mapping, query_list_hash: str = "", build: Mapping | None = None) -> dict:
+def build_manifest(summaries: Iterable[Mapping], config: Mapping, query_list_hash: str = "", build: Mapping | None = None,
+                   fetch_stats: Mapping | None = None) -> dict:
     """The manifest document. `config` is the fetch stage's settings; `build`, when a `wit build`
-    made the dataset, the whole build's (inputs, query list, cap, filters, fetch)."""
+    made the dataset, the whole build's (inputs, query list, cap, filters, fetch); `fetch_stats`,
+    the run's counts of requests, retries and DNS lookups (pipeline/fetch_stats.py), where the
+    driver gathers them (not in Beam, whose counters hold them)."""
     shards = sorted(summaries, key=lambda s: s["shard"])
     totals: Counter = Counter()
     for summary in shards:
@@ -63,14 +66,15 @@ def build_manifest(summaries: Iterable[Mapping], config: Mapping, query_list_has
         "query_list_hash": query_list_hash,
         "config": dict(config),
         "build": dict(build) if build is not None else None,
+        "fetch_stats": dict(fetch_stats) if fetch_stats is not None else None,
         "versions": software_versions(),
     }
 
 
 def write_dataset_index(out: str, summaries: Iterable[Mapping], config: Mapping, query_list_hash: str = "",
-                        build: Mapping | None = None) -> dict:
+                        build: Mapping | None = None, fetch_stats: Mapping | None = None) -> dict:
     """Write OUT/sizes.json, OUT/shards/sizes.json and OUT/manifest.json; returns the manifest."""
-    manifest = build_manifest(summaries, config, query_list_hash, build)
+    manifest = build_manifest(summaries, config, query_list_hash, build, fetch_stats)
     sizes = {shard["tar"]: shard["samples"] for shard in manifest["shards"]}
     layout = DatasetLayout(out)
     _write_json(layout.sizes, sizes)

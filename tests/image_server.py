@@ -13,11 +13,15 @@ The path says what a URL does, so a URL list can mix faults in any proportion:
   /noai/N.jpg      image N with X-Robots-Tag: noai
   /big/N.jpg       an endless stream of bytes without Content-Length
   /short/N.jpg     announces more bytes than it sends, then drops the connection
+  /shortonce/N.jpg as /short on the first request for N, the image afterwards
+  /limited/N.jpg?status=429&after=S   that status with Retry-After: S on the first request
+                   for N (S may be an HTTP date), the image afterwards
+  /trickle/N.jpg   the image one small chunk every `trickle_s` (a server slow per byte, never silent)
   /redirect/N.jpg?to=URL   302 to URL
   /loop/N.jpg      302 to itself, forever
   /robots.txt      `robots_txt` if given, else 404
 
-Only ever binds 127.0.0.1. `hits` counts requests per path.
+Only ever binds 127.0.0.1. `hits` counts requests per path, `request_times` lists when each came.
 """
 
 from __future__ import annotations
@@ -37,12 +41,15 @@ class ImageServer:
         images: list[bytes],
         latency_ms: tuple[float, float] = (0.0, 0.0),
         stall_s: float = 30.0,
+        trickle_s: float = 0.2,
         robots_txt: str | None = None,
         seed: int = 0,
     ) -> None:
         self.images = images
         self.latency_ms = latency_ms
         self.stall_s = stall_s
+        self.trickle_s = trickle_s
+        self.request_times: dict[str, list[float]] = {}  # path -> time.monotonic() of every request
         self.robots_txt = robots_txt
         self.hits: Counter = Counter()
         self.first_seen: dict[str, float] = {}  # path -> time.monotonic() of its first request
@@ -122,6 +129,7 @@ class ImageServer:
         kind, name = request.match_info["kind"], request.match_info["name"]
         self.hits[request.path] += 1
         self.first_seen.setdefault(request.path, time.monotonic())
+        self.request_times.setdefault(request.path, []).append(time.monotonic())
         self.user_agents[request.headers.get("User-Agent", "")] += 1
         low, high = self.latency_ms
         if high > 0:
@@ -167,6 +175,33 @@ class ImageServer:
             await response.prepare(request)
             await response.write(image[:1000])
             request.transport.close()  # the connection drops mid-body
+            return response
+        if kind == "shortonce" and request.path not in self._flaky_seen:
+            self._flaky_seen.add(request.path)
+            response = web.StreamResponse(headers={"Content-Length": str(len(image) + 1000)})
+            response.content_type = "image/jpeg"
+            await response.prepare(request)
+            await response.write(image[:1000])
+            request.transport.close()
+            return response
+        if kind == "shortonce":
+            return web.Response(body=image, content_type="image/jpeg")
+        if kind == "limited":
+            if request.path not in self._flaky_seen:
+                self._flaky_seen.add(request.path)
+                headers = {"Retry-After": request.query["after"]} if "after" in request.query else {}
+                return web.Response(status=int(request.query.get("status", "429")), text="slow down", headers=headers)
+            return web.Response(body=image, content_type="image/jpeg")
+        if kind == "trickle":
+            response = web.StreamResponse(headers={"Content-Length": str(len(image))})
+            response.content_type = "image/jpeg"
+            await response.prepare(request)
+            try:
+                for start in range(0, len(image), 256):
+                    await response.write(image[start:start + 256])
+                    await asyncio.sleep(self.trickle_s)
+            except (ConnectionError, RuntimeError):
+                pass
             return response
         if kind == "redirect":
             raise web.HTTPFound(request.query.get("to", "/ok/0.jpg"))
