@@ -155,47 +155,94 @@ def run_limited(command: list[str], log_path: Path, limit_s: float, env=None) ->
 
 
 class CountingDns:
-    """The DNS server with queries counted by type as well as by name, and the lookups it was
-    answering at once (a query is in flight from its arrival until its delayed reply leaves;
+    """The DNS server, in a process of its own (so that neither the web farm nor the tools share
+    its interpreter lock), with queries counted by type as well as by name, and the lookups it
+    was answering at once (a query is in flight from its arrival until its delayed reply leaves;
     queries never answered, the timeouts, are left out): a client whose lookups queue behind a
     few threads shows a low peak however many requests it has in flight."""
 
     def __init__(self, names: dict) -> None:
-        import asyncio
+        import multiprocessing
 
-        from dnslib import QTYPE
+        context = multiprocessing.get_context("spawn")
+        self._conn, child = context.Pipe()
+        self._process = context.Process(target=serve_counting_dns, args=(names, child), name="bench-dns", daemon=True)
 
-        from dns_server import DnsServer
+    def __enter__(self) -> CountingDns:
+        self._process.start()
+        answer = self._conn.recv()
+        if answer != "ready":
+            raise RuntimeError(f"the DNS server did not start: {answer}")
+        return self
 
-        outer = self
-
-        class Server(DnsServer):
-            def reply_for(self, request):
-                reply, delay = super().reply_for(request)
-                outer.types[QTYPE.get(request.q.qtype, str(request.q.qtype))] += 1
-                if reply is not None:  # runs on the server's loop: the decrement is scheduled there
-                    outer.in_flight += 1
-                    outer.peak_in_flight = max(outer.peak_in_flight, outer.in_flight)
-                    outer.busy_s += delay
-                    asyncio.get_running_loop().call_later(delay, outer._answered)
-                return reply, delay
-
-        self.server = Server(names, host="127.0.0.1", port=53)
-        self.in_flight = 0  # live, across resets: replies of the previous run may still be due
-        self.reset()
-
-    def _answered(self) -> None:
-        self.in_flight -= 1
+    def __exit__(self, *exc_info) -> None:
+        self._conn.send(("stop",))
+        self._process.join(10)
 
     def reset(self) -> None:
-        self.types: Counter = Counter()
-        self.server.queries.clear()
-        self.peak_in_flight = self.in_flight
-        self.busy_s = 0.0
+        self._conn.send(("reset",))
+        self._conn.recv()
 
     def figures(self, wall_s: float) -> dict:
-        return {"queries": sum(self.types.values()), "by_type": dict(self.types), "names_asked": len(self.server.queries),
-                "peak_in_flight": self.peak_in_flight, "mean_in_flight": round(self.busy_s / wall_s, 1)}
+        self._conn.send(("figures", wall_s))
+        return self._conn.recv()
+
+
+def serve_counting_dns(names: dict, conn) -> None:
+    """The DNS server process of CountingDns: serves port 53 and answers the parent's commands."""
+    import asyncio
+
+    from dnslib import QTYPE
+
+    from dns_server import DnsServer
+
+    class Server(DnsServer):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            self.in_flight = 0  # live, across resets: replies of the previous run may still be due
+            self.reset()
+
+        def reset(self) -> None:
+            self.types: Counter = Counter()
+            self.queries.clear()
+            self.peak_in_flight = self.in_flight
+            self.busy_s = 0.0
+
+        def on_query(self, name: str, qtype: int, delay: float, answered: bool) -> None:
+            super().on_query(name, qtype, delay, answered)
+            self.types[QTYPE.get(qtype, str(qtype))] += 1
+            if answered:  # runs on the server's loop: the decrement is scheduled there
+                self.in_flight += 1
+                self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+                self.busy_s += delay
+                asyncio.get_running_loop().call_later(delay, self._answered)
+
+        def _answered(self) -> None:
+            self.in_flight -= 1
+
+        def figures(self, wall_s: float) -> dict:
+            return {"queries": sum(self.types.values()), "by_type": dict(self.types), "names_asked": len(self.queries),
+                    "peak_in_flight": self.peak_in_flight, "mean_in_flight": round(self.busy_s / wall_s, 1)}
+
+    try:
+        server = Server(names, host="127.0.0.1", port=53)
+        server.__enter__()
+    except Exception as exc:
+        conn.send(f"{type(exc).__name__}: {exc}")
+        return
+    conn.send("ready")
+    try:
+        while True:
+            command, *args = conn.recv()
+            if command == "reset":
+                server.reset()
+                conn.send("done")
+            elif command == "figures":
+                conn.send(server.figures(*args))
+            else:
+                break
+    finally:
+        server.__exit__(None, None, None)
 
 
 def write_url_list(plan, path: Path) -> None:
@@ -286,7 +333,7 @@ def inside(args: argparse.Namespace) -> None:
 
     dns = CountingDns(plan.dns_names())
     results: dict[str, dict] = {}
-    with dns.server, WebFarm(plan, pool, host="0.0.0.0", port=80, check_address=True) as farm:
+    with dns, WebFarm(plan, pool, host="0.0.0.0", port=80, check_address=True) as farm:
         check_resolution(plan)
         tools = []
         if args.img2dataset:

@@ -12,13 +12,16 @@ from dns_server import DnsServer, Name
 
 
 def ask(server: DnsServer, name: str, qtype: str = "A", timeout: float = 1.0) -> DNSRecord | None:
+    question = DNSRecord.question(name, qtype)
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.settimeout(timeout)
-        sock.sendto(DNSRecord.question(name, qtype).pack(), (server.host, server.port))
+        sock.sendto(question.pack(), (server.host, server.port))
         try:
-            return DNSRecord.parse(sock.recv(4096))
+            reply = DNSRecord.parse(sock.recv(4096))
         except socket.timeout:
             return None
+    assert reply.header.id == question.header.id  # a reply answered from the cache carries the new id
+    return reply
 
 
 def test_answers_faults_and_counts():
@@ -43,7 +46,12 @@ def test_answers_faults_and_counts():
         assert ask(server, "silent.test", timeout=0.3) is None
         empty = ask(server, "empty.test")
         assert empty.header.rcode == RCODE.NOERROR and empty.rr == []
-        assert server.queries["a.test"] == 2 and server.queries["silent.test"] == 1
+        assert ask(server, "silent.test", timeout=0.3) is None
+        for _ in range(3):  # the same question again: answered from the packed replies, counted each time
+            assert [str(rr.rdata) for rr in ask(server, "slow.test").rr] == ["127.1.0.7"]
+        assert ask(server, "fail.test").header.rcode == RCODE.SERVFAIL
+        assert server.queries["a.test"] == 2 and server.queries["silent.test"] == 2
+        assert server.queries["slow.test"] == 4 and server.queries["fail.test"] == 2
 
 
 def test_rejects_unknown_fault():
