@@ -223,8 +223,12 @@ def fetch_kept_locally(config: BuildConfig, pool=None) -> dict:
     return fetch_in_process(candidates, _fetch_config(config), pool=pool, build_settings=config.to_json())
 
 
-def run_build(config: BuildConfig, beam_args: list[str], *, show_progress: bool = True) -> dict:
+def run_build(config: BuildConfig, beam_args: list[str], *, show_progress: bool = True, pool=None) -> dict:
     """Runs the build, prints the reconciled counts, returns the text_counts.json document.
+
+    `pool`: a FetchPool started earlier for this build (build_cli starts it before importing
+    Beam); it is used when this run fetches in a local pool of that many workers with its
+    settings, and closed otherwise. Without it the pool is started here when needed.
 
     With Beam's --dry_run=True it only builds the job, prints what would run and returns that
     description. Raises WitError when input != kept + sum(drops).
@@ -253,7 +257,13 @@ def run_build(config: BuildConfig, beam_args: list[str], *, show_progress: bool 
     _LOGGER.info("wit build: %d input file(s) on %s", len(config.files), describe_runner(options))
     fetch_after_job = config.fetch is not None and not fetch_in_job(config, options)
     fetch_workers = local_fetch_workers(beam_args)
-    pool = start_fetch_pool(config, fetch_workers) if fetch_after_job and fetch_workers > 1 else None
+    wanted = fetch_after_job and fetch_workers > 1
+    if pool is not None and not (wanted and pool.workers == fetch_workers and pool.serves(_fetch_config(config))):
+        _LOGGER.warning("wit build: the fetch processes started early do not fit this run; starting over")
+        pool.close()
+        pool = None
+    if wanted and pool is None:
+        pool = start_fetch_pool(config, fetch_workers)
     try:
         try:
             pipeline = build_pipeline(config, options, progress_dir)

@@ -62,6 +62,7 @@ def worker_config(config: FetchConfig, workers: int) -> FetchConfig:
     cores = default_fetch_workers()
     return dataclasses.replace(
         config,
+        query_list_hash="",  # the launcher records it in the manifest; workers only fetch
         concurrency=per_worker(config.concurrency),
         per_host_limit=per_worker(config.per_host_limit) if config.per_host_limit else 0,
         decode_buffer_mib=per_worker(config.decode_buffer_mib),
@@ -82,7 +83,7 @@ class FetchPool:
         context = multiprocessing.get_context("spawn")
         self._tasks = context.Queue(maxsize=self.workers * QUEUED_CHUNKS_PER_WORKER)
         self._results = context.Queue()
-        each = worker_config(config, self.workers)
+        self._worker_config = each = worker_config(config, self.workers)
         self._processes = [
             context.Process(target=_worker_main, args=(each, self._tasks, self._results, number),
                             name=f"wit-fetch-{number}", daemon=True)
@@ -116,6 +117,11 @@ class FetchPool:
         self._tasks.close()
         self._results.close()
 
+    def serves(self, config: FetchConfig) -> bool:
+        """Whether the workers run with `config`'s fetch settings (what only the launcher
+        uses, the query list's hash, may differ: `wit build` starts the pool before it has it)."""
+        return worker_config(config, self.workers) == self._worker_config
+
     def process_shards(self, shards: Iterable[tuple[int, Iterable[tuple[str, Mapping]]]], config: FetchConfig) -> list[dict]:
         """shard_work.process_shards with the samples fetched by the workers: make every shard
         complete (a complete one is kept); returns their summaries in the order given."""
@@ -131,7 +137,7 @@ class FetchPool:
         from wit.pipeline.shard_work import _OpenShard, _Progress
         from wit.shards.writer import sample_record, warm_up as warm_up_writer
 
-        if config != self.config:
+        if not self.serves(config):
             raise ValueError("FetchPool.run: the pool's workers were started with other fetch settings")
         progress = _Progress(sum(len(job.keyed) - len(job.previous) for job in jobs), len(jobs))
         opened: dict[int, _OpenShard] = {}
