@@ -285,11 +285,13 @@ def run_build(config: BuildConfig, beam_args: list[str], *, show_progress: bool 
         check_something_was_read(summary, config)
         if fetch_after_job:
             fetch_kept_locally(config, pool)
+        if pool is not None:
+            pool.stop()  # the workers wind down while the shards are reconciled
+        if config.fetch is not None:
+            print(f"wit build: {check_fetch_reconciles(summary['kept'], config.out)}", file=sys.stderr)
     finally:
         if pool is not None:
             pool.close()
-    if config.fetch is not None:
-        print(f"wit build: {check_fetch_reconciles(summary['kept'], config.out)}", file=sys.stderr)
     return summary
 
 

@@ -93,7 +93,7 @@ class FetchPool:
             process.start()
         self.pids = [process.pid for process in self._processes]
         self.attempted_by_pid: dict[int, int] = {}  # samples each worker fetched, from its results
-        self._stopped = False
+        self._stopped = self._stopping = False
 
     def __enter__(self) -> FetchPool:
         return self
@@ -101,13 +101,20 @@ class FetchPool:
     def __exit__(self, *exc_info) -> None:
         self.close(graceful=exc_info[0] is None)
 
+    def stop(self) -> None:
+        """Tell the workers to exit once the queued work is done, without waiting for them
+        (close() waits); the pool takes no more work."""
+        if not self._stopping:
+            self._stopping = True
+            for _ in self._processes:
+                self._tasks.put(None)
+
     def close(self, graceful: bool = True) -> None:
         if self._stopped:
             return
         self._stopped = True
         if graceful:
-            for _ in self._processes:
-                self._tasks.put(None)
+            self.stop()
             for process in self._processes:
                 process.join(10)
         for process in self._processes:
@@ -137,6 +144,8 @@ class FetchPool:
         from wit.pipeline.shard_work import _OpenShard, _Progress
         from wit.shards.writer import sample_record, warm_up as warm_up_writer
 
+        if self._stopping:
+            raise RuntimeError("FetchPool.run: the pool was stopped")
         if not self.serves(config):
             raise ValueError("FetchPool.run: the pool's workers were started with other fetch settings")
         progress = _Progress(sum(len(job.keyed) - len(job.previous) for job in jobs), len(jobs))
