@@ -253,11 +253,14 @@ def _next_chunk(tasks) -> list | None:
 
 
 async def _fetch_tasks(config: FetchConfig, tasks, results, number: int) -> None:
-    from wit.pipeline.archive import archive_index
     from wit.pipeline.fetch import ByteBudget, Fetcher, default_decode_threads, fetch_image
 
     loop = asyncio.get_running_loop()
-    archive = archive_index(config.archives) if config.archives else None
+    archive = None
+    if config.archives:  # warcio only when replaying archives
+        from wit.pipeline.archive import archive_index
+
+        archive = archive_index(config.archives)
     downloading = asyncio.Semaphore(config.concurrency)
     decoding = ByteBudget(config.decode_buffer_mib * 1024 * 1024)
     outbox: list = []

@@ -130,11 +130,14 @@ class _OpenShard:
 async def _fetch_shards(jobs: list[_ShardJob], config: FetchConfig) -> list[dict]:
     # Imported here: a launcher whose pool fetches (fetch_pool.py) plans and writes shards with
     # this module and never needs aiohttp, Pillow or warcio (~0.25 s of its start-up).
-    from wit.pipeline.archive import archive_index
     from wit.pipeline.fetch import ByteBudget, Fetcher, default_decode_threads, fetch_image
 
     options = config.images
-    archive = archive_index(config.archives) if config.archives else None
+    archive = None
+    if config.archives:  # warcio only when replaying archives
+        from wit.pipeline.archive import archive_index
+
+        archive = archive_index(config.archives)
     loop = asyncio.get_running_loop()
     # Two bounds: downloads in flight (--concurrency), and bytes of downloaded bodies waiting
     # for the decoder (--decode-buffer-mib). A download slot is freed as soon as its body is
