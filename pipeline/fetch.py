@@ -288,8 +288,9 @@ class ByteBudget:
     single image can wait forever. Waiters are served first come, first served, and a release
     wakes only the waiters it lets through: the budget is full for most of a CPU-bound run
     (downloads outpace decoding), with up to --concurrency downloads waiting on it, and waking
-    all of them on every release (as an asyncio.Condition's notify_all does) cost ~55 wake-ups
-    per image of the event loop's time, under the GIL the decode threads need.
+    all of them on every release (as an asyncio.Condition's notify_all does) cost the event
+    loop a third of its CPU per request in a pool worker (benchmarks/profile_fetch.py
+    --decode-buffer-mib 128: 1.02-1.04 -> 0.68-0.69 ms), under the GIL the decode threads need.
     """
 
     def __init__(self, limit: int) -> None:
