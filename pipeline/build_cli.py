@@ -163,6 +163,10 @@ def run(args) -> int:
         use_options_in_launcher(beam_args)
         config = config_from_args(args)
         run_build(config, beam_args, show_progress=not args.quiet, pool=pool)
+    except BaseException:
+        if pool is not None:
+            pool.close(graceful=False)  # a usage error or a failed build: do not wait for the workers
+        raise
     finally:
         if pool is not None:
             pool.close()
