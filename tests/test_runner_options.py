@@ -65,6 +65,12 @@ def test_the_pool_started_before_beam_is_the_one_the_build_decides_on(beam_args,
     assert local_fetch_pool_size(beam_args) == decided
 
 
+def test_a_malformed_flag_starts_nothing_early_and_prints_nothing(capsys):
+    assert local_fetch_pool_size(["--direct_num_workers", "many"]) == 0
+    assert local_fetch_pool_size(["--dry_run"]) == 0
+    assert capsys.readouterr().err == ""
+
+
 def test_the_runner_module_does_not_import_beam():
     import subprocess
     import sys

@@ -120,19 +120,24 @@ def local_fetch_workers(beam_args: list[str]) -> int:
     return available_cores()
 
 
+class _SilentParser(argparse.ArgumentParser):
+    def error(self, message: str):
+        raise ValueError(message)
+
+
 def local_fetch_pool_size(beam_args: list[str]) -> int:
     """The fetch processes a local `wit build` will start, read from the plain flags without
     importing Beam: local_fetch_workers on the local runner, 0 for another runner, a dry run or
     a single worker (the stage then runs in the launcher). `wit build` starts them before
     importing Beam; run_build, which decides with Beam's own parsing, drops them if it decides
     otherwise."""
-    parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    parser = _SilentParser(add_help=False, allow_abbrev=False)
     parser.add_argument("--runner")
     parser.add_argument("--direct_num_workers", type=int)
     parser.add_argument("--dry_run")
     try:
         known, _ = parser.parse_known_args(list(beam_args))
-    except SystemExit:  # a malformed value: Beam will say so; start nothing early
+    except ValueError:  # a malformed value: Beam says so, once; start nothing early
         return 0
     if known.runner not in (None, *LOCAL_RUNNER_NAMES):
         return 0
