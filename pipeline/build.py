@@ -7,8 +7,9 @@ On a remote runner (Dataflow ...) fetch is part of the same job (continue_into_f
 local runner it runs after the job, on the candidates the job wrote, in a pool of one fetch
 process per core (fetch_kept_locally, pipeline/fetch_pool.py): the text side's running mode is
 chosen by the input's size, the fetch stage's parallelism by the stage, so a small list keeps
-every core busy fetching too. The pool starts with the launcher, so its processes' start-up
-overlaps the text side.
+every core busy fetching too. `wit build` starts the pool before the launcher imports Beam
+(build_cli.start_fetch_pool_early), so its processes' start-up overlaps Beam's import and the
+text side.
 
 Each stage is a composite PTransform in its own module returning (kept, counts); this module
 only wires them together, runs the job and checks the counts add up. Candidates travel between

@@ -20,7 +20,7 @@ byte-identical to the other drivers' (tests/test_shards.py runs the stage tests 
 
 The workers are spawned (not forked: the launcher may hold Beam's and pyarrow's threads) when
 the pool is created, so their imports and set-up overlap whatever the launcher does meanwhile
-(`wit build`'s text side). Machine-wide limits stay what one process would have: --concurrency,
+(`wit build` creates it before it imports Beam and runs the text side). Machine-wide limits stay what one process would have: --concurrency,
 --per-host-limit and --decode-buffer-mib are shared out between the workers.
 """
 
