@@ -361,7 +361,9 @@ def main() -> None:
             out = workdir / "wit-build"
             shutil.rmtree(out, ignore_errors=True)
             print("running wit build --queries none ...", flush=True)
+            server.first_seen.clear()
             results["wit build"] = run_wit(url_list, out, args.wit_args.split() + args.build_args.split(), command_name="build")
+            build_issued = _request_timeline(server.first_seen, results["wit build"]["started"])
         print("measuring the floor again ...", flush=True)
         floor_after = floor(pool, repeat=1 if args.quick else 2, threads=cores)
         print("measuring start-up (one URL answered 404 at once) ...", flush=True)
@@ -411,6 +413,10 @@ def main() -> None:
         summary["build_vs_fetch"] = round(build["images_per_s"] / results["wit"]["images_per_s"], 2)
         print(f"wit build: {build['images_per_s']:.1f} images/s, {summary['build_vs_fetch']:.2f}x wit fetch's "
               f"(target >= 0.9x), {summary['build_cores_busy']:.2f} of {cores} cores busy (wit fetch {summary['fetch_cores_busy']:.2f})")
+        summary["build_requests_issued_s"] = build_issued
+        print(f"wit build's requests reached the server {build_issued['first']:.2f}-{build_issued['last']:.2f} s after it "
+              f"started (the last stalled one at {build_issued['last_stall']:.2f} s; it ended at {build['wall_s']:.1f} s), "
+              f"wit fetch's {issued['first']:.2f}-{issued['last']:.2f} s")
         if "img2dataset" in results:
             summary["build_vs_img2dataset"] = round(build["images_per_s"] / results["img2dataset"]["images_per_s"], 2)
             print(f"wit build vs img2dataset: {summary['build_vs_img2dataset']:.2f}x images/s (target >= 1.5x)")

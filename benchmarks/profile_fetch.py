@@ -8,7 +8,7 @@ server runs in a child process, so its CPU is not counted. With --stub-decode ev
 "decoded" to a fixed small image at no cost: the loop's CPU per request with no decode threads
 competing with it for the GIL.
 
-    .venv/bin/python benchmarks/profile_fetch.py [--stub-decode] [--urls 3000]
+    .venv/bin/python benchmarks/profile_fetch.py [--stub-decode] [--urls 3000] [--decode-buffer-mib 128]
 
 Prints one table and, as its last line, a JSON object of the figures.
 """
@@ -43,7 +43,7 @@ def serve(workdir: Path, count: int) -> None:
         sys.stdin.read()
 
 
-def profile(workdir: Path, stub_decode: bool) -> dict:
+def profile(workdir: Path, stub_decode: bool, decode_buffer_mib: int = 256) -> dict:
     import wit.pipeline.shard_work as shard_work
     import wit.pipeline.fetch as fetch_module
     from wit.pipeline.fetch_config import FetchConfig, ImageOptions
@@ -83,7 +83,7 @@ def profile(workdir: Path, stub_decode: bool) -> dict:
     shard_work._fetch_shards = timed_fetch_shards
     config = FetchConfig(
         out=str(workdir / "out"), images=ImageOptions(image_size=256, resize_mode="center_crop"), timeout=10.0, read_timeout=10.0,
-        allowed_networks=("127.0.0.1/32",), per_host_limit=0,
+        allowed_networks=("127.0.0.1/32",), per_host_limit=0, decode_buffer_mib=decode_buffer_mib,
     )
     cpu, wall = time.process_time(), time.monotonic()
     manifest = shard_work.fetch_in_process(read_candidates(str(workdir / "urls.parquet")), config)
@@ -108,6 +108,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--urls", type=int, default=3000)
     parser.add_argument("--stub-decode", action="store_true", help="no decoding: the loop's own CPU per request")
+    parser.add_argument("--decode-buffer-mib", type=int, default=256,
+                        help="wit's --decode-buffer-mib (default %(default)s; a worker of `wit build`'s pool gets 256 / workers)")
     parser.add_argument("--serve", default="", help=argparse.SUPPRESS)  # internal: the server child
     args = parser.parse_args()
     if args.serve:
@@ -122,7 +124,7 @@ def main() -> None:
         try:
             if server.stdout.readline().strip() != "ready":
                 raise SystemExit("profile_fetch: the image server did not start")
-            figures = profile(workdir, args.stub_decode)
+            figures = profile(workdir, args.stub_decode, args.decode_buffer_mib)
         finally:
             server.stdin.close()
             server.wait(30)

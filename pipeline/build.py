@@ -7,8 +7,9 @@ On a remote runner (Dataflow ...) fetch is part of the same job (continue_into_f
 local runner it runs after the job, on the candidates the job wrote, in a pool of one fetch
 process per core (fetch_kept_locally, pipeline/fetch_pool.py): the text side's running mode is
 chosen by the input's size, the fetch stage's parallelism by the stage, so a small list keeps
-every core busy fetching too. The pool starts with the launcher, so its processes' start-up
-overlaps the text side.
+every core busy fetching too. `wit build` starts the pool before the launcher imports Beam
+(build_cli.start_fetch_pool_early), so its processes' start-up overlaps Beam's import and the
+text side.
 
 Each stage is a composite PTransform in its own module returning (kept, counts); this module
 only wires them together, runs the job and checks the counts add up. Candidates travel between
@@ -223,8 +224,12 @@ def fetch_kept_locally(config: BuildConfig, pool=None) -> dict:
     return fetch_in_process(candidates, _fetch_config(config), pool=pool, build_settings=config.to_json())
 
 
-def run_build(config: BuildConfig, beam_args: list[str], *, show_progress: bool = True) -> dict:
+def run_build(config: BuildConfig, beam_args: list[str], *, show_progress: bool = True, pool=None) -> dict:
     """Runs the build, prints the reconciled counts, returns the text_counts.json document.
+
+    `pool`: a FetchPool started earlier for this build (build_cli starts it before importing
+    Beam); it is used when this run fetches in a local pool of that many workers with its
+    settings, and closed otherwise. Without it the pool is started here when needed.
 
     With Beam's --dry_run=True it only builds the job, prints what would run and returns that
     description. Raises WitError when input != kept + sum(drops).
@@ -253,7 +258,13 @@ def run_build(config: BuildConfig, beam_args: list[str], *, show_progress: bool 
     _LOGGER.info("wit build: %d input file(s) on %s", len(config.files), describe_runner(options))
     fetch_after_job = config.fetch is not None and not fetch_in_job(config, options)
     fetch_workers = local_fetch_workers(beam_args)
-    pool = start_fetch_pool(config, fetch_workers) if fetch_after_job and fetch_workers > 1 else None
+    wanted = fetch_after_job and fetch_workers > 1
+    if pool is not None and not (wanted and pool.workers == fetch_workers and pool.serves(_fetch_config(config))):
+        _LOGGER.warning("wit build: the fetch processes started early do not fit this run; starting over")
+        pool.close()
+        pool = None
+    if wanted and pool is None:
+        pool = start_fetch_pool(config, fetch_workers)
     try:
         try:
             pipeline = build_pipeline(config, options, progress_dir)
@@ -275,11 +286,13 @@ def run_build(config: BuildConfig, beam_args: list[str], *, show_progress: bool 
         check_something_was_read(summary, config)
         if fetch_after_job:
             fetch_kept_locally(config, pool)
+        if pool is not None:
+            pool.stop()  # the workers wind down while the shards are reconciled
+        if config.fetch is not None:
+            print(f"wit build: {check_fetch_reconciles(summary['kept'], config.out)}", file=sys.stderr)
     finally:
         if pool is not None:
             pool.close()
-    if config.fetch is not None:
-        print(f"wit build: {check_fetch_reconciles(summary['kept'], config.out)}", file=sys.stderr)
     return summary
 
 

@@ -151,10 +151,44 @@ def config_from_args(args):
 
 
 def run(args) -> int:
-    from wit.core.runner import use_options_in_launcher
-    from wit.pipeline.build import run_build
+    beam_args = list(getattr(args, "beam_args", []))
+    # The fetch processes start first, before this process imports Beam (~1.5 CPU s) and runs
+    # the text side: their own start-up (a Python each, aiohttp, Pillow) takes the cores this
+    # process leaves idle meanwhile, and they are ready when the first candidates are.
+    pool = start_fetch_pool_early(args, beam_args)
+    try:
+        from wit.core.runner import use_options_in_launcher
+        from wit.pipeline.build import run_build
 
-    use_options_in_launcher(list(getattr(args, "beam_args", [])))
-    config = config_from_args(args)
-    run_build(config, list(getattr(args, "beam_args", [])), show_progress=not args.quiet)
+        use_options_in_launcher(beam_args)
+        config = config_from_args(args)
+        run_build(config, beam_args, show_progress=not args.quiet, pool=pool)
+    except BaseException:
+        if pool is not None:
+            pool.close(graceful=False)  # a usage error or a failed build: do not wait for the workers
+        raise
+    finally:
+        if pool is not None:
+            pool.close()
     return 0
+
+
+def start_fetch_pool_early(args, beam_args: list[str]):
+    """The local fetch pool of this build, started now (None when the build will not fetch
+    in a local pool: --until candidates, another runner, a dry run, one worker). Its settings
+    are the fetch flags alone; run_build checks them against the build's and its own decision."""
+    from wit.core.runner import local_fetch_pool_size
+
+    if args.until == "candidates":
+        return None
+    workers = local_fetch_pool_size(beam_args)
+    if workers < 2:
+        return None
+    from wit.pipeline.fetch_config import FetchConfig
+    from wit.pipeline.fetch_pool import FetchPool
+
+    try:
+        config = FetchConfig.from_args(args, out=args.out)
+    except Exception:  # noqa: BLE001 - a bad fetch flag or output: config_from_args reports it next
+        return None
+    return FetchPool(config, workers)

@@ -20,9 +20,10 @@ byte-identical to the other drivers' (tests/test_shards.py runs the stage tests 
 
 The workers are spawned (not forked: the launcher may hold Beam's and pyarrow's threads) when
 the pool is created, so their imports and set-up overlap whatever the launcher does meanwhile
-(`wit build`'s text side). Machine-wide limits stay what one process would have: --concurrency,
---per-host-limit, --dns-concurrency and --decode-buffer-mib are shared out between the workers.
-Each worker sends its run stats (wit.pipeline.fetch_stats) ahead of its results; they are summed.
+(`wit build` creates it before it imports Beam and runs the text side). Machine-wide limits stay
+what one process would have: --concurrency, --per-host-limit, --dns-concurrency and
+--decode-buffer-mib are shared out between the workers. Each worker sends its run stats
+(wit.pipeline.fetch_stats) ahead of its results; they are summed.
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ def worker_config(config: FetchConfig, workers: int) -> FetchConfig:
     cores = default_fetch_workers()
     return dataclasses.replace(
         config,
+        query_list_hash="",  # the launcher records it in the manifest; workers only fetch
         concurrency=per_worker(config.concurrency),
         dns_concurrency=per_worker(config.dns_concurrency),
         per_host_limit=per_worker(config.per_host_limit) if config.per_host_limit else 0,
@@ -84,7 +86,7 @@ class FetchPool:
         context = multiprocessing.get_context("spawn")
         self._tasks = context.Queue(maxsize=self.workers * QUEUED_CHUNKS_PER_WORKER)
         self._results = context.Queue()
-        each = worker_config(config, self.workers)
+        self._worker_config = each = worker_config(config, self.workers)
         self._processes = [
             context.Process(target=_worker_main, args=(each, self._tasks, self._results, number),
                             name=f"wit-fetch-{number}", daemon=True)
@@ -94,7 +96,7 @@ class FetchPool:
             process.start()
         self.pids = [process.pid for process in self._processes]
         self.attempted_by_pid: dict[int, int] = {}  # samples each worker fetched, from its results
-        self._stopped = False
+        self._stopped = self._stopping = False
 
     def __enter__(self) -> FetchPool:
         return self
@@ -102,13 +104,20 @@ class FetchPool:
     def __exit__(self, *exc_info) -> None:
         self.close(graceful=exc_info[0] is None)
 
+    def stop(self) -> None:
+        """Tell the workers to exit once the queued work is done, without waiting for them
+        (close() waits); the pool takes no more work."""
+        if not self._stopping:
+            self._stopping = True
+            for _ in self._processes:
+                self._tasks.put(None)
+
     def close(self, graceful: bool = True) -> None:
         if self._stopped:
             return
         self._stopped = True
         if graceful:
-            for _ in self._processes:
-                self._tasks.put(None)
+            self.stop()
             for process in self._processes:
                 process.join(10)
         for process in self._processes:
@@ -117,6 +126,11 @@ class FetchPool:
                 process.join(5)
         self._tasks.close()
         self._results.close()
+
+    def serves(self, config: FetchConfig) -> bool:
+        """Whether the workers run with `config`'s fetch settings (what only the launcher
+        uses, the query list's hash, may differ: `wit build` starts the pool before it has it)."""
+        return worker_config(config, self.workers) == self._worker_config
 
     def process_shards(self, shards: Iterable[tuple[int, Iterable[tuple[str, Mapping]]]], config: FetchConfig,
                        stats=None) -> list[dict]:
@@ -135,7 +149,9 @@ class FetchPool:
         from wit.pipeline.shard_work import _OpenShard, _Progress
         from wit.shards.writer import sample_record, warm_up as warm_up_writer
 
-        if config != self.config:
+        if self._stopping:
+            raise RuntimeError("FetchPool.run: the pool was stopped")
+        if not self.serves(config):
             raise ValueError("FetchPool.run: the pool's workers were started with other fetch settings")
         progress = _Progress(sum(len(job.keyed) - len(job.previous) for job in jobs), len(jobs))
         opened: dict[int, _OpenShard] = {}
@@ -246,12 +262,15 @@ def _next_chunk(tasks) -> list | None:
 
 
 async def _fetch_tasks(config: FetchConfig, tasks, results, number: int) -> None:
-    from wit.pipeline.archive import archive_index
     from wit.pipeline.fetch import ByteBudget, Fetcher, default_decode_threads, fetch_image
     from wit.pipeline.fetch_stats import FetchStats
 
     loop = asyncio.get_running_loop()
-    archive = archive_index(config.archives) if config.archives else None
+    archive = None
+    if config.archives:  # warcio only when replaying archives
+        from wit.pipeline.archive import archive_index
+
+        archive = archive_index(config.archives)
     downloading = asyncio.Semaphore(config.concurrency)
     decoding = ByteBudget(config.decode_buffer_mib * 1024 * 1024)
     outbox: list = []

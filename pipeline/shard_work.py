@@ -24,8 +24,7 @@ from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 
 from wit.core.layout import DatasetLayout
-from wit.pipeline.archive import archive_index
-from wit.pipeline.fetch import ByteBudget, Fetcher, FetchConfig, default_decode_threads, fetch_image
+from wit.pipeline.fetch_config import FetchConfig
 from wit.pipeline.fetch_stats import FetchStats
 from wit.shards.assign import assign_all, members_digest, sample_digits, shard_name
 from wit.shards.manifest import write_dataset_index
@@ -132,8 +131,16 @@ class _OpenShard:
 
 
 async def _fetch_shards(jobs: list[_ShardJob], config: FetchConfig, stats: FetchStats | None = None) -> list[dict]:
+    # Imported here: a launcher whose pool fetches (fetch_pool.py) plans and writes shards with
+    # this module and never needs aiohttp, Pillow or warcio (~0.25 s of its start-up).
+    from wit.pipeline.fetch import ByteBudget, Fetcher, default_decode_threads, fetch_image
+
     options = config.images
-    archive = archive_index(config.archives) if config.archives else None
+    archive = None
+    if config.archives:  # warcio only when replaying archives
+        from wit.pipeline.archive import archive_index
+
+        archive = archive_index(config.archives)
     loop = asyncio.get_running_loop()
     # Two bounds: downloads in flight (--concurrency), and bytes of downloaded bodies waiting
     # for the decoder (--decode-buffer-mib). A download slot is freed as soon as its body is

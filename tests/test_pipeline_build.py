@@ -368,3 +368,42 @@ def test_a_small_build_fetches_in_one_process_per_core(tmp_path, monkeypatch, ca
     assert len(by_pid) == 2 and os.getpid() not in by_pid
     assert all(n > 0 for n in by_pid.values()) and sum(by_pid.values()) == 64, line
     assert "wit build: kept 64 = attempted in shards 64 (failed_to_download 4, success 60); every kept uid once" in err
+
+
+def test_the_fetch_processes_start_before_beam_is_imported_and_fetch(tmp_path):
+    # `wit build` starts its fetch pool first, so that the workers' start-up overlaps the
+    # launcher's import of Beam and the text side; run_build then fetches with that same pool
+    # (a second pool would mean the early one was thrown away).
+    import subprocess
+    import sys
+
+    rows = [{"url": f"http://127.0.0.1:9/{i}.jpg", "caption": f"a photo of a red fox number {i}"} for i in range(20)]
+    pq.write_table(pa.Table.from_pylist(rows), tmp_path / "list.parquet")
+    script = f"""
+import sys
+import wit.core.runner as runner
+import wit.pipeline.fetch_pool as fetch_pool
+
+runner.available_cores = lambda: 2
+started, used = [], []
+real_init, real_run = fetch_pool.FetchPool.__init__, fetch_pool.FetchPool.run
+
+def init(self, *args, **kwargs):
+    started.append("apache_beam" in sys.modules)
+    real_init(self, *args, **kwargs)
+
+def run(self, *args, **kwargs):
+    used.append(tuple(self.pids))
+    return real_run(self, *args, **kwargs)
+
+fetch_pool.FetchPool.__init__, fetch_pool.FetchPool.run = init, run
+from wit.app.cli import main
+code = main(["build", "--input", {str(tmp_path / "list.parquet")!r}, "--queries", "none", "--out", {str(tmp_path / "out")!r},
+             "--retries", "0", "--allow-address", "127.0.0.1/32"])
+print("POOLS", started, len(used), file=sys.stderr)
+sys.exit(code)
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "POOLS [False] 1" in done.stderr, "one pool, started before Beam's import, and it fetched"
+    assert "wit build: kept 20 = attempted in shards 20 (failed_to_download 20); every kept uid once" in done.stderr

@@ -2,7 +2,15 @@
 
 import pytest
 
-from wit.core.runner import available_cores, is_local_runner, local_fetch_workers, make_pipeline_options, make_runner
+from wit.core.runner import (
+    available_cores,
+    is_dry_run,
+    is_local_runner,
+    local_fetch_pool_size,
+    local_fetch_workers,
+    make_pipeline_options,
+    make_runner,
+)
 from apache_beam.options.pipeline_options import DirectOptions, GoogleCloudOptions, StandardOptions
 from wit.app.cli import main
 
@@ -34,6 +42,41 @@ def test_the_fetch_stage_gets_every_core_whatever_the_input_size():
     assert local_fetch_workers([]) == available_cores()
     assert local_fetch_workers(["--direct_num_workers", "3"]) == 3
     assert local_fetch_workers(["--direct_num_workers=1", "--direct_running_mode=in_memory"]) == 1
+
+
+@pytest.mark.parametrize("beam_args", [
+    [], ["--direct_num_workers", "3"], ["--direct_num_workers=1"], ["--direct_num_workers=2", "--direct_running_mode=in_memory"],
+    ["--runner", "DirectRunner"], ["--runner=FnApiRunner", "--direct_num_workers", "4"],
+    ["--runner", "DataflowRunner", "--project", "p", "--region", "r", "--temp_location", "gs://wit-bucket/tmp"],
+    ["--runner=FlinkRunner"], ["--dry_run=True"], ["--dry_run", "True", "--direct_num_workers", "2"], ["--dry_run=False"],
+    ["--setup_file", "./setup.py", "--direct_num_workers", "2"],
+])
+@pytest.mark.parametrize("cores", [1, 2, 8])
+def test_the_pool_started_before_beam_is_the_one_the_build_decides_on(beam_args, cores, monkeypatch):
+    # `wit build` starts its fetch processes from the plain flags before importing Beam
+    # (local_fetch_pool_size); run_build decides with Beam's own parsing. They must agree, or
+    # the early processes are wasted and started again.
+    import wit.core.runner as runner
+
+    monkeypatch.setattr(runner, "available_cores", lambda: cores)
+    options = make_pipeline_options(beam_args, input_bytes=1000)
+    workers = local_fetch_workers(beam_args)
+    decided = workers if is_local_runner(options) and not is_dry_run(options) and workers > 1 else 0
+    assert local_fetch_pool_size(beam_args) == decided
+
+
+def test_a_malformed_flag_starts_nothing_early_and_prints_nothing(capsys):
+    assert local_fetch_pool_size(["--direct_num_workers", "many"]) == 0
+    assert local_fetch_pool_size(["--dry_run"]) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_the_runner_module_does_not_import_beam():
+    import subprocess
+    import sys
+
+    code = "import sys, wit.core.runner as r; r.local_fetch_pool_size([]); print('apache_beam' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"
 
 
 def test_explicit_direct_runner_still_avoids_prism():

@@ -414,3 +414,23 @@ def test_writer_publishes_to_object_stores_whole(tmp_path):
     assert read_stats("memory://bucket/out/shards", 7)["successes"] == 1
     assert [r["status"] for r in read_rows("memory://bucket/out/shards", 7)] == ["success", "opted_out"]
     assert read_tar_images("memory://bucket/out/shards", 7) == {"000070": image.data}
+
+
+def test_a_stopped_pool_lets_its_workers_exit_and_takes_no_more_work(tmp_path):
+    # `wit build` stops its pool once the shards are written and reconciles them while the
+    # workers exit; a stopped pool refuses more work instead of waiting forever for results.
+    from wit.pipeline.fetch_pool import FetchPool
+
+    cfg = stage_config(tmp_path / "out")
+    pool = FetchPool(cfg, workers=2)
+    try:
+        pool.stop()
+        for process in pool._processes:
+            process.join(60)
+        assert [process.exitcode for process in pool._processes] == [0, 0]
+        with pytest.raises(RuntimeError, match="stopped"):
+            pool.run([], cfg)
+    finally:
+        pool.close()
+    assert pool.serves(cfg) and not pool.serves(stage_config(tmp_path / "out", timeout=2.0))
+    assert pool.serves(stage_config(tmp_path / "out", query_list_hash="abc")), "the hash is the launcher's, not the workers'"

@@ -11,10 +11,17 @@ through untouched.
 
 from __future__ import annotations
 
+import argparse
 import os
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
+if TYPE_CHECKING:
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+# Beam is imported by the functions that need it, not here: `wit build` decides from the plain
+# flags (local_fetch_pool_size) whether to start its fetch processes before importing Beam
+# (~1.5 CPU s), so that their start-up overlaps that import.
 
 LOCAL_RUNNER_NAMES = ("DirectRunner", "direct", "FnApiRunner", "SwitchingDirectRunner", "BundleBasedDirectRunner")
 # Below this much input, starting worker processes costs more than it saves.
@@ -33,6 +40,8 @@ def _given(beam_args: list[str], name: str) -> bool:
 
 
 def is_local_runner(options: PipelineOptions) -> bool:
+    from apache_beam.options.pipeline_options import StandardOptions
+
     runner = options.view_as(StandardOptions).runner
     return runner is None or runner in LOCAL_RUNNER_NAMES
 
@@ -43,6 +52,8 @@ def workers_share_launcher_disk(options) -> bool:
 
 
 def runner_name(options) -> str:
+    from apache_beam.options.pipeline_options import StandardOptions
+
     return options.view_as(StandardOptions).runner or "DirectRunner"
 
 
@@ -75,6 +86,8 @@ def make_pipeline_options(beam_args: list[str], *, input_bytes: int | None = Non
     `input_bytes` (total size of the inputs, None when unknown) picks the local running mode
     when the user did not: in_memory below SMALL_INPUT_BYTES, multi_processing above.
     """
+    from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions
+
     beam_args = list(beam_args)
     options = PipelineOptions(beam_args)
     if is_local_runner(options):
@@ -101,8 +114,37 @@ def local_fetch_workers(beam_args: list[str]) -> int:
     """Fetch processes of a local run: one per core whatever the input size (the fetch stage
     is bound by its own work, not by the input's bytes), or --direct_num_workers when given."""
     if _given(beam_args, "direct_num_workers"):
+        from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions
+
         return max(1, PipelineOptions(list(beam_args)).view_as(DirectOptions).direct_num_workers or 1)
     return available_cores()
+
+
+class _SilentParser(argparse.ArgumentParser):
+    def error(self, message: str):
+        raise ValueError(message)
+
+
+def local_fetch_pool_size(beam_args: list[str]) -> int:
+    """The fetch processes a local `wit build` will start, read from the plain flags without
+    importing Beam: local_fetch_workers on the local runner, 0 for another runner, a dry run or
+    a single worker (the stage then runs in the launcher). `wit build` starts them before
+    importing Beam; run_build, which decides with Beam's own parsing, drops them if it decides
+    otherwise."""
+    parser = _SilentParser(add_help=False, allow_abbrev=False)
+    parser.add_argument("--runner")
+    parser.add_argument("--direct_num_workers", type=int)
+    parser.add_argument("--dry_run")
+    try:
+        known, _ = parser.parse_known_args(list(beam_args))
+    except ValueError:  # a malformed value: Beam says so, once; start nothing early
+        return 0
+    if known.runner not in (None, *LOCAL_RUNNER_NAMES):
+        return 0
+    if str(known.dry_run).lower() in ("true", "1", "yes"):
+        return 0
+    workers = known.direct_num_workers if known.direct_num_workers is not None else available_cores()
+    return workers if workers > 1 else 0
 
 
 def use_options_in_launcher(beam_args: list[str]) -> None:
@@ -112,6 +154,7 @@ def use_options_in_launcher(beam_args: list[str]) -> None:
     and Beam's S3 client cannot even start without its options (--s3_endpoint_url ...).
     """
     from apache_beam.io.filesystems import FileSystems
+    from apache_beam.options.pipeline_options import PipelineOptions
 
     FileSystems.set_options(PipelineOptions(list(beam_args)))
 
@@ -135,6 +178,8 @@ def make_runner(options: PipelineOptions):
 
 
 def describe_runner(options: PipelineOptions) -> str:
+    from apache_beam.options.pipeline_options import DirectOptions, StandardOptions
+
     if is_local_runner(options):
         direct = options.view_as(DirectOptions)
         return f"local FnApiRunner, {direct.direct_running_mode}, {direct.direct_num_workers} worker(s)"
