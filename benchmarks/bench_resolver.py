@@ -88,7 +88,7 @@ def _serve(names: dict[str, Name], conn) -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
     with DnsServer(names) as server:
         conn.send(server.address)
-        while (command := conn.recv()) != "stop":
+        while conn.recv() != "stop":
             conn.send((sum(server.queries.values()), time.process_time()))
 
 

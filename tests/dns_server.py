@@ -18,8 +18,8 @@ namespace the benchmark binds 127.0.0.1:53, which that namespace's resolv.conf n
 `queries` counts questions per name, for cache tests; `on_query` is the hook a subclass extends
 to count more.
 
-A reply depends only on the query's bytes after its 2-byte id, so the packed reply is kept per
-query and later ones are answered by patching the id in: no parse or pack per packet. That keeps
+A reply depends only on the query's bytes after its 2-byte id (and the name's entry), so the packed
+reply is kept per query and later ones are answered by patching the id in: no parse or pack per packet. That keeps
 the server cheap enough that, at thousands of lookups per second, it is not what a benchmark
 measures.
 """
@@ -134,14 +134,17 @@ class _Protocol(asyncio.DatagramProtocol):
     def __init__(self, server: DnsServer) -> None:
         self.server = server
         self.transport: asyncio.DatagramTransport | None = None
-        # query bytes after the id -> (name, qtype, reply bytes after the id or None, delay)
-        self.replies: dict[bytes, tuple[str, int, bytes | None, float]] = {}
+        # query bytes after the id -> (name, qtype, reply bytes after the id or None, delay, the
+        # name's entry the reply was made from)
+        self.replies: dict[bytes, tuple] = {}
 
     def connection_made(self, transport) -> None:
         self.transport = transport
 
     def datagram_received(self, data: bytes, addr) -> None:
         known = self.replies.get(data[2:])
+        if known is not None and self.server.names.get(known[0]) is not known[4]:
+            known = None  # the name's entry was replaced (a test changing the DNS mid-run)
         if known is None:
             try:
                 request = DNSRecord.parse(data)
@@ -149,10 +152,11 @@ class _Protocol(asyncio.DatagramProtocol):
                 return
             reply, delay = self.server.reply_for(request)
             name = str(request.q.qname).lower().rstrip(".")
-            known = (name, request.q.qtype, None if reply is None else reply.pack()[2:], delay)
+            spec = self.server.names.get(name)
+            known = (name, request.q.qtype, None if reply is None else reply.pack()[2:], delay, spec)
             if len(self.replies) < 1_000_000:
                 self.replies[data[2:]] = known
-        name, qtype, tail, delay = known
+        name, qtype, tail, delay, _ = known
         self.server.on_query(name, qtype, delay, tail is not None)
         if tail is None:
             return

@@ -6,7 +6,7 @@ import socket
 import time
 
 import pytest
-from dnslib import QTYPE, RCODE, DNSRecord
+from dnslib import RCODE, DNSRecord
 
 from dns_server import DnsServer, Name
 
@@ -52,6 +52,8 @@ def test_answers_faults_and_counts():
         assert ask(server, "fail.test").header.rcode == RCODE.SERVFAIL
         assert server.queries["a.test"] == 2 and server.queries["silent.test"] == 2
         assert server.queries["slow.test"] == 4 and server.queries["fail.test"] == 2
+        server.names["fail.test"] = Name(addresses=["127.1.0.9"])  # a name's entry replaced: no stale reply
+        assert [str(rr.rdata) for rr in ask(server, "fail.test").rr] == ["127.1.0.9"]
 
 
 def test_rejects_unknown_fault():

@@ -22,7 +22,6 @@ import pytest
 from c_extensions import c_extension
 from test_queries_wikitext import ARTICLE
 from wit.queries import dump_counts, spill, wikipedia
-from wit.queries.match_keys import fold
 
 ngramcount = c_extension("wit.queries._ngramcount")
 
