@@ -17,7 +17,8 @@
 3. Prints per point: candidates/s per core (wall: input / (run - start-up) / workers) and per
    CPU-second of the job's processes (what the job used on a machine shared with others), peak
    RSS of the largest worker process and of the launcher (which, on the local runner only, also
-   holds the shuffled data: Dataflow's shuffle service does that there), the number of dedup
+   holds every shuffle: since pipeline/spill.py the big ones carry references to spill files,
+   `--no-spill` shuffles the batches themselves as before, for comparison), the number of dedup
    buckets, and the largest shuffled values as the job's own Beam distributions report them:
    `dedup_batch_candidates` (largest element into the dedup shuffle), `dedup_bucket_candidates`
    (most candidates meeting at one bucket), `cap_partial_ranks` (largest rank partial into the
@@ -70,10 +71,10 @@ def load_module(name: str):
 
 # --- one point, in a child process --------------------------------------------------------------
 
-def run_point(files: list[str], out: str, queries: str, cap: int, workers: int) -> dict:
+def run_point(files: list[str], out: str, queries: str, cap: int, workers: int, spill: bool = True) -> dict:
     """Runs the text side once in this process; the figures as a dict."""
     bench = load_module("bench_text_pipeline")
-    elapsed, summary, peaks, cpu_s = bench.run_text_side(files, out, queries, cap, workers)
+    elapsed, summary, peaks, cpu_s = bench.run_text_side(files, out, queries, cap, workers, spill_shuffles=spill)
     worker_peaks = sorted(peaks.values(), reverse=True)[:workers]
     return {
         "elapsed_s": elapsed,
@@ -84,8 +85,8 @@ def run_point(files: list[str], out: str, queries: str, cap: int, workers: int) 
     }
 
 
-def run_point_in_child(files: list[str], out: str, queries: str, cap: int, workers: int) -> dict:
-    spec = json.dumps({"files": files, "out": out, "queries": queries, "cap": cap, "workers": workers})
+def run_point_in_child(files: list[str], out: str, queries: str, cap: int, workers: int, spill: bool = True) -> dict:
+    spec = json.dumps({"files": files, "out": out, "queries": queries, "cap": cap, "workers": workers, "spill": spill})
     done = subprocess.run([sys.executable, __file__, "--run-point", spec], capture_output=True, text=True)
     if done.returncode:
         sys.stderr.write(done.stderr[-4000:])
@@ -204,12 +205,16 @@ def main(argv=None) -> int:
     parser.add_argument("--per-query-cap", type=int, default=20_000)
     parser.add_argument("--wat-dir", help="keep the synthetic crawl here (reused when it is already there)")
     parser.add_argument("--no-check", action="store_true", help="skip the independent count of the cap")
+    parser.add_argument("--no-spill", action="store_true",
+                        help="local shuffles carry the batches themselves, not references to spill files "
+                             "(how builds ran before pipeline/spill.py: the peer for the memory curve)")
     parser.add_argument("--run-point", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.run_point:
         spec = json.loads(args.run_point)
-        print(json.dumps(run_point(spec["files"], spec["out"], spec["queries"], spec["cap"], spec["workers"])))
+        print(json.dumps(run_point(spec["files"], spec["out"], spec["queries"], spec["cap"], spec["workers"],
+                                   spec.get("spill", True))))
         return 0
 
     points = tuple(int(p) for p in args.points.split(",")) if args.points else (QUICK_POINTS if args.quick else POINTS)
@@ -240,7 +245,8 @@ def main(argv=None) -> int:
                   file=sys.stderr, flush=True)
 
         tiny = generator.write_synthetic_wat(os.path.join(scratch, "tiny"), 10, 1)["files"]
-        startup = run_point_in_child(tiny, os.path.join(scratch, "out-tiny"), args.queries, cap, workers)
+        spill = not args.no_spill
+        startup = run_point_in_child(tiny, os.path.join(scratch, "out-tiny"), args.queries, cap, workers, spill)
         print(f"start-up (one-page input): {startup['elapsed_s']:.1f}s", file=sys.stderr, flush=True)
 
         from wit.pipeline.dedup import buckets_for_input
@@ -248,7 +254,7 @@ def main(argv=None) -> int:
         rows = []
         for n in points:
             out = os.path.join(scratch, f"out-{n}")
-            point = run_point_in_child(files[:n], out, args.queries, cap, workers)
+            point = run_point_in_child(files[:n], out, args.queries, cap, workers, spill)
             summary = point["summary"]
             work_s = max(point["elapsed_s"] - startup["elapsed_s"], 1e-9)
             work_cpu_s = max(point["cpu_s"] - startup["cpu_s"], 1e-9)
@@ -274,7 +280,9 @@ def main(argv=None) -> int:
 
     print(f"\nCrawl scale: text side, local FnApiRunner, {workers} worker processes, default query list, cap {cap:,};"
           f"\n{links_per_file:,} alt links per synthetic WAT file ({file_mb:.1f} MB gzipped; a real one: ~1M links, "
-          f"~300 MB), start-up {startup['elapsed_s']:.1f}s subtracted; machine possibly shared with other jobs\n")
+          f"~300 MB), start-up {startup['elapsed_s']:.1f}s subtracted; shuffles "
+          f"{'carry the batches (--no-spill)' if args.no_spill else 'carry references to spill files'}; "
+          f"machine possibly shared with other jobs\n")
     header = (f"{'files':>5} {'input':>11} {'kept':>10} {'run s':>7} {'cand/s/core':>11} {'cand/CPU-s':>10} "
               f"{'worker GiB':>10} {'runner GiB':>10} {'buckets':>7} {'dedup elt':>9} {'dedup key':>9} "
               f"{'cap elt':>8} {'1 query':>7} {'cap key':>8} {'hottest q':>10} {'cap check':>9}")
@@ -314,7 +322,8 @@ def main(argv=None) -> int:
               f"(hottest {check['hottest_query_matches']:,} matches -> {check['hottest_query_selected']:,} selected)")
     print(f"a candidate past the filters is {shuffle_bytes:.0f} bytes in a shuffled batch")
     print(f"total {time.perf_counter() - began:.0f}s")
-    print(json.dumps({"workers": workers, "links_per_file": links_per_file, "file_mb": round(file_mb, 1),
+    print(json.dumps({"workers": workers, "spill": not args.no_spill, "links_per_file": links_per_file,
+                      "file_mb": round(file_mb, 1),
                       "shuffle_bytes_per_candidate": round(shuffle_bytes),
                       "startup_s": round(startup["elapsed_s"], 2), "points": rows, "targets": targets}))
     return 0 if all(row.get("cap_check", {"ok": True})["ok"] for row in rows) else 1

@@ -124,6 +124,8 @@ def main(argv=None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--queries", default="default")
     parser.add_argument("--per-query-cap", type=int, default=20_000)
+    parser.add_argument("--no-spill", action="store_true",
+                        help="shuffle the batches themselves, not references to spill files (the peer: as before)")
     args = parser.parse_args(argv)
 
     from bench_text_pipeline import build_args
@@ -141,11 +143,12 @@ def main(argv=None) -> int:
         record.start()
         began = time.perf_counter()
         summary = run_build(config, ["--direct_running_mode=multi_processing", f"--direct_num_workers={args.workers}"],
-                            show_progress=False)
+                            show_progress=False, spill_shuffles=not args.no_spill)
         elapsed = time.perf_counter() - began
         record.stop()
     rows = record.per_stage()
-    print(f"\n{len(files)} file(s), {summary['input']:,} input, {summary['kept']:,} kept, {elapsed:.1f}s, "
+    print(f"\n{'without' if args.no_spill else 'with'} spill files: "
+          f"{len(files)} file(s), {summary['input']:,} input, {summary['kept']:,} kept, {elapsed:.1f}s, "
           f"{args.workers} worker processes (MiB; 'shuffle/worker': what the runner hands one worker at the "
           f"start of the stage, 'block': the largest single block it sends)")
     print(f"{'s':>6} {'launcher':>8} {'worker':>7} {'shuffle/worker':>14} {'block':>6}  stage")
@@ -153,7 +156,8 @@ def main(argv=None) -> int:
         print(f"{row['seconds']:>6} {_mib(row['launcher_rss']):>8} {_mib(row['worker_rss']):>7} "
               f"{_mib(row['shuffle_per_worker']):>14} {_mib(row['largest_block']):>6}  {row['stage'][:90]}")
     print(json.dumps({"files": len(files), "input": summary["input"], "kept": summary["kept"],
-                      "elapsed_s": round(elapsed, 1), "workers": args.workers, "stages": rows}))
+                      "elapsed_s": round(elapsed, 1), "workers": args.workers, "spill": not args.no_spill,
+                      "stages": rows}))
     return 0
 
 

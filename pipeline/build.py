@@ -229,11 +229,13 @@ def fetch_kept_locally(config: BuildConfig, pool=None) -> dict:
     return fetch_in_process(candidates, _fetch_config(config), pool=pool, build_settings=config.to_json())
 
 
-def run_build(config: BuildConfig, beam_args: list[str], *, show_progress: bool = True) -> dict:
+def run_build(config: BuildConfig, beam_args: list[str], *, show_progress: bool = True,
+              spill_shuffles: bool = True) -> dict:
     """Runs the build, prints the reconciled counts, returns the text_counts.json document.
 
     With Beam's --dry_run=True it only builds the job, prints what would run and returns that
-    description. Raises WitError when input != kept + sum(drops).
+    description. Raises WitError when input != kept + sum(drops). `spill_shuffles=False` keeps
+    a local run's shuffled values in the runner's shuffle (benchmarks compare the two).
     """
     options = make_pipeline_options(beam_args, input_bytes=total_input_bytes(config.files))
     config = prepare_for_workers(config, options, upload=not is_dry_run(options))
@@ -251,7 +253,7 @@ def run_build(config: BuildConfig, beam_args: list[str], *, show_progress: bool 
     progress_dir = tempfile.mkdtemp(prefix="wit-progress-") if local else None
     # The local runner holds every shuffle in this process and hands a worker its whole share at
     # once: the big shuffles carry references to batches spilled here instead (pipeline/spill.py).
-    spill_dir = tempfile.mkdtemp(prefix="wit-spill-") if workers_share_launcher_disk(options) else None
+    spill_dir = tempfile.mkdtemp(prefix="wit-spill-") if spill_shuffles and workers_share_launcher_disk(options) else None
     if config.search is not None:
         from wit.pipeline.sources.commons.worker import load_queries
 
