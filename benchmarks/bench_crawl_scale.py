@@ -81,8 +81,21 @@ def run_point(files: list[str], out: str, queries: str, cap: int, workers: int, 
         "cpu_s": cpu_s,
         "summary": summary,
         "peak_worker_rss": worker_peaks[0] if worker_peaks else None,
-        "launcher_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        "launcher_rss": own_peak_rss(),
     }
+
+
+def own_peak_rss() -> int:
+    """This process's peak RSS (VmHWM). Not getrusage's ru_maxrss: on Linux that survives exec,
+    so a child started by a parent holding the independent count would report the parent's peak."""
+    try:
+        with open("/proc/self/status") as handle:
+            for line in handle:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def run_point_in_child(files: list[str], out: str, queries: str, cap: int, workers: int, spill: bool = True) -> dict:
@@ -263,7 +276,8 @@ def main(argv=None) -> int:
                 "input": summary["input"],
                 "kept": summary["kept"],
                 "run_s": round(point["elapsed_s"], 1),
-                "per_core": round(summary["input"] / work_s / workers),
+                # None when the run took no longer than the start-up measured apart (a loaded machine)
+                "per_core": round(summary["input"] / work_s / workers) if work_s > 1e-6 else None,
                 "per_cpu_s": round(summary["input"] / work_cpu_s),
                 "peak_worker_rss": point["peak_worker_rss"],
                 "launcher_rss": point["launcher_rss"],
@@ -274,7 +288,7 @@ def main(argv=None) -> int:
                 row["cap_check"] = check_cap(out, unique_matches_per_query(per_file_pairs[:n]), cap)
             shutil.rmtree(out, ignore_errors=True)
             rows.append(row)
-            print(f"{n} file(s): {row['run_s']}s, {row['per_core']:,} candidates/s per core", file=sys.stderr, flush=True)
+            print(f"{n} file(s): {row['run_s']}s, {row['per_core'] or 0:,} candidates/s per core", file=sys.stderr, flush=True)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
@@ -290,7 +304,8 @@ def main(argv=None) -> int:
     for row in rows:
         shuffle = row["shuffle"]
         check = row.get("cap_check")
-        print(f"{row['files']:>5} {row['input']:>11,} {row['kept']:>10,} {row['run_s']:>7} {row['per_core']:>11,} "
+        print(f"{row['files']:>5} {row['input']:>11,} {row['kept']:>10,} {row['run_s']:>7} "
+              f"{format(row['per_core'], ',') if row['per_core'] else '-':>11} "
               f"{row['per_cpu_s']:>10,} {_gib(row['peak_worker_rss']):>10} {_gib(row['launcher_rss']):>10} "
               f"{row['dedup_buckets']:>7,} {shuffle['dedup_batch_candidates'] or 0:>9,} "
               f"{shuffle['dedup_bucket_candidates'] or 0:>9,} {shuffle['cap_partial_ranks'] or 0:>8,} "
@@ -301,7 +316,7 @@ def main(argv=None) -> int:
           "the cap); 1 query: most ranks of one query in one element (never above the cap)")
     first, last = rows[0], rows[-1]
     targets = {
-        "per_core_ratio": round(last["per_core"] / first["per_core"], 3),
+        "per_core_ratio": round(last["per_core"] / first["per_core"], 3) if first["per_core"] and last["per_core"] else None,
         "per_cpu_s_ratio": round(last["per_cpu_s"] / first["per_cpu_s"], 3),
         "worker_rss_ratio": round(last["peak_worker_rss"] / first["peak_worker_rss"], 3)
         if first["peak_worker_rss"] and last["peak_worker_rss"] else None,

@@ -147,6 +147,12 @@ def main(argv=None) -> int:
         elapsed = time.perf_counter() - began
         record.stop()
     rows = record.per_stage()
+    import resource
+
+    launcher_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    sampled_peak = max(record.samples, key=lambda sample: sample[1]) if record.samples else (0, 0, {})
+    in_stage = [row["stage"] for row, stage in zip(rows, record.stages)
+                if stage["start"] <= sampled_peak[0] <= stage.get("end", sampled_peak[0])]
     print(f"\n{'without' if args.no_spill else 'with'} spill files: "
           f"{len(files)} file(s), {summary['input']:,} input, {summary['kept']:,} kept, {elapsed:.1f}s, "
           f"{args.workers} worker processes (MiB; 'shuffle/worker': what the runner hands one worker at the "
@@ -155,7 +161,10 @@ def main(argv=None) -> int:
     for row in rows:
         print(f"{row['seconds']:>6} {_mib(row['launcher_rss']):>8} {_mib(row['worker_rss']):>7} "
               f"{_mib(row['shuffle_per_worker']):>14} {_mib(row['largest_block']):>6}  {row['stage'][:90]}")
-    print(json.dumps({"files": len(files), "input": summary["input"], "kept": summary["kept"],
+    print(f"launcher peak RSS over the whole run (ru_maxrss): {_mib(launcher_peak)} MiB; largest sample "
+          f"{_mib(sampled_peak[1])} MiB at {sampled_peak[0] - began:.1f}s, "
+          f"{'in ' + in_stage[0][:60] if in_stage else 'between stages'}")
+    print(json.dumps({"files": len(files), "launcher_peak_rss": launcher_peak, "input": summary["input"], "kept": summary["kept"],
                       "elapsed_s": round(elapsed, 1), "workers": args.workers, "spill": not args.no_spill,
                       "stages": rows}))
     return 0

@@ -19,6 +19,11 @@ In Beam this is two passes over the matched CandidateBatches, with no per-match 
 2. Selection. A ParDo reads the thresholds as a side input: query q selects candidate c when q
    has no threshold or rank(q, c) <= threshold[q].
 
+On the local runner (`spill_dir` set) the partials and the held candidates travel through their
+shuffles as references to spill files (pipeline/spill.py), and the partials of a bucket meet in
+a GroupByKey and are merged one at a time (`MergeSpilledRanksDoFn`) instead of in the lifted
+combine, whose merged accumulators would cross the local runner's shuffle whole.
+
 No shuffled value grows with the crawl: a partial holds at most `cap` ranks of any query (a
 query matched a million times ships its `cap` lowest ranks per flush, not its matches), and a
 merged bucket at most `cap` per query of the bucket, whatever the input size. The sizes are
