@@ -278,7 +278,7 @@ def main(argv=None) -> int:
                 "run_s": round(point["elapsed_s"], 1),
                 # None when the run took no longer than the start-up measured apart (a loaded machine)
                 "per_core": round(summary["input"] / work_s / workers) if work_s > 1e-6 else None,
-                "per_cpu_s": round(summary["input"] / work_cpu_s),
+                "per_cpu_s": round(summary["input"] / work_cpu_s) if work_cpu_s > 1e-6 else None,
                 "peak_worker_rss": point["peak_worker_rss"],
                 "launcher_rss": point["launcher_rss"],
                 "dedup_buckets": buckets_for_input(n, sum(os.path.getsize(f) for f in files[:n])),
@@ -306,7 +306,7 @@ def main(argv=None) -> int:
         check = row.get("cap_check")
         print(f"{row['files']:>5} {row['input']:>11,} {row['kept']:>10,} {row['run_s']:>7} "
               f"{format(row['per_core'], ',') if row['per_core'] else '-':>11} "
-              f"{row['per_cpu_s']:>10,} {_gib(row['peak_worker_rss']):>10} {_gib(row['launcher_rss']):>10} "
+              f"{format(row['per_cpu_s'], ',') if row['per_cpu_s'] else '-':>10} {_gib(row['peak_worker_rss']):>10} {_gib(row['launcher_rss']):>10} "
               f"{row['dedup_buckets']:>7,} {shuffle['dedup_batch_candidates'] or 0:>9,} "
               f"{shuffle['dedup_bucket_candidates'] or 0:>9,} {shuffle['cap_partial_ranks'] or 0:>8,} "
               f"{shuffle['cap_query_ranks'] or 0:>7,} {shuffle['cap_bucket_ranks'] or 0:>8,} "
@@ -317,7 +317,7 @@ def main(argv=None) -> int:
     first, last = rows[0], rows[-1]
     targets = {
         "per_core_ratio": round(last["per_core"] / first["per_core"], 3) if first["per_core"] and last["per_core"] else None,
-        "per_cpu_s_ratio": round(last["per_cpu_s"] / first["per_cpu_s"], 3),
+        "per_cpu_s_ratio": round(last["per_cpu_s"] / first["per_cpu_s"], 3) if first["per_cpu_s"] and last["per_cpu_s"] else None,
         "worker_rss_ratio": round(last["peak_worker_rss"] / first["peak_worker_rss"], 3)
         if first["peak_worker_rss"] and last["peak_worker_rss"] else None,
         "dedup_key_ratio": round((last["shuffle"]["dedup_bucket_candidates"] or 0)
