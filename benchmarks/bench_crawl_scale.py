@@ -17,7 +17,8 @@
 3. Prints per point: candidates/s per core (wall: input / (run - start-up) / workers) and per
    CPU-second of the job's processes (what the job used on a machine shared with others), peak
    RSS of the largest worker process and of the launcher (which, on the local runner only, also
-   holds the shuffled data: Dataflow's shuffle service does that there), the number of dedup
+   holds every shuffle: since pipeline/spill.py the big ones carry references to spill files,
+   `--no-spill` shuffles the batches themselves as before, for comparison), the number of dedup
    buckets, and the largest shuffled values as the job's own Beam distributions report them:
    `dedup_batch_candidates` (largest element into the dedup shuffle), `dedup_bucket_candidates`
    (most candidates meeting at one bucket), `cap_partial_ranks` (largest rank partial into the
@@ -70,22 +71,35 @@ def load_module(name: str):
 
 # --- one point, in a child process --------------------------------------------------------------
 
-def run_point(files: list[str], out: str, queries: str, cap: int, workers: int) -> dict:
+def run_point(files: list[str], out: str, queries: str, cap: int, workers: int, spill: bool = True) -> dict:
     """Runs the text side once in this process; the figures as a dict."""
     bench = load_module("bench_text_pipeline")
-    elapsed, summary, peaks, cpu_s = bench.run_text_side(files, out, queries, cap, workers)
+    elapsed, summary, peaks, cpu_s = bench.run_text_side(files, out, queries, cap, workers, spill_shuffles=spill)
     worker_peaks = sorted(peaks.values(), reverse=True)[:workers]
     return {
         "elapsed_s": elapsed,
         "cpu_s": cpu_s,
         "summary": summary,
         "peak_worker_rss": worker_peaks[0] if worker_peaks else None,
-        "launcher_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        "launcher_rss": own_peak_rss(),
     }
 
 
-def run_point_in_child(files: list[str], out: str, queries: str, cap: int, workers: int) -> dict:
-    spec = json.dumps({"files": files, "out": out, "queries": queries, "cap": cap, "workers": workers})
+def own_peak_rss() -> int:
+    """This process's peak RSS (VmHWM). Not getrusage's ru_maxrss: on Linux that survives exec,
+    so a child started by a parent holding the independent count would report the parent's peak."""
+    try:
+        with open("/proc/self/status") as handle:
+            for line in handle:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def run_point_in_child(files: list[str], out: str, queries: str, cap: int, workers: int, spill: bool = True) -> dict:
+    spec = json.dumps({"files": files, "out": out, "queries": queries, "cap": cap, "workers": workers, "spill": spill})
     done = subprocess.run([sys.executable, __file__, "--run-point", spec], capture_output=True, text=True)
     if done.returncode:
         sys.stderr.write(done.stderr[-4000:])
@@ -204,12 +218,16 @@ def main(argv=None) -> int:
     parser.add_argument("--per-query-cap", type=int, default=20_000)
     parser.add_argument("--wat-dir", help="keep the synthetic crawl here (reused when it is already there)")
     parser.add_argument("--no-check", action="store_true", help="skip the independent count of the cap")
+    parser.add_argument("--no-spill", action="store_true",
+                        help="local shuffles carry the batches themselves, not references to spill files "
+                             "(how builds ran before pipeline/spill.py: the peer for the memory curve)")
     parser.add_argument("--run-point", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.run_point:
         spec = json.loads(args.run_point)
-        print(json.dumps(run_point(spec["files"], spec["out"], spec["queries"], spec["cap"], spec["workers"])))
+        print(json.dumps(run_point(spec["files"], spec["out"], spec["queries"], spec["cap"], spec["workers"],
+                                   spec.get("spill", True))))
         return 0
 
     points = tuple(int(p) for p in args.points.split(",")) if args.points else (QUICK_POINTS if args.quick else POINTS)
@@ -240,7 +258,8 @@ def main(argv=None) -> int:
                   file=sys.stderr, flush=True)
 
         tiny = generator.write_synthetic_wat(os.path.join(scratch, "tiny"), 10, 1)["files"]
-        startup = run_point_in_child(tiny, os.path.join(scratch, "out-tiny"), args.queries, cap, workers)
+        spill = not args.no_spill
+        startup = run_point_in_child(tiny, os.path.join(scratch, "out-tiny"), args.queries, cap, workers, spill)
         print(f"start-up (one-page input): {startup['elapsed_s']:.1f}s", file=sys.stderr, flush=True)
 
         from wit.pipeline.dedup import buckets_for_input
@@ -248,7 +267,7 @@ def main(argv=None) -> int:
         rows = []
         for n in points:
             out = os.path.join(scratch, f"out-{n}")
-            point = run_point_in_child(files[:n], out, args.queries, cap, workers)
+            point = run_point_in_child(files[:n], out, args.queries, cap, workers, spill)
             summary = point["summary"]
             work_s = max(point["elapsed_s"] - startup["elapsed_s"], 1e-9)
             work_cpu_s = max(point["cpu_s"] - startup["cpu_s"], 1e-9)
@@ -257,8 +276,9 @@ def main(argv=None) -> int:
                 "input": summary["input"],
                 "kept": summary["kept"],
                 "run_s": round(point["elapsed_s"], 1),
-                "per_core": round(summary["input"] / work_s / workers),
-                "per_cpu_s": round(summary["input"] / work_cpu_s),
+                # None when the run took no longer than the start-up measured apart (a loaded machine)
+                "per_core": round(summary["input"] / work_s / workers) if work_s > 1e-6 else None,
+                "per_cpu_s": round(summary["input"] / work_cpu_s) if work_cpu_s > 1e-6 else None,
                 "peak_worker_rss": point["peak_worker_rss"],
                 "launcher_rss": point["launcher_rss"],
                 "dedup_buckets": buckets_for_input(n, sum(os.path.getsize(f) for f in files[:n])),
@@ -268,13 +288,15 @@ def main(argv=None) -> int:
                 row["cap_check"] = check_cap(out, unique_matches_per_query(per_file_pairs[:n]), cap)
             shutil.rmtree(out, ignore_errors=True)
             rows.append(row)
-            print(f"{n} file(s): {row['run_s']}s, {row['per_core']:,} candidates/s per core", file=sys.stderr, flush=True)
+            print(f"{n} file(s): {row['run_s']}s, {row['per_core'] or 0:,} candidates/s per core", file=sys.stderr, flush=True)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
     print(f"\nCrawl scale: text side, local FnApiRunner, {workers} worker processes, default query list, cap {cap:,};"
           f"\n{links_per_file:,} alt links per synthetic WAT file ({file_mb:.1f} MB gzipped; a real one: ~1M links, "
-          f"~300 MB), start-up {startup['elapsed_s']:.1f}s subtracted; machine possibly shared with other jobs\n")
+          f"~300 MB), start-up {startup['elapsed_s']:.1f}s subtracted; shuffles "
+          f"{'carry the batches (--no-spill)' if args.no_spill else 'carry references to spill files'}; "
+          f"machine possibly shared with other jobs\n")
     header = (f"{'files':>5} {'input':>11} {'kept':>10} {'run s':>7} {'cand/s/core':>11} {'cand/CPU-s':>10} "
               f"{'worker GiB':>10} {'runner GiB':>10} {'buckets':>7} {'dedup elt':>9} {'dedup key':>9} "
               f"{'cap elt':>8} {'1 query':>7} {'cap key':>8} {'hottest q':>10} {'cap check':>9}")
@@ -282,8 +304,9 @@ def main(argv=None) -> int:
     for row in rows:
         shuffle = row["shuffle"]
         check = row.get("cap_check")
-        print(f"{row['files']:>5} {row['input']:>11,} {row['kept']:>10,} {row['run_s']:>7} {row['per_core']:>11,} "
-              f"{row['per_cpu_s']:>10,} {_gib(row['peak_worker_rss']):>10} {_gib(row['launcher_rss']):>10} "
+        print(f"{row['files']:>5} {row['input']:>11,} {row['kept']:>10,} {row['run_s']:>7} "
+              f"{format(row['per_core'], ',') if row['per_core'] else '-':>11} "
+              f"{format(row['per_cpu_s'], ',') if row['per_cpu_s'] else '-':>10} {_gib(row['peak_worker_rss']):>10} {_gib(row['launcher_rss']):>10} "
               f"{row['dedup_buckets']:>7,} {shuffle['dedup_batch_candidates'] or 0:>9,} "
               f"{shuffle['dedup_bucket_candidates'] or 0:>9,} {shuffle['cap_partial_ranks'] or 0:>8,} "
               f"{shuffle['cap_query_ranks'] or 0:>7,} {shuffle['cap_bucket_ranks'] or 0:>8,} "
@@ -293,8 +316,8 @@ def main(argv=None) -> int:
           "the cap); 1 query: most ranks of one query in one element (never above the cap)")
     first, last = rows[0], rows[-1]
     targets = {
-        "per_core_ratio": round(last["per_core"] / first["per_core"], 3),
-        "per_cpu_s_ratio": round(last["per_cpu_s"] / first["per_cpu_s"], 3),
+        "per_core_ratio": round(last["per_core"] / first["per_core"], 3) if first["per_core"] and last["per_core"] else None,
+        "per_cpu_s_ratio": round(last["per_cpu_s"] / first["per_cpu_s"], 3) if first["per_cpu_s"] and last["per_cpu_s"] else None,
         "worker_rss_ratio": round(last["peak_worker_rss"] / first["peak_worker_rss"], 3)
         if first["peak_worker_rss"] and last["peak_worker_rss"] else None,
         "dedup_key_ratio": round((last["shuffle"]["dedup_bucket_candidates"] or 0)
@@ -314,7 +337,8 @@ def main(argv=None) -> int:
               f"(hottest {check['hottest_query_matches']:,} matches -> {check['hottest_query_selected']:,} selected)")
     print(f"a candidate past the filters is {shuffle_bytes:.0f} bytes in a shuffled batch")
     print(f"total {time.perf_counter() - began:.0f}s")
-    print(json.dumps({"workers": workers, "links_per_file": links_per_file, "file_mb": round(file_mb, 1),
+    print(json.dumps({"workers": workers, "spill": not args.no_spill, "links_per_file": links_per_file,
+                      "file_mb": round(file_mb, 1),
                       "shuffle_bytes_per_candidate": round(shuffle_bytes),
                       "startup_s": round(startup["elapsed_s"], 2), "points": rows, "targets": targets}))
     return 0 if all(row.get("cap_check", {"ok": True})["ok"] for row in rows) else 1

@@ -118,8 +118,11 @@ def build_args(files: list[str], out: str, queries: str, cap: int) -> Namespace:
 
 
 def run_text_side(files: list[str], out: str, queries: str, cap: int, workers: int,
-                  mode: str = "multi_processing") -> tuple[float, dict, dict, float]:
-    """(wall seconds, text counts, peak RSS per worker pid, CPU seconds of the job's processes)."""
+                  mode: str = "multi_processing", spill_shuffles: bool = True) -> tuple[float, dict, dict, float]:
+    """(wall seconds, text counts, peak RSS per worker pid, CPU seconds of the job's processes).
+
+    `spill_shuffles=False`: the shuffles carry the batches themselves, as before pipeline/spill.py.
+    """
     import resource
 
     from wit.pipeline.build import run_build
@@ -131,7 +134,7 @@ def run_text_side(files: list[str], out: str, queries: str, cap: int, workers: i
     own_cpu = resource.getrusage(resource.RUSAGE_SELF)
     start = time.perf_counter()
     summary = run_build(config, [f"--direct_running_mode={mode}", f"--direct_num_workers={workers}"],
-                        show_progress=False)
+                        show_progress=False, spill_shuffles=spill_shuffles)
     elapsed = time.perf_counter() - start
     sampler.stop()
     now = resource.getrusage(resource.RUSAGE_SELF)

@@ -38,7 +38,7 @@ from wit.pipeline.dedup import DedupByUid, buckets_for_input
 from wit.pipeline.filter import FilterCandidates
 from wit.pipeline.match import MatchQueries
 from wit.core.runner import (describe_runner, dry_run, format_dry_run, is_dry_run, is_local_runner, local_fetch_workers,
-                             make_pipeline_options, make_runner)
+                             make_pipeline_options, make_runner, workers_share_launcher_disk)
 from wit.pipeline.progress import ProgressPrinter
 from wit.pipeline.read import ReadCandidates
 from wit.pipeline.sources.inputs import InputFile
@@ -113,8 +113,13 @@ def _plain(value):
     return value
 
 
-def build_text_side(pipeline: beam.Pipeline, config: BuildConfig, progress_dir: str | None = None):
-    """Adds the text-side stages to `pipeline`; returns the kept (capped) candidates as CandidateBatches."""
+def build_text_side(pipeline: beam.Pipeline, config: BuildConfig, progress_dir: str | None = None,
+                    spill_dir: str | None = None):
+    """Adds the text-side stages to `pipeline`; returns the kept (capped) candidates as CandidateBatches.
+
+    `spill_dir` (local runs: a folder every worker can write and read) makes the dedup and cap
+    shuffles carry references to batches spilled there instead of the batches (pipeline/spill.py).
+    """
     counts = []
     if config.search is not None:
         from wit.pipeline.search import SearchCommons, WriteSearchOutcomes
@@ -130,11 +135,11 @@ def build_text_side(pipeline: beam.Pipeline, config: BuildConfig, progress_dir: 
     filtered, filter_counts = candidates | "Filter" >> FilterCandidates(config.filter_config, progress_dir)
     counts.append(filter_counts)
     kept, dedup_counts = filtered | "Dedup" >> DedupByUid(
-        progress_dir, buckets=buckets_for_input(len(config.files), total_input_bytes(config.files)))
+        progress_dir, buckets=buckets_for_input(len(config.files), total_input_bytes(config.files)), spill_dir=spill_dir)
     counts.append(dedup_counts)
     if config.queries is not None:
         matched, match_counts = kept | "Match" >> MatchQueries(config.worker_queries, progress_dir, config.query_list_hash)
-        cap = CapPerQuery(config.per_query_cap, config.cap_seed, progress_dir)
+        cap = CapPerQuery(config.per_query_cap, config.cap_seed, progress_dir, spill_dir)
         kept, cap_counts = matched | "Cap" >> cap
         counts += [match_counts, cap_counts]
         _ = {"match_counts": cap.match_counts, "kept": kept} | "QueryCounts" >> WriteQueryCounts(config.out, config.worker_queries,
@@ -187,10 +192,11 @@ def fetch_in_job(config: BuildConfig, options) -> bool:
     return config.fetch is not None and not is_local_runner(options)
 
 
-def build_pipeline(config: BuildConfig, options, progress_dir: str | None = None) -> beam.Pipeline:
+def build_pipeline(config: BuildConfig, options, progress_dir: str | None = None,
+                   spill_dir: str | None = None) -> beam.Pipeline:
     """The job, built and not run: the text side, then fetch where fetch_in_job says so."""
     pipeline = beam.Pipeline(runner=make_runner(options), options=options)
-    kept = build_text_side(pipeline, config, progress_dir)
+    kept = build_text_side(pipeline, config, progress_dir, spill_dir)
     if fetch_in_job(config, options):
         continue_into_fetch(kept, config)
     return pipeline
@@ -224,7 +230,8 @@ def fetch_kept_locally(config: BuildConfig, pool=None) -> dict:
     return fetch_in_process(candidates, _fetch_config(config), pool=pool, build_settings=config.to_json())
 
 
-def run_build(config: BuildConfig, beam_args: list[str], *, show_progress: bool = True, pool=None) -> dict:
+def run_build(config: BuildConfig, beam_args: list[str], *, show_progress: bool = True, pool=None,
+              spill_shuffles: bool = True) -> dict:
     """Runs the build, prints the reconciled counts, returns the text_counts.json document.
 
     `pool`: a FetchPool started earlier for this build (build_cli starts it before importing
@@ -232,7 +239,8 @@ def run_build(config: BuildConfig, beam_args: list[str], *, show_progress: bool 
     settings, and closed otherwise. Without it the pool is started here when needed.
 
     With Beam's --dry_run=True it only builds the job, prints what would run and returns that
-    description. Raises WitError when input != kept + sum(drops).
+    description. Raises WitError when input != kept + sum(drops). `spill_shuffles=False` keeps
+    a local run's shuffled values in the runner's shuffle (benchmarks compare the two).
     """
     options = make_pipeline_options(beam_args, input_bytes=total_input_bytes(config.files))
     config = prepare_for_workers(config, options, upload=not is_dry_run(options))
@@ -248,6 +256,9 @@ def run_build(config: BuildConfig, beam_args: list[str], *, show_progress: bool 
         return description
     local = is_local_runner(options)
     progress_dir = tempfile.mkdtemp(prefix="wit-progress-") if local else None
+    # The local runner holds every shuffle in this process and hands a worker its whole share at
+    # once: the big shuffles carry references to batches spilled here instead (pipeline/spill.py).
+    spill_dir = tempfile.mkdtemp(prefix="wit-spill-") if spill_shuffles and workers_share_launcher_disk(options) else None
     if config.search is not None:
         from wit.pipeline.sources.commons.worker import load_queries
 
@@ -267,7 +278,7 @@ def run_build(config: BuildConfig, beam_args: list[str], *, show_progress: bool 
         pool = start_fetch_pool(config, fetch_workers)
     try:
         try:
-            pipeline = build_pipeline(config, options, progress_dir)
+            pipeline = build_pipeline(config, options, progress_dir, spill_dir)
             if printer:
                 printer.start()
             result = pipeline.run()
@@ -275,8 +286,9 @@ def run_build(config: BuildConfig, beam_args: list[str], *, show_progress: bool 
         finally:
             if printer:
                 printer.stop()
-            if progress_dir:
-                shutil.rmtree(progress_dir, ignore_errors=True)
+            for folder in (progress_dir, spill_dir):
+                if folder:
+                    shutil.rmtree(folder, ignore_errors=True)
         summary = read_json(config.text_counts_path)
         _check_metrics(result, summary)
         summary["shuffle"] = largest_shuffled(result)

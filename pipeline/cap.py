@@ -19,6 +19,11 @@ In Beam this is two passes over the matched CandidateBatches, with no per-match 
 2. Selection. A ParDo reads the thresholds as a side input: query q selects candidate c when q
    has no threshold or rank(q, c) <= threshold[q].
 
+On the local runner (`spill_dir` set) the partials and the held candidates travel through their
+shuffles as references to spill files (pipeline/spill.py), and the partials of a bucket meet in
+a GroupByKey and are merged one at a time (`MergeSpilledRanksDoFn`) instead of in the lifted
+combine, whose merged accumulators would cross the local runner's shuffle whole.
+
 No shuffled value grows with the crawl: a partial holds at most `cap` ranks of any query (a
 query matched a million times ships its `cap` lowest ranks per flush, not its matches), and a
 merged bucket at most `cap` per query of the bucket, whatever the input size. The sizes are
@@ -46,6 +51,7 @@ from apache_beam.metrics import Metrics
 from wit.pipeline import DEFAULT_PER_QUERY_CAP
 from wit.pipeline.batches import CandidateBatch
 from wit.pipeline.counting import COUNTS_TAG, METRICS_NAMESPACE, CountingDoFn, HoldingDoFn
+from wit.pipeline.spill import BatchSpiller, spill_batches
 
 # (query, uid) pairs a worker holds before ranking and flushing them (16 bytes each).
 MAX_HELD_RANKS = 1_000_000
@@ -256,14 +262,25 @@ class QueryRanksDoFn(HoldingDoFn):
 
     The (query, uid) pairs are collected in flat arrays and ranked in bulk with numpy when the
     bundle ends (or MAX_HELD_RANKS pairs are held), instead of a hash and a heap operation per
-    pair in Python.
+    pair in Python. With `spill_dir` (local runs) each partial is emitted as a SpilledValue
+    (pipeline/spill.py).
     """
 
-    def __init__(self, cap: int, seed: int, buckets: int = QUERY_BUCKETS):
+    def __init__(self, cap: int, seed: int, buckets: int = QUERY_BUCKETS, spill_dir: str | None = None):
         super().__init__()
         self._cap = cap
         self._seed = seed
         self._buckets = buckets
+        self._spill_dir = spill_dir
+
+    def start_bundle(self):
+        super().start_bundle()
+        self._spiller = BatchSpiller(self._spill_dir) if self._spill_dir else None
+
+    def finish_bundle(self):
+        yield from super().finish_bundle()
+        if self._spiller is not None:
+            self._spiller.close()
 
     def reset_held(self):
         self._query_ids: list[np.ndarray] = []
@@ -291,7 +308,7 @@ class QueryRanksDoFn(HoldingDoFn):
         for bucket, part in ranks.by_bucket(self._buckets).items():
             sizes.update(len(part))
             per_query.update(part.most_ranks_of_one_query())
-            yield bucket, part
+            yield bucket, (self._spiller.spill_value(part) if self._spiller is not None else part)
 
 
 class MergeQueryRanks(beam.CombineFn):
@@ -324,6 +341,22 @@ class MergeQueryRanks(beam.CombineFn):
             empty = np.zeros(0, dtype=np.int64)
             return QueryRanks(empty, empty, empty, empty.astype(np.uint64), empty.astype(np.uint64))
         return QueryRanks.merge(accumulator, self._cap)
+
+
+class MergeSpilledRanksDoFn(beam.DoFn):
+    """(bucket, its spilled QueryRanks partials) -> (bucket, merged QueryRanks), as MergeQueryRanks
+    merges them, reading the partials back one at a time (local runs, pipeline/spill.py)."""
+
+    def __init__(self, cap: int):
+        self._cap = cap
+
+    def process(self, bucket_and_partials):
+        bucket, partials = bucket_and_partials
+        merge = MergeQueryRanks(self._cap)
+        accumulator = merge.create_accumulator()
+        for spilled in partials:
+            accumulator = merge.add_input(accumulator, spilled.load())
+        yield bucket, merge.extract_output(accumulator)
 
 
 def _measure_bucket(bucket_and_ranks):
@@ -367,22 +400,27 @@ class CapPerQuery(beam.PTransform):
     before the cap} dicts (one per query bucket), for the per-query report.
     """
 
-    def __init__(self, cap: int = DEFAULT_PER_QUERY_CAP, seed: int = 0, progress_dir: str | None = None):
+    def __init__(self, cap: int = DEFAULT_PER_QUERY_CAP, seed: int = 0, progress_dir: str | None = None,
+                 spill_dir: str | None = None):
         super().__init__()
         if cap < 1:
             raise ValueError(f"per-query cap must be at least 1, not {cap}")
         self._cap = cap
         self._seed = seed
         self._progress_dir = progress_dir
+        self._spill_dir = spill_dir  # local runs: the held candidates wait on disk (pipeline/spill.py)
         self.match_counts = None
 
     def expand(self, candidates):
         cap = self._cap
-        per_bucket = (
-            candidates
-            | "RanksPerWorker" >> beam.ParDo(QueryRanksDoFn(cap, self._seed))
-            | "MergeRanks" >> beam.CombinePerKey(MergeQueryRanks(cap))
-        )
+        partials = candidates | "RanksPerWorker" >> beam.ParDo(QueryRanksDoFn(cap, self._seed, spill_dir=self._spill_dir))
+        if self._spill_dir:
+            # Local runs: the partials wait on disk and meet by bucket, read back one at a time;
+            # a combiner's partial merges would travel whole through the local runner's shuffle.
+            per_bucket = partials | "GroupRanks" >> beam.GroupByKey() | "MergeRanks" >> beam.ParDo(
+                MergeSpilledRanksDoFn(cap))
+        else:
+            per_bucket = partials | "MergeRanks" >> beam.CombinePerKey(MergeQueryRanks(cap))
         per_bucket = per_bucket | "MeasureBuckets" >> beam.Map(_measure_bucket)
         self.match_counts = per_bucket | "MatchCounts" >> beam.Map(lambda item: item[1].match_counts())
         thresholds = per_bucket | "Thresholds" >> beam.FlatMap(lambda item: item[1].thresholds(cap))
@@ -390,7 +428,9 @@ class CapPerQuery(beam.PTransform):
         # each worker as one block. Read straight from the match stage, they reach the selection
         # as many ~10 MB chunks per worker, and under CPU overload the local runner with worker
         # processes lost whole chunks of them on that path (docs/pipeline.md, "Known problem").
-        held = candidates | "HoldForSelection" >> beam.Reshuffle()
+        # On the local runner they wait as references to a spill file (pipeline/spill.py), so the
+        # block is ~100 bytes per batch, not the batches.
+        held = spill_batches(candidates, self._spill_dir, "SpillForSelection") | "HoldForSelection" >> beam.Reshuffle()
         outputs = held | "ApplyCap" >> beam.ParDo(
             ApplyCapDoFn(self._seed, self._progress_dir), beam.pvalue.AsDict(thresholds)) \
             .with_output_types(CandidateBatch).with_outputs(COUNTS_TAG, main="kept")

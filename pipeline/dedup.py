@@ -14,6 +14,11 @@ proportion to its input (`buckets_for_input`: per file and per byte, with no upp
 what meets at one bucket, and what one reducer holds, stays a few thousand to tens of
 thousands of candidates however large the crawl: more input means more keys, never larger ones.
 
+On the local runner (`spill_dir` set) the batches go into the shuffle as references to a spill
+file (pipeline/spill.py), so neither the launcher, which holds the shuffle, nor a reducer, which
+is handed its whole share of it at once, holds the candidates themselves; the reducer reads a
+bucket's batches back one at a time.
+
 Each shuffle reports its sizes as Beam distributions (namespace `wit`; the largest values are
 what `wit build` prints and benchmarks/bench_crawl_scale.py charts): `dedup_batch_candidates`
 per shuffled element, `dedup_bucket_candidates` per bucket meeting on a reducer.
@@ -28,6 +33,7 @@ from apache_beam.metrics import Metrics
 
 from wit.pipeline.batches import CandidateBatch, chunked
 from wit.pipeline.counting import COUNTS_TAG, METRICS_NAMESPACE, UNIQUE, CountingDoFn, HoldingDoFn
+from wit.pipeline.spill import BatchSpiller
 
 # Candidates a worker holds (over all buckets) before it emits them: bounds its memory.
 MAX_HELD = 50_000
@@ -91,12 +97,26 @@ def keep_one_per_uid(candidates: Iterable[dict]) -> tuple[list[dict], int]:
 
 
 class HoldByBucketDoFn(HoldingDoFn):
-    """CandidateBatches -> (bucket, CandidateBatch) with each uid once per emitted batch."""
+    """CandidateBatches -> (bucket, CandidateBatch) with each uid once per emitted batch.
 
-    def __init__(self, buckets: int, progress_dir: str | None = None, max_held: int = MAX_HELD):
+    With `spill_dir` the emitted batches are references to a spill file (pipeline/spill.py).
+    """
+
+    def __init__(self, buckets: int, progress_dir: str | None = None, max_held: int = MAX_HELD,
+                 spill_dir: str | None = None):
         super().__init__(progress_dir)
         self._buckets = buckets
         self._max_held = max_held
+        self._spill_dir = spill_dir
+
+    def start_bundle(self):
+        super().start_bundle()
+        self._spiller = BatchSpiller(self._spill_dir) if self._spill_dir else None
+
+    def finish_bundle(self):
+        yield from super().finish_bundle()
+        if self._spiller is not None:
+            self._spiller.close()
 
     def reset_held(self):
         self._held: dict[int, dict[str, dict]] = {}
@@ -122,7 +142,8 @@ class HoldByBucketDoFn(HoldingDoFn):
         sizes = Metrics.distribution(METRICS_NAMESPACE, BATCH_SIZE_METRIC)
         for bucket, survivors in self._held.items():
             sizes.update(len(survivors))
-            yield bucket, CandidateBatch(survivors.values())
+            batch = CandidateBatch(survivors.values())
+            yield bucket, (self._spiller.spill(batch) if self._spiller is not None else batch)
         self._held = {}
         self._n_held = 0
 
@@ -153,16 +174,19 @@ class EmitSurvivorsDoFn(CountingDoFn):
 class DedupByUid(beam.PTransform):
     """CandidateBatches -> (batches of one candidate per uid, counts)."""
 
-    def __init__(self, progress_dir: str | None = None, buckets: int = DEFAULT_BUCKETS, max_held: int = MAX_HELD):
+    def __init__(self, progress_dir: str | None = None, buckets: int = DEFAULT_BUCKETS, max_held: int = MAX_HELD,
+                 spill_dir: str | None = None):
         super().__init__()
         if buckets < 1:
             raise ValueError(f"dedup needs at least one bucket, not {buckets}")
         self._progress_dir = progress_dir
         self._buckets = buckets
         self._max_held = max_held
+        self._spill_dir = spill_dir
 
     def expand(self, candidates):
-        held = candidates | "HoldByBucket" >> beam.ParDo(HoldByBucketDoFn(self._buckets, self._progress_dir, self._max_held)) \
+        held = candidates | "HoldByBucket" >> beam.ParDo(
+            HoldByBucketDoFn(self._buckets, self._progress_dir, self._max_held, self._spill_dir)) \
             .with_output_types(tuple[int, CandidateBatch]).with_outputs(COUNTS_TAG, main="held")
         survivors = (
             held.held

@@ -13,6 +13,7 @@ from wit.pipeline.batches import BatchCandidates, CandidateBatch, CandidateBatch
 from cap_reference import select_per_query, selected_by
 from wit.pipeline.cap import CapThresholds, QueryRanks, cap_rank, match_pairs, selected_by_batch
 from wit.pipeline.dedup import DedupByUid, buckets_for_input, keep_one_per_uid, merge_duplicates, uid_bucket
+from wit.pipeline.spill import BatchSpiller
 from wit.pipeline.write import sum_tallies, tally_queries
 from wit.core.records import new_candidate
 from test_pipeline_cap import IN_MEMORY, TWO_PROCESSES, run_stage
@@ -35,6 +36,40 @@ def test_batch_coder_round_trip_keeps_bytes_until_read_and_sees_later_changes():
     decoded.candidates[0]["text"] = "changed"  # a stage mutates the dicts it read ...
     assert coder.decode(coder.encode(decoded)).candidates[0]["text"] == "changed"  # ... and that is what travels on
     assert pickle.loads(pickle.dumps(decoded)) == decoded
+
+
+def test_a_spilled_batch_travels_as_a_reference_and_reads_back_its_candidates(tmp_path):
+    coder = registry.get_coder(CandidateBatch)
+    spiller = BatchSpiller(str(tmp_path))
+    batches = [CandidateBatch([candidate(10 * b + i, matches=[i]) for i in range(50)]) for b in range(3)]
+    spilled = [spiller.spill(batch) for batch in batches]
+    spiller.close()
+    assert len(list(tmp_path.iterdir())) == 1  # one file per spiller, batches appended
+    for batch, reference in zip(batches, spilled):
+        encoded = coder.encode(reference)
+        assert encoded[:1] == b"S" and len(encoded) == 17 + len(reference.spilled.path.encode())
+        assert len(encoded) * 10 < len(coder.encode(batch))
+        decoded = coder.decode(encoded)
+        assert decoded.spilled == reference.spilled
+        assert pickle.loads(pickle.dumps(decoded)).spilled == reference.spilled  # pickled: still a reference
+        assert decoded.candidates == batch.candidates and decoded.spilled is None  # read back on first use
+        assert coder.encode(decoded) == coder.encode(batch)  # read, it travels as a plain batch again
+    assert coder.decode(coder.encode(batches[0])).spilled is None  # a batch that was not spilled: as before
+
+
+def test_a_spilled_value_round_trips_and_a_truncated_spill_file_fails_clearly(tmp_path):
+    spiller = BatchSpiller(str(tmp_path))
+    ranks = QueryRanks.from_pairs(np.array([1, 1, 2], dtype=np.int64), np.array([5, 9, 5], dtype=np.uint64), 0, 10)
+    value = pickle.loads(pickle.dumps(spiller.spill_value(ranks)))
+    batch = spiller.spill(CandidateBatch([candidate(1)]))
+    spiller.close()
+    loaded = value.load()
+    assert loaded.match_counts() == {1: 2, 2: 1} and np.array_equal(loaded.uid_bits, ranks.uid_bits)
+    path = batch.spilled.path
+    with open(path, "r+b") as handle:
+        handle.truncate(batch.spilled[1] + 3)
+    with pytest.raises(OSError, match="truncated"):
+        batch.candidates
 
 
 def test_chunked_keeps_every_candidate_in_order():

@@ -13,6 +13,7 @@ import shutil
 import threading
 from collections import Counter
 from pathlib import Path
+from unittest import mock
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -71,11 +72,21 @@ def build_run(tmp_path_factory, shared_data):
     argv = ["build", "--input", str(root / "wat" / "*.wat.gz"), str(laion), str(truncated), str(dolma),
             "--queries", str(queries), "--per-query-cap", str(CAP), "--cap-seed", "3",
             "--out", str(out), "--until", "candidates", *TWO_WORKERS]
-    code, err = capsys_like.run(argv)
+    spill_folders = []  # (folder, {file: bytes}) of each wit-spill-* folder, just before the build removes it
+    remove = shutil.rmtree
+
+    def recording_rmtree(path, *args, **kwargs):
+        if Path(path).name.startswith("wit-spill-"):
+            spill_folders.append((path, {f.name: f.stat().st_size for f in Path(path).iterdir()}))
+        return remove(path, *args, **kwargs)
+
+    with mock.patch.object(shutil, "rmtree", recording_rmtree):
+        code, err = capsys_like.run(argv)
     inputs = [*wat_files, laion, truncated, dolma]
     expected = count_source_records(inputs, lambda p: "parquet" if str(p).endswith(".parquet")
                                     else "warc" if str(p).endswith(".warc.gz") else "wat")
-    return {"code": code, "err": err, "out": out, "expected": expected, "queries": queries}
+    return {"code": code, "err": err, "out": out, "expected": expected, "queries": queries,
+            "spill_folders": spill_folders}
 
 
 class _Capture:
@@ -99,6 +110,15 @@ def test_build_succeeds_and_prints_reconciled_counts(build_run):
     assert int(line.group(1).replace(",", "")) == counts["input"]
     assert counts["input"] == counts["kept"] + sum(counts["drops"].values())
     assert set(TEXT_DROP_REASONS) <= set(counts["drops"])
+
+
+def test_a_local_build_spills_its_shuffles_to_a_folder_it_removes(build_run):
+    """The local runner's shuffles carried references: both workers wrote spill files (dedup,
+    rank partials, held candidates), and the folder is gone once the job ended."""
+    assert len(build_run["spill_folders"]) == 1
+    folder, files = build_run["spill_folders"][0]
+    assert len(files) >= 2 and sum(files.values()) > 0
+    assert not Path(folder).exists()
 
 
 def test_every_source_record_is_counted_once(build_run):

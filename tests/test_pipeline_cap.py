@@ -68,6 +68,11 @@ def cap_runs(tmp_path_factory):
     for name, data, args in [("ordered", candidates, IN_MEMORY), ("shuffled", shuffled, IN_MEMORY),
                              ("two_workers", shuffled, TWO_PROCESSES)]:
         runs[name] = run_stage(lambda: CapPerQuery(CAP, SEED), data, tmp_path_factory.mktemp(name), args)
+    # As local builds run it: the held candidates and the rank partials wait in spill files.
+    spill_dir = tmp_path_factory.mktemp("spill")
+    runs["two_workers_spilled"] = run_stage(lambda: CapPerQuery(CAP, SEED, spill_dir=str(spill_dir)), shuffled,
+                                            tmp_path_factory.mktemp("spilled"), TWO_PROCESSES)
+    runs["spill_files"] = sorted(spill_dir.iterdir())
     return candidates, runs
 
 
@@ -103,6 +108,17 @@ def test_cap_is_independent_of_order_and_workers(cap_runs):
     assert runs["two_workers"][1] == runs["ordered"][1]
 
 
+def test_cap_over_spilled_shuffles_keeps_the_same_candidates(cap_runs):
+    """Local builds shuffle references to spilled batches and rank partials: same result, same
+    counts, and the spill files were really used (written by both workers' bundles)."""
+    candidates, runs = cap_runs
+    kept, counts = runs["two_workers_spilled"]
+    assert selected_by_uid(kept) == select_per_query(candidates, CAP, SEED)
+    assert sorted(kept, key=lambda c: c["uid"]) == sorted(runs["two_workers"][0], key=lambda c: c["uid"])
+    assert counts == runs["ordered"][1]
+    assert len(runs["spill_files"]) >= 2 and all(path.stat().st_size > 0 for path in runs["spill_files"])
+
+
 def test_seed_changes_the_choice_not_the_count():
     candidates = make_candidates()
     first, second = select_per_query(candidates, CAP, 1), select_per_query(candidates, CAP, 2)
@@ -124,6 +140,28 @@ def test_dedup_keeps_one_survivor_whatever_the_order(tmp_path):
     assert by_uid[base["uid"]]["source"] == "a.warc@5"
     assert by_uid[base["uid"]]["matches"] == [4]  # the search source's query is not lost
     assert merge_duplicates(earlier, searched) == merge_duplicates(searched, earlier)
+
+
+def test_dedup_over_a_spilled_shuffle_keeps_the_same_survivors(tmp_path):
+    """Two worker processes, duplicates spread over many small batches, the shuffle carrying
+    references to spilled batches (as local builds run it): the survivors and counts of the
+    in-memory run."""
+    rng = random.Random(3)
+    data = []
+    for i in range(300):
+        candidate = new_candidate(f"https://a.com/{i % 120}.jpg", f"caption {i % 120}", source=f"s{rng.randrange(5)}@{i}")
+        candidate["matches"] = [i % 4] if i % 7 == 0 else []
+        data.append(candidate)
+    rng.shuffle(data)
+    spill_dir = tmp_path / "spill"
+    spill_dir.mkdir()
+    plain, plain_counts = run_stage(lambda: DedupByUid(buckets=8), data, tmp_path / "plain", IN_MEMORY)
+    spilled, spilled_counts = run_stage(lambda: DedupByUid(buckets=8, max_held=40, spill_dir=str(spill_dir)), data,
+                                        tmp_path / "spilled", TWO_PROCESSES)
+    assert len(plain) == 120
+    assert sorted(spilled, key=lambda c: c["uid"]) == sorted(plain, key=lambda c: c["uid"])
+    assert spilled_counts == plain_counts and spilled_counts["drop_duplicate"] == 180
+    assert any(path.stat().st_size for path in spill_dir.iterdir())
 
 
 def test_counts_summary_lists_every_reason():
