@@ -1,6 +1,6 @@
 """The camera catalogue (filters/camera_catalogue.json, an extract of lensfun's database built by
 scripts/build_camera_catalogue.py; CC BY-SA 3.0) and what both the camera and the file-name rule
-read from it: a maker's EXIF model series ('DMC-TZ70', 'ILCE-7M3') names a camera, so the
+read from it: a maker's EXIF model series ('DMC-FZ1000', 'ILCE-7M3') names a camera, so the
 camera rule takes it and the file-name rule leaves it. wit.filters.camera holds the rest."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ def load_catalogue() -> dict:
 
 
 CATALOGUE = load_catalogue()
-# Prefixes of makers' EXIF model names ('DMC-TZ70', 'ILCE-7M3', 'DSC-RX100M7'): a camera alone.
+# Prefixes of makers' EXIF model names ('DMC-FZ1000', 'ILCE-7M3', 'DSC-RX100M7'): a camera alone.
 MODEL_SERIES = frozenset(CATALOGUE["model_series"])
 
 

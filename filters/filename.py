@@ -165,7 +165,7 @@ def looks_like_file_name(text: str) -> bool:
     if " " not in text.strip():
         # One token: a file name without extension when it holds digits or separators
         # ('GOPR0415', 'P6120093', 'image0001', 'lake-view-31337_640'), unless it is a camera's
-        # EXIF model name ('DMC-TZ70', 'ILCE-7M3'), which the camera rule takes.
+        # EXIF model name ('DMC-FZ1000', 'ILCE-7M3'), which the camera rule takes.
         if is_series_code(text.strip()):
             return False
         return any(ch.isdigit() for ch in text) or "_" in text

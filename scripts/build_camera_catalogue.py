@@ -259,7 +259,7 @@ def build(root: str, version: str) -> dict:
         "common": common,
         "distinctive": distinctive,
         "short_codes": short_codes,
-        # Prefixes of two or more bodies' EXIF model names: 'DMC-TZ70', 'ILCE-7M3' name a camera alone.
+        # Prefixes of two or more bodies' EXIF model names: 'DMC-FZ1000', 'ILCE-7M3' name a camera alone.
         "model_series": sorted(p for p, count in series.items() if count >= 2 and p not in SERIES_NOT_CAMERA),
         "supplement": SUPPLEMENT,
     }
