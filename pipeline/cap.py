@@ -50,8 +50,8 @@ from apache_beam.metrics import Metrics
 
 from wit.pipeline import DEFAULT_PER_QUERY_CAP
 from wit.pipeline.batches import CandidateBatch
-from wit.pipeline.counting import COUNTS_TAG, METRICS_NAMESPACE, CountingDoFn, HoldingDoFn
-from wit.pipeline.spill import BatchSpiller, spill_batches
+from wit.pipeline.counting import COUNTS_TAG, METRICS_NAMESPACE, CountingDoFn
+from wit.pipeline.spill import SpillingHoldingDoFn, spill_batches
 
 # (query, uid) pairs a worker holds before ranking and flushing them (16 bytes each).
 MAX_HELD_RANKS = 1_000_000
@@ -257,7 +257,7 @@ def _lowest_per_query(query_ids, priorities, uid_bits, cap: int):
     return query_ids, priorities, uid_bits
 
 
-class QueryRanksDoFn(HoldingDoFn):
+class QueryRanksDoFn(SpillingHoldingDoFn):
     """Per worker: (query bucket, QueryRanks) for the matches it saw, flushed per bundle.
 
     The (query, uid) pairs are collected in flat arrays and ranked in bulk with numpy when the
@@ -267,20 +267,10 @@ class QueryRanksDoFn(HoldingDoFn):
     """
 
     def __init__(self, cap: int, seed: int, buckets: int = QUERY_BUCKETS, spill_dir: str | None = None):
-        super().__init__()
+        super().__init__(spill_dir=spill_dir)
         self._cap = cap
         self._seed = seed
         self._buckets = buckets
-        self._spill_dir = spill_dir
-
-    def start_bundle(self):
-        super().start_bundle()
-        self._spiller = BatchSpiller(self._spill_dir) if self._spill_dir else None
-
-    def finish_bundle(self):
-        yield from super().finish_bundle()
-        if self._spiller is not None:
-            self._spiller.close()
 
     def reset_held(self):
         self._query_ids: list[np.ndarray] = []

@@ -32,8 +32,8 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from wit.pipeline.batches import CandidateBatch, chunked
-from wit.pipeline.counting import COUNTS_TAG, METRICS_NAMESPACE, UNIQUE, CountingDoFn, HoldingDoFn
-from wit.pipeline.spill import BatchSpiller
+from wit.pipeline.counting import COUNTS_TAG, METRICS_NAMESPACE, UNIQUE, CountingDoFn
+from wit.pipeline.spill import SpillingHoldingDoFn
 
 # Candidates a worker holds (over all buckets) before it emits them: bounds its memory.
 MAX_HELD = 50_000
@@ -96,7 +96,7 @@ def keep_one_per_uid(candidates: Iterable[dict]) -> tuple[list[dict], int]:
     return list(survivors.values()), duplicates
 
 
-class HoldByBucketDoFn(HoldingDoFn):
+class HoldByBucketDoFn(SpillingHoldingDoFn):
     """CandidateBatches -> (bucket, CandidateBatch) with each uid once per emitted batch.
 
     With `spill_dir` the emitted batches are references to a spill file (pipeline/spill.py).
@@ -104,19 +104,9 @@ class HoldByBucketDoFn(HoldingDoFn):
 
     def __init__(self, buckets: int, progress_dir: str | None = None, max_held: int = MAX_HELD,
                  spill_dir: str | None = None):
-        super().__init__(progress_dir)
+        super().__init__(progress_dir, spill_dir)
         self._buckets = buckets
         self._max_held = max_held
-        self._spill_dir = spill_dir
-
-    def start_bundle(self):
-        super().start_bundle()
-        self._spiller = BatchSpiller(self._spill_dir) if self._spill_dir else None
-
-    def finish_bundle(self):
-        yield from super().finish_bundle()
-        if self._spiller is not None:
-            self._spiller.close()
 
     def reset_held(self):
         self._held: dict[int, dict[str, dict]] = {}

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import email.utils
 import logging
 import math
 import os
@@ -33,11 +32,9 @@ import random
 import time
 import urllib.robotparser
 from dataclasses import dataclass
-from datetime import timezone
 from urllib.parse import urljoin, urlsplit
 
 import aiohttp
-
 from wit.pipeline.fetch_config import (  # noqa: F401 - re-exported: the stage's public interface
     DEFAULT_DISALLOWED_DIRECTIVES,
     USER_AGENT_TOKEN,
@@ -48,6 +45,8 @@ from wit.pipeline.fetch_stats import FetchStats
 from wit.pipeline.images import ImageRejected, StoredImage, process_image
 from wit.pipeline.resolver import CachingResolver, LookupFailure, base_resolver
 from wit.pipeline.safety import SafeResolver, check_host, find_refusal
+
+from wit.core.http_headers import parse_retry_after
 
 log = logging.getLogger(__name__)
 
@@ -78,22 +77,6 @@ class Download:
     http_status: int = 0  # of a failed response, 0 when there was none
     reason: str = ""  # the failure's class in the run's stats (http_404, dns_nxdomain, timeout, ...)
     retry_after: float | None = None  # seconds the response's Retry-After asked for
-
-
-def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
-    """Seconds from a Retry-After header: delay-seconds or an HTTP date; None if absent or unreadable."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
 class HostBackoff:

@@ -26,6 +26,7 @@ import uuid
 import apache_beam as beam
 
 from wit.pipeline.batches import CandidateBatch, SpilledRef
+from wit.pipeline.counting import HoldingDoFn
 
 
 class SpilledValue:
@@ -98,6 +99,24 @@ class SpillBatchesDoFn(beam.DoFn):
 
     def finish_bundle(self):
         self._spiller.close()
+
+
+class SpillingHoldingDoFn(HoldingDoFn):
+    """A HoldingDoFn with a BatchSpiller per bundle (`self._spiller`) when `spill_dir` is set,
+    None otherwise: the stages that feed the big shuffles (dedup, the cap) emit references."""
+
+    def __init__(self, progress_dir: str | None = None, spill_dir: str | None = None):
+        super().__init__(progress_dir)
+        self._spill_dir = spill_dir
+
+    def start_bundle(self):
+        super().start_bundle()
+        self._spiller = BatchSpiller(self._spill_dir) if self._spill_dir else None
+
+    def finish_bundle(self):
+        yield from super().finish_bundle()
+        if self._spiller is not None:
+            self._spiller.close()
 
 
 def spill_batches(batches, spill_dir: str | None, label: str = "Spill"):

@@ -21,7 +21,6 @@ pipeline/sources/commons/'s business.
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import json
 import logging
 import random
@@ -30,6 +29,8 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
+
+from wit.core.http_headers import parse_retry_after
 
 log = logging.getLogger(__name__)
 
@@ -117,24 +118,6 @@ class ApiResult:
     @property
     def ok(self) -> bool:
         return self.data is not None
-
-
-def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP date; None if absent/bad."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when is None:
-        return None
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
 def backoff_delay(attempt: int, base: float, cap: float, rng: random.Random) -> float:

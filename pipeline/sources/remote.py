@@ -17,7 +17,6 @@ as `read_retries` and `read_resumes`); a file that still fails when the budget i
 from __future__ import annotations
 
 import argparse
-import email.utils
 import http.client
 import io
 import logging
@@ -28,6 +27,8 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, fields
+
+from wit.core.http_headers import parse_retry_after
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -91,22 +92,6 @@ class _Transient(Exception):
     def __init__(self, reason: str, retry_after: float | None = None):
         super().__init__(reason)
         self.retry_after = retry_after
-
-
-def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
-    """Seconds a Retry-After header asks for (delta-seconds or an HTTP date); None if absent or bad."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when is None or when.tzinfo is None:
-        return None
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
 def backoff_delay(config: RemoteReadConfig, failures: int, retry_after: float | None,
