@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from wit.pipeline import DEFAULT_PER_QUERY_CAP
+from wit.pipeline import DEFAULT_FETCH_AHEAD, DEFAULT_PER_QUERY_CAP
 
 BUILD_DESCRIPTION = """\
 Read candidate (image URL, caption) pairs from Common Crawl WAT/WARC files or URL lists,
@@ -73,6 +73,9 @@ def add_build_arguments(parser: argparse.ArgumentParser) -> None:
     output = parser.add_argument_group("output")
     output.add_argument("--out", required=True, metavar="OUT", help="output folder (local, gs://, s3://)")
     output.add_argument("--until", choices=("candidates",), help="stop after writing OUT/candidates and OUT/counts")
+    output.add_argument("--fetch-ahead", type=int, default=DEFAULT_FETCH_AHEAD, metavar="N",
+                        help="local runs on local URL lists: the fetch processes fetch the first N URLs the text side "
+                             "will keep while it runs (same checks; shards unchanged); 0 = off (default %(default)s)")
 
     from wit.filters.config import add_filter_arguments  # argparse-only twin of wit.filters.chain's
     from wit.pipeline.fetch_config import add_fetch_arguments
@@ -91,7 +94,6 @@ def config_from_args(args):
     from wit.pipeline.sources import check_first_url_list
     from wit.pipeline.sources.inputs import crawl_wat_files, expand_inputs
     from wit.pipeline.sources.remote import RemoteReadConfig
-    from wit.pipeline.sources.urllist import UrlListConfig
     from wit.core.errors import WitError
     from wit.core.storage import require_filesystem
 
@@ -112,15 +114,15 @@ def config_from_args(args):
         raise WitError("--max-files must be at least 1")
     if args.per_query_cap < 1:
         raise WitError("--per-query-cap must be at least 1")
+    if getattr(args, "fetch_ahead", 0) < 0:
+        raise WitError("--fetch-ahead must be 0 (off) or more")
     try:
         remote_reads = RemoteReadConfig.from_args(args)
     except ValueError as exc:
         raise WitError(str(exc)) from exc
     require_filesystem(args.out, beam=True)  # now, with the extra to install, not from a worker
     files = expand_inputs(args.input, args.input_format) if args.input else []
-    url_list_config = UrlListConfig(
-        url_col=args.url_col, caption_col=args.caption_col, unquote_plus=args.caption_unquote_plus,
-        meta_cols=tuple(name.strip() for name in args.meta_cols.split(",") if name.strip()))
+    url_list_config = url_list_config_from_args(args)
     check_first_url_list(files, url_list_config)
     if args.crawl:
         files += crawl_wat_files(args.crawl, args.max_files, args.cc_base_url, remote_reads)
@@ -148,6 +150,13 @@ def config_from_args(args):
         search=search,
         remote_reads=remote_reads,
     )
+
+
+def url_list_config_from_args(args):
+    from wit.pipeline.sources.urllist import UrlListConfig
+
+    return UrlListConfig(url_col=args.url_col, caption_col=args.caption_col, unquote_plus=args.caption_unquote_plus,
+                         meta_cols=tuple(name.strip() for name in args.meta_cols.split(",") if name.strip()))
 
 
 def run(args) -> int:
@@ -191,4 +200,25 @@ def start_fetch_pool_early(args, beam_args: list[str]):
         config = FetchConfig.from_args(args, out=args.out)
     except Exception:  # noqa: BLE001 - a bad fetch flag or output: config_from_args reports it next
         return None
-    return FetchPool(config, workers)
+    return FetchPool(config, workers, fetch_ahead_plan(args))
+
+
+def fetch_ahead_plan(args):
+    """What the early fetch processes may fetch ahead (pipeline/fetch_ahead.py), or None."""
+    from wit.core.runner import is_local_path
+
+    if getattr(args, "fetch_ahead", 0) <= 0 or getattr(args, "search", None) or args.crawl or not args.input:
+        return None
+    if not all(is_local_path(pattern) for pattern in args.input):
+        return None  # listing remote inputs here would import their filesystems before Beam's
+    from wit.filters.config import FilterConfig
+    from wit.pipeline.fetch_ahead import plan_fetch_ahead
+    from wit.pipeline.sources.inputs import expand_inputs
+
+    try:
+        files = expand_inputs(args.input, args.input_format)
+        queries = None if args.queries.lower() == "none" else args.queries
+        return plan_fetch_ahead(files, url_list_config_from_args(args), FilterConfig.from_args(args), queries,
+                                args.out, args.fetch_ahead)
+    except Exception:  # noqa: BLE001 - a bad input or flag: config_from_args reports it next
+        return None

@@ -38,6 +38,7 @@ import queue
 import threading
 import time
 import traceback
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 
@@ -80,15 +81,19 @@ class FetchPool:
     serves one run of the stage: its config (fetch settings) is fixed when it starts.
     """
 
-    def __init__(self, config: FetchConfig, workers: int | None = None) -> None:
+    def __init__(self, config: FetchConfig, workers: int | None = None, ahead=None) -> None:
+        """`ahead`: a fetch_ahead.FetchAheadPlan, to fetch its first URLs before run() is called."""
         self.workers = max(1, workers or default_fetch_workers())
         self.config = config
         context = multiprocessing.get_context("spawn")
         self._tasks = context.Queue(maxsize=self.workers * QUEUED_CHUNKS_PER_WORKER)
         self._results = context.Queue()
         self._worker_config = each = worker_config(config, self.workers)
+        # Set by run(): the workers stop fetching ahead and say which of those URLs are still out.
+        self._ahead_stop = context.Event() if ahead is not None else None
         self._processes = [
-            context.Process(target=_worker_main, args=(each, self._tasks, self._results, number),
+            context.Process(target=_worker_main,
+                            args=(each, self._tasks, self._results, number, ahead, self._ahead_stop, self.workers),
                             name=f"wit-fetch-{number}", daemon=True)
             for number in range(self.workers)
         ]
@@ -153,10 +158,40 @@ class FetchPool:
             raise RuntimeError("FetchPool.run: the pool was stopped")
         if not self.serves(config):
             raise ValueError("FetchPool.run: the pool's workers were started with other fetch settings")
+        ready, pending = self._end_fetch_ahead(stats)  # url -> (worker, outcome); urls still in flight
+        late = len(pending)
         progress = _Progress(sum(len(job.keyed) - len(job.previous) for job in jobs), len(jobs))
         opened: dict[int, _OpenShard] = {}
         candidates: dict[int, dict[str, Mapping]] = {}  # shard -> key -> candidate, until the shard is written
         unfinished: set[int] = set()
+        waiting: dict[str, list[tuple[int, str]]] = {}  # url fetched ahead, still in flight -> its samples
+        served_ahead: Counter = Counter()  # url fetched ahead -> samples it served
+
+        def record(shard_id: int, key: str, number: int, status: str, error, image) -> None:
+            pid = self.pids[number]
+            self.attempted_by_pid[pid] = self.attempted_by_pid.get(pid, 0) + 1
+            shard = opened[shard_id]
+            sample = sample_record(key, candidates[shard_id][key], status, error, image=image)
+            shard.writer.add(sample, image.data if image is not None else None)
+            progress.done(sample["status"])
+            shard.outstanding -= 1
+            if shard.outstanding == 0:
+                shard.finish()
+                progress.shard_done()
+                unfinished.discard(shard_id)
+                del candidates[shard_id]
+
+        def taken_ahead(shard_id: int, key: str, url: str) -> bool:
+            """Whether the sample's URL was fetched ahead: then its outcome is recorded now, or
+            once it arrives, instead of the URL going to the workers again."""
+            if url in ready:
+                served_ahead[url] += 1
+                record(shard_id, key, *ready[url])
+                return True
+            if url in pending:
+                waiting.setdefault(url, []).append((shard_id, key))
+                return True
+            return False
 
         def chunks() -> Iterator[list]:
             for job in jobs:
@@ -169,15 +204,17 @@ class FetchPool:
                     continue
                 candidates[job.shard_id] = dict(shard.todo)  # the workers get urls; records are made here
                 unfinished.add(job.shard_id)
-                for start in range(0, len(shard.todo), CHUNK_SAMPLES):
-                    yield [(job.shard_id, key, str(candidate.get("url") or ""))
-                           for key, candidate in shard.todo[start:start + CHUNK_SAMPLES]]
+                todo = [(key, str(candidate.get("url") or "")) for key, candidate in shard.todo]
+                if ready or pending:
+                    todo = [(key, url) for key, url in todo if not taken_ahead(job.shard_id, key, url)]
+                for start in range(0, len(todo), CHUNK_SAMPLES):
+                    yield [(job.shard_id, key, url) for key, url in todo[start:start + CHUNK_SAMPLES]]
 
         # The writer's one-time cost (pyarrow's first conversion imports pandas where installed)
         # is paid here while the workers download, not when the last sample arrives.
         threading.Thread(target=warm_up_writer, name="wit-writer-warm-up", daemon=True).start()
-        pending = chunks()
-        held = next(pending, None)
+        pending_chunks = chunks()
+        held = next(pending_chunks, None)
         next_report = time.monotonic() + _progress_every()
         try:
             while held is not None or unfinished:
@@ -186,31 +223,20 @@ class FetchPool:
                         self._tasks.put_nowait(held)
                     except queue.Full:
                         break
-                    held = next(pending, None)
-                try:
-                    kind, number, payload = self._results.get(timeout=RESULTS_FLUSH_S)
-                except queue.Empty:
-                    self._check_workers()
-                else:
-                    if kind == "error":
-                        raise RuntimeError(f"fetch worker {number} failed:\n{payload}")
-                    if kind == "stats":  # sent before the results it covers
-                        if stats is not None:
-                            stats.merge(payload)
-                        continue
-                    pid = self.pids[number]
-                    self.attempted_by_pid[pid] = self.attempted_by_pid.get(pid, 0) + len(payload)
-                    for shard_id, key, status, error, image in payload:
-                        shard = opened[shard_id]
-                        record = sample_record(key, candidates[shard_id][key], status, error, image=image)
-                        shard.writer.add(record, image.data if image is not None else None)
-                        progress.done(record["status"])
-                        shard.outstanding -= 1
-                        if shard.outstanding == 0:
-                            shard.finish()
-                            progress.shard_done()
-                            unfinished.discard(shard_id)
-                            del candidates[shard_id]
+                    held = next(pending_chunks, None)
+                message = self._receive(stats)
+                if message is not None:
+                    kind, number, payload = message
+                    if kind == "ahead":  # fetched ahead, arriving after run() began
+                        for url, *outcome in payload:
+                            ready[url] = (number, *outcome)
+                            pending.discard(url)
+                            for shard_id, key in waiting.pop(url, ()):
+                                served_ahead[url] += 1
+                                record(shard_id, key, number, *outcome)
+                    else:
+                        for shard_id, key, *outcome in payload:
+                            record(shard_id, key, number, *outcome)
                 if time.monotonic() >= next_report:
                     next_report += _progress_every()
                     progress.log_line()
@@ -220,9 +246,63 @@ class FetchPool:
                     shard.writer.abort()
             self.close(graceful=False)
             raise
+        if self._ahead_stop is not None:
+            self._count_fetched_ahead(ready, late, served_ahead, stats)
         log.info("fetch: %d processes attempted %s samples", self.workers,
                  " + ".join(f"{self.attempted_by_pid.get(pid, 0):,} (pid {pid})" for pid in self.pids))
         return [opened[job.shard_id].summary for job in jobs]
+
+    def _receive(self, stats) -> tuple | None:
+        """The next (kind, worker number, payload) message from the workers, or None when none
+        came within RESULTS_FLUSH_S. Stats messages are merged into `stats` on the way; a
+        worker's error or exit is raised."""
+        while True:
+            try:
+                kind, number, payload = self._results.get(timeout=RESULTS_FLUSH_S)
+            except queue.Empty:
+                self._check_workers()
+                return None
+            if kind == "error":
+                raise RuntimeError(f"fetch worker {number} failed:\n{payload}")
+            if kind != "stats":  # stats are sent before the results they cover
+                return kind, number, payload
+            if stats is not None:
+                stats.merge(payload)
+
+    def _end_fetch_ahead(self, stats) -> tuple[dict[str, tuple], set[str]]:
+        """Stop the fetching ahead; returns the outcomes the workers sent ({url: (worker number,
+        status, error, image)}) and the URLs still in flight, whose outcomes follow."""
+        ready: dict[str, tuple] = {}
+        pending: set[str] = set()
+        if self._ahead_stop is None:
+            return ready, pending
+        self._ahead_stop.set()
+        still_fetching = set(range(self.workers))
+        while still_fetching:
+            message = self._receive(stats)
+            if message is None:
+                continue
+            kind, number, payload = message
+            if kind == "ahead":
+                for url, *outcome in payload:
+                    ready[url] = (number, *outcome)
+            elif kind == "ahead_end":
+                pending.update(payload)
+                still_fetching.discard(number)
+            else:
+                raise RuntimeError(f"fetch worker {number} sent {kind!r} before any work was given")
+        return ready, pending - ready.keys()
+
+    @staticmethod
+    def _count_fetched_ahead(ready: dict, late: int, served: Counter, stats) -> None:
+        unused = len(ready) - len(served)
+        log.info("fetch: %d URLs fetched ahead while the text side ran (%d of them still in flight when it ended): "
+                 "%d served %d samples, %d not kept by it", len(ready), late, len(served), sum(served.values()), unused)
+        if stats is not None:
+            stats.add("ahead_fetched", len(ready))
+            stats.add("ahead_late", late)
+            stats.add("ahead_samples", sum(served.values()))
+            stats.add("ahead_unused", unused)
 
     def _check_workers(self) -> None:
         for number, process in enumerate(self._processes):
@@ -240,9 +320,10 @@ def _progress_every() -> float:
 # ---- in a worker process ---------------------------------------------------------------------
 
 
-def _worker_main(config: FetchConfig, tasks, results, number: int) -> None:
+def _worker_main(config: FetchConfig, tasks, results, number: int, ahead=None, ahead_stop=None,
+                 processes: int = 1) -> None:
     try:
-        asyncio.run(_fetch_tasks(config, tasks, results, number))
+        asyncio.run(_fetch_tasks(config, tasks, results, number, ahead, ahead_stop, processes))
     except BaseException:  # noqa: BLE001 - reported to the launcher, which fails the run
         results.put(("error", number, traceback.format_exc()))
         results.close()
@@ -261,7 +342,8 @@ def _next_chunk(tasks) -> list | None:
                 return None
 
 
-async def _fetch_tasks(config: FetchConfig, tasks, results, number: int) -> None:
+async def _fetch_tasks(config: FetchConfig, tasks, results, number: int, ahead=None, ahead_stop=None,
+                       processes: int = 1) -> None:
     from wit.pipeline.fetch import ByteBudget, Fetcher, default_decode_threads, fetch_image
     from wit.pipeline.fetch_stats import FetchStats
 
@@ -274,19 +356,24 @@ async def _fetch_tasks(config: FetchConfig, tasks, results, number: int) -> None
     downloading = asyncio.Semaphore(config.concurrency)
     decoding = ByteBudget(config.decode_buffer_mib * 1024 * 1024)
     outbox: list = []
+    ahead_outbox: list = []  # (url, status, error, image) of URLs fetched ahead
     stats = FetchStats()
 
     def send() -> None:
-        if outbox:
+        if outbox or ahead_outbox:
             counted = stats.take()
             if counted:  # ahead of the results: the launcher may finish the run on them
                 results.put(("stats", number, counted))
-            results.put(("results", number, outbox[:]))
-            outbox.clear()
+            for kind, box in (("ahead", ahead_outbox), ("results", outbox)):
+                if box:
+                    results.put((kind, number, box[:]))
+                    box.clear()
 
     async def flush_periodically() -> None:
         while True:
             await asyncio.sleep(RESULTS_FLUSH_S)
+            if fetching_ahead is not None and not fetching_ahead.ended and ahead_stop.is_set():
+                fetching_ahead.end()
             send()
 
     with ThreadPoolExecutor(default_decode_threads(config), thread_name_prefix="wit-decode") as decoder, \
@@ -299,7 +386,6 @@ async def _fetch_tasks(config: FetchConfig, tasks, results, number: int) -> None
                 if len(outbox) >= RESULTS_PER_MESSAGE:
                     send()
 
-            flusher = asyncio.ensure_future(flush_periodically())
             running: set[asyncio.Task] = set()
             failures: list[BaseException] = []
 
@@ -308,20 +394,104 @@ async def _fetch_tasks(config: FetchConfig, tasks, results, number: int) -> None
                 if not task.cancelled() and task.exception() is not None:
                     failures.append(task.exception())
 
+            def start(coroutine) -> None:
+                task = asyncio.create_task(coroutine)
+                running.add(task)
+                task.add_done_callback(settle)
+
+            async def one_ahead(url: str) -> int:
+                try:
+                    status, error, image = await fetch_image(fetcher, url, downloading, decoding, decoder, config.images)
+                except Exception:  # as in the real work: the launcher fails the run (it would wait for the URL)
+                    results.put(("error", number, traceback.format_exc()))
+                    raise
+                fetching_ahead.flying.discard(url)
+                ahead_outbox.append((url, status, error, image))
+                if len(ahead_outbox) >= RESULTS_PER_MESSAGE:
+                    send()
+                return len(image.data) if image is not None else 0
+
+            def end_ahead(flying: list[str]) -> None:
+                send()  # the outcomes so far go first: the launcher waits only for the rest
+                results.put(("ahead_end", number, flying))
+
+            fetching_ahead = None
+            if ahead is not None:
+                fetching_ahead = _FetchingAhead(ahead, number, processes, downloading, one_ahead, end_ahead)
+            flusher = asyncio.ensure_future(flush_periodically())
+
             try:
                 while (chunk := await loop.run_in_executor(reader, _next_chunk, tasks)) is not None:
                     for shard_id, key, url in chunk:
                         await downloading.acquire()
                         if failures:
                             raise failures[0]
-                        task = asyncio.create_task(one(shard_id, key, url))
-                        running.add(task)
-                        task.add_done_callback(settle)
+                        start(one(shard_id, key, url))
+                if fetching_ahead is not None:
+                    fetching_ahead.cancel()  # whatever is still out was never asked for
                 await asyncio.gather(*running)
                 if failures:
                     raise failures[0]
                 send()
             finally:
                 flusher.cancel()
+                if fetching_ahead is not None:
+                    fetching_ahead.cancel()
                 for task in list(running):
                     task.cancel()
+
+
+class _FetchingAhead:
+    """A worker's fetching ahead (pipeline/fetch_ahead.py): takes its share of the plan's URLs
+    as download slots free up, until end() (the launcher's run() began) or cancel()."""
+
+    def __init__(self, plan, number: int, processes: int, downloading: asyncio.Semaphore, fetch_one, report_end):
+        from wit.pipeline.fetch_ahead import AheadUrls
+
+        self.urls = AheadUrls(plan, number, processes)
+        self.downloading, self.fetch_one, self.report_end = downloading, fetch_one, report_end
+        self.flying: set[str] = set()  # URLs whose outcome is not yet sent
+        self.tasks: set[asyncio.Task] = set()
+        self.ended = False
+        # The launcher reads the outcomes only when its fetch stage starts: until then they are
+        # held (in this process's queue feeder), so at most this share of the budget is fetched.
+        self.bytes_left = plan.held_bytes // processes
+        # The filter chain and the matcher are built, and the lists read, off the event loop.
+        self._reading = ThreadPoolExecutor(1, thread_name_prefix="wit-ahead")
+        self._claiming = asyncio.ensure_future(self._claim())
+
+    async def _claim(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while not self.ended:
+                urls = await loop.run_in_executor(self._reading, self.urls.take, CHUNK_SAMPLES)
+                if not urls:
+                    break
+                for url in urls:
+                    await self.downloading.acquire()
+                    if self.ended or self.bytes_left <= 0:
+                        self.downloading.release()
+                        return
+                    self.flying.add(url)
+                    task = asyncio.create_task(self._one(url))
+                    self.tasks.add(task)
+                    task.add_done_callback(self.tasks.discard)
+        except Exception as exc:  # noqa: BLE001 - fetching ahead is an optimisation: the text side reports bad input
+            log.warning("fetch ahead stopped: %s: %s", type(exc).__name__, exc)
+        finally:
+            self._reading.shutdown(wait=False, cancel_futures=True)
+
+    async def _one(self, url: str) -> None:
+        self.bytes_left -= await self.fetch_one(url)
+
+    def end(self) -> None:
+        """Claim no more URLs; tell the launcher which are still in flight (their outcomes follow)."""
+        self.ended = True
+        self.report_end(sorted(self.flying))
+
+    def cancel(self) -> None:
+        """The launcher will not use what is still out: stop it."""
+        self.ended = True
+        self._claiming.cancel()
+        for task in list(self.tasks):
+            task.cancel()

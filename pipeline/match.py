@@ -13,6 +13,9 @@ from apache_beam.utils.shared import Shared
 
 from wit.pipeline.batches import CandidateBatch
 from wit.pipeline.counting import COUNTS_TAG, MATCHED, CountingDoFn
+from wit.queries.matcher import load_matcher, match_candidate
+
+__all__ = ["MatchQueries", "load_matcher", "match_candidate"]
 
 
 class _MatcherHolder:
@@ -20,23 +23,6 @@ class _MatcherHolder:
 
     def __init__(self, matcher):
         self.matcher = matcher
-
-
-def load_matcher(queries_spec: str, query_list_hash: str = ""):
-    """The matcher over the list `queries_spec`; with `query_list_hash` (the launcher's sha256 of
-    the list) a list with other content fails here, on the worker, naming both hashes."""
-    from wit.queries.matcher import QueryMatcher
-    from wit.queries.querylist import load_query_list
-
-    return QueryMatcher.from_query_list(load_query_list(queries_spec, expected_hash=query_list_hash or None))
-
-
-def match_candidate(candidate: dict, matcher) -> bool:
-    """Sets candidate["matches"] (unless a source set it already); True if any query matched."""
-    if candidate.get("matches"):
-        return True
-    candidate["matches"] = matcher.match(candidate["text"])
-    return bool(candidate["matches"])
 
 
 class MatchDoFn(CountingDoFn):

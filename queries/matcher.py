@@ -140,3 +140,21 @@ class QueryMatcher:
     def match_texts(self, text: str) -> list[str]:
         """The matched queries themselves, in id order."""
         return [self.texts[query_id] for query_id in self._scanner.match(text)]
+
+
+def load_matcher(queries_spec: str, query_list_hash: str = "") -> QueryMatcher:
+    """The matcher over the list `queries_spec` (a file, "default" ...); with `query_list_hash`
+    (the launcher's sha256 of the list) a list with other content fails here, on the worker,
+    naming both hashes."""
+    from wit.queries.querylist import load_query_list  # it imports nothing of this module's
+
+    return QueryMatcher.from_query_list(load_query_list(queries_spec, expected_hash=query_list_hash or None))
+
+
+def match_candidate(candidate: dict, matcher: QueryMatcher) -> bool:
+    """Sets candidate["matches"] (unless a source, e.g. a search, set it already); True if any
+    query matched."""
+    if candidate.get("matches"):
+        return True
+    candidate["matches"] = matcher.match(candidate["text"])
+    return bool(candidate["matches"])

@@ -62,7 +62,9 @@ def test_a_build_killed_while_fetching_reruns_to_the_same_samples_and_reconciles
         def build(out: Path) -> list[str]:
             return [sys.executable, "-m", "wit", "build", "--input", str(listing), "--queries", "none", "--out", str(out),
                     "--shard-size", "3", "--image-size", "32", "--allow-address", "127.0.0.1/32", "--timeout", "4",
-                    "--read-timeout", "4", "--retries", "0", "--direct_running_mode=multi_processing", "--direct_num_workers=2"]
+                    "--read-timeout", "4", "--retries", "0", "--direct_running_mode=multi_processing", "--direct_num_workers=2",
+                    # fetched ahead, every shard would be done at once, before the kill could come
+                    "--fetch-ahead", "0"]
 
         out = tmp_path / "out"
         kill_after_first_shard(build(out), out, repo)
