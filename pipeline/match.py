@@ -3,7 +3,9 @@
 The matcher (an automaton over up to 500k queries) is built once per worker process through
 Beam's Shared handle in DoFn.setup: never pickled into the graph, never rebuilt per thread or
 bundle. Candidates from a search source arrive with `matches` already set to the query that
-found them; those are kept as they are.
+found them; those are kept as they are. The per-record functions (load_matcher, match_candidate)
+live in wit.queries.matcher, which imports no Beam: a build's fetch processes run them too, to
+fetch ahead (fetch_ahead.py).
 """
 
 from __future__ import annotations
