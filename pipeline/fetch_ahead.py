@@ -3,13 +3,14 @@ is still importing Beam and running the text side.
 
 A small local build spends its first seconds (~2 CPU s: Beam's import, building and running the
 job) before the fetch stage gets its first candidate, while the fetch processes, started first,
-sit idle. With fetch ahead each of them reads the build's local URL lists itself and passes the
-rows through the same per-record functions the text side runs (the filter chain, the query
-matcher), takes the URLs that survive in order, one URL once, up to `limit` in all (and up to
-256 MiB of stored images held for the launcher), and fetches its share of them (URL number i goes to process i % processes) into outcomes held for the
-launcher. When the fetch stage starts, the launcher stops the fetching ahead and uses an
-outcome in place of a request for every kept candidate with that URL
-(fetch_pool.FetchPool.run).
+sit idle. With fetch ahead each of them (the first 4 on a bigger machine: each builds its own
+matcher) reads the build's local URL lists itself and passes the rows through the same
+per-record functions the text side runs (the filter chain, the query matcher), takes the URLs
+that survive in order, one URL once, up to `limit` in all (and up to 256 MiB of stored images
+held for the launcher), and fetches its share of them (URL number i goes to process i % the
+processes fetching ahead) into outcomes held for the launcher. When the fetch stage starts, the
+launcher stops the fetching ahead and uses an outcome in place of a request for every kept
+candidate with that URL (fetch_pool.FetchPool.run).
 
 What ends in the shards is decided by the text side alone, as before: fetch ahead only changes
 when a URL's request is made, never which candidates are kept, their keys or shards. A URL the

@@ -51,6 +51,7 @@ RESULTS_PER_MESSAGE = 32  # a worker sends its results in batches of up to this 
 RESULTS_FLUSH_S = 0.05  # ... or whatever it has, this often
 QUEUED_CHUNKS_PER_WORKER = 4  # chunks waiting in the task queue, per worker: bounds what is held
 PARENT_CHECK_S = 1.0  # a worker whose launcher died exits within this
+AHEAD_WORKERS = 4  # at most this many workers fetch ahead (fetch_ahead.py)
 
 
 def default_fetch_workers() -> int:
@@ -91,9 +92,13 @@ class FetchPool:
         self._worker_config = each = worker_config(config, self.workers)
         # Set by run(): the workers stop fetching ahead and say which of those URLs are still out.
         self._ahead_stop = context.Event() if ahead is not None else None
+        # Each worker that fetches ahead reads the lists and builds the matcher (~220 MB with the
+        # default 500,000 queries) for itself: on many cores only the first few do.
+        self._ahead_workers = min(self.workers, AHEAD_WORKERS) if ahead is not None else 0
         self._processes = [
             context.Process(target=_worker_main,
-                            args=(each, self._tasks, self._results, number, ahead, self._ahead_stop, self.workers),
+                            args=(each, self._tasks, self._results, number, ahead if number < self._ahead_workers else None,
+                                  self._ahead_stop, self._ahead_workers),
                             name=f"wit-fetch-{number}", daemon=True)
             for number in range(self.workers)
         ]
@@ -277,7 +282,7 @@ class FetchPool:
         if self._ahead_stop is None:
             return ready, pending
         self._ahead_stop.set()
-        still_fetching = set(range(self.workers))
+        still_fetching = set(range(self._ahead_workers))
         while still_fetching:
             message = self._receive(stats)
             if message is None:
@@ -321,9 +326,9 @@ def _progress_every() -> float:
 
 
 def _worker_main(config: FetchConfig, tasks, results, number: int, ahead=None, ahead_stop=None,
-                 processes: int = 1) -> None:
+                 ahead_workers: int = 1) -> None:
     try:
-        asyncio.run(_fetch_tasks(config, tasks, results, number, ahead, ahead_stop, processes))
+        asyncio.run(_fetch_tasks(config, tasks, results, number, ahead, ahead_stop, ahead_workers))
     except BaseException:  # noqa: BLE001 - reported to the launcher, which fails the run
         results.put(("error", number, traceback.format_exc()))
         results.close()
@@ -343,7 +348,7 @@ def _next_chunk(tasks) -> list | None:
 
 
 async def _fetch_tasks(config: FetchConfig, tasks, results, number: int, ahead=None, ahead_stop=None,
-                       processes: int = 1) -> None:
+                       ahead_workers: int = 1) -> None:
     from wit.pipeline.fetch import ByteBudget, Fetcher, default_decode_threads, fetch_image
     from wit.pipeline.fetch_stats import FetchStats
 
@@ -417,7 +422,7 @@ async def _fetch_tasks(config: FetchConfig, tasks, results, number: int, ahead=N
 
             fetching_ahead = None
             if ahead is not None:
-                fetching_ahead = _FetchingAhead(ahead, number, processes, downloading, one_ahead, end_ahead)
+                fetching_ahead = _FetchingAhead(ahead, number, ahead_workers, downloading, one_ahead, end_ahead)
             flusher = asyncio.ensure_future(flush_periodically())
 
             try:
@@ -480,6 +485,7 @@ class _FetchingAhead:
             log.warning("fetch ahead stopped: %s: %s", type(exc).__name__, exc)
         finally:
             self._reading.shutdown(wait=False, cancel_futures=True)
+            self.urls = None  # the filter chain and the matcher go with it
 
     async def _one(self, url: str) -> None:
         self.bytes_left -= await self.fetch_one(url)

@@ -148,6 +148,21 @@ def test_outcomes_fetched_ahead_replace_the_requests(tmp_path):
     assert manifest["samples"] == 12
 
 
+def test_on_more_cores_only_the_first_workers_fetch_ahead(tmp_path, monkeypatch):
+    import wit.pipeline.fetch_pool as fetch_pool
+
+    monkeypatch.setattr(fetch_pool, "AHEAD_WORKERS", 1)  # read by the launcher when the pool starts
+    with ImageServer([photo(64, 48, seed=s) for s in range(9)]) as server:
+        files, candidates = fox_list(tmp_path, server, 9)
+        cfg = pool_config(tmp_path / "out")
+        plan = FetchAheadPlan(tuple(files), UrlListConfig(), FilterConfig(), None, limit=100)
+        with FetchPool(cfg, 2, ahead=plan) as pool:
+            wait_for(lambda: sum(server.hits.values()) == 10)  # worker 0 fetched the whole list
+            fetch_in_process(candidates, cfg, pool=pool)
+            assert list(pool.attempted_by_pid.values()) == [10] and pool.pids[0] in pool.attempted_by_pid
+        assert set(server.hits.values()) == {1}
+
+
 def test_urls_still_in_flight_when_the_stage_starts_are_waited_for_not_requested_again(tmp_path):
     with ImageServer([photo(64, 48, seed=s) for s in range(10)], latency_ms=(1500, 1500)) as server:
         files, candidates = fox_list(tmp_path, server, 10)
