@@ -24,6 +24,10 @@ the pool is created, so their imports and set-up overlap whatever the launcher d
 what one process would have: --concurrency, --per-host-limit, --dns-concurrency and
 --decode-buffer-mib are shared out between the workers. Each worker sends its run stats
 (wit.pipeline.fetch_stats) ahead of its results; they are summed.
+
+Given a fetch_ahead.FetchAheadPlan, the workers fetch the first URLs the build's text side will
+keep before run() is called ("ahead" messages); run() stops that first ("ahead_end": what is
+still in flight) and records a sample whose URL was fetched ahead from that outcome.
 """
 
 from __future__ import annotations
