@@ -1,5 +1,3 @@
-import sys
+from wit.app.cli import entry
 
-from wit.app.cli import main
-
-sys.exit(main())
+entry()
