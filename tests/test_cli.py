@@ -85,3 +85,29 @@ def test_unexpected_failure_is_one_line_with_hint(failing_command, capsys):
 def test_verbose_shows_the_traceback(failing_command):
     with pytest.raises(WitError):
         cli.main(["-v", "boom"])
+
+
+def test_the_command_exits_quickly_but_only_after_its_threads_and_exit_handlers(tmp_path):
+    # entry() skips the interpreter's module teardown with os._exit: what the interpreter would
+    # do before it (join non-daemon threads, run exit handlers, flush stdout) must still happen.
+    script = f"""
+import atexit, threading, time
+from pathlib import Path
+import wit.app.cli as cli
+
+def main():
+    def late_writer():
+        time.sleep(0.3)
+        Path({str(tmp_path / "thread")!r}).write_text("done")
+    threading.Thread(target=late_writer).start()
+    atexit.register(lambda: Path({str(tmp_path / "atexit")!r}).write_text("ran"))
+    print("no newline at the end", end="")
+    return 3
+
+cli.main = main
+cli.entry()
+"""
+    finished = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert finished.returncode == 3, finished.stderr
+    assert finished.stdout == "no newline at the end"
+    assert (tmp_path / "thread").read_text() == "done" and (tmp_path / "atexit").read_text() == "ran"
