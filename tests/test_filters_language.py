@@ -86,6 +86,33 @@ def test_words_unknown_to_english_count_against_it():
     assert language.identify_cascade("Salman Khan").english >= 0.4
 
 
+def test_words_english_never_wrote_count_more_than_rare_ones():
+    """A word wordfreq's English list lacks altogether costs UNSEEN_WORD_PENALTY more of its share
+    than a word English writes rarely; names (capitalised after the first word) cost nothing."""
+    rare = language.rare_english_words()
+    known = language.known_english_words()
+    assert "seepage" in rare and "seepage" not in known  # written in English, rarely
+    assert "xqzvorth" not in rare and "xqzvorth" not in known
+    assert not rare & known
+
+    def without_unseen(text):
+        saved = language.UNSEEN_WORD_PENALTY
+        language.UNSEEN_WORD_PENALTY = 0.0
+        try:
+            return language.identify_cascade(text).english
+        finally:
+            language.UNSEEN_WORD_PENALTY = saved
+
+    # 'xqzvorth' is one of two words: its share 0.5 costs 0.35 x 0.5 more (before clipping)
+    base = without_unseen("damage xqzvorth")
+    assert language.identify_cascade("damage xqzvorth").english == pytest.approx(max(0.0, base - 0.175))
+    assert language.identify_cascade("seepage damage").english == without_unseen("seepage damage")
+    # a capitalised unseen word after the first is a name: neutral, no extra penalty
+    named = "shock bumpers Xqzvorth"
+    assert language.identify_cascade(named).english == without_unseen(named)
+    assert language.identify_cascade(named.lower()).english < without_unseen(named.lower())
+
+
 def test_blend_on_lid_dev_is_strict(shared_data):
     """The strict blend: high F1 on sentences, better than langdetect on word pairs."""
     sentences = sample(shared_data, "sentences", 20)
