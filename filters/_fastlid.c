@@ -1218,6 +1218,7 @@ typedef struct {
 
 typedef struct {
     Py_ssize_t words, vocabulary_hits, known_hits, rare_hits, letters, non_latin;
+    Py_ssize_t known_only_hits;  /* in known_words, not in vocabulary */
     Py_ssize_t neutral;  /* neutral_name_count: capitalised words after the first, in neither list */
     Py_ssize_t neutral_unseen;  /* those of them not in rare_words either */
 } WordCounts;
@@ -1233,6 +1234,7 @@ typedef struct {
     PyObject *en, *empty;
     PyObject *restore;       /* restore() makes this process's cascade: how a pickled one comes back */
     double vocabulary_decides, unknown_word_penalty, unseen_word_penalty;
+    double pair_known_word_weight, pair_unseen_word_penalty;  /* two-word text */
     double names_confident;  /* NAMES_CONFIDENT: below it, a caption without a lowercase word is English */
     Py_ssize_t max_chars, foreign_script_max_chars;
     Py_UCS4 *pool;
@@ -1369,6 +1371,7 @@ static int scan_words(const Cascade *c, const Py_UCS4 *s, Py_ssize_t n, WordCoun
         counts->vocabulary_hits += (flags & IN_VOCABULARY) != 0;
         counts->known_hits += (flags & IN_KNOWN) != 0;
         counts->rare_hits += (flags & IN_RARE) != 0;
+        counts->known_only_hits += (flags & (IN_KNOWN | IN_VOCABULARY)) == IN_KNOWN;
         if (original && counts->words > 1 && !(flags & (IN_VOCABULARY | IN_KNOWN))) {
             Py_UCS4 first = PyUnicode_READ(original_kind, original, start);
             int name = first >= 'A' && first <= 'Z';
@@ -1633,7 +1636,15 @@ static PyObject *cascade_identify(Cascade *c, PyObject *text) {
         if (fasttext_guess(c, text, c->max_chars, 1, 3, &guess) < 0) return NULL;
         /* names are neutral: the shares are over the other words */
         double evidence = (double)(counts.words - counts.neutral);
-        double evidence_share = (double)counts.vocabulary_hits / evidence;
+        double evidence_share, unseen_weight;
+        if (counts.words == 2) {
+            volatile double weighted = c->pair_known_word_weight * (double)counts.known_only_hits;
+            evidence_share = ((double)counts.vocabulary_hits + weighted) / evidence;
+            unseen_weight = c->pair_unseen_word_penalty;
+        } else {
+            evidence_share = (double)counts.vocabulary_hits / evidence;
+            unseen_weight = c->unseen_word_penalty;
+        }
         double unknown = 1.0 - (double)counts.known_hits / evidence;
         /* words in none of the lists, names apart */
         Py_ssize_t unseen_words = counts.words - counts.known_hits - counts.rare_hits - counts.neutral_unseen;
@@ -1641,7 +1652,7 @@ static PyObject *cascade_identify(Cascade *c, PyObject *text) {
         /* volatile: the products are rounded on their own, as in Python, never fused into a
          * multiply-add (GCC contracts across statements by default where FMA exists) */
         volatile double penalty = c->unknown_word_penalty * unknown;
-        volatile double unseen_penalty = c->unseen_word_penalty * unseen;
+        volatile double unseen_penalty = unseen_weight * unseen;
         double english = guess.p_english + evidence_share - penalty - unseen_penalty;
         english = english > 0.0 ? english : 0.0;  /* max(0.0, x): 0.0 unless x > 0.0 */
         return make_guess(c, guess.lang, guess.score, english < 1.0 ? english : 1.0);
@@ -1689,16 +1700,19 @@ static PyObject *Cascade_new(PyTypeObject *type, PyObject *args, PyObject *kwarg
 static int Cascade_init(Cascade *c, PyObject *args, PyObject *kwargs) {
     static char *keywords[] = {"model", "vocabulary", "known_words", "guess_type", "vocabulary_decides",
                                "unknown_word_penalty", "max_chars", "foreign_script_max_chars", "restore",
-                               "names_confident", "rare_words", "unseen_word_penalty", NULL};
+                               "names_confident", "rare_words", "unseen_word_penalty",
+                               "pair_known_word_weight", "pair_unseen_word_penalty", NULL};
     Model *model;
     PyObject *vocabulary, *known_words, *restore = Py_None, *rare_words = NULL;
     PyTypeObject *guess_type;
     double vocabulary_decides, unknown_word_penalty, names_confident = 0.0, unseen_word_penalty = 0.0;
+    double pair_known_word_weight = 0.0, pair_unseen_word_penalty = 0.0;
     Py_ssize_t max_chars, foreign_script_max_chars;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!OOO!ddnn|$OdOd:Cascade", keywords, &ModelType, &model, &vocabulary,
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!OOO!ddnn|$OdOddd:Cascade", keywords, &ModelType, &model, &vocabulary,
                                      &known_words, &PyType_Type, &guess_type, &vocabulary_decides,
                                      &unknown_word_penalty, &max_chars, &foreign_script_max_chars, &restore,
-                                     &names_confident, &rare_words, &unseen_word_penalty))
+                                     &names_confident, &rare_words, &unseen_word_penalty, &pair_known_word_weight,
+                                     &pair_unseen_word_penalty))
         return -1;
     if (!model->loaded) {
         PyErr_SetString(PyExc_ValueError, "the model is not loaded");
@@ -1728,6 +1742,8 @@ static int Cascade_init(Cascade *c, PyObject *args, PyObject *kwargs) {
     c->vocabulary_decides = vocabulary_decides;
     c->unknown_word_penalty = unknown_word_penalty;
     c->unseen_word_penalty = unseen_word_penalty;
+    c->pair_known_word_weight = pair_known_word_weight;
+    c->pair_unseen_word_penalty = pair_unseen_word_penalty;
     c->names_confident = names_confident;
     c->max_chars = max_chars;
     c->foreign_script_max_chars = foreign_script_max_chars;
@@ -1827,7 +1843,8 @@ static PyTypeObject CascadeType = {
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_VECTORCALL | Py_TPFLAGS_HAVE_GC,
     .tp_doc = "Cascade(model, vocabulary, known_words, guess_type, vocabulary_decides, unknown_word_penalty, max_chars,\n"
               "        foreign_script_max_chars, *, restore=None, names_confident=0.0, rare_words=(),\n"
-              "        unseen_word_penalty=0.0)(text) -> guess_type(lang, score, english)\n\n"
+              "        unseen_word_penalty=0.0, pair_known_word_weight=0.0, pair_unseen_word_penalty=0.0)(text)\n"
+              "    -> guess_type(lang, score, english)\n\n"
               "filters.language.identify_cascade in C, with the same answers bit for bit.",
     .tp_new = Cascade_new,
     .tp_init = (initproc)Cascade_init,
