@@ -269,11 +269,17 @@ def test_word_lists_decide_like_the_python_sets():
         fastlid.Cascade(model, frozenset(), frozenset(), language.LanguageGuess, 0.5, 0.4, 0, 40)
     with pytest.raises(TypeError):
         fastlid.Cascade("not a model", frozenset(), frozenset(), language.LanguageGuess, 0.5, 0.4, 200, 40)
-    # rare_words and unseen_word_penalty: a word in no list costs the extra penalty, a rare one not
-    with_rare = fastlid.Cascade(*args, rare_words=frozenset({"quib"}), unseen_word_penalty=0.3)
+    # rare_words and the unseen-word penalties: a word in no list costs the extra penalty (its own
+    # one in two-word text), a rare one not; in two-word text a known word counts for English
+    with_rare = fastlid.Cascade(*args, rare_words=frozenset({"quib"}), unseen_word_penalty=0.1, pair_unseen_word_penalty=0.2)
     without = fastlid.Cascade(*args)
     assert with_rare("zorp quib").english == without("zorp quib").english
-    assert with_rare("zorp quab").english == pytest.approx(max(0.0, without("zorp quab").english - 0.3 * 0.5))
+    assert with_rare("zorp quab").english == pytest.approx(without("zorp quab").english - 0.2 * 0.5)
+    assert with_rare("quib quab zorp").english == pytest.approx(without("quib quab zorp").english - 0.1 / 3)
+    known_args = (model, frozenset({"zorp"}), frozenset({"zorp", "glim"}), language.LanguageGuess, 0.5, 0.4, 200, 40)
+    weighted = fastlid.Cascade(*known_args, pair_known_word_weight=0.2)
+    assert weighted("glim glim").english == pytest.approx(fastlid.Cascade(*known_args)("glim glim").english + 0.2)
+    assert weighted("glim glim glim").english == fastlid.Cascade(*known_args)("glim glim glim").english
     empty = fastlid.Cascade.__new__(fastlid.Cascade)
     with pytest.raises(ValueError, match="not initialised"):
         empty("the cat")

@@ -86,9 +86,10 @@ def test_words_unknown_to_english_count_against_it():
     assert language.identify_cascade("Salman Khan").english >= 0.4
 
 
-def test_words_english_never_wrote_count_more_than_rare_ones():
-    """A word wordfreq's English list lacks altogether costs UNSEEN_WORD_PENALTY more of its share
-    than a word English writes rarely; names (capitalised after the first word) cost nothing."""
+def test_words_english_never_wrote_count_more_than_rare_ones(monkeypatch):
+    """A word wordfreq's English list lacks altogether costs more than a word English writes
+    rarely (UNSEEN_WORD_PENALTY of its share; PAIR_UNSEEN_WORD_PENALTY in two-word text); names
+    (capitalised after the first word) cost nothing."""
     rare = language.rare_english_words()
     known = language.known_english_words()
     assert "seepage" in rare and "seepage" not in known  # written in English, rarely
@@ -96,21 +97,38 @@ def test_words_english_never_wrote_count_more_than_rare_ones():
     assert not rare & known
 
     def without_unseen(text):
-        saved = language.UNSEEN_WORD_PENALTY
-        language.UNSEEN_WORD_PENALTY = 0.0
-        try:
+        with monkeypatch.context() as patch:
+            patch.setattr(language, "UNSEEN_WORD_PENALTY", 0.0)
+            patch.setattr(language, "PAIR_UNSEEN_WORD_PENALTY", 0.0)
             return language.identify_cascade(text).english
-        finally:
-            language.UNSEEN_WORD_PENALTY = saved
 
-    # 'xqzvorth' is one of two words: its share 0.5 costs 0.35 x 0.5 more (before clipping)
+    # two words, 'xqzvorth' one of them: its share 0.5 costs 0.75 x 0.5 more (before clipping)
     base = without_unseen("damage xqzvorth")
-    assert language.identify_cascade("damage xqzvorth").english == pytest.approx(max(0.0, base - 0.175))
+    assert base >= 0.4 > language.identify_cascade("damage xqzvorth").english
+    assert language.identify_cascade("damage xqzvorth").english == pytest.approx(max(0.0, base - 0.375))
     assert language.identify_cascade("seepage damage").english == without_unseen("seepage damage")
+    # three words: 0.25 of the share (1/3)
+    three = "damage xqzvorth seepage"
+    assert language.identify_cascade(three).english == pytest.approx(max(0.0, without_unseen(three) - 0.25 / 3))
     # a capitalised unseen word after the first is a name: neutral, no extra penalty
     named = "shock bumpers Xqzvorth"
     assert language.identify_cascade(named).english == without_unseen(named)
     assert language.identify_cascade(named.lower()).english < without_unseen(named.lower())
+
+
+def test_two_known_words_are_some_evidence_for_english(monkeypatch):
+    """In two-word text a word English knows but does not own (not in the distinctive vocabulary)
+    counts PAIR_KNOWN_WORD_WEIGHT for English; in longer text it counts nothing."""
+    vocabulary, known = language.english_vocabulary(), language.known_english_words()
+    assert all(w in known and w not in vocabulary for w in ("natural", "chocolate", "moment"))
+
+    def english(text, weight):
+        with monkeypatch.context() as patch:
+            patch.setattr(language, "PAIR_KNOWN_WORD_WEIGHT", weight)
+            return language.identify_cascade(text).english
+
+    assert english("natural chocolate", 0.2) == pytest.approx(english("natural chocolate", 0.0) + 0.2)
+    assert english("natural chocolate moment", 0.2) == english("natural chocolate moment", 0.0)
 
 
 def test_blend_on_lid_dev_is_strict(shared_data):
