@@ -102,14 +102,16 @@ def test_words_english_never_wrote_count_more_than_rare_ones(monkeypatch):
             patch.setattr(language, "PAIR_UNSEEN_WORD_PENALTY", 0.0)
             return language.identify_cascade(text).english
 
-    # two words, 'xqzvorth' one of them: its share 0.5 costs 0.75 x 0.5 more (before clipping)
+    # two words, 'xqzvorth' one of them: its share 0.5 costs PAIR_UNSEEN_WORD_PENALTY x 0.5 more
     base = without_unseen("damage xqzvorth")
     assert base >= 0.4 > language.identify_cascade("damage xqzvorth").english
-    assert language.identify_cascade("damage xqzvorth").english == pytest.approx(max(0.0, base - 0.375))
+    pair_cost = language.PAIR_UNSEEN_WORD_PENALTY * 0.5
+    assert language.identify_cascade("damage xqzvorth").english == pytest.approx(max(0.0, base - pair_cost))
     assert language.identify_cascade("seepage damage").english == without_unseen("seepage damage")
-    # three words: 0.25 of the share (1/3)
+    # three words: UNSEEN_WORD_PENALTY of the share (1/3)
     three = "damage xqzvorth seepage"
-    assert language.identify_cascade(three).english == pytest.approx(max(0.0, without_unseen(three) - 0.25 / 3))
+    cost = language.UNSEEN_WORD_PENALTY / 3
+    assert 0 < cost and language.identify_cascade(three).english == pytest.approx(max(0.0, without_unseen(three) - cost))
     # a capitalised unseen word after the first is a name: neutral, no extra penalty
     named = "shock bumpers Xqzvorth"
     assert language.identify_cascade(named).english == without_unseen(named)
@@ -128,6 +130,7 @@ def test_two_known_words_are_some_evidence_for_english(monkeypatch):
             return language.identify_cascade(text).english
 
     assert english("natural chocolate", 0.2) == pytest.approx(english("natural chocolate", 0.0) + 0.2)
+    assert english("natural chocolate", language.PAIR_KNOWN_WORD_WEIGHT) > english("natural chocolate", 0.0)
     assert english("natural chocolate moment", 0.2) == english("natural chocolate moment", 0.0)
 
 
