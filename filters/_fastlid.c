@@ -1221,6 +1221,7 @@ typedef struct {
     Py_ssize_t known_only_hits;  /* in known_words, not in vocabulary */
     Py_ssize_t neutral;  /* neutral_name_count: capitalised words after the first, in neither list */
     Py_ssize_t neutral_unseen;  /* those of them not in rare_words either */
+    Py_ssize_t lowercase_unseen;  /* words starting with a lowercase letter, in no list */
 } WordCounts;
 
 typedef struct {
@@ -1235,6 +1236,7 @@ typedef struct {
     PyObject *restore;       /* restore() makes this process's cascade: how a pickled one comes back */
     double vocabulary_decides, unknown_word_penalty, unseen_word_penalty;
     double pair_known_word_weight, pair_unseen_word_penalty;  /* two-word text */
+    double one_word_unseen_penalty;  /* at most one lowercase word, one of them never seen */
     double names_confident;  /* NAMES_CONFIDENT: below it, a caption without a lowercase word is English */
     Py_ssize_t max_chars, foreign_script_max_chars;
     Py_UCS4 *pool;
@@ -1378,6 +1380,8 @@ static int scan_words(const Cascade *c, const Py_UCS4 *s, Py_ssize_t n, WordCoun
             counts->neutral += name;
             counts->neutral_unseen += name && !(flags & IN_RARE);
         }
+        if (original && !(flags & (IN_VOCABULARY | IN_KNOWN | IN_RARE)))
+            counts->lowercase_unseen += Py_UNICODE_ISLOWER(PyUnicode_READ(original_kind, original, start)) != 0;
         if (out) {
             PyObject *word = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, s + start, length);
             if (!word || PyList_Append(out, word) < 0) {
@@ -1662,6 +1666,10 @@ static PyObject *cascade_identify(Cascade *c, PyObject *text) {
     if (lowercase_words == 0 && guess.score < c->names_confident && !has_lowercase_start(text))
         return make_guess(c, guess.lang, guess.score, 1.0);
     volatile double foreign = guess.score * (1.0 - share);
+    if (counts.lowercase_unseen) {
+        double english = 1.0 - foreign - c->one_word_unseen_penalty;
+        return make_guess(c, guess.lang, guess.score, english > 0.0 ? english : 0.0);
+    }
     return make_guess(c, guess.lang, guess.score, 1.0 - foreign);
 }
 
@@ -1701,18 +1709,18 @@ static int Cascade_init(Cascade *c, PyObject *args, PyObject *kwargs) {
     static char *keywords[] = {"model", "vocabulary", "known_words", "guess_type", "vocabulary_decides",
                                "unknown_word_penalty", "max_chars", "foreign_script_max_chars", "restore",
                                "names_confident", "rare_words", "unseen_word_penalty",
-                               "pair_known_word_weight", "pair_unseen_word_penalty", NULL};
+                               "pair_known_word_weight", "pair_unseen_word_penalty", "one_word_unseen_penalty", NULL};
     Model *model;
     PyObject *vocabulary, *known_words, *restore = Py_None, *rare_words = NULL;
     PyTypeObject *guess_type;
     double vocabulary_decides, unknown_word_penalty, names_confident = 0.0, unseen_word_penalty = 0.0;
-    double pair_known_word_weight = 0.0, pair_unseen_word_penalty = 0.0;
+    double pair_known_word_weight = 0.0, pair_unseen_word_penalty = 0.0, one_word_unseen_penalty = 0.0;
     Py_ssize_t max_chars, foreign_script_max_chars;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!OOO!ddnn|$OdOddd:Cascade", keywords, &ModelType, &model, &vocabulary,
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!OOO!ddnn|$OdOdddd:Cascade", keywords, &ModelType, &model, &vocabulary,
                                      &known_words, &PyType_Type, &guess_type, &vocabulary_decides,
                                      &unknown_word_penalty, &max_chars, &foreign_script_max_chars, &restore,
                                      &names_confident, &rare_words, &unseen_word_penalty, &pair_known_word_weight,
-                                     &pair_unseen_word_penalty))
+                                     &pair_unseen_word_penalty, &one_word_unseen_penalty))
         return -1;
     if (!model->loaded) {
         PyErr_SetString(PyExc_ValueError, "the model is not loaded");
@@ -1744,6 +1752,7 @@ static int Cascade_init(Cascade *c, PyObject *args, PyObject *kwargs) {
     c->unseen_word_penalty = unseen_word_penalty;
     c->pair_known_word_weight = pair_known_word_weight;
     c->pair_unseen_word_penalty = pair_unseen_word_penalty;
+    c->one_word_unseen_penalty = one_word_unseen_penalty;
     c->names_confident = names_confident;
     c->max_chars = max_chars;
     c->foreign_script_max_chars = foreign_script_max_chars;
@@ -1843,7 +1852,8 @@ static PyTypeObject CascadeType = {
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_VECTORCALL | Py_TPFLAGS_HAVE_GC,
     .tp_doc = "Cascade(model, vocabulary, known_words, guess_type, vocabulary_decides, unknown_word_penalty, max_chars,\n"
               "        foreign_script_max_chars, *, restore=None, names_confident=0.0, rare_words=(),\n"
-              "        unseen_word_penalty=0.0, pair_known_word_weight=0.0, pair_unseen_word_penalty=0.0)(text)\n"
+              "        unseen_word_penalty=0.0, pair_known_word_weight=0.0, pair_unseen_word_penalty=0.0,\n"
+              "        one_word_unseen_penalty=0.0)(text)\n"
               "    -> guess_type(lang, score, english)\n\n"
               "filters.language.identify_cascade in C, with the same answers bit for bit.",
     .tp_new = Cascade_new,

@@ -391,6 +391,13 @@ UNSEEN_WORD_PENALTY = 0.1
 # 0.1-0.3, penalty 0.25-1.0), half 1 only reported; captions_dev.tsv's verdicts unchanged.
 PAIR_KNOWN_WORD_WEIGHT = 0.2
 PAIR_UNSEEN_WORD_PENALTY = 0.75
+# Text with at most one lowercase word is judged on fastText's confidence in its best other
+# language (names, brands, Title Case). When a word there starts with a lowercase letter and
+# English has never written it ('Rekonstrukce staveb'-like lines, a foreign product noun beside
+# a brand), that is evidence too: it lowers the English score by this much (0.6 and up make such
+# text non-English whenever fastText's best label is another language). Chosen on lid-dev's half
+# 0 (sentences' F1 at 1:3: 0.3 0.9889, 0.45 0.9893, 0.6 0.9894, 0.8 0.9894); docs/filters.md.
+ONE_WORD_UNSEEN_PENALTY = 0.6
 # Stage 1 calls a caption English without running fastText when at least this share of its
 # words, three or more, are distinctive common English words; a two-word caption needs both (one
 # shared word is how foreign pairs such as 'universiteit pretoria' look). Its English score is the
@@ -435,6 +442,22 @@ def neutral_name_count(
     return count
 
 
+def unseen_lowercase_word_count(
+    text: str, lower: str, vocabulary: frozenset[str], known: frozenset[str], rare: frozenset[str]
+) -> int:
+    """How many words start with a lowercase letter in `text` and are in none of the lists (a
+    word English has never been seen to write). `lower` is text.lower(); where lowering changed
+    the length the positions do not line up and the count is 0, as for neutral_name_count."""
+    if len(lower) != len(text):
+        return 0
+    count = 0
+    for match in (_ASCII_WORD if lower.isascii() else _WORD).finditer(lower):
+        if text[match.start()].islower():
+            word = match.group()
+            count += word not in vocabulary and word not in known and word not in rare
+    return count
+
+
 @functools.lru_cache(maxsize=1)
 def rare_english_words() -> frozenset[str]:
     """English words wordfreq lists below KNOWN_ZIPF (~267k): seen in English, but rarely. A word
@@ -475,7 +498,8 @@ def identify_cascade(text: str) -> LanguageGuess:
       which carry little language evidence and are keeps by the label rules ('Ana Lima',
       'Audi Q7 Sportback'); only fastText's confidence in one specific other language counts,
       and with no lowercase word at all (capitalised words are neutral) only when it reaches
-      NAMES_CONFIDENT.
+      NAMES_CONFIDENT; a lowercase word English has never written lowers the score by
+      ONE_WORD_UNSEEN_PENALTY.
     A plain "is this English?" detector drops a quarter or more of such captions
     (docs/filters.md).
 
@@ -528,6 +552,8 @@ def identify_cascade(text: str) -> LanguageGuess:
     if first_lowercase is None and guess.score < NAMES_CONFIDENT and not _LOWERCASE_START.search(text):
         return LanguageGuess(guess.lang, guess.score, 1.0)  # only capitalised words: no evidence against English
     foreign = guess.score * (1.0 - share)
+    if unseen_lowercase_word_count(text, text.lower(), vocabulary, known_english_words(), rare_english_words()):
+        return LanguageGuess(guess.lang, guess.score, max(0.0, 1.0 - foreign - ONE_WORD_UNSEEN_PENALTY))
     return LanguageGuess(guess.lang, guess.score, 1.0 - foreign)
 
 
@@ -555,6 +581,7 @@ def _c_cascade() -> Callable[[str], LanguageGuess]:
         unseen_word_penalty=UNSEEN_WORD_PENALTY,
         pair_known_word_weight=PAIR_KNOWN_WORD_WEIGHT,
         pair_unseen_word_penalty=PAIR_UNSEEN_WORD_PENALTY,
+        one_word_unseen_penalty=ONE_WORD_UNSEEN_PENALTY,
     )
 
 

@@ -280,6 +280,13 @@ def test_word_lists_decide_like_the_python_sets():
     weighted = fastlid.Cascade(*known_args, pair_known_word_weight=0.2)
     assert weighted("glim glim").english == pytest.approx(fastlid.Cascade(*known_args)("glim glim").english + 0.2)
     assert weighted("glim glim glim").english == fastlid.Cascade(*known_args)("glim glim glim").english
+    # one_word_unseen_penalty: at most one lowercase word, never seen, fastText's best label foreign
+    plain, strict = fastlid.Cascade(*args), fastlid.Cascade(*args, one_word_unseen_penalty=0.3)
+    assert plain("Casa quab").lang not in ("en", "")
+    assert strict("Casa quab").english == pytest.approx(plain("Casa quab").english - 0.3)
+    seen = fastlid.Cascade(*args, rare_words=frozenset({"quab"}), one_word_unseen_penalty=0.3)
+    assert seen("Casa quab") == plain("Casa quab")  # a rare word is no such evidence
+    assert strict("Casa Quab") == plain("Casa Quab")  # nor a capitalised one
     empty = fastlid.Cascade.__new__(fastlid.Cascade)
     with pytest.raises(ValueError, match="not initialised"):
         empty("the cat")

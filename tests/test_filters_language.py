@@ -133,6 +133,25 @@ def test_words_english_never_wrote_count_more_than_rare_ones(monkeypatch):
     assert language.identify_cascade(named.lower()).english < without_unseen(named.lower())
 
 
+def test_one_lowercase_word_english_never_wrote_is_evidence(monkeypatch):
+    """Text with one lowercase word, judged on fastText's best other language: a never-seen
+    lowercase word lowers the English score by ONE_WORD_UNSEEN_PENALTY; a rare English word or a
+    capitalised word (a name) does not."""
+
+    def english(text, penalty):
+        with monkeypatch.context() as patch:
+            patch.setattr(language, "ONE_WORD_UNSEEN_PENALTY", penalty)
+            return language.identify_cascade(text)
+
+    plain, strict = english("Casa xqzvorth", 0.0), english("Casa xqzvorth", language.ONE_WORD_UNSEEN_PENALTY)
+    assert plain.lang != "en" and plain.english >= 0.4 > strict.english
+    assert strict.english == pytest.approx(max(0.0, plain.english - language.ONE_WORD_UNSEEN_PENALTY))
+    for text in ("Casa seepage", "Casa Xqzvorth"):
+        assert english(text, 0.6) == english(text, 0.0)
+    assert language.unseen_lowercase_word_count("Casa xqzvorth Xqzvorth", "casa xqzvorth xqzvorth", frozenset(),
+                                                frozenset({"casa"}), frozenset()) == 1
+
+
 def test_two_known_words_are_some_evidence_for_english(monkeypatch):
     """In two-word text a word English knows but does not own (not in the distinctive vocabulary)
     counts PAIR_KNOWN_WORD_WEIGHT for English; in longer text it counts nothing."""
