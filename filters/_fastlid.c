@@ -1180,8 +1180,8 @@ static inline int is_letter(Py_UCS4 ch) {
     return (letter_bits[ch >> 3] >> (ch & 7)) & 1;
 }
 
-/* The two word lists as one open-addressing table over code point sequences: a word's flags say
- * which lists hold it, so one look-up answers both `in vocabulary` and `in known_words` (the same
+/* The word lists as one open-addressing table over code point sequences: a word's flags say
+ * which lists hold it, so one look-up answers `in vocabulary`, `in known_words` and `in rare_words` (the same
  * answers as the frozensets: str equality is code point equality). A word of up to 8 Latin-1
  * characters (most of them) is stored in its slot, so a look-up reads one cache line: with the
  * words kept apart from their slots, the three scattered reads were most of a caption's word
@@ -1189,12 +1189,13 @@ static inline int is_letter(Py_UCS4 ch) {
 #define IN_VOCABULARY 1
 #define IN_KNOWN 2
 #define INLINE_WORD 4   /* the code points are slot.word.chars */
-#define SLOT_FLAG_BITS 3
+#define IN_RARE 8
+#define SLOT_FLAG_BITS 4
 #define INLINE_CHARS 8
 
 typedef struct {
     uint32_t hash;          /* the high half of the word's hash */
-    uint32_t length_flags;  /* length << 3 | INLINE_WORD | IN_KNOWN | IN_VOCABULARY; 0: empty */
+    uint32_t length_flags;  /* length << 4 | IN_RARE | INLINE_WORD | IN_KNOWN | IN_VOCABULARY; 0: empty */
     union {
         uint8_t chars[INLINE_CHARS];
         uint32_t start;     /* in the pool */
@@ -1216,8 +1217,11 @@ typedef struct {
 } Guess;
 
 typedef struct {
-    Py_ssize_t words, vocabulary_hits, known_hits, letters, non_latin;
+    Py_ssize_t words, vocabulary_hits, known_hits, rare_hits, letters, non_latin;
+    Py_ssize_t known_only_hits;  /* in known_words, not in vocabulary */
     Py_ssize_t neutral;  /* neutral_name_count: capitalised words after the first, in neither list */
+    Py_ssize_t neutral_unseen;  /* those of them not in rare_words either */
+    Py_ssize_t lowercase_unseen;  /* words starting with a lowercase letter, in no list */
 } WordCounts;
 
 typedef struct {
@@ -1230,7 +1234,9 @@ typedef struct {
     int32_t english_label;   /* the label "__label__en", -1 when the model has none */
     PyObject *en, *empty;
     PyObject *restore;       /* restore() makes this process's cascade: how a pickled one comes back */
-    double vocabulary_decides, unknown_word_penalty;
+    double vocabulary_decides, unknown_word_penalty, unseen_word_penalty;
+    double pair_known_word_weight, pair_unseen_word_penalty;  /* two-word text */
+    double one_word_unseen_penalty;  /* at most one lowercase word, one of them never seen */
     double names_confident;  /* NAMES_CONFIDENT: below it, a caption without a lowercase word is English */
     Py_ssize_t max_chars, foreign_script_max_chars;
     Py_UCS4 *pool;
@@ -1306,16 +1312,18 @@ static int list_add(Cascade *c, PyObject *word, uint32_t flag, Py_UCS4 **scratch
     return 0;
 }
 
-/* Both lists into a table sized for all their words at a load of at most 0.7 (probes stay short
+/* The lists into a table sized for all their words at a load of at most 0.7 (probes stay short
  * and mostly in one cache line). */
-static int list_build(Cascade *c, PyObject *vocabulary, PyObject *known_words) {
-    PyObject *lists[2] = {PySequence_Fast(vocabulary, "vocabulary must be iterable"), NULL};
+static int list_build(Cascade *c, PyObject *vocabulary, PyObject *known_words, PyObject *rare_words) {
+    PyObject *lists[3] = {PySequence_Fast(vocabulary, "vocabulary must be iterable"), NULL, NULL};
     if (lists[0]) lists[1] = PySequence_Fast(known_words, "known_words must be iterable");
+    if (lists[1]) lists[2] = PySequence_Fast(rare_words, "rare_words must be iterable");
     int status = -1;
     Py_UCS4 *scratch = NULL;
     Py_ssize_t scratch_cap = 0;
-    if (!lists[1]) goto done;
-    Py_ssize_t total = PySequence_Fast_GET_SIZE(lists[0]) + PySequence_Fast_GET_SIZE(lists[1]);
+    if (!lists[2]) goto done;
+    Py_ssize_t total = PySequence_Fast_GET_SIZE(lists[0]) + PySequence_Fast_GET_SIZE(lists[1]) +
+                       PySequence_Fast_GET_SIZE(lists[2]);
     uint64_t size = 1024;
     while ((double)size * 0.7 < (double)total) size <<= 1;
     if (size > (1ULL << 31)) {
@@ -1324,8 +1332,8 @@ static int list_build(Cascade *c, PyObject *vocabulary, PyObject *known_words) {
     }
     if (!(c->slots = alloc((size_t)size, sizeof(ListSlot)))) goto done;
     c->slot_mask = (uint32_t)(size - 1);
-    for (int l = 0; l < 2; l++) {
-        uint32_t flag = l == 0 ? IN_VOCABULARY : IN_KNOWN;
+    for (int l = 0; l < 3; l++) {
+        uint32_t flag = l == 0 ? IN_VOCABULARY : l == 1 ? IN_KNOWN : IN_RARE;
         for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(lists[l]); i++)
             if (list_add(c, PySequence_Fast_GET_ITEM(lists[l], i), flag, &scratch, &scratch_cap) < 0) goto done;
     }
@@ -1333,6 +1341,7 @@ static int list_build(Cascade *c, PyObject *vocabulary, PyObject *known_words) {
 done:
     Py_XDECREF(lists[0]);
     Py_XDECREF(lists[1]);
+    Py_XDECREF(lists[2]);
     PyMem_Free(scratch);
     return status;
 }
@@ -1363,10 +1372,16 @@ static int scan_words(const Cascade *c, const Py_UCS4 *s, Py_ssize_t n, WordCoun
         uint32_t flags = list_slot(c, s + start, length)->length_flags;
         counts->vocabulary_hits += (flags & IN_VOCABULARY) != 0;
         counts->known_hits += (flags & IN_KNOWN) != 0;
+        counts->rare_hits += (flags & IN_RARE) != 0;
+        counts->known_only_hits += (flags & (IN_KNOWN | IN_VOCABULARY)) == IN_KNOWN;
         if (original && counts->words > 1 && !(flags & (IN_VOCABULARY | IN_KNOWN))) {
             Py_UCS4 first = PyUnicode_READ(original_kind, original, start);
-            counts->neutral += first >= 'A' && first <= 'Z';
+            int name = first >= 'A' && first <= 'Z';
+            counts->neutral += name;
+            counts->neutral_unseen += name && !(flags & IN_RARE);
         }
+        if (original && !(flags & (IN_VOCABULARY | IN_KNOWN | IN_RARE)))
+            counts->lowercase_unseen += Py_UNICODE_ISLOWER(PyUnicode_READ(original_kind, original, start)) != 0;
         if (out) {
             PyObject *word = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, s + start, length);
             if (!word || PyList_Append(out, word) < 0) {
@@ -1625,12 +1640,24 @@ static PyObject *cascade_identify(Cascade *c, PyObject *text) {
         if (fasttext_guess(c, text, c->max_chars, 1, 3, &guess) < 0) return NULL;
         /* names are neutral: the shares are over the other words */
         double evidence = (double)(counts.words - counts.neutral);
-        double evidence_share = (double)counts.vocabulary_hits / evidence;
+        double evidence_share, unseen_weight;
+        if (counts.words == 2) {
+            volatile double weighted = c->pair_known_word_weight * (double)counts.known_only_hits;
+            evidence_share = ((double)counts.vocabulary_hits + weighted) / evidence;
+            unseen_weight = c->pair_unseen_word_penalty;
+        } else {
+            evidence_share = (double)counts.vocabulary_hits / evidence;
+            unseen_weight = c->unseen_word_penalty;
+        }
         double unknown = 1.0 - (double)counts.known_hits / evidence;
-        /* volatile: the product is rounded on its own, as in Python, never fused into a
+        /* words in none of the lists, names apart */
+        Py_ssize_t unseen_words = counts.words - counts.known_hits - counts.rare_hits - counts.neutral_unseen;
+        double unseen = (double)unseen_words / evidence;
+        /* volatile: the products are rounded on their own, as in Python, never fused into a
          * multiply-add (GCC contracts across statements by default where FMA exists) */
         volatile double penalty = c->unknown_word_penalty * unknown;
-        double english = guess.p_english + evidence_share - penalty;
+        volatile double unseen_penalty = unseen_weight * unseen;
+        double english = guess.p_english + evidence_share - penalty - unseen_penalty;
         english = english > 0.0 ? english : 0.0;  /* max(0.0, x): 0.0 unless x > 0.0 */
         return make_guess(c, guess.lang, guess.score, english < 1.0 ? english : 1.0);
     }
@@ -1639,6 +1666,10 @@ static PyObject *cascade_identify(Cascade *c, PyObject *text) {
     if (lowercase_words == 0 && guess.score < c->names_confident && !has_lowercase_start(text))
         return make_guess(c, guess.lang, guess.score, 1.0);
     volatile double foreign = guess.score * (1.0 - share);
+    if (counts.lowercase_unseen) {
+        double english = 1.0 - foreign - c->one_word_unseen_penalty;
+        return make_guess(c, guess.lang, guess.score, english > 0.0 ? english : 0.0);
+    }
     return make_guess(c, guess.lang, guess.score, 1.0 - foreign);
 }
 
@@ -1677,16 +1708,19 @@ static PyObject *Cascade_new(PyTypeObject *type, PyObject *args, PyObject *kwarg
 static int Cascade_init(Cascade *c, PyObject *args, PyObject *kwargs) {
     static char *keywords[] = {"model", "vocabulary", "known_words", "guess_type", "vocabulary_decides",
                                "unknown_word_penalty", "max_chars", "foreign_script_max_chars", "restore",
-                               "names_confident", NULL};
+                               "names_confident", "rare_words", "unseen_word_penalty",
+                               "pair_known_word_weight", "pair_unseen_word_penalty", "one_word_unseen_penalty", NULL};
     Model *model;
-    PyObject *vocabulary, *known_words, *restore = Py_None;
+    PyObject *vocabulary, *known_words, *restore = Py_None, *rare_words = NULL;
     PyTypeObject *guess_type;
-    double vocabulary_decides, unknown_word_penalty, names_confident = 0.0;
+    double vocabulary_decides, unknown_word_penalty, names_confident = 0.0, unseen_word_penalty = 0.0;
+    double pair_known_word_weight = 0.0, pair_unseen_word_penalty = 0.0, one_word_unseen_penalty = 0.0;
     Py_ssize_t max_chars, foreign_script_max_chars;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!OOO!ddnn|$Od:Cascade", keywords, &ModelType, &model, &vocabulary,
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!OOO!ddnn|$OdOdddd:Cascade", keywords, &ModelType, &model, &vocabulary,
                                      &known_words, &PyType_Type, &guess_type, &vocabulary_decides,
                                      &unknown_word_penalty, &max_chars, &foreign_script_max_chars, &restore,
-                                     &names_confident))
+                                     &names_confident, &rare_words, &unseen_word_penalty, &pair_known_word_weight,
+                                     &pair_unseen_word_penalty, &one_word_unseen_penalty))
         return -1;
     if (!model->loaded) {
         PyErr_SetString(PyExc_ValueError, "the model is not loaded");
@@ -1715,6 +1749,10 @@ static int Cascade_init(Cascade *c, PyObject *args, PyObject *kwargs) {
     c->restore = restore;
     c->vocabulary_decides = vocabulary_decides;
     c->unknown_word_penalty = unknown_word_penalty;
+    c->unseen_word_penalty = unseen_word_penalty;
+    c->pair_known_word_weight = pair_known_word_weight;
+    c->pair_unseen_word_penalty = pair_unseen_word_penalty;
+    c->one_word_unseen_penalty = one_word_unseen_penalty;
     c->names_confident = names_confident;
     c->max_chars = max_chars;
     c->foreign_script_max_chars = foreign_script_max_chars;
@@ -1735,7 +1773,11 @@ static int Cascade_init(Cascade *c, PyObject *args, PyObject *kwargs) {
         c->lang_is_en[i] = PyUnicode_CompareWithASCIIString(c->langs[i], "en") == 0;
         if (PyUnicode_CompareWithASCIIString(label, "__label__en") == 0) c->english_label = i;
     }
-    if (list_build(c, vocabulary, known_words) < 0) goto error;
+    PyObject *no_words = rare_words ? NULL : PyTuple_New(0);
+    if (!rare_words && !no_words) goto error;
+    int built = list_build(c, vocabulary, known_words, rare_words ? rare_words : no_words);
+    Py_XDECREF(no_words);
+    if (built < 0) goto error;
     return 0;
 error:
     Cascade_free_buffers(c);
@@ -1809,7 +1851,10 @@ static PyTypeObject CascadeType = {
     .tp_basicsize = sizeof(Cascade),
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_VECTORCALL | Py_TPFLAGS_HAVE_GC,
     .tp_doc = "Cascade(model, vocabulary, known_words, guess_type, vocabulary_decides, unknown_word_penalty, max_chars,\n"
-              "        foreign_script_max_chars, *, restore=None, names_confident=0.0)(text) -> guess_type(lang, score, english)\n\n"
+              "        foreign_script_max_chars, *, restore=None, names_confident=0.0, rare_words=(),\n"
+              "        unseen_word_penalty=0.0, pair_known_word_weight=0.0, pair_unseen_word_penalty=0.0,\n"
+              "        one_word_unseen_penalty=0.0)(text)\n"
+              "    -> guess_type(lang, score, english)\n\n"
               "filters.language.identify_cascade in C, with the same answers bit for bit.",
     .tp_new = Cascade_new,
     .tp_init = (initproc)Cascade_init,

@@ -123,6 +123,7 @@ def random_lines(seed: int, count: int) -> list[str]:
     rng = random.Random(seed)
     vocabulary = sorted(language.english_vocabulary())
     known = sorted(language.known_english_words())
+    rare = sorted(language.rare_english_words())
     letters = [chr(c) for c in [*range(0x41, 0x5B), *range(0x61, 0x7B), *range(0xC0, 0x250), *range(0x370, 0x3FF),
                                 *range(0x400, 0x4FF), *range(0x4E00, 0x4E20), *range(0x1E00, 0x1F00)]]
     lines = []
@@ -135,6 +136,8 @@ def random_lines(seed: int, count: int) -> list[str]:
                 word = rng.choice(vocabulary)
             elif draw < 0.45:
                 word = rng.choice(known)
+            elif draw < 0.5:  # seen in English, rarely: neither unknown evidence nor unseen
+                word = rng.choice(rare)
             elif draw < 0.55:
                 word = "".join(rng.choice(letters) for _ in range(rng.randint(1, 8)))
             else:
@@ -266,6 +269,24 @@ def test_word_lists_decide_like_the_python_sets():
         fastlid.Cascade(model, frozenset(), frozenset(), language.LanguageGuess, 0.5, 0.4, 0, 40)
     with pytest.raises(TypeError):
         fastlid.Cascade("not a model", frozenset(), frozenset(), language.LanguageGuess, 0.5, 0.4, 200, 40)
+    # rare_words and the unseen-word penalties: a word in no list costs the extra penalty (its own
+    # one in two-word text), a rare one not; in two-word text a known word counts for English
+    with_rare = fastlid.Cascade(*args, rare_words=frozenset({"quib"}), unseen_word_penalty=0.1, pair_unseen_word_penalty=0.2)
+    without = fastlid.Cascade(*args)
+    assert with_rare("zorp quib").english == without("zorp quib").english
+    assert with_rare("zorp quab").english == pytest.approx(without("zorp quab").english - 0.2 * 0.5)
+    assert with_rare("quib quab zorp").english == pytest.approx(without("quib quab zorp").english - 0.1 / 3)
+    known_args = (model, frozenset({"zorp"}), frozenset({"zorp", "glim"}), language.LanguageGuess, 0.5, 0.4, 200, 40)
+    weighted = fastlid.Cascade(*known_args, pair_known_word_weight=0.2)
+    assert weighted("glim glim").english == pytest.approx(fastlid.Cascade(*known_args)("glim glim").english + 0.2)
+    assert weighted("glim glim glim").english == fastlid.Cascade(*known_args)("glim glim glim").english
+    # one_word_unseen_penalty: at most one lowercase word, never seen, fastText's best label foreign
+    plain, strict = fastlid.Cascade(*args), fastlid.Cascade(*args, one_word_unseen_penalty=0.3)
+    assert plain("Casa quab").lang not in ("en", "")
+    assert strict("Casa quab").english == pytest.approx(plain("Casa quab").english - 0.3)
+    seen = fastlid.Cascade(*args, rare_words=frozenset({"quab"}), one_word_unseen_penalty=0.3)
+    assert seen("Casa quab") == plain("Casa quab")  # a rare word is no such evidence
+    assert strict("Casa Quab") == plain("Casa Quab")  # nor a capitalised one
     empty = fastlid.Cascade.__new__(fastlid.Cascade)
     with pytest.raises(ValueError, match="not initialised"):
         empty("the cat")
