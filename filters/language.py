@@ -377,7 +377,7 @@ KNOWN_ZIPF = 2.5
 # How much the share of unknown words lowers the English score of running text.
 UNKNOWN_WORD_PENALTY = 0.5
 # How much more the share of words wordfreq's English list lacks altogether (below Zipf 1, the
-# list's floor) lowers it. A word English writes rarely ('seepage', 'ballerinas') is weaker
+# list's floor) lowers it. A word English writes rarely (a trade term, an old plural) is weaker
 # evidence against English than one English never writes, which is how most foreign words look.
 # The largest value on a grid (0-0.25) that leaves every verdict on captions_dev.tsv and the
 # LAION sample's keep count as they were (0.15 drops an English caption that starts with a
@@ -385,7 +385,7 @@ UNKNOWN_WORD_PENALTY = 0.5
 UNSEEN_WORD_PENALTY = 0.1
 # Two-word text (a pair of lowercase words) gives fastText little to read, so the vocabulary
 # weighs more there: a word English knows but does not own (shared with another language, or
-# past the 30,000 most common: 'global', 'bumpers') is some evidence for English, and a word
+# past the 30,000 most common) is some evidence for English, and a word
 # English never writes costs more (issue 19: pairs of one English and one foreign word were most
 # of the false positives on word pairs). Chosen on lid-dev's half 0 (word pairs' F1 at 1:3; weight
 # 0.1-0.3, penalty 0.25-1.0), half 1 only reported; captions_dev.tsv's verdicts unchanged.
@@ -393,14 +393,14 @@ PAIR_KNOWN_WORD_WEIGHT = 0.2
 PAIR_UNSEEN_WORD_PENALTY = 0.75
 # Text with at most one lowercase word is judged on fastText's confidence in its best other
 # language (names, brands, Title Case). When a word there starts with a lowercase letter and
-# English has never written it ('Rekonstrukce staveb'-like lines, a foreign product noun beside
-# a brand), that is evidence too: it lowers the English score by this much (0.6 and up make such
+# English has never written it (a capitalised foreign phrase with one lowercase word, a foreign
+# product noun beside a brand), that is evidence too: it lowers the English score by this much (0.6 and up make such
 # text non-English whenever fastText's best label is another language). Chosen on lid-dev's half
 # 0 (sentences' F1 at 1:3: 0.3 0.9889, 0.45 0.9893, 0.6 0.9894, 0.8 0.9894); docs/filters.md.
 ONE_WORD_UNSEEN_PENALTY = 0.6
 # Stage 1 calls a caption English without running fastText when at least this share of its
 # words, three or more, are distinctive common English words; a two-word caption needs both (one
-# shared word is how foreign pairs such as 'universiteit pretoria' look). Its English score is the
+# shared word is how many foreign pairs look: a foreign noun beside a place name). Its English score is the
 # share. This skips fastText on about half of real captions (a third with a 0.6 share, for three
 # more false positives in 36,571 lid-dev sentences and none on word pairs or captions_dev.tsv).
 VOCABULARY_DECIDES = 0.5

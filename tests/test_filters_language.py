@@ -107,7 +107,7 @@ def test_words_english_never_wrote_count_more_than_rare_ones(monkeypatch):
     (capitalised after the first word) cost nothing."""
     rare = language.rare_english_words()
     known = language.known_english_words()
-    assert "seepage" in rare and "seepage" not in known  # written in English, rarely
+    assert "soffit" in rare and "soffit" not in known  # written in English, rarely
     assert "xqzvorth" not in rare and "xqzvorth" not in known
     assert not rare & known
 
@@ -122,9 +122,9 @@ def test_words_english_never_wrote_count_more_than_rare_ones(monkeypatch):
     assert base >= 0.4 > language.identify_cascade("damage xqzvorth").english
     pair_cost = language.PAIR_UNSEEN_WORD_PENALTY * 0.5
     assert language.identify_cascade("damage xqzvorth").english == pytest.approx(max(0.0, base - pair_cost))
-    assert language.identify_cascade("seepage damage").english == without_unseen("seepage damage")
+    assert language.identify_cascade("soffit damage").english == without_unseen("soffit damage")
     # three words: UNSEEN_WORD_PENALTY of the share (1/3)
-    three = "damage xqzvorth seepage"
+    three = "damage xqzvorth soffit"
     cost = language.UNSEEN_WORD_PENALTY / 3
     assert 0 < cost and language.identify_cascade(three).english == pytest.approx(max(0.0, without_unseen(three) - cost))
     # a capitalised unseen word after the first is a name: neutral, no extra penalty
@@ -146,7 +146,7 @@ def test_one_lowercase_word_english_never_wrote_is_evidence(monkeypatch):
     plain, strict = english("Casa xqzvorth", 0.0), english("Casa xqzvorth", language.ONE_WORD_UNSEEN_PENALTY)
     assert plain.lang != "en" and plain.english >= 0.4 > strict.english
     assert strict.english == pytest.approx(max(0.0, plain.english - language.ONE_WORD_UNSEEN_PENALTY))
-    for text in ("Casa seepage", "Casa Xqzvorth"):
+    for text in ("Casa soffit", "Casa Xqzvorth"):
         assert english(text, 0.6) == english(text, 0.0)
     assert language.unseen_lowercase_word_count("Casa xqzvorth Xqzvorth", "casa xqzvorth xqzvorth", frozenset(),
                                                 frozenset({"casa"}), frozenset()) == 1
