@@ -3,12 +3,11 @@ is still importing Beam and running the text side.
 
 A small local build spends its first seconds (~2 CPU s: Beam's import, building and running the
 job) before the fetch stage gets its first candidate, while the fetch processes, started first,
-sit idle. With fetch ahead each of them (the first 4 on a bigger machine: each builds its own
-matcher) reads the build's local URL lists itself and passes the rows through the same
-per-record functions the text side runs (the filter chain, the query matcher), takes the URLs
-that survive in order, one URL once, up to `limit` in all (and up to 256 MiB of stored images
-held for the launcher), and fetches its share of them (URL number i goes to process i % the
-processes fetching ahead) into outcomes held for the launcher. When the fetch stage starts, the
+sit idle. With fetch ahead the first of them reads the build's local URL lists and passes the
+rows through the same per-record functions the text side runs (the filter chain, the query
+matcher), takes the URLs that survive in order, one URL once, up to `limit` in all, and puts
+them on the pool's task queue; every fetch process fetches them as it would a chunk (up to its
+share of 256 MiB of stored images held for the launcher). When the fetch stage starts, the
 launcher stops the fetching ahead and uses an outcome in place of a request for every kept
 candidate with that URL (fetch_pool.FetchPool.run).
 
@@ -22,6 +21,7 @@ that are not local URL lists, and with `--fetch-ahead 0`.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 from collections.abc import Iterator
@@ -73,30 +73,24 @@ def plan_fetch_ahead(files: list[InputFile], url_list_config: UrlListConfig, fil
 
 
 class AheadUrls:
-    """The URLs one fetch process fetches ahead, in input order: `take(n)` gives up to n more
-    ([] when done). Builds the filter chain and the matcher on the first call (seconds with the
-    default query list), so call it off the event loop."""
+    """The URLs to fetch ahead, in input order: `take(n)` gives up to n more ([] when done).
+    Builds the filter chain and the matcher on the first call (seconds with the default query
+    list), so call it off the event loop."""
 
-    def __init__(self, plan: FetchAheadPlan, number: int, processes: int) -> None:
-        self.plan, self.number, self.processes = plan, number, processes
+    def __init__(self, plan: FetchAheadPlan) -> None:
+        self.plan = plan
         self._urls: Iterator[str] | None = None
 
     def take(self, n: int) -> list[str]:
         if self._urls is None:
             self._urls = kept_urls(self.plan)
-        taken: list[str] = []
-        for index, url in self._urls:
-            if index % self.processes == self.number:
-                taken.append(url)
-                if len(taken) >= n:
-                    break
-        return taken
+        return list(itertools.islice(self._urls, n))
 
 
-def kept_urls(plan: FetchAheadPlan) -> Iterator[tuple[int, str]]:
-    """(i, URL) of the first `plan.limit` distinct URLs whose rows pass the text side's
-    per-record checks (read, filter chain, matcher), in input order. Unreadable rows and files
-    are skipped here: the text side counts them."""
+def kept_urls(plan: FetchAheadPlan) -> Iterator[str]:
+    """The first `plan.limit` distinct URLs whose rows pass the text side's per-record checks
+    (read, filter chain, matcher), in input order. Unreadable rows and files are skipped here:
+    the text side counts them."""
     from wit.filters.chain import FilterChain
     from wit.pipeline.sources import read_file
     from wit.pipeline.sources.candidates import RecordError
@@ -117,7 +111,7 @@ def kept_urls(plan: FetchAheadPlan) -> Iterator[tuple[int, str]]:
             url = str(candidate.get("url") or "")
             if not url or url in seen:
                 continue
-            yield len(seen), url
+            yield url
             seen.add(url)
             if len(seen) >= plan.limit:
                 return

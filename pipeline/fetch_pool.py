@@ -55,7 +55,6 @@ RESULTS_PER_MESSAGE = 32  # a worker sends its results in batches of up to this 
 RESULTS_FLUSH_S = 0.05  # ... or whatever it has, this often
 QUEUED_CHUNKS_PER_WORKER = 4  # chunks waiting in the task queue, per worker: bounds what is held
 PARENT_CHECK_S = 1.0  # a worker whose launcher died exits within this
-AHEAD_WORKERS = 4  # at most this many workers fetch ahead (fetch_ahead.py)
 
 
 def default_fetch_workers() -> int:
@@ -96,13 +95,15 @@ class FetchPool:
         self._worker_config = each = worker_config(config, self.workers)
         # Set by run(): the workers stop fetching ahead and say which of those URLs are still out.
         self._ahead_stop = context.Event() if ahead is not None else None
-        # Each worker that fetches ahead reads the lists and builds the matcher (~220 MB with the
-        # default 500,000 queries) for itself: on many cores only the first few do.
-        self._ahead_workers = min(self.workers, AHEAD_WORKERS) if ahead is not None else 0
+        # (the byte budget is shared out: each worker holds its share of the images until run())
+        selecting = dataclasses.replace(ahead, held_bytes=ahead.held_bytes // self.workers) if ahead is not None else None
+        # Worker 0 alone reads the lists and builds the filter chain and the matcher (~220 MB and
+        # ~1.3 CPU s with the default 500,000 queries); it puts the URLs it selects on the task
+        # queue, and every worker fetches them as it fetches chunks.
         self._processes = [
             context.Process(target=_worker_main,
-                            args=(each, self._tasks, self._results, number, ahead if number < self._ahead_workers else None,
-                                  self._ahead_stop, self._ahead_workers),
+                            args=(each, self._tasks, self._results, number, selecting if number == 0 else None,
+                                  self._ahead_stop),
                             name=f"wit-fetch-{number}", daemon=True)
             for number in range(self.workers)
         ]
@@ -286,7 +287,7 @@ class FetchPool:
         if self._ahead_stop is None:
             return ready, pending
         self._ahead_stop.set()
-        still_fetching = set(range(self._ahead_workers))
+        still_fetching = set(range(self.workers))
         while still_fetching:
             message = self._receive(stats)
             if message is None:
@@ -329,10 +330,11 @@ def _progress_every() -> float:
 # ---- in a worker process ---------------------------------------------------------------------
 
 
-def _worker_main(config: FetchConfig, tasks, results, number: int, ahead=None, ahead_stop=None,
-                 ahead_workers: int = 1) -> None:
+def _worker_main(config: FetchConfig, tasks, results, number: int, ahead=None, ahead_stop=None) -> None:
+    """`ahead` (worker 0's only): the plan whose URLs it selects; `ahead_stop`: set while the
+    pool fetches ahead, until run() begins."""
     try:
-        asyncio.run(_fetch_tasks(config, tasks, results, number, ahead, ahead_stop, ahead_workers))
+        asyncio.run(_fetch_tasks(config, tasks, results, number, ahead, ahead_stop))
     except BaseException:  # noqa: BLE001 - reported to the launcher, which fails the run
         results.put(("error", number, traceback.format_exc()))
         code = 1
@@ -357,8 +359,7 @@ def _next_chunk(tasks) -> list | None:
                 return None
 
 
-async def _fetch_tasks(config: FetchConfig, tasks, results, number: int, ahead=None, ahead_stop=None,
-                       ahead_workers: int = 1) -> None:
+async def _fetch_tasks(config: FetchConfig, tasks, results, number: int, ahead=None, ahead_stop=None) -> None:
     from wit.pipeline.fetch import ByteBudget, Fetcher, default_decode_threads, fetch_image
     from wit.pipeline.fetch_stats import FetchStats
 
@@ -431,12 +432,17 @@ async def _fetch_tasks(config: FetchConfig, tasks, results, number: int, ahead=N
                 results.put(("ahead_end", number, flying))
 
             fetching_ahead = None
-            if ahead is not None:
-                fetching_ahead = _FetchingAhead(ahead, number, ahead_workers, downloading, one_ahead, end_ahead)
+            if ahead_stop is not None:
+                fetching_ahead = _FetchingAhead(config, ahead_stop, downloading, one_ahead, end_ahead)
+                if ahead is not None:
+                    fetching_ahead.select(ahead, tasks)
             flusher = asyncio.ensure_future(flush_periodically())
 
             try:
                 while (chunk := await loop.run_in_executor(reader, _next_chunk, tasks)) is not None:
+                    if isinstance(chunk, tuple):  # ("ahead", urls) from worker 0
+                        await fetching_ahead.fetch(chunk)
+                        continue
                     for shard_id, key, url in chunk:
                         await downloading.acquire()
                         if failures:
@@ -457,45 +463,57 @@ async def _fetch_tasks(config: FetchConfig, tasks, results, number: int, ahead=N
 
 
 class _FetchingAhead:
-    """A worker's fetching ahead (pipeline/fetch_ahead.py): takes its share of the plan's URLs
-    as download slots free up, until end() (the launcher's run() began) or cancel()."""
+    """A worker's part in fetching ahead (pipeline/fetch_ahead.py). Worker 0 also selects: a
+    thread reads the lists through the text side's checks and puts ("ahead", urls) on the task
+    queue. Every worker fetches the URLs it takes from there until end() (the launcher's run()
+    began: later ones are dropped) or cancel()."""
 
-    def __init__(self, plan, number: int, processes: int, downloading: asyncio.Semaphore, fetch_one, report_end):
-        from wit.pipeline.fetch_ahead import AheadUrls
-
-        self.urls = AheadUrls(plan, number, processes)
-        self.downloading, self.fetch_one, self.report_end = downloading, fetch_one, report_end
+    def __init__(self, config: FetchConfig, stop, downloading: asyncio.Semaphore, fetch_one, report_end):
+        self.stop, self.downloading, self.fetch_one, self.report_end = stop, downloading, fetch_one, report_end
         self.flying: set[str] = set()  # URLs whose outcome is not yet sent
         self.tasks: set[asyncio.Task] = set()
         self.ended = False
-        # The launcher reads the outcomes only when its fetch stage starts: until then they are
-        # held (in this process's queue feeder), so at most this share of the budget is fetched.
-        self.bytes_left = plan.held_bytes // processes
-        # The filter chain and the matcher are built, and the lists read, off the event loop.
-        self._reading = ThreadPoolExecutor(1, thread_name_prefix="wit-ahead")
-        self._claiming = asyncio.ensure_future(self._claim())
+        self.bytes_left: int | None = None  # this worker's share of the byte budget, from the first item
+        self._selecting: ThreadPoolExecutor | None = None
 
-    async def _claim(self) -> None:
-        loop = asyncio.get_running_loop()
+    def select(self, plan, tasks) -> None:
+        """Worker 0: select the plan's URLs off the event loop (the filter chain, the matcher
+        and the reading take seconds) and queue them for every worker."""
+        self._selecting = ThreadPoolExecutor(1, thread_name_prefix="wit-ahead")
+        self._selecting.submit(self._queue_urls, plan, tasks)
+
+    def _queue_urls(self, plan, tasks) -> None:
+        from wit.pipeline.fetch_ahead import AheadUrls
+
         try:
-            while not self.ended:
-                urls = await loop.run_in_executor(self._reading, self.urls.take, CHUNK_SAMPLES)
-                if not urls:
-                    break
-                for url in urls:
-                    await self.downloading.acquire()
-                    if self.ended or self.bytes_left <= 0:
-                        self.downloading.release()
-                        return
-                    self.flying.add(url)
-                    task = asyncio.create_task(self._one(url))
-                    self.tasks.add(task)
-                    task.add_done_callback(self.tasks.discard)
+            urls = AheadUrls(plan)
+            while not self.ended and not self.stop.is_set() and (batch := urls.take(CHUNK_SAMPLES)):
+                item = ("ahead", batch, plan.held_bytes)  # held_bytes: each worker's share
+                while not self.ended and not self.stop.is_set():
+                    try:
+                        tasks.put(item, timeout=RESULTS_FLUSH_S)
+                        break
+                    except queue.Full:
+                        continue
         except Exception as exc:  # noqa: BLE001 - fetching ahead is an optimisation: the text side reports bad input
             log.warning("fetch ahead stopped: %s: %s", type(exc).__name__, exc)
-        finally:
-            self._reading.shutdown(wait=False, cancel_futures=True)
-            self.urls = None  # the filter chain and the matcher go with it
+
+    async def fetch(self, item) -> None:
+        """Start fetching the URLs of one ("ahead", urls, held bytes) item, as slots free up."""
+        _, urls, held_bytes = item
+        if self.bytes_left is None:
+            self.bytes_left = held_bytes
+        for url in urls:
+            if self.ended or self.bytes_left <= 0:
+                return  # never claimed: the launcher fetches it as any other URL
+            await self.downloading.acquire()
+            if self.ended:
+                self.downloading.release()
+                return
+            self.flying.add(url)
+            task = asyncio.create_task(self._one(url))
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
 
     async def _one(self, url: str) -> None:
         self.bytes_left -= await self.fetch_one(url)
@@ -508,6 +526,7 @@ class _FetchingAhead:
     def cancel(self) -> None:
         """The launcher will not use what is still out: stop it."""
         self.ended = True
-        self._claiming.cancel()
+        if self._selecting is not None:
+            self._selecting.shutdown(wait=False, cancel_futures=True)
         for task in list(self.tasks):
             task.cancel()
