@@ -14,7 +14,9 @@ Retries: only transient failures (connection errors and resets, truncated bodies
 5xx gateway errors, DNS SERVFAIL and timeouts) are retried, each in a later pass: the URL gives
 its download slot back and waits (exponential backoff, or the Retry-After it was given, up to
 --max-retry-after), so other URLs go ahead meanwhile. A host that answers 429 or 503 is paused as
-a whole: its other URLs wait too, instead of adding to its load. Permanent failures (404,
+a whole: its other URLs wait too, instead of adding to its load; and from then on it gets fewer
+requests at once (`HostTurns`: half as many per refusal, one more per round of successes), its
+URLs waiting for a turn without holding a download slot. Permanent failures (404,
 NXDOMAIN, ...) and timeouts are not retried: a server that stalled once usually stalls again,
 and each retry would cost the full timeout. Every attempt has a hard deadline (--timeout: DNS,
 every redirect hop and the whole body, however slowly it trickles in), and every URL one
@@ -118,6 +120,89 @@ class HostBackoff:
         self._strikes.pop(host, None)
 
 
+class HostTurns:
+    """How many requests each host that pushed back may have in flight at once.
+
+    A host is unbounded here (the connector holds --per-host-limit) until it answers 429 or 503:
+    from then on it gets at most half of what it had in flight then (at least 1), and one more
+    after as many successes in a row as it is allowed (additive increase), until it is back at
+    `ceiling` (--per-host-limit; 0: never freed). Without this, the URLs of a host that allows
+    two requests at once and has dozens waiting all go again when its pause ends, and all but two
+    are refused again, pause after pause, until their retries run out.
+    """
+
+    def __init__(self, ceiling: int) -> None:
+        self.ceiling = ceiling
+        self._allowed: dict[str, int] = {}
+        self._successes: dict[str, int] = {}
+        self._in_flight: collections.Counter = collections.Counter()
+        self._waiting: dict[str, collections.deque[asyncio.Future]] = {}
+
+    def allowed(self, host: str) -> int | None:
+        """The host's bound, None while it has none."""
+        return self._allowed.get(host)
+
+    def try_take(self, host: str) -> bool:
+        """Take a turn now if the host has one free and nobody waits for it."""
+        if self._waiting.get(host) or self._full(host):
+            return False
+        self._in_flight[host] += 1
+        return True
+
+    async def take(self, host: str) -> None:
+        """Wait for a turn (first come, first served)."""
+        if self.try_take(host):
+            return
+        turn = asyncio.get_running_loop().create_future()
+        self._waiting.setdefault(host, collections.deque()).append(turn)
+        try:
+            await turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():
+                self.give_back(host)  # handed a turn it will not use: on to the next
+            else:
+                self._hand_on(host)
+            raise
+
+    def give_back(self, host: str) -> None:
+        self._in_flight[host] -= 1
+        if self._in_flight[host] <= 0:
+            del self._in_flight[host]
+        self._hand_on(host)
+
+    def pushed_back(self, host: str) -> None:
+        """The host answered 429/503 to a request holding a turn: halve what it gets."""
+        self._allowed[host] = max(1, min(self._allowed.get(host, self._in_flight[host]), self._in_flight[host]) // 2)
+        self._successes[host] = 0
+
+    def served(self, host: str) -> None:
+        allowed = self._allowed.get(host)
+        if allowed is None:
+            return
+        self._successes[host] += 1
+        if self._successes[host] >= allowed:
+            self._successes[host] = 0
+            if self.ceiling and allowed + 1 >= self.ceiling:
+                del self._allowed[host], self._successes[host]
+            else:
+                self._allowed[host] = allowed + 1
+            self._hand_on(host)
+
+    def _full(self, host: str) -> bool:
+        allowed = self._allowed.get(host)
+        return allowed is not None and self._in_flight[host] >= allowed
+
+    def _hand_on(self, host: str) -> None:
+        waiting = self._waiting.get(host)
+        while waiting and not self._full(host):
+            turn = waiting.popleft()
+            if not turn.done():
+                self._in_flight[host] += 1
+                turn.set_result(None)
+        if waiting is not None and not waiting:
+            del self._waiting[host]
+
+
 def disallowed_by_header(values: list[str], directives: tuple[str, ...], token: str = USER_AGENT_TOKEN) -> str | None:
     """The X-Robots-Tag directive that opts this response out for us, if any.
 
@@ -163,6 +248,7 @@ class Fetcher:
         self.stats = stats if stats is not None else FetchStats()
         self._robots: dict[str, asyncio.Task] = {}
         self._hosts = HostBackoff(config.retry_backoff, config.max_retry_after)
+        self._turns = HostTurns(config.per_host_limit)
         self._parked = 0
         self._max_parked = PARKED_PER_SLOT * config.concurrency
         self.session: aiohttp.ClientSession | None = None
@@ -223,15 +309,27 @@ class Fetcher:
                     return self._final(Download("failed_to_download", message, final_url=url, reason="host_paused", attempts=attempt))
                 await self._wait(paused, slot)
                 continue  # the pause may have been lengthened meanwhile
+            if not await self._take_turn(host, slot, deadline):
+                message = "the host pushed back (429/503) and its turn did not come before --url-deadline"
+                return self._final(Download("failed_to_download", message, final_url=url, reason="host_busy", attempts=attempt))
+            if self._hosts.wait_s(host) > 0:  # paused while this URL waited for its turn
+                self._turns.give_back(host)
+                continue
             attempt += 1
-            download = await self._attempt(url, min(self.config.timeout, max(deadline - loop.time(), 0.001)))
-            download.attempts = attempt
-            answered_by = _host_key(download.final_url or url)
-            if download.http_status in RATE_LIMIT_STATUSES or download.retry_after is not None:
-                if self._hosts.slow_down(answered_by, download.retry_after):
-                    self.stats.add("host_pauses")
-            elif download.status == "success":
-                self._hosts.recovered(answered_by)
+            try:
+                download = await self._attempt(url, min(self.config.timeout, max(deadline - loop.time(), 0.001)))
+                download.attempts = attempt
+                answered_by = _host_key(download.final_url or url)
+                if download.http_status in RATE_LIMIT_STATUSES or download.retry_after is not None:
+                    if self._hosts.slow_down(answered_by, download.retry_after):
+                        self.stats.add("host_pauses")
+                    if answered_by == host:
+                        self._turns.pushed_back(host)
+                elif download.status == "success":
+                    self._hosts.recovered(answered_by)
+                    self._turns.served(host)
+            finally:
+                self._turns.give_back(host)
             if not download.transient:
                 return self._final(download)
             if download.retry_after is not None and download.retry_after > self.config.max_retry_after:
@@ -258,6 +356,30 @@ class Fetcher:
                 return await self._fetch_once(url)
         except TimeoutError:
             return Download("failed_to_download", f"timeout (limit {limit:g} s)", final_url=url, reason="timeout")
+
+    async def _take_turn(self, host: str, slot: asyncio.Semaphore | None, deadline: float) -> bool:
+        """A turn at `host` (HostTurns), waited for parked like a retry: False if the URL's
+        deadline came first."""
+        if self._turns.try_take(host):
+            return True
+        self.stats.add("host_turn_waits")
+        parked = slot is not None and self._parked < self._max_parked
+        if parked:
+            self._parked += 1
+            self.stats.peak("parked_max", self._parked)
+            slot.release()
+        came = True
+        try:
+            async with asyncio.timeout_at(deadline):
+                await self._turns.take(host)
+        except TimeoutError:
+            came = False
+        finally:
+            if parked:
+                self._parked -= 1
+        if parked:
+            await slot.acquire()  # holding the turn meanwhile: the host's next URL waits for this one
+        return came
 
     async def _wait(self, delay: float, slot: asyncio.Semaphore | None) -> None:
         """Sleep `delay`, giving the caller's download slot back meanwhile while few are parked."""
