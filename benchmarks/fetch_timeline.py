@@ -7,15 +7,17 @@
 fetch stage's functions (from outside: the product is unchanged) in every process of the run
 (spawned fetch workers import it again as their main module) and writes, per process,
 `$WIT_TIMELINE.<pid>` (jsonl): one line per URL with the times (seconds since the run started)
-of its events (start: it took a download slot; dns / dns_end; aiohttp's connection queue,
+of its events (start: it was admitted, or took a download slot; ahead / ahead_end: its name
+looked up before it takes a slot; in_slot: it has the slot; dns / dns_end; aiohttp's connection queue,
 connect, headers sent, headers received; each attempt's end and reason; each wait for a retry or
 a paused host, parked or holding the slot; the wait for the decode budget; end: its status),
 then one line of the process's CPU clock every 0.5 s and each decode's wall and CPU time.
 
 The report splits each URL's life into states and adds them up per 2 s window: the slots taken
 by DNS, connecting, waiting for the first byte, reading, waiting for the decode budget
-(downloads still hold their slot there), and, apart from the slots, the URLs parked for a
-retry and the bodies waiting for or in the decoder (the decode backlog), with the URLs finished
+(downloads still hold their slot there), and, apart from the slots, the lookups made ahead,
+the URLs waiting for a slot, those parked for a retry and the bodies waiting for or in the
+decoder (the decode backlog), with the URLs finished
 and the cores busy per process. A run whose decode backlog stays in the thousands is CPU-bound
 (the downloads are ahead of the decoders); one whose slots are all taken and backlog empty is
 bound by the network and the slots.
@@ -36,7 +38,7 @@ CPU_EVERY_S = 0.5
 # States that hold one of the --concurrency download slots (fetch_image holds its slot from the
 # start until the body is in and has its decode budget, except while parked for a retry).
 SLOT_STATES = ("dns", "connect_queue", "connect", "first_byte", "body", "decode_budget", "retry_wait_holding", "other_in_slot")
-OTHER_STATES = ("retry_wait_parked", "decode_backlog")
+OTHER_STATES = ("dns_ahead", "slot_wait", "retry_wait_parked", "decode_backlog")
 
 
 def install(prefix: str) -> None:
@@ -65,11 +67,11 @@ def install(prefix: str) -> None:
 
     fetch_image = fetch.fetch_image
 
-    async def timed_fetch_image(fetcher, url, downloading, decoding, decoder, options):
-        record = {"url": url, "events": [[now(), "start"]]}
+    async def timed_fetch_image(fetcher, url, downloading, decoding, decoder, options, admitted=None):
+        record = {"url": url, "events": [[now(), "start"]], "admitted": admitted is not None}
         current.set(record)  # each URL runs in its own task, with its own context
         try:
-            result = await fetch_image(fetcher, url, downloading, decoding, decoder, options)
+            result = await fetch_image(fetcher, url, downloading, decoding, decoder, options, admitted)
         finally:
             record["events"].append([now(), "end"])
         record["status"] = result[0]
@@ -90,12 +92,33 @@ def install(prefix: str) -> None:
 
     wait = fetch.Fetcher._wait
 
-    async def timed_wait(self, delay, slot):
+    async def timed_wait(self, delay, slot, url=""):
         event("wait", parked=not (slot is None or self._parked >= self._max_parked))
-        await wait(self, delay, slot)
-        event("wait_end")
+        try:
+            return await wait(self, delay, slot, url)
+        finally:
+            event("wait_end")
 
     fetch.Fetcher._wait = timed_wait
+
+    resolve_ahead = fetch.Fetcher.resolve_ahead
+
+    async def timed_resolve_ahead(self, url):
+        event("ahead")
+        try:
+            return await resolve_ahead(self, url)
+        finally:
+            event("ahead_end")
+
+    fetch.Fetcher.resolve_ahead = timed_resolve_ahead
+
+    fetch_once = fetch.Fetcher.fetch
+
+    async def timed_fetch(self, url, slot=None, looked_up=None):
+        event("in_slot")
+        return await fetch_once(self, url, slot, looked_up)
+
+    fetch.Fetcher.fetch = timed_fetch
 
     process_image = fetch.process_image
 
@@ -206,12 +229,24 @@ def report(prefix: str) -> dict:
 
     for url in urls:
         events = url["events"]
-        state, since = "other_in_slot", events[0][0]
+        # An admitted URL looks its name up ahead and then waits for its slot (fetch_image).
+        state, since = ("slot_wait" if url.get("admitted") else "other_in_slot"), events[0][0]
+        ahead = False
         for moment, kind, *detail in events[1:]:
             add(state, since, moment)
             since = moment
-            if kind == "wait":
+            if kind == "ahead":
+                ahead, state = True, "dns_ahead"
+            elif kind == "ahead_end":
+                ahead, state = False, "slot_wait"
+            elif ahead:
+                continue  # the lookup's own events, outside any slot
+            elif kind == "in_slot":
+                state = "other_in_slot"
+            elif kind == "wait":
                 state = "retry_wait_parked" if detail and detail[0].get("parked") else "retry_wait_holding"
+            elif kind == "wait_end":
+                state = "other_in_slot"
             elif kind == "attempt_end":
                 reasons[detail[0]["reason"] if detail else "?"] += 1
                 state = "other_in_slot"

@@ -31,12 +31,15 @@ import logging
 import math
 import os
 import random
+import socket
 import time
 import urllib.robotparser
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
 import aiohttp
+from aiohttp.helpers import is_ip_address
+from yarl import URL
 from wit.pipeline.fetch_config import (  # noqa: F401 - re-exported: the stage's public interface
     DEFAULT_DISALLOWED_DIRECTIVES,
     USER_AGENT_TOKEN,
@@ -291,16 +294,20 @@ class Fetcher:
             # still out while the loop runs, so none answers into a closed loop.
             await self._resolver.close()
 
-    async def fetch(self, url: str, slot: asyncio.Semaphore | None = None) -> Download:
+    async def fetch(self, url: str, slot: asyncio.Semaphore | None = None, looked_up: LookupFailure | None = None) -> Download:
         """Every attempt at `url` until its final outcome (never raises).
 
         `slot`: the download slot the caller holds, if any. It is given back while the URL waits
-        for a retry or for its paused host, and taken again before the next request.
+        for a retry or for its paused host, and taken again before the next request; a retry
+        looks its name up again before it takes the slot back (`resolve_ahead`).
+        `looked_up`: the failure `resolve_ahead` met for this URL's name, if any: the first
+        attempt ends with it at once, as the request would have.
         """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.config.url_deadline
         host = _host_key(url)
         attempt = 0
+        failed_lookup = looked_up
         while True:
             paused = self._hosts.wait_s(host)
             if paused > 0:
@@ -317,7 +324,12 @@ class Fetcher:
                 continue
             attempt += 1
             try:
-                download = await self._attempt(url, min(self.config.timeout, max(deadline - loop.time(), 0.001)))
+                if failed_lookup is not None:  # found before the slot was taken: no request to make
+                    self.stats.add("attempts")
+                    download = _lookup_download(url, failed_lookup)
+                    failed_lookup = None
+                else:
+                    download = await self._attempt(url, min(self.config.timeout, max(deadline - loop.time(), 0.001)))
                 download.attempts = attempt
                 answered_by = _host_key(download.final_url or url)
                 if download.http_status in RATE_LIMIT_STATUSES or download.retry_after is not None:
@@ -346,7 +358,7 @@ class Fetcher:
                 return self._final(download)
             self.stats.add("retries")
             self.stats.add(f"retry.{download.reason or 'other'}")
-            await self._wait(delay, slot)
+            failed_lookup = await self._wait(delay, slot, url)
 
     async def _attempt(self, url: str, limit: float) -> Download:
         """One attempt under a hard deadline: DNS, every hop and the whole body, however slow."""
@@ -381,19 +393,46 @@ class Fetcher:
             await slot.acquire()  # holding the turn meanwhile: the host's next URL waits for this one
         return came
 
-    async def _wait(self, delay: float, slot: asyncio.Semaphore | None) -> None:
-        """Sleep `delay`, giving the caller's download slot back meanwhile while few are parked."""
+    async def _wait(self, delay: float, slot: asyncio.Semaphore | None, url: str = "") -> LookupFailure | None:
+        """Sleep `delay`, giving the caller's download slot back meanwhile while few are parked;
+        a parked `url` has its name looked up before it takes the slot back (the lookup's
+        failure, if any, is returned)."""
         if slot is None or self._parked >= self._max_parked:
             await asyncio.sleep(delay)
-            return
+            return None
         self._parked += 1
         self.stats.peak("parked_max", self._parked)
         slot.release()
         try:
             await asyncio.sleep(delay)
+            failure = await self.resolve_ahead(url) if url else None
         finally:
             self._parked -= 1
         await slot.acquire()
+        return failure
+
+    async def resolve_ahead(self, url: str) -> LookupFailure | None:
+        """Look up `url`'s host name now, so that the request, once it has a download slot, finds
+        the answer (or the failure) cached: a slow or silent name then waits without holding a
+        slot. Bounded by --dns-concurrency and --dns-timeout like every lookup; returns the
+        lookup's failure (transient ones are cached only briefly), None otherwise (an answer,
+        an address literal, a URL the request itself will refuse, archive replay)."""
+        if self._resolver is None:
+            return None
+        try:
+            host = URL(url).raw_host or ""
+        except (ValueError, TypeError):
+            return None
+        if not host or is_ip_address(host) or check_host(host, self.policy):
+            return None
+        names = self._resolver.inner  # the CachingResolver the connector asks through SafeResolver
+        try:
+            await names.resolve(host, 0, family=socket.AF_UNSPEC)
+        except LookupFailure as failure:
+            return failure
+        except Exception:  # noqa: BLE001 - the request meets (and reports) whatever this was
+            return None
+        return None
 
     def _final(self, download: Download) -> Download:
         """Count the URL's final outcome by class, and return it."""
@@ -459,8 +498,7 @@ class Fetcher:
                 return Download("refused_address", str(refused), final_url=url)
             lookup = _find_cause(exc, LookupFailure)
             if lookup is not None:
-                return Download("failed_to_download", str(lookup), final_url=url, transient=not lookup.permanent,
-                                reason=f"dns_{lookup.kind}")
+                return _lookup_download(url, lookup)
             message = str(exc) or type(exc).__name__
             return Download("failed_to_download", f"connection error: {message}", final_url=url, transient=True,
                             reason="connection")
@@ -545,6 +583,11 @@ class Fetcher:
             parser.disallow_all = True
         return parser
 
+def _lookup_download(url: str, failure: LookupFailure) -> Download:
+    """What an attempt at `url` ends with when its name could not be resolved."""
+    return Download("failed_to_download", str(failure), final_url=url, transient=not failure.permanent, reason=f"dns_{failure.kind}")
+
+
 def _host_key(url: str) -> str:
     """Whom a pause applies to: the URL's host name and port."""
     try:
@@ -560,6 +603,12 @@ def _find_cause(exc: BaseException, kind: type) -> BaseException | None:
             return exc
         exc = getattr(exc, "os_error", None) or exc.__cause__ or exc.__context__  # type: ignore[assignment]
     return None
+
+
+def admission_limit(config: FetchConfig) -> int:
+    """URLs admitted at once (fetch_image's `admitted`): the --concurrency downloads, and as
+    many more looking their names up ahead, up to --dns-concurrency."""
+    return config.concurrency + config.dns_concurrency
 
 
 def default_decode_threads(config: FetchConfig) -> int:
@@ -618,20 +667,32 @@ class ByteBudget:
 
 
 async def fetch_image(fetcher: Fetcher, url: str, downloading: asyncio.Semaphore, decoding: ByteBudget,
-                      decoder, options) -> tuple[str, str, StoredImage | None]:
+                      decoder, options, admitted: asyncio.Semaphore | None = None) -> tuple[str, str, StoredImage | None]:
     """One sample's outcome: (status, error message, the stored image when it succeeded).
 
     Downloads `url`, then decodes and resizes it on the `decoder` executor (Pillow releases the
-    GIL there). The caller took a `downloading` slot; it is released as soon as the body is in
-    (or the download failed), so the next request starts while this one waits for the decoder;
-    `decoding` bounds the bytes of bodies waiting for it.
+    GIL there). The caller took a `downloading` slot, or, with `admitted`, a place among the
+    URLs admitted (`admission_limit`): then the URL's name is looked up first and the slot
+    taken after, so a slow or silent name holds no download slot. The slot is released as soon
+    as the body is in (or the download failed), so the next request starts while this one
+    waits for the decoder; `decoding` bounds the bytes of bodies waiting for it.
     """
+    looked_up = None
+    if admitted is not None:
+        try:
+            looked_up = await fetcher.resolve_ahead(url)
+            await downloading.acquire()
+        except BaseException:
+            admitted.release()
+            raise
     try:
-        download = await fetcher.fetch(url, downloading)
+        download = await fetcher.fetch(url, downloading, looked_up)
         if download.status == "success":
             await decoding.acquire(len(download.body))
     finally:
         downloading.release()
+        if admitted is not None:
+            admitted.release()
     if download.status != "success":
         return download.status, download.error, None
     try:

@@ -263,7 +263,7 @@ def test_benchmark_times_every_url_of_wit_in_every_process():
     assert timeline["urls"] == 120, "one timeline per URL, from the two workers"
     assert len(timeline["processes"]) == 3, "the launcher and two workers"
     assert sum(p["decodes"] for p in timeline["processes"]) >= figures["wit_stored"] > 0
-    assert timeline["slot_seconds"] > 0 and timeline["url_seconds"]["dns"] > 0
+    assert timeline["slot_seconds"] > 0 and timeline["url_seconds"]["dns_ahead"] > 0, "names are looked up ahead of the slots"
     assert timeline["last_start_s"] <= timeline["last_body_s"] <= timeline["end_s"]
     assert "mean URLs per state in each 2 s window" in result.stdout
 
