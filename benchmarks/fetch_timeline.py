@@ -178,10 +178,21 @@ def install(prefix: str) -> None:
 
     @atexit.register
     def write_clocks() -> None:
+        if out.closed:
+            return
         times = os.times()
         cpu.append((now(), times.user + times.system))
         out.write(json.dumps({"pid": os.getpid(), "cpu": cpu, "decodes": decodes}) + "\n")
         out.close()
+
+    # The fetch workers end with os._exit (no interpreter teardown, no exit handlers).
+    exit_now = os._exit
+
+    def exit_after_writing(code: int) -> None:
+        write_clocks()
+        exit_now(code)
+
+    os._exit = exit_after_writing
 
 
 # ---- the report ------------------------------------------------------------------------------
