@@ -25,7 +25,10 @@ hosts answered, and the ratios wit / img2dataset.
     .venv/bin/python benchmarks/bench_fetch_web.py --quick  # 1,000 hosts, 2,000 URLs
     .venv/bin/python benchmarks/bench_fetch_web.py --wit-args "--retries 0"   # any `wit fetch` flags
 
-The last line is a JSON object of the figures.
+The last line is a JSON object of the figures. With --timeline, wit runs under
+benchmarks/fetch_timeline.py, which then prints where its wall time went (per-URL states, what
+holds the download slots, the decode backlog, the cores busy, per 2 s window) and its own JSON
+line last; the timing costs CPU, so images/s are quoted from runs without it.
 """
 
 from __future__ import annotations
@@ -262,9 +265,10 @@ def check_resolution(plan) -> None:
         raise SystemExit(f"bench_fetch_web: {host.name} resolved to {answers}, not {host.address}: resolv.conf not in effect")
 
 
-def wit_command(url_list: Path, out: Path, in_flight: int, extra: list[str]) -> list[str]:
+def wit_command(url_list: Path, out: Path, in_flight: int, extra: list[str], timeline: bool = False) -> list[str]:
+    runner = [str(REPO / "benchmarks" / "fetch_timeline.py")] if timeline else ["-m", "wit"]
     return [
-        sys.executable, "-m", "wit", "fetch", "--input", str(url_list), "--out", str(out),
+        sys.executable, *runner, "fetch", "--input", str(url_list), "--out", str(out),
         "--image-size", "256", "--resize-mode", "center_crop", "--timeout", str(TIMEOUT_S), "--read-timeout", str(TIMEOUT_S),
         "--concurrency", str(in_flight), "--allow-address", "127.0.0.0/8", *extra,
     ]
@@ -340,12 +344,22 @@ def inside(args: argparse.Namespace) -> None:
             threads = max(1, args.in_flight // args.i2d_processes)
             tools.append(("img2dataset", i2d_command(args.img2dataset, url_list, workdir / "img2dataset", count,
                                                      args.i2d_processes, threads, args.i2d_retries), peer_env()))
-        tools.append(("wit", wit_command(url_list, workdir / "wit", args.in_flight, shlex.split(args.wit_args)), None))
+        wit_env = None
+        if args.timeline:  # every process of the run writes its URLs' timeline under this prefix
+            (workdir / "timeline").mkdir(exist_ok=True)
+            wit_env = {**os.environ, "WIT_TIMELINE": str(workdir / "timeline" / "wit")}
+        tools.append(("wit", wit_command(url_list, workdir / "wit", args.in_flight, shlex.split(args.wit_args), args.timeline),
+                      wit_env))
         if args.wit_first:
             tools.reverse()
         for name, command, env in tools:
             results[name] = run_tool(name, command, workdir / name, workdir, args.limit_s, env, dns, farm)
     report(results, args, hosts, count, cores, mix, obtainable)
+    if args.timeline:
+        import fetch_timeline
+
+        print(f"\nwit's timeline ({workdir / 'timeline'}; the timing itself costs CPU: quote images/s from runs without it):")
+        fetch_timeline.report(str(workdir / "timeline" / "wit"))
 
 
 # ---- the report ----------------------------------------------------------------------------
@@ -417,6 +431,8 @@ def main() -> None:
     parser.add_argument("--i2d-retries", type=int, default=0, help="img2dataset's --retries (default %(default)s, its own default)")
     parser.add_argument("--wit-args", default="", help="extra `wit fetch` flags, e.g. '--retries 0 --per-host-limit 4'")
     parser.add_argument("--wit-first", action="store_true", help="run wit before img2dataset")
+    parser.add_argument("--timeline", action="store_true", help="run wit under benchmarks/fetch_timeline.py and print where its wall time went: "
+                        "per-URL states, the download slots they hold, the decode backlog and the cores busy, per 2 s window")
     parser.add_argument("--limit-s", type=float, default=600, help="wall-clock limit per tool run; a run past it is killed and reported as hung (default %(default)s)")
     parser.add_argument("--photos", type=int, default=200, help="distinct photos served (default %(default)s)")
     parser.add_argument("--photo-spread", type=float, default=0.9, help="sigma of the log of the photos' pixel count (bench_fetch.py; default %(default)s: median 0.3 MP, max ~6 MP)")

@@ -14,7 +14,9 @@ Retries: only transient failures (connection errors and resets, truncated bodies
 5xx gateway errors, DNS SERVFAIL and timeouts) are retried, each in a later pass: the URL gives
 its download slot back and waits (exponential backoff, or the Retry-After it was given, up to
 --max-retry-after), so other URLs go ahead meanwhile. A host that answers 429 or 503 is paused as
-a whole: its other URLs wait too, instead of adding to its load. Permanent failures (404,
+a whole: its other URLs wait too, instead of adding to its load; and from then on it gets fewer
+requests at once (`HostTurns`: half as many per refusal, one more per round of successes), its
+URLs waiting for a turn without holding a download slot. Permanent failures (404,
 NXDOMAIN, ...) and timeouts are not retried: a server that stalled once usually stalls again,
 and each retry would cost the full timeout. Every attempt has a hard deadline (--timeout: DNS,
 every redirect hop and the whole body, however slowly it trickles in), and every URL one
@@ -29,12 +31,15 @@ import logging
 import math
 import os
 import random
+import socket
 import time
 import urllib.robotparser
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
 import aiohttp
+from aiohttp.helpers import is_ip_address
+from yarl import URL
 from wit.pipeline.fetch_config import (  # noqa: F401 - re-exported: the stage's public interface
     DEFAULT_DISALLOWED_DIRECTIVES,
     USER_AGENT_TOKEN,
@@ -118,6 +123,89 @@ class HostBackoff:
         self._strikes.pop(host, None)
 
 
+class HostTurns:
+    """How many requests each host that pushed back may have in flight at once.
+
+    A host is unbounded here (the connector holds --per-host-limit) until it answers 429 or 503:
+    from then on it gets at most half of what it had in flight then (at least 1), and one more
+    after as many successes in a row as it is allowed (additive increase), until it is back at
+    `ceiling` (--per-host-limit; 0: never freed). Without this, the URLs of a host that allows
+    two requests at once and has dozens waiting all go again when its pause ends, and all but two
+    are refused again, pause after pause, until their retries run out.
+    """
+
+    def __init__(self, ceiling: int) -> None:
+        self.ceiling = ceiling
+        self._allowed: dict[str, int] = {}
+        self._successes: dict[str, int] = {}
+        self._in_flight: collections.Counter = collections.Counter()
+        self._waiting: dict[str, collections.deque[asyncio.Future]] = {}
+
+    def allowed(self, host: str) -> int | None:
+        """The host's bound, None while it has none."""
+        return self._allowed.get(host)
+
+    def try_take(self, host: str) -> bool:
+        """Take a turn now if the host has one free and nobody waits for it."""
+        if self._waiting.get(host) or self._full(host):
+            return False
+        self._in_flight[host] += 1
+        return True
+
+    async def take(self, host: str) -> None:
+        """Wait for a turn (first come, first served)."""
+        if self.try_take(host):
+            return
+        turn = asyncio.get_running_loop().create_future()
+        self._waiting.setdefault(host, collections.deque()).append(turn)
+        try:
+            await turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():
+                self.give_back(host)  # handed a turn it will not use: on to the next
+            else:
+                self._hand_on(host)
+            raise
+
+    def give_back(self, host: str) -> None:
+        self._in_flight[host] -= 1
+        if self._in_flight[host] <= 0:
+            del self._in_flight[host]
+        self._hand_on(host)
+
+    def pushed_back(self, host: str) -> None:
+        """The host answered 429/503 to a request holding a turn: halve what it gets."""
+        self._allowed[host] = max(1, min(self._allowed.get(host, self._in_flight[host]), self._in_flight[host]) // 2)
+        self._successes[host] = 0
+
+    def served(self, host: str) -> None:
+        allowed = self._allowed.get(host)
+        if allowed is None:
+            return
+        self._successes[host] += 1
+        if self._successes[host] >= allowed:
+            self._successes[host] = 0
+            if self.ceiling and allowed + 1 >= self.ceiling:
+                del self._allowed[host], self._successes[host]
+            else:
+                self._allowed[host] = allowed + 1
+            self._hand_on(host)
+
+    def _full(self, host: str) -> bool:
+        allowed = self._allowed.get(host)
+        return allowed is not None and self._in_flight[host] >= allowed
+
+    def _hand_on(self, host: str) -> None:
+        waiting = self._waiting.get(host)
+        while waiting and not self._full(host):
+            turn = waiting.popleft()
+            if not turn.done():
+                self._in_flight[host] += 1
+                turn.set_result(None)
+        if waiting is not None and not waiting:
+            del self._waiting[host]
+
+
 def disallowed_by_header(values: list[str], directives: tuple[str, ...], token: str = USER_AGENT_TOKEN) -> str | None:
     """The X-Robots-Tag directive that opts this response out for us, if any.
 
@@ -163,6 +251,7 @@ class Fetcher:
         self.stats = stats if stats is not None else FetchStats()
         self._robots: dict[str, asyncio.Task] = {}
         self._hosts = HostBackoff(config.retry_backoff, config.max_retry_after)
+        self._turns = HostTurns(config.per_host_limit)
         self._parked = 0
         self._max_parked = PARKED_PER_SLOT * config.concurrency
         self.session: aiohttp.ClientSession | None = None
@@ -205,16 +294,20 @@ class Fetcher:
             # still out while the loop runs, so none answers into a closed loop.
             await self._resolver.close()
 
-    async def fetch(self, url: str, slot: asyncio.Semaphore | None = None) -> Download:
+    async def fetch(self, url: str, slot: asyncio.Semaphore | None = None, looked_up: LookupFailure | None = None) -> Download:
         """Every attempt at `url` until its final outcome (never raises).
 
         `slot`: the download slot the caller holds, if any. It is given back while the URL waits
-        for a retry or for its paused host, and taken again before the next request.
+        for a retry or for its paused host, and taken again before the next request; a retry
+        looks its name up again before it takes the slot back (`resolve_ahead`).
+        `looked_up`: the failure `resolve_ahead` met for this URL's name, if any: the first
+        attempt ends with it at once, as the request would have.
         """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.config.url_deadline
         host = _host_key(url)
         attempt = 0
+        failed_lookup = looked_up
         while True:
             paused = self._hosts.wait_s(host)
             if paused > 0:
@@ -223,15 +316,32 @@ class Fetcher:
                     return self._final(Download("failed_to_download", message, final_url=url, reason="host_paused", attempts=attempt))
                 await self._wait(paused, slot)
                 continue  # the pause may have been lengthened meanwhile
+            if not await self._take_turn(host, slot, deadline):
+                message = "the host pushed back (429/503) and its turn did not come before --url-deadline"
+                return self._final(Download("failed_to_download", message, final_url=url, reason="host_busy", attempts=attempt))
+            if self._hosts.wait_s(host) > 0:  # paused while this URL waited for its turn
+                self._turns.give_back(host)
+                continue
             attempt += 1
-            download = await self._attempt(url, min(self.config.timeout, max(deadline - loop.time(), 0.001)))
-            download.attempts = attempt
-            answered_by = _host_key(download.final_url or url)
-            if download.http_status in RATE_LIMIT_STATUSES or download.retry_after is not None:
-                if self._hosts.slow_down(answered_by, download.retry_after):
-                    self.stats.add("host_pauses")
-            elif download.status == "success":
-                self._hosts.recovered(answered_by)
+            try:
+                if failed_lookup is not None:  # found before the slot was taken: no request to make
+                    self.stats.add("attempts")
+                    download = _lookup_download(url, failed_lookup)
+                    failed_lookup = None
+                else:
+                    download = await self._attempt(url, min(self.config.timeout, max(deadline - loop.time(), 0.001)))
+                download.attempts = attempt
+                answered_by = _host_key(download.final_url or url)
+                if download.http_status in RATE_LIMIT_STATUSES or download.retry_after is not None:
+                    if self._hosts.slow_down(answered_by, download.retry_after):
+                        self.stats.add("host_pauses")
+                    if answered_by == host:
+                        self._turns.pushed_back(host)
+                elif download.status == "success":
+                    self._hosts.recovered(answered_by)
+                    self._turns.served(host)
+            finally:
+                self._turns.give_back(host)
             if not download.transient:
                 return self._final(download)
             if download.retry_after is not None and download.retry_after > self.config.max_retry_after:
@@ -248,7 +358,7 @@ class Fetcher:
                 return self._final(download)
             self.stats.add("retries")
             self.stats.add(f"retry.{download.reason or 'other'}")
-            await self._wait(delay, slot)
+            failed_lookup = await self._wait(delay, slot, url)
 
     async def _attempt(self, url: str, limit: float) -> Download:
         """One attempt under a hard deadline: DNS, every hop and the whole body, however slow."""
@@ -259,19 +369,70 @@ class Fetcher:
         except TimeoutError:
             return Download("failed_to_download", f"timeout (limit {limit:g} s)", final_url=url, reason="timeout")
 
-    async def _wait(self, delay: float, slot: asyncio.Semaphore | None) -> None:
-        """Sleep `delay`, giving the caller's download slot back meanwhile while few are parked."""
+    async def _take_turn(self, host: str, slot: asyncio.Semaphore | None, deadline: float) -> bool:
+        """A turn at `host` (HostTurns), waited for parked like a retry: False if the URL's
+        deadline came first."""
+        if self._turns.try_take(host):
+            return True
+        self.stats.add("host_turn_waits")
+        parked = slot is not None and self._parked < self._max_parked
+        if parked:
+            self._parked += 1
+            self.stats.peak("parked_max", self._parked)
+            slot.release()
+        came = True
+        try:
+            async with asyncio.timeout_at(deadline):
+                await self._turns.take(host)
+        except TimeoutError:
+            came = False
+        finally:
+            if parked:
+                self._parked -= 1
+        if parked:
+            await slot.acquire()  # holding the turn meanwhile: the host's next URL waits for this one
+        return came
+
+    async def _wait(self, delay: float, slot: asyncio.Semaphore | None, url: str = "") -> LookupFailure | None:
+        """Sleep `delay`, giving the caller's download slot back meanwhile while few are parked;
+        a parked `url` has its name looked up before it takes the slot back (the lookup's
+        failure, if any, is returned)."""
         if slot is None or self._parked >= self._max_parked:
             await asyncio.sleep(delay)
-            return
+            return None
         self._parked += 1
         self.stats.peak("parked_max", self._parked)
         slot.release()
         try:
             await asyncio.sleep(delay)
+            failure = await self.resolve_ahead(url) if url else None
         finally:
             self._parked -= 1
         await slot.acquire()
+        return failure
+
+    async def resolve_ahead(self, url: str) -> LookupFailure | None:
+        """Look up `url`'s host name now, so that the request, once it has a download slot, finds
+        the answer (or the failure) cached: a slow or silent name then waits without holding a
+        slot. Bounded by --dns-concurrency and --dns-timeout like every lookup; returns the
+        lookup's failure (transient ones are cached only briefly), None otherwise (an answer,
+        an address literal, a URL the request itself will refuse, archive replay)."""
+        if self._resolver is None:
+            return None
+        try:
+            host = URL(url).raw_host or ""
+        except (ValueError, TypeError):
+            return None
+        if not host or is_ip_address(host) or check_host(host, self.policy):
+            return None
+        names = self._resolver.inner  # the CachingResolver the connector asks through SafeResolver
+        try:
+            await names.resolve(host, 0, family=socket.AF_UNSPEC)
+        except LookupFailure as failure:
+            return failure
+        except Exception:  # noqa: BLE001 - the request meets (and reports) whatever this was
+            return None
+        return None
 
     def _final(self, download: Download) -> Download:
         """Count the URL's final outcome by class, and return it."""
@@ -337,8 +498,7 @@ class Fetcher:
                 return Download("refused_address", str(refused), final_url=url)
             lookup = _find_cause(exc, LookupFailure)
             if lookup is not None:
-                return Download("failed_to_download", str(lookup), final_url=url, transient=not lookup.permanent,
-                                reason=f"dns_{lookup.kind}")
+                return _lookup_download(url, lookup)
             message = str(exc) or type(exc).__name__
             return Download("failed_to_download", f"connection error: {message}", final_url=url, transient=True,
                             reason="connection")
@@ -423,6 +583,11 @@ class Fetcher:
             parser.disallow_all = True
         return parser
 
+def _lookup_download(url: str, failure: LookupFailure) -> Download:
+    """What an attempt at `url` ends with when its name could not be resolved."""
+    return Download("failed_to_download", str(failure), final_url=url, transient=not failure.permanent, reason=f"dns_{failure.kind}")
+
+
 def _host_key(url: str) -> str:
     """Whom a pause applies to: the URL's host name and port."""
     try:
@@ -438,6 +603,12 @@ def _find_cause(exc: BaseException, kind: type) -> BaseException | None:
             return exc
         exc = getattr(exc, "os_error", None) or exc.__cause__ or exc.__context__  # type: ignore[assignment]
     return None
+
+
+def admission_limit(config: FetchConfig) -> int:
+    """URLs admitted at once (fetch_image's `admitted`): the --concurrency downloads, and as
+    many more looking their names up ahead, up to --dns-concurrency."""
+    return config.concurrency + config.dns_concurrency
 
 
 def default_decode_threads(config: FetchConfig) -> int:
@@ -496,20 +667,32 @@ class ByteBudget:
 
 
 async def fetch_image(fetcher: Fetcher, url: str, downloading: asyncio.Semaphore, decoding: ByteBudget,
-                      decoder, options) -> tuple[str, str, StoredImage | None]:
+                      decoder, options, admitted: asyncio.Semaphore | None = None) -> tuple[str, str, StoredImage | None]:
     """One sample's outcome: (status, error message, the stored image when it succeeded).
 
     Downloads `url`, then decodes and resizes it on the `decoder` executor (Pillow releases the
-    GIL there). The caller took a `downloading` slot; it is released as soon as the body is in
-    (or the download failed), so the next request starts while this one waits for the decoder;
-    `decoding` bounds the bytes of bodies waiting for it.
+    GIL there). The caller took a `downloading` slot, or, with `admitted`, a place among the
+    URLs admitted (`admission_limit`): then the URL's name is looked up first and the slot
+    taken after, so a slow or silent name holds no download slot. The slot is released as soon
+    as the body is in (or the download failed), so the next request starts while this one
+    waits for the decoder; `decoding` bounds the bytes of bodies waiting for it.
     """
+    looked_up = None
+    if admitted is not None:
+        try:
+            looked_up = await fetcher.resolve_ahead(url)
+            await downloading.acquire()
+        except BaseException:
+            admitted.release()
+            raise
     try:
-        download = await fetcher.fetch(url, downloading)
+        download = await fetcher.fetch(url, downloading, looked_up)
         if download.status == "success":
             await decoding.acquire(len(download.body))
     finally:
         downloading.release()
+        if admitted is not None:
+            admitted.release()
     if download.status != "success":
         return download.status, download.error, None
     try:

@@ -19,9 +19,9 @@ Input: a candidates parquet from `wit build`, or any img2dataset-style URL list 
 tsv, jsonl; a file, a folder or a glob, local or on gs://, s3://, https://).
 Output: OUT/shards/{00000.tar, 00000.parquet, 00000_stats.json}, OUT/sizes.json,
 OUT/manifest.json. Re-running on the same OUT keeps complete shards and redoes the rest.
-Without Beam options the stage runs in this process, shard after shard; --processes N (0: one
-per core) spreads the fetching and decoding over N worker processes, as a local `wit build`
-does, this process writing the shards. Beam options (e.g. --direct_running_mode multi_processing
+Without Beam options the stage runs on every core: one worker process per core fetches and
+decodes, as a local `wit build` does, this process writing the shards; --processes N sets the
+count, and --processes 1 (or a one-core machine) runs it all in this process. Beam options (e.g. --direct_running_mode multi_processing
 --direct_num_workers 4, or --runner DataflowRunner ...), or --beam, run it as a Beam pipeline:
 the same stage `wit build` runs, on FnApiRunner locally (wit/core/runner.py).
 """
@@ -42,8 +42,8 @@ def register(subparsers) -> None:
         help="run as a Beam pipeline even with no Beam options given (any Beam option implies it)",
     )
     parser.add_argument(
-        "--processes", type=int, default=1,
-        help="processes that fetch and decode, this one writing the shards (0: one per core; default %(default)s: all in this process)",
+        "--processes", type=int, default=0,
+        help="processes that fetch and decode, this one writing the shards (default 0: one per core; 1: all in this process)",
     )
     add_fetch_arguments(parser)
     parser.set_defaults(handler=run_fetch, accepts_beam_args=True)
@@ -82,13 +82,14 @@ def run_fetch(args: argparse.Namespace) -> int:
 
         unreadable_rows = []
         candidates = readable_candidates(inputs, list_config, lambda: unreadable_rows.append(1))
-        if args.processes == 1:
+        processes = fetch_processes(args.processes)
+        if processes == 1:
             log.info("fetching %d input file(s) into %s in this process", len(inputs), config.out)
             manifest = fetch_in_process(candidates, config)
         else:
             from wit.pipeline.fetch_pool import FetchPool
 
-            with FetchPool(config, args.processes or None) as pool:
+            with FetchPool(config, processes) as pool:
                 log.info("fetching %d input file(s) into %s in %d processes", len(inputs), config.out, pool.workers)
                 manifest = fetch_in_process(candidates, config, pool=pool)
         unreadable = len(unreadable_rows)
@@ -101,6 +102,24 @@ def run_fetch(args: argparse.Namespace) -> int:
     if unreadable and not manifest["attempted"]:
         raise WitError(f"no candidate could be read from --input {args.input}: every row or file was unreadable (see the warnings above)")
     return 0
+
+
+def fetch_processes(requested: int) -> int:
+    """The fetch processes of a run without Beam: `requested`, or one per core when it is 0.
+
+    Every core by default: one process's event loop and decode threads share one interpreter
+    lock, and on a web-like list (benchmarks/bench_fetch_web.py, 2 cores) the run is CPU-bound
+    (decoding), so one process leaves part of the machine idle.
+    """
+    if requested < 0:
+        from wit.core.errors import WitError
+
+        raise WitError(f"--processes must be 0 (one per core) or more, not {requested}")
+    if requested:
+        return requested
+    from wit.core.runner import available_cores
+
+    return available_cores()
 
 
 def _count_unreadable_in_beam() -> None:

@@ -360,7 +360,7 @@ def _next_chunk(tasks) -> list | None:
 
 
 async def _fetch_tasks(config: FetchConfig, tasks, results, number: int, ahead=None, ahead_stop=None) -> None:
-    from wit.pipeline.fetch import ByteBudget, Fetcher, default_decode_threads, fetch_image
+    from wit.pipeline.fetch import ByteBudget, Fetcher, admission_limit, default_decode_threads, fetch_image
     from wit.pipeline.fetch_stats import FetchStats
 
     loop = asyncio.get_running_loop()
@@ -370,6 +370,7 @@ async def _fetch_tasks(config: FetchConfig, tasks, results, number: int, ahead=N
 
         archive = archive_index(config.archives)
     downloading = asyncio.Semaphore(config.concurrency)
+    admitted = asyncio.Semaphore(admission_limit(config))  # downloading, or looking the name up ahead
     decoding = ByteBudget(config.decode_buffer_mib * 1024 * 1024)
     outbox: list = []
     ahead_outbox: list = []  # (url, status, error, image) of URLs fetched ahead
@@ -397,7 +398,7 @@ async def _fetch_tasks(config: FetchConfig, tasks, results, number: int, ahead=N
         async with Fetcher(config, archive, stats) as fetcher:
 
             async def one(shard_id: int, key: str, url: str) -> None:
-                status, error, image = await fetch_image(fetcher, url, downloading, decoding, decoder, config.images)
+                status, error, image = await fetch_image(fetcher, url, downloading, decoding, decoder, config.images, admitted)
                 outbox.append((shard_id, key, status, error, image))
                 if len(outbox) >= RESULTS_PER_MESSAGE:
                     send()
@@ -444,7 +445,7 @@ async def _fetch_tasks(config: FetchConfig, tasks, results, number: int, ahead=N
                         await fetching_ahead.fetch(chunk)
                         continue
                     for shard_id, key, url in chunk:
-                        await downloading.acquire()
+                        await admitted.acquire()
                         if failures:
                             raise failures[0]
                         start(one(shard_id, key, url))

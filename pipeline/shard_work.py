@@ -133,7 +133,7 @@ class _OpenShard:
 async def _fetch_shards(jobs: list[_ShardJob], config: FetchConfig, stats: FetchStats | None = None) -> list[dict]:
     # Imported here: a launcher whose pool fetches (fetch_pool.py) plans and writes shards with
     # this module and never needs aiohttp, Pillow or warcio (~0.25 s of its start-up).
-    from wit.pipeline.fetch import ByteBudget, Fetcher, default_decode_threads, fetch_image
+    from wit.pipeline.fetch import ByteBudget, Fetcher, admission_limit, default_decode_threads, fetch_image
 
     options = config.images
     archive = None
@@ -148,6 +148,9 @@ async def _fetch_shards(jobs: list[_ShardJob], config: FetchConfig, stats: Fetch
     # once, in parallel with the rest); a download waits only when the decoder is that many
     # bytes behind, which bounds memory whatever the image sizes.
     downloading = asyncio.Semaphore(config.concurrency)
+    # Samples admitted at once: those downloading, and up to --dns-concurrency more whose names
+    # are looked up ahead, without a download slot (fetch_image).
+    admitted = asyncio.Semaphore(admission_limit(config))
     decoding = ByteBudget(config.decode_buffer_mib * 1024 * 1024)
     # The samples to fetch, as far as the settled rows tell (a settled success whose image is
     # missing from its tar is found when its shard opens, and added then).
@@ -158,8 +161,9 @@ async def _fetch_shards(jobs: list[_ShardJob], config: FetchConfig, stats: Fetch
             async with Fetcher(config, archive, stats) as fetcher:
 
                 async def one(shard: _OpenShard, key: str, candidate: Mapping) -> None:
-                    # The caller took a `downloading` slot for this sample.
-                    status, error, image = await fetch_image(fetcher, str(candidate.get("url") or ""), downloading, decoding, decoder, options)
+                    # The caller admitted this sample.
+                    status, error, image = await fetch_image(fetcher, str(candidate.get("url") or ""), downloading, decoding, decoder,
+                                                             options, admitted)
                     record = sample_record(key, candidate, status, error, image=image)
                     image_bytes = image.data if image is not None else None
                     shard.writer.add(record, image_bytes)
@@ -187,7 +191,7 @@ async def _fetch_shards(jobs: list[_ShardJob], config: FetchConfig, stats: Fetch
                             shard.finish()
                             progress.shard_done()
                         for key, candidate in shard.todo:
-                            await downloading.acquire()  # at most --concurrency samples wait for a download
+                            await admitted.acquire()  # at most admission_limit samples wait for a download
                             if failures:
                                 raise failures[0]
                             task = asyncio.create_task(one(shard, key, candidate))

@@ -232,3 +232,32 @@ def test_wit_fetch_in_worker_processes_writes_the_same_shards(server, tmp_path, 
         assert "10 of 11 samples stored in 3 shard(s)" in capsys.readouterr().out
     one, two = (json.loads((tmp_path / name / "manifest.json").read_text()) for name in ("one", "two"))
     assert one["shards"] == two["shards"], "same tars (sha256), counts and statuses"
+
+
+@pytest.mark.parametrize("cores, processes, expected", [(3, [], "in 3 processes"), (1, [], "in this process"),
+                                                        (3, ["--processes", "1"], "in this process"),
+                                                        (1, ["--processes", "2"], "in 2 processes")])
+def test_wit_fetch_uses_one_process_per_core_unless_told(server, tmp_path, monkeypatch, caplog, cores, processes, expected):
+    # `wit fetch` runs like a local `wit build`: one fetch process per core the run may use,
+    # and all in this process on one core or when --processes 1 says so.
+    import logging
+
+    import wit.core.runner
+
+    monkeypatch.setattr(wit.core.runner, "available_cores", lambda: cores)
+    rows = [{"url": server.url(f"ok/{50 + i}.jpg"), "caption": f"photo {i}"} for i in range(6)]
+    listing = write_list(tmp_path / "list.parquet", rows)
+    with caplog.at_level(logging.INFO, logger="wit"):
+        assert main(["fetch", "--input", str(listing), "--out", str(tmp_path / "out"), "--image-size", "32",
+                     *processes, *LOCAL]) == 0
+    assert f"fetching 1 input file(s) into {tmp_path / 'out'} {expected}" in caplog.text
+    if expected != "in this process":
+        workers = int(expected.split()[1])
+        assert f"fetch: {workers} processes attempted" in caplog.text
+    assert json.loads((tmp_path / "out" / "sizes.json").read_text()) == {"00000.tar": 6}
+
+
+def test_wit_fetch_refuses_a_negative_process_count(tmp_path, capsys):
+    listing = write_list(tmp_path / "list.csv", [{"url": "http://127.0.0.1:9/a.jpg", "caption": "a"}])
+    assert main(["fetch", "--input", str(listing), "--out", str(tmp_path / "out"), "--processes", "-1", *LOCAL]) != 0
+    assert "--processes must be 0 (one per core) or more, not -1" in capsys.readouterr().err

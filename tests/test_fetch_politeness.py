@@ -19,7 +19,7 @@ from dns_server import DnsServer, Name
 from image_server import ImageServer
 from photos import photo
 from wit.app.cli import main
-from wit.pipeline.fetch import Fetcher, HostBackoff, parse_retry_after
+from wit.pipeline.fetch import Fetcher, HostBackoff, HostTurns, parse_retry_after
 from wit.pipeline.fetch_config import FetchConfig, ImageOptions
 from wit.pipeline.shard_work import fetch_in_process
 from wit.core.records import new_candidate
@@ -223,3 +223,85 @@ def test_wit_fetch_takes_the_name_server_and_retry_options_and_logs_the_run_stat
     stats = manifest["fetch_stats"]
     assert stats["dns_lookups"] == 2 and stats["host_pauses"] == 1 and stats["retry.http_503"] == 1
     assert "DNS: 2 lookups" in caplog.text
+
+
+def test_a_host_that_pushed_back_gets_half_as_many_turns_and_one_more_per_round_of_successes():
+    async def scenario():
+        turns = HostTurns(ceiling=4)
+        assert all(turns.try_take("h") for _ in range(4)), "no bound of its own until the host pushes back"
+        turns.pushed_back("h")  # a 429 with 4 in flight: 2 from now on
+        assert turns.allowed("h") == 2
+        for _ in range(4):
+            turns.give_back("h")
+        assert turns.try_take("h") and turns.try_take("h") and not turns.try_take("h")
+        assert turns.try_take("other"), "other hosts are not bound"
+        # A third URL waits for a turn, first come first served, and gets one when a turn ends.
+        third = asyncio.ensure_future(turns.take("h"))
+        fourth = asyncio.ensure_future(turns.take("h"))
+        await asyncio.sleep(0)
+        assert not third.done()
+        turns.give_back("h")
+        await asyncio.sleep(0)
+        assert third.done() and not fourth.done()
+        # A waiter that gives up (its deadline) leaves no turn behind.
+        fourth.cancel()
+        await asyncio.gather(fourth, return_exceptions=True)
+        turns.give_back("h")
+        turns.give_back("h")
+        assert turns.try_take("h") and turns.try_take("h") and not turns.try_take("h")
+        # Two successes (as many as allowed) grow the bound by one; at the ceiling it is gone.
+        turns.served("h")
+        turns.served("h")
+        assert turns.allowed("h") == 3 and turns.try_take("h")
+        for _ in range(3):
+            turns.served("h")
+        assert turns.allowed("h") is None
+        # Every refusal in a row halves again, never below one.
+        for _ in range(3):
+            turns.pushed_back("h")
+        assert turns.allowed("h") == 1
+
+    asyncio.run(scenario())
+
+
+def test_a_host_that_allows_two_requests_at_once_is_not_asked_for_more_again_and_again():
+    # Twenty-four URLs on one host that refuses (429, Retry-After 1 s) all but two requests at
+    # once: after its first refusals the host gets its URLs a few at a time, so nearly all are
+    # served within their two retries. Sent in waves of 16 (the per-host limit) after each
+    # pause, as before HostTurns, 6-8 were served and ~60 requests refused.
+    from web_like import Host, Plan, WebFarm
+
+    host = Host("limited.test", "127.0.0.1", "rate_limited", latency_s=0.05, throttle_first=1, max_in_flight=2, retry_after_s=1)
+    plan = Plan(hosts={host.name: host}, urls=[])
+    with WebFarm(plan, [photo(64, 48, seed=3)]) as farm, DnsServer({host.name: Name(addresses=["127.0.0.1"])}) as dns:
+        plan.port = farm.port
+        urls = [plan.url(host.name, f"/img/0-{n}.jpg") for n in range(24)]
+        results, _, stats = fetch_with_slots(urls, config(per_host_limit=16, dns_servers=(dns.address,), max_retry_after=5,
+                                                          url_deadline=30), slots=64)
+        served = sum(r.status == "success" for r in results)
+        refused = farm.counts.answered["rate_limited/429"]
+        assert served >= 20 and refused <= 36, f"{served} of 24 URLs served, {refused} requests refused"
+        assert all(r.status == "success" or r.error.startswith("http 429") for r in results)
+        assert stats["host_turn_waits"] > 0
+
+
+def test_a_url_waiting_for_its_turn_at_a_host_ends_at_its_deadline_without_holding_its_slot(server):
+    async def scenario():
+        slot = asyncio.Semaphore(1)
+        async with Fetcher(config(url_deadline=1.0)) as fetcher:
+            host = server.url("ok/91.jpg").split("/")[2]
+            fetcher._turns.try_take(host)  # a request that never ends holds the host's one turn
+            fetcher._turns.pushed_back(host)
+            await slot.acquire()
+            waiting = asyncio.ensure_future(fetcher.fetch(server.url("ok/91.jpg"), slot))
+            await asyncio.sleep(0.2)
+            assert not slot.locked(), "the slot is given back while the URL waits for its turn"
+            started = time.monotonic()
+            result = await waiting
+            assert time.monotonic() - started < 1.5 and slot.locked(), "the slot is the caller's again"
+            return result, fetcher.stats
+
+    result, stats = asyncio.run(scenario())
+    assert result.status == "failed_to_download" and result.reason == "host_busy" and result.attempts == 0
+    assert "its turn did not come before --url-deadline" in result.error
+    assert stats["outcome.host_busy"] == 1 and stats["host_turn_waits"] == 1 and server.hits.get("/ok/91.jpg", 0) == 0

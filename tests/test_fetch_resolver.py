@@ -232,3 +232,37 @@ def test_getaddrinfo_errors_are_classified(error, kind):
     wrapped.__cause__ = error
     assert failure_kind(wrapped) == kind
     assert LookupFailure("x.test", kind).permanent == (kind == "nxdomain")
+
+
+@pytest.mark.parametrize("driver", ["in_process", "pool"])
+def test_a_slow_or_silent_name_is_looked_up_without_holding_a_download_slot(images, tmp_path, driver):
+    # One download slot. The first URLs' names answer after 0.8 s or never; the last URL's at
+    # once. Names are looked up ahead of the slot, so the last URL is served while the others
+    # still wait for their answers, and the silent name ends as a counted DNS timeout.
+    import pyarrow.parquet as pq
+
+    from wit.pipeline.fetch_pool import FetchPool
+    from wit.pipeline.shard_work import fetch_in_process
+
+    names = {"slow.test": Name(HERE, latency_s=0.8), "silent.test": Name(fault="timeout"), "fast.test": Name(HERE)}
+    with DnsServer(names) as dns:
+        port = images.port
+        first = 71 if driver == "in_process" else 74  # paths of this run only: the image server is the module's
+        paths = [f"/ok/{first + n}.jpg" for n in range(3)]
+        urls = [f"http://{name}:{port}{path}" for name, path in zip(names, paths)]
+        cfg = config(dns, out=str(tmp_path / "out"), concurrency=1, retries=0, dns_timeout=3.0)
+        listing = [{"url": url, "caption": f"photo {n}"} for n, url in enumerate(urls)]
+        started = time.monotonic()
+        if driver == "pool":
+            with FetchPool(cfg, 2) as pool:  # two workers: the slot of one of them (concurrency shared out)
+                started = time.monotonic()
+                manifest = fetch_in_process(listing, cfg, pool=pool)
+        else:
+            manifest = fetch_in_process(listing, cfg)
+    assert manifest["status_counts"] == {"success": 2, "failed_to_download": 1}
+    fast, slow = images.request_times[paths[2]][0], images.request_times[paths[0]][0]
+    assert slow - started >= 0.75, "the slow name's answer came after 0.8 s"
+    assert fast < slow, "the fast URL did not wait behind the slow name's lookup"
+    assert paths[1] not in images.request_times
+    rows = {row["url"]: row for row in pq.read_table(tmp_path / "out" / "shards" / "00000.parquet").to_pylist()}
+    assert rows[urls[1]]["error_message"] == "DNS timeout: silent.test (no answer within 3 s)"

@@ -240,6 +240,34 @@ def test_benchmark_runs_wit_in_its_namespace():
     assert summary["wit_causes"]["dns"] == sum(v for k, v in summary["url_mix"].items() if k.startswith("dns_"))
 
 
+@pytest.mark.slow
+def test_benchmark_times_every_url_of_wit_in_every_process():
+    # --timeline: wit fetch under benchmarks/fetch_timeline.py, in its launcher and its spawned
+    # workers; every URL of the list has a timeline, and the workers' decodes are clocked.
+    reason = private_net.unavailable_reason()
+    if reason:
+        pytest.skip(f"no private network namespace on this machine: {reason}")
+    if not any(importlib_available(m) for m in ("skimage", "sklearn")):
+        pytest.skip("the benchmark's photos come from scikit-image or scikit-learn (the bench or train extra)")
+    import json
+
+    result = subprocess.run(
+        [sys.executable, str(BENCH), "--hosts", "60", "--urls", "120", "--photos", "5", "--img2dataset", "none",
+         "--in-flight", "64", "--resolver-options", "timeout:1 attempts:1", "--limit-s", "120", "--timeline",
+         "--wit-args", "--processes 2"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    figures, timeline = (json.loads(line) for line in result.stdout.splitlines() if line.startswith("{"))
+    assert figures["wit_accounted"] == 120 and not figures["wit_hung"]
+    assert timeline["urls"] == 120, "one timeline per URL, from the two workers"
+    assert len(timeline["processes"]) == 3, "the launcher and two workers"
+    assert sum(p["decodes"] for p in timeline["processes"]) >= figures["wit_stored"] > 0
+    assert timeline["slot_seconds"] > 0 and timeline["url_seconds"]["dns_ahead"] > 0, "names are looked up ahead of the slots"
+    assert timeline["last_start_s"] <= timeline["last_body_s"] <= timeline["end_s"]
+    assert "mean URLs per state in each 2 s window" in result.stdout
+
+
 def importlib_available(module: str) -> bool:
     import importlib.util
 
