@@ -162,9 +162,11 @@ def test_every_worker_fetches_what_worker_0_selects(tmp_path):
 
 
 def test_urls_still_in_flight_when_the_stage_starts_are_waited_for_not_requested_again(tmp_path):
-    with ImageServer([photo(64, 48, seed=s) for s in range(10)], latency_ms=(1500, 1500)) as server:
+    # (answers take 4 s: long enough for the stage to start, even on a loaded machine, while
+    # the first ones are on their way)
+    with ImageServer([photo(64, 48, seed=s) for s in range(10)], latency_ms=(4000, 4000)) as server:
         files, candidates = fox_list(tmp_path, server, 10)
-        cfg = pool_config(tmp_path / "out")
+        cfg = dataclasses.replace(pool_config(tmp_path / "out"), timeout=15.0, read_timeout=15.0)
         plan = FetchAheadPlan(tuple(files), UrlListConfig(), FilterConfig(), None, limit=100)
         with FetchPool(cfg, 2, ahead=plan) as pool:
             wait_for(lambda: sum(server.hits.values()) >= 1)  # the slow answers are still on their way
