@@ -418,7 +418,8 @@ async def _fetch_tasks(config: FetchConfig, tasks, results, number: int, ahead=N
 
             async def one_ahead(url: str) -> int:
                 try:
-                    status, error, image = await fetch_image(fetcher, url, downloading, decoding, decoder, config.images)
+                    status, error, image = await fetch_image(fetcher, url, downloading, decoding, decoder, config.images,
+                                                             admitted)
                 except Exception:  # as in the real work: the launcher fails the run (it would wait for the URL)
                     results.put(("error", number, traceback.format_exc()))
                     raise
@@ -434,7 +435,7 @@ async def _fetch_tasks(config: FetchConfig, tasks, results, number: int, ahead=N
 
             fetching_ahead = None
             if ahead_stop is not None:
-                fetching_ahead = _FetchingAhead(config, ahead_stop, downloading, one_ahead, end_ahead)
+                fetching_ahead = _FetchingAhead(config, ahead_stop, admitted, one_ahead, end_ahead)
                 if ahead is not None:
                     fetching_ahead.select(ahead, tasks)
             flusher = asyncio.ensure_future(flush_periodically())
@@ -469,8 +470,9 @@ class _FetchingAhead:
     queue. Every worker fetches the URLs it takes from there until end() (the launcher's run()
     began: later ones are dropped) or cancel()."""
 
-    def __init__(self, config: FetchConfig, stop, downloading: asyncio.Semaphore, fetch_one, report_end):
-        self.stop, self.downloading, self.fetch_one, self.report_end = stop, downloading, fetch_one, report_end
+    def __init__(self, config: FetchConfig, stop, admitted: asyncio.Semaphore, fetch_one, report_end):
+        # `admitted`: the worker's places for URLs being looked up or downloaded, as for chunks
+        self.stop, self.admitted, self.fetch_one, self.report_end = stop, admitted, fetch_one, report_end
         self.flying: set[str] = set()  # URLs whose outcome is not yet sent
         self.tasks: set[asyncio.Task] = set()
         self.ended = False
@@ -507,9 +509,9 @@ class _FetchingAhead:
         for url in urls:
             if self.ended or self.bytes_left <= 0:
                 return  # never claimed: the launcher fetches it as any other URL
-            await self.downloading.acquire()
+            await self.admitted.acquire()
             if self.ended:
-                self.downloading.release()
+                self.admitted.release()
                 return
             self.flying.add(url)
             task = asyncio.create_task(self._one(url))
