@@ -435,7 +435,7 @@ async def _fetch_tasks(config: FetchConfig, tasks, results, number: int, ahead=N
 
             fetching_ahead = None
             if ahead_stop is not None:
-                fetching_ahead = _FetchingAhead(config, ahead_stop, admitted, one_ahead, end_ahead)
+                fetching_ahead = _FetchingAhead(ahead_stop, admitted, one_ahead, end_ahead)
                 if ahead is not None:
                     fetching_ahead.select(ahead, tasks)
             flusher = asyncio.ensure_future(flush_periodically())
@@ -470,7 +470,7 @@ class _FetchingAhead:
     queue. Every worker fetches the URLs it takes from there until end() (the launcher's run()
     began: later ones are dropped) or cancel()."""
 
-    def __init__(self, config: FetchConfig, stop, admitted: asyncio.Semaphore, fetch_one, report_end):
+    def __init__(self, stop, admitted: asyncio.Semaphore, fetch_one, report_end):
         # `admitted`: the worker's places for URLs being looked up or downloaded, as for chunks
         self.stop, self.admitted, self.fetch_one, self.report_end = stop, admitted, fetch_one, report_end
         self.flying: set[str] = set()  # URLs whose outcome is not yet sent

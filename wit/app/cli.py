@@ -140,9 +140,6 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(text.split())
 
 
-if __name__ == "__main__":
-    sys.exit(main())
-
 
 def entry() -> None:
     """The `wit` command (console script and `python -m wit`): main(), then a quick exit.
@@ -169,3 +166,6 @@ def entry() -> None:
             pass
     os._exit(code if isinstance(code, int) else 1)
 
+
+if __name__ == "__main__":
+    entry()
