@@ -97,8 +97,8 @@ class FetchPool:
         self._ahead_stop = context.Event() if ahead is not None else None
         # (the byte budget is shared out: each worker holds its share of the images until run())
         selecting = dataclasses.replace(ahead, held_bytes=ahead.held_bytes // self.workers) if ahead is not None else None
-        # Worker 0 alone reads the lists and builds the filter chain and the matcher (~220 MB and
-        # ~1.3 CPU s with the default 500,000 queries); it puts the URLs it selects on the task
+        # Worker 0 alone reads the lists and builds the filter chain and the matcher (hundreds of
+        # MB and over a CPU second with the default 500,000 queries); it puts the URLs it selects on the task
         # queue, and every worker fetches them as it fetches chunks.
         self._processes = [
             context.Process(target=_worker_main,
