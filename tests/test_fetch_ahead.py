@@ -147,17 +147,17 @@ def test_outcomes_fetched_ahead_replace_the_requests(tmp_path):
 
 
 def test_every_worker_fetches_what_worker_0_selects(tmp_path):
-    # One download slot per worker and a slow server: a worker claims the URLs of one queued
-    # item one slot at a time, so the next items go to the other worker.
-    with ImageServer([photo(64, 48, seed=s) for s in range(40)], latency_ms=(150, 150)) as server:
-        files, candidates = fox_list(tmp_path, server, 40)
-        cfg = dataclasses.replace(pool_config(tmp_path / "out"), concurrency=2)
+    # One download slot and one lookup place per worker and a slow server: a worker claims the
+    # URLs of one queued item two at a time, so the next items go to the other worker.
+    with ImageServer([photo(64, 48, seed=s) for s in range(80)], latency_ms=(150, 150)) as server:
+        files, candidates = fox_list(tmp_path, server, 80)
+        cfg = dataclasses.replace(pool_config(tmp_path / "out"), concurrency=2, dns_concurrency=2)
         plan = FetchAheadPlan(tuple(files), UrlListConfig(), FilterConfig(), None, limit=100)
         with FetchPool(cfg, 2, ahead=plan) as pool:
-            wait_for(lambda: sum(server.hits.values()) == 41, limit_s=60)
+            wait_for(lambda: sum(server.hits.values()) == 81, limit_s=90)
             fetch_in_process(candidates, cfg, pool=pool)
             assert len(pool.attempted_by_pid) == 2 and all(n > 0 for n in pool.attempted_by_pid.values())
-            assert sum(pool.attempted_by_pid.values()) == 41
+            assert sum(pool.attempted_by_pid.values()) == 81
         assert set(server.hits.values()) == {1}
 
 
