@@ -121,6 +121,17 @@ def wait_for(condition, limit_s: float = 30.0) -> None:
         time.sleep(0.05)
 
 
+def fetch_ahead_then_stage(server: ImageServer, files: list[InputFile], candidates: list[dict],
+                           cfg: FetchConfig, stage_starts_when) -> dict[int, int]:
+    """A pool of two fetching ahead over `files`; once `stage_starts_when(requests the server
+    saw)` holds, the stage runs on `candidates`. Returns the samples each worker attempted."""
+    plan = FetchAheadPlan(tuple(files), UrlListConfig(), FilterConfig(), None, limit=100)
+    with FetchPool(cfg, 2, ahead=plan) as pool:
+        wait_for(lambda: stage_starts_when(sum(server.hits.values())), limit_s=90)
+        fetch_in_process(candidates, cfg, pool=pool)
+        return dict(pool.attempted_by_pid)
+
+
 def manifest_and_rows(out: Path) -> tuple[dict, dict[str, str]]:
     manifest = json.loads((out / "manifest.json").read_text())
     rows = {}
@@ -132,11 +143,8 @@ def manifest_and_rows(out: Path) -> tuple[dict, dict[str, str]]:
 def test_outcomes_fetched_ahead_replace_the_requests(tmp_path):
     with ImageServer([photo(64, 48, seed=s) for s in range(12)]) as server:
         files, candidates = fox_list(tmp_path, server, 12)
-        cfg = pool_config(tmp_path / "out")
-        plan = FetchAheadPlan(tuple(files), UrlListConfig(), FilterConfig(), None, limit=100)
-        with FetchPool(cfg, 2, ahead=plan) as pool:
-            wait_for(lambda: sum(server.hits.values()) == 13)  # every URL fetched before the stage starts
-            fetch_in_process(candidates, cfg, pool=pool)
+        # every URL fetched before the stage starts
+        fetch_ahead_then_stage(server, files, candidates, pool_config(tmp_path / "out"), lambda hits: hits == 13)
         assert set(server.hits.values()) == {1}, "no URL requested twice"
     manifest, rows = manifest_and_rows(tmp_path / "out")
     assert len(rows) == 13 and list(rows.values()).count("success") == 12 and rows[server.url("/404/0.jpg")] == "failed_to_download"
@@ -152,12 +160,9 @@ def test_every_worker_fetches_what_worker_0_selects(tmp_path):
     with ImageServer([photo(64, 48, seed=s) for s in range(80)], latency_ms=(150, 150)) as server:
         files, candidates = fox_list(tmp_path, server, 80)
         cfg = dataclasses.replace(pool_config(tmp_path / "out"), concurrency=2, dns_concurrency=2)
-        plan = FetchAheadPlan(tuple(files), UrlListConfig(), FilterConfig(), None, limit=100)
-        with FetchPool(cfg, 2, ahead=plan) as pool:
-            wait_for(lambda: sum(server.hits.values()) == 81, limit_s=90)
-            fetch_in_process(candidates, cfg, pool=pool)
-            assert len(pool.attempted_by_pid) == 2 and all(n > 0 for n in pool.attempted_by_pid.values())
-            assert sum(pool.attempted_by_pid.values()) == 81
+        attempted = fetch_ahead_then_stage(server, files, candidates, cfg, lambda hits: hits == 81)
+        assert len(attempted) == 2 and all(n > 0 for n in attempted.values())
+        assert sum(attempted.values()) == 81
         assert set(server.hits.values()) == {1}
 
 
@@ -167,10 +172,8 @@ def test_urls_still_in_flight_when_the_stage_starts_are_waited_for_not_requested
     with ImageServer([photo(64, 48, seed=s) for s in range(10)], latency_ms=(4000, 4000)) as server:
         files, candidates = fox_list(tmp_path, server, 10)
         cfg = dataclasses.replace(pool_config(tmp_path / "out"), timeout=15.0, read_timeout=15.0)
-        plan = FetchAheadPlan(tuple(files), UrlListConfig(), FilterConfig(), None, limit=100)
-        with FetchPool(cfg, 2, ahead=plan) as pool:
-            wait_for(lambda: sum(server.hits.values()) >= 1)  # the slow answers are still on their way
-            fetch_in_process(candidates[:8], cfg, pool=pool)  # the stage keeps 8 of the 11
+        # the stage (keeping 8 of the 11) starts while the slow answers are still on their way
+        fetch_ahead_then_stage(server, files, candidates[:8], cfg, lambda hits: hits >= 1)
         assert set(server.hits.values()) == {1}
         requests = sum(server.hits.values())
     manifest, rows = manifest_and_rows(tmp_path / "out")

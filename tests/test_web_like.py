@@ -217,21 +217,27 @@ def test_causes_read_from_both_tools_messages():
     assert cause_of("opted_out", "X-Robots-Tag: noai") == "other:opted_out"
 
 
-@pytest.mark.slow
-def test_benchmark_runs_wit_in_its_namespace():
+def run_small_benchmark(*extra: str) -> subprocess.CompletedProcess:
+    """bench_fetch_web.py on 60 hosts and 120 URLs, wit alone; skips where it cannot run here."""
     reason = private_net.unavailable_reason()
     if reason:
         pytest.skip(f"no private network namespace on this machine: {reason}")
     if not any(importlib_available(m) for m in ("skimage", "sklearn")):
         pytest.skip("the benchmark's photos come from scikit-image or scikit-learn (the bench or train extra)")
-    import json
-
     result = subprocess.run(
         [sys.executable, str(BENCH), "--hosts", "60", "--urls", "120", "--photos", "5", "--img2dataset", "none",
-         "--in-flight", "64", "--resolver-options", "timeout:1 attempts:1", "--limit-s", "120"],
+         "--in-flight", "64", "--resolver-options", "timeout:1 attempts:1", "--limit-s", "120", *extra],
         capture_output=True, text=True, timeout=300,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result
+
+
+@pytest.mark.slow
+def test_benchmark_runs_wit_in_its_namespace():
+    import json
+
+    result = run_small_benchmark()
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     assert summary["urls"] == 120 and summary["wit_accounted"] == 120 and not summary["wit_hung"]
     assert 0 < summary["wit_stored"] <= summary["obtainable"]["in_all"]
@@ -244,20 +250,9 @@ def test_benchmark_runs_wit_in_its_namespace():
 def test_benchmark_times_every_url_of_wit_in_every_process():
     # --timeline: wit fetch under benchmarks/fetch_timeline.py, in its launcher and its spawned
     # workers; every URL of the list has a timeline, and the workers' decodes are clocked.
-    reason = private_net.unavailable_reason()
-    if reason:
-        pytest.skip(f"no private network namespace on this machine: {reason}")
-    if not any(importlib_available(m) for m in ("skimage", "sklearn")):
-        pytest.skip("the benchmark's photos come from scikit-image or scikit-learn (the bench or train extra)")
     import json
 
-    result = subprocess.run(
-        [sys.executable, str(BENCH), "--hosts", "60", "--urls", "120", "--photos", "5", "--img2dataset", "none",
-         "--in-flight", "64", "--resolver-options", "timeout:1 attempts:1", "--limit-s", "120", "--timeline",
-         "--wit-args", "--processes 2"],
-        capture_output=True, text=True, timeout=300,
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    result = run_small_benchmark("--timeline", "--wit-args", "--processes 2")
     figures, timeline = (json.loads(line) for line in result.stdout.splitlines() if line.startswith("{"))
     assert figures["wit_accounted"] == 120 and not figures["wit_hung"]
     assert timeline["urls"] == 120, "one timeline per URL, from the two workers"
