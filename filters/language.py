@@ -32,7 +32,7 @@ from __future__ import annotations
 import functools
 import os
 import re
-from typing import Callable, NamedTuple
+from typing import Callable, Iterator, NamedTuple
 
 BACKENDS = ("cascade", "blend", "blend-lingua", "fasttext", "lingua", "langdetect", "pycld2", "py3langid", "wordfreq")
 DEFAULT_BACKEND = "cascade"
@@ -421,6 +421,17 @@ _ASCII_LOWERCASE_WORD = re.compile(r"(?<![a-zA-Z0-9])[a-z][a-zA-Z]++(?![0-9])")
 _LOWERCASE_START = re.compile(r"(?<![^\W_])[^\W\d_A-Z][^\W\d_]*+(?!\d)")
 
 
+def _unlisted_words(text: str, lower: str, lists: tuple[frozenset[str], ...]) -> Iterator[tuple[int, str]]:
+    """(position among the words, the word's first character as written) of every word of
+    `text` in none of `lists`. `lower` is text.lower(); where lowering changed the length ('İ'
+    lowers to two code points) the positions do not line up and no word is given."""
+    if len(lower) != len(text):
+        return
+    for index, match in enumerate((_ASCII_WORD if lower.isascii() else _WORD).finditer(lower)):
+        if not any(match.group() in words for words in lists):
+            yield index, text[match.start()]
+
+
 def neutral_name_count(
     text: str, lower: str, vocabulary: frozenset[str], known: frozenset[str], rare: frozenset[str] = frozenset()
 ) -> int:
@@ -429,33 +440,18 @@ def neutral_name_count(
     `rare`, only the names not in it either (the names among the unseen words).
 
     They count for neither side: a caption in English that names a foreign hotel, bar, shop or
-    brand is not evidence for another language. `lower` is text.lower(); where lowering changed
-    the length ('İ' lowers to two code points) the positions do not line up and nothing is neutral.
+    brand is not evidence for another language. Where lowering changed the text's length
+    nothing is neutral (_unlisted_words).
     """
-    if len(lower) != len(text):
-        return 0
-    count = 0
-    for index, match in enumerate((_ASCII_WORD if lower.isascii() else _WORD).finditer(lower)):
-        if index and "A" <= text[match.start()] <= "Z":
-            word = match.group()
-            count += word not in known and word not in vocabulary and word not in rare
-    return count
+    return sum(1 for index, first in _unlisted_words(text, lower, (known, vocabulary, rare)) if index and "A" <= first <= "Z")
 
 
 def unseen_lowercase_word_count(
     text: str, lower: str, vocabulary: frozenset[str], known: frozenset[str], rare: frozenset[str]
 ) -> int:
     """How many words start with a lowercase letter in `text` and are in none of the lists (a
-    word English has never been seen to write). `lower` is text.lower(); where lowering changed
-    the length the positions do not line up and the count is 0, as for neutral_name_count."""
-    if len(lower) != len(text):
-        return 0
-    count = 0
-    for match in (_ASCII_WORD if lower.isascii() else _WORD).finditer(lower):
-        if text[match.start()].islower():
-            word = match.group()
-            count += word not in vocabulary and word not in known and word not in rare
-    return count
+    word English has never been seen to write); 0 where lowering changed the text's length."""
+    return sum(1 for _, first in _unlisted_words(text, lower, (vocabulary, known, rare)) if first.islower())
 
 
 @functools.lru_cache(maxsize=1)
