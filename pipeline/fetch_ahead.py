@@ -21,7 +21,6 @@ that are not local URL lists, and with `--fetch-ahead 0`.
 
 from __future__ import annotations
 
-import itertools
 import logging
 import os
 from collections.abc import Iterator
@@ -72,25 +71,11 @@ def plan_fetch_ahead(files: list[InputFile], url_list_config: UrlListConfig, fil
     return FetchAheadPlan(tuple(files), url_list_config, filter_config, queries, limit)
 
 
-class AheadUrls:
-    """The URLs to fetch ahead, in input order: `take(n)` gives up to n more ([] when done).
-    Builds the filter chain and the matcher on the first call (seconds with the default query
-    list), so call it off the event loop."""
-
-    def __init__(self, plan: FetchAheadPlan) -> None:
-        self.plan = plan
-        self._urls: Iterator[str] | None = None
-
-    def take(self, n: int) -> list[str]:
-        if self._urls is None:
-            self._urls = kept_urls(self.plan)
-        return list(itertools.islice(self._urls, n))
-
-
 def kept_urls(plan: FetchAheadPlan) -> Iterator[str]:
     """The first `plan.limit` distinct URLs whose rows pass the text side's per-record checks
     (read, filter chain, matcher), in input order. Unreadable rows and files are skipped here:
-    the text side counts them."""
+    the text side counts them. The chain and the matcher are built at the first next() (seconds
+    with the default query list): run it off the event loop."""
     from wit.filters.chain import FilterChain
     from wit.pipeline.sources import read_file
     from wit.pipeline.sources.candidates import RecordError

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import itertools
 import logging
 import math
 import multiprocessing
@@ -486,11 +487,11 @@ class _FetchingAhead:
         self._selecting.submit(self._queue_urls, plan, tasks)
 
     def _queue_urls(self, plan, tasks) -> None:
-        from wit.pipeline.fetch_ahead import AheadUrls
+        from wit.pipeline.fetch_ahead import kept_urls
 
         try:
-            urls = AheadUrls(plan)
-            while not self.ended and not self.stop.is_set() and (batch := urls.take(CHUNK_SAMPLES)):
+            urls = kept_urls(plan)
+            while not self.ended and not self.stop.is_set() and (batch := list(itertools.islice(urls, CHUNK_SAMPLES))):
                 item = ("ahead", batch, plan.held_bytes)  # held_bytes: each worker's share
                 while not self.ended and not self.stop.is_set():
                     try:

@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 from image_server import ImageServer
 from photos import photo
 from wit.filters.config import FilterConfig
-from wit.pipeline.fetch_ahead import AheadUrls, FetchAheadPlan, kept_urls, plan_fetch_ahead
+from wit.pipeline.fetch_ahead import FetchAheadPlan, kept_urls, plan_fetch_ahead
 from wit.pipeline.fetch_config import FetchConfig, ImageOptions
 from wit.pipeline.fetch_pool import FetchPool
 from wit.pipeline.shard_work import fetch_in_process
@@ -76,11 +76,7 @@ def test_kept_urls_match_what_wit_build_keeps(tmp_path):
 def test_urls_are_taken_in_input_order_up_to_the_limit(tmp_path):
     rows = [{"url": f"http://a.example/{i}.jpg", "caption": f"a red fox number {i} asleep in the snow"} for i in range(25)]
     plan = FetchAheadPlan(tuple(write_list(tmp_path / "list.parquet", rows)), UrlListConfig(), FilterConfig(), None, 20)
-    urls, taken = AheadUrls(plan), []
-    while batch := urls.take(6):
-        assert len(batch) <= 6
-        taken += batch
-    assert taken == [f"http://a.example/{i}.jpg" for i in range(20)]
+    assert list(kept_urls(plan)) == [f"http://a.example/{i}.jpg" for i in range(20)]
 
 
 def test_fetch_ahead_applies_to_local_url_lists_into_a_fresh_output_only(tmp_path):
