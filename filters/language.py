@@ -412,6 +412,8 @@ ONE_WORD_UNSEEN_PENALTY = 0.6
 # on lid-dev's half 0 (sentences' F1 at 1:3, 4 to 7 words: 4 takes three more lines there but
 # drops four-word business names); docs/filters.md has the grid.
 LONG_TITLE_WORDS = 5
+# "Most": more than this share of its words unknown to English (an English product title has few).
+LONG_TITLE_UNKNOWN_SHARE = 0.5
 # Stage 1 calls a caption English without running fastText when at least this share of its
 # words, three or more, are distinctive common English words; a two-word caption needs both (one
 # shared word is how many foreign pairs look: a foreign noun beside a place name). Its English score is the
@@ -562,7 +564,10 @@ def identify_cascade(text: str) -> LanguageGuess:
         return LanguageGuess("en", guess.score, 1.0)
     known = known_english_words()
     # A long line most of whose words English does not know: its words are evidence.
-    long_title = len(words) >= LONG_TITLE_WORDS and 2 * sum(map(known.__contains__, words)) < len(words)
+    long_title = (
+        len(words) >= LONG_TITLE_WORDS
+        and sum(map(known.__contains__, words)) < (1.0 - LONG_TITLE_UNKNOWN_SHARE) * len(words)
+    )
     if not long_title and first_lowercase is None and guess.score < NAMES_CONFIDENT and not _LOWERCASE_START.search(text):
         return LanguageGuess(guess.lang, guess.score, 1.0)  # only capitalised words: no evidence against English
     foreign = guess.score * (1.0 - share)
@@ -597,6 +602,7 @@ def _c_cascade() -> Callable[[str], LanguageGuess]:
         pair_unseen_word_penalty=PAIR_UNSEEN_WORD_PENALTY,
         one_word_unseen_penalty=ONE_WORD_UNSEEN_PENALTY,
         long_title_words=LONG_TITLE_WORDS,
+        long_title_unknown_share=LONG_TITLE_UNKNOWN_SHARE,
     )
 
 

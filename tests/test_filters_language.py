@@ -276,7 +276,8 @@ def test_long_title_case_line_of_words_english_does_not_know_is_evidence(identif
     )
     for text in foreign_titles:
         words = language.words_of(text)
-        assert len(words) >= language.LONG_TITLE_WORDS and 2 * sum(w in known for w in words) < len(words)
+        assert len(words) >= language.LONG_TITLE_WORDS
+        assert sum(w in known for w in words) < (1.0 - language.LONG_TITLE_UNKNOWN_SHARE) * len(words)
         guess = cascade(text)
         assert guess.lang not in ("", "en") and guess.english < 0.4, (text, guess)
         assert guess == language.identify_cascade(text)
@@ -293,8 +294,8 @@ def test_long_title_case_line_of_words_english_does_not_know_is_evidence(identif
 
 
 def test_c_cascade_long_title_words_is_its_constant():
-    """The C cascade reads LONG_TITLE_WORDS from filters/language.py; 0 turns the rule off, and
-    a negative count is refused."""
+    """The C cascade reads LONG_TITLE_WORDS and LONG_TITLE_UNKNOWN_SHARE from filters/language.py;
+    0 words turns the rule off, and a negative count is refused."""
     from wit.filters import _fastlid
 
     def c_cascade(**override):
@@ -302,7 +303,8 @@ def test_c_cascade_long_title_words_is_its_constant():
             names_confident=language.NAMES_CONFIDENT, rare_words=language.rare_english_words(),
             unseen_word_penalty=language.UNSEEN_WORD_PENALTY, pair_known_word_weight=language.PAIR_KNOWN_WORD_WEIGHT,
             pair_unseen_word_penalty=language.PAIR_UNSEEN_WORD_PENALTY,
-            one_word_unseen_penalty=language.ONE_WORD_UNSEEN_PENALTY, long_title_words=language.LONG_TITLE_WORDS)
+            one_word_unseen_penalty=language.ONE_WORD_UNSEEN_PENALTY, long_title_words=language.LONG_TITLE_WORDS,
+            long_title_unknown_share=language.LONG_TITLE_UNKNOWN_SHARE)
         arguments.update(override)
         return _fastlid.Cascade(language._fastlid_model(), language.english_vocabulary(), language.known_english_words(),
                                 language.LanguageGuess, language.VOCABULARY_DECIDES, language.UNKNOWN_WORD_PENALTY,
@@ -312,5 +314,7 @@ def test_c_cascade_long_title_words_is_its_constant():
     assert c_cascade()(text) == language.get_identifier("cascade")(text)
     assert c_cascade()(text).english < 0.4 <= c_cascade(long_title_words=0)(text).english
     assert c_cascade(long_title_words=len(language.words_of(text)) + 1)(text).english >= 0.4
+    # 3 of its 8 words are known to English: unknown share 5/8
+    assert c_cascade(long_title_unknown_share=0.6)(text).english < 0.4 <= c_cascade(long_title_unknown_share=0.65)(text).english
     with pytest.raises(ValueError, match="long_title_words"):
         c_cascade(long_title_words=-1)
