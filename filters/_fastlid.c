@@ -1238,6 +1238,8 @@ typedef struct {
     double pair_known_word_weight, pair_unseen_word_penalty;  /* two-word text */
     double one_word_unseen_penalty;  /* at most one lowercase word, one of them never seen */
     double names_confident;  /* NAMES_CONFIDENT: below it, a caption without a lowercase word is English */
+    Py_ssize_t long_title_words;  /* LONG_TITLE_WORDS: from it, most words unknown to English are evidence; 0: off */
+    double long_title_unknown_share;  /* LONG_TITLE_UNKNOWN_SHARE: "most" is more than this share */
     Py_ssize_t max_chars, foreign_script_max_chars;
     Py_UCS4 *pool;
     Py_ssize_t pool_len, pool_cap;
@@ -1663,10 +1665,13 @@ static PyObject *cascade_identify(Cascade *c, PyObject *text) {
     }
     if (fasttext_guess(c, text, c->max_chars, 0, 1, &guess) < 0) return NULL;
     if (guess.english) return make_guess(c, c->en, guess.score, 1.0);
-    if (lowercase_words == 0 && guess.score < c->names_confident && !has_lowercase_start(text))
+    /* a long line most of whose words English does not know: its words are evidence */
+    int long_title = c->long_title_words > 0 && counts.words >= c->long_title_words &&
+                     (double)counts.known_hits < (1.0 - c->long_title_unknown_share) * (double)counts.words;
+    if (!long_title && lowercase_words == 0 && guess.score < c->names_confident && !has_lowercase_start(text))
         return make_guess(c, guess.lang, guess.score, 1.0);
     volatile double foreign = guess.score * (1.0 - share);
-    if (counts.lowercase_unseen) {
+    if (long_title || counts.lowercase_unseen) {
         double english = 1.0 - foreign - c->one_word_unseen_penalty;
         return make_guess(c, guess.lang, guess.score, english > 0.0 ? english : 0.0);
     }
@@ -1709,18 +1714,21 @@ static int Cascade_init(Cascade *c, PyObject *args, PyObject *kwargs) {
     static char *keywords[] = {"model", "vocabulary", "known_words", "guess_type", "vocabulary_decides",
                                "unknown_word_penalty", "max_chars", "foreign_script_max_chars", "restore",
                                "names_confident", "rare_words", "unseen_word_penalty",
-                               "pair_known_word_weight", "pair_unseen_word_penalty", "one_word_unseen_penalty", NULL};
+                               "pair_known_word_weight", "pair_unseen_word_penalty", "one_word_unseen_penalty",
+                               "long_title_words", "long_title_unknown_share", NULL};
     Model *model;
     PyObject *vocabulary, *known_words, *restore = Py_None, *rare_words = NULL;
     PyTypeObject *guess_type;
     double vocabulary_decides, unknown_word_penalty, names_confident = 0.0, unseen_word_penalty = 0.0;
     double pair_known_word_weight = 0.0, pair_unseen_word_penalty = 0.0, one_word_unseen_penalty = 0.0;
-    Py_ssize_t max_chars, foreign_script_max_chars;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!OOO!ddnn|$OdOdddd:Cascade", keywords, &ModelType, &model, &vocabulary,
+    double long_title_unknown_share = 0.5;
+    Py_ssize_t max_chars, foreign_script_max_chars, long_title_words = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!OOO!ddnn|$OdOddddnd:Cascade", keywords, &ModelType, &model, &vocabulary,
                                      &known_words, &PyType_Type, &guess_type, &vocabulary_decides,
                                      &unknown_word_penalty, &max_chars, &foreign_script_max_chars, &restore,
                                      &names_confident, &rare_words, &unseen_word_penalty, &pair_known_word_weight,
-                                     &pair_unseen_word_penalty, &one_word_unseen_penalty))
+                                     &pair_unseen_word_penalty, &one_word_unseen_penalty, &long_title_words,
+                                     &long_title_unknown_share))
         return -1;
     if (!model->loaded) {
         PyErr_SetString(PyExc_ValueError, "the model is not loaded");
@@ -1740,6 +1748,10 @@ static int Cascade_init(Cascade *c, PyObject *args, PyObject *kwargs) {
         PyErr_SetString(PyExc_ValueError, "max_chars and foreign_script_max_chars must be 1 or more");
         return -1;
     }
+    if (long_title_words < 0) {
+        PyErr_SetString(PyExc_ValueError, "long_title_words must be 0 (off) or more");
+        return -1;
+    }
     Cascade_free_buffers(c);
     Py_INCREF(model);
     c->model = model;
@@ -1754,6 +1766,8 @@ static int Cascade_init(Cascade *c, PyObject *args, PyObject *kwargs) {
     c->pair_unseen_word_penalty = pair_unseen_word_penalty;
     c->one_word_unseen_penalty = one_word_unseen_penalty;
     c->names_confident = names_confident;
+    c->long_title_words = long_title_words;
+    c->long_title_unknown_share = long_title_unknown_share;
     c->max_chars = max_chars;
     c->foreign_script_max_chars = foreign_script_max_chars;
     c->en = PyUnicode_InternFromString("en");
@@ -1853,7 +1867,7 @@ static PyTypeObject CascadeType = {
     .tp_doc = "Cascade(model, vocabulary, known_words, guess_type, vocabulary_decides, unknown_word_penalty, max_chars,\n"
               "        foreign_script_max_chars, *, restore=None, names_confident=0.0, rare_words=(),\n"
               "        unseen_word_penalty=0.0, pair_known_word_weight=0.0, pair_unseen_word_penalty=0.0,\n"
-              "        one_word_unseen_penalty=0.0)(text)\n"
+              "        one_word_unseen_penalty=0.0, long_title_words=0, long_title_unknown_share=0.5)(text)\n"
               "    -> guess_type(lang, score, english)\n\n"
               "filters.language.identify_cascade in C, with the same answers bit for bit.",
     .tp_new = Cascade_new,

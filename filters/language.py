@@ -403,6 +403,17 @@ PAIR_UNSEEN_WORD_PENALTY = 0.75
 # text non-English whenever fastText's best label is another language). Chosen on lid-dev's half
 # 0 (sentences' F1 at 1:3: 0.3 0.9889, 0.45 0.9893, 0.6 0.9894, 0.8 0.9894); docs/filters.md.
 ONE_WORD_UNSEEN_PENALTY = 0.6
+# A long line in that branch (this many words or more, most of them unknown to English: not in
+# wordfreq's English list at Zipf >= KNOWN_ZIPF) is no short name, brand or product caption: a
+# Title Case foreign heading, song or book title, a list of foreign names of things. Its words
+# are evidence as a lowercase word English never wrote is (the same penalty), and the
+# NAMES_CONFIDENT pass does not apply. A short caption of names keeps ('Ristorante Il Gabbiano
+# Positano' is four words); an English product title has few words English does not know. Chosen
+# on lid-dev's half 0 (sentences' F1 at 1:3, 4 to 7 words: 4 takes three more lines there but
+# drops four-word business names); docs/filters.md has the grid.
+LONG_TITLE_WORDS = 5
+# "Most": more than this share of its words unknown to English (an English product title has few).
+LONG_TITLE_UNKNOWN_SHARE = 0.5
 # Stage 1 calls a caption English without running fastText when at least this share of its
 # words, three or more, are distinctive common English words; a two-word caption needs both (one
 # shared word is how many foreign pairs look: a foreign noun beside a place name). Its English score is the
@@ -500,7 +511,8 @@ def identify_cascade(text: str) -> LanguageGuess:
       'Audi Q7 Sportback'); only fastText's confidence in one specific other language counts,
       and with no lowercase word at all (capitalised words are neutral) only when it reaches
       NAMES_CONFIDENT; a lowercase word English has never written lowers the score by
-      ONE_WORD_UNSEEN_PENALTY.
+      ONE_WORD_UNSEEN_PENALTY, and so does a long line (LONG_TITLE_WORDS or more) most of whose
+      words English does not know, which is no short name or brand caption.
     A plain "is this English?" detector drops a quarter or more of such captions
     (docs/filters.md).
 
@@ -550,10 +562,16 @@ def identify_cascade(text: str) -> LanguageGuess:
     guess = identify_fasttext(text, k=1)
     if guess.lang == "en":
         return LanguageGuess("en", guess.score, 1.0)
-    if first_lowercase is None and guess.score < NAMES_CONFIDENT and not _LOWERCASE_START.search(text):
+    known = known_english_words()
+    # A long line most of whose words English does not know: its words are evidence.
+    long_title = (
+        len(words) >= LONG_TITLE_WORDS
+        and sum(map(known.__contains__, words)) < (1.0 - LONG_TITLE_UNKNOWN_SHARE) * len(words)
+    )
+    if not long_title and first_lowercase is None and guess.score < NAMES_CONFIDENT and not _LOWERCASE_START.search(text):
         return LanguageGuess(guess.lang, guess.score, 1.0)  # only capitalised words: no evidence against English
     foreign = guess.score * (1.0 - share)
-    if unseen_lowercase_word_count(text, text.lower(), vocabulary, known_english_words(), rare_english_words()):
+    if long_title or unseen_lowercase_word_count(text, text.lower(), vocabulary, known, rare_english_words()):
         return LanguageGuess(guess.lang, guess.score, max(0.0, 1.0 - foreign - ONE_WORD_UNSEEN_PENALTY))
     return LanguageGuess(guess.lang, guess.score, 1.0 - foreign)
 
@@ -583,6 +601,8 @@ def _c_cascade() -> Callable[[str], LanguageGuess]:
         pair_known_word_weight=PAIR_KNOWN_WORD_WEIGHT,
         pair_unseen_word_penalty=PAIR_UNSEEN_WORD_PENALTY,
         one_word_unseen_penalty=ONE_WORD_UNSEEN_PENALTY,
+        long_title_words=LONG_TITLE_WORDS,
+        long_title_unknown_share=LONG_TITLE_UNKNOWN_SHARE,
     )
 
 

@@ -258,3 +258,63 @@ def test_capitalised_words_alone_are_no_evidence_against_english(identify):
     guess = cascade("Mieszka w Krakowie")
     assert guess.lang == "pl" and guess.english == pytest.approx(1.0 - guess.score)
     assert guess.english < 0.4
+
+
+@pytest.mark.parametrize("identify", ["python", "c"])
+def test_long_title_case_line_of_words_english_does_not_know_is_evidence(identify, monkeypatch):
+    """A line of LONG_TITLE_WORDS words or more with at most one lowercase word, most of whose
+    words English does not know, is no short name or brand caption: its words count as a
+    lowercase word English never wrote does (ONE_WORD_UNSEEN_PENALTY), and NAMES_CONFIDENT no
+    longer keeps it. Short names and English product titles keep."""
+    cascade = language.identify_cascade if identify == "python" else language.get_identifier("cascade")
+    known = language.known_english_words()
+    foreign_titles = (
+        "Nuevas Canciones Populares Para Bailar Toda La Noche",
+        "Die Schönsten Wanderwege Im Schwarzwald Entdecken",
+        "Receitas Fáceis De Bolo Caseiro Para Iniciantes",
+        "Canzoni Italiane Più Belle Di Sempre Raccolta",
+    )
+    for text in foreign_titles:
+        words = language.words_of(text)
+        assert len(words) >= language.LONG_TITLE_WORDS
+        assert sum(w in known for w in words) < (1.0 - language.LONG_TITLE_UNKNOWN_SHARE) * len(words)
+        guess = cascade(text)
+        assert guess.lang not in ("", "en") and guess.english < 0.4, (text, guess)
+        assert guess == language.identify_cascade(text)
+    # without the rule (the Python reference with the length out of reach) the same lines keep
+    monkeypatch.setattr(language, "LONG_TITLE_WORDS", 1000)
+    assert all(language.identify_cascade(text).english >= 0.4 for text in foreign_titles)
+    monkeypatch.undo()
+    # a short business name of foreign words (four words) and English product titles keep
+    for text in ("Ristorante Il Gabbiano Positano", "Boulangerie Pâtisserie Du Marché",
+                 "Vintage Leather Messenger Bag With Brass Buckles", "Hotel Villa Rosa Ristorante Pizzeria Positano"):
+        guess = cascade(text)
+        assert guess.english >= 0.4, (text, guess)
+        assert guess == language.identify_cascade(text)
+
+
+def test_c_cascade_long_title_words_is_its_constant():
+    """The C cascade reads LONG_TITLE_WORDS and LONG_TITLE_UNKNOWN_SHARE from filters/language.py;
+    0 words turns the rule off, and a negative count is refused."""
+    from wit.filters import _fastlid
+
+    def c_cascade(**override):
+        arguments = dict(
+            names_confident=language.NAMES_CONFIDENT, rare_words=language.rare_english_words(),
+            unseen_word_penalty=language.UNSEEN_WORD_PENALTY, pair_known_word_weight=language.PAIR_KNOWN_WORD_WEIGHT,
+            pair_unseen_word_penalty=language.PAIR_UNSEEN_WORD_PENALTY,
+            one_word_unseen_penalty=language.ONE_WORD_UNSEEN_PENALTY, long_title_words=language.LONG_TITLE_WORDS,
+            long_title_unknown_share=language.LONG_TITLE_UNKNOWN_SHARE)
+        arguments.update(override)
+        return _fastlid.Cascade(language._fastlid_model(), language.english_vocabulary(), language.known_english_words(),
+                                language.LanguageGuess, language.VOCABULARY_DECIDES, language.UNKNOWN_WORD_PENALTY,
+                                language.FASTTEXT_MAX_CHARS, language.FOREIGN_SCRIPT_MAX_CHARS, **arguments)
+
+    text = "Nuevas Canciones Populares Para Bailar Toda La Noche"
+    assert c_cascade()(text) == language.get_identifier("cascade")(text)
+    assert c_cascade()(text).english < 0.4 <= c_cascade(long_title_words=0)(text).english
+    assert c_cascade(long_title_words=len(language.words_of(text)) + 1)(text).english >= 0.4
+    # 3 of its 8 words are known to English: unknown share 5/8
+    assert c_cascade(long_title_unknown_share=0.6)(text).english < 0.4 <= c_cascade(long_title_unknown_share=0.65)(text).english
+    with pytest.raises(ValueError, match="long_title_words"):
+        c_cascade(long_title_words=-1)
