@@ -6,7 +6,8 @@ that path and its candidates on the photos `benchmarks/bench_fetch.py` serves (t
 photos: real photographs cropped and rescaled to web sizes, median 0.3 MP up to 12 MP, 95% JPEG
 and 5% PNG), with wit's default image options (256 px, center_crop, JPEG quality 95):
 
-  pillow              today's path, `process_image` itself
+  pillow              today's path, `process_image` itself (--resample bicubic, the default)
+  pillow --resample   the same with wit's other resize filters: bilinear, area, lanczos
   pillow-simd         the same `process_image` under a Python that has pillow-simd instead of
                       Pillow (it replaces Pillow and must be built from source; --pillow-simd)
   pyvips              libvips: `thumbnail_buffer` (shrink-on-load, then lanczos3 reduce and crop),
@@ -91,9 +92,9 @@ def load_photos() -> list[bytes]:
 # ---- the backends: bytes -> stored JPEG bytes, wit's default options -------------------------
 
 
-def pillow_backend():
+def pillow_backend(resample: str = "bicubic"):
     ImageOptions, process_image = _import_wit()
-    options = ImageOptions(image_size=IMAGE_SIZE, resize_mode="center_crop", encode_quality=QUALITY)
+    options = ImageOptions(image_size=IMAGE_SIZE, resize_mode="center_crop", encode_quality=QUALITY, resample=resample)
 
     def run(data: bytes) -> bytes:
         return process_image(data, options).data
@@ -165,6 +166,10 @@ def simplejpeg_opencv_backend(fastdct: bool):
 
 IN_PROCESS = {
     "pillow": pillow_backend,
+    # The same path with wit's other --resample filters (pillow is its default, bicubic).
+    "pillow --resample bilinear": lambda: pillow_backend("bilinear"),
+    "pillow --resample area": lambda: pillow_backend("area"),
+    "pillow --resample lanczos": lambda: pillow_backend("lanczos"),
     "pyvips": pyvips_backend,
     "simplejpeg+opencv": lambda: simplejpeg_opencv_backend(fastdct=False),
     "simplejpeg+opencv (fastdct)": lambda: simplejpeg_opencv_backend(fastdct=True),
@@ -172,7 +177,7 @@ IN_PROCESS = {
 
 
 def backend_versions(name: str) -> str:
-    if name == "pillow":
+    if name.startswith("pillow"):
         import PIL
 
         return f"Pillow {PIL.__version__}"

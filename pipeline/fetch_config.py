@@ -16,6 +16,11 @@ from wit.core.storage import require_filesystem
 RESOLVERS = ("async", "threaded")
 RESIZE_MODES = ("center_crop", "keep_ratio", "border", "no")
 ENCODE_FORMATS = {"jpg": "JPEG", "webp": "WEBP"}
+# The resampling filter of the resize (pipeline/images.py maps the names to Pillow's filters).
+# bicubic is CLIP's own preprocessing filter; area (box averaging, what img2dataset's OpenCV
+# INTER_AREA does when shrinking) and bilinear cost less CPU for softer images: figures in
+# docs/fetch-and-shards.md ("Resampling filters").
+RESAMPLE_FILTERS = ("bicubic", "bilinear", "lanczos", "area")
 # Pillow's default bomb limit (~89 MP).
 DEFAULT_MAX_PIXELS = 89_478_485
 USER_AGENT_TOKEN = "wit"
@@ -35,12 +40,15 @@ class ImageOptions:
     max_aspect_ratio: float = 0.0  # longer side / shorter side of the original; 0 = no maximum
     max_image_pixels: int = DEFAULT_MAX_PIXELS
     resize_only_if_bigger: bool = False  # never upscale
+    resample: str = "bicubic"
 
     def __post_init__(self) -> None:
         if self.resize_mode not in RESIZE_MODES:
             raise ValueError(f"resize mode must be one of {', '.join(RESIZE_MODES)}, not {self.resize_mode!r}")
         if self.encode_format not in ENCODE_FORMATS:
             raise ValueError(f"encode format must be one of {', '.join(ENCODE_FORMATS)}, not {self.encode_format!r}")
+        if self.resample not in RESAMPLE_FILTERS:
+            raise ValueError(f"resample filter must be one of {', '.join(RESAMPLE_FILTERS)}, not {self.resample!r}")
         if self.image_size < 1 and self.resize_mode != "no":
             raise ValueError("image size must be at least 1")
         if not 1 <= self.encode_quality <= 100:
@@ -160,6 +168,10 @@ def add_fetch_arguments(parser: argparse.ArgumentParser) -> None:
     images.add_argument("--max-aspect-ratio", type=float, default=d.images.max_aspect_ratio, help="drop images whose longer/shorter side ratio is larger (default: no maximum)")
     images.add_argument("--max-image-pixels", type=int, default=d.images.max_image_pixels, help="refuse larger images as decompression bombs (default %(default)s)")
     images.add_argument("--resize-only-if-bigger", action="store_true", help="never upscale")
+    images.add_argument("--resample", choices=RESAMPLE_FILTERS, default=d.images.resample,
+                        help="resize filter: bicubic (CLIP's), lanczos (sharper, dearer), bilinear, or area (box "
+                             "averaging when shrinking, as img2dataset's INTER_AREA: ~1.2x less CPU per image, "
+                             "softer) (default %(default)s)")
 
     net = parser.add_argument_group("fetching")
     net.add_argument("--concurrency", type=int, default=d.concurrency, help="requests in flight per worker; a local run shares them out between its fetch processes (default %(default)s)")

@@ -177,13 +177,29 @@ def _resize(image: Image.Image, target: tuple[int, int] | None, options: ImageOp
         side = min(width, height)
         left, top = (width - side) / 2, (height - side) / 2
         box = (left, top, left + side, top + side)
-        return image.resize((size, size), Image.Resampling.BICUBIC, box=box, reducing_gap=3.0)
-    resized = image.resize(target, Image.Resampling.BICUBIC, reducing_gap=3.0)
+        return image.resize((size, size), _filter(options.resample, side > size), box=box, reducing_gap=3.0)
+    resized = image.resize(target, _filter(options.resample, width > target[0]), reducing_gap=3.0)
     if options.resize_mode == "border":
         canvas = Image.new("RGB", (size, size), _WHITE)
         canvas.paste(resized, ((size - resized.width) // 2, (size - resized.height) // 2))
         return canvas
     return resized
+
+
+_FILTERS = {
+    "bicubic": Image.Resampling.BICUBIC,
+    "bilinear": Image.Resampling.BILINEAR,
+    "lanczos": Image.Resampling.LANCZOS,
+    "area": Image.Resampling.BOX,
+}
+
+
+def _filter(name: str, shrinking: bool) -> Image.Resampling:
+    # Box averaging is an area filter only when shrinking; enlarged, it would repeat pixels as
+    # blocks, so area enlarges with bicubic (as OpenCV's INTER_AREA does with bilinear).
+    if name == "area" and not shrinking:
+        return Image.Resampling.BICUBIC
+    return _FILTERS[name]
 
 
 def _encode(image: Image.Image, options: ImageOptions) -> bytes:

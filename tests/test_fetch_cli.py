@@ -161,10 +161,11 @@ def test_fetch_flags_build_a_config_for_wit_build():
     parser = argparse.ArgumentParser()
     parser.add_argument("--out")
     add_fetch_arguments(parser)
-    args = parser.parse_args(["--out", "OUT", "--shard-size", "500", "--resize-mode", "border", "--archive", "a.warc.gz", "b.warc.gz",
+    args = parser.parse_args(["--out", "OUT", "--shard-size", "500", "--resize-mode", "border", "--resample", "area", "--archive", "a.warc.gz", "b.warc.gz",
                               "--allow-address", "127.0.0.1/32", "--disallowed-directives", "noai,NoImageAI", "--respect-robots"])
     config = FetchConfig.from_args(args, query_list_hash="abc123")
     assert (config.out, config.shard_size, config.images.resize_mode) == ("OUT", 500, "border")
+    assert config.images.resample == "area" and config.to_json()["resample"] == "area"  # recorded in manifest.json
     assert config.archives == ("a.warc.gz", "b.warc.gz") and config.allowed_networks == ("127.0.0.1/32",)
     assert config.disallowed_directives == ("noai", "noimageai") and config.respect_robots
     assert config.query_list_hash == "abc123"

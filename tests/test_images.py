@@ -135,3 +135,54 @@ def test_bad_options_are_refused():
         ImageOptions(resize_mode="stretch")
     with pytest.raises(ValueError, match="quality"):
         ImageOptions(encode_quality=0)
+
+
+def _blocky_png(side: int, block: int, seed: int = 5) -> tuple[bytes, Image.Image]:
+    """A PNG of random flat grey blocks, and the same image at half size (each block half as wide).
+    Grey, and halved blocks of 8 px: JPEG's 8x8 cells and chroma subsampling store it nearly exactly."""
+    import random
+
+    rng = random.Random(seed)
+    cells = side // block
+    small = Image.new("RGB", (cells, cells))
+    small.putdata([(level, level, level) for level in (rng.randrange(256) for _ in range(cells * cells))])
+    buffer = io.BytesIO()
+    small.resize((side, side), Image.Resampling.NEAREST).save(buffer, "PNG")
+    return buffer.getvalue(), small.resize((side // 2, side // 2), Image.Resampling.NEAREST)
+
+
+def _mean_abs_difference(a: Image.Image, b: Image.Image) -> float:
+    pairs = zip(a.convert("RGB").tobytes(), b.convert("RGB").tobytes())
+    return sum(abs(x - y) for x, y in pairs) / (a.width * a.height * 3)
+
+
+def test_area_resample_averages_pixels_and_bicubic_rings():
+    # Halving an image of flat 16-px blocks: box averaging gives the same blocks at half size
+    # (up to JPEG's error); bicubic's negative lobes over- and undershoot at every block edge.
+    data, halved = _blocky_png(512, 16)
+    options = dict(image_size=256, resize_mode="center_crop", encode_quality=100)
+    area = decode(process_image(data, ImageOptions(resample="area", **options)).data)
+    bicubic = decode(process_image(data, ImageOptions(resample="bicubic", **options)).data)
+    assert area.size == bicubic.size == (256, 256)
+    assert _mean_abs_difference(area, halved) < 1.5
+    assert _mean_abs_difference(bicubic, halved) > 2 * _mean_abs_difference(area, halved)
+
+
+@pytest.mark.parametrize("resample", ["bicubic", "bilinear", "lanczos", "area"])
+def test_every_resample_filter_gives_the_target_size(resample):
+    for mode, expected in (("center_crop", (256, 256)), ("keep_ratio", (341, 256))):
+        stored = process_image(photo(640, 480), ImageOptions(image_size=256, resize_mode=mode, resample=resample))
+        assert (stored.width, stored.height) == expected == decode(stored.data).size
+
+
+def test_area_enlarges_with_bicubic():
+    # Box averaging would enlarge by repeating pixels in blocks.
+    data = photo(120, 100)
+    area = process_image(data, ImageOptions(image_size=256, resample="area"))
+    bicubic = process_image(data, ImageOptions(image_size=256, resample="bicubic"))
+    assert area.sha256 == bicubic.sha256
+
+
+def test_unknown_resample_filter_is_refused():
+    with pytest.raises(ValueError, match="resample filter must be one of bicubic, bilinear, lanczos, area"):
+        ImageOptions(resample="nearest")
