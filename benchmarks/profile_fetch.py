@@ -43,7 +43,7 @@ def serve(workdir: Path, count: int) -> None:
         sys.stdin.read()
 
 
-def profile(workdir: Path, stub_decode: bool, decode_buffer_mib: int = 256) -> dict:
+def profile(workdir: Path, stub_decode: bool, decode_buffer_mib: int = 512) -> dict:
     import wit.pipeline.shard_work as shard_work
     import wit.pipeline.fetch as fetch_module
     from wit.pipeline.fetch_config import FetchConfig, ImageOptions
@@ -108,8 +108,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--urls", type=int, default=3000)
     parser.add_argument("--stub-decode", action="store_true", help="no decoding: the loop's own CPU per request")
-    parser.add_argument("--decode-buffer-mib", type=int, default=256,
-                        help="wit's --decode-buffer-mib (default %(default)s; a worker of `wit build`'s pool gets 256 / workers)")
+    parser.add_argument("--decode-buffer-mib", type=int, default=512,
+                        help="wit's --decode-buffer-mib (default %(default)s, wit's; each worker of a local pool gets its share)")
     parser.add_argument("--serve", default="", help=argparse.SUPPRESS)  # internal: the server child
     args = parser.parse_args()
     if args.serve:
