@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import logging
 import math
 import os
@@ -375,41 +376,40 @@ class Fetcher:
         if self._turns.try_take(host):
             return True
         self.stats.add("host_turn_waits")
-        parked = slot is not None and self._parked < self._max_parked
-        if parked:
-            self._parked += 1
-            self.stats.peak("parked_max", self._parked)
-            slot.release()
-        came = True
-        try:
-            async with asyncio.timeout_at(deadline):
-                await self._turns.take(host)
-        except TimeoutError:
-            came = False
-        finally:
-            if parked:
-                self._parked -= 1
-        if parked:
-            await slot.acquire()  # holding the turn meanwhile: the host's next URL waits for this one
-        return came
+        # Once the turn came, the slot is taken back holding it: the host's next URL waits for this one.
+        async with self._parked_slot(slot):
+            try:
+                async with asyncio.timeout_at(deadline):
+                    await self._turns.take(host)
+            except TimeoutError:
+                return False
+        return True
 
     async def _wait(self, delay: float, slot: asyncio.Semaphore | None, url: str = "") -> LookupFailure | None:
         """Sleep `delay`, giving the caller's download slot back meanwhile while few are parked;
         a parked `url` has its name looked up before it takes the slot back (the lookup's
         failure, if any, is returned)."""
-        if slot is None or self._parked >= self._max_parked:
+        async with self._parked_slot(slot) as parked:
             await asyncio.sleep(delay)
-            return None
-        self._parked += 1
-        self.stats.peak("parked_max", self._parked)
-        slot.release()
+            return await self.resolve_ahead(url) if parked and url else None
+
+    @contextlib.asynccontextmanager
+    async def _parked_slot(self, slot: asyncio.Semaphore | None):
+        """While the body waits, the caller's download slot (if any) goes back for other URLs,
+        as long as fewer than PARKED_PER_SLOT x --concurrency URLs are parked; it is taken again
+        when the body ends (not when it is cancelled). Yields whether it was given back."""
+        parked = slot is not None and self._parked < self._max_parked
+        if parked:
+            self._parked += 1
+            self.stats.peak("parked_max", self._parked)
+            slot.release()
         try:
-            await asyncio.sleep(delay)
-            failure = await self.resolve_ahead(url) if url else None
+            yield parked
         finally:
-            self._parked -= 1
-        await slot.acquire()
-        return failure
+            if parked:
+                self._parked -= 1
+        if parked:
+            await slot.acquire()
 
     async def resolve_ahead(self, url: str) -> LookupFailure | None:
         """Look up `url`'s host name now, so that the request, once it has a download slot, finds
