@@ -116,7 +116,7 @@ def _file_match_pairs(job: tuple[str, str]) -> tuple[np.ndarray, np.ndarray]:
     from wit.filters.chain import FilterChain, FilterConfig
 
     from wit.pipeline.filter import filter_candidate
-    from wit.pipeline.match import load_matcher
+    from wit.queries.matcher import load_matcher
     from wit.pipeline.sources import read_file
     from wit.pipeline.sources.inputs import InputFile
 

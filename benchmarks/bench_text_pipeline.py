@@ -152,7 +152,7 @@ def per_stage_costs(files: list[str], queries: str, cap: int, limit: int) -> dic
     from wit.pipeline.batches import pack_candidates, unpack_candidates
     from wit.pipeline.cap import CapThresholds, QueryRanks, match_pairs, selected_by_batch
     from wit.pipeline.dedup import keep_one_per_uid
-    from wit.pipeline.match import load_matcher
+    from wit.queries.matcher import load_matcher
     from wit.pipeline.sources import read_file
     from wit.pipeline.sources.inputs import InputFile
     from wit.core.schema import candidate_row

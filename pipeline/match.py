@@ -17,8 +17,6 @@ from wit.pipeline.batches import CandidateBatch
 from wit.pipeline.counting import COUNTS_TAG, MATCHED, CountingDoFn
 from wit.queries.matcher import load_matcher, match_candidate
 
-__all__ = ["MatchQueries", "load_matcher", "match_candidate"]
-
 
 class _MatcherHolder:
     """Shared needs a weak-referenceable object; a QueryMatcher may not be one."""

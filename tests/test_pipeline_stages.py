@@ -3,7 +3,7 @@
 import pytest
 
 from wit.pipeline.counting import counts_summary, reconcile
-from wit.pipeline.match import match_candidate
+from wit.queries.matcher import match_candidate
 from wit.core.schema import candidate_row, candidates_schema
 from wit.pipeline.write import rows_table
 from wit.queries.matcher import QueryMatcher

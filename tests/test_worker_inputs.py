@@ -45,7 +45,7 @@ def test_a_worker_loading_another_list_fails_naming_both_hashes(tmp_path):
 
 def test_the_default_list_is_checked_by_hash_too(tmp_path, monkeypatch):
     """A worker whose default list differs (another wordfreq or WordNet in its image) fails."""
-    from wit.pipeline.match import load_matcher
+    from wit.queries.matcher import load_matcher
     from wit.queries import querylist
 
     launcher_list = QueryList(texts=["red", "blue"], sources=["wordfreq"] * 2)

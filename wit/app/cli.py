@@ -140,7 +140,6 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(text.split())
 
 
-
 def entry() -> None:
     """The `wit` command (console script and `python -m wit`): main(), then a quick exit.
 
