@@ -96,15 +96,15 @@ class FetchPool:
         self._worker_config = each = worker_config(config, self.workers)
         # Set by run(): the workers stop fetching ahead and say which of those URLs are still out.
         self._ahead_stop = context.Event() if ahead is not None else None
-        # (the byte budget is shared out: each worker holds its share of the images until run())
-        selecting = dataclasses.replace(ahead, held_bytes=ahead.held_bytes // self.workers) if ahead is not None else None
+        # The byte budget is shared out: each worker holds its share of the images until run().
+        ahead_bytes = ahead.held_bytes // self.workers if ahead is not None else 0
         # Worker 0 alone reads the lists and builds the filter chain and the matcher (hundreds of
         # MB and over a CPU second with the default 500,000 queries); it puts the URLs it selects on the task
         # queue, and every worker fetches them as it fetches chunks.
         self._processes = [
             context.Process(target=_worker_main,
-                            args=(each, self._tasks, self._results, number, selecting if number == 0 else None,
-                                  self._ahead_stop),
+                            args=(each, self._tasks, self._results, number, ahead if number == 0 else None,
+                                  self._ahead_stop, ahead_bytes),
                             name=f"wit-fetch-{number}", daemon=True)
             for number in range(self.workers)
         ]
@@ -192,12 +192,15 @@ class FetchPool:
                 unfinished.discard(shard_id)
                 del candidates[shard_id]
 
+        def serve_ahead(shard_id: int, key: str, url: str) -> None:
+            served_ahead[url] += 1
+            record(shard_id, key, *ready[url])
+
         def taken_ahead(shard_id: int, key: str, url: str) -> bool:
             """Whether the sample's URL was fetched ahead: then its outcome is recorded now, or
             once it arrives, instead of the URL going to the workers again."""
             if url in ready:
-                served_ahead[url] += 1
-                record(shard_id, key, *ready[url])
+                serve_ahead(shard_id, key, url)
                 return True
             if url in pending:
                 waiting.setdefault(url, []).append((shard_id, key))
@@ -243,8 +246,7 @@ class FetchPool:
                             ready[url] = (number, *outcome)
                             pending.discard(url)
                             for shard_id, key in waiting.pop(url, ()):
-                                served_ahead[url] += 1
-                                record(shard_id, key, number, *outcome)
+                                serve_ahead(shard_id, key, url)
                     else:
                         for shard_id, key, *outcome in payload:
                             record(shard_id, key, number, *outcome)
@@ -331,11 +333,12 @@ def _progress_every() -> float:
 # ---- in a worker process ---------------------------------------------------------------------
 
 
-def _worker_main(config: FetchConfig, tasks, results, number: int, ahead=None, ahead_stop=None) -> None:
+def _worker_main(config: FetchConfig, tasks, results, number: int, ahead=None, ahead_stop=None, ahead_bytes: int = 0) -> None:
     """`ahead` (worker 0's only): the plan whose URLs it selects; `ahead_stop`: set while the
-    pool fetches ahead, until run() begins."""
+    pool fetches ahead, until run() begins; `ahead_bytes`: this worker's share of the images
+    held meanwhile."""
     try:
-        asyncio.run(_fetch_tasks(config, tasks, results, number, ahead, ahead_stop))
+        asyncio.run(_fetch_tasks(config, tasks, results, number, ahead, ahead_stop, ahead_bytes))
     except BaseException:  # noqa: BLE001 - reported to the launcher, which fails the run
         results.put(("error", number, traceback.format_exc()))
         code = 1
@@ -360,7 +363,8 @@ def _next_chunk(tasks) -> list | None:
                 return None
 
 
-async def _fetch_tasks(config: FetchConfig, tasks, results, number: int, ahead=None, ahead_stop=None) -> None:
+async def _fetch_tasks(config: FetchConfig, tasks, results, number: int, ahead=None, ahead_stop=None,
+                       ahead_bytes: int = 0) -> None:
     from wit.pipeline.fetch import ByteBudget, Fetcher, admission_limit, default_decode_threads, fetch_image
     from wit.pipeline.fetch_stats import FetchStats
 
@@ -436,7 +440,7 @@ async def _fetch_tasks(config: FetchConfig, tasks, results, number: int, ahead=N
 
             fetching_ahead = None
             if ahead_stop is not None:
-                fetching_ahead = _FetchingAhead(ahead_stop, admitted, one_ahead, end_ahead)
+                fetching_ahead = _FetchingAhead(ahead_stop, admitted, one_ahead, end_ahead, ahead_bytes)
                 if ahead is not None:
                     fetching_ahead.select(ahead, tasks)
             flusher = asyncio.ensure_future(flush_periodically())
@@ -444,7 +448,7 @@ async def _fetch_tasks(config: FetchConfig, tasks, results, number: int, ahead=N
             try:
                 while (chunk := await loop.run_in_executor(reader, _next_chunk, tasks)) is not None:
                     if isinstance(chunk, tuple):  # ("ahead", urls) from worker 0
-                        await fetching_ahead.fetch(chunk)
+                        await fetching_ahead.fetch(chunk[1])
                         continue
                     for shard_id, key, url in chunk:
                         await admitted.acquire()
@@ -471,13 +475,13 @@ class _FetchingAhead:
     queue. Every worker fetches the URLs it takes from there until end() (the launcher's run()
     began: later ones are dropped) or cancel()."""
 
-    def __init__(self, stop, admitted: asyncio.Semaphore, fetch_one, report_end):
+    def __init__(self, stop, admitted: asyncio.Semaphore, fetch_one, report_end, bytes_left: int):
         # `admitted`: the worker's places for URLs being looked up or downloaded, as for chunks
         self.stop, self.admitted, self.fetch_one, self.report_end = stop, admitted, fetch_one, report_end
         self.flying: set[str] = set()  # URLs whose outcome is not yet sent
         self.tasks: set[asyncio.Task] = set()
         self.ended = False
-        self.bytes_left: int | None = None  # this worker's share of the byte budget, from the first item
+        self.bytes_left = bytes_left  # what is left of this worker's share of the images held
         self._selecting: ThreadPoolExecutor | None = None
 
     def select(self, plan, tasks) -> None:
@@ -492,7 +496,7 @@ class _FetchingAhead:
         try:
             urls = kept_urls(plan)
             while not self.ended and not self.stop.is_set() and (batch := list(itertools.islice(urls, CHUNK_SAMPLES))):
-                item = ("ahead", batch, plan.held_bytes)  # held_bytes: each worker's share
+                item = ("ahead", batch)
                 while not self.ended and not self.stop.is_set():
                     try:
                         tasks.put(item, timeout=RESULTS_FLUSH_S)
@@ -502,11 +506,8 @@ class _FetchingAhead:
         except Exception as exc:  # noqa: BLE001 - fetching ahead is an optimisation: the text side reports bad input
             log.warning("fetch ahead stopped: %s: %s", type(exc).__name__, exc)
 
-    async def fetch(self, item) -> None:
-        """Start fetching the URLs of one ("ahead", urls, held bytes) item, as slots free up."""
-        _, urls, held_bytes = item
-        if self.bytes_left is None:
-            self.bytes_left = held_bytes
+    async def fetch(self, urls: list[str]) -> None:
+        """Start fetching the URLs of one ("ahead", urls) item, as slots free up."""
         for url in urls:
             if self.ended or self.bytes_left <= 0:
                 return  # never claimed: the launcher fetches it as any other URL
