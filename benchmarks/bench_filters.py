@@ -173,22 +173,22 @@ def bench_lid(data: Path, backends: list[str], quick: bool, threshold: float) ->
             # more), mostly English lines in other languages' files ('advanced search'), which no
             # English detector should reject; the F1 at 1:3 with them left out of the others.
             vocabulary = language.english_vocabulary()
-            noise = [
+            noise = {
                 i for i, (text, lang) in enumerate(sample)
                 if lang != "en" and len(words := language.words_of(text)) >= 2 and all(w in vocabulary for w in words)
-            ]
-            noise_set = set(noise)
-            entry["fp_english_words_only"] = sum(scores[i] >= threshold for i in noise)
+            }
             # and those without a lowercase word, which the cascade keeps on purpose (names, Title Case)
             no_lowercase = {i for i, (text, lang) in enumerate(sample)
                             if lang != "en" and not language._LOWERCASE_START.search(text)}
+
+            def f1_1to3_without(left_out: set[int]) -> float:
+                kept = [(s, g) for i, (s, g) in enumerate(zip(scores, gold)) if i not in left_out]
+                return round(english_f1([g for _, g in kept], [s >= threshold for s, _ in kept])["f1_1to3"], 4)
+
+            entry["fp_english_words_only"] = sum(scores[i] >= threshold for i in noise)
             entry["fp_no_lowercase_word"] = sum(scores[i] >= threshold for i in no_lowercase)
-            named = [(s, g) for i, (s, g) in enumerate(zip(scores, gold)) if i not in no_lowercase]
-            entry["f1_1to3_without_no_lowercase_word"] = round(
-                english_f1([g for _, g in named], [s >= threshold for s, _ in named])["f1_1to3"], 4)
-            clean = [(s, g) for i, (s, g) in enumerate(zip(scores, gold)) if i not in noise_set]
-            entry["f1_1to3_without_english_words_only"] = round(
-                english_f1([g for _, g in clean], [s >= threshold for s, _ in clean])["f1_1to3"], 4)
+            entry["f1_1to3_without_no_lowercase_word"] = f1_1to3_without(no_lowercase)
+            entry["f1_1to3_without_english_words_only"] = f1_1to3_without(noise)
             # Stability: the same figures on each half of every language file (odd / even lines).
             for half in (0, 1):
                 scored = split_half(list(zip(scores, gold)), half)
