@@ -93,7 +93,7 @@ def install(prefix: str) -> None:
     wait = fetch.Fetcher._wait
 
     async def timed_wait(self, delay, slot, url=""):
-        event("wait", parked=not (slot is None or self._parked >= self._max_parked))
+        event("wait", parked=self.can_park(slot))
         try:
             return await wait(self, delay, slot, url)
         finally:

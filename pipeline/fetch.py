@@ -393,12 +393,16 @@ class Fetcher:
             await asyncio.sleep(delay)
             return await self.resolve_ahead(url) if parked and url else None
 
+    def can_park(self, slot: asyncio.Semaphore | None) -> bool:
+        """Whether a URL waiting now would give its download slot back (`_parked_slot`)."""
+        return slot is not None and self._parked < self._max_parked
+
     @contextlib.asynccontextmanager
     async def _parked_slot(self, slot: asyncio.Semaphore | None):
         """While the body waits, the caller's download slot (if any) goes back for other URLs,
         as long as fewer than PARKED_PER_SLOT x --concurrency URLs are parked; it is taken again
         when the body ends (not when it is cancelled). Yields whether it was given back."""
-        parked = slot is not None and self._parked < self._max_parked
+        parked = self.can_park(slot)
         if parked:
             self._parked += 1
             self.stats.peak("parked_max", self._parked)
