@@ -583,17 +583,15 @@ def _c_cascade() -> Callable[[str], LanguageGuess]:
     prediction, which cost more than the prediction. The constants and word lists come from here,
     so identify_cascade stays the one definition (and the reference tests/test_cascade_c.py
     compares it with on every lid-dev line, the real captions and random text)."""
+    return c_cascade_with()
+
+
+def c_cascade_with(**override) -> Callable[[str], LanguageGuess]:
+    """A new C cascade with this module's constants and lists, `override` replacing any of its
+    keyword arguments (tests and grids vary one; _c_cascade is the process's cached default)."""
     from wit.filters import _fastlid
 
-    return _fastlid.Cascade(
-        _fastlid_model(),
-        english_vocabulary(),
-        known_english_words(),
-        LanguageGuess,
-        VOCABULARY_DECIDES,
-        UNKNOWN_WORD_PENALTY,
-        FASTTEXT_MAX_CHARS,
-        FOREIGN_SCRIPT_MAX_CHARS,
+    arguments = dict(
         restore=_restore_cascade,
         names_confident=NAMES_CONFIDENT,
         rare_words=rare_english_words(),
@@ -603,6 +601,18 @@ def _c_cascade() -> Callable[[str], LanguageGuess]:
         one_word_unseen_penalty=ONE_WORD_UNSEEN_PENALTY,
         long_title_words=LONG_TITLE_WORDS,
         long_title_unknown_share=LONG_TITLE_UNKNOWN_SHARE,
+    )
+    arguments.update(override)
+    return _fastlid.Cascade(
+        _fastlid_model(),
+        english_vocabulary(),
+        known_english_words(),
+        LanguageGuess,
+        VOCABULARY_DECIDES,
+        UNKNOWN_WORD_PENALTY,
+        FASTTEXT_MAX_CHARS,
+        FOREIGN_SCRIPT_MAX_CHARS,
+        **arguments,
     )
 
 

@@ -296,22 +296,10 @@ def test_long_title_case_line_of_words_english_does_not_know_is_evidence(identif
 def test_c_cascade_long_title_words_is_its_constant():
     """The C cascade reads LONG_TITLE_WORDS and LONG_TITLE_UNKNOWN_SHARE from filters/language.py;
     0 words turns the rule off, and a negative count is refused."""
-    from wit.filters import _fastlid
-
-    def c_cascade(**override):
-        arguments = dict(
-            names_confident=language.NAMES_CONFIDENT, rare_words=language.rare_english_words(),
-            unseen_word_penalty=language.UNSEEN_WORD_PENALTY, pair_known_word_weight=language.PAIR_KNOWN_WORD_WEIGHT,
-            pair_unseen_word_penalty=language.PAIR_UNSEEN_WORD_PENALTY,
-            one_word_unseen_penalty=language.ONE_WORD_UNSEEN_PENALTY, long_title_words=language.LONG_TITLE_WORDS,
-            long_title_unknown_share=language.LONG_TITLE_UNKNOWN_SHARE)
-        arguments.update(override)
-        return _fastlid.Cascade(language._fastlid_model(), language.english_vocabulary(), language.known_english_words(),
-                                language.LanguageGuess, language.VOCABULARY_DECIDES, language.UNKNOWN_WORD_PENALTY,
-                                language.FASTTEXT_MAX_CHARS, language.FOREIGN_SCRIPT_MAX_CHARS, **arguments)
+    c_cascade = language.c_cascade_with
 
     text = "Nuevas Canciones Populares Para Bailar Toda La Noche"
-    assert c_cascade()(text) == language.get_identifier("cascade")(text)
+    assert c_cascade()(text) == language.get_identifier("cascade")(text) == language.identify_cascade(text)
     assert c_cascade()(text).english < 0.4 <= c_cascade(long_title_words=0)(text).english
     assert c_cascade(long_title_words=len(language.words_of(text)) + 1)(text).english >= 0.4
     # 3 of its 8 words are known to English: unknown share 5/8
