@@ -191,6 +191,16 @@ static int camera_content_first(Scanner *self, const char *text, const char *low
             after_gear = 1;
             continue;
         }
+        if (hyphens) { /* maybe a maker, a hyphen and a code ('Zenit-E': camera.is_camera_model_name) */
+            Py_ssize_t dash = start;
+            while (text[dash] != '-') dash++;
+            int maker = dash > start ? in_set(self->camera_words, lower + start, dash - start) : 0;
+            if (maker < 0) return -1;
+            if (maker) {
+                after_gear = anchored = 1;
+                continue;
+            }
+        }
         return 1;
     }
     return 0;

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 
-from wit.filters.catalogue import is_series_code
+from wit.filters.catalogue import is_camera_model_name
 
 IMAGE_EXTENSIONS = (
     "jpg jpeg jpe jfif png gif webp bmp tif tiff svg ico heic heif avif raw cr2 nef arw dng orf rw2 "
@@ -165,8 +165,8 @@ def looks_like_file_name(text: str) -> bool:
     if " " not in text.strip():
         # One token: a file name without extension when it holds digits or separators
         # ('GOPR0415', 'P6120093', 'image0001', 'lake-view-31337_640'), unless it is a camera's
-        # EXIF model name ('DMC-FZ1000', 'ILCE-7M3'), which the camera rule takes.
-        if is_series_code(text.strip()):
+        # EXIF model name ('DMC-FZ1000', 'ILCE-7M3', 'E-M5MarkIII'), which the camera rule takes.
+        if is_camera_model_name(text.strip()):
             return False
         return any(ch.isdigit() for ch in text) or "_" in text
     return False
