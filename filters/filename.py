@@ -38,6 +38,11 @@ _DIMENSIONS = re.compile(r"\s*\(\s*\d+\s*(?:[x×X]\s*\d+\s*)?\)\s*$")
 TOOL_NAME_PATTERNS = (
     "screenshot", r"screen\s*shot", "capture", "captura", "bildschirmfoto", "schermata", "skärmbild",
     "whatsapp", "signal", "telegram", "snapchat", "untitled", r"copy\s+of",
+    # Screenshot tools in other languages (Dutch, Polish, Norwegian, Danish, Swedish, Finnish,
+    # Czech, Hungarian, Turkish, Russian, Greek, Japanese, Chinese): a file name whatever the language.
+    "schermafbeelding", r"zrzut\s+ekranu", "skjermbilde", "skærmbillede", "skärmavbild", "kuvakaappaus",
+    r"snímek\s+obrazovky", "képernyőkép", r"ekran\s+görüntüsü", r"снимок\s+экрана", r"στιγμιότυπο\s+οθόνης",
+    "スクリーンショット", "屏幕截图", "截屏",
 )
 # Words in front of a sequence number: 'photo 3 of 12'.
 SEQUENCE_WORDS = ("photo", "image", "picture", "pic", "slide", "img")
@@ -77,11 +82,13 @@ GENERIC_FILE_WORDS = frozenset(
     medium big full hd scaled resized resize crop cropped edit edited final new old copy version
     draft scan scanned file files logo header banner bg background hero featured upload uploads
     wp content default main cover profile prof avatar headshot slide slider sample test temp
-    tmp web online dsc dscn dscf pxl gopr mvi vid pano dcim istockphoto shutterstock
+    tmp web online size dsc dscn dscf pxl gopr mvi vid pano dcim istockphoto shutterstock
     gettyimages adobestock depositphotos dreamstime stock jpg jpeg png gif webp mp
+    schermafbeelding zrzut ekranu skjermbilde skærmbillede skärmavbild kuvakaappaus snímek obrazovky
+    képernyőkép ekran görüntüsü снимок экрана στιγμιότυπο οθόνης スクリーンショット 屏幕截图 截屏
     """.split()
 )
-STOP_WORDS = frozenset("a an the of for to in on at by with and or um de di du la le el at am pm".split())
+STOP_WORDS = frozenset("a an the of for to in on at by with and or um de di du la le el at am pm kl klo в".split())
 
 _SEPARATORS = re.compile(r"[\s_\-.+,;:()\[\]{}/\\|#~=&]+")
 _VOWELS = set("aeiouyäöüåéèêáàíóúâîôûæø")
@@ -118,9 +125,19 @@ def _is_glued_code(token: str) -> bool:
     return any(len(h) == 1 for h in humps) or (token[0].islower() and any(h[0].isupper() for h in humps[1:]))
 
 
+# A web tool's domain or an app's package id in an export's name ('ezgif.com-resize',
+# 'Screenshot_..._com.example.app'): where the file came from, not what it shows.
+# Only where the name goes on after it ('-', '_'): a caption that is a URL is the boilerplate rule's.
+_DOMAIN_OR_PACKAGE = re.compile(
+    r"(?<=[_-])(?:com|org|net)(?:\.[a-z]\w*)+|\b[a-z][\w-]*\.(?:com|org|net|io)(?=[-_])", re.IGNORECASE
+)
+
+
 def name_part(text: str) -> str:
-    """The caption without its extension, dimension suffix and 'Copy of' prefix."""
+    """The caption without its extension, dimension suffix, 'Copy of' prefix and tool domains."""
     name = _EXTENSION.sub("", text)
+    if ".com" in name or ".org" in name or ".net" in name or ".io" in name or "com." in name:
+        name = _DOMAIN_OR_PACKAGE.sub(" ", name)
     name = _DIMENSIONS.sub("", name)
     name = _NUMERIC_SUFFIX.sub("", name)
     name = _COPY_OF.sub("", name)
