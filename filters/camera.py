@@ -286,14 +286,14 @@ EDITION_WORDS = frozenset("pro plus ultra max mini lite se neo classic mark mk i
 
 
 def _names_a_model(tokens: list[str], index: int) -> bool:
-    """Whether the token after tokens[index] is an edition word or a code of letters and digits."""
+    """Whether the token after tokens[index] is an edition word, one capital ('Typhoon H') or a
+    code of letters and digits."""
     if index + 1 >= len(tokens):
         return False
     following = tokens[index + 1].strip(_TOKEN_EDGE)
-    if following.lower() in EDITION_WORDS or (following.isupper() and following.isalpha() and len(following) <= 3):
+    if following.lower() in EDITION_WORDS or (following.isupper() and following.isalpha() and len(following) == 1):
         return True
-    if following.isdigit():
-        return len(following) <= 3  # 'Trip 35'; a year after a name ('Expo 2010') is no model
+    # A code of letters and digits ('2S'); a bare number is not enough ('Canon Tower 3').
     return any(ch.isdigit() for ch in following) and any(ch.isalpha() for ch in following)
 
 
