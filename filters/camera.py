@@ -112,7 +112,8 @@ _SHOP_CATEGORY = re.compile(
     re.IGNORECASE,
 )
 # A price makes any camera string a shop listing: '$1,499', '1.299 €', 'USD 899'.
-_PRICE = re.compile(r"[$£€¥]\s?\d|\d\s?(?:€|eur|usd|gbp)\b|\b(?:usd|eur|gbp|rs\.?)\s?\d", re.IGNORECASE)
+# Rupees only as 'Rs' or 'Rs.': 'RS 1' is a model's suffix ('ONE RS 1-Inch').
+_PRICE = re.compile(r"[$£€¥₹]\s?\d|\d\s?(?:€|eur|usd|gbp)\b|\b(?:usd|eur|gbp|(?-i:Rs)\.?)\s?\d", re.IGNORECASE)
 STOP_WORDS = frozenset("a an the of for to in on at by with and or from my".split())
 
 _EXPOSURE = re.compile(
@@ -169,8 +170,8 @@ def _is_hyphenated_acronym(token: str) -> bool:
     return len(token) <= 7 and all(0 < len(part) <= 3 and part.isalpha() for part in parts)
 
 
-# Stripped from both ends of a token; '+' for phone names such as 'Pro+'.
-_TOKEN_EDGE = ".'\"!?-–—/+"
+# Stripped from both ends of a token; '+' for phone names such as 'Pro+', '*' for Zeiss's 'T*'.
+_TOKEN_EDGE = ".'\"!?-–—/+*"
 
 
 class _Tokens:

@@ -89,7 +89,10 @@ SUPPLEMENT = {
     # Camera lines lensfun 0.3.3 lacks (newer compacts, action cameras, instant cameras).
     "camera_lines": (
         "exilim pixpro osmo instax gfx virb om-d rebel ixus elph powershot coolpix lumix cybershot cyber-shot "
-        "xf xc ef ef-s rf-s nokton summilux summicron helios batis milvus otus d-lux eos"
+        "xf xc ef ef-s rf-s nokton summilux summicron helios batis milvus otus d-lux eos "
+        # lens series of older and rangefinder lenses that lensfun 0.3.3 lacks
+        "tessar sonnar biogon xenar hexanon sekor yashinon tominon industar elmar elmarit hektor summar summaron "
+        "noctilux angulon skopar heliar septon serenar lanthar symmar componon"
     ).split(),
     # Words of camera lines that are everyday words: gear only beside a real camera signal.
     "everyday_line_words": (
