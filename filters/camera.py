@@ -142,11 +142,17 @@ _EXIF_VALUE_PHRASES = re.compile(
 # Words of those phrases, otherwise content: filters/prechecks.py passes them to the C scanner as
 # not content, so it never proves a caption holding one clean before the rule has read the phrase.
 EXIF_PHRASE_WORDS = frozenset("did didn't not no fire fired pictures picture still".split())
+# Keys photo sites put before a gear list ('Device: ...', 'Gear: ...'): a key, not content, when a
+# ':' follows. Also passed to the C scanner as not content, for the same reason as the phrases.
+GEAR_LIST_KEYS = frozenset("device gear equipment setup".split())
+_GEAR_LIST_KEY = re.compile(r"(?:^|(?<=[,;|/]))\s*(?:" + "|".join(GEAR_LIST_KEYS) + r")\s*:", re.IGNORECASE)
 
 
 def _exif_values_as_gear(text: str) -> str:
     """'..., Flash did not fire' -> '..., flash'; 'SAMSUNG CAMERA PICTURES' and 'KODAK DIGITAL STILL
-    CAMERA' -> '... digital camera'."""
+    CAMERA' -> '... digital camera'; 'Gear: ...' -> ' ...'."""
+    if ":" in text:
+        text = _GEAR_LIST_KEY.sub(" ", text)
     lower = text.lower()
     if "fire" not in lower and "flash" not in lower and "picture" not in lower and "still" not in lower:
         return text
