@@ -31,9 +31,9 @@ def is_series_code(token: str) -> bool:
     return len(prefix) >= 3 or any(ch.isalpha() for ch in code)
 
 
-# A model code with its version glued on ('E-M5MarkIII', 'EOS5DMkIV', 'A7RM4' is not one: 'M4' is
+# A model code with its version glued on ('E-M5MarkIII', 'EOS5DMkIV'; 'A7RM4' is not one: 'M4' is
 # no version word): makers' EXIF model names, never file counters.
-_GLUED_MARK = re.compile(r"\d(?:mark|mk)(?:i{1,3}|iv|vi{0,3}|\d)$", re.IGNORECASE)
+_GLUED_MARK = re.compile(r"\d[a-z]{0,2}(?:mark|mk)(?:i{1,3}|iv|vi{0,3}|\d)$", re.IGNORECASE)
 
 
 # One-word camera and phone makers (lensfun's and the supplement's): 'Zenit-E', 'Kiev-88' join

@@ -82,7 +82,7 @@ GENERIC_FILE_WORDS = frozenset(
     medium big full hd scaled resized resize crop cropped edit edited final new old copy version
     draft scan scanned file files logo header banner bg background hero featured upload uploads
     wp content default main cover profile prof avatar headshot slide slider sample test temp
-    tmp web online size dsc dscn dscf pxl gopr mvi vid pano dcim istockphoto shutterstock
+    tmp web online size document documents dsc dscn dscf pxl gopr mvi vid pano dcim istockphoto shutterstock
     gettyimages adobestock depositphotos dreamstime stock jpg jpeg png gif webp mp
     schermafbeelding zrzut ekranu skjermbilde skærmbillede skärmavbild kuvakaappaus snímek obrazovky
     képernyőkép ekran görüntüsü снимок экрана στιγμιότυπο οθόνης スクリーンショット 屏幕截图 截屏
