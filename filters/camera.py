@@ -31,7 +31,8 @@ from __future__ import annotations
 import re
 
 from wit.filters.catalogue import CATALOGUE as _CATALOGUE
-from wit.filters.catalogue import CATALOGUE_PATH, MODEL_SERIES, is_camera_model_name, is_series_code  # noqa: F401  (re-exported)
+from wit.filters.catalogue import CATALOGUE_PATH, MODEL_SERIES, is_series_code  # noqa: F401  (re-exported)
+from wit.filters.catalogue import is_camera_model_name
 
 _SUPPLEMENT = _CATALOGUE["supplement"]
 # Everyday English words among the catalogue's words (wordfreq Zipf >= 3.0): gear only beside a signal.
@@ -137,7 +138,7 @@ _EXIF_DEFAULT = re.compile(r"\bdigital\s+(?:still\s+)?camera\b|^\s*sony\s+dsc\s*
 _EXIF_VALUE_PHRASES = re.compile(
     r"\b(?:(?:flash\s+)?(?:did\s+not|didn't|not)\s+fired?|flash\s+fired|no\s+flash)\b"
     r"|\b(camera\s+pictures?|digital\s+still\s+camera)\b",
-    re.IGNORECASE
+    re.IGNORECASE,
 )
 # Words of those phrases, otherwise content: filters/prechecks.py passes them to the C scanner as
 # not content, so it never proves a caption holding one clean before the rule has read the phrase.
@@ -157,6 +158,8 @@ def _exif_values_as_gear(text: str) -> str:
     if "fire" not in lower and "flash" not in lower and "picture" not in lower and "still" not in lower:
         return text
     return _EXIF_VALUE_PHRASES.sub(lambda m: "digital camera" if m.group(1) else "flash", text)
+
+
 _TOKEN = re.compile(r"[^\s,;·|•:()\[\]{}@=]+")
 _ALPHA = re.compile(r"[^\W\d_]+")
 
