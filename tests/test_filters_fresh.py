@@ -44,7 +44,7 @@ def test_the_fresh_sets_are_balanced_disjoint_and_not_dev_strings(shared_data):
 
 
 # (camera recall, file-name precision, file-name recall, keep recall) reached, rounded down.
-FLOORS = {"tune": (0.97, 1.00, 1.00, 0.96), "holdout": (0.90, 0.96, 1.00, 0.96)}
+FLOORS = {"tune": (0.97, 1.00, 1.00, 0.96), "holdout": (0.84, 0.96, 1.00, 0.98)}
 
 
 @pytest.mark.parametrize("name", ["tune", "holdout"])
