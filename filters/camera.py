@@ -32,6 +32,7 @@ import re
 
 from wit.filters.catalogue import CATALOGUE as _CATALOGUE
 from wit.filters.catalogue import CATALOGUE_PATH, MODEL_SERIES, is_series_code  # noqa: F401  (re-exported)
+from wit.filters.catalogue import is_camera_model_name
 
 _SUPPLEMENT = _CATALOGUE["supplement"]
 # Everyday English words among the catalogue's words (wordfreq Zipf >= 3.0): gear only beside a signal.
@@ -96,8 +97,11 @@ CONTEXT_WORDS = (
 ) - CAMERA_BRANDS - DEVICE_BRANDS - GEAR_WORDS
 # Product nouns and link words that make a camera string a shop title.
 PRODUCT_NOUNS = frozenset("camera cameras lens lenses body kit bundle".split())
+_LISTING_COLOURS = "black|silver|white|red|blue|grey|gray|green|pink|gold|brown|beige|orange|yellow|purple|graphite"
 LISTING_LINKS = re.compile(
-    r"\b(?:with|w/|for|includes?|including|bundle|kit|and)\b|\+|\((?:black|silver|white|red|blue|grey|gray)\)",
+    r"\b(?:with|w/|for|includes?|including|bundle|kit|and)\b|\+|\((?:" + _LISTING_COLOURS + r")\)"
+    # A colour variant after a dash or comma at the end: '... Digital Camera - Black', '... Body, Silver'.
+    r"|(?:\s[-–—]|,)\s*(?:" + _LISTING_COLOURS + r")\s*$",
     re.IGNORECASE,
 )
 # A camera's kind before 'camera', 'camera body' or 'body only' names a product the way shops
@@ -109,7 +113,8 @@ _SHOP_CATEGORY = re.compile(
     re.IGNORECASE,
 )
 # A price makes any camera string a shop listing: '$1,499', '1.299 €', 'USD 899'.
-_PRICE = re.compile(r"[$£€¥]\s?\d|\d\s?(?:€|eur|usd|gbp)\b|\b(?:usd|eur|gbp|rs\.?)\s?\d", re.IGNORECASE)
+# Rupees only as 'Rs' or 'Rs.': 'RS 1' is a model's suffix ('ONE RS 1-Inch').
+_PRICE = re.compile(r"[$£€¥₹]\s?\d|\d\s?(?:€|eur|usd|gbp)\b|\b(?:usd|eur|gbp|(?-i:Rs)\.?)\s?\d", re.IGNORECASE)
 STOP_WORDS = frozenset("a an the of for to in on at by with and or from my".split())
 
 _EXPOSURE = re.compile(
@@ -127,6 +132,34 @@ _EXPOSURE_ANYWHERE = re.compile(
 )
 _SHOT_ON = re.compile(r"^\s*(?:shot|taken|captured|photographed)\s+(?:on|with)\b", re.IGNORECASE)
 _EXIF_DEFAULT = re.compile(r"\bdigital\s+(?:still\s+)?camera\b|^\s*sony\s+dsc\s*$", re.IGNORECASE)
+# EXIF values written out in words: the Flash tag's ('Flash did not fire', 'no flash') and makers'
+# default descriptions other than 'DIGITAL CAMERA' ('SAMSUNG CAMERA PICTURES'). The rule reads
+# them as the gear words they stand for.
+_EXIF_VALUE_PHRASES = re.compile(
+    r"\b(?:(?:flash\s+)?(?:did\s+not|didn't|not)\s+fired?|flash\s+fired|no\s+flash)\b"
+    r"|\b(camera\s+pictures?|digital\s+still\s+camera)\b",
+    re.IGNORECASE,
+)
+# Words of those phrases, otherwise content: filters/prechecks.py passes them to the C scanner as
+# not content, so it never proves a caption holding one clean before the rule has read the phrase.
+EXIF_PHRASE_WORDS = frozenset("did didn't not no fire fired pictures picture still".split())
+# Keys photo sites put before a gear list ('Device: ...', 'Gear: ...'): a key, not content, when a
+# ':' follows. Also passed to the C scanner as not content, for the same reason as the phrases.
+GEAR_LIST_KEYS = frozenset("device gear equipment setup".split())
+_GEAR_LIST_KEY = re.compile(r"(?:^|(?<=[,;|/]))\s*(?:" + "|".join(GEAR_LIST_KEYS) + r")\s*:", re.IGNORECASE)
+
+
+def _exif_values_as_gear(text: str) -> str:
+    """'..., Flash did not fire' -> '..., flash'; 'SAMSUNG CAMERA PICTURES' and 'KODAK DIGITAL STILL
+    CAMERA' -> '... digital camera'; 'Gear: ...' -> ' ...'."""
+    if ":" in text:
+        text = _GEAR_LIST_KEY.sub(" ", text)
+    lower = text.lower()
+    if "fire" not in lower and "flash" not in lower and "picture" not in lower and "still" not in lower:
+        return text
+    return _EXIF_VALUE_PHRASES.sub(lambda m: "digital camera" if m.group(1) else "flash", text)
+
+
 _TOKEN = re.compile(r"[^\s,;·|•:()\[\]{}@=]+")
 _ALPHA = re.compile(r"[^\W\d_]+")
 
@@ -146,8 +179,8 @@ def _is_hyphenated_acronym(token: str) -> bool:
     return len(token) <= 7 and all(0 < len(part) <= 3 and part.isalpha() for part in parts)
 
 
-# Stripped from both ends of a token; '+' for phone names such as 'Pro+'.
-_TOKEN_EDGE = ".'\"!?-–—/+"
+# Stripped from both ends of a token; '+' for phone names such as 'Pro+', '*' for Zeiss's 'T*'.
+_TOKEN_EDGE = ".'\"!?-–—/+*"
 
 
 class _Tokens:
@@ -179,22 +212,25 @@ def _scan_tokens(text: str, stop_at: int) -> _Tokens:
     # a maker, line or short code has been seen: 'Ferrari F40 Berlinetta' has none) a model code, an
     # acronym or an exposure value: a capitalised unknown name right after one may be a line word
     # (_may_be_line_word). filters/_rulescan.c passes over such names to the same rule.
-    after_gear = anchored = False
-    for raw in _TOKEN.findall(text):
+    after_gear = anchored = after_brand = False
+    tokens = _TOKEN.findall(text)
+    for index, raw in enumerate(tokens):
         stripped = raw.strip(_TOKEN_EDGE)
         token = stripped.lower()
         if not token:
             continue
-        previous = after_gear
-        after_gear = False
+        previous, previous_brand = after_gear, after_brand
+        after_gear = after_brand = False
         if token in CAMERA_BRANDS:
-            found.signal = after_gear = anchored = True
+            found.signal = after_gear = anchored = after_brand = True
             found.strong += 1
             continue
         if token in DEVICE_BRANDS:
             found.device_brand = True
             continue
         if token in GEAR_WORDS or token in STOP_WORDS:
+            if token in SHORT_CODES and stripped.isupper():
+                found.model_code = True  # 'AF', 'DG' in capitals: a code in a model's name ('Hexar AF')
             continue
         if token in CONTEXT_WORDS:
             found.context += 1
@@ -209,7 +245,23 @@ def _scan_tokens(text: str, stop_at: int) -> _Tokens:
                 found.model_code = True
                 after_gear = anchored
                 continue
+            if previous_brand and stripped.isupper() and len(stripped) <= 5 and token not in _known_english():
+                # Capitals right after a camera maker that English does not know ('Bronica ETRS').
+                found.model_code = True
+                after_gear = anchored
+                continue
+            if previous_brand and stripped[0].isupper() and _names_a_model(tokens, index):
+                # A word English knows between a camera maker and an edition word or a model
+                # code ('Insta360 Ace Pro', 'DJI Air 2S'): the model's name, not content.
+                found.line_words += 1
+                found.model_code = after_gear = True
+                continue
         else:
+            if "-" in stripped and is_camera_model_name(stripped) and not any(ch.isdigit() for ch in stripped):
+                # A maker, a hyphen and a capital code ('Zenit-E'); with digits it is a model code below.
+                found.signal = found.model_code = anchored = after_gear = True
+                found.strong += 1
+                continue
             if _EXPOSURE.match(token):
                 found.signal = found.exposure = True
                 after_gear = anchored
@@ -217,13 +269,13 @@ def _scan_tokens(text: str, stop_at: int) -> _Tokens:
             if _is_model_code(stripped):
                 found.model_code = True
                 after_gear = anchored
-                if is_series_code(stripped):
+                if is_camera_model_name(stripped):
                     found.signal = True
                     found.strong += 1
                 continue
-            if token.isdigit():
-                # 'Pixel 7', 'iPhone 13': a device line and a number. A name after a bare number
-                # ('2019 Ford') is no line word.
+            if token.isdigit() or _DECIMAL.fullmatch(token):
+                # 'Pixel 7', 'iPhone 13', 'Nokia 7.2': a device line and a number. A name after a
+                # bare number ('2019 Ford') is no line word.
                 found.model_code = True
                 continue
             if not _ALPHA.search(token):
@@ -236,6 +288,23 @@ def _scan_tokens(text: str, stop_at: int) -> _Tokens:
         if found.content >= stop_at:
             break
     return found
+
+
+_DECIMAL = re.compile(r"\d+\.\d+")
+# Words makers put after a model's name ('Insta360 Ace Pro', 'Mavic 3 Classic').
+EDITION_WORDS = frozenset("pro plus ultra max mini lite se neo classic mark mk ii iii iv v vi".split())
+
+
+def _names_a_model(tokens: list[str], index: int) -> bool:
+    """Whether the token after tokens[index] is an edition word, one capital ('Typhoon H') or a
+    code of letters and digits."""
+    if index + 1 >= len(tokens):
+        return False
+    following = tokens[index + 1].strip(_TOKEN_EDGE)
+    if following.lower() in EDITION_WORDS or (following.isupper() and following.isalpha() and len(following) == 1):
+        return True
+    # A code of letters and digits ('2S'); a bare number is not enough ('Canon Tower 3').
+    return any(ch.isdigit() for ch in following) and any(ch.isalpha() for ch in following)
 
 
 def after_gear_line_word(after_gear: bool, stripped: str) -> bool:
@@ -324,9 +393,10 @@ def is_camera_metadata(text: str) -> bool:
     """True when the caption is only camera, lens, EXIF or exposure metadata."""
     if sum(map(text.count, KEY_VALUE_SEPARATORS)) >= 2 and is_exif_dump(text):
         return True
+    text = _exif_values_as_gear(text)
     # Most captions hold a content word early on, which settles it before any regex runs.
     found = _scan_tokens(text, stop_at=1)
-    if found.content > 0 or not _has_camera_hint(text):
+    if found.content > 0 or not (found.strong or _has_camera_hint(text)):
         return False
     if found.line_words and not (found.strong and (found.model_code or found.exposure)):
         return False  # capitalised names without a camera maker and a model code are content
@@ -347,7 +417,8 @@ def strip_camera_suffix(text: str) -> str:
     """Remove trailing segments that are only camera/EXIF metadata or a file name.
 
     The rest must keep at least two content words, so a caption is never reduced to a stub;
-    a caption that is only metadata is left whole for the drop rules to count.
+    a caption that is only metadata, or only a file name with a comma in it, is left whole for
+    the drop rules to count.
     """
     if not _may_have_separator(text) or not _SUFFIX_SEPARATOR.search(text):
         return text
@@ -364,8 +435,8 @@ def strip_camera_suffix(text: str) -> str:
             keep -= 1
             continue
         break
-    if keep == len(parts):
-        return text
+    if keep == len(parts) or is_file_name(text):
+        return text  # nothing to strip, or the whole caption is one file name ('Photo May 3, 9 41 12 AM.jpg')
     head = parts[0] + "".join(sep + part for sep, part in zip(seps[: keep - 1], parts[1:keep]))
     if classify(head)[0] < 2:
         return text

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 
-from wit.filters.catalogue import is_series_code
+from wit.filters.catalogue import is_camera_model_name
 
 IMAGE_EXTENSIONS = (
     "jpg jpeg jpe jfif png gif webp bmp tif tiff svg ico heic heif avif raw cr2 nef arw dng orf rw2 "
@@ -38,6 +38,11 @@ _DIMENSIONS = re.compile(r"\s*\(\s*\d+\s*(?:[x×X]\s*\d+\s*)?\)\s*$")
 TOOL_NAME_PATTERNS = (
     "screenshot", r"screen\s*shot", "capture", "captura", "bildschirmfoto", "schermata", "skärmbild",
     "whatsapp", "signal", "telegram", "snapchat", "untitled", r"copy\s+of",
+    # Screenshot tools in other languages (Dutch, Polish, Norwegian, Danish, Swedish, Finnish,
+    # Czech, Hungarian, Turkish, Russian, Greek, Japanese, Chinese): a file name whatever the language.
+    "schermafbeelding", r"zrzut\s+ekranu", "skjermbilde", "skærmbillede", "skärmavbild", "kuvakaappaus",
+    r"snímek\s+obrazovky", "képernyőkép", r"ekran\s+görüntüsü", r"снимок\s+экрана", r"στιγμιότυπο\s+οθόνης",
+    "スクリーンショット", "屏幕截图", "截屏",
 )
 # Words in front of a sequence number: 'photo 3 of 12'.
 SEQUENCE_WORDS = ("photo", "image", "picture", "pic", "slide", "img")
@@ -77,11 +82,13 @@ GENERIC_FILE_WORDS = frozenset(
     medium big full hd scaled resized resize crop cropped edit edited final new old copy version
     draft scan scanned file files logo header banner bg background hero featured upload uploads
     wp content default main cover profile prof avatar headshot slide slider sample test temp
-    tmp web online dsc dscn dscf pxl gopr mvi vid pano dcim istockphoto shutterstock
+    tmp web online size document documents dsc dscn dscf pxl gopr mvi vid pano dcim istockphoto shutterstock
     gettyimages adobestock depositphotos dreamstime stock jpg jpeg png gif webp mp
+    schermafbeelding zrzut ekranu skjermbilde skærmbillede skärmavbild kuvakaappaus snímek obrazovky
+    képernyőkép ekran görüntüsü снимок экрана στιγμιότυπο οθόνης スクリーンショット 屏幕截图 截屏
     """.split()
 )
-STOP_WORDS = frozenset("a an the of for to in on at by with and or um de di du la le el at am pm".split())
+STOP_WORDS = frozenset("a an the of for to in on at by with and or um de di du la le el at am pm kl klo в".split())
 
 _SEPARATORS = re.compile(r"[\s_\-.+,;:()\[\]{}/\\|#~=&]+")
 _VOWELS = set("aeiouyäöüåéèêáàíóúâîôûæø")
@@ -118,9 +125,19 @@ def _is_glued_code(token: str) -> bool:
     return any(len(h) == 1 for h in humps) or (token[0].islower() and any(h[0].isupper() for h in humps[1:]))
 
 
+# A web tool's domain or an app's package id in an export's name ('ezgif.com-resize',
+# 'Screenshot_..._com.example.app'): where the file came from, not what it shows.
+# Only where the name goes on after it ('-', '_'): a caption that is a URL is the boilerplate rule's.
+_DOMAIN_OR_PACKAGE = re.compile(
+    r"(?<=[_-])(?:com|org|net)(?:\.[a-z]\w*)+|\b[a-z][\w-]*\.(?:com|org|net|io)(?=[-_])", re.IGNORECASE
+)
+
+
 def name_part(text: str) -> str:
-    """The caption without its extension, dimension suffix and 'Copy of' prefix."""
+    """The caption without its extension, dimension suffix, 'Copy of' prefix and tool domains."""
     name = _EXTENSION.sub("", text)
+    if ".com" in name or ".org" in name or ".net" in name or ".io" in name or "com." in name:
+        name = _DOMAIN_OR_PACKAGE.sub(" ", name)
     name = _DIMENSIONS.sub("", name)
     name = _NUMERIC_SUFFIX.sub("", name)
     name = _COPY_OF.sub("", name)
@@ -165,8 +182,8 @@ def looks_like_file_name(text: str) -> bool:
     if " " not in text.strip():
         # One token: a file name without extension when it holds digits or separators
         # ('GOPR0415', 'P6120093', 'image0001', 'lake-view-31337_640'), unless it is a camera's
-        # EXIF model name ('DMC-FZ1000', 'ILCE-7M3'), which the camera rule takes.
-        if is_series_code(text.strip()):
+        # EXIF model name ('DMC-FZ1000', 'ILCE-7M3', 'E-M5MarkIII'), which the camera rule takes.
+        if is_camera_model_name(text.strip()):
             return False
         return any(ch.isdigit() for ch in text) or "_" in text
     return False

@@ -58,7 +58,8 @@ SUPPLEMENT = {
     # Phone and consumer-electronics makers: a camera signal only with a model code.
     "device_makers": (
         "apple samsung google sony huawei xiaomi redmi poco oneplus oppo vivo motorola nokia lg htc honor realme "
-        "asus zte meizu tecno infinix fairphone blackberry microsoft nothing iqoo garmin"
+        "asus zte meizu tecno infinix fairphone blackberry microsoft nothing iqoo garmin tcl alcatel lenovo doogee "
+        "ulefone oukitel umidigi blackview wiko nubia sharp"
     ).split(),
     # Phone model lines (with a number they name a phone: 'Galaxy S23', 'Pixel 8').
     "phone_lines": (
@@ -70,24 +71,33 @@ SUPPLEMENT = {
         "insta360 akaso sjcam virb yi kandao ricoh theta polaroid instax lomography rollei yashica "
         "holga lomo zenit kiev praktica bronica linhof sinar graflex lumix 7artisans ttartisan rokinon laowa "
         "nikkor zuiko fujinon leitz om-system fuji contax voigtlander sirui sanyo jvc agfa agfaphoto benq minox "
-        "sealife kyocera kenko apeman campark dxo lytro fujica"
+        "sealife kyocera kenko apeman campark dxo lytro fujica "
+        # drone makers, cinema-camera makers, film and medium-format makers
+        "autel skydio yuneec hubsan potensic fimi blackmagic arri kinefinity rolleicord zenza konica topcon exakta "
+        "zorki lubitel smena wista plaubel hanimex ansco"
     ).split(),
     # Maker words that are also everyday words or names ('One' of Phase One, 'Venus' Optics):
     # a camera signal only with a model code, like the device makers.
     "ambiguous_maker_words": (
-        "one magic phase carl arsenal miranda venus yi kiev theta petri fujian system slr schneider sinar leaf contour"
+        "one magic phase carl arsenal miranda venus yi kiev theta petri fujian system slr schneider sinar leaf contour "
+        "parrot argus horseman"
     ).split(),
     # Two-word maker names, matched as phrases.
-    "maker_phrases": ["phase one", "om system", "slr magic", "konica minolta", "carl zeiss", "leica camera"],
+    "maker_phrases": [
+        "phase one", "om system", "slr magic", "konica minolta", "carl zeiss", "leica camera", "blackmagic design",
+    ],
     # Camera lines lensfun 0.3.3 lacks (newer compacts, action cameras, instant cameras).
     "camera_lines": (
         "exilim pixpro osmo instax gfx virb om-d rebel ixus elph powershot coolpix lumix cybershot cyber-shot "
-        "xf xc ef ef-s rf-s nokton summilux summicron helios batis milvus otus d-lux eos"
+        "xf xc ef ef-s rf-s nokton summilux summicron helios batis milvus otus d-lux eos "
+        # lens series of older and rangefinder lenses that lensfun 0.3.3 lacks
+        "tessar sonnar biogon xenar hexanon sekor yashinon tominon industar elmar elmarit hektor summar summaron "
+        "noctilux angulon skopar heliar septon serenar lanthar symmar componon"
     ).split(),
     # Words of camera lines that are everyday words: gear only beside a real camera signal.
     "everyday_line_words": (
         "pocket action hero max brave mini square wide pen tough one air black silver classic monochrome monochrom "
-        "edition limited special anniversary fold flip neo lite generation gen"
+        "edition limited special anniversary fold flip neo lite generation gen cinema"
     ).split(),
     # How phones name their lenses in EXIF ('iPhone 11 back dual camera 4.25mm f/1.8') and lens
     # kinds ('tilt shift', 'pancake'): everyday words, gear only beside a real camera signal.
@@ -99,6 +109,9 @@ SUPPLEMENT = {
         "exposure bias|exposure compensation|exposure program|exposure mode|metering|metering mode|white balance|"
         "focus mode|date taken|taken|date/time|captured|dimensions|resolution|software|film|film stock|mm"
     ).split("|"),
+    # Phone makers' EXIF model-name prefixes ('LG-H870', 'GT-I9300', 'XT-1635'): lensfun lists few
+    # phones, so these join its model series.
+    "phone_model_series": "lg sgh gt sch sph shv xt cph rmx".split(),
     # Film stocks: 'camera + film stock' captions are gear only.
     "film_stocks": (
         "ektar portra ektachrome kodachrome tri-x tmax t-max velvia provia superia acros cinestill hp5 fp4 delta "
@@ -260,7 +273,10 @@ def build(root: str, version: str) -> dict:
         "distinctive": distinctive,
         "short_codes": short_codes,
         # Prefixes of two or more bodies' EXIF model names: 'DMC-FZ1000', 'ILCE-7M3' name a camera alone.
-        "model_series": sorted(p for p, count in series.items() if count >= 2 and p not in SERIES_NOT_CAMERA),
+        "model_series": sorted(
+            {p for p, count in series.items() if count >= 2 and p not in SERIES_NOT_CAMERA}
+            | set(SUPPLEMENT["phone_model_series"])
+        ),
         "supplement": SUPPLEMENT,
     }
 

@@ -9,7 +9,9 @@ captions, or it would be a slower no-op.
 
 from __future__ import annotations
 
+import csv
 import random
+from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
@@ -43,7 +45,10 @@ TRICKY = (
     "$1,299 €99 lens kit body Tough Leitz Summicron art Art sports Note Galaxy Redmi Mate 12:30:45 a=b "
     # line words after gear, short codes, hyphenated codes, shop kinds, form-encoded fields
     "Zorblax Quimby Yosemite Mirrorless DSLR Camera Body Only fc Df smc SQ-A LC-A A-B-C-D Canon+EOS+5D "
-    "a+b 1+1 C++ Sunset+over%21 Ford Bravia Monochrom Classic"
+    "a+b 1+1 C++ Sunset+over%21 Ford Bravia Monochrom Classic "
+    # names between a maker and an edition word, maker-hyphen codes, EXIF values in words, gear keys
+    "Insta360 Ace Pro Air 2S Typhoon H Tower Zenit-E Kiev-88 LG-H870 E-M10MarkIV T* CF Nokia 7.2 Rs RS 1-Inch "
+    "Flash did not fire fired no flash CAMERA PICTURES DIGITAL STILL CAMERA still Device: Gear: setup: Tessar ETRS"
 ).split(" ")
 ODD_CHARACTERS = ["\x00", "\t", "\n", "\r", "\x0b", "\x1c", "\x1f", "\x7f", "  ", "é", "\u200b", "İ", "ſ"]
 
@@ -104,6 +109,15 @@ def test_every_promise_holds_on_real_captions(scanner, real_captions):
     # Raw captions (as sources give them) and the same after normalisation, as the chain sees them.
     normalised = [caption_normalise.normalise_text(t, 1000)[0] for t in real_captions]
     assert broken_promises(scanner, real_captions + normalised, 1000) == []
+
+
+def test_every_promise_holds_on_the_hand_written_fixtures(scanner):
+    texts = []
+    for path in sorted((Path(__file__).parent / "fixtures").glob("filters_*.tsv")):
+        with open(path, encoding="utf-8", newline="") as handle:
+            texts += [row["text"] for row in csv.DictReader(handle, delimiter="\t")]
+    assert len(texts) > 500
+    assert broken_promises(scanner, texts, 1000) == []
 
 
 @pytest.mark.parametrize("max_chars", [0, 12, 1000])
