@@ -187,6 +187,7 @@ static int camera_content_first(Scanner *self, const char *text, const char *low
         after_gear = anchored;
         if (letters == len && upper == len && len <= 3) continue; /* a model code, not content */
         if (len == 1) continue; /* one letter after a maker or a phone line ('moto g') is a code */
+        if (letters == len && upper == len - 1 && len <= 4 && !is_upper(text[end - 1])) continue; /* maybe 'IIIf' */
         if (upper == letters && letters + hyphens == len && len <= 7) continue; /* maybe 'SQ-A' */
         if (previous && (is_upper(text[start]) || len <= 3)) { /* maybe a line word or a short code ('mju') */
             after_gear = 1;

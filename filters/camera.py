@@ -297,6 +297,11 @@ def _scan_tokens(text: str, stop_at: int) -> _Tokens:
                 found.model_code = True
                 after_gear = anchored
                 continue
+            if _ROMAN_WITH_LETTER.fullmatch(stripped):
+                # A version numeral with a letter ('Retina IIa', 'Leica IIIf'): a model code.
+                found.model_code = True
+                after_gear = anchored
+                continue
             if len(stripped) == 1 and (previous_brand or previous_device):
                 # One letter right after a maker or a phone line ('moto g(7)'): a model's code.
                 found.model_code = True
@@ -342,6 +347,8 @@ def _scan_tokens(text: str, stop_at: int) -> _Tokens:
 
 
 _DECIMAL = re.compile(r"\d+\.\d+")
+# A version numeral with a lower-case letter, as makers named editions of film bodies ('IIa', 'IIIf').
+_ROMAN_WITH_LETTER = re.compile(r"(?:II|III|IV|VI|VII)[a-z]")
 # A capital code with a lower-case suffix ('ETRSi', 'SQAi'), as makers name editions.
 _CAPITALS_WITH_SUFFIX = re.compile(r"[A-Z]{2,5}[a-z]")
 
@@ -371,6 +378,8 @@ def _names_a_model(tokens: list[str], index: int) -> bool:
         return False
     following = tokens[index + 1].strip(_TOKEN_EDGE)
     if following.lower() in EDITION_WORDS or (following.isupper() and following.isalpha() and len(following) == 1):
+        return True
+    if _ROMAN_WITH_LETTER.fullmatch(following):
         return True
     # A code of letters and digits ('2S'); a bare number is not enough ('Canon Tower 3').
     return any(ch.isdigit() for ch in following) and any(ch.isalpha() for ch in following)

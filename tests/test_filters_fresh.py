@@ -212,6 +212,7 @@ def test_a_caption_that_is_one_file_name_is_not_stripped():
         "motorola moto x4",
         # A hyphenated line name the catalogue lacks, with film stock.
         "Minolta Hi-matic E, Kodak Gold 200",
+        "Zeiss Ikon Contessa IIa",  # a version numeral with a letter after a line name
     ],
 )
 def test_second_round_camera_classes(chain, text):

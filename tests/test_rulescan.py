@@ -52,7 +52,7 @@ TRICKY = (
     # company names of EXIF Make fields, short and mixed-case codes after a maker, glued versions and makers
     "EASTMAN KODAK COMPANY CASIO COMPUTER CO.,LTD. SEIKO EPSON Techwin electric photo OM Digital Solutions "
     "YI Technology Z CAM Bronica ETRSi Olympus mju Vb moto g(7) g markiii MkIV mark2 X-T4 x-t4 E-M1 X-Pro3 "
-    "nikond850 canon5dmarkiv Hi-matic Sinar P2 Parrot #nikond850 #sunset # #canon #x-t4 ##"
+    "nikond850 canon5dmarkiv Hi-matic Sinar P2 Parrot #nikond850 #sunset # #canon #x-t4 ## Retina IIa IIIf"
 ).split(" ")
 ODD_CHARACTERS = ["\x00", "\t", "\n", "\r", "\x0b", "\x1c", "\x1f", "\x7f", "  ", "é", "\u200b", "İ", "ſ"]
 
