@@ -3,8 +3,10 @@ filters_fresh_holdout.tsv: camera bodies, phones, lenses, EXIF lines, file names
 look-alikes written from product knowledge, none from shared/data), and the rule classes added
 while tuning on the first of them, one by one with strings that are in neither file.
 
-The holdout file was scored only before and after the rule changes (docs/filters.md, "Fresh
-hand-written sets"); the floors below are the figures reached, rounded down."""
+The holdout file was scored only before and after the first round's rule changes (docs/filters.md,
+"Fresh hand-written sets"), then tuned on in the second round; the second round's blind set
+(filters_blind2.tsv) was scored only before and after that round. The floors below are the
+figures reached, rounded down."""
 
 from __future__ import annotations
 
@@ -59,13 +61,14 @@ def test_the_blind_set_is_balanced_and_repeats_no_other_set(shared_data):
             assert not texts & {row["text"].lower() for row in read_fresh(other)}, other.name
 
 
-# (camera recall, file-name precision, file-name recall, keep recall) reached, rounded down.
-FLOORS = {"tune": (0.97, 1.00, 1.00, 0.96), "holdout": (0.84, 0.96, 1.00, 0.98)}
+# (camera recall, file-name precision, file-name recall, keep recall) reached, rounded down. The
+# first holdout became a tuning set in the second round; blind2 was scored only before and after it.
+FLOORS = {"tune": (0.97, 1.00, 1.00, 0.96), "holdout": (0.98, 1.00, 1.00, 0.98), "blind2": (0.89, 0.96, 1.00, 1.00)}
 
 
-@pytest.mark.parametrize("name", ["tune", "holdout"])
+@pytest.mark.parametrize("name", ["tune", "holdout", "blind2"])
 def test_the_chain_on_the_fresh_sets(chain, name):
-    rows = read_fresh(FRESH[name])
+    rows = read_fresh(FRESH.get(name, BLIND2))
     scores = score_predictions([row["label"] for row in rows], label_captions(chain, [row["text"] for row in rows]))
     reached = (
         scores["drop_camera"].recall,
