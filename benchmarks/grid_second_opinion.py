@@ -14,6 +14,11 @@ the detector patched.
 Detectors: cld2 (pycld2: reliable, best language not English: the default), py3langid and lingua
 (best language not English at confidence 0.5 or more).
 
+A second table (--alternatives) measures an idea left out, without the second opinion: in the same
+running text (three or more words), lower the English score by a x (P(best other language) -
+P(en)) where fastText's best label on the lowercased text is another language (the share of the
+text fastText gives another language, beyond what it gives English).
+
 Run: .venv/bin/python benchmarks/grid_second_opinion.py [--data DIR]
 """
 
@@ -60,14 +65,15 @@ class Counted:
         return self.ask(text)
 
 
-def verdicts(texts: list[str]) -> list:
+def verdicts(texts: list[str], identify=None) -> list:
     chain = FilterChain(FilterConfig())
-    chain.identify = language.identify_cascade  # reads the patched band and detector on every call
+    chain.identify = identify or language.identify_cascade  # reads the patched band and detector on every call
     return [chain.apply(new_candidate("https://example.com/a.jpg", text)) for text in texts]
 
 
-def f1_halves(lines: list[tuple[str, str]], threshold: float) -> list[tuple[float, int, int]]:
-    english = [language.identify_cascade(text).english >= threshold for text, _ in lines]
+def f1_halves(lines: list[tuple[str, str]], threshold: float, identify=None) -> list[tuple[float, int, int]]:
+    identify = identify or language.identify_cascade
+    english = [identify(text).english >= threshold for text, _ in lines]
     halves = []
     for half in (0, 1):
         part = split_half([(e, lang) for e, (_, lang) in zip(english, lines)], half)
@@ -76,10 +82,70 @@ def f1_halves(lines: list[tuple[str, str]], threshold: float) -> list[tuple[floa
     return halves
 
 
+def lowercase_words(text: str) -> int:
+    return len(list((language._ASCII_LOWERCASE_WORD if text.isascii() else language._LOWERCASE_WORD).finditer(text)))
+
+
+def is_running_text(text: str) -> bool:
+    """The cascade's running-text branch with three or more words (where the second opinion applies)."""
+    words = language.words_of(text)
+    if len(words) < 3:
+        return False
+    vocabulary = language.english_vocabulary()
+    if sum(map(vocabulary.__contains__, words)) / len(words) >= language.VOCABULARY_DECIDES:
+        return False
+    if not text.isascii() and language.non_latin_share(text, words) > 0.5:
+        return False
+    return lowercase_words(text) >= 2
+
+
+def other_language_margin(weight: float):
+    """identify_cascade, then the running-text score lowered by weight x (P(best other) - P(en))."""
+
+    def identify(text: str) -> language.LanguageGuess:
+        guess = language.identify_cascade(text)
+        if weight and is_running_text(text):
+            best = language.identify_fasttext(text, lowercase=True)
+            if best.lang != "en":
+                english = max(0.0, guess.english - weight * max(0.0, best.score - best.english))
+                return language.LanguageGuess(guess.lang, guess.score, english)
+        return guess
+
+    return identify
+
+
+def alternatives(sentences, pairs, captions, laion, threshold: float) -> None:
+    saved = language.SECOND_OPINION_BAND
+    language.SECOND_OPINION_BAND = (0.0, 0.0)
+    rows, off = [], None
+    try:
+        for weight in (0.0, 0.25, 0.5, 0.75, 1.0):
+            identify = other_language_margin(weight)
+            halves = f1_halves(sentences, threshold, identify) + f1_halves(pairs, threshold, identify)
+            chain_verdicts = (verdicts(captions, identify), verdicts(laion, identify))
+            if off is None:
+                off = chain_verdicts
+            changed = [sum(a != b for a, b in zip(now, before)) for now, before in zip(chain_verdicts, off)]
+            rows.append([weight, *(f"{f1:.4f} / {fp} / {fn}" for f1, fp, fn in halves), changed[0], changed[1]])
+    finally:
+        language.SECOND_OPINION_BAND = saved
+    header = ["a", "sentences half 0", "sentences half 1 (holdout)", "word pairs half 0", "word pairs half 1 (holdout)",
+              "captions_dev changed", "LAION changed"]
+    print("\nleft out: running text lowered by a x (P(best other language) - P(en)), no second opinion\n")
+    print_rows(header, rows)
+
+
+def print_rows(header: list, rows: list[list]) -> None:
+    widths = [max(len(str(x)) for x in column) for column in zip(header, *rows)]
+    for row in [header, ["-" * w for w in widths]] + rows:
+        print("  ".join(str(x).ljust(w) for x, w in zip(row, widths)))
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data", help="shared/data folder")
     parser.add_argument("--detectors", default=",".join(DETECTORS), help="comma-separated subset of " + ", ".join(DETECTORS))
+    parser.add_argument("--alternatives", action="store_true", help="also the table of the idea left out")
     args = parser.parse_args(argv)
     import pyarrow.parquet as pq
 
@@ -114,11 +180,11 @@ def main(argv=None) -> int:
     header = ["detector", "band", "sentences half 0: F1 1:3 / FP / FN", "sentences half 1 (holdout)",
               "word pairs half 0", "word pairs half 1 (holdout)", "asked: sentences", "asked: captions",
               "captions_dev changed", "LAION changed"]
-    widths = [max(len(str(x)) for x in column) for column in zip(header, *rows)]
     print(f"lid-dev sentences ({len(sentences)} lines), word pairs ({len(pairs)}); captions: captions_dev.tsv "
           f"({len(captions)}) + LAION TEXT ({len(laion)}); chosen: cld2, band {saved[0]}\n")
-    for row in [header, ["-" * w for w in widths]] + rows:
-        print("  ".join(str(x).ljust(w) for x, w in zip(row, widths)))
+    print_rows(header, rows)
+    if args.alternatives:
+        alternatives(sentences, pairs, captions, laion, threshold)
     return 0
 
 
