@@ -11,7 +11,9 @@ Both predictors are checked to return the same answers on every line before anyt
 
 A second table: the whole cascade per caption (us), wit.filters.language.identify_cascade (Python
 around the C predictor) against wit.filters._fastlid.Cascade (all of it in C), on the real captions
-and on the lid-dev sentences; both are checked to give equal LanguageGuesses first.
+and on the lid-dev sentences; both are checked to give equal LanguageGuesses first. Beside them the
+C cascade without CLD2's second opinion (the cascade before issue 19's fifth round) and the share
+of texts the cascade asks CLD2 about.
 
 Run: .venv/bin/python benchmarks/bench_fastlid.py [--quick] [--data DIR] [--repeats N]
 """
@@ -86,20 +88,37 @@ def bench_cascade(data: Path, sentences: list[str], quick: bool, repeats: int) -
     if c_cascade is language.identify_cascade:
         raise SystemExit("the C cascade is not in use (WIT_FASTTEXT is set, or the extension was not built)")
     captions = real_captions(data)
+    without = language.c_cascade_with(second_opinion=None)  # the cascade before the fifth round
+    asked = []
+
+    def counted_second_opinion(text):
+        asked.append(text)
+        return language.cld2_names_another_language(text)
+
+    counting = language.c_cascade_with(second_opinion=counted_second_opinion)
     sets = {"real captions": captions * (3 if quick else 20), "lid-dev sentences": sentences}
+    distinct = {"real captions": captions, "lid-dev sentences": sentences}
     rows, figures = [], {}
     for name, texts in sets.items():
+        asked.clear()
+        for text in distinct[name]:
+            counting(text)
+        asked_share = len(asked) / len(distinct[name])
         for text in texts[:20000]:
             if language.identify_cascade(text) != c_cascade(text):
                 raise SystemExit(f"the cascades disagree on {text!r}")
-        python_us = c_us = float("inf")
-        for _ in range(repeats):  # interleaved, so the other load on a shared machine hits both alike
+        python_us = c_us = without_us = float("inf")
+        for _ in range(repeats):  # interleaved, so the other load on a shared machine hits all alike
             python_us = min(python_us, per_text_us(language.identify_cascade, texts, 1))
             c_us = min(c_us, per_text_us(c_cascade, texts, 1))
+            without_us = min(without_us, per_text_us(without, texts, 1))
         figures[name] = {"texts": len(texts), "python_us": round(python_us, 2), "c_us": round(c_us, 2),
-                         "speedup": round(python_us / c_us, 2)}
-        rows.append([name, len(texts), f"{python_us:.2f}", f"{c_us:.2f}", f"{python_us / c_us:.1f}x"])
-        print(f"cascade on {name}: Python {python_us:.2f} us, C {c_us:.2f} us", file=sys.stderr, flush=True)
+                         "speedup": round(python_us / c_us, 2), "c_without_second_opinion_us": round(without_us, 2),
+                         "second_opinion_asked_share": round(asked_share, 4)}
+        rows.append([name, len(texts), f"{python_us:.2f}", f"{c_us:.2f}", f"{python_us / c_us:.1f}x",
+                     f"{without_us:.2f}", f"{asked_share:.2%}"])
+        print(f"cascade on {name}: Python {python_us:.2f} us, C {c_us:.2f} us, C without the second opinion "
+              f"{without_us:.2f} us", file=sys.stderr, flush=True)
     return rows, figures
 
 
@@ -161,7 +180,7 @@ def main(argv=None) -> int:
     print("\n## fastText predict per call (us, CPU time, best of %d passes)\n" % repeats)
     print_table(["lines", "calls", "mean chars", "wit.filters._fastlid", "fasttext-predict", "speedup"], rows)
     print("\n## the cascade per caption (us, CPU time, best of %d passes): identify_cascade vs _fastlid.Cascade\n" % repeats)
-    print_table(["texts", "calls", "Python", "C", "speedup"], cascade_rows)
+    print_table(["texts", "calls", "Python", "C", "speedup", "C without second opinion", "asked CLD2"], cascade_rows)
     info = _fastlid.Model(language.fasttext_model_path()).info
     print(f"\nmodel: {info['nlabels']} labels, dim {info['dim']}, {info['input_rows']} input rows, "
           f"{info['memory_bytes'] / 1e6:.1f} MB in memory")

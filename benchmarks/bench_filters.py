@@ -24,7 +24,7 @@ and the heap this script builds (all of lid-dev, langdetect's profiles) is froze
 garbage collector before each timed loop: otherwise every collection pass walks it, which a
 worker's heap would not hold, and the later figures in a run come out up to a third slower.
 
-Run: .venv/bin/python benchmarks/bench_filters.py [--quick] [--data DIR] [--backends a,b]
+Run: .venv/bin/python benchmarks/bench_filters.py [--quick] [--data DIR] [--backends a,b] [--no-second-opinion]
 (WIT_FASTTEXT=fasttext-predict runs fastText with fasttext-predict instead of filters/_fastlid.c.)
 """
 
@@ -325,7 +325,11 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="small samples, a short run")
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data", help="shared/data folder")
     parser.add_argument("--backends", default=",".join(language.BACKENDS), help="comma-separated language backends")
+    parser.add_argument("--no-second-opinion", action="store_true",
+                        help="the cascade without CLD2's second opinion (an empty SECOND_OPINION_BAND): before/after figures")
     args = parser.parse_args(argv)
+    if args.no_second_opinion:
+        language.SECOND_OPINION_BAND = (0.0, 0.0)  # read when the cascade is first built, below
     backends = [b for b in args.backends.split(",") if b]
     threshold = FilterConfig().english_threshold
     implementation = language.fasttext_implementation()

