@@ -123,7 +123,7 @@ static int has_content_word(Scanner *self, const char *lower, Py_ssize_t n) {
 
 /* camera._scan_tokens(text, stop_at=1) up to its first content word. Tokens are runs of
  * anything but whitespace and ,;|:()[]{}@= (ASCII; Python's \s includes \x1c-\x1f), stripped of
- * . ' " ! ? - / + * at both ends. A gear word is skipped; a token with a digit is an exposure value,
+ * . ' " ! ? - / + * # at both ends. A gear word is skipped; a token with a digit is an exposure value,
  * a model code or a number, never content; an all-letter token is a model code when it is a
  * short capital acronym ('XR') and content otherwise; any other token is content when it has a
  * letter ('e-mail'). 1 = a content word, so is_camera_metadata is False; 0 = none; -1 = error. */
@@ -138,7 +138,7 @@ static int is_token_break(char c) {
 }
 static int is_token_edge(char c) {
     switch (c) {
-    case '.': case '\'': case '"': case '!': case '?': case '-': case '/': case '+': case '*':
+    case '.': case '\'': case '"': case '!': case '?': case '-': case '/': case '+': case '*': case '#':
         return 1;
     default:
         return 0;
@@ -186,8 +186,10 @@ static int camera_content_first(Scanner *self, const char *text, const char *low
         if (!letters) continue;
         after_gear = anchored;
         if (letters == len && upper == len && len <= 3) continue; /* a model code, not content */
+        if (len == 1) continue; /* one letter after a maker or a phone line ('moto g') is a code */
+        if (letters == len && upper == len - 1 && len <= 4 && !is_upper(text[end - 1])) continue; /* maybe 'IIIf' */
         if (upper == letters && letters + hyphens == len && len <= 7) continue; /* maybe 'SQ-A' */
-        if (previous && is_upper(text[start])) {                /* maybe a line word */
+        if (previous && (is_upper(text[start]) || len <= 3)) { /* maybe a line word or a short code ('mju') */
             after_gear = 1;
             continue;
         }

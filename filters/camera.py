@@ -79,6 +79,11 @@ GEAR_WORDS = frozenset(
     anamorphic fisheye fish-eye tilt-shift apochromatic megapixel megapixels mp ratings maker manufacturer number
     """.split()
 ) | frozenset(
+    # A version glued to 'Mark' / 'Mk' in any case ('markiii', 'MkIV', 'mark2'), as tag lists write it.
+    mark + version
+    for mark in ("mark", "mk")
+    for version in ("i", "ii", "iii", "iv", "v", "vi", "vii", "2", "3", "4", "5", "6", "7")
+) | frozenset(
     word
     for word in _CATALOGUE["lens_words"] + _CATALOGUE["family_words"] + [k for k in EXIF_KEYS if " " not in k]
     # Short words ('ED', 'VC') stay model codes: a device brand needs one to count.
@@ -93,8 +98,33 @@ CONTEXT_WORDS = (
     )
     & _COMMON
     | _AMBIGUOUS_MAKERS
-    | {word for phrase in MAKER_PHRASES for word in phrase.split()}
+    # One letter of a phrase (Z of Z CAM) stays a model code: Nikon writes its Z bodies so.
+    | {word for phrase in MAKER_PHRASES for word in phrase.split() if len(word) > 1}
 ) - CAMERA_BRANDS - DEVICE_BRANDS - GEAR_WORDS
+# Words of company names in EXIF Make fields ('EASTMAN KODAK COMPANY', 'CASIO COMPUTER CO.,LTD.',
+# 'SAMSUNG TECHWIN'): gear in a run of such words next to a maker's name, content elsewhere.
+# filters/prechecks.py passes them to the C scanner as not content.
+COMPANY_WORDS = frozenset(_CATALOGUE["company_words"]) - GEAR_WORDS
+_MAKER_NAMES = CAMERA_BRANDS | DEVICE_BRANDS | _MAKER_WORDS
+
+
+def _in_company_name(tokens: list[str], index: int) -> bool:
+    """Whether tokens[index], a company word, is in a run of company words that touches a maker's
+    name ('EASTMAN KODAK', 'CASIO COMPUTER CO.,LTD.')."""
+    for step in (-1, 1):
+        position = index + step
+        while 0 <= position < len(tokens):
+            word = tokens[position].strip(_TOKEN_EDGE).lower()
+            if word in _MAKER_NAMES:
+                return True
+            if word not in COMPANY_WORDS and word not in _COMPANY_GEAR:
+                break
+            position += step
+    return False
+
+
+# Company words that are gear anyway ('Co', 'Ltd', 'Corporation'): a run may pass over them.
+_COMPANY_GEAR = frozenset(_CATALOGUE["company_words"]) & GEAR_WORDS
 # Product nouns and link words that make a camera string a shop title.
 PRODUCT_NOUNS = frozenset("camera cameras lens lenses body kit bundle".split())
 _LISTING_COLOURS = "black|silver|white|red|blue|grey|gray|green|pink|gold|brown|beige|orange|yellow|purple|graphite"
@@ -179,8 +209,9 @@ def _is_hyphenated_acronym(token: str) -> bool:
     return len(token) <= 7 and all(0 < len(part) <= 3 and part.isalpha() for part in parts)
 
 
-# Stripped from both ends of a token; '+' for phone names such as 'Pro+', '*' for Zeiss's 'T*'.
-_TOKEN_EDGE = ".'\"!?-–—/+*"
+# Stripped from both ends of a token; '+' for phone names such as 'Pro+', '*' for Zeiss's 'T*',
+# '#' for hashtags ('#nikond850 #nikkor').
+_TOKEN_EDGE = ".'\"!?-–—/+*#"
 
 
 class _Tokens:
@@ -202,7 +233,12 @@ def _known_english() -> frozenset[str]:
 def _may_be_line_word(stripped: str) -> bool:
     """A capitalised name English does not know ('Monochrom', 'EasyShare'): after a maker, a
     model code or a lens spec it reads as a model line the catalogue does not list."""
-    return "A" <= stripped[0] <= "Z" and stripped.isalpha() and stripped.lower() not in _known_english()
+    # Letters with inner hyphens too ('Hi-matic'): a line name whole, unknown to English as one word.
+    return (
+        "A" <= stripped[0] <= "Z"
+        and (stripped.isalpha() or ("-" in stripped and stripped.replace("-", "").isalpha()))
+        and stripped.lower() not in _known_english()
+    )
 
 
 def _scan_tokens(text: str, stop_at: int) -> _Tokens:
@@ -212,21 +248,26 @@ def _scan_tokens(text: str, stop_at: int) -> _Tokens:
     # a maker, line or short code has been seen: 'Ferrari F40 Berlinetta' has none) a model code, an
     # acronym or an exposure value: a capitalised unknown name right after one may be a line word
     # (_may_be_line_word). filters/_rulescan.c passes over such names to the same rule.
-    after_gear = anchored = after_brand = False
+    after_gear = anchored = after_brand = after_device = False
     tokens = _TOKEN.findall(text)
     for index, raw in enumerate(tokens):
         stripped = raw.strip(_TOKEN_EDGE)
         token = stripped.lower()
         if not token:
             continue
-        previous, previous_brand = after_gear, after_brand
-        after_gear = after_brand = False
+        previous, previous_brand, previous_device = after_gear, after_brand, after_device
+        after_gear = after_brand = after_device = False
         if token in CAMERA_BRANDS:
             found.signal = after_gear = anchored = after_brand = True
             found.strong += 1
             continue
         if token in DEVICE_BRANDS:
-            found.device_brand = True
+            found.device_brand = after_device = True
+            continue
+        if token in COMPANY_WORDS and _in_company_name(tokens, index):
+            # 'EASTMAN KODAK COMPANY', 'CASIO COMPUTER CO.,LTD. EX-Z75': the maker's name as the
+            # EXIF Make field writes it; a code after it follows the maker.
+            after_gear, after_brand, after_device = previous, previous_brand, previous_device
             continue
         if token in GEAR_WORDS or token in STOP_WORDS:
             if token in SHORT_CODES and stripped.isupper():
@@ -234,6 +275,10 @@ def _scan_tokens(text: str, stop_at: int) -> _Tokens:
             continue
         if token in CONTEXT_WORDS:
             found.context += 1
+            if token in _AMBIGUOUS_MAKERS and stripped[0].isupper() and _code_follows(tokens, index):
+                # 'Sinar P2', 'Parrot Anafi 4K'?: a maker word that is also an everyday word names
+                # a camera with a letters-and-digits code right after it, like a device brand.
+                found.device_brand = True
             continue
         if token in SHORT_CODES:
             found.model_code = after_gear = anchored = True
@@ -245,10 +290,21 @@ def _scan_tokens(text: str, stop_at: int) -> _Tokens:
                 found.model_code = True
                 after_gear = anchored
                 continue
-            if previous_brand and stripped.isupper() and len(stripped) <= 5 and token not in _known_english():
-                # Capitals right after a camera maker that English does not know ('Bronica ETRS').
+            if previous_brand and _is_unknown_short_code(stripped) and token not in _known_english():
+                # Capitals, a short word or capitals with a lower-case suffix right after a
+                # camera maker, that English does not know ('Bronica ETRS', 'Bronica ETRSi',
+                # 'Olympus mju', 'Rolleicord Vb').
                 found.model_code = True
                 after_gear = anchored
+                continue
+            if _ROMAN_WITH_LETTER.fullmatch(stripped):
+                # A version numeral with a letter ('Retina IIa', 'Leica IIIf'): a model code.
+                found.model_code = True
+                after_gear = anchored
+                continue
+            if len(stripped) == 1 and (previous_brand or previous_device):
+                # One letter right after a maker or a phone line ('moto g(7)'): a model's code.
+                found.model_code = True
                 continue
             if previous_brand and stripped[0].isupper() and _names_a_model(tokens, index):
                 # A word English knows between a camera maker and an edition word or a model
@@ -291,6 +347,26 @@ def _scan_tokens(text: str, stop_at: int) -> _Tokens:
 
 
 _DECIMAL = re.compile(r"\d+\.\d+")
+# A version numeral with a lower-case letter, as makers named editions of film bodies ('IIa', 'IIIf').
+_ROMAN_WITH_LETTER = re.compile(r"(?:II|III|IV|VI|VII)[a-z]")
+# A capital code with a lower-case suffix ('ETRSi', 'SQAi'), as makers name editions.
+_CAPITALS_WITH_SUFFIX = re.compile(r"[A-Z]{2,5}[a-z]")
+
+
+def _is_unknown_short_code(stripped: str) -> bool:
+    """Capitals of up to five letters, a word of up to three letters, or capitals with a
+    lower-case suffix (the caller checks that English does not know it)."""
+    if len(stripped) <= 3:
+        return True
+    return (stripped.isupper() and len(stripped) <= 5) or _CAPITALS_WITH_SUFFIX.fullmatch(stripped) is not None
+
+
+def _code_follows(tokens: list[str], index: int) -> bool:
+    """Whether the token after tokens[index] is a code of letters and digits ('P2', '4K')."""
+    if index + 1 >= len(tokens):
+        return False
+    following = tokens[index + 1].strip(_TOKEN_EDGE)
+    return any(ch.isdigit() for ch in following) and any(ch.isalpha() for ch in following)
 # Words makers put after a model's name ('Insta360 Ace Pro', 'Mavic 3 Classic').
 EDITION_WORDS = frozenset("pro plus ultra max mini lite se neo classic mark mk ii iii iv v vi".split())
 
@@ -302,6 +378,8 @@ def _names_a_model(tokens: list[str], index: int) -> bool:
         return False
     following = tokens[index + 1].strip(_TOKEN_EDGE)
     if following.lower() in EDITION_WORDS or (following.isupper() and following.isalpha() and len(following) == 1):
+        return True
+    if _ROMAN_WITH_LETTER.fullmatch(following):
         return True
     # A code of letters and digits ('2S'); a bare number is not enough ('Canon Tower 3').
     return any(ch.isdigit() for ch in following) and any(ch.isalpha() for ch in following)

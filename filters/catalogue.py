@@ -45,11 +45,40 @@ MAKER_WORDS = frozenset(
 )
 
 
+# The letters of lensfun bodies' short hyphenated codes ('x-t' of X-T30, 'e-m' of E-M5): such a
+# code with other digits ('X-T4', 'E-M1MarkIII', 'X-Pro3') is the same maker's camera.
+BODY_CODE_SHAPES = frozenset(CATALOGUE["body_code_shapes"])
+_BODY_CODE = re.compile(r"([a-z]{1,2}-[a-z]{1,3})\d+[a-z]*")
+# Camera makers' names of four letters or more glued to a code in lower case, as hashtags write
+# them ('nikond850', 'canon5dmarkiv', 'fujixt3'): the code needs a letter and a digit.
+_MAKER_GLUED_CODE = re.compile(
+    r"(?:"
+    + "|".join(
+        sorted(
+            {re.escape(key) for key in CATALOGUE["makers"] if " " not in key and len(key) >= 4 and key.isalpha()}
+            | {re.escape(key) for key in CATALOGUE["supplement"]["camera_makers"] if len(key) >= 4 and key.isalpha()},
+            key=len,
+            reverse=True,
+        )
+    )
+    + r")(?=[a-z]*\d)(?=\d*[a-z])[a-z0-9]{2,12}",
+    re.IGNORECASE,
+)
+
+
 def is_camera_model_name(token: str) -> bool:
     """A token that names a camera on its own: a maker's EXIF series code (is_series_code), a
-    model code with 'Mark'/'Mk' and a version glued to its digits, or a maker's name, a hyphen
-    and a code with a digit or of at most three capitals ('Zenit-E', 'Kiev-88')."""
+    model code with 'Mark'/'Mk' and a version glued to its digits, a short hyphenated code of a
+    lensfun body's shape ('X-T4', 'E-M1'), a camera maker's name glued to a code ('nikond850'),
+    or a maker's name, a hyphen and a code with a digit or of at most three capitals ('Zenit-E',
+    'Kiev-88')."""
     if is_series_code(token) or _GLUED_MARK.search(token) is not None:
+        return True
+    if "-" in token:
+        shape = _BODY_CODE.fullmatch(token.lower())
+        if shape is not None and shape.group(1) in BODY_CODE_SHAPES:
+            return True
+    elif _MAKER_GLUED_CODE.fullmatch(token) is not None:
         return True
     maker, dash, code = token.partition("-")
     if not dash or not code or maker.lower() not in MAKER_WORDS:

@@ -17,6 +17,8 @@ What the extract holds (all lowercased):
   ('DMC-FZ45' -> 'dmc', 'fz'), so an unseen model of a known maker reads as one;
 - family_words: letter-only words of body model names ('PowerShot', 'Coolpix', 'Hero');
 - lens_words: letter-only words of lens names ('Nikkor', 'USM', 'Distagon');
+- body_code_shapes: the letters of bodies' short hyphenated codes ('X-T30' -> 'x-t'), so that
+  'X-T4' alone names a camera; company_words: the words of company names in EXIF Make fields;
 - exif_keys: the EXIF/TIFF tag names (Pillow's PIL.ExifTags, which follows the EXIF 2.3
   standard), as written in key/value dumps: 'ExposureTime' -> 'exposure time', 'exposuretime';
 - distinctive: which are rare enough to name a camera on their own (Zipf < 2.5, or glued);
@@ -37,7 +39,8 @@ import re
 import sys
 import xml.etree.ElementTree as ET
 
-# Company words that are not part of a maker's name as captions write it.
+# Company words that are not part of a maker's name as captions write it, but are part of it as
+# cameras write it in the EXIF Make field ('EASTMAN KODAK COMPANY', 'CASIO COMPUTER CO.,LTD.').
 COMPANY_WORDS = frozenset(
     "corporation corp co ltd inc imaging company camera ag computer techwin mobile optical eastman seiko dv".split()
 )
@@ -59,7 +62,7 @@ SUPPLEMENT = {
     "device_makers": (
         "apple samsung google sony huawei xiaomi redmi poco oneplus oppo vivo motorola nokia lg htc honor realme "
         "asus zte meizu tecno infinix fairphone blackberry microsoft nothing iqoo garmin tcl alcatel lenovo doogee "
-        "ulefone oukitel umidigi blackview wiko nubia sharp"
+        "ulefone oukitel umidigi blackview wiko nubia sharp hmd"
     ).split(),
     # Phone model lines (with a number they name a phone: 'Galaxy S23', 'Pixel 8').
     "phone_lines": (
@@ -82,10 +85,15 @@ SUPPLEMENT = {
         "one magic phase carl arsenal miranda venus yi kiev theta petri fujian system slr schneider sinar leaf contour "
         "parrot argus horseman"
     ).split(),
-    # Two-word maker names, matched as phrases.
+    # Two-word maker names, matched as phrases (also as cameras write them in the EXIF Make field:
+    # 'OM Digital Solutions', 'YI Technology'; 'Z CAM' makes cinema cameras).
     "maker_phrases": [
         "phase one", "om system", "slr magic", "konica minolta", "carl zeiss", "leica camera", "blackmagic design",
+        "om digital solutions", "yi technology", "z cam", "hmd global",
     ],
+    # Company words of EXIF Make fields that lensfun's maker names lack ('SANYO Electric Co.,Ltd.',
+    # 'FUJI PHOTO FILM CO., LTD.'): with COMPANY_WORDS above, gear next to a maker's name.
+    "company_words": "electric electronics photo film communications".split(),
     # Camera lines lensfun 0.3.3 lacks (newer compacts, action cameras, instant cameras).
     "camera_lines": (
         "exilim pixpro osmo instax gfx virb om-d rebel ixus elph powershot coolpix lumix cybershot cyber-shot "
@@ -167,6 +175,14 @@ def series_prefix(model: str) -> str | None:
     return None
 
 
+def body_code_shape(token: str) -> str | None:
+    """The letters of a hyphenated body code with a short prefix, up to its digits: 'X-T30' ->
+    'x-t', 'E-M10MarkII' -> 'e-m', 'X-Pro2' -> 'x-pro'. None for other tokens ('TG-5' has no
+    letter after the hyphen, so it stays too short to tell from a counter)."""
+    match = re.fullmatch(r"([a-z]{1,2}-[a-z]{1,3})\d+[a-z]*", token.lower())
+    return match.group(1) if match else None
+
+
 def native(element, tag: str) -> str | None:
     """The element's untranslated <tag> (lensfun adds lang="xx" variants)."""
     for child in element.findall(tag):
@@ -206,6 +222,7 @@ def build(root: str, version: str) -> dict:
 
     makers: dict[str, dict] = {}
     series: dict[str, int] = {}  # EXIF model-name prefixes ('dmc', 'ilce') and how many bodies use them
+    shapes: set[str] = set()  # short hyphenated body codes ('x-t' of X-T30, 'e-m' of E-M5)
     family, lens_words = set(), set()
     files = sorted(glob.glob(os.path.join(root, "*.xml")))
     if not files:
@@ -228,6 +245,7 @@ def build(root: str, version: str) -> dict:
                 for name in models:
                     if kind == "cameras":
                         entry["code_prefixes"] |= code_prefixes(name)
+                        shapes.update(filter(None, map(body_code_shape, name.split())))
                         prefix = series_prefix(name)
                         if prefix:
                             series[prefix] = series.get(prefix, 0) + 1
@@ -277,6 +295,11 @@ def build(root: str, version: str) -> dict:
             {p for p, count in series.items() if count >= 2 and p not in SERIES_NOT_CAMERA}
             | set(SUPPLEMENT["phone_model_series"])
         ),
+        # Short hyphenated body codes: 'X-T4', 'E-M1' name a camera alone (a short prefix is no
+        # series of its own: 'X' and 'E' are too short for model_series).
+        "body_code_shapes": sorted(shapes),
+        # Words of makers' company names as EXIF Make fields write them.
+        "company_words": sorted(COMPANY_WORDS | set(SUPPLEMENT["company_words"])),
         "supplement": SUPPLEMENT,
     }
 

@@ -48,7 +48,11 @@ TRICKY = (
     "a+b 1+1 C++ Sunset+over%21 Ford Bravia Monochrom Classic "
     # names between a maker and an edition word, maker-hyphen codes, EXIF values in words, gear keys
     "Insta360 Ace Pro Air 2S Typhoon H Tower Zenit-E Kiev-88 LG-H870 E-M10MarkIV T* CF Nokia 7.2 Rs RS 1-Inch "
-    "Flash did not fire fired no flash CAMERA PICTURES DIGITAL STILL CAMERA still Device: Gear: setup: Tessar ETRS"
+    "Flash did not fire fired no flash CAMERA PICTURES DIGITAL STILL CAMERA still Device: Gear: setup: Tessar ETRS "
+    # company names of EXIF Make fields, short and mixed-case codes after a maker, glued versions and makers
+    "EASTMAN KODAK COMPANY CASIO COMPUTER CO.,LTD. SEIKO EPSON Techwin electric photo OM Digital Solutions "
+    "YI Technology Z CAM Bronica ETRSi Olympus mju Vb moto g(7) g markiii MkIV mark2 X-T4 x-t4 E-M1 X-Pro3 "
+    "nikond850 canon5dmarkiv Hi-matic Sinar P2 Parrot #nikond850 #sunset # #canon #x-t4 ## Retina IIa IIIf"
 ).split(" ")
 ODD_CHARACTERS = ["\x00", "\t", "\n", "\r", "\x0b", "\x1c", "\x1f", "\x7f", "  ", "é", "\u200b", "İ", "ſ"]
 
