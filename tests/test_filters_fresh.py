@@ -24,6 +24,7 @@ from wit.filters.evaluation import label_captions, read_labelled_captions, score
 FIXTURES = Path(__file__).parent / "fixtures"
 FRESH = {name: FIXTURES / f"filters_fresh_{name}.tsv" for name in ("tune", "holdout")}
 BLIND2 = FIXTURES / "filters_blind2.tsv"
+BLIND3 = FIXTURES / "filters_blind3.tsv"
 
 
 @pytest.fixture(scope="module")
@@ -46,18 +47,25 @@ def test_the_fresh_sets_are_balanced_disjoint_and_not_dev_strings(shared_data):
     assert not dev & {row["text"].lower() for row in tune + holdout}
 
 
-def test_the_blind_set_is_balanced_and_repeats_no_other_set(shared_data):
-    """The second-round blind set (written before the second round's rule changes) shares no row
-    with shared/data, the fresh sets or the composed fixtures."""
-    blind = read_fresh(BLIND2)
-    assert Counter(row["label"] for row in blind) == {"drop_camera": 75, "keep": 65, "drop_filename": 30}
+@pytest.mark.parametrize(
+    ("path", "counts"),
+    [
+        (BLIND2, {"drop_camera": 75, "keep": 65, "drop_filename": 30}),
+        (BLIND3, {"drop_camera": 70, "keep": 55, "drop_filename": 25}),
+    ],
+)
+def test_the_blind_sets_are_balanced_and_repeat_no_other_set(shared_data, path, counts):
+    """Each blind set (blind2 written before the second round's rule changes, blind3 before the
+    third's) shares no row with shared/data, the fresh sets, the composed fixtures or each other."""
+    blind = read_fresh(path)
+    assert Counter(row["label"] for row in blind) == counts
     assert {row["source"] for row in blind} == {"composed"}
     texts = {row["text"].lower() for row in blind}
     assert len(texts) == len(blind)
     dev = {row.text.lower() for row in read_labelled_captions(shared_data / "captions_dev.tsv")}
     assert not dev & texts
     for other in sorted(FIXTURES.glob("filters_*.tsv")):
-        if other != BLIND2:
+        if other != path:
             assert not texts & {row["text"].lower() for row in read_fresh(other)}, other.name
 
 
