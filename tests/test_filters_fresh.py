@@ -5,8 +5,9 @@ while tuning on the first of them, one by one with strings that are in neither f
 
 The holdout file was scored only before and after the first round's rule changes (docs/filters.md,
 "Fresh hand-written sets"), then tuned on in the second round; the second round's blind set
-(filters_blind2.tsv) was scored only before and after that round. The floors below are the
-figures reached, rounded down."""
+(filters_blind2.tsv) was scored only before and after that round, then tuned on in the third; the
+third round's blind set (filters_blind3.tsv) was scored only before and after the third round. The
+floors below are the figures reached, rounded down."""
 
 from __future__ import annotations
 
@@ -70,13 +71,20 @@ def test_the_blind_sets_are_balanced_and_repeat_no_other_set(shared_data, path, 
 
 
 # (camera recall, file-name precision, file-name recall, keep recall) reached, rounded down. The
-# first holdout became a tuning set in the second round; blind2 was scored only before and after it.
-FLOORS = {"tune": (0.97, 1.00, 1.00, 0.96), "holdout": (0.98, 1.00, 1.00, 0.98), "blind2": (0.89, 0.96, 1.00, 1.00)}
+# first holdout became a tuning set in the second round, blind2 in the third; blind3 was scored
+# only before and after the third round. blind3's keep misses are language identification.
+FLOORS = {
+    "tune": (0.97, 1.00, 1.00, 0.96),
+    "holdout": (0.98, 1.00, 1.00, 0.98),
+    "blind2": (0.98, 1.00, 1.00, 1.00),
+    "blind3": (0.97, 1.00, 1.00, 0.94),
+}
+SET_PATHS = {**FRESH, "blind2": BLIND2, "blind3": BLIND3}
 
 
-@pytest.mark.parametrize("name", ["tune", "holdout", "blind2"])
+@pytest.mark.parametrize("name", ["tune", "holdout", "blind2", "blind3"])
 def test_the_chain_on_the_fresh_sets(chain, name):
-    rows = read_fresh(FRESH.get(name, BLIND2))
+    rows = read_fresh(SET_PATHS[name])
     scores = score_predictions([row["label"] for row in rows], label_captions(chain, [row["text"] for row in rows]))
     reached = (
         scores["drop_camera"].recall,
