@@ -279,7 +279,7 @@ def _scan_tokens(text: str, stop_at: int) -> _Tokens:
             continue
         if token in CONTEXT_WORDS:
             if token in _AMBIGUOUS_MAKERS and stripped[0].isupper() and _maker_names_a_camera(tokens, index):
-                # 'Sinar P2', 'RED DSMC2', 'Parrot Anafi USA': a maker word that is also an everyday
+                # 'Sinar P2', 'RED Scarlet-W 5K', 'Parrot Anafi FPV': a maker word that is also an everyday
                 # word names a camera with a letters-and-digits code right after it, or with a
                 # line name English does not know and a code after that; it is then a maker.
                 found.signal = after_gear = anchored = after_brand = True
@@ -316,20 +316,20 @@ def _scan_tokens(text: str, stop_at: int) -> _Tokens:
             if previous_brand and stripped[0].isupper() and _names_a_model(tokens, index):
                 # A word English knows between a camera maker and an edition word or a model
                 # code ('Insta360 Ace Pro', 'DJI Air 2S'), or a word in capitals before a bare
-                # number, as EXIF Model fields write names ('ARRI ALEXA 35'): the model's name.
+                # number, as EXIF Model fields write names ('YASHICA ELECTRO 35'): the model's name.
                 found.line_words += 1
                 found.model_code = after_gear = True
                 continue
             if previous and found.strong and stripped[0].isupper() and _names_a_model(tokens, index, after_code=True):
                 # A word English knows between a maker's model code and another code or one
-                # capital ('Mamiya C330 Professional F', 'RED DSMC2 Helium 8K'): an edition name.
+                # capital ('Mamiya RB67 Professional S', 'Contax RTS Quartz III'): an edition name.
                 found.line_words += 1
                 found.model_code = after_gear = True
                 continue
         else:
             if previous_brand and _is_short_hyphenated_code(stripped):
                 # Short capital codes with a lower-case edition letter joined by a hyphen right
-                # after a camera maker ('Bronica SQ-Ai', 'Lubitel UX-b'): a model code.
+                # after a camera maker ('Bronica SQ-Am', 'Konica FT-Ax'): a model code.
                 found.model_code = True
                 after_gear = anchored
                 continue
@@ -386,7 +386,7 @@ _SHORT_CODE_PART = re.compile(r"[A-Z]{1,3}[a-z]?")
 
 def _is_short_hyphenated_code(stripped: str) -> bool:
     """Two or three parts of 1-3 capitals, each maybe with one lower-case letter, joined by
-    hyphens, with a lower-case letter somewhere ('SQ-Ai'; all capitals are _is_model_code's)."""
+    hyphens, with a lower-case letter somewhere ('SQ-Am'; all capitals are _is_model_code's)."""
     parts = stripped.split("-")
     return (
         1 < len(parts) <= 3
@@ -399,7 +399,7 @@ def _is_short_hyphenated_code(stripped: str) -> bool:
 def _maker_names_a_camera(tokens: list[str], index: int) -> bool:
     """After an everyday-word maker: a code of letters and digits ('Sinar P2'), or a capitalised
     name English does not know followed by such a code, an acronym of capitals or an edition word
-    ('Parrot Anafi USA', 'Leaf Aptus 75S'); a name alone ('Parrot Anafi') or a bare number after
+    ('Parrot Anafi FPV', 'Leaf Aptus 75S'); a name alone ('Arsenal Odegaard') or a bare number after
     it ('Arsenal Saka 7') is not enough."""
     if _code_follows(tokens, index):
         return True
@@ -429,7 +429,7 @@ EDITION_WORDS = frozenset("pro plus ultra max mini lite se neo classic mark mk i
 def _names_a_model(tokens: list[str], index: int, after_code: bool = False) -> bool:
     """Whether the token after tokens[index] is an edition word, one capital ('Typhoon H') or a
     code of letters and digits. Right after a maker (not `after_code`), a bare number also counts
-    when tokens[index] is a word in capitals ('ALEXA 35')."""
+    when tokens[index] is a word in capitals ('ELECTRO 35')."""
     if index + 1 >= len(tokens):
         return False
     following = tokens[index + 1].strip(_TOKEN_EDGE)

@@ -43,9 +43,9 @@ MAKER_WORDS = frozenset(
     + CATALOGUE["supplement"]["camera_makers"]
     + CATALOGUE["supplement"]["device_makers"]
 )
-# Camera and lens lines join a number the same way ('Industar-61', 'Helios-44M').
+# Camera and lens lines of the supplement join a number the same way ('Helios-40', 'Industar-50').
 _HYPHEN_NAMES = MAKER_WORDS | frozenset(line for line in CATALOGUE["supplement"]["camera_lines"] if "-" not in line)
-# A maker, '_' and a code of capitals and digits: phones' EXIF model names ('ASUS_I006D').
+# A maker, '_' and a code of capitals and digits: phones' EXIF model names ('ASUS_Z01KD').
 _MAKER_UNDERSCORE_CODE = re.compile(r"([A-Za-z]{2,12})_(?=[A-Z0-9]*[A-Z])(?=[A-Z0-9]*\d)[A-Z0-9]{3,8}")
 
 
@@ -75,8 +75,8 @@ def is_camera_model_name(token: str) -> bool:
     model code with 'Mark'/'Mk' and a version glued to its digits, a short hyphenated code of a
     lensfun body's shape ('X-T4', 'E-M1'), a camera maker's name glued to a code ('nikond850'),
     a maker's name or a camera or lens line, a hyphen and a code with a digit or of at most three
-    capitals ('Zenit-E', 'Kiev-88', 'Industar-61'), or a maker's name, '_' and a code of capitals
-    and digits ('ASUS_I006D', as phones write their EXIF model)."""
+    capitals ('Zenit-E', 'Kiev-88', 'Helios-40'), or a maker's name, '_' and a code of capitals
+    and digits ('ASUS_Z01KD', as phones write their EXIF model)."""
     if is_series_code(token) or _GLUED_MARK.search(token) is not None:
         return True
     if "-" in token:
