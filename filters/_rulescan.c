@@ -171,12 +171,13 @@ static int camera_content_first(Scanner *self, const char *text, const char *low
             anchored |= after_gear;
             continue;
         }
-        int letters = 0, digits = 0, upper = 0, hyphens = 0;
+        int letters = 0, digits = 0, upper = 0, hyphens = 0, slashes = 0;
         for (Py_ssize_t j = start; j < end; j++) {
             letters += is_alpha(text[j]);
             digits += is_digit(text[j]);
             upper += is_upper(text[j]);
             hyphens += text[j] == '-';
+            slashes += text[j] == '/';
         }
         Py_ssize_t len = end - start;
         if (digits) {
@@ -188,7 +189,7 @@ static int camera_content_first(Scanner *self, const char *text, const char *low
         if (letters == len && upper == len && len <= 3) continue; /* a model code, not content */
         if (len == 1) continue; /* one letter after a maker or a phone line ('moto g') is a code */
         if (letters == len && upper == len - 1 && len <= 4 && !is_upper(text[end - 1])) continue; /* maybe 'IIIf' */
-        if (upper == letters && letters + hyphens == len && len <= 7) continue; /* maybe 'SQ-A' */
+        if (upper == letters && letters + hyphens + slashes == len && len <= 7) continue; /* maybe 'SQ-A', 'L/Z' */
         if (previous && (is_upper(text[start]) || len <= 3)) { /* maybe a line word or a short code ('mju') */
             after_gear = 1;
             continue;

@@ -38,6 +38,9 @@ _SUPPLEMENT = _CATALOGUE["supplement"]
 # Everyday English words among the catalogue's words (wordfreq Zipf >= 3.0): gear only beside a signal.
 _COMMON = frozenset(_CATALOGUE["common"])
 _AMBIGUOUS_MAKERS = frozenset(_SUPPLEMENT["ambiguous_maker_words"])
+# Everyday-word makers ('Parrot', 'RED') may be followed by a line name: filters/prechecks.py passes
+# them to the C scanner as anchors a line word may follow.
+AMBIGUOUS_MAKERS = _AMBIGUOUS_MAKERS
 # Rare words (wordfreq Zipf < 2.5, or glued such as 'af-s'): a line or lens word names a camera alone.
 _DISTINCTIVE = frozenset(_CATALOGUE["distinctive"])
 # Short line and lens codes ('fc', 'sd', 'smc', 'df'): model codes in any case ('Nikon Z fc').
@@ -204,8 +207,9 @@ def _is_model_code(token: str) -> bool:
 
 
 def _is_hyphenated_acronym(token: str) -> bool:
-    """Capital runs of 1-3 letters joined by hyphens: 'GX', 'SQ-A', 'LC-A'."""
-    parts = token.split("-")
+    """Capital runs of 1-3 letters joined by hyphens or slashes: 'GX', 'SQ-A', 'LC-A', and lens
+    mounts 'L/Z', 'M/F'."""
+    parts = token.replace("/", "-").split("-")
     return len(token) <= 7 and all(0 < len(part) <= 3 and part.isalpha() for part in parts)
 
 
@@ -274,11 +278,14 @@ def _scan_tokens(text: str, stop_at: int) -> _Tokens:
                 found.model_code = True  # 'AF', 'DG' in capitals: a code in a model's name ('Hexar AF')
             continue
         if token in CONTEXT_WORDS:
+            if token in _AMBIGUOUS_MAKERS and stripped[0].isupper() and _maker_names_a_camera(tokens, index):
+                # 'Sinar P2', 'RED Scarlet-W 5K', 'Parrot Anafi FPV': a maker word that is also an everyday
+                # word names a camera with a letters-and-digits code right after it, or with a
+                # line name English does not know and a code after that; it is then a maker.
+                found.signal = after_gear = anchored = after_brand = True
+                found.strong += 1
+                continue
             found.context += 1
-            if token in _AMBIGUOUS_MAKERS and stripped[0].isupper() and _code_follows(tokens, index):
-                # 'Sinar P2', 'Parrot Anafi 4K'?: a maker word that is also an everyday word names
-                # a camera with a letters-and-digits code right after it, like a device brand.
-                found.device_brand = True
             continue
         if token in SHORT_CODES:
             found.model_code = after_gear = anchored = True
@@ -308,11 +315,24 @@ def _scan_tokens(text: str, stop_at: int) -> _Tokens:
                 continue
             if previous_brand and stripped[0].isupper() and _names_a_model(tokens, index):
                 # A word English knows between a camera maker and an edition word or a model
-                # code ('Insta360 Ace Pro', 'DJI Air 2S'): the model's name, not content.
+                # code ('Insta360 Ace Pro', 'DJI Air 2S'), or a word in capitals before a bare
+                # number, as EXIF Model fields write names ('YASHICA ELECTRO 35'): the model's name.
+                found.line_words += 1
+                found.model_code = after_gear = True
+                continue
+            if previous and found.strong and stripped[0].isupper() and _names_a_model(tokens, index, after_code=True):
+                # A word English knows between a maker's model code and another code or one
+                # capital ('Mamiya RB67 Professional S', 'Contax RTS Quartz III'): an edition name.
                 found.line_words += 1
                 found.model_code = after_gear = True
                 continue
         else:
+            if previous_brand and _is_short_hyphenated_code(stripped):
+                # Short capital codes with a lower-case edition letter joined by a hyphen right
+                # after a camera maker ('Bronica SQ-Am', 'Konica FT-Ax'): a model code.
+                found.model_code = True
+                after_gear = anchored
+                continue
             if "-" in stripped and is_camera_model_name(stripped) and not any(ch.isdigit() for ch in stripped):
                 # A maker, a hyphen and a capital code ('Zenit-E'); with digits it is a model code below.
                 found.signal = found.model_code = anchored = after_gear = True
@@ -361,6 +381,41 @@ def _is_unknown_short_code(stripped: str) -> bool:
     return (stripped.isupper() and len(stripped) <= 5) or _CAPITALS_WITH_SUFFIX.fullmatch(stripped) is not None
 
 
+_SHORT_CODE_PART = re.compile(r"[A-Z]{1,3}[a-z]?")
+
+
+def _is_short_hyphenated_code(stripped: str) -> bool:
+    """Two or three parts of 1-3 capitals, each maybe with one lower-case letter, joined by
+    hyphens, with a lower-case letter somewhere ('SQ-Am'; all capitals are _is_model_code's)."""
+    parts = stripped.split("-")
+    return (
+        1 < len(parts) <= 3
+        and len(stripped) <= 8
+        and not stripped.isupper()
+        and all(_SHORT_CODE_PART.fullmatch(part) for part in parts)
+    )
+
+
+def _maker_names_a_camera(tokens: list[str], index: int) -> bool:
+    """After an everyday-word maker: a code of letters and digits ('Sinar P2'), or a capitalised
+    name English does not know followed by such a code, an acronym of capitals or an edition word
+    ('Parrot Anafi FPV', 'Leaf Aptus 75S'); a name alone ('Arsenal Odegaard') or a bare number after
+    it ('Arsenal Saka 7') is not enough."""
+    if _code_follows(tokens, index):
+        return True
+    if index + 2 >= len(tokens):
+        return False
+    name = tokens[index + 1].strip(_TOKEN_EDGE)
+    if not name or not _may_be_line_word(name):
+        return False
+    following = tokens[index + 2].strip(_TOKEN_EDGE)
+    return (
+        following.lower() in EDITION_WORDS
+        or (following.isupper() and following.isalpha() and len(following) <= 3)
+        or _code_follows(tokens, index + 1)
+    )
+
+
 def _code_follows(tokens: list[str], index: int) -> bool:
     """Whether the token after tokens[index] is a code of letters and digits ('P2', '4K')."""
     if index + 1 >= len(tokens):
@@ -371,9 +426,10 @@ def _code_follows(tokens: list[str], index: int) -> bool:
 EDITION_WORDS = frozenset("pro plus ultra max mini lite se neo classic mark mk ii iii iv v vi".split())
 
 
-def _names_a_model(tokens: list[str], index: int) -> bool:
+def _names_a_model(tokens: list[str], index: int, after_code: bool = False) -> bool:
     """Whether the token after tokens[index] is an edition word, one capital ('Typhoon H') or a
-    code of letters and digits."""
+    code of letters and digits. Right after a maker (not `after_code`), a bare number also counts
+    when tokens[index] is a word in capitals ('ELECTRO 35')."""
     if index + 1 >= len(tokens):
         return False
     following = tokens[index + 1].strip(_TOKEN_EDGE)
@@ -381,6 +437,9 @@ def _names_a_model(tokens: list[str], index: int) -> bool:
         return True
     if _ROMAN_WITH_LETTER.fullmatch(following):
         return True
+    if following.isdigit() and not after_code:
+        word = tokens[index].strip(_TOKEN_EDGE)
+        return len(word) >= 2 and word.isupper()
     # A code of letters and digits ('2S'); a bare number is not enough ('Canon Tower 3').
     return any(ch.isdigit() for ch in following) and any(ch.isalpha() for ch in following)
 

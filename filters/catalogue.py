@@ -43,6 +43,10 @@ MAKER_WORDS = frozenset(
     + CATALOGUE["supplement"]["camera_makers"]
     + CATALOGUE["supplement"]["device_makers"]
 )
+# Camera and lens lines of the supplement join a number the same way ('Helios-40', 'Industar-50').
+_HYPHEN_NAMES = MAKER_WORDS | frozenset(line for line in CATALOGUE["supplement"]["camera_lines"] if "-" not in line)
+# A maker, '_' and a code of capitals and digits: phones' EXIF model names ('ASUS_Z01KD').
+_MAKER_UNDERSCORE_CODE = re.compile(r"([A-Za-z]{2,12})_(?=[A-Z0-9]*[A-Z])(?=[A-Z0-9]*\d)[A-Z0-9]{3,8}")
 
 
 # The letters of lensfun bodies' short hyphenated codes ('x-t' of X-T30, 'e-m' of E-M5): such a
@@ -70,8 +74,9 @@ def is_camera_model_name(token: str) -> bool:
     """A token that names a camera on its own: a maker's EXIF series code (is_series_code), a
     model code with 'Mark'/'Mk' and a version glued to its digits, a short hyphenated code of a
     lensfun body's shape ('X-T4', 'E-M1'), a camera maker's name glued to a code ('nikond850'),
-    or a maker's name, a hyphen and a code with a digit or of at most three capitals ('Zenit-E',
-    'Kiev-88')."""
+    a maker's name or a camera or lens line, a hyphen and a code with a digit or of at most three
+    capitals ('Zenit-E', 'Kiev-88', 'Helios-40'), or a maker's name, '_' and a code of capitals
+    and digits ('ASUS_Z01KD', as phones write their EXIF model)."""
     if is_series_code(token) or _GLUED_MARK.search(token) is not None:
         return True
     if "-" in token:
@@ -80,7 +85,10 @@ def is_camera_model_name(token: str) -> bool:
             return True
     elif _MAKER_GLUED_CODE.fullmatch(token) is not None:
         return True
+    if "_" in token:
+        glued = _MAKER_UNDERSCORE_CODE.fullmatch(token)
+        return glued is not None and glued.group(1).lower() in MAKER_WORDS
     maker, dash, code = token.partition("-")
-    if not dash or not code or maker.lower() not in MAKER_WORDS:
+    if not dash or not code or maker.lower() not in _HYPHEN_NAMES:
         return False
     return any(ch.isdigit() for ch in code) or (code.isupper() and code.isalpha() and len(code) <= 3)

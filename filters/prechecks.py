@@ -52,7 +52,7 @@ def build_scanner():
         forum_words=filename.FORUM_WORDS,
         result_prefixes=boilerplate.RESULT_PREFIX_WORDS,
         extension_ends=tuple("." + extension for extension in filename.IMAGE_EXTENSIONS),
-        line_anchors=camera.CAMERA_BRANDS | camera.SHORT_CODES,
+        line_anchors=camera.CAMERA_BRANDS | camera.SHORT_CODES | camera.AMBIGUOUS_MAKERS,
     )
 
 

@@ -79,11 +79,11 @@ SUPPLEMENT = {
         "autel skydio yuneec hubsan potensic fimi blackmagic arri kinefinity rolleicord zenza konica topcon exakta "
         "zorki lubitel smena wista plaubel hanimex ansco"
     ).split(),
-    # Maker words that are also everyday words or names ('One' of Phase One, 'Venus' Optics):
-    # a camera signal only with a model code, like the device makers.
+    # Maker words that are also everyday words or names ('One' of Phase One, 'Venus' Optics,
+    # the cinema maker RED): a camera signal only with a model code, like the device makers.
     "ambiguous_maker_words": (
         "one magic phase carl arsenal miranda venus yi kiev theta petri fujian system slr schneider sinar leaf contour "
-        "parrot argus horseman"
+        "parrot argus horseman red"
     ).split(),
     # Two-word maker names, matched as phrases (also as cameras write them in the EXIF Make field:
     # 'OM Digital Solutions', 'YI Technology'; 'Z CAM' makes cinema cameras).

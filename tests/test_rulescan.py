@@ -52,7 +52,10 @@ TRICKY = (
     # company names of EXIF Make fields, short and mixed-case codes after a maker, glued versions and makers
     "EASTMAN KODAK COMPANY CASIO COMPUTER CO.,LTD. SEIKO EPSON Techwin electric photo OM Digital Solutions "
     "YI Technology Z CAM Bronica ETRSi Olympus mju Vb moto g(7) g markiii MkIV mark2 X-T4 x-t4 E-M1 X-Pro3 "
-    "nikond850 canon5dmarkiv Hi-matic Sinar P2 Parrot #nikond850 #sunset # #canon #x-t4 ## Retina IIa IIIf"
+    "nikond850 canon5dmarkiv Hi-matic Sinar P2 Parrot #nikond850 #sunset # #canon #x-t4 ## Retina IIa IIIf "
+    # everyday-word makers before line names, edition words between codes, '/' acronyms, '_' phone models
+    "RED Red red Anafi FPV Aptus 75S Scarlet-W 5K RB67 Professional Quartz ELECTRO 35 Tair-3 Helios-40 S/M L/Z "
+    "SQ-Am FT-Ax ASUS_Z01KD Infinix_X657C HUAWEI_P30 ASUS_1234"
 ).split(" ")
 ODD_CHARACTERS = ["\x00", "\t", "\n", "\r", "\x0b", "\x1c", "\x1f", "\x7f", "  ", "é", "\u200b", "İ", "ſ"]
 
