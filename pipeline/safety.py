@@ -96,8 +96,8 @@ def address_kind(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | Non
 
 @functools.lru_cache(maxsize=1 << 16)
 def _remembered_refusal(address: str, policy: AddressPolicy) -> str | None:
-    # Every resolve, cached answers included, passes each address through the policy, and
-    # parsing it with ipaddress was ~2% of a fetch worker's CPU on bench_fetch_web.py.
+    # Every resolve, cached answers included, passes each address through the policy: parse
+    # each address once, not on every request to its host.
     return policy._judge(address)
 
 
