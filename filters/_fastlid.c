@@ -1386,7 +1386,7 @@ static int scan_words(const Cascade *c, const Py_UCS4 *s, Py_ssize_t n, WordCoun
         }
         if (original && !(flags & (IN_VOCABULARY | IN_KNOWN | IN_RARE)) &&
             Py_UNICODE_ISLOWER(PyUnicode_READ(original_kind, original, start))) {
-            /* is_brand_style: a capital inside the first run of letters ('iPhone', not "d'Arles")
+            /* is_brand_style: a capital inside the first run of letters ('iPhone', not "d'Orvalle")
              * makes it a name, not an unseen word */
             int brand = 0;
             for (Py_ssize_t j = start + 1; j < i && s[j] != '\'' && !brand; j++)

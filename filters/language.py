@@ -463,7 +463,7 @@ def is_brand_style(word: str) -> bool:
     """A word that starts with a lowercase letter and has a capital inside its first run of
     letters ('iPhone', 'eBay', 'xTrail'): how brands and product lines are written, not how
     ordinary words of a language are, so it is no evidence of one. A capital after an
-    apostrophe does not count: an elided article before a name ("d'Arles", "l'Institut") is a
+    apostrophe does not count: an elided article before a name ("d'Orvalle", "l'Ozval") is a
     foreign function word."""
     return any(ch.isupper() for ch in word[1:].split("'", 1)[0])
 
