@@ -1384,8 +1384,15 @@ static int scan_words(const Cascade *c, const Py_UCS4 *s, Py_ssize_t n, WordCoun
             counts->neutral += name;
             counts->neutral_unseen += name && !(flags & IN_RARE);
         }
-        if (original && !(flags & (IN_VOCABULARY | IN_KNOWN | IN_RARE)))
-            counts->lowercase_unseen += Py_UNICODE_ISLOWER(PyUnicode_READ(original_kind, original, start)) != 0;
+        if (original && !(flags & (IN_VOCABULARY | IN_KNOWN | IN_RARE)) &&
+            Py_UNICODE_ISLOWER(PyUnicode_READ(original_kind, original, start))) {
+            /* is_brand_style: a capital inside the first run of letters ('iPhone', not "d'Orvalle")
+             * makes it a name, not an unseen word */
+            int brand = 0;
+            for (Py_ssize_t j = start + 1; j < i && s[j] != '\'' && !brand; j++)
+                brand = Py_UNICODE_ISUPPER(PyUnicode_READ(original_kind, original, j)) != 0;
+            counts->lowercase_unseen += !brand;
+        }
         if (out) {
             PyObject *word = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, s + start, length);
             if (!word || PyList_Append(out, word) < 0) {

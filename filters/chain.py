@@ -195,7 +195,8 @@ class FilterChain:
         return TEXT_RULES[name][0](text)
 
     def _language_keeps(self, candidate: dict) -> bool:
-        guess = self.identify(candidate["text"])
+        # A kept file name's extension ('.jpg') is no language evidence (issue 19).
+        guess = self.identify(filename.without_extension(candidate["text"]))
         english = guess.english >= self.config.english_threshold
         if guess.lang == "en" and not english:
             # The detector's best label is English but the evidence says otherwise (a Zulu
@@ -209,7 +210,7 @@ class FilterChain:
     def english_estimate(self, text: str) -> float | None:
         """The language backend's estimate that `text` is English (what --english-threshold is
         compared with), or None without language identification. For `wit filters check`."""
-        return None if self.identify is None else float(self.identify(text).english)
+        return None if self.identify is None else float(self.identify(filename.without_extension(text)).english)
 
 
 def _no_proofs(text: str, max_chars: int) -> int:

@@ -27,6 +27,20 @@ _EXTENSION = re.compile(
     r"\.(?:" + "|".join(IMAGE_EXTENSIONS) + r")(?:\s*\(\s*[\d\s]+(?:[x×X]\s*\d+\s*)?\))?\s*$",
     re.IGNORECASE,
 )
+
+
+def without_extension(text: str) -> str:
+    """`text` without a trailing image or document extension ('.jpg', '.png (1)'): what a
+    language detector should read of a descriptive file name the file-name rule keeps
+    ('lighthouse-at-dusk.jpg'). The extension is no word of any language, and fastText reads
+    'jpg' beside a few words as evidence against English. A caption that is only an extension
+    stays as it is."""
+    dot = text.rfind(".")
+    if dot <= 0 or not _EXTENSION.match(text, dot) or text[:dot].isspace():
+        return text
+    return text[:dot]
+
+
 # Slide or sequence exports: 'Budget Review.007', the number glued to a word by the dot; a
 # version or a price after a number ('Ubuntu 20.04', 'only $12.95') is none.
 # (The look-behind sits after the dot, so the search tests it only where a dot is.)

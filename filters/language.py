@@ -449,14 +449,23 @@ _LOWERCASE_START = re.compile(r"(?<![^\W_])[^\W\d_A-Z][^\W\d_]*+(?!\d)")
 
 
 def _unlisted_words(text: str, lower: str, lists: tuple[frozenset[str], ...]) -> Iterator[tuple[int, str]]:
-    """(position among the words, the word's first character as written) of every word of
-    `text` in none of `lists`. `lower` is text.lower(); where lowering changed the length ('İ'
-    lowers to two code points) the positions do not line up and no word is given."""
+    """(position among the words, the word as written) of every word of `text` in none of
+    `lists`. `lower` is text.lower(); where lowering changed the length ('İ' lowers to two code
+    points) the positions do not line up and no word is given."""
     if len(lower) != len(text):
         return
     for index, match in enumerate((_ASCII_WORD if lower.isascii() else _WORD).finditer(lower)):
         if not any(match.group() in words for words in lists):
-            yield index, text[match.start()]
+            yield index, text[match.start() : match.end()]
+
+
+def is_brand_style(word: str) -> bool:
+    """A word that starts with a lowercase letter and has a capital inside its first run of
+    letters ('iPhone', 'eBay', 'xTrail'): how brands and product lines are written, not how
+    ordinary words of a language are, so it is no evidence of one. A capital after an
+    apostrophe does not count: an elided article before a name ("d'Orvalle", "l'Ozval") is a
+    foreign function word."""
+    return any(ch.isupper() for ch in word[1:].split("'", 1)[0])
 
 
 def neutral_name_count(
@@ -470,15 +479,18 @@ def neutral_name_count(
     brand is not evidence for another language. Where lowering changed the text's length
     nothing is neutral (_unlisted_words).
     """
-    return sum(1 for index, first in _unlisted_words(text, lower, (known, vocabulary, rare)) if index and "A" <= first <= "Z")
+    return sum(1 for index, word in _unlisted_words(text, lower, (known, vocabulary, rare)) if index and "A" <= word[0] <= "Z")
 
 
 def unseen_lowercase_word_count(
     text: str, lower: str, vocabulary: frozenset[str], known: frozenset[str], rare: frozenset[str]
 ) -> int:
     """How many words start with a lowercase letter in `text` and are in none of the lists (a
-    word English has never been seen to write); 0 where lowering changed the text's length."""
-    return sum(1 for _, first in _unlisted_words(text, lower, (vocabulary, known, rare)) if first.islower())
+    word English has never been seen to write); 0 where lowering changed the text's length.
+    Brand-style words ('imageXPRO', is_brand_style) are names, not such words."""
+    return sum(
+        1 for _, word in _unlisted_words(text, lower, (vocabulary, known, rare)) if word[0].islower() and not is_brand_style(word)
+    )
 
 
 @functools.lru_cache(maxsize=1)

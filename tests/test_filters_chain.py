@@ -193,3 +193,21 @@ def test_dev_set_precision_and_recall_floor(shared_data):
     assert scores["keep"].recall >= 0.98, scores["keep"]
     assert scores["drop_other"].recall >= 0.9, scores["drop_other"]
     assert scores["drop_nonenglish"].precision >= 0.8, scores["drop_nonenglish"]
+
+
+def test_a_kept_file_names_extension_is_no_language_evidence(chain):
+    """A descriptive file name the file-name rule keeps is read by language identification
+    without its extension: fastText reads 'jpg' beside a name and a word as another language."""
+    from wit.filters import filename, language
+
+    identify = language.get_identifier("cascade")
+    for text in ("lena-morrow-portrait.jpg", "mike-dunn-profile.JPG"):
+        assert identify(text).english < 0.4 <= identify(filename.without_extension(text)).english, text
+        candidate = new_candidate("https://example.com/a.jpg", text)
+        assert chain.apply(candidate) is None, text
+        assert chain.verdicts(new_candidate("https://example.com/a.jpg", text))["language"] == "keep"
+        assert chain.english_estimate(text) == identify(filename.without_extension(text)).english
+    assert filename.without_extension("harbour-at-dawn.png (1)") == "harbour-at-dawn"
+    assert filename.without_extension("Ubuntu 22.04") == "Ubuntu 22.04"
+    assert filename.without_extension(".jpg") == ".jpg"
+    assert filename.without_extension("notes.jpg.txt") == "notes.jpg.txt"

@@ -186,6 +186,28 @@ def test_one_lowercase_word_english_never_wrote_is_evidence(monkeypatch):
                                                 frozenset({"casa"}), frozenset()) == 1
 
 
+@pytest.mark.parametrize("identify", ["python", "c"])
+def test_brand_style_word_is_a_name_not_a_word_english_never_wrote(identify):
+    """A word with a lowercase start and a capital inside its first run of letters ('iPhone'
+    style) is how brands and product lines are written: it does not cost
+    ONE_WORD_UNSEEN_PENALTY. The same word all in lowercase does, and so does a capital after
+    an apostrophe (an elided foreign article before a name)."""
+    cascade = language.identify_cascade if identify == "python" else language.get_identifier("cascade")
+    assert language.is_brand_style("ecoTRAXIN") and language.is_brand_style("iZelvo")
+    assert not language.is_brand_style("ecotraxin") and not language.is_brand_style("eco'Traxin")
+    assert not language.is_brand_style("Ecotraxin") and not language.is_brand_style("d'Orvalle")
+    brand = cascade("Epson ecoTRAXIN Inkjet Printer")
+    assert brand.lang not in ("", "en") and brand.english == pytest.approx(1.0 - brand.score)
+    assert brand.english >= 0.4
+    for text in ("Epson ecotraxin Inkjet Printer", "Epson eco'Traxin Inkjet Printer"):
+        guess = cascade(text)
+        assert guess.lang not in ("", "en"), (text, guess)
+        assert guess.english == pytest.approx(max(0.0, 1.0 - guess.score - language.ONE_WORD_UNSEEN_PENALTY))
+        assert guess.english < 0.4
+        assert guess == language.identify_cascade(text)
+    assert brand == language.identify_cascade("Epson ecoTRAXIN Inkjet Printer")
+
+
 def test_two_known_words_are_some_evidence_for_english(monkeypatch):
     """In two-word text a word English knows but does not own (not in the distinctive vocabulary)
     counts PAIR_KNOWN_WORD_WEIGHT for English; in longer text it counts nothing."""
