@@ -74,8 +74,8 @@ def test_the_blind_sets_are_balanced_and_repeat_no_other_set(shared_data, path, 
 # first holdout became a tuning set in the second round, blind2 in the third; blind3 was scored
 # only before and after the third round. blind3's keep misses are language identification.
 FLOORS = {
-    "tune": (0.97, 1.00, 1.00, 0.96),
-    "holdout": (0.98, 1.00, 1.00, 0.98),
+    "tune": (0.97, 1.00, 1.00, 0.98),
+    "holdout": (0.98, 1.00, 1.00, 1.00),
     "blind2": (0.98, 1.00, 1.00, 1.00),
     "blind3": (0.97, 1.00, 1.00, 0.94),
 }
