@@ -397,11 +397,12 @@ def _is_short_hyphenated_code(stripped: str) -> bool:
 
 
 def _maker_names_a_camera(tokens: list[str], index: int) -> bool:
-    """After an everyday-word maker: a code of letters and digits ('Sinar P2'), or a capitalised
-    name English does not know followed by such a code, an acronym of capitals or an edition word
-    ('Parrot Anafi FPV', 'Leaf Aptus 75S'); a name alone ('Arsenal Odegaard') or a bare number after
-    it ('Arsenal Saka 7') is not enough."""
-    if _code_follows(tokens, index):
+    """After an everyday-word maker: a code of letters and digits that is no format code ('Sinar
+    P2'; not 'Parrot 3D model', 'Red 4K TV', 'Red 5G phone'), or a capitalised name English does
+    not know followed by a code or an edition word ('Leaf Aptus 75S', 'Parrot Anafi Pro'). A name
+    alone ('Arsenal Odegaard'), a bare number after it ('Arsenal Saka 7') or capitals after it
+    ('Arsenal Saka UCL': a club, a player and a competition) are not enough."""
+    if _code_follows(tokens, index) and not _FORMAT_CODE.fullmatch(tokens[index + 1].strip(_TOKEN_EDGE)):
         return True
     if index + 2 >= len(tokens):
         return False
@@ -409,11 +410,12 @@ def _maker_names_a_camera(tokens: list[str], index: int) -> bool:
     if not name or not _may_be_line_word(name):
         return False
     following = tokens[index + 2].strip(_TOKEN_EDGE)
-    return (
-        following.lower() in EDITION_WORDS
-        or (following.isupper() and following.isalpha() and len(following) <= 3)
-        or _code_follows(tokens, index + 1)
-    )
+    return following.lower() in EDITION_WORDS or _code_follows(tokens, index + 1)
+
+
+# Codes that name a format, not a model: resolution, dimensions, network generation, video lines
+# ('4K', '3D', '5G', '1080p'). After a word that is also an everyday word they describe a product.
+_FORMAT_CODE = re.compile(r"\d+[kdgp]", re.IGNORECASE)
 
 
 def _code_follows(tokens: list[str], index: int) -> bool:
