@@ -86,17 +86,23 @@ def test_default_meets_the_balanced_f1_floor_on_lid_dev(shared_data, kind, per_l
     assert figures["fpr"] <= max_fpr, figures
 
 
+def figures_per_half(shared_data, kind: str):
+    """(half, english_f1 figures) of the default chain's verdicts on each half of every lid-dev
+    `kind` file (evaluation.split_half: half 0 tunes, half 1 is only reported)."""
+    from wit.filters.evaluation import split_half
+
+    lines = read_lid_dev(shared_data / "lid-dev", kind)
+    verdicts = default_verdicts(lines)
+    for half in (0, 1):
+        part = split_half([(verdict, lang) for verdict, (_, lang) in zip(verdicts, lines)], half)
+        yield half, english_f1([lang for _, lang in part], [verdict for verdict, _ in part])
+
+
 def test_word_pairs_reach_issue_19s_ratio_on_each_half(shared_data):
     """F1 at 1 English : 3 others >= 0.97 on word pairs (issue 19), on each half of every
     language file: half 0 chose the two-word constants, half 1 was only reported. Before the
     never-seen-word and known-word evidence both halves scored 0.962."""
-    from wit.filters.evaluation import split_half
-
-    pairs = read_lid_dev(shared_data / "lid-dev", "word-pairs")
-    verdicts = default_verdicts(pairs)
-    for half in (0, 1):
-        part = split_half([(verdict, lang) for verdict, (_, lang) in zip(verdicts, pairs)], half)
-        figures = english_f1([lang for _, lang in part], [verdict for verdict, _ in part])
+    for half, figures in figures_per_half(shared_data, "word-pairs"):
         assert figures["f1_1to3"] >= 0.97, (half, figures)
         assert figures["recall"] >= 0.985, (half, figures)
 
@@ -105,13 +111,7 @@ def test_sentences_reach_issue_19s_ratio_on_each_half(shared_data):
     """F1 at 1 English : 3 others >= 0.99 on lid-dev sentences (issue 19) on each half, no English
     sentence lost: half 0 chose the second opinion's band, half 1 was only reported. Before it the
     halves scored 0.9904 and 0.9899."""
-    from wit.filters.evaluation import split_half
-
-    sentences = read_lid_dev(shared_data / "lid-dev", "sentences")
-    verdicts = default_verdicts(sentences)
-    for half in (0, 1):
-        part = split_half([(verdict, lang) for verdict, (_, lang) in zip(verdicts, sentences)], half)
-        figures = english_f1([lang for _, lang in part], [verdict for verdict, _ in part])
+    for half, figures in figures_per_half(shared_data, "sentences"):
         assert figures["f1_1to3"] >= 0.99, (half, figures)
         assert figures["recall"] == 1.0, (half, figures)
 
