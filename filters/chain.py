@@ -194,9 +194,12 @@ class FilterChain:
     def _text_check(name: str, text: str) -> bool:
         return TEXT_RULES[name][0](text)
 
-    def _language_keeps(self, candidate: dict) -> bool:
+    def _guess_language(self, text: str):
         # A kept file name's extension ('.jpg') is no language evidence (issue 19).
-        guess = self.identify(filename.without_extension(candidate["text"]))
+        return self.identify(filename.without_extension(text))
+
+    def _language_keeps(self, candidate: dict) -> bool:
+        guess = self._guess_language(candidate["text"])
         english = guess.english >= self.config.english_threshold
         if guess.lang == "en" and not english:
             # The detector's best label is English but the evidence says otherwise (a Zulu
@@ -210,7 +213,7 @@ class FilterChain:
     def english_estimate(self, text: str) -> float | None:
         """The language backend's estimate that `text` is English (what --english-threshold is
         compared with), or None without language identification. For `wit filters check`."""
-        return None if self.identify is None else float(self.identify(filename.without_extension(text)).english)
+        return None if self.identify is None else float(self._guess_language(text).english)
 
 
 def _no_proofs(text: str, max_chars: int) -> int:
