@@ -37,10 +37,9 @@ from wit.filters.catalogue import is_camera_model_name
 _SUPPLEMENT = _CATALOGUE["supplement"]
 # Everyday English words among the catalogue's words (wordfreq Zipf >= 3.0): gear only beside a signal.
 _COMMON = frozenset(_CATALOGUE["common"])
-_AMBIGUOUS_MAKERS = frozenset(_SUPPLEMENT["ambiguous_maker_words"])
 # Everyday-word makers ('Parrot', 'RED') may be followed by a line name: filters/prechecks.py passes
 # them to the C scanner as anchors a line word may follow.
-AMBIGUOUS_MAKERS = _AMBIGUOUS_MAKERS
+AMBIGUOUS_MAKERS = frozenset(_SUPPLEMENT["ambiguous_maker_words"])
 # Rare words (wordfreq Zipf < 2.5, or glued such as 'af-s'): a line or lens word names a camera alone.
 _DISTINCTIVE = frozenset(_CATALOGUE["distinctive"])
 # Short line and lens codes ('fc', 'sd', 'smc', 'df'): model codes in any case ('Nikon Z fc').
@@ -60,7 +59,7 @@ CAMERA_BRANDS = (
         | {w for w in _CATALOGUE["family_words"] + _CATALOGUE["lens_words"] if len(w) > 3 and w in _DISTINCTIVE}
         if word in _MAKER_WORDS or word not in _COMMON
     )
-) - DEVICE_BRANDS - _AMBIGUOUS_MAKERS
+) - DEVICE_BRANDS - AMBIGUOUS_MAKERS
 # Two-word maker names ('Phase One'): a signal as a phrase, while each word alone is everyday.
 MAKER_PHRASES = tuple(_SUPPLEMENT["maker_phrases"])
 _MAKER_PHRASE = re.compile(
@@ -100,7 +99,7 @@ CONTEXT_WORDS = (
         | frozenset(_SUPPLEMENT["film_stocks"])
     )
     & _COMMON
-    | _AMBIGUOUS_MAKERS
+    | AMBIGUOUS_MAKERS
     # One letter of a phrase (Z of Z CAM) stays a model code: Nikon writes its Z bodies so.
     | {word for phrase in MAKER_PHRASES for word in phrase.split() if len(word) > 1}
 ) - CAMERA_BRANDS - DEVICE_BRANDS - GEAR_WORDS
@@ -278,7 +277,7 @@ def _scan_tokens(text: str, stop_at: int) -> _Tokens:
                 found.model_code = True  # 'AF', 'DG' in capitals: a code in a model's name ('Hexar AF')
             continue
         if token in CONTEXT_WORDS:
-            if token in _AMBIGUOUS_MAKERS and stripped[0].isupper() and _maker_names_a_camera(tokens, index):
+            if token in AMBIGUOUS_MAKERS and stripped[0].isupper() and _maker_names_a_camera(tokens, index):
                 # 'Sinar P2', 'RED Scarlet-W 5K', 'Parrot Anafi FPV': a maker word that is also an everyday
                 # word names a camera with a letters-and-digits code right after it, or with a
                 # line name English does not know and a code after that; it is then a maker.
