@@ -76,16 +76,21 @@ def test_the_blind_sets_are_balanced_and_repeat_no_other_set(shared_data, path, 
 # (camera recall, file-name precision, file-name recall, keep recall) reached, rounded down. The
 # first holdout became a tuning set in the second round, blind2 in the third; blind3 was scored
 # only before and after the third round. blind3's keep misses are language identification.
+# blind4 was scored once, written after the third round with no rule change since: its keep
+# misses are two short product titles of prices and units (language identification), its
+# file-name miss a bare date-time stamp, all digits, which the label rules call drop_other and the
+# chain drops as boilerplate.
 FLOORS = {
     "tune": (0.97, 1.00, 1.00, 0.98),
     "holdout": (0.98, 1.00, 1.00, 1.00),
     "blind2": (0.97, 1.00, 1.00, 1.00),  # a drone line with capitals after it keeps: see "Arsenal ... UCL" below
     "blind3": (0.97, 1.00, 1.00, 0.94),
+    "blind4": (0.94, 1.00, 0.96, 0.97),
 }
-SET_PATHS = {**FRESH, "blind2": BLIND2, "blind3": BLIND3}
+SET_PATHS = {**FRESH, "blind2": BLIND2, "blind3": BLIND3, "blind4": BLIND4}
 
 
-@pytest.mark.parametrize("name", ["tune", "holdout", "blind2", "blind3"])
+@pytest.mark.parametrize("name", ["tune", "holdout", "blind2", "blind3", "blind4"])
 def test_the_chain_on_the_fresh_sets(chain, name):
     rows = read_fresh(SET_PATHS[name])
     scores = score_predictions([row["label"] for row in rows], label_captions(chain, [row["text"] for row in rows]))
