@@ -26,6 +26,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 FRESH = {name: FIXTURES / f"filters_fresh_{name}.tsv" for name in ("tune", "holdout")}
 BLIND2 = FIXTURES / "filters_blind2.tsv"
 BLIND3 = FIXTURES / "filters_blind3.tsv"
+BLIND5 = FIXTURES / "filters_blind5.tsv"
 
 
 @pytest.fixture(scope="module")
@@ -53,11 +54,13 @@ def test_the_fresh_sets_are_balanced_disjoint_and_not_dev_strings(shared_data):
     [
         (BLIND2, {"drop_camera": 75, "keep": 65, "drop_filename": 30}),
         (BLIND3, {"drop_camera": 70, "keep": 55, "drop_filename": 25}),
+        (BLIND5, {"drop_camera": 55, "keep": 120, "drop_filename": 25}),
     ],
 )
 def test_the_blind_sets_are_balanced_and_repeat_no_other_set(shared_data, path, counts):
     """Each blind set (blind2 written before the second round's rule changes, blind3 before the
-    third's) shares no row with shared/data, the fresh sets, the composed fixtures or each other."""
+    third's, blind5 before the next one's) shares no row with shared/data, the fresh sets, the
+    composed fixtures or each other."""
     blind = read_fresh(path)
     assert Counter(row["label"] for row in blind) == counts
     assert {row["source"] for row in blind} == {"composed"}
