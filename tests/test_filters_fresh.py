@@ -7,8 +7,8 @@ The holdout file was scored only before and after the first round's rule changes
 "Fresh hand-written sets"), then tuned on in the second round; the second round's blind set
 (filters_blind2.tsv) was scored only before and after that round, then tuned on in the third; the
 third round's blind set (filters_blind3.tsv) was scored only before and after the third round.
-filters_blind4.tsv (keep-heavy: product titles, foreign names, camera shop listings) was written
-blind after the third round. The floors below are the figures reached, rounded down."""
+filters_blind4.tsv and filters_blind5.tsv (keep-heavy: product titles, foreign names, camera shop
+listings) were written blind after the third round and scored once each with the rules unchanged. The floors below are the figures reached, rounded down."""
 
 from __future__ import annotations
 
@@ -82,18 +82,19 @@ def test_the_blind_sets_are_balanced_and_repeat_no_other_set(shared_data, path, 
 # blind4 was scored once, written after the third round with no rule change since: its keep
 # misses are two short product titles of prices and units (language identification), its
 # file-name miss a bare date-time stamp, all digits, which the label rules call drop_other and the
-# chain drops as boilerplate.
+# chain drops as boilerplate. blind5 too was scored once with no rule changed since it was written.
 FLOORS = {
     "tune": (0.97, 1.00, 1.00, 0.98),
     "holdout": (0.98, 1.00, 1.00, 1.00),
     "blind2": (0.97, 1.00, 1.00, 1.00),  # a drone line with capitals after it keeps: see "Arsenal ... UCL" below
     "blind3": (0.97, 1.00, 1.00, 0.94),
     "blind4": (0.94, 1.00, 0.96, 0.97),
+    "blind5": (0.92, 0.96, 1.00, 0.99),
 }
-SET_PATHS = {**FRESH, "blind2": BLIND2, "blind3": BLIND3, "blind4": BLIND4}
+SET_PATHS = {**FRESH, "blind2": BLIND2, "blind3": BLIND3, "blind4": BLIND4, "blind5": BLIND5}
 
 
-@pytest.mark.parametrize("name", ["tune", "holdout", "blind2", "blind3", "blind4"])
+@pytest.mark.parametrize("name", list(FLOORS))
 def test_the_chain_on_the_fresh_sets(chain, name):
     rows = read_fresh(SET_PATHS[name])
     scores = score_predictions([row["label"] for row in rows], label_captions(chain, [row["text"] for row in rows]))
