@@ -84,7 +84,9 @@ def test_the_blind_sets_are_balanced_and_repeat_no_other_set(shared_data, path, 
 # blind4 was scored once, written after the third round with no rule change since: its keep
 # misses are two short product titles of prices and units (language identification), its
 # file-name miss a bare date-time stamp, all digits, which the label rules call drop_other and the
-# chain drops as boilerplate. blind5 too was scored once with no rule changed since it was written.
+# chain drops as boilerplate. blind5 and blind6 too were scored once with no rule changed since
+# they were written; blind6's camera misses are large-format bodies, drone EXIF model codes (read
+# as file names), an EXIF line with a 'Settings:' key and a body + lens line joined by 'w/'.
 FLOORS = {
     "tune": (0.97, 1.00, 1.00, 0.98),
     "holdout": (0.98, 1.00, 1.00, 1.00),
@@ -92,8 +94,9 @@ FLOORS = {
     "blind3": (0.97, 1.00, 1.00, 0.94),
     "blind4": (0.94, 1.00, 0.96, 0.97),
     "blind5": (0.92, 0.96, 1.00, 0.99),
+    "blind6": (0.86, 0.92, 1.00, 1.00),
 }
-SET_PATHS = {**FRESH, "blind2": BLIND2, "blind3": BLIND3, "blind4": BLIND4, "blind5": BLIND5}
+SET_PATHS = {**FRESH, "blind2": BLIND2, "blind3": BLIND3, "blind4": BLIND4, "blind5": BLIND5, "blind6": BLIND6}
 
 
 @pytest.mark.parametrize("name", list(FLOORS))
