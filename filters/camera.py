@@ -436,7 +436,7 @@ def _names_a_model(tokens: list[str], index: int, after_code: bool = False) -> b
     code of letters and digits. Right after a maker (not `after_code`), a bare number also counts
     when tokens[index] is a word in capitals ('ELECTRO 35'), and so does a capitalised word then a
     film format code ('Speed Graphic 4x5'), or a line name English does not know then a number
-    or code ('Super Technika 45': the second word is read as a line word)."""
+    or code ('Super Kompakt 45': the second word is read as a line word)."""
     if index + 1 >= len(tokens):
         return False
     following = tokens[index + 1].strip(_TOKEN_EDGE)

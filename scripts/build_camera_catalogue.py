@@ -112,7 +112,7 @@ SUPPLEMENT = {
     "everyday_line_words": (
         "pocket action hero max brave mini square wide pen tough one air black silver classic monochrome monochrom "
         "edition limited special anniversary fold flip neo lite generation gen cinema "
-        # cinema camera lines that are also names or places ('Sony VENICE 2', 'ARRI AMIRA')
+        # cinema camera lines that are also names or places ('Sony Burano 8K', 'Panasonic VariCam LT')
         "venice burano alexa amira komodo raptor ursa "
         # features action cameras name after their code ('... 4K WiFi'), like an edition word
         "wifi wi-fi gps"
@@ -126,19 +126,20 @@ SUPPLEMENT = {
         "shutter speed|speed|aperture|f-number|f number|f-stop|fstop|iso|iso speed|focal length|focal|flash|"
         "exposure bias|exposure compensation|exposure program|exposure mode|metering|metering mode|white balance|"
         "focus mode|date taken|taken|date/time|captured|dimensions|resolution|software|film|film stock|mm|"
-        # keys photo sites put before exposure values and gear ('Settings: 1/200 f/8 ISO 100')
+        # keys photo sites put before exposure values and gear ('Settings: 1/60 f/11 ISO 800')
         "settings|camera settings|exposure settings|body|specs"
     ).split("|"),
     # Phone makers' EXIF model-name prefixes ('LG-H870', 'GT-I9300', 'XT-1635'): lensfun lists few
     # phones, so these join its model series.
     "phone_model_series": "lg sgh gt sch sph shv xt cph rmx".split(),
-    # Drone cameras' EXIF model-name prefixes: Hasselblad's cameras in DJI drones ('L1D-20c') join
-    # the hyphenated model series; DJI's own write 'FC' glued to 3-4 digits and maybe a capital
-    # ('FC6310', 'FC300X'), matched in capitals only (catalogue.is_camera_model_name).
+    # Drone cameras' EXIF model-name prefixes: Hasselblad's cameras in DJI drones ('L', a digit,
+    # 'D-' and a code) join the hyphenated model series; DJI's own write 'FC' glued to 3-4 digits
+    # and maybe a capital ('FC330', 'FC6510'), matched in capitals only
+    # (catalogue.is_camera_model_name).
     "drone_model_series": "l1d l2d".split(),
     "glued_model_series": ["FC"],
     # Camera makers that also sell printers, scanners, binoculars, TVs or office products under
-    # line names ('Canon Pixma', 'Nikon Prostaff', 'Epson Ecotank'): a line name English does not
+    # line names ('Canon Pixma', 'Canon Selphy', 'Nikon Prostaff'): a line name English does not
     # know after them needs a model code. After the other camera makers (film and view cameras:
     # 'Yashica Electro'-like names) the maker and such a name alone are a camera.
     "multi_product_makers": (
