@@ -272,7 +272,8 @@ def _scan_tokens(text: str, stop_at: int) -> _Tokens:
             # EXIF Make field writes it; a code after it follows the maker.
             after_gear, after_brand, after_device = previous, previous_brand, previous_device
             continue
-        if token in GEAR_WORDS or token in STOP_WORDS:
+        if token in GEAR_WORDS or token in STOP_WORDS or (token == "w" and raw.endswith("/")):
+            # 'w/' is 'with', as gear lists join a body and its lens ('<body> w/ <lens>').
             if token in SHORT_CODES and stripped.isupper():
                 found.model_code = True  # 'AF', 'DG' in capitals: a code in a model's name ('Hexar AF')
             continue
@@ -423,6 +424,9 @@ def _code_follows(tokens: list[str], index: int) -> bool:
         return False
     following = tokens[index + 1].strip(_TOKEN_EDGE)
     return any(ch.isdigit() for ch in following) and any(ch.isalpha() for ch in following)
+# Film formats of large- and medium-format cameras ('4x5', '8x10', '6x4.5'; not binoculars' '8x42'
+# or a vehicle's '4x4'): after a camera maker and its line name, a camera's name.
+_FILM_FORMAT = re.compile(r"(?:4x5|5x4|5x7|8x10|10x8|11x14|6x4\.5|6x6|6x7|6x8|6x9|6x12|6x17)", re.IGNORECASE)
 # Words makers put after a model's name ('Insta360 Ace Pro', 'Mavic 3 Classic').
 EDITION_WORDS = frozenset("pro plus ultra max mini lite se neo classic mark mk ii iii iv v vi".split())
 
@@ -430,10 +434,16 @@ EDITION_WORDS = frozenset("pro plus ultra max mini lite se neo classic mark mk i
 def _names_a_model(tokens: list[str], index: int, after_code: bool = False) -> bool:
     """Whether the token after tokens[index] is an edition word, one capital ('Typhoon H') or a
     code of letters and digits. Right after a maker (not `after_code`), a bare number also counts
-    when tokens[index] is a word in capitals ('ELECTRO 35')."""
+    when tokens[index] is a word in capitals ('ELECTRO 35'), and so does a capitalised word then a
+    film format code ('Speed Graphic 4x5'), or a line name English does not know then a number
+    or code ('Super Kompakt 45': the second word is read as a line word)."""
     if index + 1 >= len(tokens):
         return False
     following = tokens[index + 1].strip(_TOKEN_EDGE)
+    if not after_code and index + 2 < len(tokens) and following[:1].isupper() and following.isalpha():
+        after = tokens[index + 2].strip(_TOKEN_EDGE)
+        if _FILM_FORMAT.fullmatch(after) or (_may_be_line_word(following) and any(ch.isdigit() for ch in after)):
+            return True
     if following.lower() in EDITION_WORDS or (following.isupper() and following.isalpha() and len(following) == 1):
         return True
     if _ROMAN_WITH_LETTER.fullmatch(following):
@@ -443,6 +453,22 @@ def _names_a_model(tokens: list[str], index: int, after_code: bool = False) -> b
         return len(word) >= 2 and word.isupper()
     # A code of letters and digits ('2S'); a bare number is not enough ('Canon Tower 3').
     return any(ch.isdigit() for ch in following) and any(ch.isalpha() for ch in following)
+
+
+# Camera makers whose line names alone name a camera: the catalogue's makers less those that also
+# sell printers, binoculars, TVs or office products under line names ('Canon Pixma').
+CAMERA_ONLY_MAKERS = frozenset(_MAKER_WORDS & CAMERA_BRANDS) - frozenset(_SUPPLEMENT["multi_product_makers"])
+
+
+def _camera_maker_and_line(text: str) -> bool:
+    """A camera-only maker and one capitalised name English does not know, and nothing else but
+    an edition word ('Yashica Electro'-like film bodies, a line the catalogue lacks)."""
+    tokens = [token.strip(_TOKEN_EDGE) for token in _TOKEN.findall(text)]
+    if not 2 <= len(tokens) <= 3 or tokens[0].lower() not in CAMERA_ONLY_MAKERS or not tokens[0][:1].isupper():
+        return False
+    if len(tokens) == 3 and tokens[2].lower() not in EDITION_WORDS:
+        return False
+    return bool(tokens[1]) and _may_be_line_word(tokens[1])
 
 
 def after_gear_line_word(after_gear: bool, stripped: str) -> bool:
@@ -536,7 +562,7 @@ def is_camera_metadata(text: str) -> bool:
     found = _scan_tokens(text, stop_at=1)
     if found.content > 0 or not (found.strong or _has_camera_hint(text)):
         return False
-    if found.line_words and not (found.strong and (found.model_code or found.exposure)):
+    if found.line_words and not (found.strong and (found.model_code or found.exposure)) and not _camera_maker_and_line(text):
         return False  # capitalised names without a camera maker and a model code are content
     if not (found.signal or (found.device_brand and found.model_code) or _signal_pattern(text)):
         return False

@@ -70,14 +70,24 @@ _MAKER_GLUED_CODE = re.compile(
 )
 
 
+# Drone makers' EXIF model names without a hyphen: a series prefix in capitals glued to three or
+# four digits and maybe one capital ('FC330', 'FC6510'), as DJI's cameras write their Model field.
+_GLUED_SERIES_CODE = re.compile(
+    r"(?:" + "|".join(map(re.escape, CATALOGUE["supplement"]["glued_model_series"])) + r")\d{3,4}[A-Z]?"
+)
+
+
 def is_camera_model_name(token: str) -> bool:
     """A token that names a camera on its own: a maker's EXIF series code (is_series_code), a
     model code with 'Mark'/'Mk' and a version glued to its digits, a short hyphenated code of a
-    lensfun body's shape ('X-T4', 'E-M1'), a camera maker's name glued to a code ('nikond850'),
+    lensfun body's shape ('X-T4', 'E-M1'), a drone maker's series glued to digits ('FC6510'), a
+    camera maker's name glued to a code ('nikond850'),
     a maker's name or a camera or lens line, a hyphen and a code with a digit or of at most three
     capitals ('Zenit-E', 'Kiev-88', 'Helios-40'), or a maker's name, '_' and a code of capitals
     and digits ('ASUS_Z01KD', as phones write their EXIF model)."""
     if is_series_code(token) or _GLUED_MARK.search(token) is not None:
+        return True
+    if _GLUED_SERIES_CODE.fullmatch(token) is not None:
         return True
     if "-" in token:
         shape = _BODY_CODE.fullmatch(token.lower())

@@ -77,19 +77,23 @@ SUPPLEMENT = {
         "sealife kyocera kenko apeman campark dxo lytro fujica "
         # drone makers, cinema-camera makers, film and medium-format makers
         "autel skydio yuneec hubsan potensic fimi blackmagic arri kinefinity rolleicord zenza konica topcon exakta "
-        "zorki lubitel smena wista plaubel hanimex ansco"
+        "zorki lubitel smena wista plaubel hanimex ansco "
+        # large-format field and view camera makers
+        "tachihara deardorff wisner gandolfi cambo arca-swiss anba nagaoka shenhao"
     ).split(),
     # Maker words that are also everyday words or names ('One' of Phase One, 'Venus' Optics,
     # the cinema maker RED): a camera signal only with a model code, like the device makers.
     "ambiguous_maker_words": (
         "one magic phase carl arsenal miranda venus yi kiev theta petri fujian system slr schneider sinar leaf contour "
-        "parrot argus horseman red"
+        "parrot argus horseman red "
+        # large-format camera makers whose names are also a place, a tyre brand or a word
+        "toyo chamonix ebony intrepid calumet"
     ).split(),
     # Two-word maker names, matched as phrases (also as cameras write them in the EXIF Make field:
     # 'OM Digital Solutions', 'YI Technology'; 'Z CAM' makes cinema cameras).
     "maker_phrases": [
         "phase one", "om system", "slr magic", "konica minolta", "carl zeiss", "leica camera", "blackmagic design",
-        "om digital solutions", "yi technology", "z cam", "hmd global",
+        "om digital solutions", "yi technology", "z cam", "hmd global", "shen hao",
     ],
     # Company words of EXIF Make fields that lensfun's maker names lack ('SANYO Electric Co.,Ltd.',
     # 'FUJI PHOTO FILM CO., LTD.'): with COMPANY_WORDS above, gear next to a maker's name.
@@ -100,12 +104,18 @@ SUPPLEMENT = {
         "xf xc ef ef-s rf-s nokton summilux summicron helios batis milvus otus d-lux eos "
         # lens series of older and rangefinder lenses that lensfun 0.3.3 lacks
         "tessar sonnar biogon xenar hexanon sekor yashinon tominon industar elmar elmarit hektor summar summaron "
-        "noctilux angulon skopar heliar septon serenar lanthar symmar componon"
+        "noctilux angulon skopar heliar septon serenar lanthar symmar componon "
+        # cinema camera lines, and large-format lines
+        "varicam technika"
     ).split(),
     # Words of camera lines that are everyday words: gear only beside a real camera signal.
     "everyday_line_words": (
         "pocket action hero max brave mini square wide pen tough one air black silver classic monochrome monochrom "
-        "edition limited special anniversary fold flip neo lite generation gen cinema"
+        "edition limited special anniversary fold flip neo lite generation gen cinema "
+        # cinema camera lines that are also names or places ('Sony Burano 8K', 'Panasonic VariCam LT')
+        "venice burano alexa amira komodo raptor ursa "
+        # features action cameras name after their code ('... 4K WiFi'), like an edition word
+        "wifi wi-fi gps"
     ).split(),
     # How phones name their lenses in EXIF ('iPhone 11 back dual camera 4.25mm f/1.8') and lens
     # kinds ('tilt shift', 'pancake'): everyday words, gear only beside a real camera signal.
@@ -115,11 +125,30 @@ SUPPLEMENT = {
         "camera|camera make|camera model|make|model|lens|lens model|lens make|exposure|exposure time|shutter|"
         "shutter speed|speed|aperture|f-number|f number|f-stop|fstop|iso|iso speed|focal length|focal|flash|"
         "exposure bias|exposure compensation|exposure program|exposure mode|metering|metering mode|white balance|"
-        "focus mode|date taken|taken|date/time|captured|dimensions|resolution|software|film|film stock|mm"
+        "focus mode|date taken|taken|date/time|captured|dimensions|resolution|software|film|film stock|mm|"
+        # keys photo sites put before exposure values and gear ('Settings: 1/60 f/11 ISO 800')
+        "settings|camera settings|exposure settings|body|specs"
     ).split("|"),
     # Phone makers' EXIF model-name prefixes ('LG-H870', 'GT-I9300', 'XT-1635'): lensfun lists few
     # phones, so these join its model series.
     "phone_model_series": "lg sgh gt sch sph shv xt cph rmx".split(),
+    # Drone cameras' EXIF model-name prefixes: Hasselblad's cameras in DJI drones ('L', a digit,
+    # 'D-' and a code) join the hyphenated model series; DJI's own write 'FC' glued to 3-4 digits
+    # and maybe a capital ('FC330', 'FC6510'), matched in capitals only
+    # (catalogue.is_camera_model_name).
+    "drone_model_series": "l1d l2d".split(),
+    "glued_model_series": ["FC"],
+    # Camera makers that also sell printers, scanners, binoculars, TVs or office products under
+    # line names ('Canon Pixma', 'Canon Selphy', 'Nikon Prostaff'): a line name English does not
+    # know after them needs a model code. After the other camera makers (film and view cameras:
+    # 'Yashica Electro'-like names) the maker and such a name alone are a camera.
+    "multi_product_makers": (
+        "canon nikon epson fujifilm fuji panasonic casio olympus kodak ricoh pentax leica leitz zeiss carl konica "
+        "hasselblad sony samsung sharp sanyo jvc polaroid agfa agfaphoto benq kyocera minox kenko vivitar rollei "
+        "apple dji gopro insta360 yi lumix instax theta phase schneider sigma tamron tokina microsoft lg autel blackmagic "
+        # names shared with a food company, a brewer, a football club, an operating system
+        "dxo topcon samyang asahi zenit irix"
+    ).split(),
     # Film stocks: 'camera + film stock' captions are gear only.
     "film_stocks": (
         "ektar portra ektachrome kodachrome tri-x tmax t-max velvia provia superia acros cinestill hp5 fp4 delta "
@@ -294,6 +323,7 @@ def build(root: str, version: str) -> dict:
         "model_series": sorted(
             {p for p, count in series.items() if count >= 2 and p not in SERIES_NOT_CAMERA}
             | set(SUPPLEMENT["phone_model_series"])
+            | set(SUPPLEMENT["drone_model_series"])
         ),
         # Short hyphenated body codes: 'X-T4', 'E-M1' name a camera alone (a short prefix is no
         # series of its own: 'X' and 'E' are too short for model_series).

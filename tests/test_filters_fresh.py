@@ -90,14 +90,16 @@ def test_the_blind_sets_are_balanced_and_repeat_no_other_set(shared_data, path, 
 # chain drops as boilerplate. blind5 and blind6 too were scored once with no rule changed since
 # they were written; blind6's camera misses are large-format bodies, drone EXIF model codes (read
 # as file names), an EXIF line with a 'Settings:' key and a body + lens line joined by 'w/'.
+# blind4, blind5 and blind6 became tuning sets in the fourth round (docs/filters.md, "Fourth
+# round"); blind4's and blind5's keep misses and blind4's file-name miss are the ones above.
 FLOORS = {
     "tune": (0.97, 1.00, 1.00, 0.98),
     "holdout": (0.98, 1.00, 1.00, 1.00),
     "blind2": (0.97, 1.00, 1.00, 1.00),  # a drone line with capitals after it keeps: see "Arsenal ... UCL" below
     "blind3": (0.97, 1.00, 1.00, 0.94),
-    "blind4": (0.94, 1.00, 0.96, 0.97),
-    "blind5": (0.92, 0.96, 1.00, 0.99),
-    "blind6": (0.86, 0.92, 1.00, 1.00),
+    "blind4": (1.00, 1.00, 0.96, 0.97),
+    "blind5": (1.00, 1.00, 1.00, 0.99),
+    "blind6": (1.00, 1.00, 1.00, 1.00),
 }
 SET_PATHS = {**FRESH, "blind2": BLIND2, "blind3": BLIND3, "blind4": BLIND4, "blind5": BLIND5, "blind6": BLIND6}
 
@@ -375,3 +377,104 @@ def test_a_phone_model_with_an_underscore_is_no_file_name(text):
 @pytest.mark.parametrize("text", ["ASUS_1234", "canon_0001", "SONY_20190101"])
 def test_a_maker_with_a_counter_stays_a_file_name(chain, text):
     assert label_captions(chain, [text]) == ["drop_filename"], text
+
+
+# Fourth round (docs/filters.md, "Fourth round"): classes blind4, blind5 and blind6 missed, tuned
+# on as classes; each with strings that are in no fixture.
+FOURTH_ROUND_CAMERAS = [
+    # 'w/' joins a body and its lens as 'with' does; an aperture without a slash ('f1.4').
+    "Pentax K1000 w/ Takumar 50mm f1.4",
+    "Sony A9 w/ FE 85mm f1.8",
+    # 'Key: value' lines with keys photo sites use besides the EXIF tags ('Settings:', 'Body:').
+    "Body: Fujifilm X-E4, Lens: XF 27mm f/2.8, Settings: 1/500s, f/5.6, ISO 320",
+    "Camera: Canon R6 Lens: RF 35mm Settings: 1/60 f/11 ISO 800",
+    # Drone cameras' EXIF model names: DJI's 'FC' glued to digits, Hasselblad's 'L1D-' series.
+    "FC330",
+    "FC6510",
+    "L1D-20c",
+    # Field and view cameras: makers the supplement lacked (some also a place, a tyre brand or a
+    # word: they need a code), a film format after a maker and its line name.
+    "Toyo 810M",
+    "Chamonix 8x10",
+    "Tachihara 4x5",
+    "Shen Hao 4x5",
+    "Graflex Century Graphic 6x9",
+    "Kodak Master View 8x10",
+    "Gandolfi Royal Traditional 5x7",
+    # A word English knows, then a line name it does not know and a number.
+    "Wista Field Kompakt 45",
+    # Cinema lines that are also names or places, after a maker and before a code.
+    "Sony BURANO 8K",
+    "Panasonic VariCam LT",
+    # A feature word after an action camera's code.
+    "Campark X30 WiFi",
+    # A camera-only maker and a line name English does not know.
+    "Minolta Autopak",
+    "Rolleiflex Automat",
+    "Yashica Electroflex II",
+]
+
+
+@pytest.mark.parametrize("text", FOURTH_ROUND_CAMERAS)
+def test_fourth_round_camera_classes(chain, text):
+    assert label_captions(chain, [text]) == ["drop_camera"], text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Makers that also sell printers, TVs, food or beer, and a club: a line name alone is no camera.
+        "Canon Pixma",
+        "Canon Selphy",
+        "Sony Bravia",
+        "Asahi Kasei",
+        "Samyang Buldak",
+        "Zenit Kazan",
+        "Canon Tower 3",  # a word English knows and a bare number stay content
+        "Mamiya Universal",  # a word English knows alone after a maker is content
+        # The new makers and line words as places, tyres, words and names.
+        "Toyo Proxes tires",
+        "Toyo 4K TV",  # a format code after an everyday-word maker names no camera
+        "Chamonix in winter",
+        "Hotel Chamonix 2",
+        "Ebony and ivory",
+        "Intrepid Sea, Air and Space Museum",
+        "Shen Hao",  # the maker's name alone is a person's name too
+        "Venice at dusk from the Rialto bridge",
+        "Ursa Major",
+        "Echo Dot with Alexa",
+        "Sony WALKMAN 2",  # a line English knows before a bare number, after a device brand
+        "Free WiFi",
+        # 'w/' in a caption with content, and a shop title with 'w/'.
+        "Burger w/ fries",
+        "Sony A7 IV w/ 28-70mm Lens Kit",
+        "Graflex Speed Graphic 4x5 Camera with 135mm Lens",
+        # Film formats are not every 'NxM': a vehicle, a print size with content.
+        "Toyota Land Cruiser 4x4",
+        "8x10 print of a sunset",
+        "Settings: dark mode on, notifications off",
+        "FC Porto 2019",
+    ],
+)
+def test_fourth_round_look_alikes_stay(chain, text):
+    assert label_captions(chain, [text]) == ["keep"], text
+
+
+@pytest.mark.parametrize(
+    "token, named",
+    [
+        ("FC330", True),  # DJI's series in capitals, glued to three or four digits
+        ("FC6510", True),
+        ("FC12", False),  # too few digits
+        ("fc330", False),  # lower case: a tag or a name, not the EXIF Model field
+        ("FC330.jpg", False),  # an extension: a file name
+        ("L1D-20c", True),  # Hasselblad's series in DJI drones
+    ],
+)
+def test_fourth_round_model_names(token, named):
+    assert is_camera_model_name(token) is named
+
+
+@pytest.mark.parametrize("text", ["FC330", "L1D-20c"])
+def test_a_drone_model_code_is_no_file_name(text):
+    assert not filename.is_file_name(text)

@@ -55,7 +55,11 @@ TRICKY = (
     "nikond850 canon5dmarkiv Hi-matic Sinar P2 Parrot #nikond850 #sunset # #canon #x-t4 ## Retina IIa IIIf "
     # everyday-word makers before line names, edition words between codes, '/' acronyms, '_' phone models
     "RED Red red Anafi FPV Aptus 75S Scarlet-W 5K RB67 Professional Quartz ELECTRO 35 Tair-3 Helios-40 S/M L/Z "
-    "SQ-Am FT-Ax ASUS_Z01KD Infinix_X657C HUAWEI_P30 ASUS_1234"
+    "SQ-Am FT-Ax ASUS_Z01KD Infinix_X657C HUAWEI_P30 ASUS_1234 "
+    # 'w/' links, gear-list keys, view-camera makers, film formats, drone model codes, cinema lines,
+    # feature words, line names after camera-only makers
+    "w/ W/ w Settings: settings Specs: Toyo Chamonix Tachihara Shen Hao 4x5 8x10 6x4.5 8x42 Crown Master "
+    "Kompakt FC330 FC12 fc330 L1D-20c VENICE Venice Burano WiFi GPS Minolta Autopak Pixma Yashica"
 ).split(" ")
 ODD_CHARACTERS = ["\x00", "\t", "\n", "\r", "\x0b", "\x1c", "\x1f", "\x7f", "  ", "é", "\u200b", "İ", "ſ"]
 
