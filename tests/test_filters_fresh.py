@@ -92,6 +92,7 @@ def test_the_blind_sets_are_balanced_and_repeat_no_other_set(shared_data, path, 
 # as file names), an EXIF line with a 'Settings:' key and a body + lens line joined by 'w/'.
 # blind4, blind5 and blind6 became tuning sets in the fourth round (docs/filters.md, "Fourth
 # round"); blind4's and blind5's keep misses and blind4's file-name miss are the ones above.
+# blind7 (camera-heavy) was scored before and after the fourth round's rules, written without it.
 FLOORS = {
     "tune": (0.97, 1.00, 1.00, 0.98),
     "holdout": (0.98, 1.00, 1.00, 1.00),
@@ -100,8 +101,10 @@ FLOORS = {
     "blind4": (1.00, 1.00, 0.96, 0.97),
     "blind5": (1.00, 1.00, 1.00, 0.99),
     "blind6": (1.00, 1.00, 1.00, 1.00),
+    "blind7": (0.80, 0.83, 1.00, 0.98),
 }
-SET_PATHS = {**FRESH, "blind2": BLIND2, "blind3": BLIND3, "blind4": BLIND4, "blind5": BLIND5, "blind6": BLIND6}
+SET_PATHS = {**FRESH, "blind2": BLIND2, "blind3": BLIND3, "blind4": BLIND4, "blind5": BLIND5, "blind6": BLIND6,
+             "blind7": BLIND7}
 
 
 @pytest.mark.parametrize("name", list(FLOORS))
