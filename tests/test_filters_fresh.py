@@ -31,6 +31,7 @@ BLIND4 = FIXTURES / "filters_blind4.tsv"
 BLIND5 = FIXTURES / "filters_blind5.tsv"
 BLIND6 = FIXTURES / "filters_blind6.tsv"
 BLIND7 = FIXTURES / "filters_blind7.tsv"
+BLIND8 = FIXTURES / "filters_blind8.tsv"
 
 
 @pytest.fixture(scope="module")
@@ -62,13 +63,14 @@ def test_the_fresh_sets_are_balanced_disjoint_and_not_dev_strings(shared_data):
         (BLIND5, {"drop_camera": 55, "keep": 120, "drop_filename": 25}),
         (BLIND6, {"drop_camera": 45, "keep": 130, "drop_filename": 25}),
         (BLIND7, {"drop_camera": 90, "keep": 75, "drop_filename": 35}),
+        (BLIND8, {"drop_camera": 90, "keep": 75, "drop_filename": 35}),
     ],
 )
 def test_the_blind_sets_are_balanced_and_repeat_no_other_set(shared_data, path, counts):
     """Each blind set (blind2 written before the second round's rule changes, blind3 before the
-    third's, blind4 and blind5 after the third round, blind6 and the camera-heavy blind7 before the
-    next rule change) shares no row with shared/data, the fresh sets, the composed fixtures or
-    each other."""
+    third's, blind4 and blind5 after the third round, blind6 and the camera-heavy blind7 and
+    blind8 before the next rule change) shares no row with shared/data, the fresh sets, the
+    composed fixtures or each other."""
     blind = read_fresh(path)
     assert Counter(row["label"] for row in blind) == counts
     assert {row["source"] for row in blind} == {"composed"}
