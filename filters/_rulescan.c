@@ -194,6 +194,7 @@ static int camera_content_first(Scanner *self, const char *text, const char *low
             after_gear = 1;
             continue;
         }
+        if (len >= 6 && len <= 9 && memcmp(lower + end - 5, "mount", 5) == 0) continue; /* maybe a lens mount ('E-mount') */
         if (hyphens) { /* maybe a maker, a hyphen and a code ('Zenit-E': camera.is_camera_model_name) */
             Py_ssize_t dash = start;
             while (text[dash] != '-') dash++;

@@ -32,7 +32,7 @@ import re
 
 from wit.filters.catalogue import CATALOGUE as _CATALOGUE
 from wit.filters.catalogue import CATALOGUE_PATH, MODEL_SERIES, is_series_code  # noqa: F401  (re-exported)
-from wit.filters.catalogue import is_camera_model_name
+from wit.filters.catalogue import is_camera_model_name, is_lone_model_code
 
 _SUPPLEMENT = _CATALOGUE["supplement"]
 # Everyday English words among the catalogue's words (wordfreq Zipf >= 3.0): gear only beside a signal.
@@ -60,6 +60,15 @@ CAMERA_BRANDS = (
         if word in _MAKER_WORDS or word not in _COMMON
     )
 ) - DEVICE_BRANDS - AMBIGUOUS_MAKERS
+# Film and twin-lens lines named by a camera maker's name glued to 'flex', 'cord' or 'mat(ic)'
+# ('Canonflex', 'Mamiyaflex', 'Yashicamat'): lines like the catalogue's, whatever the maker.
+GLUED_LINE_SUFFIXES = ("flex", "cord", "mat", "matic")
+CAMERA_BRANDS = CAMERA_BRANDS | frozenset(
+    maker + suffix
+    for maker in CAMERA_BRANDS & _MAKER_WORDS
+    if len(maker) >= 4 and maker.isalpha()
+    for suffix in GLUED_LINE_SUFFIXES
+)
 # Two-word maker names ('Phase One'): a signal as a phrase, while each word alone is everyday.
 MAKER_PHRASES = tuple(_SUPPLEMENT["maker_phrases"])
 _MAKER_PHRASE = re.compile(
@@ -264,6 +273,11 @@ def _scan_tokens(text: str, stop_at: int) -> _Tokens:
             found.signal = after_gear = anchored = after_brand = True
             found.strong += 1
             continue
+        if "-" in token and _is_hyphenated_maker(tokens, index, token):
+            # 'Insta-360', 'Toyo-View 45X': a maker's name or a maker and its line, with a hyphen.
+            found.signal = after_gear = anchored = after_brand = True
+            found.strong += 1
+            continue
         if token in DEVICE_BRANDS:
             found.device_brand = after_device = True
             continue
@@ -272,7 +286,12 @@ def _scan_tokens(text: str, stop_at: int) -> _Tokens:
             # EXIF Make field writes it; a code after it follows the maker.
             after_gear, after_brand, after_device = previous, previous_brand, previous_device
             continue
-        if token in GEAR_WORDS or token in STOP_WORDS or (token == "w" and raw.endswith("/")):
+        if (
+            token in GEAR_WORDS
+            or token in STOP_WORDS
+            or (token == "w" and raw.endswith("/"))
+            or (token.endswith("mount") and _is_lens_mount(token))
+        ):
             # 'w/' is 'with', as gear lists join a body and its lens ('<body> w/ <lens>').
             if token in SHORT_CODES and stripped.isupper():
                 found.model_code = True  # 'AF', 'DG' in capitals: a code in a model's name ('Hexar AF')
@@ -282,6 +301,11 @@ def _scan_tokens(text: str, stop_at: int) -> _Tokens:
                 # 'Sinar P2', 'RED Scarlet-W 5K', 'Parrot Anafi FPV': a maker word that is also an everyday
                 # word names a camera with a letters-and-digits code right after it, or with a
                 # line name English does not know and a code after that; it is then a maker.
+                found.signal = after_gear = anchored = after_brand = True
+                found.strong += 1
+                continue
+            if token in EVERYDAY_CAMERA_LINES and index and tokens[index - 1].strip(_TOKEN_EDGE).lower() in CAMERA_ONLY_MAKERS:
+                # 'ARRI Amira': a cinema line that is also a name, right after a camera-only maker.
                 found.signal = after_gear = anchored = after_brand = True
                 found.strong += 1
                 continue
@@ -410,7 +434,30 @@ def _maker_names_a_camera(tokens: list[str], index: int) -> bool:
     if not name or not _may_be_line_word(name):
         return False
     following = tokens[index + 2].strip(_TOKEN_EDGE)
-    return following.lower() in EDITION_WORDS or _code_follows(tokens, index + 1)
+    # An edition word, a code, or one capital as makers mark a body's variant ('Leaf Aptus S').
+    one_capital = len(following) == 1 and "A" <= following <= "Z"
+    return following.lower() in EDITION_WORDS or one_capital or _code_follows(tokens, index + 1)
+
+
+def _is_hyphenated_maker(tokens: list[str], index: int, token: str) -> bool:
+    """A camera maker's name written with a hyphen ('Insta-360' for 'Insta360'), or a camera maker
+    (or an everyday-word maker) joined to a line name by a hyphen before a model code ('Toyo-View
+    45X', 'Yashica-Mat 124')."""
+    if token.replace("-", "") in CAMERA_BRANDS:
+        return True
+    head, _, tail = token.partition("-")
+    if not (tail.isalpha() and (head in CAMERA_BRANDS or head in AMBIGUOUS_MAKERS) and _code_follows(tokens, index)):
+        return False
+    return not _FORMAT_CODE.fullmatch(tokens[index + 1].strip(_TOKEN_EDGE))  # 'Toyo-Tires 4K' is no camera
+
+
+# Lens mounts written as one word: a mount's letters (and maybe its thread) and 'mount'
+# ('E-mount', 'rfmount', 'M42-mount'); 'amount' and 'remount' are English.
+_LENS_MOUNT = re.compile(r"[a-z]{1,3}(?:\d{2})?-?mount")
+
+
+def _is_lens_mount(token: str) -> bool:
+    return _LENS_MOUNT.fullmatch(token) is not None and token not in _known_english()
 
 
 # Codes that name a format, not a model: resolution, dimensions, network generation, video lines
@@ -429,6 +476,9 @@ def _code_follows(tokens: list[str], index: int) -> bool:
 _FILM_FORMAT = re.compile(r"(?:4x5|5x4|5x7|8x10|10x8|11x14|6x4\.5|6x6|6x7|6x8|6x9|6x12|6x17)", re.IGNORECASE)
 # Words makers put after a model's name ('Insta360 Ace Pro', 'Mavic 3 Classic').
 EDITION_WORDS = frozenset("pro plus ultra max mini lite se neo classic mark mk ii iii iv v vi".split())
+# A generation and its number end a model's name the same way ('Polaroid Go Generation 2'); without
+# the number it is a slogan ('Canon Next Generation').
+GENERATION_WORDS = frozenset(("generation", "gen"))
 
 
 def _names_a_model(tokens: list[str], index: int, after_code: bool = False) -> bool:
@@ -446,6 +496,8 @@ def _names_a_model(tokens: list[str], index: int, after_code: bool = False) -> b
             return True
     if following.lower() in EDITION_WORDS or (following.isupper() and following.isalpha() and len(following) == 1):
         return True
+    if following.lower() in GENERATION_WORDS:
+        return index + 2 < len(tokens) and tokens[index + 2].strip(_TOKEN_EDGE).isdigit()
     if _ROMAN_WITH_LETTER.fullmatch(following):
         return True
     if following.isdigit() and not after_code:
@@ -458,6 +510,8 @@ def _names_a_model(tokens: list[str], index: int, after_code: bool = False) -> b
 # Camera makers whose line names alone name a camera: the catalogue's makers less those that also
 # sell printers, binoculars, TVs or office products under line names ('Canon Pixma').
 CAMERA_ONLY_MAKERS = frozenset(_MAKER_WORDS & CAMERA_BRANDS) - frozenset(_SUPPLEMENT["multi_product_makers"])
+# Cinema lines that are also names or places ('Amira', 'Venice'): a line right after such a maker.
+EVERYDAY_CAMERA_LINES = frozenset(_SUPPLEMENT["everyday_camera_lines"])
 
 
 def _camera_maker_and_line(text: str) -> bool:
@@ -555,6 +609,8 @@ def _has_camera_hint(text: str) -> bool:
 
 def is_camera_metadata(text: str) -> bool:
     """True when the caption is only camera, lens, EXIF or exposure metadata."""
+    if len(text) <= 14 and is_lone_model_code(text.strip()):
+        return True  # a phone's or drone's EXIF model name as the whole caption ('XT712')
     if sum(map(text.count, KEY_VALUE_SEPARATORS)) >= 2 and is_exif_dump(text):
         return True
     text = _exif_values_as_gear(text)

@@ -77,6 +77,27 @@ _GLUED_SERIES_CODE = re.compile(
 )
 
 
+# Series that name a camera only as a whole caption, the way the EXIF Model field holds them
+# (is_lone_model_code): 'XT' and 3-4 digits is Autel's drone cameras and Motorola's phones, but
+# beside other words as often a motorcycle ('XT600').
+_LONE_GLUED_SERIES_CODE = re.compile(
+    r"(?:" + "|".join(map(re.escape, CATALOGUE["supplement"]["lone_glued_model_series"])) + r")\d{3,4}[A-Z]?"
+)
+# Xiaomi's, Redmi's and POCO's EXIF model names: maybe 'M', the launch year and month, then
+# capitals and digits with at least one digit, ending in a region capital ('M2203J9G',
+# '2209117RG', '24018RPN7G').
+_DATED_PHONE_CODE = re.compile(r"M?(?:19|2\d)(?:0[1-9]|1[0-2])(?=[0-9A-Z]{0,5}\d)[0-9A-Z]{2,6}[A-Z]")
+
+
+def is_lone_model_code(token: str) -> bool:
+    """A phone's or drone's EXIF model name without its maker that names a camera when it is the
+    whole caption ('XT712', 'M2203J9G'): a file name's single token it is not, and the camera
+    rule takes it alone (elsewhere it is a model code like any other)."""
+    return len(token) <= 12 and (
+        _LONE_GLUED_SERIES_CODE.fullmatch(token) is not None or _DATED_PHONE_CODE.fullmatch(token) is not None
+    )
+
+
 def is_camera_model_name(token: str) -> bool:
     """A token that names a camera on its own: a maker's EXIF series code (is_series_code), a
     model code with 'Mark'/'Mk' and a version glued to its digits, a short hyphenated code of a

@@ -79,7 +79,9 @@ SUPPLEMENT = {
         "autel skydio yuneec hubsan potensic fimi blackmagic arri kinefinity rolleicord zenza konica topcon exakta "
         "zorki lubitel smena wista plaubel hanimex ansco "
         # large-format field and view camera makers
-        "tachihara deardorff wisner gandolfi cambo arca-swiss anba nagaoka shenhao"
+        "tachihara deardorff wisner gandolfi cambo arca-swiss anba nagaoka shenhao "
+        # cinema-camera makers that rent rather than sell their bodies
+        "panavision"
     ).split(),
     # Maker words that are also everyday words or names ('One' of Phase One, 'Venus' Optics,
     # the cinema maker RED): a camera signal only with a model code, like the device makers.
@@ -115,8 +117,13 @@ SUPPLEMENT = {
         # cinema camera lines that are also names or places ('Sony Burano 8K', 'Panasonic VariCam LT')
         "venice burano alexa amira komodo raptor ursa "
         # features action cameras name after their code ('... 4K WiFi'), like an edition word
-        "wifi wi-fi gps"
+        "wifi wi-fi gps "
+        # edition words English knows that end a body's name ('... Professional', a cinema body's '... Live')
+        "professional live"
     ).split(),
+    # Cinema lines among the everyday line words: right after a camera-only maker ('ARRI Amira')
+    # such a line names a camera like a line the catalogue lists.
+    "everyday_camera_lines": "venice burano alexa amira komodo raptor ursa".split(),
     # How phones name their lenses in EXIF ('iPhone 11 back dual camera 4.25mm f/1.8') and lens
     # kinds ('tilt shift', 'pancake'): everyday words, gear only beside a real camera signal.
     "everyday_lens_words": "back front rear dual triple quad selfie shift tilt pancake ultrawide".split(),
@@ -131,13 +138,22 @@ SUPPLEMENT = {
     ).split("|"),
     # Phone makers' EXIF model-name prefixes ('LG-H870', 'GT-I9300', 'XT-1635'): lensfun lists few
     # phones, so these join its model series.
-    "phone_model_series": "lg sgh gt sch sph shv xt cph rmx".split(),
+    "phone_model_series": "lg sgh gt sch sph shv xt cph rmx xq".split(),
+    # Camera makers' EXIF model-name prefixes newer than lensfun 0.3.3 (Sony's vlogging 'ZV-E10',
+    # cinema 'ILME-FX3' and action 'FDR-X3000' bodies).
+    "camera_model_series": "zv ilme fdr".split(),
     # Drone cameras' EXIF model-name prefixes: Hasselblad's cameras in DJI drones ('L', a digit,
     # 'D-' and a code) join the hyphenated model series; DJI's own write 'FC' glued to 3-4 digits
     # and maybe a capital ('FC330', 'FC6510'), matched in capitals only
     # (catalogue.is_camera_model_name).
     "drone_model_series": "l1d l2d".split(),
-    "glued_model_series": ["FC"],
+    # Phones' EXIF model names glued the same way (OPPO and OnePlus 'CPH' and Realme 'RMX' with
+    # four digits: 'CPH1234'), distinctive enough to name a camera anywhere.
+    "glued_model_series": ["FC", "CPH", "RMX"],
+    # Series glued to 3-4 digits that name a camera only as a caption of their own, as the EXIF
+    # Model field holds them: Autel's drone cameras and Motorola's phones write 'XT' and digits,
+    # which beside other words is as often a motorcycle or another product ('XT600').
+    "lone_glued_model_series": ["XT"],
     # Camera makers that also sell printers, scanners, binoculars, TVs or office products under
     # line names ('Canon Pixma', 'Canon Selphy', 'Nikon Prostaff'): a line name English does not
     # know after them needs a model code. After the other camera makers (film and view cameras:
@@ -324,6 +340,7 @@ def build(root: str, version: str) -> dict:
             {p for p, count in series.items() if count >= 2 and p not in SERIES_NOT_CAMERA}
             | set(SUPPLEMENT["phone_model_series"])
             | set(SUPPLEMENT["drone_model_series"])
+            | set(SUPPLEMENT["camera_model_series"])
         ),
         # Short hyphenated body codes: 'X-T4', 'E-M1' name a camera alone (a short prefix is no
         # series of its own: 'X' and 'E' are too short for model_series).

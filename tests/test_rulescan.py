@@ -59,7 +59,12 @@ TRICKY = (
     # 'w/' links, gear-list keys, view-camera makers, film formats, drone model codes, cinema lines,
     # feature words, line names after camera-only makers
     "w/ W/ w Settings: settings Specs: Toyo Chamonix Tachihara Shen Hao 4x5 8x10 6x4.5 8x42 Crown Master "
-    "Kompakt FC330 FC12 fc330 L1D-20c VENICE Venice Burano WiFi GPS Minolta Autopak Pixma Yashica"
+    "Kompakt FC330 FC12 fc330 L1D-20c VENICE Venice Burano WiFi GPS Minolta Autopak Pixma Yashica "
+    # lens mounts, makers glued to line suffixes or joined by hyphens, cinema lines after a maker,
+    # edition words, phones' and drones' EXIF model codes, newer model series
+    "E-mount emount rfmount M42-mount amount Canonflex Mamiyaflex Yashicamat Insta-360 Toyo-View 45X Yashica-Mat "
+    "ARRI Amira Alexa Live Professional Generation Gen XT712 XT600 M2203J9G 2209117RG CPH1234 RMX1234 ZV-E1 "
+    "ILME-FX9 XQ-AB12 Panavision Aptus S"
 ).split(" ")
 ODD_CHARACTERS = ["\x00", "\t", "\n", "\r", "\x0b", "\x1c", "\x1f", "\x7f", "  ", "é", "\u200b", "İ", "ſ"]
 
