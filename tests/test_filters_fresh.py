@@ -7,8 +7,11 @@ The holdout file was scored only before and after the first round's rule changes
 "Fresh hand-written sets"), then tuned on in the second round; the second round's blind set
 (filters_blind2.tsv) was scored only before and after that round, then tuned on in the third; the
 third round's blind set (filters_blind3.tsv) was scored only before and after the third round.
-filters_blind4.tsv and filters_blind5.tsv (keep-heavy: product titles, foreign names, camera shop
-listings) were written blind after the third round and scored once each with the rules unchanged. The floors below are the figures reached, rounded down."""
+filters_blind4.tsv to filters_blind6.tsv (keep-heavy: product titles, foreign names, camera shop
+listings) were written blind after the third round and scored once each with the rules unchanged,
+then tuned on in the fourth round; the camera-heavy filters_blind7.tsv was scored before and after
+the fourth round, then tuned on in the fifth, and filters_blind8.tsv before and after the fifth.
+The floors below are the figures reached, rounded down."""
 
 from __future__ import annotations
 
@@ -95,7 +98,8 @@ def test_the_blind_sets_are_balanced_and_repeat_no_other_set(shared_data, path, 
 # blind4, blind5 and blind6 became tuning sets in the fourth round (docs/filters.md, "Fourth
 # round"); blind4's and blind5's keep misses and blind4's file-name miss are the ones above.
 # blind7 (camera-heavy) was scored before and after the fourth round's rules, written without it,
-# and became a tuning set in the fifth round (docs/filters.md, "Fifth round").
+# and became a tuning set in the fifth round (docs/filters.md, "Fifth round"). blind8
+# (camera-heavy) was scored before and after the fifth round's rules, written without it.
 FLOORS = {
     "tune": (0.97, 1.00, 1.00, 0.98),
     "holdout": (0.98, 1.00, 1.00, 1.00),
@@ -105,9 +109,10 @@ FLOORS = {
     "blind5": (1.00, 1.00, 1.00, 0.99),
     "blind6": (1.00, 1.00, 1.00, 1.00),
     "blind7": (0.97, 1.00, 1.00, 0.98),
+    "blind8": (0.86, 1.00, 1.00, 0.96),
 }
 SET_PATHS = {**FRESH, "blind2": BLIND2, "blind3": BLIND3, "blind4": BLIND4, "blind5": BLIND5, "blind6": BLIND6,
-             "blind7": BLIND7}
+             "blind7": BLIND7, "blind8": BLIND8}
 
 
 @pytest.mark.parametrize("name", list(FLOORS))
