@@ -52,6 +52,10 @@ SKIP_WORDS = frozenset(
     "typ kleinbildformat aps-c aps-h four-thirds tele the of for".split()
 )
 
+# Cinema camera lines that are also names or places ('Sony Burano 8K', 'ARRI Amira'): everyday
+# line words, and right after a camera-only maker a line like the catalogue's.
+CINEMA_LINES_THAT_ARE_NAMES = "venice burano alexa amira komodo raptor ursa".split()
+
 # Hand-written additions. Source: the makers' own product-line names as printed on the devices
 # and in their press releases (public product names; no caption text). Phone makers and lines
 # because lensfun lists few phones; action/360 cameras and lens makers that lensfun 0.3.3 lacks;
@@ -114,16 +118,15 @@ SUPPLEMENT = {
     "everyday_line_words": (
         "pocket action hero max brave mini square wide pen tough one air black silver classic monochrome monochrom "
         "edition limited special anniversary fold flip neo lite generation gen cinema "
-        # cinema camera lines that are also names or places ('Sony Burano 8K', 'Panasonic VariCam LT')
-        "venice burano alexa amira komodo raptor ursa "
         # features action cameras name after their code ('... 4K WiFi'), like an edition word
         "wifi wi-fi gps "
         # edition words English knows that end a body's name ('... Professional', a cinema body's '... Live')
         "professional live"
-    ).split(),
+    ).split()
+    + CINEMA_LINES_THAT_ARE_NAMES,
     # Cinema lines among the everyday line words: right after a camera-only maker ('ARRI Amira')
     # such a line names a camera like a line the catalogue lists.
-    "everyday_camera_lines": "venice burano alexa amira komodo raptor ursa".split(),
+    "everyday_camera_lines": CINEMA_LINES_THAT_ARE_NAMES,
     # How phones name their lenses in EXIF ('iPhone 11 back dual camera 4.25mm f/1.8') and lens
     # kinds ('tilt shift', 'pancake'): everyday words, gear only beside a real camera signal.
     "everyday_lens_words": "back front rear dual triple quad selfie shift tilt pancake ultrawide".split(),
