@@ -195,6 +195,16 @@ static int camera_content_first(Scanner *self, const char *text, const char *low
             continue;
         }
         if (len >= 6 && len <= 9 && memcmp(lower + end - 5, "mount", 5) == 0) continue; /* maybe a lens mount ('E-mount') */
+        if (slashes) { /* maybe makers joined by '/' ('Minolta/Sony': camera._is_makers_pair) */
+            Py_ssize_t slash = start;
+            while (text[slash] != '/') slash++;
+            int maker = slash > start ? in_set(self->camera_words, lower + start, slash - start) : 0;
+            if (maker < 0) return -1;
+            if (maker) {
+                after_gear = anchored = 1;
+                continue;
+            }
+        }
         if (hyphens) { /* maybe a maker, a hyphen and a code ('Zenit-E': camera.is_camera_model_name) */
             Py_ssize_t dash = start;
             while (text[dash] != '-') dash++;

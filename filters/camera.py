@@ -273,6 +273,11 @@ def _scan_tokens(text: str, stop_at: int) -> _Tokens:
             found.signal = after_gear = anchored = after_brand = True
             found.strong += 1
             continue
+        if "/" in token and _is_makers_pair(token):
+            # 'Minolta/Sony AF 100mm F2.8': a lens made for two makers' mounts, named by both.
+            found.signal = after_gear = anchored = after_brand = True
+            found.strong += 1
+            continue
         if "-" in token and _is_hyphenated_maker(tokens, index, token):
             # 'Insta-360', 'Toyo-View 45X': a maker's name or a maker and its line, with a hyphen.
             found.signal = after_gear = anchored = after_brand = True
@@ -405,18 +410,23 @@ def _is_unknown_short_code(stripped: str) -> bool:
     return (stripped.isupper() and len(stripped) <= 5) or _CAPITALS_WITH_SUFFIX.fullmatch(stripped) is not None
 
 
+# A part of 1-3 capitals, maybe with one lower-case letter, or after the first part one
+# lower-case letter alone (lensfun's bodies 'K-x', 'K-r', 'K-m' name editions that way).
 _SHORT_CODE_PART = re.compile(r"[A-Z]{1,3}[a-z]?")
+_EDITION_LETTER = re.compile(r"[a-z]")
 
 
 def _is_short_hyphenated_code(stripped: str) -> bool:
-    """Two or three parts of 1-3 capitals, each maybe with one lower-case letter, joined by
-    hyphens, with a lower-case letter somewhere ('SQ-Am'; all capitals are _is_model_code's)."""
+    """Two or three parts of 1-3 capitals, each maybe with one lower-case letter, or a later part
+    of one lower-case letter, joined by hyphens, with a lower-case letter somewhere ('SQ-Am',
+    'K-x'; all capitals are _is_model_code's)."""
     parts = stripped.split("-")
     return (
         1 < len(parts) <= 3
         and len(stripped) <= 8
         and not stripped.isupper()
-        and all(_SHORT_CODE_PART.fullmatch(part) for part in parts)
+        and _SHORT_CODE_PART.fullmatch(parts[0]) is not None
+        and all(_SHORT_CODE_PART.fullmatch(part) or _EDITION_LETTER.fullmatch(part) for part in parts[1:])
     )
 
 
@@ -437,6 +447,16 @@ def _maker_names_a_camera(tokens: list[str], index: int) -> bool:
     # An edition word, a code, or one capital as makers mark a body's variant ('Leaf Aptus S').
     one_capital = len(following) == 1 and "A" <= following <= "Z"
     return following.lower() in EDITION_WORDS or one_capital or _code_follows(tokens, index + 1)
+
+
+def _is_makers_pair(token: str) -> bool:
+    """Two or three makers' names joined by '/', a camera maker among them ('minolta/sony')."""
+    parts = token.split("/")
+    return (
+        1 < len(parts) <= 3
+        and all(part in CAMERA_BRANDS or part in DEVICE_BRANDS for part in parts)
+        and any(part in CAMERA_BRANDS for part in parts)
+    )
 
 
 def _is_hyphenated_maker(tokens: list[str], index: int, token: str) -> bool:

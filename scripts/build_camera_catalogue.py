@@ -265,6 +265,30 @@ def exif_keys() -> list[str]:
     return sorted(keys)
 
 
+# lensfun entries that name no real body or lens: generic crop factors, film formats, a compact's
+# built-in lens (named after the body, maybe with a converter), the 'Standard' of fixed lenses.
+NOT_A_MODEL = re.compile(r"compatibles|fixed lens|converter|\(standard\)|35mm film|crop-factor|^standard$", re.IGNORECASE)
+
+
+def model_names(root: str) -> list[tuple[str, str]]:
+    """(kind, name) of every body ('camera') and lens ('lens') lensfun lists, as a caption would
+    name them: a body with its maker in front where the model leaves it out ('Pentax K-x'), a lens
+    as lensfun writes it. For tests/test_filters_lensfun.py: every one is camera metadata."""
+    names = set()
+    for path in sorted(glob.glob(os.path.join(root, "*.xml"))):
+        for kind in ("camera", "lens"):
+            for element in ET.parse(path).getroot().iter(kind):
+                maker_name = native(element, "maker") or ""
+                for model in filter(None, (native(element, "model"), english(element, "model"))):
+                    if NOT_A_MODEL.search(model) or NOT_A_MODEL.search(maker_name):
+                        continue
+                    first = maker_name.split()[0].lower() if maker_name else ""
+                    if kind == "camera" and first and not model.lower().startswith(first):
+                        model = f"{maker_name} {model}"
+                    names.add((kind, model))
+    return sorted(names)
+
+
 def build(root: str, version: str) -> dict:
     from wordfreq import zipf_frequency
 
@@ -359,7 +383,14 @@ def main(argv=None) -> int:
     parser.add_argument("lensfun_dir", help="lensfun's version_1 folder (the XML files)")
     parser.add_argument("--version", required=True, help="the lensfun package version, recorded in the output")
     parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "filters", "camera_catalogue.json"))
+    parser.add_argument("--models-out", default=os.path.join(os.path.dirname(__file__), "..", "tests", "fixtures", "lensfun_models.tsv"),
+                        help="every body and lens name, for tests/test_filters_lensfun.py ('' to skip)")
     args = parser.parse_args(argv)
+    if args.models_out:
+        with open(args.models_out, "w", encoding="utf-8") as handle:
+            handle.write(f"# lensfun {args.version} bodies and lenses (CC BY-SA 3.0: filters/camera_catalogue_LICENSE.txt)\n")
+            handle.write("kind\tname\n")
+            handle.writelines(f"{kind}\t{name}\n" for kind, name in model_names(args.lensfun_dir))
     catalogue = build(args.lensfun_dir, args.version)
     with open(args.out, "w", encoding="utf-8") as handle:
         json.dump(catalogue, handle, ensure_ascii=False, indent=0, sort_keys=True)
