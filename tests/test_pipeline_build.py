@@ -371,15 +371,20 @@ def test_a_small_build_fetches_in_one_process_per_core(tmp_path, monkeypatch, ca
 
     monkeypatch.setattr(runner, "available_cores", lambda: 2)
     out = tmp_path / "out"
-    with ImageServer([photo(160, 120, seed=i) for i in range(4)], latency_ms=(20, 40)) as server:
+    # Slow answers: one process alone would need seconds for the list, far longer than the other
+    # takes to start, even on a loaded machine.
+    with ImageServer([photo(160, 120, seed=i) for i in range(4)], latency_ms=(200, 300)) as server:
         rows = [{"url": server.url(f"/ok/{i}.jpg"), "caption": f"a photo of a red fox number {i}"} for i in range(60)]
         rows += [{"url": server.url(f"/404/{i}.jpg"), "caption": f"a photo of a lost fox number {i}"} for i in range(4)]
         pq.write_table(pa.Table.from_pylist(rows), tmp_path / "list.parquet")
         with caplog.at_level(logging.INFO):
-            # Four requests in flight machine-wide (two per process): no process can take every chunk.
+            # Four requests in flight machine-wide (two per process) and two names looked up ahead
+            # (one per process): a process admits three URLs at once and reads its next chunk of 16
+            # only once it has admitted the last one, so no process can take every chunk before
+            # the other has started.
             code, err = _Capture().run(["build", "--input", str(tmp_path / "list.parquet"), "--queries", "none",
                                         "--out", str(out), "--image-size", "32", "--concurrency", "4",
-                                        "--allow-address", "127.0.0.1/32"])
+                                        "--dns-concurrency", "2", "--allow-address", "127.0.0.1/32"])
     assert code == 0, err
     messages = [record.getMessage() for record in caplog.records]
     assert any("local FnApiRunner, in_memory, 1 worker(s)" in m for m in messages), "the text side stays in memory"
