@@ -647,6 +647,45 @@ def is_camera_metadata(text: str) -> bool:
     return not is_product_listing(text)
 
 
+
+# A token mixing letters and digits ('50mm', 'XF23mm', 'A7III') or an aperture ('f/1.8'): a
+# camera or lens code, which the language of a caption never shows.
+_GEAR_CODE = re.compile(r"[^\W\d_]\d|\d[^\W\d_]|\bf/\d", re.IGNORECASE)
+
+
+def names_gear_with_a_code(text: str) -> bool:
+    """Whether the caption names camera gear with a code or a lens spec ('Tamron 28-75mm ...',
+    'Sony A7 IV ...'): a camera signal and a letters-and-digits token or an aperture."""
+    if _GEAR_CODE.search(text) is None:
+        return False
+    _, signal, device_with_code = classify(text, stop_at=1_000_000)
+    return signal or device_with_code
+
+
+def without_gear_names(text: str) -> str:
+    """The caption without its gear tokens that English does not know: makers, lines, lens words
+    and codes ('Tamron', 'XF', '28-75mm', 'f/2.8'); words English knows stay ('lens', 'camera',
+    'hood', 'Canon'). What a language detector should read of a shop title or review naming gear:
+    such names are names in any language. The text as it is when nothing would be left."""
+    from wit.filters.language import known_english_words, words_of
+
+    known = known_english_words()
+    kept = []
+    for raw in text.split():
+        token = raw.strip(_TOKEN_EDGE + ",;:()[]{}").lower()
+        if token and (
+            _GEAR_CODE.search(token) is not None
+            or _EXPOSURE.match(token) is not None
+            or (token in _GEAR_NAMES and token not in known)
+        ):
+            continue
+        kept.append(raw)
+    rest = " ".join(kept)
+    return rest if words_of(rest) else text
+
+
+_GEAR_NAMES = CAMERA_BRANDS | DEVICE_BRANDS | GEAR_WORDS | SHORT_CODES
+
 # Separators before a trailing metadata segment: 'Old pier at dusk, Nikon Z5, 1/60s f/8',
 # 'Massey Ferguson 35X tractor - IMG 0639', 'Old mill | Canon EOS 250D'.
 _SUFFIX_SEPARATOR = re.compile(r"\s+[-–—|·•]\s+|,\s+|\s+@\s+")

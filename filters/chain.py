@@ -196,7 +196,17 @@ class FilterChain:
 
     def _guess_language(self, text: str):
         # A kept file name's extension ('.jpg') is no language evidence (issue 19).
-        return self.identify(filename.without_extension(text))
+        text = filename.without_extension(text)
+        guess = self.identify(text)
+        if guess.english < self.config.english_threshold and camera.names_gear_with_a_code(text):
+            # Camera and lens names are names: fastText reads 'Zeiss Distagon T* 2,8/21' as
+            # German. A caption naming gear with a code that reads as another language is read
+            # again without the gear names, and the more English reading counts (a listing
+            # written in another language stays so without them).
+            again = self.identify(camera.without_gear_names(text))
+            if again.english > guess.english:
+                return again
+        return guess
 
     def _language_keeps(self, candidate: dict) -> bool:
         guess = self._guess_language(candidate["text"])
