@@ -647,10 +647,11 @@ def is_camera_metadata(text: str) -> bool:
     return not is_product_listing(text)
 
 
-
 # A token mixing letters and digits ('50mm', 'XF23mm', 'A7III') or an aperture ('f/1.8'): a
-# camera or lens code, which the language of a caption never shows.
+# camera or lens code, which says nothing of the caption's language.
 _GEAR_CODE = re.compile(r"[^\W\d_]\d|\d[^\W\d_]|\bf/\d", re.IGNORECASE)
+# Makers, lines, lens words and short codes: names, in any language, where English does not know them.
+_GEAR_NAMES = CAMERA_BRANDS | DEVICE_BRANDS | GEAR_WORDS | SHORT_CODES
 
 
 def names_gear_with_a_code(text: str) -> bool:
@@ -682,9 +683,6 @@ def without_gear_names(text: str) -> str:
         kept.append(raw)
     rest = " ".join(kept)
     return rest if words_of(rest) else text
-
-
-_GEAR_NAMES = CAMERA_BRANDS | DEVICE_BRANDS | GEAR_WORDS | SHORT_CODES
 
 # Separators before a trailing metadata segment: 'Old pier at dusk, Nikon Z5, 1/60s f/8',
 # 'Massey Ferguson 35X tractor - IMG 0639', 'Old mill | Canon EOS 250D'.
