@@ -145,6 +145,14 @@ static int is_token_edge(char c) {
     }
 }
 
+/* 1 when the token at `start` begins with a camera word ending right before its first `separator`
+ * (the token holds one), 0 when not, -1 on error. */
+static int camera_word_before(Scanner *self, const char *text, const char *lower, Py_ssize_t start, char separator) {
+    Py_ssize_t at = start;
+    while (text[at] != separator) at++;
+    return at > start ? in_set(self->camera_words, lower + start, at - start) : 0;
+}
+
 static int camera_content_first(Scanner *self, const char *text, const char *lower, Py_ssize_t n) {
     Py_ssize_t i = 0;
     /* camera.after_gear_line_word: a capitalised word right after a camera maker or line or a
@@ -195,25 +203,14 @@ static int camera_content_first(Scanner *self, const char *text, const char *low
             continue;
         }
         if (len >= 6 && len <= 9 && memcmp(lower + end - 5, "mount", 5) == 0) continue; /* maybe a lens mount ('E-mount') */
-        if (slashes) { /* maybe makers joined by '/' ('Minolta/Sony': camera._is_makers_pair) */
-            Py_ssize_t slash = start;
-            while (text[slash] != '/') slash++;
-            int maker = slash > start ? in_set(self->camera_words, lower + start, slash - start) : 0;
-            if (maker < 0) return -1;
-            if (maker) {
-                after_gear = anchored = 1;
-                continue;
-            }
-        }
-        if (hyphens) { /* maybe a maker, a hyphen and a code ('Zenit-E': camera.is_camera_model_name) */
-            Py_ssize_t dash = start;
-            while (text[dash] != '-') dash++;
-            int maker = dash > start ? in_set(self->camera_words, lower + start, dash - start) : 0;
-            if (maker < 0) return -1;
-            if (maker) {
-                after_gear = anchored = 1;
-                continue;
-            }
+        /* maybe makers joined by '/' ('Minolta/Sony': camera._is_makers_pair), or a maker, a
+         * hyphen and a code ('Zenit-E': camera.is_camera_model_name) */
+        int maker = slashes ? camera_word_before(self, text, lower, start, '/') : 0;
+        if (maker == 0 && hyphens) maker = camera_word_before(self, text, lower, start, '-');
+        if (maker < 0) return -1;
+        if (maker) {
+            after_gear = anchored = 1;
+            continue;
         }
         return 1;
     }
