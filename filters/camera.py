@@ -668,9 +668,9 @@ def without_gear_names(text: str) -> str:
     and codes ('Tamron', 'XF', '28-75mm', 'f/2.8'); words English knows stay ('lens', 'camera',
     'hood', 'Canon'). What a language detector should read of a shop title or review naming gear:
     such names are names in any language. The text as it is when nothing would be left."""
-    from wit.filters.language import known_english_words, words_of
+    from wit.filters.language import words_of
 
-    known = known_english_words()
+    known = _known_english()
     kept = []
     for raw in text.split():
         token = raw.strip(_TOKEN_EDGE + ",;:()[]{}").lower()

@@ -20,6 +20,7 @@ from wit.filters import boilerplate, camera, caption_normalise, filename, preche
 from wit.filters.chain import FilterChain, FilterConfig
 from wit.filters.evaluation import read_labelled_captions, read_lid_dev
 from wit.core.records import new_candidate
+from test_filters_lensfun import read_models
 from c_extensions import c_extension
 
 rulescan = c_extension("wit.filters._rulescan")
@@ -139,8 +140,7 @@ def test_every_promise_holds_on_the_hand_written_fixtures(scanner):
 def test_every_promise_holds_on_lensfun_bodies_and_lenses(scanner):
     """The scanner proves none of lensfun's model names clean of camera metadata that the rule
     would drop ('Minolta/Sony AF ...': makers joined by '/' are passed over, not content)."""
-    with open(Path(__file__).parent / "fixtures" / "lensfun_models.tsv", encoding="utf-8") as handle:
-        names = [line.rstrip("\n").split("\t")[1] for line in handle if not line.startswith(("#", "kind\t"))]
+    names = [name for names in read_models().values() for name in names]
     assert len(names) > 2000
     assert broken_promises(scanner, names, 1000) == []
 
