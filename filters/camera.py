@@ -659,7 +659,7 @@ def names_gear_with_a_code(text: str) -> bool:
     'Sony A7 IV ...'): a camera signal and a letters-and-digits token or an aperture."""
     if _GEAR_CODE.search(text) is None:
         return False
-    _, signal, device_with_code = classify(text, stop_at=1_000_000)
+    _, signal, device_with_code = classify(text)
     return signal or device_with_code
 
 
