@@ -37,6 +37,7 @@ BLIND7 = FIXTURES / "filters_blind7.tsv"
 BLIND8 = FIXTURES / "filters_blind8.tsv"
 BLIND9 = FIXTURES / "filters_blind9.tsv"
 BLIND10 = FIXTURES / "filters_blind10.tsv"
+BLIND11 = FIXTURES / "filters_blind11.tsv"
 
 
 @pytest.fixture(scope="module")
@@ -71,6 +72,7 @@ def test_the_fresh_sets_are_balanced_disjoint_and_not_dev_strings(shared_data):
         (BLIND8, {"drop_camera": 90, "keep": 75, "drop_filename": 35}),
         (BLIND9, {"keep": 80, "drop_nonenglish": 40}),
         (BLIND10, {"drop_camera": 85, "keep": 85, "drop_filename": 30}),
+        (BLIND11, {"keep": 110, "drop_nonenglish": 60, "drop_camera": 15, "drop_filename": 15}),
     ],
 )
 def test_the_blind_sets_are_balanced_and_repeat_no_other_set(shared_data, path, counts):
