@@ -20,6 +20,10 @@ away from it (the LAION column has no labels).
   prose-only-second   CLD2's second opinion asked only where half or more of the words as written
                       start with a lowercase letter (running prose, not Title Case titles)
 
+Its last lines measure the rule the chain adopted instead (language.reads_as_english_product_title,
+applied after the cascade): the lid-dev lines it lifts, and the chain's verdicts with it against
+without it.
+
 Run: .venv/bin/python benchmarks/grid_lid_product_titles.py [--data DIR] [--show]
 """
 
@@ -166,7 +170,40 @@ def main(argv=None) -> int:
               "labelled rows: to label / away", "LAION changed"]
     print("F1 at 1:3 / false positives / false negatives; verdicts against today's cascade\n")
     print_rows(header, rows)
+    print_product_title_rule(sentences, pairs, labelled, laion, threshold, args.show)
     return 0
+
+
+def print_product_title_rule(sentences, pairs, labelled, laion, threshold: float, show: bool) -> None:
+    """The rule the chain adopted (language.reads_as_english_product_title, applied in
+    FilterChain after the cascade): lid-dev lines it would lift past the threshold, and the
+    chain's verdicts with it against without it."""
+    print("\nthe chain's product-title rule, on against off:")
+    for kind, lines in (("sentences", sentences), ("word pairs", pairs)):
+        lifted = [(text, lang) for text, lang in lines
+                  if language.identify_cascade(text).english < threshold and language.reads_as_english_product_title(text)]
+        others = sum(lang != "en" for _, lang in lifted)
+        print(f"  lid-dev {kind}: {len(lifted)} lines lifted to English, {others} of them not English")
+        if show:
+            for text, lang in lifted:
+                print(f"    {lang}: {text}")
+    with patched(language, reads_as_english_product_title=lambda text: False):
+        off_labelled = verdicts([t for t, _ in labelled])
+        off_laion = verdicts(laion)
+    on_labelled = verdicts([t for t, _ in labelled])
+    on_laion = verdicts(laion)
+    toward = away = 0
+    for (text, label), before, after in zip(labelled, off_labelled, on_labelled):
+        if before != after:
+            toward += (after or "keep") == label
+            away += (before or "keep") == label
+            if show:
+                print(f"    {before or 'keep'} -> {after or 'keep'} (label {label}): {text}")
+    laion_changed = [text for text, before, after in zip(laion, off_laion, on_laion) if before != after]
+    print(f"  labelled rows: {toward} to their label, {away} away; LAION verdicts changed: {len(laion_changed)}")
+    if show:
+        for text in laion_changed:
+            print(f"    LAION: {text}")
 
 
 if __name__ == "__main__":

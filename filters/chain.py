@@ -205,7 +205,12 @@ class FilterChain:
             # written in another language stays so without them).
             again = self.identify(camera.without_gear_names(text))
             if again.english > guess.english:
-                return again
+                guess = again
+        threshold = self.config.english_threshold
+        if guess.english < threshold and language.reads_as_english_product_title(text):
+            # An English shop title whose names and codes outweigh its few plain words
+            # ('... M404dn monochrome laser printer'): its product noun decides (rule 5).
+            return language.LanguageGuess("en", threshold, threshold)
         return guess
 
     def _language_keeps(self, candidate: dict) -> bool:

@@ -534,6 +534,34 @@ def cld2_names_another_language(text: str) -> bool:
     return bool(reliable) and details[0][1] not in ("en", "un", "xxx")
 
 
+# A model code: a token holding both letters and digits ('M404dn', '128GB', 'RX-V6A', '1.4x').
+_MODEL_CODE = re.compile(r"(?<!\S)\S*?(?:\d\S*?[^\W\d_]|[^\W\d_]\S*?\d)\S*")
+# An ordinal or a decade ('3rd', '1960s', 'the 2s') is a number written in English, not a code.
+_ORDINAL_OR_DECADE = re.compile(r"\W*\d+(?:st|nd|rd|th|s)\W*", re.IGNORECASE)
+
+
+def reads_as_english_product_title(text: str) -> bool:
+    """Whether `text` is a product title written in English: it carries a model code, and every
+    lowercase word in it (as written, two letters or more, not glued to a digit, brand-style words
+    apart) is one English knows, at least one of them distinctively English.
+
+    A shop title is brands, lines and codes around a product noun, and the noun's language is the
+    title's (shared/data/README.md, rule 5). fastText reads the names and codes ('LaserJet',
+    'M404dn', 'SDXC') as Spanish or Norwegian and the cascade's word shares count their letter runs
+    as words English lacks, so an English title with two or three plain words scores low. A title
+    in another language has a product noun or a function word English does not know, and fails.
+    """
+    if not any(not _ORDINAL_OR_DECADE.fullmatch(match.group()) for match in _MODEL_CODE.finditer(text)):
+        return False
+    pattern = _ASCII_LOWERCASE_WORD if text.isascii() else _LOWERCASE_WORD
+    words = [match.group() for match in pattern.finditer(text)]
+    words = [word.lower() for word in words if not is_brand_style(word)]
+    if not words:
+        return False
+    known, vocabulary = known_english_words(), english_vocabulary()
+    return all(word in known for word in words) and any(word in vocabulary for word in words)
+
+
 def identify_cascade(text: str) -> LanguageGuess:
     """The default: English unless there is enough evidence of another language.
 

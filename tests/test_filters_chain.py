@@ -211,3 +211,17 @@ def test_a_kept_file_names_extension_is_no_language_evidence(chain):
     assert filename.without_extension("Ubuntu 22.04") == "Ubuntu 22.04"
     assert filename.without_extension(".jpg") == ".jpg"
     assert filename.without_extension("notes.jpg.txt") == "notes.jpg.txt"
+
+
+@pytest.mark.parametrize("text", ["Kioxia Exceria G2 1TB memory stick", "Hoover HF522STP cordless vacuum"])
+def test_an_english_product_title_the_cascade_doubts_is_kept_as_english(chain, text):
+    from wit.filters import language
+
+    assert language.identify_cascade(text).english < chain.config.english_threshold  # the rule is what keeps it
+    candidate = new_candidate("https://example.com/a.jpg", text)
+    assert chain.apply(candidate) is None
+    assert candidate["lang"] == "en"
+
+
+def test_a_product_title_in_another_language_is_still_dropped(chain):
+    assert chain.apply(new_candidate("https://example.com/a.jpg", "Hoover HF522STP aspirateur sans fil")) == "drop_nonenglish"

@@ -422,3 +422,31 @@ def test_c_cascade_asks_its_second_opinion_only_in_the_band():
         language.c_cascade_with(second_opinion=broken)(BAND_ENGLISH[0])
     with pytest.raises(TypeError, match="second_opinion"):
         language.c_cascade_with(second_opinion=42)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Kioxia Exceria G2 1TB memory stick",
+        "Bosch PSB 18 LI-2 cordless hammer drill",
+        "Hoover HF522STP cordless vacuum",
+        "Ricoh SP C261SFNw colour laser printer",
+    ],
+)
+def test_an_english_product_title_with_a_code_reads_as_english(text):
+    assert language.reads_as_english_product_title(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Impresora Ricoh SP C261SFNw color monocromo",  # a foreign product noun
+        "Hoover HF522STP aspirateur sans fil",
+        "Kioxia Exceria G2 1TB Speicherkarte für Kameras",
+        "Bosch cordless hammer drill",  # no code: the cascade alone decides
+        "Si Ana ay ang 2nd runner-up sa pageant",  # an ordinal is no code
+        "Samsung Galaxy S21 128GB nero",  # a word English knows, but none of its own
+    ],
+)
+def test_a_title_in_another_language_or_without_a_code_does_not(text):
+    assert not language.reads_as_english_product_title(text)
