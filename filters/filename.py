@@ -100,9 +100,12 @@ GENERIC_FILE_WORDS = frozenset(
     gettyimages adobestock depositphotos dreamstime stock jpg jpeg png gif webp mp
     schermafbeelding zrzut ekranu skjermbilde skærmbillede skärmavbild kuvakaappaus snímek obrazovky
     képernyőkép ekran görüntüsü снимок экрана στιγμιότυπο οθόνης スクリーンショット 屏幕截图 截屏
+    pantalla tela ecrã écran
     """.split()
 )
-STOP_WORDS = frozenset("a an the of for to in on at by with and or um de di du la le el at am pm kl klo в".split())
+# ... and the words between a screenshot tool's name and its time stamp in other languages
+# ('Captura de pantalla 2021-05-03 a las 10.22.11', 'Captura de Tela ... às ...').
+STOP_WORDS = frozenset("a an the of for to in on at by with and or um de di du la le el at am pm kl klo в las às alle".split())
 
 _SEPARATORS = re.compile(r"[\s_\-.+,;:()\[\]{}/\\|#~=&]+")
 _VOWELS = set("aeiouyäöüåéèêáàíóúâîôûæø")

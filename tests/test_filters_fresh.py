@@ -216,6 +216,8 @@ def test_camera_model_names(token, named):
         "Zrzut ekranu 2021-07-19 151515.png",
         "スクリーンショット 2023-05-01 12.00.00.png",
         "Снимок экрана 2021-01-05 в 18.00.00.png",
+        "Captura de pantalla 2021-05-03 a las 10.22.11.png",  # the words between the tool and its time
+        "Captura de ecrã 2020-09-30 às 08.15.02.jpeg",
         "ezgif.com-crop (2).gif",  # a web tool's domain in the name
         "Screenshot_2021-02-03-10-11-12-456_com.example.shop.jpg",  # an app's package id
         "telegram-cloud-document-size-4-123456789012345678-x.jpg",
