@@ -39,6 +39,7 @@ BLIND9 = FIXTURES / "filters_blind9.tsv"
 BLIND10 = FIXTURES / "filters_blind10.tsv"
 BLIND11 = FIXTURES / "filters_blind11.tsv"
 BLIND12 = FIXTURES / "filters_blind12.tsv"
+BLIND13 = FIXTURES / "filters_blind13.tsv"
 
 
 @pytest.fixture(scope="module")
@@ -75,6 +76,7 @@ def test_the_fresh_sets_are_balanced_disjoint_and_not_dev_strings(shared_data):
         (BLIND10, {"drop_camera": 85, "keep": 85, "drop_filename": 30}),
         (BLIND11, {"keep": 110, "drop_nonenglish": 60, "drop_camera": 15, "drop_filename": 15}),
         (BLIND12, {"keep": 120, "drop_nonenglish": 60, "drop_camera": 10, "drop_filename": 10}),
+        (BLIND13, {"drop_camera": 80, "keep": 60, "drop_filename": 40, "drop_nonenglish": 20}),
     ],
 )
 def test_the_blind_sets_are_balanced_and_repeat_no_other_set(shared_data, path, counts):
