@@ -166,6 +166,7 @@ static int camera_content_first(Scanner *self, const char *text, const char *low
         Py_ssize_t start = i;
         while (i < n && !is_token_break(text[i])) i++;
         Py_ssize_t end = i;
+        int hashtag = text[start] == '#';
         while (start < end && is_token_edge(text[start])) start++;
         while (end > start && is_token_edge(text[end - 1])) end--;
         if (start == end) continue;
@@ -203,6 +204,14 @@ static int camera_content_first(Scanner *self, const char *text, const char *low
             continue;
         }
         if (len >= 6 && len <= 9 && memcmp(lower + end - 5, "mount", 5) == 0) continue; /* maybe a lens mount ('E-mount') */
+        if (hashtag && letters == len) { /* maybe a maker glued to gear ('#nikonlens': camera._glued_hashtag) */
+            int glued = 0;
+            for (Py_ssize_t cut = len - 1; cut >= 3 && !glued; cut--) {
+                glued = in_set(self->camera_words, lower + start, cut);
+                if (glued < 0) return -1;
+            }
+            if (glued) continue;
+        }
         /* maybe makers joined by '/' ('Minolta/Sony': camera._is_makers_pair), or a maker, a
          * hyphen and a code ('Zenit-E': camera.is_camera_model_name) */
         int maker = slashes ? camera_word_before(self, text, lower, start, '/') : 0;

@@ -45,8 +45,11 @@ _DISTINCTIVE = frozenset(_CATALOGUE["distinctive"])
 # Short line and lens codes ('fc', 'sd', 'smc', 'df'): model codes in any case ('Nikon Z fc').
 SHORT_CODES = frozenset(_CATALOGUE["short_codes"])
 
-# Consumer brands and phone lines: gear tokens, but a camera signal only with a model code.
-DEVICE_BRANDS = frozenset(_SUPPLEMENT["device_makers"]) | frozenset(_SUPPLEMENT["phone_lines"])
+# Consumer brands, phone lines and kinds of camera named with a code ('Webcam C270'): gear
+# tokens, but a camera signal only with a model code.
+DEVICE_BRANDS = (
+    frozenset(_SUPPLEMENT["device_makers"]) | frozenset(_SUPPLEMENT["phone_lines"]) | frozenset(_SUPPLEMENT["camera_kinds"])
+)
 # Makers and product lines that, with a model code or alone, mean "camera".
 _MAKER_WORDS = {word for key in _CATALOGUE["makers"] for word in key.split()} | set(_SUPPLEMENT["camera_makers"])
 CAMERA_BRANDS = (
@@ -106,6 +109,7 @@ CONTEXT_WORDS = (
         frozenset(_CATALOGUE["family_words"] + _CATALOGUE["lens_words"])
         | frozenset(_SUPPLEMENT["camera_lines"] + _SUPPLEMENT["everyday_line_words"] + _SUPPLEMENT["everyday_lens_words"])
         | frozenset(_SUPPLEMENT["film_stocks"])
+        | frozenset(_SUPPLEMENT["everyday_phone_lines"])
     )
     & _COMMON
     | AMBIGUOUS_MAKERS
@@ -137,7 +141,10 @@ def _in_company_name(tokens: list[str], index: int) -> bool:
 # Company words that are gear anyway ('Co', 'Ltd', 'Corporation'): a run may pass over them.
 _COMPANY_GEAR = frozenset(_CATALOGUE["company_words"]) & GEAR_WORDS
 # Product nouns and link words that make a camera string a shop title.
-PRODUCT_NOUNS = frozenset("camera cameras lens lenses body kit bundle".split())
+PRODUCT_NOUNS = frozenset("camera cameras lens lenses body kit bundle".split()) | frozenset(_SUPPLEMENT["camera_kinds"])
+# Lens adapters and focal reducers ('<lens> + <maker> EF-E adapter'): gear only beside a camera
+# maker or line or a lens spec, content otherwise ('USB-C adapter for <phone>').
+LENS_ACCESSORY_WORDS = frozenset(_SUPPLEMENT["lens_accessory_words"])
 _LISTING_COLOURS = "black|silver|white|red|blue|grey|gray|green|pink|gold|brown|beige|orange|yellow|purple|graphite"
 LISTING_LINKS = re.compile(
     r"\b(?:with|w/|for|includes?|including|bundle|kit|and)\b|\+|\((?:" + _LISTING_COLOURS + r")\)"
@@ -229,10 +236,10 @@ _TOKEN_EDGE = ".'\"!?-–—/+*#"
 class _Tokens:
     """What one pass over the tokens found (see _scan_tokens)."""
 
-    __slots__ = ("content", "context", "signal", "strong", "device_brand", "model_code", "exposure", "line_words")
+    __slots__ = ("content", "context", "signal", "strong", "device_brand", "model_code", "exposure", "line_words", "accessory")
 
     def __init__(self) -> None:
-        self.content = self.context = self.strong = self.line_words = 0
+        self.content = self.context = self.strong = self.line_words = self.accessory = 0
         self.signal = self.device_brand = self.model_code = self.exposure = False
 
 
@@ -273,6 +280,16 @@ def _scan_tokens(text: str, stop_at: int) -> _Tokens:
             found.signal = after_gear = anchored = after_brand = True
             found.strong += 1
             continue
+        if raw[:1] == "#" and stripped.isalpha():
+            glued = _glued_hashtag(token)
+            if glued == "camera":
+                # '#nikonlens', '#fujixseries': a camera maker or line glued to gear words.
+                found.signal = after_gear = anchored = True
+                found.strong += 1
+                continue
+            if glued == "device":
+                found.device_brand = True
+                continue
         if "/" in token and _is_makers_pair(token):
             # 'Minolta/Sony AF 100mm F2.8': a lens made for two makers' mounts, named by both.
             found.signal = after_gear = anchored = after_brand = True
@@ -309,8 +326,9 @@ def _scan_tokens(text: str, stop_at: int) -> _Tokens:
                 found.signal = after_gear = anchored = after_brand = True
                 found.strong += 1
                 continue
-            if token in EVERYDAY_CAMERA_LINES and index and tokens[index - 1].strip(_TOKEN_EDGE).lower() in CAMERA_ONLY_MAKERS:
-                # 'ARRI Amira': a cinema line that is also a name, right after a camera-only maker.
+            if token in EVERYDAY_CAMERA_LINES and index and tokens[index - 1].strip(_TOKEN_EDGE).lower() in _LINE_MAKERS:
+                # 'ARRI Amira': a cinema line that is also a name, right after a camera-only maker
+                # (or a drone line after an everyday-word maker, 'Parrot Anafi').
                 found.signal = after_gear = anchored = after_brand = True
                 found.strong += 1
                 continue
@@ -318,6 +336,9 @@ def _scan_tokens(text: str, stop_at: int) -> _Tokens:
             continue
         if token in SHORT_CODES:
             found.model_code = after_gear = anchored = True
+            continue
+        if token in LENS_ACCESSORY_WORDS:
+            found.accessory += 1
             continue
         if stripped.isalpha():
             # The common case, decided without regexes: exposure values need digits, and a word
@@ -449,6 +470,43 @@ def _maker_names_a_camera(tokens: list[str], index: int) -> bool:
     return following.lower() in EDITION_WORDS or one_capital or _code_follows(tokens, index + 1)
 
 
+# What a gear hashtag glues after a maker's or line's name besides codes: series and systems
+# ('#fujixseries'), as makers' own hashtags name their lines.
+HASHTAG_LINE_SUFFIXES = ("series", "system")
+
+
+def _hashtag_parts() -> frozenset[str]:
+    """Words a gear hashtag may glue after a maker's name: makers, lines and short codes (without
+    their hyphens: 'omd' for 'om-d'), gear and catalogue line words of three letters or more."""
+    names = CAMERA_BRANDS | DEVICE_BRANDS | SHORT_CODES
+    words = {word for word in GEAR_WORDS | CONTEXT_WORDS if len(word) >= 3}
+    return frozenset({name.replace("-", "") for name in names} | words | set(HASHTAG_LINE_SUFFIXES))
+
+
+_HASHTAG_PARTS = _hashtag_parts()
+
+
+def _glued_hashtag(token: str) -> str | None:
+    """A hashtag of letters that glues a camera maker or line ('camera') or a phone maker or line
+    ('device') to gear: a lens or body word, another maker or line, a catalogue line word, maybe
+    with a letter or two after it, or a code of one or two letters, maybe before 'series'
+    ('#nikonlens', '#leicacamera', '#canoneosr', '#nikkorz', '#fujixseries', '#pixelpro'). Other
+    hashtags naming a maker ('#canonphotography', '#nikonlove') are content, as tag soup with
+    content words is keep."""
+    for cut in range(len(token) - 1, 2, -1):
+        head = token[:cut]
+        kind = "camera" if head in CAMERA_BRANDS else "device" if head in DEVICE_BRANDS else None
+        if kind is None:
+            continue
+        rest = token[cut:]
+        for suffix in HASHTAG_LINE_SUFFIXES:
+            if rest.endswith(suffix) and len(rest) <= len(suffix) + 2:
+                rest = rest[: -len(suffix)] or suffix
+        if (len(rest) <= 2 and kind == "camera") or any(rest[: len(rest) - tail] in _HASHTAG_PARTS for tail in (0, 1, 2)):
+            return kind
+    return None
+
+
 def _is_makers_pair(token: str) -> bool:
     """Two or three makers' names joined by '/', a camera maker among them ('minolta/sony')."""
     parts = token.split("/")
@@ -530,8 +588,10 @@ def _names_a_model(tokens: list[str], index: int, after_code: bool = False) -> b
 # Camera makers whose line names alone name a camera: the catalogue's makers less those that also
 # sell printers, binoculars, TVs or office products under line names ('Canon Pixma').
 CAMERA_ONLY_MAKERS = frozenset(_MAKER_WORDS & CAMERA_BRANDS) - frozenset(_SUPPLEMENT["multi_product_makers"])
-# Cinema lines that are also names or places ('Amira', 'Venice'): a line right after such a maker.
+# Cinema lines that are also names or places ('Amira', 'Venice'): a line right after such a maker
+# or an everyday-word maker.
 EVERYDAY_CAMERA_LINES = frozenset(_SUPPLEMENT["everyday_camera_lines"])
+_LINE_MAKERS = CAMERA_ONLY_MAKERS | AMBIGUOUS_MAKERS
 
 
 def _camera_maker_and_line(text: str) -> bool:
@@ -566,7 +626,7 @@ def classify(text: str, stop_at: int = 1_000_000) -> tuple[int, bool, bool]:
     content here: this is what strip_camera_suffix asks of the text it would keep.
     """
     found = _scan_tokens(text, stop_at)
-    content = found.content + found.context + found.line_words
+    content = found.content + found.context + found.line_words + found.accessory
     return content, found.signal or _signal_pattern(text), found.device_brand and found.model_code
 
 
@@ -644,6 +704,8 @@ def is_camera_metadata(text: str) -> bool:
         return False
     if found.context and not (found.model_code or found.exposure or found.strong >= 2 or _has_exposure_value(text)):
         return False  # 'Canon black': everyday words without a model code or lens spec are content
+    if found.accessory and not (found.strong or found.exposure or _has_exposure_value(text)):
+        return False  # 'USB-C adapter for <phone>': an adapter without a camera maker or lens spec
     return not is_product_listing(text)
 
 
