@@ -153,6 +153,17 @@ static int camera_word_before(Scanner *self, const char *text, const char *lower
     return at > start ? in_set(self->camera_words, lower + start, at - start) : 0;
 }
 
+/* 1 when the token, its hyphens left out, is a camera word ('Insta-360', 'e-f':
+ * camera._is_hyphenated_maker), 0 when not (or too long to be one), -1 on error. */
+static int camera_word_without_hyphens(Scanner *self, const char *lower, Py_ssize_t start, Py_ssize_t end) {
+    char joined[32];
+    Py_ssize_t kept = 0;
+    if (end - start > (Py_ssize_t)sizeof joined) return 0;
+    for (Py_ssize_t j = start; j < end; j++)
+        if (lower[j] != '-') joined[kept++] = lower[j];
+    return in_set(self->camera_words, joined, kept);
+}
+
 static int camera_content_first(Scanner *self, const char *text, const char *lower, Py_ssize_t n) {
     Py_ssize_t i = 0;
     /* camera.after_gear_line_word: a capitalised word right after a camera maker or line or a
@@ -191,6 +202,11 @@ static int camera_content_first(Scanner *self, const char *text, const char *low
         Py_ssize_t len = end - start;
         if (digits) {
             after_gear = anchored && digits < len; /* a code or an exposure value; not a bare number */
+            if (hyphens) { /* maybe a maker written with a hyphen ('Insta-360'), an anchor */
+                int maker = camera_word_without_hyphens(self, lower, start, end);
+                if (maker < 0) return -1;
+                if (maker) after_gear = anchored = 1;
+            }
             continue;
         }
         if (!letters) continue;
@@ -216,6 +232,7 @@ static int camera_content_first(Scanner *self, const char *text, const char *low
          * hyphen and a code ('Zenit-E': camera.is_camera_model_name) */
         int maker = slashes ? camera_word_before(self, text, lower, start, '/') : 0;
         if (maker == 0 && hyphens) maker = camera_word_before(self, text, lower, start, '-');
+        if (maker == 0 && hyphens) maker = camera_word_without_hyphens(self, lower, start, end);
         if (maker < 0) return -1;
         if (maker) {
             after_gear = anchored = 1;
