@@ -317,6 +317,9 @@ def _scan_tokens(text: str, stop_at: int) -> _Tokens:
             # 'w/' is 'with', as gear lists join a body and its lens ('<body> w/ <lens>').
             if token in SHORT_CODES and stripped.isupper():
                 found.model_code = True  # 'AF', 'DG' in capitals: a code in a model's name ('Hexar AF')
+            # An edition word inside a model's name leaves the name open: a line name may follow
+            # ('<maker> <line> Mini <name>').
+            after_gear = previous and token in GEAR_EDITION_WORDS
             continue
         if token in CONTEXT_WORDS:
             if token in AMBIGUOUS_MAKERS and stripped[0].isupper() and _maker_names_a_camera(tokens, index):
@@ -554,6 +557,9 @@ def _code_follows(tokens: list[str], index: int) -> bool:
 _FILM_FORMAT = re.compile(r"(?:4x5|5x4|5x7|8x10|10x8|11x14|6x4\.5|6x6|6x7|6x8|6x9|6x12|6x17)", re.IGNORECASE)
 # Words makers put after a model's name ('Insta360 Ace Pro', 'Mavic 3 Classic').
 EDITION_WORDS = frozenset("pro plus ultra max mini lite se neo classic mark mk ii iii iv v vi".split())
+# Those that are gear words: a line name may follow them inside a model's name. filters/prechecks.py
+# passes them to the C scanner as words a line word may follow.
+GEAR_EDITION_WORDS = EDITION_WORDS & GEAR_WORDS
 # A generation and its number end a model's name the same way ('Polaroid Go Generation 2'); without
 # the number it is a slogan ('Canon Next Generation').
 GENERATION_WORDS = frozenset(("generation", "gen"))
@@ -603,6 +609,21 @@ def _camera_maker_and_line(text: str) -> bool:
     if len(tokens) == 3 and tokens[2].lower() not in EDITION_WORDS:
         return False
     return bool(tokens[1]) and _may_be_line_word(tokens[1])
+
+
+# Phone lines a model name joins ('Galaxy Nexus', 'Redmi Note'): 'phone' itself is no line name.
+_PHONE_LINES = frozenset(_SUPPLEMENT["phone_lines"]) - {"phone"}
+
+
+def _two_phone_lines(text: str) -> bool:
+    """Two capitalised phone lines and nothing else: a phone's model name as its EXIF Model field
+    writes it."""
+    tokens = [token.strip(_TOKEN_EDGE) for token in _TOKEN.findall(text)]
+    return (
+        len(tokens) == 2
+        and tokens[0].lower() != tokens[1].lower()
+        and all(token[:1].isupper() and token.lower() in _PHONE_LINES for token in tokens)
+    )
 
 
 def after_gear_line_word(after_gear: bool, stripped: str) -> bool:
@@ -698,9 +719,13 @@ def is_camera_metadata(text: str) -> bool:
     found = _scan_tokens(text, stop_at=1)
     if found.content > 0 or not (found.strong or _has_camera_hint(text)):
         return False
-    if found.line_words and not (found.strong and (found.model_code or found.exposure)) and not _camera_maker_and_line(text):
+    if (
+        found.line_words
+        and not (found.strong and (found.model_code or found.exposure) or found.strong >= 2)
+        and not _camera_maker_and_line(text)
+    ):
         return False  # capitalised names without a camera maker and a model code are content
-    if not (found.signal or (found.device_brand and found.model_code) or _signal_pattern(text)):
+    if not (found.signal or (found.device_brand and (found.model_code or _two_phone_lines(text))) or _signal_pattern(text)):
         return False
     if found.context and not (found.model_code or found.exposure or found.strong >= 2 or _has_exposure_value(text)):
         return False  # 'Canon black': everyday words without a model code or lens spec are content
