@@ -280,16 +280,11 @@ def _scan_tokens(text: str, stop_at: int) -> _Tokens:
             found.signal = after_gear = anchored = after_brand = True
             found.strong += 1
             continue
-        if raw[:1] == "#" and stripped.isalpha():
-            glued = _glued_hashtag(token)
-            if glued == "camera":
-                # '#nikonlens', '#fujixseries': a camera maker or line glued to gear words.
-                found.signal = after_gear = anchored = True
-                found.strong += 1
-                continue
-            if glued == "device":
-                found.device_brand = True
-                continue
+        if raw[:1] == "#" and stripped.isalpha() and _glued_hashtag(token):
+            # '#nikonlens', '#fujixseries': a camera maker or line glued to gear words.
+            found.signal = after_gear = anchored = True
+            found.strong += 1
+            continue
         if "/" in token and _is_makers_pair(token):
             # 'Minolta/Sony AF 100mm F2.8': a lens made for two makers' mounts, named by both.
             found.signal = after_gear = anchored = after_brand = True
@@ -489,25 +484,31 @@ def _hashtag_parts() -> frozenset[str]:
 _HASHTAG_PARTS = _hashtag_parts()
 
 
-def _glued_hashtag(token: str) -> str | None:
-    """A hashtag of letters that glues a camera maker or line ('camera') or a phone maker or line
-    ('device') to gear: a lens or body word, another maker or line, a catalogue line word, maybe
-    with a letter or two after it, or a code of one or two letters, maybe before 'series'
-    ('#nikonlens', '#leicacamera', '#canoneosr', '#nikkorz', '#fujixseries', '#pixelpro'). Other
-    hashtags naming a maker ('#canonphotography', '#nikonlove') are content, as tag soup with
-    content words is keep."""
+def _glued_hashtag(token: str) -> bool:
+    """A hashtag of letters that glues a camera maker or line to gear: a lens or body word,
+    another maker or line, a catalogue line word, maybe with a letter or two after it, or a code
+    of a letter or two English does not know, maybe before 'series' ('#nikonlens', '#leicacamera', '#canoneosr',
+    '#nikkorz', '#fujixseries'); or a phone maker glued to a camera line ('#sonycybershot').
+    Other hashtags naming a maker ('#canonphotography', '#nikonlove', '#pixelart') are content, as
+    tag soup with content words is keep."""
     for cut in range(len(token) - 1, 2, -1):
         head = token[:cut]
-        kind = "camera" if head in CAMERA_BRANDS else "device" if head in DEVICE_BRANDS else None
-        if kind is None:
+        camera_head = head in CAMERA_BRANDS
+        if not camera_head and head not in DEVICE_BRANDS:
             continue
         rest = token[cut:]
+        if not camera_head:
+            if rest in CAMERA_BRANDS:
+                return True
+            continue
         for suffix in HASHTAG_LINE_SUFFIXES:
             if rest.endswith(suffix) and len(rest) <= len(suffix) + 2:
                 rest = rest[: -len(suffix)] or suffix
-        if (len(rest) <= 2 and kind == "camera") or any(rest[: len(rest) - tail] in _HASHTAG_PARTS for tail in (0, 1, 2)):
-            return kind
-    return None
+        if rest in _HASHTAG_PARTS or len(rest) == 1 or (len(rest) == 2 and rest not in _known_english()):
+            return True  # '#nikonlens', '#ricohgr', '#nikkorz', not '#noctis'
+        if any(len(rest) - tail >= 3 and rest[:-tail] in _HASHTAG_PARTS for tail in (1, 2)):
+            return True  # '#canoneosr'
+    return False
 
 
 def _is_makers_pair(token: str) -> bool:

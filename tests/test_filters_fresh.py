@@ -647,6 +647,10 @@ def test_fourth_to_sixth_round_look_alikes_stay(chain, text):
         "#canonphotography #streetphotography",
         "#nikonlove #sunset",
         "#leicacamera #portrait #blackandwhite",
+        # A maker glued to a word English knows or to other letters; a phone line glued to a word.
+        "#fujisan #noctis",
+        "#fujifeed",
+        "#pixelart #8bit",
         # Glued without a '#', a word is read as written.
         "nikonlens",
     ],
