@@ -110,10 +110,10 @@ def test_the_blind_sets_are_balanced_and_repeat_no_other_set(shared_data, path, 
 # (camera-heavy) was scored before and after the fifth round's rules, written without it, and
 # became a tuning set in the sixth round (docs/filters.md, "Sixth camera round").
 FLOORS = {
-    "tune": (0.97, 1.00, 1.00, 0.98),
+    "tune": (0.98, 1.00, 1.00, 0.98),
     "holdout": (0.98, 1.00, 1.00, 1.00),
-    "blind2": (0.97, 1.00, 1.00, 1.00),  # a drone line with capitals after it keeps: see "Arsenal ... UCL" below
-    "blind3": (0.97, 1.00, 1.00, 0.94),
+    "blind2": (0.98, 1.00, 1.00, 1.00),
+    "blind3": (0.98, 1.00, 1.00, 0.94),
     "blind4": (1.00, 1.00, 0.96, 0.97),
     "blind5": (1.00, 1.00, 1.00, 0.99),
     "blind6": (1.00, 1.00, 1.00, 1.00),
