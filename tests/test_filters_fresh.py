@@ -10,8 +10,8 @@ third round's blind set (filters_blind3.tsv) was scored only before and after th
 filters_blind4.tsv to filters_blind6.tsv (keep-heavy: product titles, foreign names, camera shop
 listings) were written blind after the third round and scored once each with the rules unchanged,
 then tuned on in the fourth round; the camera-heavy filters_blind7.tsv was scored before and after
-the fourth round, then tuned on in the fifth, and filters_blind8.tsv before and after the fifth.
-The floors below are the figures reached, rounded down."""
+the fourth round, then tuned on in the fifth, and filters_blind8.tsv before and after the fifth,
+then tuned on in the sixth camera round. The floors below are the figures reached, rounded down."""
 
 from __future__ import annotations
 
