@@ -109,13 +109,16 @@ CONTEXT_WORDS = (
         frozenset(_CATALOGUE["family_words"] + _CATALOGUE["lens_words"])
         | frozenset(_SUPPLEMENT["camera_lines"] + _SUPPLEMENT["everyday_line_words"] + _SUPPLEMENT["everyday_lens_words"])
         | frozenset(_SUPPLEMENT["film_stocks"])
-        | frozenset(_SUPPLEMENT["everyday_phone_lines"])
     )
     & _COMMON
     | AMBIGUOUS_MAKERS
     # One letter of a phrase (Z of Z CAM) stays a model code: Nikon writes its Z bodies so.
     | {word for phrase in MAKER_PHRASES for word in phrase.split() if len(word) > 1}
 ) - CAMERA_BRANDS - DEVICE_BRANDS - GEAR_WORDS
+# Phone lines that are everyday words ('Curve', 'Desire', 'Blade'): gear right after a phone
+# maker, beside a model code ('BlackBerry Curve 9300'), content anywhere else ('Nikon D850 storm').
+# filters/prechecks.py passes them to the C scanner as not content.
+EVERYDAY_PHONE_LINES = frozenset(_SUPPLEMENT["everyday_phone_lines"])
 # Words of company names in EXIF Make fields ('EASTMAN KODAK COMPANY', 'CASIO COMPUTER CO.,LTD.',
 # 'SAMSUNG TECHWIN'): gear in a run of such words next to a maker's name, content elsewhere.
 # filters/prechecks.py passes them to the C scanner as not content.
@@ -315,6 +318,11 @@ def _scan_tokens(text: str, stop_at: int) -> _Tokens:
             # An edition word inside a model's name leaves the name open: a line name may follow
             # ('<maker> <line> Mini <name>').
             after_gear = previous and token in GEAR_EDITION_WORDS
+            continue
+        if token in EVERYDAY_PHONE_LINES and previous_device:
+            # 'BlackBerry Curve 9300', 'HTC Desire Z': a phone line right after its maker.
+            found.context += 1
+            after_device = True
             continue
         if token in CONTEXT_WORDS:
             if token in AMBIGUOUS_MAKERS and stripped[0].isupper() and _maker_names_a_camera(tokens, index):

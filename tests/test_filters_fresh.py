@@ -622,6 +622,7 @@ SIXTH_ROUND_LOOK_ALIKES = [
     "Ericsson 5G network",
     "Blade Runner 2049",
     "Storm Ciara 2020",
+    "Pentax K-3 storm",  # a phone line that is an everyday word, not after a phone maker
     "Galaxy phone",
     "Polaroid picture of my grandmother",
     "A parrot in its cage at the pet shop",
