@@ -101,8 +101,8 @@ SUPPLEMENT = {
         "panavision "
         # lens adapter and focal reducer makers ('<lens> + <maker> <mount>-<mount> adapter')
         "metabones fotodiox kipon commlite novoflex techart urth k&f zhongyi "
-        # dashcam makers, a drone maker, a Chinese camera maker
-        "viofo nextbase vantrue blackvue thinkware rexing ryze phenix"
+        # dashcam and security-camera makers, a drone maker, a Chinese camera maker
+        "viofo nextbase vantrue blackvue thinkware rexing 70mai wyze reolink hikvision ryze phenix"
     ).split(),
     # Maker words that are also everyday words or names ('One' of Phase One, 'Venus' Optics,
     # the cinema maker RED): a camera signal only with a model code, like the device makers.
@@ -134,8 +134,8 @@ SUPPLEMENT = {
         "noctilux angulon skopar heliar septon serenar lanthar symmar componon "
         # cinema camera lines, and large-format lines
         "varicam technika "
-        # press-camera lines
-        "pressman"
+        # press-camera lines, a webcam line
+        "pressman lifecam"
     ).split(),
     # Words of camera lines that are everyday words: gear only beside a real camera signal.
     "everyday_line_words": (
@@ -195,7 +195,9 @@ SUPPLEMENT = {
         "hasselblad sony samsung sharp sanyo jvc polaroid agfa agfaphoto benq kyocera minox kenko vivitar rollei "
         "apple dji gopro insta360 yi lumix instax theta phase schneider sigma tamron tokina microsoft lg autel blackmagic "
         # names shared with a food company, a brewer, a football club, an operating system
-        "dxo topcon samyang asahi zenit irix"
+        "dxo topcon samyang asahi zenit irix "
+        # a security-camera maker that also sells plugs, locks and vacuums
+        "wyze"
     ).split(),
     # Film stocks: 'camera + film stock' captions are gear only.
     "film_stocks": (

@@ -576,8 +576,11 @@ SIXTH_ROUND_CAMERAS = [
     "Minolta MD 50mm f/1.7 + Fotodiox MD-NEX adapter",
     "Nikkor 28mm f/2.8 AI + Kipon NF-GFX adapter",
     "Sigma 18-35mm f/1.8 + Viltrox EF-M2 focal reducer",
-    # Kinds of camera named with a code (webcams' device names), dashcam makers and editions.
+    # Kinds of camera named with a code (webcams' device names), dashcam and security-camera
+    # makers and editions, a webcam line.
     "Webcam C270",
+    "Reolink RLC-810A",
+    "Microsoft LifeCam HD-3000",
     "Nextbase 522GW",
     "Vantrue N2 Pro",
     "BlackVue DR750X Plus",
@@ -616,6 +619,7 @@ SIXTH_ROUND_LOOK_ALIKES = [
     "Webcam view of the harbour",
     "Dash cam footage of the crash",
     "Webcam for Zoom calls",
+    "Wyze smart lock review",
     "Palm trees at sunset",
     "BlackBerry Bold",
     "Sony Ericsson logo",
