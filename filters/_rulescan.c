@@ -189,6 +189,9 @@ static int camera_content_first(Scanner *self, const char *text, const char *low
             after_gear = in_set(self->line_anchors, lower + start, end - start);
             if (after_gear < 0) return -1;
             anchored |= after_gear;
+            /* words passed over here that the rule reads as words ('Did' of an EXIF phrase) may
+             * be line words to it, capitalised after gear: another may follow */
+            if (previous && is_upper(text[start])) after_gear = 1;
             continue;
         }
         int letters = 0, digits = 0, upper = 0, hyphens = 0, slashes = 0;
@@ -214,7 +217,14 @@ static int camera_content_first(Scanner *self, const char *text, const char *low
         if (letters == len && upper == len && len <= 3) continue; /* a model code, not content */
         if (len == 1) continue; /* one letter after a maker or a phone line ('moto g') is a code */
         if (letters == len && upper == len - 1 && len <= 4 && !is_upper(text[end - 1])) continue; /* maybe 'IIIf' */
-        if (upper == letters && letters + hyphens + slashes == len && len <= 7) continue; /* maybe 'SQ-A', 'L/Z' */
+        if (upper == letters && letters + hyphens + slashes == len && len <= 7) { /* maybe 'SQ-A', 'L/Z' */
+            if (hyphens) { /* maybe a line, a hyphen and a code ('EF-E': camera.is_camera_model_name), an anchor */
+                int line = camera_word_before(self, text, lower, start, '-');
+                if (line < 0) return -1;
+                if (line) after_gear = anchored = 1;
+            }
+            continue;
+        }
         if (previous && (is_upper(text[start]) || len <= 3)) { /* maybe a line word or a short code ('mju') */
             after_gear = 1;
             continue;
@@ -226,7 +236,10 @@ static int camera_content_first(Scanner *self, const char *text, const char *low
                 glued = in_set(self->camera_words, lower + start, cut);
                 if (glued < 0) return -1;
             }
-            if (glued) continue;
+            if (glued) { /* a maker, so a line word may follow */
+                after_gear = anchored = 1;
+                continue;
+            }
         }
         /* maybe makers joined by '/' ('Minolta/Sony': camera._is_makers_pair), or a maker, a
          * hyphen and a code ('Zenit-E': camera.is_camera_model_name) */

@@ -490,13 +490,17 @@ def _hashtag_parts() -> frozenset[str]:
 
 
 _HASHTAG_PARTS = _hashtag_parts()
+# Body lines and short codes of lensfun's bodies ('alpha', 'fe'): after a consumer brand that
+# lensfun lists as a camera maker, in a hashtag, a camera's line.
+_BODY_LINE_PARTS = frozenset(_CATALOGUE["family_words"]) | SHORT_CODES
 
 
 def _glued_hashtag(token: str) -> bool:
     """A hashtag of letters that glues a camera maker or line to gear: a lens or body word,
     another maker or line, a catalogue line word, maybe with a letter or two after it, or a code
     of a letter or two English does not know, maybe before 'series' ('#nikonlens', '#leicacamera', '#canoneosr',
-    '#nikkorz', '#fujixseries'); or a phone maker glued to a camera line ('#sonycybershot').
+    '#nikkorz', '#fujixseries'); or a phone maker glued to a camera line ('#sonycybershot'), or,
+    where lensfun lists the phone maker's cameras, to a body line or a short code ('#sonyalpha').
     Other hashtags naming a maker ('#canonphotography', '#nikonlove', '#pixelart') are content, as
     tag soup with content words is keep."""
     for cut in range(len(token) - 1, 2, -1):
@@ -506,7 +510,7 @@ def _glued_hashtag(token: str) -> bool:
             continue
         rest = token[cut:]
         if not camera_head:
-            if rest in CAMERA_BRANDS:
+            if rest in CAMERA_BRANDS or (head in _MAKER_WORDS and rest in _BODY_LINE_PARTS):
                 return True
             continue
         for suffix in HASHTAG_LINE_SUFFIXES:

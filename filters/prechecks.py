@@ -53,7 +53,8 @@ def build_scanner():
         forum_words=filename.FORUM_WORDS,
         result_prefixes=boilerplate.RESULT_PREFIX_WORDS,
         extension_ends=tuple("." + extension for extension in filename.IMAGE_EXTENSIONS),
-        line_anchors=camera.CAMERA_BRANDS | camera.SHORT_CODES | camera.AMBIGUOUS_MAKERS | camera.GEAR_EDITION_WORDS,
+        line_anchors=camera.CAMERA_BRANDS | camera.SHORT_CODES | camera.AMBIGUOUS_MAKERS | camera.GEAR_EDITION_WORDS
+        | camera.EVERYDAY_CAMERA_LINES,
     )
 
 

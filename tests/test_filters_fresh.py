@@ -566,7 +566,9 @@ FIFTH_ROUND_LOOK_ALIKES = [
 # and older phone makers as EXIF writes them; each with strings that are in no fixture.
 SIXTH_ROUND_CAMERAS = [
     # Gear-only hashtag lists: a maker or line glued to a gear word, a line, a short code or
-    # 'series', beside makers glued to codes.
+    # 'series', beside makers glued to codes; a consumer brand lensfun lists as a camera maker
+    # glued to a body line or short code.
+    "#sonyalpha #sonyfe #sonyzv1",
     "#canoneosr #canonlens #rf85mm",
     "#olympusomd #zuiko45mm",
     "#panasoniclumix #lumixg9",
@@ -656,6 +658,7 @@ def test_fourth_to_sixth_round_look_alikes_stay(chain, text):
         "#fujisan #noctis",
         "#fujifeed",
         "#pixelart #8bit",
+        "#sonyalpha #landscape",
         # Glued without a '#', a word is read as written.
         "nikonlens",
     ],
