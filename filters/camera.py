@@ -284,7 +284,7 @@ def _scan_tokens(text: str, stop_at: int) -> _Tokens:
             found.strong += 1
             continue
         if raw[:1] == "#" and stripped.isalpha() and _glued_hashtag(token):
-            # '#nikonlens', '#fujixseries': a camera maker or line glued to gear words.
+            # '#nikonlens', '#lumixsseries': a camera maker or line glued to gear words.
             found.signal = after_gear = anchored = True
             found.strong += 1
             continue
@@ -334,7 +334,7 @@ def _scan_tokens(text: str, stop_at: int) -> _Tokens:
                 continue
             if token in EVERYDAY_CAMERA_LINES and index and tokens[index - 1].strip(_TOKEN_EDGE).lower() in _LINE_MAKERS:
                 # 'ARRI Amira': a cinema line that is also a name, right after a camera-only maker
-                # (or a drone line after an everyday-word maker, 'Parrot Anafi').
+                # (or a drone line that is also a place, after an everyday-word maker).
                 found.signal = after_gear = anchored = after_brand = True
                 found.strong += 1
                 continue
@@ -477,7 +477,7 @@ def _maker_names_a_camera(tokens: list[str], index: int) -> bool:
 
 
 # What a gear hashtag glues after a maker's or line's name besides codes: series and systems
-# ('#fujixseries'), as makers' own hashtags name their lines.
+# ('#lumixsseries'), as makers' own hashtags name their lines.
 HASHTAG_LINE_SUFFIXES = ("series", "system")
 
 
@@ -498,8 +498,8 @@ _BODY_LINE_PARTS = frozenset(_CATALOGUE["family_words"]) | SHORT_CODES
 def _glued_hashtag(token: str) -> bool:
     """A hashtag of letters that glues a camera maker or line to gear: a lens or body word,
     another maker or line, a catalogue line word, maybe with a letter or two after it, or a code
-    of a letter or two English does not know, maybe before 'series' ('#nikonlens', '#leicacamera', '#canoneosr',
-    '#nikkorz', '#fujixseries'); or a phone maker glued to a camera line ('#sonycybershot'), or,
+    of a letter or two English does not know, maybe before 'series' ('#nikonlens', '#pentaxcamera', '#canoneosr',
+    '#pentaxq', '#lumixsseries'); or a phone maker glued to a camera line ('#sonycybershot'), or,
     where lensfun lists the phone maker's cameras, to a body line or a short code ('#sonyalpha').
     Other hashtags naming a maker ('#canonphotography', '#nikonlove', '#pixelart') are content, as
     tag soup with content words is keep."""
@@ -517,7 +517,7 @@ def _glued_hashtag(token: str) -> bool:
             if rest.endswith(suffix) and len(rest) <= len(suffix) + 2:
                 rest = rest[: -len(suffix)] or suffix
         if rest in _HASHTAG_PARTS or len(rest) == 1 or (len(rest) == 2 and rest not in _known_english()):
-            return True  # '#nikonlens', '#ricohgr', '#nikkorz', not '#noctis'
+            return True  # '#nikonlens', '#ricohgr', '#pentaxq', not '#noctis'
         if any(len(rest) - tail >= 3 and rest[:-tail] in _HASHTAG_PARTS for tail in (1, 2)):
             return True  # '#canoneosr'
     return False

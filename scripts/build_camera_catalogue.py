@@ -56,7 +56,7 @@ SKIP_WORDS = frozenset(
 # line words, and right after a camera-only maker a line like the catalogue's.
 CINEMA_LINES_THAT_ARE_NAMES = "venice burano alexa amira komodo raptor ursa".split()
 # Drone lines that are also places ('Anafi', a Greek island): the same, after a camera-only or an
-# everyday-word maker ('Parrot Anafi ...').
+# everyday-word maker.
 DRONE_LINES_THAT_ARE_PLACES = ["anafi"]
 
 # Hand-written additions. Source: the makers' own product-line names as printed on the devices

@@ -653,7 +653,7 @@ def test_fourth_to_sixth_round_look_alikes_stay(chain, text):
         # keep (whatever language identification then makes of the hashtags).
         "#canonphotography #streetphotography",
         "#nikonlove #sunset",
-        "#leicacamera #portrait #blackandwhite",
+        "#pentaxcamera #portrait #blackandwhite",
         # A maker glued to a word English knows or to other letters; a phone line glued to a word.
         "#fujisan #noctis",
         "#fujifeed",

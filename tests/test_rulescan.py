@@ -68,7 +68,7 @@ TRICKY = (
     "ILME-FX9 XQ-AB12 Panavision Aptus S "
     # sixth round: makers glued to gear words in hashtags, lens adapters, kinds of camera with a
     # code, older phone makers and lines, everyday-word makers
-    "#nikonlens #leicacamera #fujixseries #canoneosr #nikkorz #pixelpro #canonlove #sonyalpha nikonlens "
+    "#nikonlens #pentaxcamera #lumixsseries #canoneosr #pentaxq #pixelpro #canonlove #sonyalpha nikonlens "
     "adapter Adapter booster Booster Metabones K&F EF-E Webcam webcam C270 Dashcam Duo Dash Cam SonyEricsson "
     "Sony Ericsson BlackBerry Curve Desire Blade Treo Palm Seagull Busch Pressman Anafi Ai"
 ).split(" ")
