@@ -118,7 +118,7 @@ FLOORS = {
     "blind5": (1.00, 1.00, 1.00, 0.99),
     "blind6": (1.00, 1.00, 1.00, 1.00),
     "blind7": (0.97, 1.00, 1.00, 0.98),
-    "blind8": (0.97, 1.00, 1.00, 0.96),
+    "blind8": (0.97, 1.00, 1.00, 0.98),
 }
 SET_PATHS = {**FRESH, "blind2": BLIND2, "blind3": BLIND3, "blind4": BLIND4, "blind5": BLIND5, "blind6": BLIND6,
              "blind7": BLIND7, "blind8": BLIND8}
