@@ -490,6 +490,11 @@ def _hashtag_parts() -> frozenset[str]:
 
 
 _HASHTAG_PARTS = _hashtag_parts()
+# Two-word maker names glued, as hashtags write them ('#omsystem'); filters/prechecks.py passes
+# them to the C scanner as not content.
+GLUED_MAKER_PHRASES = frozenset(phrase.replace(" ", "") for phrase in MAKER_PHRASES)
+# 'Shot on' and its kin glued before a maker or line in a hashtag ('#shotoniphone').
+SHOT_ON_HASHTAGS = ("shoton", "shotwith", "takenwith", "capturedon")
 # Body lines and short codes of lensfun's bodies ('alpha', 'fe'): after a consumer brand that
 # lensfun lists as a camera maker, in a hashtag, a camera's line.
 _BODY_LINE_PARTS = frozenset(_CATALOGUE["family_words"]) | SHORT_CODES
@@ -503,6 +508,13 @@ def _glued_hashtag(token: str) -> bool:
     where lensfun lists the phone maker's cameras, to a body line or a short code ('#sonyalpha').
     Other hashtags naming a maker ('#canonphotography', '#nikonlove', '#pixelart') are content, as
     tag soup with content words is keep."""
+    if token in GLUED_MAKER_PHRASES:
+        return True  # '#omsystem', '#phaseone'
+    for start in SHOT_ON_HASHTAGS:
+        if token.startswith(start) and len(token) > len(start):
+            rest = token[len(start) :]
+            # '#shotoniphone', '#shotonnikon': the 'Shot on <device>' watermark as a hashtag.
+            return rest in CAMERA_BRANDS or rest in DEVICE_BRANDS or rest in GLUED_MAKER_PHRASES or _glued_hashtag(rest)
     for cut in range(len(token) - 1, 2, -1):
         head = token[:cut]
         camera_head = head in CAMERA_BRANDS

@@ -569,6 +569,9 @@ SIXTH_ROUND_CAMERAS = [
     # 'series', beside makers glued to codes; a consumer brand lensfun lists as a camera maker
     # glued to a body line or short code.
     "#sonyalpha #sonyfe #sonyzv1",
+    # 'Shot on' glued before a maker or phone line; a two-word maker glued.
+    "#shotonpixel #pixel8pro",
+    "#omsystem #om5",
     "#canoneosr #canonlens #rf85mm",
     "#olympusomd #zuiko45mm",
     "#panasoniclumix #lumixg9",
@@ -659,6 +662,8 @@ def test_fourth_to_sixth_round_look_alikes_stay(chain, text):
         "#fujifeed",
         "#pixelart #8bit",
         "#sonyalpha #landscape",
+        "#shotoniphone #sunset #beach",
+        "#shotonmyphone",
         # Glued without a '#', a word is read as written.
         "nikonlens",
     ],

@@ -69,6 +69,7 @@ TRICKY = (
     # sixth round: makers glued to gear words in hashtags, lens adapters, kinds of camera with a
     # code, older phone makers and lines, everyday-word makers
     "#nikonlens #pentaxcamera #lumixsseries #canoneosr #pentaxq #pixelpro #canonlove #sonyalpha nikonlens "
+    "#shotoniphone #shotonmyphone #omsystem omsystem #phaseone "
     "adapter Adapter booster Booster Metabones K&F EF-E Webcam webcam C270 Dashcam Duo Dash Cam SonyEricsson "
     "Sony Ericsson BlackBerry Curve Desire Blade Treo Palm Seagull Busch Pressman Anafi Ai"
 ).split(" ")
