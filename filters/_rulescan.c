@@ -153,6 +153,17 @@ static int camera_word_before(Scanner *self, const char *text, const char *lower
     return at > start ? in_set(self->camera_words, lower + start, at - start) : 0;
 }
 
+/* 1 when the token, its hyphens left out, is a camera word ('Insta-360', 'e-f':
+ * camera._is_hyphenated_maker), 0 when not (or too long to be one), -1 on error. */
+static int camera_word_without_hyphens(Scanner *self, const char *lower, Py_ssize_t start, Py_ssize_t end) {
+    char joined[32];
+    Py_ssize_t kept = 0;
+    if (end - start > (Py_ssize_t)sizeof joined) return 0;
+    for (Py_ssize_t j = start; j < end; j++)
+        if (lower[j] != '-') joined[kept++] = lower[j];
+    return in_set(self->camera_words, joined, kept);
+}
+
 static int camera_content_first(Scanner *self, const char *text, const char *lower, Py_ssize_t n) {
     Py_ssize_t i = 0;
     /* camera.after_gear_line_word: a capitalised word right after a camera maker or line or a
@@ -166,6 +177,7 @@ static int camera_content_first(Scanner *self, const char *text, const char *low
         Py_ssize_t start = i;
         while (i < n && !is_token_break(text[i])) i++;
         Py_ssize_t end = i;
+        int hashtag = text[start] == '#';
         while (start < end && is_token_edge(text[start])) start++;
         while (end > start && is_token_edge(text[end - 1])) end--;
         if (start == end) continue;
@@ -177,6 +189,9 @@ static int camera_content_first(Scanner *self, const char *text, const char *low
             after_gear = in_set(self->line_anchors, lower + start, end - start);
             if (after_gear < 0) return -1;
             anchored |= after_gear;
+            /* words passed over here that the rule reads as words ('Did' of an EXIF phrase) may
+             * be line words to it, capitalised after gear: another may follow */
+            if (previous && is_upper(text[start])) after_gear = 1;
             continue;
         }
         int letters = 0, digits = 0, upper = 0, hyphens = 0, slashes = 0;
@@ -190,6 +205,11 @@ static int camera_content_first(Scanner *self, const char *text, const char *low
         Py_ssize_t len = end - start;
         if (digits) {
             after_gear = anchored && digits < len; /* a code or an exposure value; not a bare number */
+            if (hyphens) { /* maybe a maker written with a hyphen ('Insta-360'), an anchor */
+                int maker = camera_word_without_hyphens(self, lower, start, end);
+                if (maker < 0) return -1;
+                if (maker) after_gear = anchored = 1;
+            }
             continue;
         }
         if (!letters) continue;
@@ -197,16 +217,35 @@ static int camera_content_first(Scanner *self, const char *text, const char *low
         if (letters == len && upper == len && len <= 3) continue; /* a model code, not content */
         if (len == 1) continue; /* one letter after a maker or a phone line ('moto g') is a code */
         if (letters == len && upper == len - 1 && len <= 4 && !is_upper(text[end - 1])) continue; /* maybe 'IIIf' */
-        if (upper == letters && letters + hyphens + slashes == len && len <= 7) continue; /* maybe 'SQ-A', 'L/Z' */
+        if (upper == letters && letters + hyphens + slashes == len && len <= 7) { /* maybe 'SQ-A', 'L/Z' */
+            if (hyphens) { /* maybe a line, a hyphen and a code ('EF-E': camera.is_camera_model_name), an anchor */
+                int line = camera_word_before(self, text, lower, start, '-');
+                if (line < 0) return -1;
+                if (line) after_gear = anchored = 1;
+            }
+            continue;
+        }
         if (previous && (is_upper(text[start]) || len <= 3)) { /* maybe a line word or a short code ('mju') */
             after_gear = 1;
             continue;
         }
         if (len >= 6 && len <= 9 && memcmp(lower + end - 5, "mount", 5) == 0) continue; /* maybe a lens mount ('E-mount') */
+        if (hashtag && letters == len) { /* maybe a maker glued to gear ('#nikonlens': camera._glued_hashtag) */
+            int glued = 0;
+            for (Py_ssize_t cut = len - 1; cut >= 3 && !glued; cut--) {
+                glued = in_set(self->camera_words, lower + start, cut);
+                if (glued < 0) return -1;
+            }
+            if (glued) { /* a maker, so a line word may follow */
+                after_gear = anchored = 1;
+                continue;
+            }
+        }
         /* maybe makers joined by '/' ('Minolta/Sony': camera._is_makers_pair), or a maker, a
          * hyphen and a code ('Zenit-E': camera.is_camera_model_name) */
         int maker = slashes ? camera_word_before(self, text, lower, start, '/') : 0;
         if (maker == 0 && hyphens) maker = camera_word_before(self, text, lower, start, '-');
+        if (maker == 0 && hyphens) maker = camera_word_without_hyphens(self, lower, start, end);
         if (maker < 0) return -1;
         if (maker) {
             after_gear = anchored = 1;

@@ -45,8 +45,11 @@ _DISTINCTIVE = frozenset(_CATALOGUE["distinctive"])
 # Short line and lens codes ('fc', 'sd', 'smc', 'df'): model codes in any case ('Nikon Z fc').
 SHORT_CODES = frozenset(_CATALOGUE["short_codes"])
 
-# Consumer brands and phone lines: gear tokens, but a camera signal only with a model code.
-DEVICE_BRANDS = frozenset(_SUPPLEMENT["device_makers"]) | frozenset(_SUPPLEMENT["phone_lines"])
+# Consumer brands, phone lines and kinds of camera named with a code ('Webcam C270'): gear
+# tokens, but a camera signal only with a model code.
+DEVICE_BRANDS = (
+    frozenset(_SUPPLEMENT["device_makers"]) | frozenset(_SUPPLEMENT["phone_lines"]) | frozenset(_SUPPLEMENT["camera_kinds"])
+)
 # Makers and product lines that, with a model code or alone, mean "camera".
 _MAKER_WORDS = {word for key in _CATALOGUE["makers"] for word in key.split()} | set(_SUPPLEMENT["camera_makers"])
 CAMERA_BRANDS = (
@@ -112,6 +115,10 @@ CONTEXT_WORDS = (
     # One letter of a phrase (Z of Z CAM) stays a model code: Nikon writes its Z bodies so.
     | {word for phrase in MAKER_PHRASES for word in phrase.split() if len(word) > 1}
 ) - CAMERA_BRANDS - DEVICE_BRANDS - GEAR_WORDS
+# Phone lines that are everyday words ('Curve', 'Desire', 'Blade'): gear right after a phone
+# maker, beside a model code ('BlackBerry Curve 9300'), content anywhere else ('Nikon D850 storm').
+# filters/prechecks.py passes them to the C scanner as not content.
+EVERYDAY_PHONE_LINES = frozenset(_SUPPLEMENT["everyday_phone_lines"])
 # Words of company names in EXIF Make fields ('EASTMAN KODAK COMPANY', 'CASIO COMPUTER CO.,LTD.',
 # 'SAMSUNG TECHWIN'): gear in a run of such words next to a maker's name, content elsewhere.
 # filters/prechecks.py passes them to the C scanner as not content.
@@ -137,7 +144,10 @@ def _in_company_name(tokens: list[str], index: int) -> bool:
 # Company words that are gear anyway ('Co', 'Ltd', 'Corporation'): a run may pass over them.
 _COMPANY_GEAR = frozenset(_CATALOGUE["company_words"]) & GEAR_WORDS
 # Product nouns and link words that make a camera string a shop title.
-PRODUCT_NOUNS = frozenset("camera cameras lens lenses body kit bundle".split())
+PRODUCT_NOUNS = frozenset("camera cameras lens lenses body kit bundle".split()) | frozenset(_SUPPLEMENT["camera_kinds"])
+# Lens adapters and focal reducers ('<lens> + <maker> EF-E adapter'): gear only beside a camera
+# maker or line or a lens spec, content otherwise ('USB-C adapter for <phone>').
+LENS_ACCESSORY_WORDS = frozenset(_SUPPLEMENT["lens_accessory_words"])
 _LISTING_COLOURS = "black|silver|white|red|blue|grey|gray|green|pink|gold|brown|beige|orange|yellow|purple|graphite"
 LISTING_LINKS = re.compile(
     r"\b(?:with|w/|for|includes?|including|bundle|kit|and)\b|\+|\((?:" + _LISTING_COLOURS + r")\)"
@@ -229,10 +239,10 @@ _TOKEN_EDGE = ".'\"!?-–—/+*#"
 class _Tokens:
     """What one pass over the tokens found (see _scan_tokens)."""
 
-    __slots__ = ("content", "context", "signal", "strong", "device_brand", "model_code", "exposure", "line_words")
+    __slots__ = ("content", "context", "signal", "strong", "device_brand", "model_code", "exposure", "line_words", "accessory")
 
     def __init__(self) -> None:
-        self.content = self.context = self.strong = self.line_words = 0
+        self.content = self.context = self.strong = self.line_words = self.accessory = 0
         self.signal = self.device_brand = self.model_code = self.exposure = False
 
 
@@ -273,6 +283,11 @@ def _scan_tokens(text: str, stop_at: int) -> _Tokens:
             found.signal = after_gear = anchored = after_brand = True
             found.strong += 1
             continue
+        if raw[:1] == "#" and stripped.isalpha() and _glued_hashtag(token):
+            # '#nikonlens', '#lumixsseries': a camera maker or line glued to gear words.
+            found.signal = after_gear = anchored = True
+            found.strong += 1
+            continue
         if "/" in token and _is_makers_pair(token):
             # 'Minolta/Sony AF 100mm F2.8': a lens made for two makers' mounts, named by both.
             found.signal = after_gear = anchored = after_brand = True
@@ -300,6 +315,14 @@ def _scan_tokens(text: str, stop_at: int) -> _Tokens:
             # 'w/' is 'with', as gear lists join a body and its lens ('<body> w/ <lens>').
             if token in SHORT_CODES and stripped.isupper():
                 found.model_code = True  # 'AF', 'DG' in capitals: a code in a model's name ('Hexar AF')
+            # An edition word inside a model's name leaves the name open: a line name may follow
+            # ('<maker> <line> Mini <name>').
+            after_gear = previous and token in GEAR_EDITION_WORDS
+            continue
+        if token in EVERYDAY_PHONE_LINES and previous_device:
+            # 'BlackBerry Curve 9300', 'HTC Desire Z': a phone line right after its maker.
+            found.context += 1
+            after_device = True
             continue
         if token in CONTEXT_WORDS:
             if token in AMBIGUOUS_MAKERS and stripped[0].isupper() and _maker_names_a_camera(tokens, index):
@@ -309,8 +332,9 @@ def _scan_tokens(text: str, stop_at: int) -> _Tokens:
                 found.signal = after_gear = anchored = after_brand = True
                 found.strong += 1
                 continue
-            if token in EVERYDAY_CAMERA_LINES and index and tokens[index - 1].strip(_TOKEN_EDGE).lower() in CAMERA_ONLY_MAKERS:
-                # 'ARRI Amira': a cinema line that is also a name, right after a camera-only maker.
+            if token in EVERYDAY_CAMERA_LINES and index and tokens[index - 1].strip(_TOKEN_EDGE).lower() in _LINE_MAKERS:
+                # 'ARRI Amira': a cinema line that is also a name, right after a camera-only maker
+                # (or a drone line that is also a place, after an everyday-word maker).
                 found.signal = after_gear = anchored = after_brand = True
                 found.strong += 1
                 continue
@@ -318,6 +342,9 @@ def _scan_tokens(text: str, stop_at: int) -> _Tokens:
             continue
         if token in SHORT_CODES:
             found.model_code = after_gear = anchored = True
+            continue
+        if token in LENS_ACCESSORY_WORDS:
+            found.accessory += 1
             continue
         if stripped.isalpha():
             # The common case, decided without regexes: exposure values need digits, and a word
@@ -449,6 +476,65 @@ def _maker_names_a_camera(tokens: list[str], index: int) -> bool:
     return following.lower() in EDITION_WORDS or one_capital or _code_follows(tokens, index + 1)
 
 
+# What a gear hashtag glues after a maker's or line's name besides codes: series and systems
+# ('#lumixsseries'), as makers' own hashtags name their lines.
+HASHTAG_LINE_SUFFIXES = ("series", "system")
+
+
+def _hashtag_parts() -> frozenset[str]:
+    """Words a gear hashtag may glue after a maker's name: makers, lines and short codes (without
+    their hyphens: 'omd' for 'om-d'), gear and catalogue line words of three letters or more."""
+    names = CAMERA_BRANDS | DEVICE_BRANDS | SHORT_CODES
+    words = {word for word in GEAR_WORDS | CONTEXT_WORDS if len(word) >= 3}
+    return frozenset({name.replace("-", "") for name in names} | words | set(HASHTAG_LINE_SUFFIXES))
+
+
+_HASHTAG_PARTS = _hashtag_parts()
+# Two-word maker names glued, as hashtags write them ('#omsystem'); filters/prechecks.py passes
+# them to the C scanner as not content.
+GLUED_MAKER_PHRASES = frozenset(phrase.replace(" ", "") for phrase in MAKER_PHRASES)
+# 'Shot on' and its kin glued before a maker or line in a hashtag ('#shotoniphone').
+SHOT_ON_HASHTAGS = ("shoton", "shotwith", "takenwith", "capturedon")
+# Body lines and short codes of lensfun's bodies ('alpha', 'fe'): after a consumer brand that
+# lensfun lists as a camera maker, in a hashtag, a camera's line.
+_BODY_LINE_PARTS = frozenset(_CATALOGUE["family_words"]) | SHORT_CODES
+
+
+def _glued_hashtag(token: str) -> bool:
+    """A hashtag of letters that glues a camera maker or line to gear: a lens or body word,
+    another maker or line, a catalogue line word, maybe with a letter or two after it, or a code
+    of a letter or two English does not know, maybe before 'series' ('#nikonlens', '#pentaxcamera', '#canoneosr',
+    '#pentaxq', '#lumixsseries'); or a phone maker glued to a camera line ('#sonycybershot'), or,
+    where lensfun lists the phone maker's cameras, to a body line or a short code ('#sonyalpha').
+    Other hashtags naming a maker ('#canonphotography', '#nikonlove', '#pixelart') are content, as
+    tag soup with content words is keep."""
+    if token in GLUED_MAKER_PHRASES:
+        return True  # '#omsystem', '#phaseone'
+    for start in SHOT_ON_HASHTAGS:
+        if token.startswith(start) and len(token) > len(start):
+            rest = token[len(start) :]
+            # '#shotoniphone', '#shotonnikon': the 'Shot on <device>' watermark as a hashtag.
+            return rest in CAMERA_BRANDS or rest in DEVICE_BRANDS or rest in GLUED_MAKER_PHRASES or _glued_hashtag(rest)
+    for cut in range(len(token) - 1, 2, -1):
+        head = token[:cut]
+        camera_head = head in CAMERA_BRANDS
+        if not camera_head and head not in DEVICE_BRANDS:
+            continue
+        rest = token[cut:]
+        if not camera_head:
+            if rest in CAMERA_BRANDS or (head in _MAKER_WORDS and rest in _BODY_LINE_PARTS):
+                return True
+            continue
+        for suffix in HASHTAG_LINE_SUFFIXES:
+            if rest.endswith(suffix) and len(rest) <= len(suffix) + 2:
+                rest = rest[: -len(suffix)] or suffix
+        if rest in _HASHTAG_PARTS or len(rest) == 1 or (len(rest) == 2 and rest not in _known_english()):
+            return True  # '#nikonlens', '#ricohgr', '#pentaxq', not '#noctis'
+        if any(len(rest) - tail >= 3 and rest[:-tail] in _HASHTAG_PARTS for tail in (1, 2)):
+            return True  # '#canoneosr'
+    return False
+
+
 def _is_makers_pair(token: str) -> bool:
     """Two or three makers' names joined by '/', a camera maker among them ('minolta/sony')."""
     parts = token.split("/")
@@ -496,6 +582,9 @@ def _code_follows(tokens: list[str], index: int) -> bool:
 _FILM_FORMAT = re.compile(r"(?:4x5|5x4|5x7|8x10|10x8|11x14|6x4\.5|6x6|6x7|6x8|6x9|6x12|6x17)", re.IGNORECASE)
 # Words makers put after a model's name ('Insta360 Ace Pro', 'Mavic 3 Classic').
 EDITION_WORDS = frozenset("pro plus ultra max mini lite se neo classic mark mk ii iii iv v vi".split())
+# Those that are gear words: a line name may follow them inside a model's name. filters/prechecks.py
+# passes them to the C scanner as words a line word may follow.
+GEAR_EDITION_WORDS = EDITION_WORDS & GEAR_WORDS
 # A generation and its number end a model's name the same way ('Polaroid Go Generation 2'); without
 # the number it is a slogan ('Canon Next Generation').
 GENERATION_WORDS = frozenset(("generation", "gen"))
@@ -530,8 +619,10 @@ def _names_a_model(tokens: list[str], index: int, after_code: bool = False) -> b
 # Camera makers whose line names alone name a camera: the catalogue's makers less those that also
 # sell printers, binoculars, TVs or office products under line names ('Canon Pixma').
 CAMERA_ONLY_MAKERS = frozenset(_MAKER_WORDS & CAMERA_BRANDS) - frozenset(_SUPPLEMENT["multi_product_makers"])
-# Cinema lines that are also names or places ('Amira', 'Venice'): a line right after such a maker.
+# Cinema lines that are also names or places ('Amira', 'Venice'): a line right after such a maker
+# or an everyday-word maker.
 EVERYDAY_CAMERA_LINES = frozenset(_SUPPLEMENT["everyday_camera_lines"])
+_LINE_MAKERS = CAMERA_ONLY_MAKERS | AMBIGUOUS_MAKERS
 
 
 def _camera_maker_and_line(text: str) -> bool:
@@ -543,6 +634,21 @@ def _camera_maker_and_line(text: str) -> bool:
     if len(tokens) == 3 and tokens[2].lower() not in EDITION_WORDS:
         return False
     return bool(tokens[1]) and _may_be_line_word(tokens[1])
+
+
+# Phone lines a model name joins ('Galaxy Nexus', 'Redmi Note'): 'phone' itself is no line name.
+_PHONE_LINES = frozenset(_SUPPLEMENT["phone_lines"]) - {"phone"}
+
+
+def _two_phone_lines(text: str) -> bool:
+    """Two capitalised phone lines and nothing else: a phone's model name as its EXIF Model field
+    writes it."""
+    tokens = [token.strip(_TOKEN_EDGE) for token in _TOKEN.findall(text)]
+    return (
+        len(tokens) == 2
+        and tokens[0].lower() != tokens[1].lower()
+        and all(token[:1].isupper() and token.lower() in _PHONE_LINES for token in tokens)
+    )
 
 
 def after_gear_line_word(after_gear: bool, stripped: str) -> bool:
@@ -566,7 +672,7 @@ def classify(text: str, stop_at: int = 1_000_000) -> tuple[int, bool, bool]:
     content here: this is what strip_camera_suffix asks of the text it would keep.
     """
     found = _scan_tokens(text, stop_at)
-    content = found.content + found.context + found.line_words
+    content = found.content + found.context + found.line_words + found.accessory
     return content, found.signal or _signal_pattern(text), found.device_brand and found.model_code
 
 
@@ -638,12 +744,18 @@ def is_camera_metadata(text: str) -> bool:
     found = _scan_tokens(text, stop_at=1)
     if found.content > 0 or not (found.strong or _has_camera_hint(text)):
         return False
-    if found.line_words and not (found.strong and (found.model_code or found.exposure)) and not _camera_maker_and_line(text):
+    if (
+        found.line_words
+        and not (found.strong and (found.model_code or found.exposure) or found.strong >= 2)
+        and not _camera_maker_and_line(text)
+    ):
         return False  # capitalised names without a camera maker and a model code are content
-    if not (found.signal or (found.device_brand and found.model_code) or _signal_pattern(text)):
+    if not (found.signal or (found.device_brand and (found.model_code or _two_phone_lines(text))) or _signal_pattern(text)):
         return False
     if found.context and not (found.model_code or found.exposure or found.strong >= 2 or _has_exposure_value(text)):
         return False  # 'Canon black': everyday words without a model code or lens spec are content
+    if found.accessory and not (found.strong or found.exposure or _has_exposure_value(text)):
+        return False  # 'USB-C adapter for <phone>': an adapter without a camera maker or lens spec
     return not is_product_listing(text)
 
 

@@ -55,6 +55,9 @@ SKIP_WORDS = frozenset(
 # Cinema camera lines that are also names or places ('Sony Burano 8K', 'ARRI Amira'): everyday
 # line words, and right after a camera-only maker a line like the catalogue's.
 CINEMA_LINES_THAT_ARE_NAMES = "venice burano alexa amira komodo raptor ursa".split()
+# Drone lines that are also places ('Anafi', a Greek island): the same, after a camera-only or an
+# everyday-word maker.
+DRONE_LINES_THAT_ARE_PLACES = ["anafi"]
 
 # Hand-written additions. Source: the makers' own product-line names as printed on the devices
 # and in their press releases (public product names; no caption text). Phone makers and lines
@@ -66,13 +69,23 @@ SUPPLEMENT = {
     "device_makers": (
         "apple samsung google sony huawei xiaomi redmi poco oneplus oppo vivo motorola nokia lg htc honor realme "
         "asus zte meizu tecno infinix fairphone blackberry microsoft nothing iqoo garmin tcl alcatel lenovo doogee "
-        "ulefone oukitel umidigi blackview wiko nubia sharp hmd"
+        "ulefone oukitel umidigi blackview wiko nubia sharp hmd "
+        # older phone makers as their EXIF Make fields write them ('SonyEricsson'), and Palm
+        "sonyericsson palm"
     ).split(),
     # Phone model lines (with a number they name a phone: 'Galaxy S23', 'Pixel 8').
     "phone_lines": (
         "iphone ipad galaxy pixel xperia mate nova note redmi poco reno find nord moto razr edge zenfone rog "
-        "lumia aquos nexus mi phone"
+        "lumia aquos nexus mi phone "
+        # older phone lines English does not know (Palm, ZTE, BlackBerry)
+        "treo pixi centro axon keyone"
     ).split(),
+    # Phone lines that are everyday words (BlackBerry's, HTC's, ZTE's): gear only beside a model
+    # code, as 'BlackBerry Curve 8520' or 'HTC Desire S' (invented examples of the makers' lines).
+    "everyday_phone_lines": "bold curve pearl torch storm passport desire sensation incredible wildfire legend blade".split(),
+    # Kinds of camera named in EXIF and USB device names with a code ('... Webcam C270'): like a
+    # phone line, a camera signal only with a model code.
+    "camera_kinds": "webcam dashcam camcorder".split(),
     # Camera makers lensfun 0.3.3 does not list (action/360 cameras, newer lens makers).
     "camera_makers": (
         "insta360 akaso sjcam virb yi kandao ricoh theta polaroid instax lomography rollei yashica "
@@ -85,7 +98,11 @@ SUPPLEMENT = {
         # large-format field and view camera makers
         "tachihara deardorff wisner gandolfi cambo arca-swiss anba nagaoka shenhao "
         # cinema-camera makers that rent rather than sell their bodies
-        "panavision"
+        "panavision "
+        # lens adapter and focal reducer makers ('<lens> + <maker> <mount>-<mount> adapter')
+        "metabones fotodiox kipon commlite novoflex techart urth k&f zhongyi "
+        # dashcam and security-camera makers, a drone maker, a Chinese camera maker
+        "viofo nextbase vantrue blackvue thinkware rexing 70mai wyze reolink hikvision ryze phenix"
     ).split(),
     # Maker words that are also everyday words or names ('One' of Phase One, 'Venus' Optics,
     # the cinema maker RED): a camera signal only with a model code, like the device makers.
@@ -93,13 +110,17 @@ SUPPLEMENT = {
         "one magic phase carl arsenal miranda venus yi kiev theta petri fujian system slr schneider sinar leaf contour "
         "parrot argus horseman red "
         # large-format camera makers whose names are also a place, a tyre brand or a word
-        "toyo chamonix ebony intrepid calumet"
+        "toyo chamonix ebony intrepid calumet "
+        # a Chinese twin-lens reflex maker (a bird) and a press-camera maker (a brewer's name)
+        "seagull busch"
     ).split(),
     # Two-word maker names, matched as phrases (also as cameras write them in the EXIF Make field:
     # 'OM Digital Solutions', 'YI Technology'; 'Z CAM' makes cinema cameras).
     "maker_phrases": [
         "phase one", "om system", "slr magic", "konica minolta", "carl zeiss", "leica camera", "blackmagic design",
         "om digital solutions", "yi technology", "z cam", "hmd global", "shen hao",
+        # a phone maker's name as captions and older EXIF Make fields write it
+        "sony ericsson",
     ],
     # Company words of EXIF Make fields that lensfun's maker names lack ('SANYO Electric Co.,Ltd.',
     # 'FUJI PHOTO FILM CO., LTD.'): with COMPANY_WORDS above, gear next to a maker's name.
@@ -112,7 +133,9 @@ SUPPLEMENT = {
         "tessar sonnar biogon xenar hexanon sekor yashinon tominon industar elmar elmarit hektor summar summaron "
         "noctilux angulon skopar heliar septon serenar lanthar symmar componon "
         # cinema camera lines, and large-format lines
-        "varicam technika"
+        "varicam technika "
+        # press-camera lines, a webcam line
+        "pressman lifecam"
     ).split(),
     # Words of camera lines that are everyday words: gear only beside a real camera signal.
     "everyday_line_words": (
@@ -121,12 +144,18 @@ SUPPLEMENT = {
         # features action cameras name after their code ('... 4K WiFi'), like an edition word
         "wifi wi-fi gps "
         # edition words English knows that end a body's name ('... Professional', a cinema body's '... Live')
-        "professional live"
+        "professional live "
+        # edition words of dashcams ('... Duo') and the kind a dashcam's name ends with
+        "duo dash"
     ).split()
-    + CINEMA_LINES_THAT_ARE_NAMES,
+    + CINEMA_LINES_THAT_ARE_NAMES
+    + DRONE_LINES_THAT_ARE_PLACES,
     # Cinema lines among the everyday line words: right after a camera-only maker ('ARRI Amira')
     # such a line names a camera like a line the catalogue lists.
-    "everyday_camera_lines": CINEMA_LINES_THAT_ARE_NAMES,
+    "everyday_camera_lines": CINEMA_LINES_THAT_ARE_NAMES + DRONE_LINES_THAT_ARE_PLACES,
+    # Lens accessories joined to a lens ('<lens> + <maker> Speed Booster', '... + <maker> adapter'):
+    # gear only beside a camera maker or line or a lens spec; 'USB-C adapter for <phone>' keeps.
+    "lens_accessory_words": "adapter adaptor adapters booster reducer".split(),
     # How phones name their lenses in EXIF ('iPhone 11 back dual camera 4.25mm f/1.8') and lens
     # kinds ('tilt shift', 'pancake'): everyday words, gear only beside a real camera signal.
     "everyday_lens_words": "back front rear dual triple quad selfie shift tilt pancake ultrawide".split(),
@@ -166,7 +195,9 @@ SUPPLEMENT = {
         "hasselblad sony samsung sharp sanyo jvc polaroid agfa agfaphoto benq kyocera minox kenko vivitar rollei "
         "apple dji gopro insta360 yi lumix instax theta phase schneider sigma tamron tokina microsoft lg autel blackmagic "
         # names shared with a food company, a brewer, a football club, an operating system
-        "dxo topcon samyang asahi zenit irix"
+        "dxo topcon samyang asahi zenit irix "
+        # a security-camera maker that also sells plugs, locks and vacuums
+        "wyze"
     ).split(),
     # Film stocks: 'camera + film stock' captions are gear only.
     "film_stocks": (
@@ -329,7 +360,8 @@ def build(root: str, version: str) -> dict:
     lens_words -= maker_words
     supplement_words = set()
     for field in (
-        "device_makers", "phone_lines", "camera_makers", "camera_lines", "everyday_line_words", "everyday_lens_words", "film_stocks"
+        "device_makers", "phone_lines", "camera_makers", "camera_lines", "everyday_line_words", "everyday_lens_words", "film_stocks",
+        "everyday_phone_lines", "camera_kinds",
     ):
         supplement_words.update(SUPPLEMENT[field])
     for phrase in SUPPLEMENT["maker_phrases"]:
@@ -337,7 +369,10 @@ def build(root: str, version: str) -> dict:
     every_word = maker_words | family | lens_words | supplement_words
     # wordfreq splits 'k-x' into 'k' and 'x', so only plain words of 3+ letters can be everyday.
     common = sorted(w for w in every_word if re.fullmatch("[a-z]{3,}", w) and zipf_frequency(w, "en") >= 3.0)
-    common = sorted(set(common) | set(SUPPLEMENT["everyday_line_words"]) | set(SUPPLEMENT["everyday_lens_words"]))
+    common = sorted(
+        set(common) | set(SUPPLEMENT["everyday_line_words"]) | set(SUPPLEMENT["everyday_lens_words"])
+        | set(SUPPLEMENT["everyday_phone_lines"])
+    )
     # Rare enough to name a camera on their own: glued or dotted names ('af-s', 'm.zuiko') and
     # words at Zipf < 2.5 ('distagon'). Words between 2.5 and 3.0 ('jena') are gear, not a signal.
     distinctive = sorted(w for w in every_word if not re.fullmatch("[a-z]+", w) or zipf_frequency(w, "en") < 2.5)

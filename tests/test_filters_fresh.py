@@ -10,8 +10,8 @@ third round's blind set (filters_blind3.tsv) was scored only before and after th
 filters_blind4.tsv to filters_blind6.tsv (keep-heavy: product titles, foreign names, camera shop
 listings) were written blind after the third round and scored once each with the rules unchanged,
 then tuned on in the fourth round; the camera-heavy filters_blind7.tsv was scored before and after
-the fourth round, then tuned on in the fifth, and filters_blind8.tsv before and after the fifth.
-The floors below are the figures reached, rounded down."""
+the fourth round, then tuned on in the fifth, and filters_blind8.tsv before and after the fifth,
+then tuned on in the sixth camera round. The floors below are the figures reached, rounded down."""
 
 from __future__ import annotations
 
@@ -109,17 +109,18 @@ def test_the_blind_sets_are_balanced_and_repeat_no_other_set(shared_data, path, 
 # round"); blind4's and blind5's keep misses and blind4's file-name miss are the ones above.
 # blind7 (camera-heavy) was scored before and after the fourth round's rules, written without it,
 # and became a tuning set in the fifth round (docs/filters.md, "Fifth round"). blind8
-# (camera-heavy) was scored before and after the fifth round's rules, written without it.
+# (camera-heavy) was scored before and after the fifth round's rules, written without it, and
+# became a tuning set in the sixth round (docs/filters.md, "Sixth camera round").
 FLOORS = {
-    "tune": (0.97, 1.00, 1.00, 0.98),
+    "tune": (0.98, 1.00, 1.00, 0.98),
     "holdout": (0.98, 1.00, 1.00, 1.00),
-    "blind2": (0.97, 1.00, 1.00, 1.00),  # a drone line with capitals after it keeps: see "Arsenal ... UCL" below
-    "blind3": (0.97, 1.00, 1.00, 0.94),
+    "blind2": (0.98, 1.00, 1.00, 1.00),
+    "blind3": (0.98, 1.00, 1.00, 0.94),
     "blind4": (1.00, 1.00, 0.96, 0.97),
     "blind5": (1.00, 1.00, 1.00, 0.99),
     "blind6": (1.00, 1.00, 1.00, 1.00),
     "blind7": (0.97, 1.00, 1.00, 0.98),
-    "blind8": (0.86, 1.00, 1.00, 0.96),
+    "blind8": (0.97, 1.00, 1.00, 0.98),
 }
 SET_PATHS = {**FRESH, "blind2": BLIND2, "blind3": BLIND3, "blind4": BLIND4, "blind5": BLIND5, "blind6": BLIND6,
              "blind7": BLIND7, "blind8": BLIND8}
@@ -563,14 +564,114 @@ FIFTH_ROUND_LOOK_ALIKES = [
 ]
 
 
-@pytest.mark.parametrize("text", FOURTH_ROUND_CAMERAS + FIFTH_ROUND_CAMERAS)
-def test_fourth_and_fifth_round_camera_classes(chain, text):
+# Sixth round (docs/filters.md, "Sixth camera round"): classes blind8 missed, tuned on as classes,
+# and older phone makers as EXIF writes them; each with strings that are in no fixture.
+SIXTH_ROUND_CAMERAS = [
+    # Gear-only hashtag lists: a maker or line glued to a gear word, a line, a short code or
+    # 'series', beside makers glued to codes; a consumer brand lensfun lists as a camera maker
+    # glued to a body line or short code.
+    "#sonyalpha #sonyfe #sonyzv1",
+    # 'Shot on' glued before a maker or phone line; a two-word maker glued.
+    "#shotonpixel #pixel8pro",
+    "#omsystem #om5",
+    "#canoneosr #canonlens #rf85mm",
+    "#olympusomd #zuiko45mm",
+    "#panasoniclumix #lumixg9",
+    "#ricohgr #ricohgr3",
+    "#sigmaart #sigma35mm",
+    # A lens joined by '+' to an adapter or focal reducer (adapter makers the supplement lacked).
+    "Minolta MD 50mm f/1.7 + Fotodiox MD-NEX adapter",
+    "Nikkor 28mm f/2.8 AI + Kipon NF-GFX adapter",
+    "Sigma 18-35mm f/1.8 + Viltrox EF-M2 focal reducer",
+    # Kinds of camera named with a code (webcams' device names), dashcam and security-camera
+    # makers and editions, a webcam line.
+    "Webcam C270",
+    "Reolink RLC-810A",
+    "Microsoft LifeCam HD-3000",
+    "Nextbase 522GW",
+    "Vantrue N2 Pro",
+    "BlackVue DR750X Plus",
+    # Press and twin-lens makers whose names are everyday words, with a code; a Chinese maker; a
+    # drone maker and its line.
+    "Busch Pressman 4x5",
+    "Seagull 4B-1",
+    "Phenix DC303",
+    "Ryze Tello",
+    # Older phone makers and lines as EXIF writes them.
+    "Sony Ericsson W995",
+    "SonyEricsson K750i",
+    "BlackBerry Curve 9300",
+    "ZTE Axon 7",
+    "ZTE Blade A7",
+    "Palm Treo 680",
+    "HTC Desire Z",
+    "Galaxy Nexus",
+    # A line name after an edition word inside a model's name.
+    "Fujifilm Instax Mini LiPlay",
+]
+
+
+SIXTH_ROUND_LOOK_ALIKES = [
+    # Adapters without a camera maker or lens spec; a lens accessory named in a shop title.
+    "USB-C adapter for iPhone 15",
+    "Travel adapter + USB charger",
+    "HDMI adapter + cable for Sony TV",
+    "Speed booster for Canon EF lenses",
+    "Metabones adapter review",
+    # The everyday-word makers, kinds and lines in natural text or without a code.
+    "Seagull on a fence post",
+    "A seagull steals chips on the pier",
+    "Busch Light 12 pack",
+    "Busch Gardens Tampa",
+    "Webcam view of the harbour",
+    "Dash cam footage of the crash",
+    "Webcam for Zoom calls",
+    "Wyze smart lock review",
+    "Palm trees at sunset",
+    "BlackBerry Bold",
+    "Sony Ericsson logo",
+    "Ericsson 5G network",
+    "Blade Runner 2049",
+    "Storm Ciara 2020",
+    "Pentax K-3 storm",  # a phone line that is an everyday word, not after a phone maker
+    "Galaxy phone",
+    "Polaroid picture of my grandmother",
+    "A parrot in its cage at the pet shop",
+    "Anafi island harbour",
+]
+
+
+@pytest.mark.parametrize("text", FOURTH_ROUND_CAMERAS + FIFTH_ROUND_CAMERAS + SIXTH_ROUND_CAMERAS)
+def test_fourth_to_sixth_round_camera_classes(chain, text):
     assert label_captions(chain, [text]) == ["drop_camera"], text
 
 
-@pytest.mark.parametrize("text", FOURTH_ROUND_LOOK_ALIKES + FIFTH_ROUND_LOOK_ALIKES)
-def test_fourth_and_fifth_round_look_alikes_stay(chain, text):
+@pytest.mark.parametrize("text", FOURTH_ROUND_LOOK_ALIKES + FIFTH_ROUND_LOOK_ALIKES + SIXTH_ROUND_LOOK_ALIKES)
+def test_fourth_to_sixth_round_look_alikes_stay(chain, text):
     assert label_captions(chain, [text]) == ["keep"], text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # A maker's hashtag glued to a content word is content: tag soup with content words is
+        # keep (whatever language identification then makes of the hashtags).
+        "#canonphotography #streetphotography",
+        "#nikonlove #sunset",
+        "#pentaxcamera #portrait #blackandwhite",
+        # A maker glued to a word English knows or to other letters; a phone line glued to a word.
+        "#fujisan #noctis",
+        "#fujifeed",
+        "#pixelart #8bit",
+        "#sonyalpha #landscape",
+        "#shotoniphone #sunset #beach",
+        "#shotonmyphone",
+        # Glued without a '#', a word is read as written.
+        "nikonlens",
+    ],
+)
+def test_gear_hashtags_glued_to_content_are_no_camera_metadata(text):
+    assert not camera.is_camera_metadata(text), text
 
 
 @pytest.mark.parametrize(

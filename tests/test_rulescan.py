@@ -65,7 +65,13 @@ TRICKY = (
     # edition words, phones' and drones' EXIF model codes, newer model series
     "E-mount emount rfmount M42-mount amount Canonflex Mamiyaflex Yashicamat Insta-360 Toyo-View 45X Yashica-Mat "
     "ARRI Amira Alexa Live Professional Generation Gen XT712 XT600 M2203J9G 2209117RG CPH1234 RMX1234 ZV-E1 "
-    "ILME-FX9 XQ-AB12 Panavision Aptus S"
+    "ILME-FX9 XQ-AB12 Panavision Aptus S "
+    # sixth round: makers glued to gear words in hashtags, lens adapters, kinds of camera with a
+    # code, older phone makers and lines, everyday-word makers
+    "#nikonlens #pentaxcamera #lumixsseries #canoneosr #pentaxq #pixelpro #canonlove #sonyalpha nikonlens "
+    "#shotoniphone #shotonmyphone #omsystem omsystem #phaseone "
+    "adapter Adapter booster Booster Metabones K&F EF-E Webcam webcam C270 Dashcam Duo Dash Cam SonyEricsson "
+    "Sony Ericsson BlackBerry Curve Desire Blade Treo Palm Seagull Busch Pressman Anafi Ai"
 ).split(" ")
 ODD_CHARACTERS = ["\x00", "\t", "\n", "\r", "\x0b", "\x1c", "\x1f", "\x7f", "  ", "é", "\u200b", "İ", "ſ"]
 
