@@ -166,6 +166,9 @@ _SHOP_CATEGORY = re.compile(
 # A price makes any camera string a shop listing: '$1,499', '1.299 €', 'USD 899'.
 # Rupees only as 'Rs' or 'Rs.': 'RS 1' is a model's suffix ('ONE RS 1-Inch').
 _PRICE = re.compile(r"[$£€¥₹]\s?\d|\d\s?(?:€|eur|usd|gbp)\b|\b(?:usd|eur|gbp|(?-i:Rs)\.?)\s?\d", re.IGNORECASE)
+# A phone's memory and storage as a pair ('8/256GB', '6GB/128GB') makes a shop listing: an EXIF
+# model name never carries the pair (one capacity alone can be part of a model's name).
+_MEMORY_PAIR = re.compile(r"\b\d+\s?(?:GB)?\s?/\s?\d+\s?[GT]B\b", re.IGNORECASE)
 STOP_WORDS = frozenset("a an the of for to in on at by with and or from my".split())
 
 _EXPOSURE = re.compile(
@@ -678,8 +681,9 @@ def classify(text: str, stop_at: int = 1_000_000) -> tuple[int, bool, bool]:
 
 def is_product_listing(text: str) -> bool:
     """A shop title: a product noun linked to something ('... Camera with 18-55mm Lens',
-    '... Lens for Nikon (Black)'), a camera's kind ('... Mirrorless Camera Body'), or a price."""
-    if _PRICE.search(text) or _SHOP_CATEGORY.search(text):
+    '... Lens for Nikon (Black)'), a camera's kind ('... Mirrorless Camera Body'), a price or a
+    phone's memory and storage."""
+    if _PRICE.search(text) or _SHOP_CATEGORY.search(text) or _MEMORY_PAIR.search(text):
         return True
     words = {w.lower() for w in _ALPHA.findall(text)}
     return bool(words & PRODUCT_NOUNS) and bool(LISTING_LINKS.search(text))

@@ -64,7 +64,7 @@ SEQUENCE_WORDS = ("photo", "image", "picture", "pic", "slide", "img")
 # Camera and phone counters, stock-site ids: the prefix is followed by digits ('IMG_0976',
 # 'P7140045', 'istockphoto-1234').
 COUNTER_PREFIXES = (
-    "img dsc dscn dscf dcim pxl gopr gp mvi vid pano sam wp pic pict imag photo image scan dji _mg mg p fb_img "
+    "img dsc dscn dscf dcim pxl gopr gp mvi vid pano sam wp pic pict picture imag photo image scan dji _mg mg p fb_img "
     "received istockphoto shutterstock gettyimages adobestock depositphotos dreamstime stock"
 ).split()
 
@@ -75,6 +75,17 @@ _AUTO_PREFIX = re.compile(
     # Tools that name files with a word then a date: 'Screenshot 2019-03-02 094512'.
     r"|^(?:" + "|".join(TOOL_NAME_PATTERNS) + r")\b.*\d",
     re.IGNORECASE,
+)
+# A whole caption that is a generic file word and a number ('Picture 047', 'scan_12', 'photo 3'):
+# an operating system's or a scanner's default name, whatever the number's length.
+_GENERIC_COUNTER = re.compile(r"(?:photo|image|picture|pic|pict|img|scan)[ _-]?\d{1,6}", re.IGNORECASE)
+# Digits-only names that cameras, phones and upload tools write: 'YYYYMMDD_HHMMSS' (phone
+# cameras), 'YYYY-MM-DD HH.MM.SS' (camera-upload folders), 'YYYY-MM-DD_NNNN', a DCF folder and
+# counter ('NNN_NNNN'). Other digits-only text stays boilerplate (label rules: pure numbers).
+_DATE = r"(?:19|20)\d\d(?:0[1-9]|1[0-2])(?:[0-2]\d|3[01])"
+_DASHED_DATE = r"(?:19|20)\d\d-(?:0[1-9]|1[0-2])-(?:[0-2]\d|3[01])"
+_MACHINE_STAMP = re.compile(
+    rf"{_DATE}[_-]\d{{4,9}}|{_DASHED_DATE}(?: \d\d\.\d\d\.\d\d|_\d{{3,6}})|[1-9]\d\d_\d{{4}}"
 )
 _PHOTO_N_OF_M = re.compile(r"^(?:" + "|".join(SEQUENCE_WORDS) + r")\s*\d+\s*(?:of|/)\s*\d+\b", re.IGNORECASE)
 _FORUM_ATTACHMENT = re.compile(
@@ -188,7 +199,7 @@ def looks_like_file_name(text: str) -> bool:
         return True
     if _UUID_OR_HEX_RUN.search(text):
         return True
-    if _PHOTO_N_OF_M.match(text):
+    if _PHOTO_N_OF_M.match(text) or _GENERIC_COUNTER.fullmatch(text.strip()):
         return True
     if _AUTO_PREFIX.match(text):
         return True
@@ -215,7 +226,8 @@ def is_file_name(text: str) -> bool:
     if any(map(lower.__contains__, FORUM_WORDS)) and _FORUM_ATTACHMENT.search(text):
         return True  # a whole line of metadata around the name
     if not any(map(str.isalpha, text)):
-        return False  # digits and punctuation only: boilerplate, not a file name
+        # Digits and punctuation only: boilerplate, unless a camera's or a tool's naming scheme.
+        return _MACHINE_STAMP.fullmatch(text.strip()) is not None
     if not looks_like_file_name(text):
         return False
     return len(content_words(name_part(text))) < 2
