@@ -54,7 +54,7 @@ def build_scanner():
         result_prefixes=boilerplate.RESULT_PREFIX_WORDS,
         extension_ends=tuple("." + extension for extension in filename.IMAGE_EXTENSIONS),
         line_anchors=camera.CAMERA_BRANDS | camera.SHORT_CODES | camera.AMBIGUOUS_MAKERS | camera.GEAR_EDITION_WORDS
-        | camera.EVERYDAY_CAMERA_LINES,
+        | camera.EVERYDAY_CAMERA_LINES | camera.GLUED_MAKER_PHRASES,
     )
 
 
