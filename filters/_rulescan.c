@@ -225,7 +225,8 @@ static int camera_content_first(Scanner *self, const char *text, const char *low
             }
             continue;
         }
-        if (previous && (is_upper(text[start]) || len <= 3)) { /* maybe a line word or a short code ('mju') */
+        if (previous && (is_upper(text[start]) || len <= 3 || (hyphens == 1 && letters + 1 == len && len <= 5))) {
+            /* maybe a line word, a short code ('mju') or a lower-case series and letter ('abc-d') */
             after_gear = 1;
             continue;
         }
@@ -234,6 +235,10 @@ static int camera_content_first(Scanner *self, const char *text, const char *low
             int glued = 0;
             for (Py_ssize_t cut = len - 1; cut >= 3 && !glued; cut--) {
                 glued = in_set(self->camera_words, lower + start, cut);
+                if (glued < 0) return -1;
+            }
+            if (!glued && len >= 5) { /* maybe a series letter before a maker ('#xnikkor') */
+                glued = in_set(self->camera_words, lower + start + 1, len - 1);
                 if (glued < 0) return -1;
             }
             if (glued) { /* a maker, so a line word may follow */

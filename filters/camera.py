@@ -363,6 +363,12 @@ def _scan_tokens(text: str, stop_at: int) -> _Tokens:
                 found.model_code = True
                 after_gear = anchored
                 continue
+            if token in _WORD_SERIES and (previous or previous_brand or previous_device or found.model_code):
+                # A maker's EXIF model series alone beside gear, as tag lists split the model name
+                # ('<maker>, <code>, ilce'): a model code.
+                found.model_code = True
+                after_gear = anchored
+                continue
             if _ROMAN_WITH_LETTER.fullmatch(stripped):
                 # A version numeral with a letter ('Retina IIa', 'Leica IIIf'): a model code.
                 found.model_code = True
@@ -389,6 +395,12 @@ def _scan_tokens(text: str, stop_at: int) -> _Tokens:
             if previous_brand and _is_short_hyphenated_code(stripped):
                 # Short capital codes with a lower-case edition letter joined by a hyphen right
                 # after a camera maker ('Bronica SQ-Am', 'Konica FT-Ax'): a model code.
+                found.model_code = True
+                after_gear = anchored
+                continue
+            if previous_brand and _LOWER_HYPHEN_CODE.fullmatch(stripped):
+                # A lens or body series in lower case, a hyphen and an edition letter right after a
+                # camera maker ('<maker> abc-d 35mm F1.4'): a model code.
                 found.model_code = True
                 after_gear = anchored
                 continue
@@ -426,6 +438,13 @@ def _scan_tokens(text: str, stop_at: int) -> _Tokens:
 
 
 _DECIMAL = re.compile(r"\d+\.\d+")
+# Makers' EXIF model series of three letters or more ('dmc', 'ilce'; lensfun's and the
+# supplement's), read as a model code beside gear; filters/prechecks.py passes them to the C
+# scanner as not content.
+WORD_SERIES = frozenset(series for series in _CATALOGUE["model_series"] if len(series) >= 3 and series.isalpha())
+_WORD_SERIES = WORD_SERIES
+# Two or three lower-case letters, a hyphen and one letter: a lens series after a maker ('abc-d').
+_LOWER_HYPHEN_CODE = re.compile(r"[a-z]{2,3}-[a-z]")
 # A version numeral with a lower-case letter, as makers named editions of film bodies ('IIa', 'IIIf').
 _ROMAN_WITH_LETTER = re.compile(r"(?:II|III|IV|VI|VII)[a-z]")
 # A capital code with a lower-case suffix ('ETRSi', 'SQAi'), as makers name editions.
@@ -535,7 +554,8 @@ def _glued_hashtag(token: str) -> bool:
             return True  # '#nikonlens', '#ricohgr', '#pentaxq', not '#noctis'
         if any(len(rest) - tail >= 3 and rest[:-tail] in _HASHTAG_PARTS for tail in (1, 2)):
             return True  # '#canoneosr'
-    return False
+    # A series letter before a maker's or lens line's name, as makers write 'M.Zuiko' ('#xnikkor').
+    return len(token) >= 5 and token[1:] in CAMERA_BRANDS
 
 
 def _is_makers_pair(token: str) -> bool:

@@ -770,6 +770,20 @@ SEVENTH_ROUND_CAMERAS = [
     # The Four Thirds mounts written as one word.
     "#lumix #g85 #microfourthirds",
     "Olympus E-3 FourThirds",
+    # A camera line in capitals glued to its number, without the maker.
+    "HERO10 Black",
+    # Huawei's and Honor's EXIF model names as the whole caption.
+    "MAR-LX1A",
+    "ELS-NX9",
+    "TAS-AN00",
+    # A series letter glued before a lens line in a hashtag.
+    "#fujifilm #xfujinon",
+    "#nikon #znikkor",
+    # A lens series in lower case with an edition letter after a maker.
+    "Samyang af-e 35mm F1.4",
+    # A maker's EXIF model series alone in a tag list, beside gear.
+    "panasonic,dmc,gx85,lumix",
+    "Sony nex 5n",
 ]
 
 SEVENTH_ROUND_LOOK_ALIKES = [
@@ -790,6 +804,12 @@ SEVENTH_ROUND_LOOK_ALIKES = [
     "Polaroid Land Camera with flash bar",
     "Sony Mavica FD-91 with floppy disk for sale $40",
     "Canon Color imageCLASS MF644Cdw",
+    "HERO7 action camera with 3 batteries",
+    # Code shapes and series words beside content.
+    "Route ABC-L12 closed for repairs",
+    "Canon e-mail support",
+    "Nikon co-op store",
+    "SLT crew at the airport",
 ]
 
 
@@ -801,3 +821,12 @@ def test_seventh_round_camera_classes(chain, text):
 @pytest.mark.parametrize("text", SEVENTH_ROUND_LOOK_ALIKES)
 def test_seventh_round_look_alikes_stay(chain, text):
     assert label_captions(chain, [text]) == ["keep"], text
+
+
+@pytest.mark.parametrize("text", ["EOS5 firmware update guide", "#xfujinon #sunset #beach", "#anikon #holiday"])
+def test_seventh_round_gear_beside_content_is_no_camera_metadata(text):
+    assert not camera.is_camera_metadata(text), text
+
+
+def test_a_huawei_code_with_an_extension_stays_a_file_name(chain):
+    assert label_captions(chain, ["MAR-LX1A.jpg", "ABC-123"]) == ["drop_filename", "drop_filename"]
