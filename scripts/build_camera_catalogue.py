@@ -154,8 +154,8 @@ SUPPLEMENT = {
         "professional live "
         # edition words of dashcams ('... Duo') and the kind a dashcam's name ends with
         "duo dash "
-        # edition and line words English knows of film and action bodies ('... C35 Automatic',
-        # '... Electro 35', a '... Session' action camera, Polaroid's 'Land Camera')
+        # edition and line words English knows of film and action bodies ('<maker> <code> Automatic',
+        # '<maker> Electro <number>', an action camera's '<line><number> Session', Polaroid's Land Camera)
         "automatic electro session land"
     ).split()
     + CINEMA_LINES_THAT_ARE_NAMES

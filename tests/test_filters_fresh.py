@@ -772,10 +772,10 @@ SEVENTH_ROUND_CAMERAS = [
     "#lumix #g85 #microfourthirds",
     "Olympus E-3 FourThirds",
     # A camera line in capitals glued to its number, without the maker.
-    "HERO10 Black",
+    "HERO6 Silver",
     # Huawei's and Honor's EXIF model names as the whole caption.
     "MAR-LX1A",
-    "ELS-NX9",
+    "JNY-LX1",
     "TAS-AN00",
     # A series letter glued before a lens line in a hashtag.
     "#fujifilm #xfujinon",
