@@ -172,12 +172,14 @@ static int camera_content_first(Scanner *self, const char *text, const char *low
      * number), may be a line word, not content; any such word is passed over here (the rule
      * decides). A superset of the rule's test, so a proof holds. */
     int after_gear = 0, anchored = 0;
+    /* a tag list joined by commas without spaces: its tags are read as hashtags (camera._scan_tokens) */
+    int tag_list = memchr(text, ',', (size_t)n) != NULL && memchr(text, ' ', (size_t)n) == NULL;
     while (i < n) {
         if (is_token_break(text[i])) { i++; continue; }
         Py_ssize_t start = i;
         while (i < n && !is_token_break(text[i])) i++;
         Py_ssize_t end = i;
-        int hashtag = text[start] == '#';
+        int hashtag = text[start] == '#' || tag_list;
         while (start < end && is_token_edge(text[start])) start++;
         while (end > start && is_token_edge(text[end - 1])) end--;
         if (start == end) continue;

@@ -275,6 +275,9 @@ def _scan_tokens(text: str, stop_at: int) -> _Tokens:
     # (_may_be_line_word). filters/_rulescan.c passes over such names to the same rule.
     after_gear = anchored = after_brand = after_device = False
     tokens = _TOKEN.findall(text)
+    # A tag list joined by commas without spaces (as photo sites store tags, each tag with its
+    # spaces removed: 'canon,eos,digitalrebel'): its tags are read as hashtags are.
+    tag_list = "," in text and " " not in text
     for index, raw in enumerate(tokens):
         stripped = raw.strip(_TOKEN_EDGE)
         token = stripped.lower()
@@ -286,7 +289,7 @@ def _scan_tokens(text: str, stop_at: int) -> _Tokens:
             found.signal = after_gear = anchored = after_brand = True
             found.strong += 1
             continue
-        if raw[:1] == "#" and stripped.isalpha() and _glued_hashtag(token):
+        if (raw[:1] == "#" or tag_list) and stripped.isalpha() and _glued_hashtag(token):
             # '#nikonlens', '#lumixsseries': a camera maker or line glued to gear words.
             found.signal = after_gear = anchored = True
             found.strong += 1
@@ -537,6 +540,10 @@ def _glued_hashtag(token: str) -> bool:
             rest = token[len(start) :]
             # '#shotoniphone', '#shotonnikon': the 'Shot on <device>' watermark as a hashtag.
             return rest in CAMERA_BRANDS or rest in DEVICE_BRANDS or rest in GLUED_MAKER_PHRASES or _glued_hashtag(rest)
+    if token.startswith("digital") and len(token) > len("digital") + 2:
+        # 'Digital' before a line, as makers named their first digital bodies' lines ('#digitalixus').
+        rest = token[len("digital") :]
+        return rest in CAMERA_BRANDS or _glued_hashtag(rest)
     for cut in range(len(token) - 1, 2, -1):
         head = token[:cut]
         camera_head = head in CAMERA_BRANDS
@@ -550,8 +557,8 @@ def _glued_hashtag(token: str) -> bool:
         for suffix in HASHTAG_LINE_SUFFIXES:
             if rest.endswith(suffix) and len(rest) <= len(suffix) + 2:
                 rest = rest[: -len(suffix)] or suffix
-        if rest in _HASHTAG_PARTS or len(rest) == 1 or (len(rest) == 2 and rest not in _known_english()):
-            return True  # '#nikonlens', '#ricohgr', '#pentaxq', not '#noctis'
+        if rest in _HASHTAG_PARTS or len(rest) == 1 or (len(rest) <= 3 and rest not in _known_english()):
+            return True  # '#nikonlens', '#ricohgr', '#pentaxq', '#rebelxsi', not '#noctis'
         if any(len(rest) - tail >= 3 and rest[:-tail] in _HASHTAG_PARTS for tail in (1, 2)):
             return True  # '#canoneosr'
     # A series letter before a maker's or lens line's name, as makers write 'M.Zuiko' ('#xnikkor').

@@ -76,7 +76,7 @@ TRICKY = (
     # kinds, mounts as one word
     "Automatic Electro Session Land Digimax ePhoto Mavica Camedia Research In Motion Kentmere Foma Color "
     "Negative colour FourThirds #microfourthirds HERO9 EOS5 MAX3 ABC-L09 XYZ-AL00 #mzuiko #xnikkor abc-d at-x e-mail "
-    "slt ilce dmc"
+    "slt ilce dmc canon,digitalrebelxsi digitalcoolpix,nikon nikonfan,canon a,b digitalart"
 ).split(" ")
 ODD_CHARACTERS = ["\x00", "\t", "\n", "\r", "\x0b", "\x1c", "\x1f", "\x7f", "  ", "é", "\u200b", "İ", "ſ"]
 
