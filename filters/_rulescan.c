@@ -172,12 +172,14 @@ static int camera_content_first(Scanner *self, const char *text, const char *low
      * number), may be a line word, not content; any such word is passed over here (the rule
      * decides). A superset of the rule's test, so a proof holds. */
     int after_gear = 0, anchored = 0;
+    /* a tag list joined by commas without spaces: its tags are read as hashtags (camera._scan_tokens) */
+    int tag_list = memchr(text, ',', (size_t)n) != NULL && memchr(text, ' ', (size_t)n) == NULL;
     while (i < n) {
         if (is_token_break(text[i])) { i++; continue; }
         Py_ssize_t start = i;
         while (i < n && !is_token_break(text[i])) i++;
         Py_ssize_t end = i;
-        int hashtag = text[start] == '#';
+        int hashtag = text[start] == '#' || tag_list;
         while (start < end && is_token_edge(text[start])) start++;
         while (end > start && is_token_edge(text[end - 1])) end--;
         if (start == end) continue;
@@ -225,7 +227,8 @@ static int camera_content_first(Scanner *self, const char *text, const char *low
             }
             continue;
         }
-        if (previous && (is_upper(text[start]) || len <= 3)) { /* maybe a line word or a short code ('mju') */
+        if (previous && (is_upper(text[start]) || len <= 3 || (hyphens == 1 && letters + 1 == len && len <= 5))) {
+            /* maybe a line word, a short code ('mju') or a lower-case series and letter ('abc-d') */
             after_gear = 1;
             continue;
         }
@@ -234,6 +237,10 @@ static int camera_content_first(Scanner *self, const char *text, const char *low
             int glued = 0;
             for (Py_ssize_t cut = len - 1; cut >= 3 && !glued; cut--) {
                 glued = in_set(self->camera_words, lower + start, cut);
+                if (glued < 0) return -1;
+            }
+            if (!glued && len >= 5) { /* maybe a series letter before a maker ('#xnikkor') */
+                glued = in_set(self->camera_words, lower + start + 1, len - 1);
                 if (glued < 0) return -1;
             }
             if (glued) { /* a maker, so a line word may follow */

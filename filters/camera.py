@@ -275,6 +275,9 @@ def _scan_tokens(text: str, stop_at: int) -> _Tokens:
     # (_may_be_line_word). filters/_rulescan.c passes over such names to the same rule.
     after_gear = anchored = after_brand = after_device = False
     tokens = _TOKEN.findall(text)
+    # A tag list joined by commas without spaces (as photo sites store tags, each tag with its
+    # spaces removed: 'canon,eos,digitalrebel'): its tags are read as hashtags are.
+    tag_list = "," in text and " " not in text
     for index, raw in enumerate(tokens):
         stripped = raw.strip(_TOKEN_EDGE)
         token = stripped.lower()
@@ -286,7 +289,7 @@ def _scan_tokens(text: str, stop_at: int) -> _Tokens:
             found.signal = after_gear = anchored = after_brand = True
             found.strong += 1
             continue
-        if raw[:1] == "#" and stripped.isalpha() and _glued_hashtag(token):
+        if (raw[:1] == "#" or tag_list) and stripped.isalpha() and _glued_hashtag(token):
             # '#nikonlens', '#lumixsseries': a camera maker or line glued to gear words.
             found.signal = after_gear = anchored = True
             found.strong += 1
@@ -363,6 +366,12 @@ def _scan_tokens(text: str, stop_at: int) -> _Tokens:
                 found.model_code = True
                 after_gear = anchored
                 continue
+            if token in _WORD_SERIES and (previous or previous_brand or previous_device or found.model_code):
+                # A maker's EXIF model series alone beside gear, as tag lists split the model name
+                # ('<maker>, <code>, ilce'): a model code.
+                found.model_code = True
+                after_gear = anchored
+                continue
             if _ROMAN_WITH_LETTER.fullmatch(stripped):
                 # A version numeral with a letter ('Retina IIa', 'Leica IIIf'): a model code.
                 found.model_code = True
@@ -389,6 +398,12 @@ def _scan_tokens(text: str, stop_at: int) -> _Tokens:
             if previous_brand and _is_short_hyphenated_code(stripped):
                 # Short capital codes with a lower-case edition letter joined by a hyphen right
                 # after a camera maker ('Bronica SQ-Am', 'Konica FT-Ax'): a model code.
+                found.model_code = True
+                after_gear = anchored
+                continue
+            if previous_brand and _LOWER_HYPHEN_CODE.fullmatch(stripped):
+                # A lens or body series in lower case, a hyphen and an edition letter right after a
+                # camera maker ('<maker> abc-d 35mm F1.4'): a model code.
                 found.model_code = True
                 after_gear = anchored
                 continue
@@ -426,6 +441,13 @@ def _scan_tokens(text: str, stop_at: int) -> _Tokens:
 
 
 _DECIMAL = re.compile(r"\d+\.\d+")
+# Makers' EXIF model series of three letters or more ('dmc', 'ilce'; lensfun's and the
+# supplement's), read as a model code beside gear; filters/prechecks.py passes them to the C
+# scanner as not content.
+WORD_SERIES = frozenset(series for series in _CATALOGUE["model_series"] if len(series) >= 3 and series.isalpha())
+_WORD_SERIES = WORD_SERIES
+# Two or three lower-case letters, a hyphen and one letter: a lens series after a maker ('abc-d').
+_LOWER_HYPHEN_CODE = re.compile(r"[a-z]{2,3}-[a-z]")
 # A version numeral with a lower-case letter, as makers named editions of film bodies ('IIa', 'IIIf').
 _ROMAN_WITH_LETTER = re.compile(r"(?:II|III|IV|VI|VII)[a-z]")
 # A capital code with a lower-case suffix ('ETRSi', 'SQAi'), as makers name editions.
@@ -518,6 +540,10 @@ def _glued_hashtag(token: str) -> bool:
             rest = token[len(start) :]
             # '#shotoniphone', '#shotonnikon': the 'Shot on <device>' watermark as a hashtag.
             return rest in CAMERA_BRANDS or rest in DEVICE_BRANDS or rest in GLUED_MAKER_PHRASES or _glued_hashtag(rest)
+    if token.startswith("digital") and len(token) > len("digital") + 2:
+        # 'Digital' before a line, as makers named their first digital bodies' lines ('#digitalixus').
+        rest = token[len("digital") :]
+        return rest in CAMERA_BRANDS or _glued_hashtag(rest)
     for cut in range(len(token) - 1, 2, -1):
         head = token[:cut]
         camera_head = head in CAMERA_BRANDS
@@ -531,11 +557,12 @@ def _glued_hashtag(token: str) -> bool:
         for suffix in HASHTAG_LINE_SUFFIXES:
             if rest.endswith(suffix) and len(rest) <= len(suffix) + 2:
                 rest = rest[: -len(suffix)] or suffix
-        if rest in _HASHTAG_PARTS or len(rest) == 1 or (len(rest) == 2 and rest not in _known_english()):
-            return True  # '#nikonlens', '#ricohgr', '#pentaxq', not '#noctis'
+        if rest in _HASHTAG_PARTS or len(rest) == 1 or (len(rest) <= 3 and rest not in _known_english()):
+            return True  # '#nikonlens', '#ricohgr', '#pentaxq', '#rebelxsi', not '#noctis'
         if any(len(rest) - tail >= 3 and rest[:-tail] in _HASHTAG_PARTS for tail in (1, 2)):
             return True  # '#canoneosr'
-    return False
+    # A series letter before a maker's or lens line's name, as makers write 'M.Zuiko' ('#xnikkor').
+    return len(token) >= 5 and token[1:] in CAMERA_BRANDS
 
 
 def _is_makers_pair(token: str) -> bool:

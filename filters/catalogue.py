@@ -89,12 +89,28 @@ _LONE_GLUED_SERIES_CODE = re.compile(
 _DATED_PHONE_CODE = re.compile(r"M?(?:19|2\d)(?:0[1-9]|1[0-2])(?=[0-9A-Z]{0,5}\d)[0-9A-Z]{2,6}[A-Z]")
 
 
+# Huawei's and Honor's EXIF model names: a three-capital device code, '-', the network variant
+# (L, AL, TL, CL, DL, AN, LX, NX or N) and one or two digits, maybe a region capital ('ABC-L09',
+# 'XYZ-AL00', 'QRS-LX1A'). As a whole caption it is the Model field, not an opaque file name.
+_HUAWEI_CODE = re.compile(r"[A-Z]{3}-(?:[ATCD]?L|AN|LX|NX|N)\d{1,2}[A-Z]?")
+# A camera line in capitals glued to a model number, as action cameras write their EXIF Model
+# ('HERO9', 'EOS5'): the line names the camera without its maker.
+_LINE_GLUED_NUMBER = re.compile(r"([A-Z]{3,})\d{1,2}[A-Z]?")
+_LINE_WORDS = frozenset(
+    CATALOGUE["family_words"]
+    + CATALOGUE["supplement"]["camera_lines"]
+    + CATALOGUE["supplement"]["everyday_line_words"]
+)
+
+
 def is_lone_model_code(token: str) -> bool:
     """A phone's or drone's EXIF model name without its maker that names a camera when it is the
     whole caption ('XT712', 'M2203J9G'): a file name's single token it is not, and the camera
     rule takes it alone (elsewhere it is a model code like any other)."""
     return len(token) <= 12 and (
-        _LONE_GLUED_SERIES_CODE.fullmatch(token) is not None or _DATED_PHONE_CODE.fullmatch(token) is not None
+        _LONE_GLUED_SERIES_CODE.fullmatch(token) is not None
+        or _DATED_PHONE_CODE.fullmatch(token) is not None
+        or _HUAWEI_CODE.fullmatch(token) is not None
     )
 
 
@@ -109,6 +125,9 @@ def is_camera_model_name(token: str) -> bool:
     if is_series_code(token) or _GLUED_MARK.search(token) is not None:
         return True
     if _GLUED_SERIES_CODE.fullmatch(token) is not None:
+        return True
+    glued_line = _LINE_GLUED_NUMBER.fullmatch(token)
+    if glued_line is not None and glued_line.group(1).lower() in _LINE_WORDS:
         return True
     if "-" in token:
         shape = _BODY_CODE.fullmatch(token.lower())

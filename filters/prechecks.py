@@ -42,7 +42,8 @@ def build_scanner():
         boilerplate_words=boilerplate.GENERIC_WORDS | boilerplate.STOP_WORDS,
         camera_words=camera.CAMERA_BRANDS | camera.DEVICE_BRANDS | camera.GEAR_WORDS | camera.STOP_WORDS | camera.CONTEXT_WORDS
         | camera.SHORT_CODES | camera.EXIF_PHRASE_WORDS | camera.GEAR_LIST_KEYS | camera.COMPANY_WORDS
-        | camera.LENS_ACCESSORY_WORDS | camera.EVERYDAY_PHONE_LINES | camera.GLUED_MAKER_PHRASES,
+        | camera.LENS_ACCESSORY_WORDS | camera.EVERYDAY_PHONE_LINES | camera.GLUED_MAKER_PHRASES
+        | camera.WORD_SERIES,
         non_photo_extensions=urls.NON_PHOTO_EXTENSIONS,
         counter_prefixes=frozenset(filename.COUNTER_PREFIXES),
         gear_hints=camera.GEAR_HINTS,
@@ -54,7 +55,7 @@ def build_scanner():
         result_prefixes=boilerplate.RESULT_PREFIX_WORDS,
         extension_ends=tuple("." + extension for extension in filename.IMAGE_EXTENSIONS),
         line_anchors=camera.CAMERA_BRANDS | camera.SHORT_CODES | camera.AMBIGUOUS_MAKERS | camera.GEAR_EDITION_WORDS
-        | camera.EVERYDAY_CAMERA_LINES,
+        | camera.EVERYDAY_CAMERA_LINES | camera.GLUED_MAKER_PHRASES | camera.WORD_SERIES,
     )
 
 

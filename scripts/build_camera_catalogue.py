@@ -121,6 +121,8 @@ SUPPLEMENT = {
         "om digital solutions", "yi technology", "z cam", "hmd global", "shen hao",
         # a phone maker's name as captions and older EXIF Make fields write it
         "sony ericsson",
+        # BlackBerry's maker as older BlackBerry phones write their EXIF Make field
+        "research in motion",
     ],
     # Company words of EXIF Make fields that lensfun's maker names lack ('SANYO Electric Co.,Ltd.',
     # 'FUJI PHOTO FILM CO., LTD.'): with COMPANY_WORDS above, gear next to a maker's name.
@@ -135,7 +137,12 @@ SUPPLEMENT = {
         # cinema camera lines, and large-format lines
         "varicam technika "
         # press-camera lines, a webcam line
-        "pressman lifecam"
+        "pressman lifecam "
+        # digital compact lines of the 2000s that lensfun 0.3.3 lacks (Samsung, Agfa, Sony, Olympus,
+        # Kyocera, Epson)
+        "digimax ephoto mavica camedia finecam photopc "
+        # Micro Four Thirds and Four Thirds written as one word, as hashtags and tag lists write the mount
+        "microfourthirds fourthirds"
     ).split(),
     # Words of camera lines that are everyday words: gear only beside a real camera signal.
     "everyday_line_words": (
@@ -146,7 +153,10 @@ SUPPLEMENT = {
         # edition words English knows that end a body's name ('... Professional', a cinema body's '... Live')
         "professional live "
         # edition words of dashcams ('... Duo') and the kind a dashcam's name ends with
-        "duo dash"
+        "duo dash "
+        # edition and line words English knows of film and action bodies ('<maker> <code> Automatic',
+        # '<maker> Electro <number>', an action camera's '<line><number> Session', Polaroid's Land Camera)
+        "automatic electro session land"
     ).split()
     + CINEMA_LINES_THAT_ARE_NAMES
     + DRONE_LINES_THAT_ARE_PLACES,
@@ -202,7 +212,9 @@ SUPPLEMENT = {
     # Film stocks: 'camera + film stock' captions are gear only.
     "film_stocks": (
         "ektar portra ektachrome kodachrome tri-x tmax t-max velvia provia superia acros cinestill hp5 fp4 delta "
-        "fomapan ultramax colorplus gold fujicolor ilford kodak"
+        "fomapan ultramax colorplus gold fujicolor ilford kodak "
+        # film makers and stocks the list lacked, and a stock's kind ('<maker> Color Negative 400')
+        "kentmere foma adox svema lomochrome redscale negative color colour"
     ).split(),
 }
 

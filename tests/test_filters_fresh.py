@@ -117,7 +117,8 @@ def test_the_blind_sets_are_balanced_and_repeat_no_other_set(shared_data, path, 
 # blind12 (language identification) and blind13 (YFCC and LAION-like) were scored once, with
 # the rules written without them, then blind11's screenshot and phone-listing misses and
 # blind13's digits-only and generic-word file names were tuned on (docs/filters.md, "Blind sets
-# 10 to 13"); blind10 and blind12 are untuned.
+# 10 to 13"). In the seventh camera round blind10, blind11 and blind13 were tuned on for their
+# camera misses (docs/filters.md, "Seventh camera round"); blind12 is untuned.
 FLOORS = {
     "tune": (0.98, 1.00, 1.00, 0.98),
     "holdout": (0.98, 1.00, 1.00, 1.00),
@@ -128,10 +129,10 @@ FLOORS = {
     "blind6": (1.00, 1.00, 1.00, 1.00),
     "blind7": (0.97, 1.00, 1.00, 0.98),
     "blind8": (0.97, 1.00, 1.00, 0.98),
-    "blind10": (0.89, 0.96, 1.00, 0.96),
-    "blind11": (0.86, 1.00, 1.00, 0.93),
+    "blind10": (0.98, 1.00, 1.00, 0.96),
+    "blind11": (1.00, 1.00, 1.00, 0.93),
     "blind12": (1.00, 1.00, 1.00, 0.99),
-    "blind13": (0.95, 1.00, 0.97, 0.98),
+    "blind13": (0.98, 1.00, 0.97, 0.98),
 }
 SET_PATHS = {**FRESH, "blind2": BLIND2, "blind3": BLIND3, "blind4": BLIND4, "blind5": BLIND5, "blind6": BLIND6,
              "blind7": BLIND7, "blind8": BLIND8, "blind10": BLIND10, "blind11": BLIND11, "blind12": BLIND12,
@@ -746,3 +747,106 @@ def test_numbers_outside_naming_schemes_are_no_file_names(chain, text, verdict):
 def test_a_phones_memory_and_storage_pair_makes_a_shop_listing(chain):
     assert label_captions(chain, ["Samsung Galaxy A54 5G"]) == ["drop_camera"]
     assert label_captions(chain, ["Samsung Galaxy A54 5G 8/128GB", "Sony Xperia 10 V 6GB/128GB"]) == ["keep", "keep"]
+
+
+# Seventh round (docs/filters.md, "Seventh camera round"): classes blind10, blind11 and blind13
+# missed, tuned on as classes; each with strings that are in no fixture.
+SEVENTH_ROUND_CAMERAS = [
+    # Edition and line words English knows, beside a maker and a code.
+    "Ricoh KR-5 Automatic",
+    "Minolta Electro 35 FX",
+    "GoPro HERO4 Session",
+    "Polaroid 250 Land Camera",
+    # Digital compact lines of the 2000s that lensfun 0.3.3 lacks.
+    "Samsung Digimax A503",
+    "Sony Mavica FD-91",
+    "Olympus Camedia C-2100",
+    "Kyocera Finecam S5",
+    "Epson PhotoPC 850Z",
+    "Agfa ePhoto CL30",
+    # BlackBerry's maker as older EXIF Make fields write it.
+    "Research In Motion BlackBerry 9700",
+    # A body and a film stock: makers and a stock's kind the list lacked.
+    "Nikon FM2 + Kentmere 400",
+    "Pentax MX, Foma 200",
+    "Minolta X-700 + Kodak Color Negative 200",
+    # The Four Thirds mounts written as one word.
+    "#lumix #g85 #microfourthirds",
+    "Olympus E-3 FourThirds",
+    # A camera line in capitals glued to its number, without the maker.
+    "HERO6 Silver",
+    # Huawei's and Honor's EXIF model names as the whole caption.
+    "MAR-LX1A",
+    "JNY-LX1",
+    "TAS-AN00",
+    # A series letter glued before a lens line in a hashtag.
+    "#fujifilm #xfujinon",
+    "#nikon #znikkor",
+    # A lens series in lower case with an edition letter after a maker.
+    "Samyang af-e 35mm F1.4",
+    # A maker's EXIF model series alone in a tag list, beside gear.
+    "panasonic,dmc,gx85,lumix",
+    "Sony nex 5n",
+    # A tag list joined by commas without spaces: its tags are read as hashtags, 'digital'
+    # before a line, a line glued to a code of up to three letters English does not know.
+    "nikon,digitalcoolpix,p900",
+    "canon,rebelxsi,18-55mm",
+]
+
+SEVENTH_ROUND_LOOK_ALIKES = [
+    # The new everyday line and film words in natural text, or beside a code without a maker.
+    "Automatic car wash on Main Street",
+    "Land Rover Defender 110",
+    "Land for sale 5 acres",
+    "Session IPA 6 pack",
+    "Electro swing night at the club",
+    "Color 4K TV",
+    "Negative 5 degrees tonight",
+    "Color negative film scanning tips",
+    "Research In Motion headquarters in Waterloo",
+    "Motion blur of a cyclist",
+    "Kentmere valley in the Lake District",
+    # Shop titles and products of camera makers with the new words.
+    "Samsung Digimax battery charger",
+    "Polaroid Land Camera with flash bar",
+    "Sony Mavica FD-91 with floppy disk for sale $40",
+    "Canon Color imageCLASS MF644Cdw",
+    "HERO7 action camera with 3 batteries",
+    # Code shapes and series words beside content.
+    "Route ABC-L12 closed for repairs",
+    "Canon e-mail support",
+    "Nikon co-op store",
+    "SLT crew at the airport",
+]
+
+
+@pytest.mark.parametrize("text", SEVENTH_ROUND_CAMERAS)
+def test_seventh_round_camera_classes(chain, text):
+    assert label_captions(chain, [text]) == ["drop_camera"], text
+
+
+@pytest.mark.parametrize("text", SEVENTH_ROUND_LOOK_ALIKES)
+def test_seventh_round_look_alikes_stay(chain, text):
+    assert label_captions(chain, [text]) == ["keep"], text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "EOS5 firmware update guide",
+        "#xfujinon #sunset #beach",
+        "#anikon #holiday",
+        # tag lists with content words; a maker glued to a word English knows
+        "sunset,beach,canon,holiday",
+        "canon,canonphotography,sunset",
+        "nikon,nikonfan",
+        "digitalnomad,canon,travel",
+        "#nikonfan #canonart",
+    ],
+)
+def test_seventh_round_gear_beside_content_is_no_camera_metadata(text):
+    assert not camera.is_camera_metadata(text), text
+
+
+def test_a_huawei_code_with_an_extension_stays_a_file_name(chain):
+    assert label_captions(chain, ["MAR-LX1A.jpg", "ABC-123"]) == ["drop_filename", "drop_filename"]

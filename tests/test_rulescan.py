@@ -71,7 +71,12 @@ TRICKY = (
     "#nikonlens #pentaxcamera #lumixsseries #canoneosr #pentaxq #pixelpro #canonlove #sonyalpha nikonlens "
     "#shotoniphone #shotonmyphone #omsystem omsystem #phaseone "
     "adapter Adapter booster Booster Metabones K&F EF-E Webcam webcam C270 Dashcam Duo Dash Cam SonyEricsson "
-    "Sony Ericsson BlackBerry Curve Desire Blade Treo Palm Seagull Busch Pressman Anafi Ai"
+    "Sony Ericsson BlackBerry Curve Desire Blade Treo Palm Seagull Busch Pressman Anafi Ai "
+    # seventh round: edition words English knows, compact lines, a company name, film makers and
+    # kinds, mounts as one word
+    "Automatic Electro Session Land Digimax ePhoto Mavica Camedia Research In Motion Kentmere Foma Color "
+    "Negative colour FourThirds #microfourthirds HERO9 EOS5 MAX3 ABC-L09 XYZ-AL00 #mzuiko #xnikkor abc-d at-x e-mail "
+    "slt ilce dmc canon,digitalrebelxsi digitalcoolpix,nikon nikonfan,canon a,b digitalart"
 ).split(" ")
 ODD_CHARACTERS = ["\x00", "\t", "\n", "\r", "\x0b", "\x1c", "\x1f", "\x7f", "  ", "é", "\u200b", "İ", "ſ"]
 
