@@ -142,7 +142,8 @@ def is_content_word(token: str) -> bool:
 
 
 _HUMP = re.compile(r"[A-Z][a-z]*|[a-z]+")
-_COPY_OF = re.compile(r"^copy\s+of\s+", re.IGNORECASE)
+# 'Copy of' as file managers write it in English, German, Dutch, Spanish, Portuguese, Italian and French.
+_COPY_OF = re.compile(r"^(?:copy\s+of|kopie\s+v[oa]n|c[oó]pia\s+d[ei]|copie\s+de)\s+", re.IGNORECASE)
 
 
 def _is_glued_code(token: str) -> bool:

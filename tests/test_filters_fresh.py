@@ -242,6 +242,8 @@ def test_camera_model_names(token, named):
         "2015-06-30 18.04.11",
         "2012-01-02_0192",
         "101_0488",
+        "Kopie van DSC_0042.JPG",  # 'Copy of' in other languages before a counter
+        "Cópia de IMG_0100.jpg",
         "ezgif.com-crop (2).gif",  # a web tool's domain in the name
         "Screenshot_2021-02-03-10-11-12-456_com.example.shop.jpg",  # an app's package id
         "telegram-cloud-document-size-4-123456789012345678-x.jpg",
@@ -738,6 +740,7 @@ def test_the_chain_on_text_in_other_languages(chain, name, recall, precision):
         ("555-0199", "drop_other"),
         ("Photo 12 shows the old harbour", None),
         ("Apollo 11", None),
+        ("Kopie von Oma und Opa am Strand.jpg", "drop_nonenglish"),  # a copy's name that describes: its language decides
     ],
 )
 def test_numbers_outside_naming_schemes_are_no_file_names(chain, text, verdict):
