@@ -118,7 +118,9 @@ CONTEXT_WORDS = (
 # Phone lines that are everyday words ('Curve', 'Desire', 'Blade'): gear right after a phone
 # maker, beside a model code ('BlackBerry Curve 9300'), content anywhere else ('Nikon D850 storm').
 # filters/prechecks.py passes them to the C scanner as not content.
-EVERYDAY_PHONE_LINES = frozenset(_SUPPLEMENT["everyday_phone_lines"])
+# 360 cameras' lines among them ('Gear 360', 'Theta S'): also right after a camera maker.
+EVERYDAY_360_LINES = frozenset(_SUPPLEMENT["everyday_360_lines"])
+EVERYDAY_PHONE_LINES = frozenset(_SUPPLEMENT["everyday_phone_lines"]) | EVERYDAY_360_LINES
 # Words of company names in EXIF Make fields ('EASTMAN KODAK COMPANY', 'CASIO COMPUTER CO.,LTD.',
 # 'SAMSUNG TECHWIN'): gear in a run of such words next to a maker's name, content elsewhere.
 # filters/prechecks.py passes them to the C scanner as not content.
@@ -203,12 +205,24 @@ GEAR_LIST_KEYS = frozenset("device gear equipment setup".split())
 _GEAR_LIST_KEY = re.compile(r"(?:^|(?<=[,;|/]))\s*(?:" + "|".join(GEAR_LIST_KEYS) + r")\s*:", re.IGNORECASE)
 
 
+# EXIF keys of several words as EXIF tools and photo sites localise them ('distance focale',
+# 'tiempo de exposición'): read as the gear word they stand for. Their words are passed to the C
+# scanner as not content, as the EXIF value phrases' words are.
+_LOCALISED_KEY_PHRASES = sorted((key for key in _SUPPLEMENT["localised_exif_keys"] if " " in key), key=len, reverse=True)
+_LOCALISED_KEY_PHRASE = re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, _LOCALISED_KEY_PHRASES)) + r")(?!\w)", re.IGNORECASE)
+_LOCALISED_KEY_HEADS = tuple(sorted({phrase.split()[0] for phrase in _LOCALISED_KEY_PHRASES}))
+LOCALISED_KEY_WORDS = frozenset(word for phrase in _LOCALISED_KEY_PHRASES for word in phrase.split())
+
+
 def _exif_values_as_gear(text: str) -> str:
     """'..., Flash did not fire' -> '..., flash'; 'SAMSUNG CAMERA PICTURES' and 'KODAK DIGITAL STILL
-    CAMERA' -> '... digital camera'; 'Gear: ...' -> ' ...'."""
+    CAMERA' -> '... digital camera'; 'Gear: ...' -> ' ...'; 'distance focale' -> 'exposure'."""
     if ":" in text:
         text = _GEAR_LIST_KEY.sub(" ", text)
     lower = text.lower()
+    if any(head in lower for head in _LOCALISED_KEY_HEADS):
+        text = _LOCALISED_KEY_PHRASE.sub("exposure", text)
+        lower = text.lower()
     if "fire" not in lower and "flash" not in lower and "picture" not in lower and "still" not in lower:
         return text
     return _EXIF_VALUE_PHRASES.sub(lambda m: "digital camera" if m.group(1) else "flash", text)
@@ -321,12 +335,20 @@ def _scan_tokens(text: str, stop_at: int) -> _Tokens:
             # 'w/' is 'with', as gear lists join a body and its lens ('<body> w/ <lens>').
             if token in SHORT_CODES and stripped.isupper():
                 found.model_code = True  # 'AF', 'DG' in capitals: a code in a model's name ('Hexar AF')
+            elif (
+                previous_device
+                and len(stripped) == 1
+                and stripped.isupper()
+                and tokens[index - 1].strip(_TOKEN_EDGE).lower() in EVERYDAY_PHONE_LINES
+            ):
+                found.model_code = True  # one capital after a phone or 360 line ('<line> S'), not seconds
             # An edition word inside a model's name leaves the name open: a line name may follow
             # ('<maker> <line> Mini <name>').
             after_gear = previous and token in GEAR_EDITION_WORDS
             continue
-        if token in EVERYDAY_PHONE_LINES and previous_device:
-            # 'BlackBerry Curve 9300', 'HTC Desire Z': a phone line right after its maker.
+        if token in EVERYDAY_PHONE_LINES and (previous_device or (previous_brand and token in EVERYDAY_360_LINES)):
+            # 'BlackBerry Curve 9300', 'HTC Desire Z': a phone line right after its maker; a 360
+            # camera's line right after a camera maker too ('<maker> Theta SC2').
             found.context += 1
             after_device = True
             continue

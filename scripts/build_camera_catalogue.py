@@ -71,7 +71,9 @@ SUPPLEMENT = {
         "asus zte meizu tecno infinix fairphone blackberry microsoft nothing iqoo garmin tcl alcatel lenovo doogee "
         "ulefone oukitel umidigi blackview wiko nubia sharp hmd "
         # older phone makers as their EXIF Make fields write them ('SonyEricsson'), and Palm
-        "sonyericsson palm"
+        "sonyericsson palm "
+        # rugged and budget phone makers as their EXIF Make fields write them
+        "unihertz crosscall sonim cubot"
     ).split(),
     # Phone model lines (with a number they name a phone: 'Galaxy S23', 'Pixel 8').
     "phone_lines": (
@@ -82,7 +84,15 @@ SUPPLEMENT = {
     ).split(),
     # Phone lines that are everyday words (BlackBerry's, HTC's, ZTE's): gear only beside a model
     # code, as 'BlackBerry Curve 8520' or 'HTC Desire S' (invented examples of the makers' lines).
-    "everyday_phone_lines": "bold curve pearl torch storm passport desire sensation incredible wildfire legend blade".split(),
+    "everyday_phone_lines": (
+        "bold curve pearl torch storm passport desire sensation incredible wildfire legend blade "
+        # rugged and budget phones' lines ('<maker> Armor 9', '<maker> Titan 2', '<maker> Spark 8')
+        "armor power tank jelly atom titan spark"
+    ).split(),
+    # 360 cameras' lines that are everyday words or another maker's name ('<maker> Gear 360',
+    # '<maker> Theta Z1', '<maker> Fusion'): like the everyday phone lines, gear right after a camera
+    # or device maker and beside a model code.
+    "everyday_360_lines": "gear theta fusion sphere".split(),
     # Kinds of camera named in EXIF and USB device names with a code ('... Webcam C270'): like a
     # phone line, a camera signal only with a model code.
     "camera_kinds": "webcam dashcam camcorder".split(),
@@ -102,7 +112,9 @@ SUPPLEMENT = {
         # lens adapter and focal reducer makers ('<lens> + <maker> <mount>-<mount> adapter')
         "metabones fotodiox kipon commlite novoflex techart urth k&f zhongyi "
         # dashcam and security-camera makers, a drone maker, a Chinese camera maker
-        "viofo nextbase vantrue blackvue thinkware rexing 70mai wyze reolink hikvision ryze phenix"
+        "viofo nextbase vantrue blackvue thinkware rexing 70mai wyze reolink hikvision ryze phenix "
+        # film scanner and minilab makers as scans' EXIF Make fields write them
+        "noritsu pakon plustek reflecta imacon"
     ).split(),
     # Maker words that are also everyday words or names ('One' of Phase One, 'Venus' Optics,
     # the cinema maker RED): a camera signal only with a model code, like the device makers.
@@ -126,7 +138,7 @@ SUPPLEMENT = {
     ],
     # Company words of EXIF Make fields that lensfun's maker names lack ('SANYO Electric Co.,Ltd.',
     # 'FUJI PHOTO FILM CO., LTD.'): with COMPANY_WORDS above, gear next to a maker's name.
-    "company_words": "electric electronics photo film communications".split(),
+    "company_words": "electric electronics photo film communications koki".split(),
     # Camera lines lensfun 0.3.3 lacks (newer compacts, action cameras, instant cameras).
     "camera_lines": (
         "exilim pixpro osmo instax gfx virb om-d rebel ixus elph powershot coolpix lumix cybershot cyber-shot "
@@ -142,7 +154,11 @@ SUPPLEMENT = {
         # Kyocera, Epson)
         "digimax ephoto mavica camedia finecam photopc "
         # Micro Four Thirds and Four Thirds written as one word, as hashtags and tag lists write the mount
-        "microfourthirds fourthirds"
+        "microfourthirds fourthirds "
+        # East German lens lines (Carl Zeiss Jena's, Meyer-Optik's) that lensfun 0.3.3 lacks
+        "biometar flektogon pancolar prakticar triotar orestor oreston domiplan trioplan primoplan "
+        # film scanners' lines as scans' EXIF Model fields write them
+        "coolscan opticfilm flextight primefilm canoscan"
     ).split(),
     # Words of camera lines that are everyday words: gear only beside a real camera signal.
     "everyday_line_words": (
@@ -156,7 +172,10 @@ SUPPLEMENT = {
         "duo dash "
         # edition and line words English knows of film and action bodies ('<maker> <code> Automatic',
         # '<maker> Electro <number>', an action camera's '<line><number> Session', Polaroid's Land Camera)
-        "automatic electro session land"
+        "automatic electro session land "
+        # a medium-format body named by its 6x6 format in words ('<maker> Six'), a film scanner's line
+        # English knows ('<maker> Perfection V850', '<maker> Frontier SP-500')
+        "six perfection frontier"
     ).split()
     + CINEMA_LINES_THAT_ARE_NAMES
     + DRONE_LINES_THAT_ARE_PLACES,
@@ -177,6 +196,16 @@ SUPPLEMENT = {
         "focus mode|date taken|taken|date/time|captured|dimensions|resolution|software|film|film stock|mm|"
         # keys photo sites put before exposure values and gear ('Settings: 1/60 f/11 ISO 800')
         "settings|camera settings|exposure settings|body|specs"
+    ).split("|"),
+    # The same keys as EXIF tools and photo sites localise them: German, French, Spanish, Italian
+    # and Dutch words for aperture, exposure or shutter time, focal length and ISO. One word is a
+    # gear word; a phrase ('distance focale') is read as one (camera._LOCALISED_KEY_PHRASE).
+    "localised_exif_keys": (
+        "blende|belichtungszeit|verschlusszeit|belichtung|brennweite|empfindlichkeit|iso-empfindlichkeit|"
+        "ouverture|vitesse|temps de pose|temps d'exposition|focale|longueur focale|distance focale|sensibilité|"
+        "apertura|diafragma|tiempo de exposición|velocidad de obturación|exposición|distancia focal|sensibilidad|"
+        "diaframma|tempo di esposizione|esposizione|otturatore|lunghezza focale|sensibilità|"
+        "sluitertijd|belichtingstijd|belichting|brandpuntsafstand|lichtgevoeligheid"
     ).split("|"),
     # Phone makers' EXIF model-name prefixes ('LG-H870', 'GT-I9300', 'XT-1635'): lensfun lists few
     # phones, so these join its model series.
@@ -214,7 +243,9 @@ SUPPLEMENT = {
         "ektar portra ektachrome kodachrome tri-x tmax t-max velvia provia superia acros cinestill hp5 fp4 delta "
         "fomapan ultramax colorplus gold fujicolor ilford kodak "
         # film makers and stocks the list lacked, and a stock's kind ('<maker> Color Negative 400')
-        "kentmere foma adox svema lomochrome redscale negative color colour"
+        "kentmere foma adox svema lomochrome redscale negative color colour "
+        # colour and black-and-white stocks by name ('<maker> Reala 100', '<maker> Neopan 400')
+        "vista reala neopan agfachrome"
     ).split(),
 }
 
@@ -300,7 +331,7 @@ def exif_keys() -> list[str]:
     from PIL import ExifTags  # the EXIF 2.3 / TIFF tag names
 
     names = (set(ExifTags.TAGS.values()) | set(ExifTags.GPSTAGS.values())) - TEXT_TAGS
-    keys = set(SUPPLEMENT["exif_key_spellings"])
+    keys = set(SUPPLEMENT["exif_key_spellings"]) | set(SUPPLEMENT["localised_exif_keys"])
     for name in names:
         spaced = re.sub(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", " ", name).lower()
         keys.add(spaced)
@@ -373,7 +404,7 @@ def build(root: str, version: str) -> dict:
     supplement_words = set()
     for field in (
         "device_makers", "phone_lines", "camera_makers", "camera_lines", "everyday_line_words", "everyday_lens_words", "film_stocks",
-        "everyday_phone_lines", "camera_kinds",
+        "everyday_phone_lines", "camera_kinds", "everyday_360_lines",
     ):
         supplement_words.update(SUPPLEMENT[field])
     for phrase in SUPPLEMENT["maker_phrases"]:
@@ -383,7 +414,7 @@ def build(root: str, version: str) -> dict:
     common = sorted(w for w in every_word if re.fullmatch("[a-z]{3,}", w) and zipf_frequency(w, "en") >= 3.0)
     common = sorted(
         set(common) | set(SUPPLEMENT["everyday_line_words"]) | set(SUPPLEMENT["everyday_lens_words"])
-        | set(SUPPLEMENT["everyday_phone_lines"])
+        | set(SUPPLEMENT["everyday_phone_lines"]) | set(SUPPLEMENT["everyday_360_lines"])
     )
     # Rare enough to name a camera on their own: glued or dotted names ('af-s', 'm.zuiko') and
     # words at Zipf < 2.5 ('distagon'). Words between 2.5 and 3.0 ('jena') are gear, not a signal.

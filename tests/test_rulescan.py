@@ -76,7 +76,13 @@ TRICKY = (
     # kinds, mounts as one word
     "Automatic Electro Session Land Digimax ePhoto Mavica Camedia Research In Motion Kentmere Foma Color "
     "Negative colour FourThirds #microfourthirds HERO9 EOS5 MAX3 ABC-L09 XYZ-AL00 #mzuiko #xnikkor abc-d at-x e-mail "
-    "slt ilce dmc canon,digitalrebelxsi digitalcoolpix,nikon nikonfan,canon a,b digitalart"
+    "slt ilce dmc canon,digitalrebelxsi digitalcoolpix,nikon nikonfan,canon a,b digitalart "
+    # eighth round: 360 and rugged phone lines, film-scanner makers and lines, localised exposure
+    # keys (one word and phrases), stocks, a 6x6 body's name in words
+    "Theta THETA Gear gear 360 Fusion Armor Jelly Titan Ulefone Unihertz Noritsu KOKI koki Coolscan Perfection "
+    "Frontier Blende blende Brennweite Ouverture vitesse Sluitertijd Tiempo de exposición distancia focal "
+    "Distance focale temps d'exposition Tempo di esposizione tempo di cottura Vista vista Reala Neopan Six six "
+    "Flektogon S V"
 ).split(" ")
 ODD_CHARACTERS = ["\x00", "\t", "\n", "\r", "\x0b", "\x1c", "\x1f", "\x7f", "  ", "é", "\u200b", "İ", "ſ"]
 
