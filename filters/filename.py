@@ -200,7 +200,7 @@ def looks_like_file_name(text: str) -> bool:
         return True
     if _UUID_OR_HEX_RUN.search(text):
         return True
-    if _PHOTO_N_OF_M.match(text) or _GENERIC_COUNTER.fullmatch(text.strip()):
+    if _PHOTO_N_OF_M.match(text) or _GENERIC_COUNTER.fullmatch(text):
         return True
     if _AUTO_PREFIX.match(text):
         return True
@@ -228,7 +228,7 @@ def is_file_name(text: str) -> bool:
         return True  # a whole line of metadata around the name
     if not any(map(str.isalpha, text)):
         # Digits and punctuation only: boilerplate, unless a camera's or a tool's naming scheme.
-        return _MACHINE_STAMP.fullmatch(text.strip()) is not None
+        return _MACHINE_STAMP.fullmatch(text) is not None
     if not looks_like_file_name(text):
         return False
     return len(content_words(name_part(text))) < 2
