@@ -136,7 +136,7 @@ FLOORS = {
     "blind11": (1.00, 1.00, 1.00, 0.93),
     "blind12": (1.00, 1.00, 1.00, 0.99),
     "blind13": (0.98, 1.00, 0.97, 0.98),
-    "blind14": (1.00, 1.00, 0.96, 1.00),
+    "blind14": (1.00, 1.00, 1.00, 1.00),
 }
 SET_PATHS = {**FRESH, "blind2": BLIND2, "blind3": BLIND3, "blind4": BLIND4, "blind5": BLIND5, "blind6": BLIND6,
              "blind7": BLIND7, "blind8": BLIND8, "blind10": BLIND10, "blind11": BLIND11, "blind12": BLIND12,
