@@ -534,10 +534,19 @@ def cld2_names_another_language(text: str) -> bool:
     return bool(reliable) and details[0][1] not in ("en", "un", "xxx")
 
 
-# A model code: a token holding both letters and digits ('M404dn', '128GB', 'RX-V6A', '1.4x').
-_MODEL_CODE = re.compile(r"(?<!\S)\S*?(?:\d\S*?[^\W\d_]|[^\W\d_]\S*?\d)\S*")
-# An ordinal or a decade ('3rd', '1960s', 'the 2s') is a number written in English, not a code.
+# An ordinal or a decade ('3rd', '1960s', 'the 2s') is a number written in English, not a model code.
 _ORDINAL_OR_DECADE = re.compile(r"\W*\d+(?:st|nd|rd|th|s)\W*", re.IGNORECASE)
+_DIGIT = re.compile(r"\d")
+
+
+def _is_model_code(token: str) -> bool:
+    """A token holding both letters and digits ('M404dn', '128GB', 'RX-V6A', '1.4x'), not an
+    ordinal or a decade."""
+    return (
+        any(ch.isdigit() for ch in token)
+        and any(ch.isalpha() for ch in token)
+        and _ORDINAL_OR_DECADE.fullmatch(token) is None
+    )
 
 
 def reads_as_english_product_title(text: str) -> bool:
@@ -550,16 +559,21 @@ def reads_as_english_product_title(text: str) -> bool:
     'M404dn', 'SDXC') as Spanish or Norwegian and the cascade's word shares count their letter runs
     as words English lacks, so an English title with two or three plain words scores low. A title
     in another language has a product noun or a function word English does not know, and fails.
+    The checks run cheapest first: most captions judged not English fail at a digit or a word.
     """
-    if not any(not _ORDINAL_OR_DECADE.fullmatch(match.group()) for match in _MODEL_CODE.finditer(text)):
-        return False
-    pattern = _ASCII_LOWERCASE_WORD if text.isascii() else _LOWERCASE_WORD
-    words = [match.group() for match in pattern.finditer(text)]
-    words = [word.lower() for word in words if not is_brand_style(word)]
-    if not words:
+    if _DIGIT.search(text) is None:
         return False
     known, vocabulary = known_english_words(), english_vocabulary()
-    return all(word in known for word in words) and any(word in vocabulary for word in words)
+    distinctive = False
+    for match in (_ASCII_LOWERCASE_WORD if text.isascii() else _LOWERCASE_WORD).finditer(text):
+        word = match.group()
+        if is_brand_style(word):
+            continue
+        word = word.lower()
+        if word not in known:
+            return False
+        distinctive = distinctive or word in vocabulary
+    return distinctive and any(map(_is_model_code, text.split()))
 
 
 def identify_cascade(text: str) -> LanguageGuess:
