@@ -106,8 +106,8 @@ def test_the_blind_sets_are_balanced_and_repeat_no_other_set(shared_data, path, 
 # blind4 was scored once, written after the third round with no rule change since: its keep
 # misses are two short product titles of prices and units (language identification), its
 # file-name miss a phone camera's digits-only date-time name, a file name since the naming
-# schemes' stamps are (docs/filters.md, "Blind sets 10 to 13"). blind5 and blind6 too were scored once with no rule changed since
-# they were written; blind6's camera misses are large-format bodies, drone EXIF model codes (read
+# schemes' stamps are (docs/filters.md, "Blind sets 10 to 13"). blind5 and blind6 too were
+# scored once with no rule changed since they were written; blind6's camera misses are large-format bodies, drone EXIF model codes (read
 # as file names), an EXIF line with a 'Settings:' key and a body + lens line joined by 'w/'.
 # blind4, blind5 and blind6 became tuning sets in the fourth round (docs/filters.md, "Fourth
 # round"); blind4's and blind5's keep misses and blind4's file-name miss are the ones above.
@@ -122,8 +122,9 @@ def test_the_blind_sets_are_balanced_and_repeat_no_other_set(shared_data, path, 
 # 10 to 13"). In the seventh camera round blind10, blind11 and blind13 were tuned on for their
 # camera misses (docs/filters.md, "Seventh camera round"); blind12 is untuned. blind14 was scored
 # before and after the seventh round, written without it, and tuned on for its camera misses in
-# the eighth (docs/filters.md, "Eighth camera round"); its file-name miss is a file name after
-# words of another language, read as not English.
+# the eighth (docs/filters.md, "Eighth camera round"), as was its file-name miss ('Copy of' in
+# another language). blind15, written after the eighth round, was scored once with the rules
+# unchanged since, and is untuned.
 FLOORS = {
     "tune": (0.98, 1.00, 1.00, 0.98),
     "holdout": (0.98, 1.00, 1.00, 1.00),
@@ -139,10 +140,11 @@ FLOORS = {
     "blind12": (1.00, 1.00, 1.00, 0.99),
     "blind13": (0.98, 1.00, 0.97, 0.98),
     "blind14": (1.00, 1.00, 1.00, 1.00),
+    "blind15": (0.93, 0.96, 1.00, 0.98),
 }
 SET_PATHS = {**FRESH, "blind2": BLIND2, "blind3": BLIND3, "blind4": BLIND4, "blind5": BLIND5, "blind6": BLIND6,
              "blind7": BLIND7, "blind8": BLIND8, "blind10": BLIND10, "blind11": BLIND11, "blind12": BLIND12,
-             "blind13": BLIND13, "blind14": BLIND14}
+             "blind13": BLIND13, "blind14": BLIND14, "blind15": BLIND15}
 
 
 @pytest.mark.parametrize("name", list(FLOORS))
@@ -729,10 +731,11 @@ def test_the_chain_on_camera_listings_in_english_and_other_languages(chain):
     assert scores["drop_nonenglish"].recall == 1.0 and scores["drop_nonenglish"].precision >= 0.97, scores["drop_nonenglish"]
 
 
-@pytest.mark.parametrize(("name", "recall", "precision"), [("blind11", 0.96, 0.89), ("blind12", 0.98, 0.98), ("blind13", 1.0, 0.86)])
+@pytest.mark.parametrize(("name", "recall", "precision"), [("blind11", 0.96, 0.89), ("blind12", 0.98, 0.98), ("blind13", 1.0, 0.86), ("blind15", 1.0, 0.96)])
 def test_the_chain_on_text_in_other_languages(chain, name, recall, precision):
     """Non-English recall and precision on the blind sets that hold other languages (blind11 and
-    blind12 written for language identification, blind13 YFCC-like), reached, rounded down."""
+    blind12 written for language identification, blind13 YFCC-like, blind15 mixed), reached,
+    rounded down."""
     rows = read_fresh(SET_PATHS[name])
     scores = score_predictions([row["label"] for row in rows], label_captions(chain, [row["text"] for row in rows]))
     assert scores["drop_nonenglish"].recall >= recall and scores["drop_nonenglish"].precision >= precision, scores["drop_nonenglish"]
