@@ -76,7 +76,7 @@ _AUTO_PREFIX = re.compile(
     r"|^(?:" + "|".join(TOOL_NAME_PATTERNS) + r")\b.*\d",
     re.IGNORECASE,
 )
-# A whole caption that is a generic file word and a number ('Picture 047', 'scan_12', 'photo 3'):
+# A whole caption that is a generic file word and a number ('Picture 112', 'scan_12', 'photo 3'):
 # an operating system's or a scanner's default name, whatever the number's length.
 _GENERIC_COUNTER = re.compile(r"(?:photo|image|picture|pic|pict|img|scan)[ _-]?\d{1,6}", re.IGNORECASE)
 # Digits-only names that cameras, phones and upload tools write: 'YYYYMMDD_HHMMSS' (phone
@@ -114,7 +114,7 @@ GENERIC_FILE_WORDS = frozenset(
     pantalla tela ecrã écran
     """.split()
 )
-# ... and the words between a screenshot tool's name and its time stamp in other languages
+# Link words, and the words between a screenshot tool's name and its time stamp in other languages
 # ('Captura de pantalla 2021-05-03 a las 10.22.11', 'Captura de Tela ... às ...').
 STOP_WORDS = frozenset("a an the of for to in on at by with and or um de di du la le el at am pm kl klo в las às alle".split())
 
