@@ -777,9 +777,9 @@ SEVENTH_ROUND_CAMERAS = [
     "Epson PhotoPC 850Z",
     "Agfa ePhoto CL30",
     # BlackBerry's maker as older EXIF Make fields write it.
-    "Research In Motion BlackBerry 8520",
+    "Research In Motion BlackBerry 9105",
     # A body and a film stock: makers and a stock's kind the list lacked.
-    "Nikon FM3A + Kentmere 400",
+    "Nikon FE10 + Kentmere 400",
     "Pentax ME Super, Foma 200",
     "Minolta X-570 + Kodak Color Negative 200",
     # The Four Thirds mounts written as one word.
@@ -896,10 +896,10 @@ EIGHTH_ROUND_CAMERAS = [
     "Distance focale 24 mm, ouverture f/8",
     "Belichtungszeit: 1/60 Brennweite: 50 mm Empfindlichkeit: 800",
     # A body and a film stock joined by ' | ', with stocks the list lacked.
-    "Nikon FM2 | Ilford HP5 400",
+    "Canon AV-1 | Ilford HP5 400",
     "Canon AE-1 | Fuji Superia 200",
     "Olympus OM-2n | Fuji Reala 100",
-    "Minolta X-700 | Fuji Neopan 400",
+    "Minolta XG-M | Fuji Neopan 400",
     # East German lens lines after a body.
     "Praktica MTL3, Pancolar 50mm f/1.8",
     "Carl Zeiss Jena Flektogon 35mm f/2.4",
