@@ -42,6 +42,7 @@ BLIND12 = FIXTURES / "filters_blind12.tsv"
 BLIND13 = FIXTURES / "filters_blind13.tsv"
 BLIND14 = FIXTURES / "filters_blind14.tsv"
 BLIND15 = FIXTURES / "filters_blind15.tsv"
+BLIND16 = FIXTURES / "filters_blind16.tsv"
 
 
 @pytest.fixture(scope="module")
@@ -81,6 +82,7 @@ def test_the_fresh_sets_are_balanced_disjoint_and_not_dev_strings(shared_data):
         (BLIND13, {"drop_camera": 80, "keep": 60, "drop_filename": 40, "drop_nonenglish": 20}),
         (BLIND14, {"drop_camera": 70, "keep": 70, "drop_filename": 30, "drop_nonenglish": 30}),
         (BLIND15, {"drop_camera": 60, "keep": 80, "drop_filename": 30, "drop_nonenglish": 30}),
+        (BLIND16, {"drop_camera": 50, "keep": 90, "drop_filename": 35, "drop_nonenglish": 25}),
     ],
 )
 def test_the_blind_sets_are_balanced_and_repeat_no_other_set(shared_data, path, counts):
