@@ -125,8 +125,9 @@ def test_the_blind_sets_are_balanced_and_repeat_no_other_set(shared_data, path, 
 # camera misses (docs/filters.md, "Seventh camera round"); blind12 is untuned. blind14 was scored
 # before and after the seventh round, written without it, and tuned on for its camera misses in
 # the eighth (docs/filters.md, "Eighth camera round"), as was its file-name miss ('Copy of' in
-# another language). blind15, written after the eighth round, was scored once with the rules
-# unchanged since, and is untuned.
+# another language). blind15 and blind16 (the last in the private hold-out's mix of sources),
+# written after the eighth round, were scored once with the rules unchanged since, and are
+# untuned.
 FLOORS = {
     "tune": (0.98, 1.00, 1.00, 0.98),
     "holdout": (0.98, 1.00, 1.00, 1.00),
@@ -143,10 +144,12 @@ FLOORS = {
     "blind13": (0.98, 1.00, 0.97, 0.98),
     "blind14": (1.00, 1.00, 1.00, 1.00),
     "blind15": (0.93, 0.96, 1.00, 0.98),
+    "blind16": (0.96, 1.00, 1.00, 0.98),
 }
 SET_PATHS = {**FRESH, "blind2": BLIND2, "blind3": BLIND3, "blind4": BLIND4, "blind5": BLIND5, "blind6": BLIND6,
              "blind7": BLIND7, "blind8": BLIND8, "blind10": BLIND10, "blind11": BLIND11, "blind12": BLIND12,
-             "blind13": BLIND13, "blind14": BLIND14, "blind15": BLIND15}
+             "blind13": BLIND13, "blind14": BLIND14, "blind15": BLIND15,
+             "blind16": BLIND16}
 
 
 @pytest.mark.parametrize("name", list(FLOORS))
@@ -733,10 +736,10 @@ def test_the_chain_on_camera_listings_in_english_and_other_languages(chain):
     assert scores["drop_nonenglish"].recall == 1.0 and scores["drop_nonenglish"].precision >= 0.97, scores["drop_nonenglish"]
 
 
-@pytest.mark.parametrize(("name", "recall", "precision"), [("blind11", 0.96, 0.89), ("blind12", 0.98, 0.98), ("blind13", 1.0, 0.86), ("blind15", 1.0, 0.96)])
+@pytest.mark.parametrize(("name", "recall", "precision"), [("blind11", 0.96, 0.89), ("blind12", 0.98, 0.98), ("blind13", 1.0, 0.86), ("blind15", 1.0, 0.96), ("blind16", 1.0, 0.89)])
 def test_the_chain_on_text_in_other_languages(chain, name, recall, precision):
     """Non-English recall and precision on the blind sets that hold other languages (blind11 and
-    blind12 written for language identification, blind13 YFCC-like, blind15 mixed), reached,
+    blind12 written for language identification, blind13 YFCC-like, blind15 and blind16 mixed), reached,
     rounded down."""
     rows = read_fresh(SET_PATHS[name])
     scores = score_predictions([row["label"] for row in rows], label_captions(chain, [row["text"] for row in rows]))
