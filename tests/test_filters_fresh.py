@@ -675,37 +675,22 @@ SIXTH_ROUND_LOOK_ALIKES = [
 ]
 
 
-@pytest.mark.parametrize("text", FOURTH_ROUND_CAMERAS + FIFTH_ROUND_CAMERAS + SIXTH_ROUND_CAMERAS)
-def test_fourth_to_sixth_round_camera_classes(chain, text):
-    assert label_captions(chain, [text]) == ["drop_camera"], text
-
-
-@pytest.mark.parametrize("text", FOURTH_ROUND_LOOK_ALIKES + FIFTH_ROUND_LOOK_ALIKES + SIXTH_ROUND_LOOK_ALIKES)
-def test_fourth_to_sixth_round_look_alikes_stay(chain, text):
-    assert label_captions(chain, [text]) == ["keep"], text
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        # A maker's hashtag glued to a content word is content: tag soup with content words is
-        # keep (whatever language identification then makes of the hashtags).
-        "#canonphotography #streetphotography",
-        "#nikonlove #sunset",
-        "#pentaxcamera #portrait #blackandwhite",
-        # A maker glued to a word English knows or to other letters; a phone line glued to a word.
-        "#fujisan #noctis",
-        "#fujifeed",
-        "#pixelart #8bit",
-        "#sonyalpha #landscape",
-        "#shotoniphone #sunset #beach",
-        "#shotonmyphone",
-        # Glued without a '#', a word is read as written.
-        "nikonlens",
-    ],
-)
-def test_gear_hashtags_glued_to_content_are_no_camera_metadata(text):
-    assert not camera.is_camera_metadata(text), text
+SIXTH_ROUND_NOT_CAMERA = [
+    # A maker's hashtag glued to a content word is content: tag soup with content words is
+    # keep (whatever language identification then makes of the hashtags).
+    "#canonphotography #streetphotography",
+    "#nikonlove #sunset",
+    "#pentaxcamera #portrait #blackandwhite",
+    # A maker glued to a word English knows or to other letters; a phone line glued to a word.
+    "#fujisan #noctis",
+    "#fujifeed",
+    "#pixelart #8bit",
+    "#sonyalpha #landscape",
+    "#shotoniphone #sunset #beach",
+    "#shotonmyphone",
+    # Glued without a '#', a word is read as written.
+    "nikonlens",
+]
 
 
 @pytest.mark.parametrize(
@@ -837,32 +822,17 @@ SEVENTH_ROUND_LOOK_ALIKES = [
 ]
 
 
-@pytest.mark.parametrize("text", SEVENTH_ROUND_CAMERAS)
-def test_seventh_round_camera_classes(chain, text):
-    assert label_captions(chain, [text]) == ["drop_camera"], text
-
-
-@pytest.mark.parametrize("text", SEVENTH_ROUND_LOOK_ALIKES)
-def test_seventh_round_look_alikes_stay(chain, text):
-    assert label_captions(chain, [text]) == ["keep"], text
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "EOS5 firmware update guide",
-        "#xfujinon #sunset #beach",
-        "#anikon #holiday",
-        # tag lists with content words; a maker glued to a word English knows
-        "sunset,beach,canon,holiday",
-        "canon,canonphotography,sunset",
-        "nikon,nikonfan",
-        "digitalnomad,canon,travel",
-        "#nikonfan #canonart",
-    ],
-)
-def test_seventh_round_gear_beside_content_is_no_camera_metadata(text):
-    assert not camera.is_camera_metadata(text), text
+SEVENTH_ROUND_NOT_CAMERA = [
+    "EOS5 firmware update guide",
+    "#xfujinon #sunset #beach",
+    "#anikon #holiday",
+    # tag lists with content words; a maker glued to a word English knows
+    "sunset,beach,canon,holiday",
+    "canon,canonphotography,sunset",
+    "nikon,nikonfan",
+    "digitalnomad,canon,travel",
+    "#nikonfan #canonart",
+]
 
 
 def test_a_huawei_code_with_an_extension_stays_a_file_name(chain):
@@ -941,28 +911,44 @@ EIGHTH_ROUND_LOOK_ALIKES = [
 ]
 
 
-@pytest.mark.parametrize("text", EIGHTH_ROUND_CAMERAS)
-def test_eighth_round_camera_classes(chain, text):
+EIGHTH_ROUND_NOT_CAMERA = [
+    # The localised keys' words in running text of their languages, without exposure values.
+    "La distance entre Paris et Lyon 465 km",
+    "Tempo di cottura 20 minuti",
+    "Temps de pose long au bord du lac",
+    "Velocidad de obturación lenta en el río",
+    "Ouverture du magasin le 12 mai 2024",
+    # A maker and a 360 or rugged line without a code.
+    "Unihertz Titan",
+]
+
+
+ROUND_CAMERAS = (
+    FOURTH_ROUND_CAMERAS + FIFTH_ROUND_CAMERAS + SIXTH_ROUND_CAMERAS + SEVENTH_ROUND_CAMERAS + EIGHTH_ROUND_CAMERAS
+)
+ROUND_LOOK_ALIKES = (
+    FOURTH_ROUND_LOOK_ALIKES
+    + FIFTH_ROUND_LOOK_ALIKES
+    + SIXTH_ROUND_LOOK_ALIKES
+    + SEVENTH_ROUND_LOOK_ALIKES
+    + EIGHTH_ROUND_LOOK_ALIKES
+)
+
+
+@pytest.mark.parametrize("text", ROUND_CAMERAS)
+def test_fourth_to_eighth_round_camera_classes(chain, text):
     assert label_captions(chain, [text]) == ["drop_camera"], text
 
 
-@pytest.mark.parametrize("text", EIGHTH_ROUND_LOOK_ALIKES)
-def test_eighth_round_look_alikes_stay(chain, text):
+@pytest.mark.parametrize("text", ROUND_LOOK_ALIKES)
+def test_fourth_to_eighth_round_look_alikes_stay(chain, text):
     assert label_captions(chain, [text]) == ["keep"], text
 
 
-@pytest.mark.parametrize(
-    "text",
-    [
-        # The localised keys' words in running text of their languages, without exposure values.
-        "La distance entre Paris et Lyon 465 km",
-        "Tempo di cottura 20 minuti",
-        "Temps de pose long au bord du lac",
-        "Velocidad de obturación lenta en el río",
-        "Ouverture du magasin le 12 mai 2024",
-        # A maker and a 360 or rugged line without a code.
-        "Unihertz Titan",
-    ],
-)
-def test_eighth_round_words_without_gear_are_no_camera_metadata(text):
+@pytest.mark.parametrize("text", SIXTH_ROUND_NOT_CAMERA + SEVENTH_ROUND_NOT_CAMERA + EIGHTH_ROUND_NOT_CAMERA)
+def test_gear_words_beside_content_are_no_camera_metadata(text):
+    """Sixth to eighth rounds: the new gear words and shapes (glued hashtags, tag lists, model
+    series, localised EXIF keys, 360 and rugged lines) beside content or alone are no camera
+    metadata."""
     assert not camera.is_camera_metadata(text), text
+
