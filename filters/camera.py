@@ -388,7 +388,7 @@ def _scan_tokens(text: str, stop_at: int) -> _Tokens:
                 found.model_code = True
                 after_gear = anchored
                 continue
-            if token in _WORD_SERIES and (previous or previous_brand or previous_device or found.model_code):
+            if token in WORD_SERIES and (previous or previous_brand or previous_device or found.model_code):
                 # A maker's EXIF model series alone beside gear, as tag lists split the model name
                 # ('<maker>, <code>, ilce'): a model code.
                 found.model_code = True
@@ -467,7 +467,6 @@ _DECIMAL = re.compile(r"\d+\.\d+")
 # supplement's), read as a model code beside gear; filters/prechecks.py passes them to the C
 # scanner as not content.
 WORD_SERIES = frozenset(series for series in _CATALOGUE["model_series"] if len(series) >= 3 and series.isalpha())
-_WORD_SERIES = WORD_SERIES
 # Two or three lower-case letters, a hyphen and one letter: a lens series after a maker ('abc-d').
 _LOWER_HYPHEN_CODE = re.compile(r"[a-z]{2,3}-[a-z]")
 # A version numeral with a lower-case letter, as makers named editions of film bodies ('IIa', 'IIIf').
