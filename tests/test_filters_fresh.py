@@ -43,6 +43,9 @@ BLIND13 = FIXTURES / "filters_blind13.tsv"
 BLIND14 = FIXTURES / "filters_blind14.tsv"
 BLIND15 = FIXTURES / "filters_blind15.tsv"
 BLIND16 = FIXTURES / "filters_blind16.tsv"
+BLIND17 = FIXTURES / "filters_blind17.tsv"
+BLIND18 = FIXTURES / "filters_blind18.tsv"
+BLIND19 = FIXTURES / "filters_blind19.tsv"
 BLIND20_CLEAN = FIXTURES / "filters_blind20clean.tsv"
 
 
@@ -84,6 +87,9 @@ def test_the_fresh_sets_are_balanced_disjoint_and_not_dev_strings(shared_data):
         (BLIND14, {"drop_camera": 70, "keep": 70, "drop_filename": 30, "drop_nonenglish": 30}),
         (BLIND15, {"drop_camera": 60, "keep": 80, "drop_filename": 30, "drop_nonenglish": 30}),
         (BLIND16, {"drop_camera": 50, "keep": 90, "drop_filename": 35, "drop_nonenglish": 25}),
+        (BLIND17, {"drop_camera": 85, "keep": 75, "drop_filename": 25, "drop_nonenglish": 15}),
+        (BLIND18, {"drop_camera": 49, "keep": 90, "drop_filename": 35, "drop_nonenglish": 25}),
+        (BLIND19, {"drop_camera": 57, "keep": 82, "drop_filename": 30, "drop_nonenglish": 25}),
         (BLIND20_CLEAN, {"keep": 300}),
     ],
 )
@@ -129,7 +135,10 @@ def test_the_blind_sets_are_balanced_and_repeat_no_other_set(shared_data, path, 
 # the eighth (docs/filters.md, "Eighth camera round"), as was its file-name miss ('Copy of' in
 # another language). blind15 and blind16 (the last in the private hold-out's mix of sources),
 # written after the eighth round, were scored once with the rules unchanged since, and are
-# untuned.
+# untuned. blind17 (camera-heavy, long tail), blind18 (the private hold-out's mix) and blind19 (a
+# crawl's mix) were written after the eighth round too and scored once with its rules (first,
+# blind scores: camera recall 0.765, 0.898 and 0.912). They were written at the same time, so
+# blind18 lost one row that blind17 holds too and blind19 six that blind17 or blind18 hold.
 FLOORS = {
     "tune": (0.98, 1.00, 1.00, 0.98),
     "holdout": (0.98, 1.00, 1.00, 1.00),
@@ -147,11 +156,14 @@ FLOORS = {
     "blind14": (1.00, 1.00, 1.00, 1.00),
     "blind15": (0.93, 0.96, 1.00, 0.98),
     "blind16": (0.96, 1.00, 1.00, 0.98),
+    "blind17": (0.76, 0.88, 0.96, 1.00),
+    "blind18": (0.89, 1.00, 1.00, 0.98),
+    "blind19": (0.91, 1.00, 1.00, 0.98),
 }
 SET_PATHS = {**FRESH, "blind2": BLIND2, "blind3": BLIND3, "blind4": BLIND4, "blind5": BLIND5, "blind6": BLIND6,
              "blind7": BLIND7, "blind8": BLIND8, "blind10": BLIND10, "blind11": BLIND11, "blind12": BLIND12,
              "blind13": BLIND13, "blind14": BLIND14, "blind15": BLIND15,
-             "blind16": BLIND16}
+             "blind16": BLIND16, "blind17": BLIND17, "blind18": BLIND18, "blind19": BLIND19}
 
 
 @pytest.mark.parametrize("name", list(FLOORS))
@@ -723,7 +735,7 @@ def test_the_chain_on_camera_listings_in_english_and_other_languages(chain):
     assert scores["drop_nonenglish"].recall == 1.0 and scores["drop_nonenglish"].precision >= 0.97, scores["drop_nonenglish"]
 
 
-@pytest.mark.parametrize(("name", "recall", "precision"), [("blind11", 0.96, 0.89), ("blind12", 0.98, 0.98), ("blind13", 1.0, 0.86), ("blind15", 1.0, 0.96), ("blind16", 1.0, 0.89)])
+@pytest.mark.parametrize(("name", "recall", "precision"), [("blind11", 0.96, 0.89), ("blind12", 0.98, 0.98), ("blind13", 1.0, 0.86), ("blind15", 1.0, 0.96), ("blind16", 1.0, 0.89), ("blind17", 0.93, 0.93), ("blind18", 1.0, 0.89), ("blind19", 0.96, 0.92)])
 def test_the_chain_on_text_in_other_languages(chain, name, recall, precision):
     """Non-English recall and precision on the blind sets that hold other languages (blind11 and
     blind12 written for language identification, blind13 YFCC-like, blind15 and blind16 mixed), reached,
