@@ -46,6 +46,8 @@ BLIND16 = FIXTURES / "filters_blind16.tsv"
 BLIND17 = FIXTURES / "filters_blind17.tsv"
 BLIND18 = FIXTURES / "filters_blind18.tsv"
 BLIND19 = FIXTURES / "filters_blind19.tsv"
+BLIND21 = FIXTURES / "filters_blind21.tsv"
+BLIND22 = FIXTURES / "filters_blind22.tsv"
 BLIND20_CLEAN = FIXTURES / "filters_blind20clean.tsv"
 
 
@@ -91,6 +93,8 @@ def test_the_fresh_sets_are_balanced_disjoint_and_not_dev_strings(shared_data):
         (BLIND18, {"drop_camera": 49, "keep": 90, "drop_filename": 35, "drop_nonenglish": 25}),
         (BLIND19, {"drop_camera": 57, "keep": 82, "drop_filename": 30, "drop_nonenglish": 25}),
         (BLIND20_CLEAN, {"keep": 300}),
+        (BLIND21, {"drop_camera": 55, "keep": 85, "drop_filename": 35, "drop_nonenglish": 25}),
+        (BLIND22, {"drop_camera": 79, "keep": 80, "drop_filename": 25, "drop_nonenglish": 14}),
     ],
 )
 def test_the_blind_sets_are_balanced_and_repeat_no_other_set(shared_data, path, counts):
@@ -139,6 +143,9 @@ def test_the_blind_sets_are_balanced_and_repeat_no_other_set(shared_data, path, 
 # crawl's mix) were written after the eighth round too and scored once with its rules (first,
 # blind scores: camera recall 0.765, 0.898 and 0.912). They were written at the same time, so
 # blind18 lost one row that blind17 holds too and blind19 six that blind17 or blind18 hold.
+# blind21 (the private hold-out's mix) and blind22 (camera-heavy) were written while the ninth
+# round was under way, by writers who read no rule, and are never tuned on (blind22 lost two rows
+# blind21 holds too); their floors are their scores with the eighth round's rules.
 FLOORS = {
     "tune": (0.98, 1.00, 1.00, 0.98),
     "holdout": (0.98, 1.00, 1.00, 1.00),
@@ -159,11 +166,14 @@ FLOORS = {
     "blind17": (0.76, 0.88, 0.96, 1.00),
     "blind18": (0.89, 1.00, 1.00, 0.98),
     "blind19": (0.91, 1.00, 1.00, 0.98),
+    "blind21": (0.92, 1.00, 1.00, 0.96),
+    "blind22": (0.83, 0.92, 1.00, 1.00),
 }
 SET_PATHS = {**FRESH, "blind2": BLIND2, "blind3": BLIND3, "blind4": BLIND4, "blind5": BLIND5, "blind6": BLIND6,
              "blind7": BLIND7, "blind8": BLIND8, "blind10": BLIND10, "blind11": BLIND11, "blind12": BLIND12,
              "blind13": BLIND13, "blind14": BLIND14, "blind15": BLIND15,
-             "blind16": BLIND16, "blind17": BLIND17, "blind18": BLIND18, "blind19": BLIND19}
+             "blind16": BLIND16, "blind17": BLIND17, "blind18": BLIND18, "blind19": BLIND19,
+             "blind21": BLIND21, "blind22": BLIND22}
 
 
 @pytest.mark.parametrize("name", list(FLOORS))
@@ -735,7 +745,7 @@ def test_the_chain_on_camera_listings_in_english_and_other_languages(chain):
     assert scores["drop_nonenglish"].recall == 1.0 and scores["drop_nonenglish"].precision >= 0.97, scores["drop_nonenglish"]
 
 
-@pytest.mark.parametrize(("name", "recall", "precision"), [("blind11", 0.96, 0.89), ("blind12", 0.98, 0.98), ("blind13", 1.0, 0.86), ("blind15", 1.0, 0.96), ("blind16", 1.0, 0.89), ("blind17", 0.93, 0.93), ("blind18", 1.0, 0.89), ("blind19", 0.96, 0.92)])
+@pytest.mark.parametrize(("name", "recall", "precision"), [("blind11", 0.96, 0.89), ("blind12", 0.98, 0.98), ("blind13", 1.0, 0.86), ("blind15", 1.0, 0.96), ("blind16", 1.0, 0.89), ("blind17", 0.93, 0.93), ("blind18", 1.0, 0.89), ("blind19", 0.96, 0.92), ("blind21", 1.0, 0.83), ("blind22", 0.92, 0.92)])
 def test_the_chain_on_text_in_other_languages(chain, name, recall, precision):
     """Non-English recall and precision on the blind sets that hold other languages (blind11 and
     blind12 written for language identification, blind13 YFCC-like, blind15 and blind16 mixed), reached,
