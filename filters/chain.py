@@ -207,6 +207,15 @@ class FilterChain:
             if again.english > guess.english:
                 guess = again
         threshold = self.config.english_threshold
+        if guess.english < threshold:
+            # Names and slug separators are no language evidence: read such a caption again
+            # without its capitalised words, or a slug with spaces for its separators, and the
+            # more English reading counts (issue 19).
+            for reading in (language.reading_of_slug(text), language.reading_without_names(text)):
+                if reading is not None:
+                    again = self.identify(reading)
+                    if again.english > guess.english:
+                        guess = again
         if guess.english < threshold and language.reads_as_english_product_title(text):
             # An English shop title whose names and codes outweigh its few plain words
             # ('... M404dn monochrome laser printer'): its product noun decides (rule 5).

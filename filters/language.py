@@ -576,6 +576,52 @@ def reads_as_english_product_title(text: str) -> bool:
     return distinctive and any(map(_is_model_code, text.split()))
 
 
+# A word as written: a letter, then letters or digits ('Batlló', 'hIndia', 'X100'), and an
+# elided part after an apostrophe ("dell'Accademia" holds two).
+_WRITTEN_WORD = re.compile(r"(?<![^\W_])[^\W\d_][^\W_]*")
+_SLUG_SEPARATORS = re.compile(r"[-_]+")
+NAMELESS_MIN_WORDS = 3
+NAMELESS_LONG_WORD = 4  # letters: a reading needs one word of that length or longer
+
+
+def reading_without_names(text: str) -> str | None:
+    """`text` with its capitalised words taken out, for a second reading when the words around
+    them are English: three or more lowercase words remain (as written, two letters or more,
+    brand-style words apart), English knows every one of them and one has four letters or more;
+    else None.
+
+    The cascade's shares already count names for neither side, but fastText still reads them:
+    'Passeig de Gràcia' or 'Deutsche Bahn' pull an English caption towards Catalan or German.
+    Without them, the words the caption is written in decide. A caption in another language
+    keeps a lowercase word English does not know ('auf', 'gallega') and gets no second reading.
+    """
+    rest = " ".join(_WRITTEN_WORD.sub(lambda match: " " if match.group()[0].isupper() else match.group(), text).split())
+    known = known_english_words()
+    lowercase = [
+        match.group() for match in (_ASCII_LOWERCASE_WORD if rest.isascii() else _LOWERCASE_WORD).finditer(rest)
+        if not is_brand_style(match.group())
+    ]
+    if len(lowercase) < NAMELESS_MIN_WORDS or any(word.lower() not in known for word in lowercase):
+        return None
+    if all(len(word) < NAMELESS_LONG_WORD for word in lowercase):
+        return None  # short function words ('in', 'is', 'na') are shared by many languages
+    return rest
+
+
+def reading_of_slug(text: str) -> str | None:
+    """A slug or file name's words ('red_carpet_arrival', 'old-town-square') joined by spaces,
+    for a second reading: fastText reads whitespace-separated words, and glued by separators
+    they are one long token to it. None for text with a space or no separator, and for one
+    with a model code, a product slug whose product noun decides its language
+    (reads_as_english_product_title)."""
+    if not _SLUG_SEPARATORS.search(text) or any(ch.isspace() for ch in text.strip()):
+        return None
+    words = _SLUG_SEPARATORS.sub(" ", text).split()
+    if len(words) < 2 or any(map(_is_model_code, words)):
+        return None
+    return " ".join(words)
+
+
 def identify_cascade(text: str) -> LanguageGuess:
     """The default: English unless there is enough evidence of another language.
 

@@ -225,3 +225,33 @@ def test_an_english_product_title_the_cascade_doubts_is_kept_as_english(chain, t
 
 def test_a_product_title_in_another_language_is_still_dropped(chain):
     assert chain.apply(new_candidate("https://example.com/a.jpg", "Hoover HF522STP aspirateur sans fil")) == "drop_nonenglish"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Croissants from Boulangerie Poilâne on Rue du Cherche-Midi",  # names pull fastText to French
+        "Tapas at Bar Pinotxo inside Mercat de la Boqueria",
+        "sofia_coppola_film_premiere.jpg",  # a slug's words, glued by separators
+    ],
+)
+def test_names_and_slug_separators_do_not_make_an_english_caption_foreign(chain, text):
+    from wit.filters import filename, language
+
+    assert language.identify_cascade(filename.without_extension(text)).english < chain.config.english_threshold
+    assert chain.apply(new_candidate("https://example.com/a.jpg", text)) is None, text
+    assert chain.english_estimate(text) >= chain.config.english_threshold
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Ein Hund schläft auf dem roten Sofa im Wohnzimmer",
+        "Les bateaux du Canal Saint-Martin au coucher du soleil",
+        "Puesta de sol sobre el puerto de Tenerife",
+        "noche_de_fiesta_en_madrid",
+        "El claustro del Monasterio de San Juan de los Reyes",
+    ],
+)
+def test_a_caption_in_another_language_stays_so_without_its_names(chain, text):
+    assert chain.apply(new_candidate("https://example.com/a.jpg", text)) == "drop_nonenglish", text

@@ -450,3 +450,18 @@ def test_an_english_product_title_with_a_code_reads_as_english(text):
 )
 def test_a_title_in_another_language_or_without_a_code_does_not(text):
     assert not language.reads_as_english_product_title(text)
+
+
+def test_a_caption_is_read_again_without_its_names_only_where_english_words_remain():
+    assert language.reading_without_names("Tapas at Bar Pinotxo inside Mercat de la Boqueria") == "at inside de la"
+    assert language.reading_without_names("Lunch at Café Sacher") is None  # two lowercase words
+    assert language.reading_without_names("Wir tranken Kaffee auf der Terrasse") is None  # 'tranken', 'auf'
+    assert language.reading_without_names("Baile in Éire is ea Baile na Mara") is None  # only short words
+    assert language.reading_without_names("iPhone cases on sale at the shop") == "iPhone cases on sale at the shop"
+
+
+def test_a_slug_is_read_with_spaces_for_its_separators():
+    assert language.reading_of_slug("red_panda-sleeping__on_branch") == "red panda sleeping on branch"
+    assert language.reading_of_slug("a red panda_sleeping") is None  # running text
+    assert language.reading_of_slug("panda") is None
+    assert language.reading_of_slug("may-in-canon-g3010-gia-re") is None  # a product slug: its noun decides

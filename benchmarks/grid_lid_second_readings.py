@@ -1,0 +1,140 @@
+"""The chain's second readings of captions judged not English (issue 19): what each one changes.
+
+FilterChain reads a caption the cascade calls not English again in two ways, and the more English
+reading counts (filters/chain.py, `_guess_language`):
+
+  slug       a slug or file name with its separators as spaces (language.reading_of_slug)
+  names      the caption without its capitalised words, where three or more lowercase words
+             remain and English knows them all (language.reading_without_names)
+
+For each reading, on against off (the other left on), and for both together: lid-dev lines
+lifted past the English threshold (sentences and word pairs, how many of them not English) and
+English ID F1 at 1 English : 3 others per half; the chain's verdicts on captions_dev.tsv and the
+hand-written fixtures, moved to their label and away; LAION TEXT column verdicts changed. The
+untuned blind sets (blind12, blind20clean, blind21, blind22) are counted on their own line and
+never shown with --show: no rule may be fitted to them.
+
+Run: .venv/bin/python benchmarks/grid_lid_second_readings.py [--data DIR] [--show]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from wit.core.records import new_candidate  # noqa: E402
+from wit.filters import language  # noqa: E402
+from wit.filters.chain import FilterChain, FilterConfig  # noqa: E402
+from wit.filters.evaluation import english_f1, read_labelled_captions, read_lid_dev, split_half  # noqa: E402
+
+UNTUNED = ("filters_blind12.tsv", "filters_blind20clean.tsv", "filters_blind21.tsv", "filters_blind22.tsv")
+READINGS = {"slug": "reading_of_slug", "names": "reading_without_names"}
+
+
+@contextlib.contextmanager
+def readings_off(*names: str):
+    saved = {name: getattr(language, READINGS[name]) for name in names}
+    for name in names:
+        setattr(language, READINGS[name], lambda text: None)
+    try:
+        yield
+    finally:
+        for name, function in saved.items():
+            setattr(language, READINGS[name], function)
+
+
+def labelled_sets(data: Path) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    tuned = [(row.text, row.label) for row in read_labelled_captions(data / "captions_dev.tsv")]
+    untuned = []
+    for path in sorted((REPO / "tests" / "fixtures").glob("filters_*.tsv")):
+        with open(path, encoding="utf-8", newline="") as handle:
+            rows = [(row["text"], row["label"]) for row in csv.DictReader(handle, delimiter="\t")]
+        (untuned if path.name in UNTUNED else tuned).extend(rows)
+    return tuned, untuned
+
+
+def verdicts(chain: FilterChain, texts: list[str]) -> list[str]:
+    return [chain.apply(new_candidate("https://example.com/a.jpg", text)) or "keep" for text in texts]
+
+
+def english(chain: FilterChain, lines: list[tuple[str, str]], threshold: float) -> list[bool]:
+    return [chain.english_estimate(text) >= threshold for text, _ in lines]
+
+
+def f1_halves(flags: list[bool], lines: list[tuple[str, str]]) -> list[str]:
+    figures = []
+    for half in (0, 1):
+        part = split_half([(flag, lang) for flag, (_, lang) in zip(flags, lines)], half)
+        scores = english_f1([lang for _, lang in part], [flag for flag, _ in part])
+        figures.append(f"{scores['f1_1to3']:.4f} ({scores['fp']} fp, {scores['fn']} fn)")
+    return figures
+
+
+def moved(rows: list[tuple[str, str]], before: list[str], after: list[str], show: bool, tag: str) -> tuple[int, int]:
+    toward = away = 0
+    for (text, label), old, new in zip(rows, before, after):
+        if old != new:
+            toward += new == label
+            away += old == label
+            if show:
+                print(f"    {tag}: {old} -> {new} (label {label}): {text}")
+    return toward, away
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
+    parser.add_argument("--show", action="store_true", help="print each changed verdict and lifted line (not the untuned sets')")
+    args = parser.parse_args(argv)
+    import pyarrow.parquet as pq
+
+    chain = FilterChain(FilterConfig())
+    threshold = chain.config.english_threshold
+    lid = {kind: read_lid_dev(args.data / "lid-dev", kind) for kind in ("sentences", "word-pairs")}
+    tuned, untuned = labelled_sets(args.data)
+    laion_column = pq.read_table(args.data / "real" / "img2dataset_test_1000.parquet", columns=["TEXT"]).column("TEXT")
+    laion = [(text, "-") for text in laion_column.to_pylist() if text]
+
+    def state() -> dict:
+        return {
+            "lid": {kind: english(chain, lines, threshold) for kind, lines in lid.items()},
+            "tuned": verdicts(chain, [text for text, _ in tuned]),
+            "untuned": verdicts(chain, [text for text, _ in untuned]),
+            "laion": verdicts(chain, [text for text, _ in laion]),
+        }
+
+    on = state()
+    for kind, lines in lid.items():
+        print(f"lid-dev {kind}, both readings on: F1 at 1:3 per half {' / '.join(f1_halves(on['lid'][kind], lines))}")
+    for off in (("slug",), ("names",), ("slug", "names")):
+        with readings_off(*off):
+            base = state()
+        print(f"\n{' + '.join(off)}: on against off")
+        for kind, lines in lid.items():
+            lifted = [(text, lang) for (text, lang), old, new in zip(lines, base["lid"][kind], on["lid"][kind]) if new and not old]
+            others = [(text, lang) for text, lang in lifted if lang != "en"]
+            print(f"  lid-dev {kind}: {len(lifted)} lines lifted to English, {len(others)} of them not English;"
+                  f" F1 off {' / '.join(f1_halves(base['lid'][kind], lines))}")
+            if args.show:
+                for text, lang in others:
+                    print(f"    {lang}: {text}")
+        toward, away = moved(tuned, base["tuned"], on["tuned"], args.show, "labelled")
+        print(f"  captions_dev and tuned fixtures: {toward} to their label, {away} away")
+        toward, away = moved(untuned, base["untuned"], on["untuned"], False, "untuned")
+        print(f"  untuned blind sets: {toward} to their label, {away} away")
+        changed = [text for (text, _), old, new in zip(laion, base["laion"], on["laion"]) if old != new]
+        print(f"  LAION verdicts changed: {len(changed)}")
+        if args.show:
+            for text in changed:
+                print(f"    LAION: {text}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
