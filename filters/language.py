@@ -591,9 +591,9 @@ def reading_without_names(text: str) -> str | None:
     else None.
 
     The cascade's shares already count names for neither side, but fastText still reads them:
-    'Passeig de Gràcia' or 'Deutsche Bahn' pull an English caption towards Catalan or German.
+    'Plaça de Catalunya' or 'Lufthansa' pull an English caption towards Catalan or German.
     Without them, the words the caption is written in decide. A caption in another language
-    keeps a lowercase word English does not know ('auf', 'gallega') and gets no second reading.
+    keeps a lowercase word English does not know ('auf', 'sobre') and gets no second reading.
     """
     rest = " ".join(_WRITTEN_WORD.sub(lambda match: " " if match.group()[0].isupper() else match.group(), text).split())
     known = known_english_words()
