@@ -870,10 +870,65 @@ def _has_camera_hint(text: str) -> bool:
     return not _HINT_WORDS.isdisjoint(_LOWER_WORD.findall(text.lower()))
 
 
+def _joined_name_words(text: str) -> str | None:
+    """A caption of one token whose words are joined by '_', or by '-' where three or more parts
+    hold two words of three letters or more (a slug), as words: its extension dropped, the
+    joins read as spaces ('<maker>_<line>_<code>' -> '<maker> <line> <code>'). None for any
+    other caption. Hyphens inside a model code ('E-M10', 'X-T5') are no word joins."""
+    if len(text) > 160 or " " in text or not ("_" in text or text.count("-") >= 2) or any(ch.isspace() for ch in text):
+        return None
+    from wit.filters.filename import without_extension
+
+    name = without_extension(text)
+    if "_" in name:
+        words = name.replace("_", " ").strip()
+    else:
+        parts = name.split("-")
+        if len(parts) < 3 or sum(len(part) >= 3 and part.isalpha() for part in parts) < 2:
+            return None
+        words = " ".join(parts).strip()
+    return words if " " in words else None
+
+
+def is_joined_model_name(text: str) -> bool:
+    """A camera's name with its words joined by '_', as EXIF identifiers and exports write them
+    ('<maker>_<line>_<code>', '<MAKER>_<body code>_<lens spec>', '<maker>_<series>-<code>'): one
+    token without extension that starts with a maker's name, holds a digit and no camera counter
+    ('IMG', 'DSC') or bare counter number, and reads as camera metadata with its joins as spaces.
+    Camera metadata, not a file name (filters/filename.py asks this too)."""
+    if "_" not in text or not _DIGIT.search(text):
+        return False
+    words = _joined_name_words(text)
+    return words is not None and _joined_by_maker(text, words) and is_camera_metadata(words)
+
+
+def _joined_by_maker(text: str, words: str) -> bool:
+    """is_joined_model_name's test of shape: joined by '_' with no extension dropped, a digit, a
+    maker's name first, no camera counter."""
+    if "_" not in text or words != text.replace("_", " ").strip() or not _DIGIT.search(text):
+        return False
+    from wit.filters.filename import COUNTER_PREFIXES
+
+    parts = words.split()
+    if parts[0].lower() not in _MAKER_NAMES:
+        return False
+    # '<maker>_IMG_0042', '<maker>_0042': a camera's file name.
+    return not any(part.lower() in COUNTER_PREFIXES or (part.isdigit() and len(part) >= 3) for part in parts)
+
+
 def is_camera_metadata(text: str) -> bool:
     """True when the caption is only camera, lens, EXIF or exposure metadata."""
     if len(text) <= 14 and is_lone_model_code(text.strip()):
         return True  # a phone's or drone's EXIF model name as the whole caption ('XT712')
+    if "_" in text or "-" in text:
+        words = _joined_name_words(text)
+        if words is not None:
+            # One token of joined words is read by its words: a slug with content words is none
+            # ('<place>-at-night-long-exposure-2.webp'), a camera's name joined by '_' is one.
+            if not is_camera_metadata(words):
+                return False
+            if _joined_by_maker(text, words):
+                return True
     if sum(map(text.count, KEY_VALUE_SEPARATORS)) >= 2 and is_exif_dump(text):
         return True
     text = _exif_values_as_gear(text)

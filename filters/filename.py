@@ -216,6 +216,11 @@ def looks_like_file_name(text: str) -> bool:
         token = text.strip()
         if is_camera_model_name(token) or is_lone_model_code(token):
             return False
+        if "_" in token:
+            from wit.filters.camera import is_joined_model_name
+
+            if is_joined_model_name(token):
+                return False  # '<maker>_<line>_<code>': a camera's name, which the camera rule takes
         return any(ch.isdigit() for ch in text) or "_" in text
     return False
 
