@@ -871,12 +871,12 @@ def _has_camera_hint(text: str) -> bool:
 
 
 def _joined_name_words(text: str) -> str | None:
-    """A caption of one token whose words are joined by '_', or by '-' where three or more parts
+    """A caption of one token (_TOKEN) whose words are joined by '_', or by '-' where three or more parts
     hold two words of three letters or more (a slug), as words: its extension dropped, the
     joins read as spaces ('<maker>_<line>_<code>' -> '<maker> <line> <code>'). None for any
     other caption. Hyphens inside a model code ('E-M10', 'X-T5') are no word joins."""
-    if len(text) > 160 or " " in text or not ("_" in text or text.count("-") >= 2) or any(ch.isspace() for ch in text):
-        return None
+    if len(text) > 160 or not ("_" in text or text.count("-") >= 2) or _TOKEN.fullmatch(text) is None:
+        return None  # spaces or token breaks (',', ':' ...): more than one token
     from wit.filters.filename import without_extension
 
     name = without_extension(text)
