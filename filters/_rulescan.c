@@ -172,8 +172,17 @@ static int camera_content_first(Scanner *self, const char *text, const char *low
      * number), may be a line word, not content; any such word is passed over here (the rule
      * decides). A superset of the rule's test, so a proof holds. */
     int after_gear = 0, anchored = 0;
-    /* a tag list joined by commas without spaces: its tags are read as hashtags (camera._scan_tokens) */
+    /* a tag list joined by commas without spaces, or one with no capital after its first ':' (or
+     * none at all, camera._is_lower_case_tag_list: a superset): its tags are read as hashtags
+     * (camera._scan_tokens) */
     int tag_list = memchr(text, ',', (size_t)n) != NULL && memchr(text, ' ', (size_t)n) == NULL;
+    if (!tag_list) {
+        const char *colon = memchr(text, ':', (size_t)n);
+        Py_ssize_t from = colon ? colon - text + 1 : 0;
+        tag_list = 1;
+        for (Py_ssize_t j = from; j < n && tag_list; j++)
+            if (is_upper(text[j])) tag_list = 0;
+    }
     while (i < n) {
         if (is_token_break(text[i])) { i++; continue; }
         Py_ssize_t start = i;
@@ -196,13 +205,14 @@ static int camera_content_first(Scanner *self, const char *text, const char *low
             if (previous && is_upper(text[start])) after_gear = 1;
             continue;
         }
-        int letters = 0, digits = 0, upper = 0, hyphens = 0, slashes = 0;
+        int letters = 0, digits = 0, upper = 0, hyphens = 0, slashes = 0, underscores = 0;
         for (Py_ssize_t j = start; j < end; j++) {
             letters += is_alpha(text[j]);
             digits += is_digit(text[j]);
             upper += is_upper(text[j]);
             hyphens += text[j] == '-';
             slashes += text[j] == '/';
+            underscores += text[j] == '_';
         }
         Py_ssize_t len = end - start;
         if (digits) {
@@ -233,10 +243,20 @@ static int camera_content_first(Scanner *self, const char *text, const char *low
             continue;
         }
         if (len >= 6 && len <= 9 && memcmp(lower + end - 5, "mount", 5) == 0) continue; /* maybe a lens mount ('E-mount') */
+        if (hashtag && underscores) { /* maybe a maker's community tag ('#<maker>_world': camera._gear_tag) */
+            after_gear = anchored = 1;
+            continue;
+        }
         if (hashtag && letters == len) { /* maybe a maker glued to gear ('#nikonlens': camera._glued_hashtag) */
             int glued = 0;
             for (Py_ssize_t cut = len - 1; cut >= 3 && !glued; cut--) {
                 glued = in_set(self->camera_words, lower + start, cut);
+                if (glued < 0) return -1;
+            }
+            /* maybe gear after a community word or other gear ('#team<maker>', 'kitlens', 'xseries':
+             * camera._gear_tag) */
+            for (Py_ssize_t cut = 1; cut + 3 <= len && !glued; cut++) {
+                glued = in_set(self->camera_words, lower + start + cut, len - cut);
                 if (glued < 0) return -1;
             }
             if (!glued && len >= 5) { /* maybe a series letter before a maker ('#xnikkor') */

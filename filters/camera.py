@@ -79,6 +79,12 @@ _MAKER_PHRASE = re.compile(
 )
 # EXIF keys as dumps write them ('exposure time', 'fnumber'); the one-word forms are gear tokens.
 EXIF_KEYS = frozenset(_CATALOGUE["exif_keys"])
+# Sensor and film formats as gear tag lists write them, one word ('fullframe', 'apsc'): gear in a
+# hashtag or tag list (_gear_tag); elsewhere a shop title's words ('... Full-Frame Zoom Lens').
+# filters/prechecks.py passes them to the C scanner as not content.
+SENSOR_FORMAT_WORDS = frozenset(
+    "fullframe apsc halfframe mediumformat largeformat".split()
+)
 # Words that occur in EXIF dumps, lens names and gear tag lists.
 GEAR_WORDS = frozenset(
     """
@@ -292,6 +298,9 @@ def _scan_tokens(text: str, stop_at: int) -> _Tokens:
     # A tag list joined by commas without spaces (as photo sites store tags, each tag with its
     # spaces removed: 'canon,eos,digitalrebel'): its tags are read as hashtags are.
     tag_list = "," in text and " " not in text
+    # A tag list in lower case with spaces ('<maker> <code> <maker>alpha'): its tags English does
+    # not know are read as hashtags too.
+    lower_tags = not tag_list and _is_lower_case_tag_list(text)
     for index, raw in enumerate(tokens):
         stripped = raw.strip(_TOKEN_EDGE)
         token = stripped.lower()
@@ -303,11 +312,21 @@ def _scan_tokens(text: str, stop_at: int) -> _Tokens:
             found.signal = after_gear = anchored = after_brand = True
             found.strong += 1
             continue
-        if (raw[:1] == "#" or tag_list) and stripped.isalpha() and _glued_hashtag(token):
+        as_tag = raw[:1] == "#" or tag_list or (lower_tags and token not in _known_english())
+        if as_tag and stripped.isalpha() and _glued_hashtag(token):
             # '#nikonlens', '#lumixsseries': a camera maker or line glued to gear words.
             found.signal = after_gear = anchored = True
             found.strong += 1
             continue
+        if as_tag:
+            gear_tag = _gear_tag(token)
+            if gear_tag == _MAKER_TAG:
+                # '#team<maker>', '#<maker>_world': a maker's community tag names the gear alone.
+                found.signal = after_gear = anchored = True
+                found.strong += 1
+                continue
+            if gear_tag == _GEAR_TAG:
+                continue  # '#primelens', 'xseries': gear words glued, no maker
         if "/" in token and _is_makers_pair(token):
             # 'Minolta/Sony AF 100mm F2.8': a lens made for two makers' mounts, named by both.
             found.signal = after_gear = anchored = after_brand = True
@@ -586,6 +605,72 @@ def _glued_hashtag(token: str) -> bool:
     return len(token) >= 5 and token[1:] in CAMERA_BRANDS
 
 
+# A tag list in lower case, maybe after a key ('Tags: ...'): photo sites' tags as users type
+# them, each tag's spaces removed ('<maker>alpha', 'primelens'), read as hashtags are.
+_LEADING_KEY = re.compile(r"\s*[^\W\d_]+\s*:")
+
+
+def _is_lower_case_tag_list(text: str) -> bool:
+    """Whether `text`, less a leading 'Key:', is three or more tokens with no capital letter (a
+    single word is no list: 'across' is no film stock glued to an 's'). filters/_rulescan.c reads
+    tags so where the text has no capital after its first ':' (or none at all): a superset."""
+    key = _LEADING_KEY.match(text)
+    rest = text[key.end() :] if key else text
+    return rest.islower() and len(_TOKEN.findall(rest)) >= 3
+
+
+# Words of a maker's community hashtag ('#team<maker>', '#<maker>_world', '#<maker>club'): with a
+# camera maker, the tag names the gear and nothing else. Words of liking ('love', 'fan') are no
+# such words: '#<maker>love' stays content, as tag soup with content words is keep.
+COMMUNITY_TAG_WORDS = frozenset("world club community team family nation society official global users owners".split())
+# Gear words glued in a tag ('primelens', 'kitlens', 'filmcamera'): one of them names the kind.
+_GLUED_GEAR_KINDS = frozenset(("camera", "cameras", "lens", "lenses"))
+_GLUED_GEAR_PARTS = _GLUED_GEAR_KINDS | frozenset(
+    "prime zoom macro tele telephoto wide fisheye film digital analog analogue instant mirrorless dslr slr "
+    "rangefinder compact kit".split()
+) | frozenset(word.replace("-", "") for word in SENSOR_FORMAT_WORDS)
+# A line's letter or short code glued to 'series' or 'system' ('xseries', 'zsystem') or to 'lens'.
+# filters/prechecks.py passes them to the C scanner as not content.
+SERIES_TAG_WORDS = frozenset(("series", "system"))
+# A mount's or line's letters glued before these ('rflens', 'xseries'): gear.
+_CODE_TAG_TAILS = tuple(SERIES_TAG_WORDS) + ("lens", "lenses")
+_MAKER_TAG, _GEAR_TAG = 2, 1
+
+
+def _gear_tag(token: str) -> int:
+    """In a hashtag or a tag list: _MAKER_TAG for a camera maker's community tag ('team<maker>',
+    '<maker>_world', '<maker>club'), _GEAR_TAG for gear words glued without a maker ('primelens',
+    'fullframe', 'xseries'), 0 otherwise."""
+    if "_" in token:
+        parts = [part for part in token.split("_") if part]
+        makers = [part for part in parts if part in CAMERA_BRANDS or (part.isalpha() and _glued_hashtag(part))]
+        if makers and len(parts) <= 3 and all(
+            part in makers or part in COMMUNITY_TAG_WORDS or part in GEAR_WORDS or _gear_tag(part) == _GEAR_TAG
+            for part in parts
+        ):
+            return _MAKER_TAG
+        return 0
+    if token in SENSOR_FORMAT_WORDS:
+        return _GEAR_TAG
+    if not token.isalpha() or len(token) < 5:
+        return 0
+    for word in COMMUNITY_TAG_WORDS:
+        if token.startswith(word) and token[len(word) :] in CAMERA_BRANDS:
+            return _MAKER_TAG  # 'team<maker>'
+        if token.endswith(word) and token[: -len(word)] in CAMERA_BRANDS:
+            return _MAKER_TAG  # '<maker>club'
+    for word in _CODE_TAG_TAILS:
+        if token.endswith(word):
+            head = token[: -len(word)]
+            if len(head) == 1 or (len(head) == 2 and head not in _known_english()) or head in SHORT_CODES:
+                return _GEAR_TAG
+    for cut in range(3, len(token) - 2):
+        head, tail = token[:cut], token[cut:]
+        if (head in _GLUED_GEAR_KINDS or tail in _GLUED_GEAR_KINDS) and head in _GLUED_GEAR_PARTS and tail in _GLUED_GEAR_PARTS:
+            return _GEAR_TAG
+    return 0
+
+
 def _is_makers_pair(token: str) -> bool:
     """Two or three makers' names joined by '/', a camera maker among them ('minolta/sony')."""
     parts = token.split("/")
@@ -785,10 +870,65 @@ def _has_camera_hint(text: str) -> bool:
     return not _HINT_WORDS.isdisjoint(_LOWER_WORD.findall(text.lower()))
 
 
+def _joined_name_words(text: str) -> str | None:
+    """A caption of one token (_TOKEN) whose words are joined by '_', or by '-' where three or more parts
+    hold two words of three letters or more (a slug), as words: its extension dropped, the
+    joins read as spaces ('<maker>_<line>_<code>' -> '<maker> <line> <code>'). None for any
+    other caption. Hyphens inside a model code ('E-M10', 'X-T5') are no word joins."""
+    if len(text) > 160 or not ("_" in text or text.count("-") >= 2) or _TOKEN.fullmatch(text) is None:
+        return None  # spaces or token breaks (',', ':' ...): more than one token
+    from wit.filters.filename import without_extension
+
+    name = without_extension(text)
+    if "_" in name:
+        words = name.replace("_", " ").strip()
+    else:
+        parts = name.split("-")
+        if len(parts) < 3 or sum(len(part) >= 3 and part.isalpha() for part in parts) < 2:
+            return None
+        words = " ".join(parts).strip()
+    return words if " " in words else None
+
+
+def is_joined_model_name(text: str) -> bool:
+    """A camera's name with its words joined by '_', as EXIF identifiers and exports write them
+    ('<maker>_<line>_<code>', '<MAKER>_<body code>_<lens spec>', '<maker>_<series>-<code>'): one
+    token without extension that starts with a maker's name, holds a digit and no camera counter
+    ('IMG', 'DSC') or bare counter number, and reads as camera metadata with its joins as spaces.
+    Camera metadata, not a file name (filters/filename.py asks this too)."""
+    if "_" not in text or not _DIGIT.search(text):
+        return False
+    words = _joined_name_words(text)
+    return words is not None and _joined_by_maker(text, words) and is_camera_metadata(words)
+
+
+def _joined_by_maker(text: str, words: str) -> bool:
+    """is_joined_model_name's test of shape: joined by '_' with no extension dropped, a digit, a
+    maker's name first, no camera counter."""
+    if "_" not in text or words != text.replace("_", " ").strip() or not _DIGIT.search(text):
+        return False
+    from wit.filters.filename import COUNTER_PREFIXES
+
+    parts = words.split()
+    if parts[0].lower() not in _MAKER_NAMES:
+        return False
+    # '<maker>_IMG_0042', '<maker>_0042': a camera's file name.
+    return not any(part.lower() in COUNTER_PREFIXES or (part.isdigit() and len(part) >= 3) for part in parts)
+
+
 def is_camera_metadata(text: str) -> bool:
     """True when the caption is only camera, lens, EXIF or exposure metadata."""
     if len(text) <= 14 and is_lone_model_code(text.strip()):
         return True  # a phone's or drone's EXIF model name as the whole caption ('XT712')
+    if "_" in text or "-" in text:
+        words = _joined_name_words(text)
+        if words is not None:
+            # One token of joined words is read by its words: a slug with content words is none
+            # ('<place>-at-night-long-exposure-2.webp'), a camera's name joined by '_' is one.
+            if not is_camera_metadata(words):
+                return False
+            if _joined_by_maker(text, words):
+                return True
     if sum(map(text.count, KEY_VALUE_SEPARATORS)) >= 2 and is_exif_dump(text):
         return True
     text = _exif_values_as_gear(text)

@@ -48,6 +48,15 @@ _NUMERIC_SUFFIX = re.compile(r"\.(?<=[^\W\d_]\.)\d{2,4}$")
 # Trailing '(1)' or '(781×451)' after a name, with or without extension.
 _DIMENSIONS = re.compile(r"\s*\(\s*\d+\s*(?:[x×X]\s*\d+\s*)?\)\s*$")
 
+# 'Untitled' in Spanish, Portuguese, French, Italian, Dutch, German, Czech, Slovak, Polish, Swedish,
+# Danish, Finnish, Hungarian and Turkish: a generic file word, with and without its accents.
+UNTITLED_PATTERNS = (
+    r"sin\s+titulo", r"sem\s+titulo", r"sans\s+titre", r"senza\s+titolo", "naamloos", "unbenannt", r"bez\s+nazvu",
+    r"bez\s+nazwy", r"bez\s+tytulu", "namnlos", "unavngivet", "nimeton", "nevtelen", "adsiz",
+    # The accented spellings apart, so the C scanner learns each ASCII start (filters/prechecks.py).
+    r"sin\s+título", r"sem\s+título", r"bez\s+názvu", r"bez\s+tytułu", "namnlös", "nimetön", "névtelen", "adsız",
+)
+_UNTITLED = re.compile(r"(?<!\w)(?:" + "|".join(UNTITLED_PATTERNS) + r")(?!\w)", re.IGNORECASE)
 # Tools that name files with a word, then a date or a number.
 TOOL_NAME_PATTERNS = (
     "screenshot", r"screen\s*shot", "capture", "captura", "bildschirmfoto", "schermata", "skärmbild",
@@ -57,6 +66,8 @@ TOOL_NAME_PATTERNS = (
     "schermafbeelding", r"zrzut\s+ekranu", "skjermbilde", "skærmbillede", "skärmavbild", "kuvakaappaus",
     r"snímek\s+obrazovky", "képernyőkép", r"ekran\s+görüntüsü", r"снимок\s+экрана", r"στιγμιότυπο\s+οθόνης",
     "スクリーンショット", "屏幕截图", "截屏",
+    # 'Untitled' as editors name new files in other languages ('Sin título-1', 'Unbenannt-2').
+    *UNTITLED_PATTERNS,
 )
 # Words in front of a sequence number: 'photo 3 of 12'.
 SEQUENCE_WORDS = ("photo", "image", "picture", "pic", "slide", "img")
@@ -162,6 +173,10 @@ _DOMAIN_OR_PACKAGE = re.compile(
 )
 
 
+# Letters every _UNTITLED pattern holds one of: most names skip its regex.
+_UNTITLED_HINT = re.compile(r"t[ií]t|naam|unben|n[aá]zv|nazw|tytu|naml|unavn|nimet|n[eé]vt|ads", re.IGNORECASE)
+
+
 def name_part(text: str) -> str:
     """The caption without its extension, dimension suffix, 'Copy of' prefix and tool domains."""
     name = _EXTENSION.sub("", text)
@@ -170,6 +185,8 @@ def name_part(text: str) -> str:
     name = _DIMENSIONS.sub("", name)
     name = _NUMERIC_SUFFIX.sub("", name)
     name = _COPY_OF.sub("", name)
+    if _UNTITLED_HINT.search(name):
+        name = _UNTITLED.sub(" ", name)
     return name.strip()
 
 
@@ -191,6 +208,28 @@ _SHAPE_HINT = re.compile(r"[._\d]|^(?:" + "|".join(TOOL_WORD_STARTS) + ")", re.I
 _TOOL_WORD_START = re.compile(r"^(?:" + "|".join(TOOL_WORD_STARTS) + r")\b", re.IGNORECASE)
 # Every forum-attachment pattern holds one of these words.
 FORUM_WORDS = ("click", "attachment", "name:")
+
+
+# Letters of scripts written without spaces between words: Japanese kana, CJK ideographs, Thai,
+# Lao, Khmer, Myanmar.
+_UNSPACED_SCRIPT_LETTER = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff]")
+# A long number or a date: a time stamp, as tools write them after their name ('<tool>2021-03-02').
+_STAMP = re.compile(r"\d{5}|\d{4}[-./年]\d")
+
+
+_UNSPACED_FILE_WORDS = tuple(word for word in GENERIC_FILE_WORDS if _UNSPACED_SCRIPT_LETTER.search(word))
+
+
+def _is_unspaced_sentence(token: str) -> bool:
+    """Text in a script written without spaces ('<place>の<sight>、<camera>で撮影'): four letters of
+    such a script or more, no '_', no time stamp (five digits or a date) and no generic file word
+    (an app's '<words>_<date>' export, a screenshot tool's name and date stay file-name shapes)."""
+    return (
+        "_" not in token
+        and len(_UNSPACED_SCRIPT_LETTER.findall(token)) >= 4
+        and _STAMP.search(token) is None
+        and not any(word in token for word in _UNSPACED_FILE_WORDS)
+    )
 
 
 def looks_like_file_name(text: str) -> bool:
@@ -216,6 +255,13 @@ def looks_like_file_name(text: str) -> bool:
         token = text.strip()
         if is_camera_model_name(token) or is_lone_model_code(token):
             return False
+        if _is_unspaced_sentence(token):
+            return False  # Japanese, Chinese or Thai text: written without spaces, not one token
+        if "_" in token:
+            from wit.filters.camera import is_joined_model_name
+
+            if is_joined_model_name(token):
+                return False  # '<maker>_<line>_<code>': a camera's name, which the camera rule takes
         return any(ch.isdigit() for ch in text) or "_" in text
     return False
 

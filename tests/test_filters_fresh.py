@@ -143,6 +143,8 @@ def test_the_blind_sets_are_balanced_and_repeat_no_other_set(shared_data, path, 
 # crawl's mix) were written after the eighth round too and scored once with its rules (first,
 # blind scores: camera recall 0.765, 0.898 and 0.912). They were written at the same time, so
 # blind18 lost one row that blind17 holds too and blind19 six that blind17 or blind18 hold.
+# In the ninth round blind15 to blind19 were tuned on for classes of their misses (docs/filters.md,
+# "Ninth camera round: tag lists, hashtags, joined names"); the floors rose with them.
 # blind21 (the private hold-out's mix) and blind22 (camera-heavy) were written while the ninth
 # round was under way, by writers who read no rule, and are never tuned on (blind22 lost two rows
 # blind21 holds too); their floors are their scores with the eighth round's rules.
@@ -162,10 +164,10 @@ FLOORS = {
     "blind13": (0.98, 1.00, 0.97, 0.98),
     "blind14": (1.00, 1.00, 1.00, 1.00),
     "blind15": (0.93, 0.96, 1.00, 0.98),
-    "blind16": (0.96, 1.00, 1.00, 0.98),
-    "blind17": (0.76, 0.88, 0.96, 1.00),
-    "blind18": (0.89, 1.00, 1.00, 0.98),
-    "blind19": (0.91, 1.00, 1.00, 0.98),
+    "blind16": (1.00, 1.00, 1.00, 0.98),
+    "blind17": (0.80, 1.00, 1.00, 1.00),
+    "blind18": (0.95, 1.00, 1.00, 1.00),
+    "blind19": (0.94, 1.00, 1.00, 0.98),
     "blind21": (0.92, 1.00, 1.00, 0.96),
     "blind22": (0.83, 0.92, 1.00, 1.00),
 }
@@ -958,8 +960,66 @@ EIGHTH_ROUND_NOT_CAMERA = [
 ]
 
 
+# Ninth round (docs/filters.md, "Ninth camera round: tag lists, hashtags, joined names"): classes
+# blind15 to blind19 missed, fixed as classes; each with strings that are in no fixture.
+NINTH_ROUND_CAMERAS = [
+    # Gear-only tag lists in lower case, spaces or commas, maybe after 'Tags:': makers glued to
+    # lines or lens words, sensor formats, gear words glued, a code glued before 'series' or 'lens'.
+    "pentax k3 pentaxlens da35mm f24 apsc",
+    "Tags: nikon z7 zlens 85mm f18 primelens mirrorless",
+    "fuji xt30 fujixseries xf35mm f14 apsc",
+    "olympus em1 olympusomd 25mm f12 microfourthirds",
+    "panasonic gh5 lumixgseries 12-35 f28 kitlens",
+    "canon,r5,rfseries,rflens,fullframe",
+    # Hashtags of gear only, a maker's community tags among them.
+    "#pentax #pentaxk1 #teampentax #pentaxlens",
+    "#nikon_club #nikonz6 #nikkor",
+    "#hasselblad_world #hasselbladx1d #hasselbladlens",
+    "#fujifilm_xseries #fujixt3 #fujinon",
+    "#olympus #olympusem10 #mzuiko #olympuscamera #teamolympus",
+    # A camera's name with its words joined by '_', as EXIF identifiers write it.
+    "Samsung_Galaxy_S21_Ultra",
+    "SAMSUNG_SM-G998B",
+    "Motorola_Moto_G52",
+    "NIKON_D7500_18-140mm_F3.5-5.6",
+    "PENTAX_K-3III_DA16-85mm",
+    "Canon_EOS_R7",
+    "fujifilm_x-h2s",
+    "panasonic_dc-gh6",
+]
+
+NINTH_ROUND_LOOK_ALIKES = [
+    # Tag lists and hashtags with two content words or more; community words in running text.
+    "sunset beach canon 6d 50mm holiday",
+    "#teamcanon #sunset #beach",
+    "#nikon_world #travel #iceland",
+    "full frame camera review",
+    "team canon football",
+    # Joined names and slugs with content words: descriptive file names, whatever gear they name.
+    "sony_a7iv_review_sunset",
+    "nikon_d850_beach_holiday.jpg",
+    "lake-view-sunset-long-exposure-4.jpg",
+    "misty-forest-at-dawn-iso-100-3.jpg",
+    "sunrise-over-the-harbour-canon-r6-2.jpg",
+    "Sin City 2005 poster.jpg",
+]
+
+NINTH_ROUND_NOT_CAMERA = [
+    # Words of liking glued to a maker stay content; gear words glued beside content; a car's body
+    # kit is no lens kit.
+    "#canonlove #portrait",
+    "#bodykit #bmw #m3",
+    "primelens sale",
+    "xseries tv remote manual",
+]
+
 ROUND_CAMERAS = (
-    FOURTH_ROUND_CAMERAS + FIFTH_ROUND_CAMERAS + SIXTH_ROUND_CAMERAS + SEVENTH_ROUND_CAMERAS + EIGHTH_ROUND_CAMERAS
+    FOURTH_ROUND_CAMERAS
+    + FIFTH_ROUND_CAMERAS
+    + SIXTH_ROUND_CAMERAS
+    + SEVENTH_ROUND_CAMERAS
+    + EIGHTH_ROUND_CAMERAS
+    + NINTH_ROUND_CAMERAS
 )
 ROUND_LOOK_ALIKES = (
     FOURTH_ROUND_LOOK_ALIKES
@@ -967,6 +1027,7 @@ ROUND_LOOK_ALIKES = (
     + SIXTH_ROUND_LOOK_ALIKES
     + SEVENTH_ROUND_LOOK_ALIKES
     + EIGHTH_ROUND_LOOK_ALIKES
+    + NINTH_ROUND_LOOK_ALIKES
 )
 
 
@@ -980,10 +1041,40 @@ def test_fourth_to_eighth_round_look_alikes_stay(chain, text):
     assert label_captions(chain, [text]) == ["keep"], text
 
 
-@pytest.mark.parametrize("text", SIXTH_ROUND_NOT_CAMERA + SEVENTH_ROUND_NOT_CAMERA + EIGHTH_ROUND_NOT_CAMERA)
+@pytest.mark.parametrize(
+    "text", SIXTH_ROUND_NOT_CAMERA + SEVENTH_ROUND_NOT_CAMERA + EIGHTH_ROUND_NOT_CAMERA + NINTH_ROUND_NOT_CAMERA
+)
 def test_gear_words_beside_content_are_no_camera_metadata(text):
     """Sixth to eighth rounds: the new gear words and shapes (glued hashtags, tag lists, model
     series, localised EXIF keys, 360 and rugged lines) beside content or alone are no camera
     metadata."""
     assert not camera.is_camera_metadata(text), text
 
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        # 'Untitled' in other languages before an editor's counter: a file name.
+        ("Sans titre-3.png", "drop_filename"),
+        ("Senza titolo-2.jpg", "drop_filename"),
+        ("Unbenannt-1.jpg", "drop_filename"),
+        ("Naamloos-4.png", "drop_filename"),
+        ("Bez názvu-1.jpg", "drop_filename"),
+        # A camera's name joined by '_' with a camera counter stays a file name.
+        ("Nikon_IMG_0042", "drop_filename"),
+        # Japanese naming a camera, written without spaces: a sentence, not a one-token file name;
+        # an app's export with a time stamp stays a file name.
+        ("浅草寺の雷門、ソニーα7で撮影", "drop_nonenglish"),
+        ("大阪城の桜、キヤノンEOSR5で撮影しました", "drop_nonenglish"),
+        ("微信图片_20200101120000", "drop_filename"),
+    ],
+)
+def test_ninth_round_file_names(chain, text, label):
+    assert label_captions(chain, [text]) == [label], text
+
+
+@pytest.mark.parametrize("text", ["Canon_EOS_R7", "SAMSUNG_SM-G998B", "NIKON_D7500_18-140mm_F3.5-5.6"])
+def test_a_camera_name_joined_by_underscores_is_no_file_name(text):
+    assert camera.is_joined_model_name(text) and camera.is_camera_metadata(text)
+    assert not filename.is_file_name(text)

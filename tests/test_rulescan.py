@@ -82,7 +82,13 @@ TRICKY = (
     "Theta THETA Gear gear 360 Fusion Armor Jelly Titan Ulefone Unihertz Noritsu KOKI koki Coolscan Perfection "
     "Frontier Blende blende Brennweite Ouverture vitesse Sluitertijd Tiempo de exposición distancia focal "
     "Distance focale temps d'exposition Tempo di esposizione tempo di cottura Vista vista Reala Neopan Six six "
-    "Flektogon S V"
+    "Flektogon S V "
+    # ninth round: lower-case tag lists, community hashtags, glued gear words, sensor formats, names
+    # joined by '_', slugs, 'Untitled' in other languages, text without spaces
+    "Tags: tags: sonyalpha pentaxlens primelens kitlens zlens rflens xseries rfseries fullframe apsc "
+    "#teamnikon teamnikon #nikon_world nikon_club #leica_family #bodykit Canon_EOS_R7 PENTAX_K-3III_DA16-85mm "
+    "nikon_IMG_0042 misty-forest-at-dawn-iso-100-3 Sans titre-3 Sin titulo Unbenannt-1 naamloos "
+    "浅草寺の雷門 微信图片_2020"
 ).split(" ")
 ODD_CHARACTERS = ["\x00", "\t", "\n", "\r", "\x0b", "\x1c", "\x1f", "\x7f", "  ", "é", "\u200b", "İ", "ſ"]
 
