@@ -164,6 +164,17 @@ static int camera_word_without_hyphens(Scanner *self, const char *lower, Py_ssiz
     return in_set(self->camera_words, joined, kept);
 }
 
+/* 1 when the token holds a '.' and the letters after its last '.' (up to a '-', if any) are a
+ * camera word ('M.Zuiko'-like lens lines: camera._is_dotted_line), 0 when not, -1 on error. */
+static int camera_word_after_dot(Scanner *self, const char *text, const char *lower, Py_ssize_t start, Py_ssize_t end) {
+    Py_ssize_t dot = end;
+    while (dot > start && text[dot - 1] != '.') dot--;
+    if (dot == start) return 0;
+    Py_ssize_t stop = dot;
+    while (stop < end && text[stop] != '-') stop++;
+    return stop > dot ? in_set(self->camera_words, lower + dot, stop - dot) : 0;
+}
+
 static int camera_content_first(Scanner *self, const char *text, const char *lower, Py_ssize_t n) {
     Py_ssize_t i = 0;
     /* camera.after_gear_line_word: a capitalised word right after a camera maker or line or a
@@ -206,7 +217,9 @@ static int camera_content_first(Scanner *self, const char *text, const char *low
         }
         Py_ssize_t len = end - start;
         if (digits) {
-            after_gear = anchored && digits < len; /* a code or an exposure value; not a bare number */
+            /* a code or an exposure value; a bare number only right after gear (a body's number after
+             * its maker: '<maker> 435 <Edition>') */
+            after_gear = anchored && (digits < len || previous);
             if (hyphens) { /* maybe a maker written with a hyphen ('Insta-360'), an anchor */
                 int maker = camera_word_without_hyphens(self, lower, start, end);
                 if (maker < 0) return -1;
@@ -215,6 +228,14 @@ static int camera_content_first(Scanner *self, const char *text, const char *low
             continue;
         }
         if (!letters) continue;
+        /* maybe a maker's default EXIF description with '_' for spaces
+         * (catalogue.is_exif_default_description) */
+        if (memchr(text + start, '_', (size_t)len) != NULL) continue;
+        /* maybe a lens's edition word in brackets after its spec (camera._is_lens_name_with_series_word) */
+        if (previous && start > 0 && text[start - 1] == '(' && end < n && text[end] == ')') {
+            after_gear = 1;
+            continue;
+        }
         after_gear = anchored;
         if (letters == len && upper == len && len <= 3) continue; /* a model code, not content */
         if (len == 1) continue; /* one letter after a maker or a phone line ('moto g') is a code */
@@ -253,6 +274,7 @@ static int camera_content_first(Scanner *self, const char *text, const char *low
         int maker = slashes ? camera_word_before(self, text, lower, start, '/') : 0;
         if (maker == 0 && hyphens) maker = camera_word_before(self, text, lower, start, '-');
         if (maker == 0 && hyphens) maker = camera_word_without_hyphens(self, lower, start, end);
+        if (maker == 0 && memchr(text + start, '.', (size_t)len) != NULL) maker = camera_word_after_dot(self, text, lower, start, end);
         if (maker < 0) return -1;
         if (maker) {
             after_gear = anchored = 1;

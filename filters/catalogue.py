@@ -142,3 +142,18 @@ def is_camera_model_name(token: str) -> bool:
     if not dash or not code or maker.lower() not in _HYPHEN_NAMES:
         return False
     return any(ch.isdigit() for ch in code) or (code.isupper() and code.isalpha() and len(code) <= 3)
+
+
+# Words of makers' default EXIF descriptions ('<MAKER> DIGITAL CAMERA', 'EXIF JPEG PICTURE', 'SONY
+# DSC'), which some cameras write with '_' for the spaces.
+_EXIF_DEFAULT_WORDS = frozenset("exif jpeg jpg picture image digital still camera dsc".split())
+
+
+def is_exif_default_description(token: str) -> bool:
+    """A maker's default EXIF description with '_' for its spaces: words of such descriptions and
+    makers' names only, with 'exif', 'camera' or 'dsc' among them ('<MAKER>_DIGITAL_CAMERA').
+    A camera's caption by its structure, whatever its words (shared/data/README.md rule 6)."""
+    parts = token.lower().split("_")
+    if len(parts) < 2 or not all(part in _EXIF_DEFAULT_WORDS or part in MAKER_WORDS for part in parts):
+        return False
+    return bool({"exif", "camera", "dsc"} & set(parts))

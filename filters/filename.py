@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 
-from wit.filters.catalogue import is_camera_model_name, is_lone_model_code
+from wit.filters.catalogue import is_camera_model_name, is_exif_default_description, is_lone_model_code
 
 IMAGE_EXTENSIONS = (
     "jpg jpeg jpe jfif png gif webp bmp tif tiff svg ico heic heif avif raw cr2 nef arw dng orf rw2 "
@@ -214,7 +214,7 @@ def looks_like_file_name(text: str) -> bool:
         # EXIF model name ('DMC-FZ1000', 'ILCE-7M3', 'E-M5MarkIII', a phone's 'M2203J9G' alone),
         # which the camera rule takes.
         token = text.strip()
-        if is_camera_model_name(token) or is_lone_model_code(token):
+        if is_camera_model_name(token) or is_lone_model_code(token) or is_exif_default_description(token):
             return False
         return any(ch.isdigit() for ch in text) or "_" in text
     return False
