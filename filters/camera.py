@@ -322,6 +322,11 @@ def _scan_tokens(text: str, stop_at: int) -> _Tokens:
             found.signal = after_gear = anchored = after_brand = True
             found.strong += 1
             continue
+        if token in PRINTER_CAMERA_LINES and _compact_code_follows(tokens, index):
+            # '<line> R123': a line shared with printers, before a compact's code.
+            found.signal = after_gear = anchored = after_brand = True
+            found.strong += 1
+            continue
         if "." in token and _is_dotted_line(token):
             # 'M.Zuiko'-like names of other lines: a series letter, a dot, a lens line ('<x>.<line>-<x>').
             found.signal = after_gear = anchored = after_brand = True
@@ -1027,3 +1032,13 @@ def _watermark_phrases_as_gear(text: str) -> str:
     if "mobile" not in lower and "kit" not in lower:
         return text
     return _WATERMARK_PHRASES.sub(lambda m: "camera" if m.group(0)[:1].isalpha() else " ", text)
+
+
+# Lines shared by a maker's printers and its digital compacts ('<line> R123' a camera, '<line> C1234'
+# a printer): filters/prechecks.py passes them to the C scanner as not content.
+PRINTER_CAMERA_LINES = frozenset(_SUPPLEMENT["printer_camera_lines"])
+_COMPACT_CODE = re.compile(r"[A-Z]?\d{3}[a-z]?")
+
+
+def _compact_code_follows(tokens: list[str], index: int) -> bool:
+    return index + 1 < len(tokens) and _COMPACT_CODE.fullmatch(tokens[index + 1].strip(_TOKEN_EDGE)) is not None

@@ -124,7 +124,9 @@ SUPPLEMENT = {
         # cine-film camera makers and cine lens makers
         "bolex beaulieu krasnogorsk aaton angenieux kinoptik berthiot "
         # trail and game camera makers English does not know
-        "reconyx spypoint moultrie cuddeback tactacam wildgame bushnell"
+        "reconyx spypoint moultrie cuddeback tactacam wildgame bushnell "
+        # digital compact makers of the 2000s
+        "aiptek jenoptik mustek largan"
     ).split(),
     # Maker words that are also everyday words or names ('One' of Phase One, 'Venus' Optics,
     # the cinema maker RED): a camera signal only with a model code, like the device makers.
@@ -176,8 +178,14 @@ SUPPLEMENT = {
         # camcorder lines (Sony's, Canon's, JVC's, Panasonic's), abbreviations of Blackmagic's cinema
         # lines, cine lens lines (Kern's), a rangefinder line, trail-camera lines English does not know
         "handycam vixia legria everio palmcorder bmpcc bmcc bmpc switar yvar pizar canonet "
-        "hyperfire ultrafire microfire natureview"
+        "hyperfire ultrafire microfire natureview "
+        # digital compact lines of the 2000s (Sanyo's, Vivitar's, Kodak's, Polaroid's)
+        "xacti vivicam easyshare photomax"
     ).split(),
+    # Lines a maker gave both its printers and its digital compacts: a camera only with a code
+    # shaped like the compacts' (one capital and three digits, or three digits: '<line> R123'), a
+    # printer's four digits ('<line> C1234') are not.
+    "printer_camera_lines": ["photosmart"],
     # Words of camera lines that are everyday words: gear only beside a real camera signal.
     "everyday_line_words": (
         "pocket action hero max brave mini square wide pen tough one air black silver classic monochrome monochrom "
