@@ -203,8 +203,10 @@ static int camera_content_first(Scanner *self, const char *text, const char *low
             if (after_gear < 0) return -1;
             anchored |= after_gear;
             /* words passed over here that the rule reads as words ('Did' of an EXIF phrase) may
-             * be line words to it, capitalised after gear: another may follow */
-            if (previous && is_upper(text[start])) after_gear = 1;
+             * be line words to it, capitalised after gear: another may follow; and a company word
+             * after a maker ('<maker> photo') leaves the maker's anchor open to the rule
+             * (camera._in_company_name), whatever its case */
+            if (previous) after_gear = 1;
             continue;
         }
         int letters = 0, digits = 0, upper = 0, hyphens = 0, slashes = 0;

@@ -1001,8 +1001,8 @@ def _is_lens_name_with_series_word(text: str) -> bool:
 
 
 # A lens line with a series letter and a dot before it and maybe an edition letter after it, as
-# makers write their lines ('M.Zuiko'; '<x>.<line>-<x>').
-_DOTTED_LINE = re.compile(r"[a-z]{1,2}\.([a-z]{4,})(?:-[a-z])?")
+# makers write their lines ('M.Zuiko'; '<x>.<line>-<xy>').
+_DOTTED_LINE = re.compile(r"[a-z]{1,2}\.([a-z]{4,})(?:-[a-z]{1,2})?")
 
 
 def _is_dotted_line(token: str) -> bool:

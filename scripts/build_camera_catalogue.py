@@ -93,7 +93,7 @@ SUPPLEMENT = {
         # rugged and budget phones' lines ('<maker> Armor 9', '<maker> Titan 2', '<maker> Spark 8')
         "armor power tank jelly atom titan spark "
         # lines of Motorola's 'one' phones and of budget makers ('<maker> one <line>+', '<maker> Hot 12')
-        "one vision hyper hot zero smart phantom"
+        "one vision action hyper hot zero smart phantom"
     ).split(),
     # 360 cameras' lines that are everyday words or another maker's name ('<maker> Gear 360',
     # '<maker> Theta Z1', '<maker> Fusion'): like the everyday phone lines, gear right after a camera
@@ -204,7 +204,7 @@ SUPPLEMENT = {
         "six perfection frontier "
         # cinema sensors and lines English knows ('<maker> <LINE>-<letter> <SENSOR> 8K'), and trail
         # cameras' lines ('<maker> Trophy Cam HD ...', '... Strike Force', '... Dark Ops')
-        "epic scarlet helium monstro gemini dragon trophy cam aggressor strike force recon dark ops spec "
+        "epic scarlet helium monstro gemini dragon trophy cam aggressor core strike force recon dark ops spec "
         # film pushed or pulled in development ('<stock> 400 pushed to 1600')
         "push pushed pull pulled"
     ).split()
@@ -278,7 +278,7 @@ SUPPLEMENT = {
         # colour and black-and-white stocks by name ('<maker> Reala 100', '<maker> Neopan 400')
         "vista reala neopan agfachrome "
         # instant film by its makers' names ('<instant camera> + <maker> <code> 600'), more stocks
-        "impossible fomapan lomography rollei retro ortho phoenix harman"
+        "impossible i-type fomapan lomography rollei retro ortho phoenix harman"
     ).split(),
 }
 

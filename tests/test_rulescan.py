@@ -82,7 +82,13 @@ TRICKY = (
     "Theta THETA Gear gear 360 Fusion Armor Jelly Titan Ulefone Unihertz Noritsu KOKI koki Coolscan Perfection "
     "Frontier Blende blende Brennweite Ouverture vitesse Sluitertijd Tiempo de exposición distancia focal "
     "Distance focale temps d'exposition Tempo di esposizione tempo di cottura Vista vista Reala Neopan Six six "
-    "Flektogon S V"
+    "Flektogon S V "
+    # ninth round: cine, camcorder and trail-camera makers and lines, budget phone lines, dotted lens
+    # lines, a bare number after a maker, series words in brackets, underscored EXIF descriptions,
+    # exposure key abbreviations, push words, a printer-and-compact line with both codes
+    "Bolex Kern Yvar Handycam BMPCC Speedbooster 0.71x Reconyx Bushnell Trophy Cam HD Core LGE Infinix HOT one "
+    "action+ fusion+ X.Rokkor-HG v.zuiko x.Yvar ARRIFLEX 416 (lightweight) (silver) (note) DIGITAL_CAMERA Exif_JPEG "
+    "exif_data Ap. Exp. equiv pushed pulled i-Type Photosmart R123 C1234 12mm T2.1 f/2.8 SCARLET-W EPIC-X HELIUM"
 ).split(" ")
 ODD_CHARACTERS = ["\x00", "\t", "\n", "\r", "\x0b", "\x1c", "\x1f", "\x7f", "  ", "é", "\u200b", "İ", "ſ"]
 
