@@ -183,6 +183,9 @@ static int camera_content_first(Scanner *self, const char *text, const char *low
      * number), may be a line word, not content; any such word is passed over here (the rule
      * decides). A superset of the rule's test, so a proof holds. */
     int after_gear = 0, anchored = 0;
+    /* whether the previous token was a camera maker or line ('<maker> 435 <Edition>': a line word
+     * may follow a bare number after it) */
+    int previous_anchor = 0;
     /* a tag list joined by commas without spaces: its tags are read as hashtags (camera._scan_tokens) */
     int tag_list = memchr(text, ',', (size_t)n) != NULL && memchr(text, ' ', (size_t)n) == NULL;
     while (i < n) {
@@ -198,15 +201,19 @@ static int camera_content_first(Scanner *self, const char *text, const char *low
         if (gear < 0) return -1;
         int previous = after_gear;
         after_gear = 0;
+        int anchor_before = previous_anchor;
+        previous_anchor = 0;
         if (gear) {
             after_gear = in_set(self->line_anchors, lower + start, end - start);
             if (after_gear < 0) return -1;
             anchored |= after_gear;
             /* words passed over here that the rule reads as words ('Did' of an EXIF phrase) may
-             * be line words to it, capitalised after gear: another may follow; and a company word
-             * after a maker ('<maker> photo') leaves the maker's anchor open to the rule
-             * (camera._in_company_name), whatever its case */
-            if (previous) after_gear = 1;
+             * be line words to it, capitalised after gear: another may follow; a gear word right
+             * after a maker keeps the maker's anchor open, whatever its case, as a company word
+             * there does to the rule ('<maker> photo': camera._in_company_name) */
+            int keeps_anchor = previous && anchor_before;
+            if (previous && (is_upper(text[start]) || keeps_anchor)) after_gear = 1;
+            previous_anchor = after_gear && (keeps_anchor || in_set(self->line_anchors, lower + start, end - start) > 0);
             continue;
         }
         int letters = 0, digits = 0, upper = 0, hyphens = 0, slashes = 0;
@@ -221,18 +228,22 @@ static int camera_content_first(Scanner *self, const char *text, const char *low
         if (digits) {
             /* a code or an exposure value; a bare number only right after gear (a body's number after
              * its maker: '<maker> 435 <Edition>') */
-            after_gear = anchored && (digits < len || previous);
+            after_gear = anchored && (digits < len || anchor_before);
             if (hyphens) { /* maybe a maker written with a hyphen ('Insta-360'), an anchor */
                 int maker = camera_word_without_hyphens(self, lower, start, end);
                 if (maker < 0) return -1;
-                if (maker) after_gear = anchored = 1;
+                if (maker) after_gear = anchored = previous_anchor = 1;
             }
             continue;
         }
         if (!letters) continue;
-        /* maybe a maker's default EXIF description with '_' for spaces
-         * (catalogue.is_exif_default_description) */
-        if (memchr(text + start, '_', (size_t)len) != NULL) continue;
+        /* maybe a maker's default EXIF description with '_' for spaces, begun by a maker or a
+         * gear word (catalogue.is_exif_default_description) */
+        if (memchr(text + start, '_', (size_t)len) != NULL) {
+            int described = camera_word_before(self, text, lower, start, '_');
+            if (described < 0) return -1;
+            if (described) continue;
+        }
         /* maybe a lens's edition word in brackets after its spec (camera._is_lens_name_with_series_word) */
         if (previous && start > 0 && text[start - 1] == '(' && end < n && text[end] == ')') {
             after_gear = 1;
@@ -246,7 +257,7 @@ static int camera_content_first(Scanner *self, const char *text, const char *low
             if (hyphens) { /* maybe a line, a hyphen and a code ('EF-E': camera.is_camera_model_name), an anchor */
                 int line = camera_word_before(self, text, lower, start, '-');
                 if (line < 0) return -1;
-                if (line) after_gear = anchored = 1;
+                if (line) after_gear = anchored = previous_anchor = 1;
             }
             continue;
         }
@@ -267,7 +278,7 @@ static int camera_content_first(Scanner *self, const char *text, const char *low
                 if (glued < 0) return -1;
             }
             if (glued) { /* a maker, so a line word may follow */
-                after_gear = anchored = 1;
+                after_gear = anchored = previous_anchor = 1;
                 continue;
             }
         }
@@ -279,7 +290,7 @@ static int camera_content_first(Scanner *self, const char *text, const char *low
         if (maker == 0 && memchr(text + start, '.', (size_t)len) != NULL) maker = camera_word_after_dot(self, text, lower, start, end);
         if (maker < 0) return -1;
         if (maker) {
-            after_gear = anchored = 1;
+            after_gear = anchored = previous_anchor = 1;
             continue;
         }
         return 1;

@@ -147,13 +147,17 @@ def is_camera_model_name(token: str) -> bool:
 # Words of makers' default EXIF descriptions ('<MAKER> DIGITAL CAMERA', 'EXIF JPEG PICTURE', 'SONY
 # DSC'), which some cameras write with '_' for the spaces.
 _EXIF_DEFAULT_WORDS = frozenset("exif jpeg jpg picture image digital still camera dsc".split())
+_EXIF_DEFAULT_STARTS = frozenset("exif digital camera dsc".split())
 
 
 def is_exif_default_description(token: str) -> bool:
     """A maker's default EXIF description with '_' for its spaces: words of such descriptions and
-    makers' names only, with 'exif', 'camera' or 'dsc' among them ('<MAKER>_DIGITAL_CAMERA').
+    makers' names only, with 'exif', 'camera' or 'dsc' among them, starting with a maker or one of
+    those or 'digital' ('<MAKER>_DIGITAL_CAMERA'; filters/_rulescan.c passes over a token so begun).
     A camera's caption by its structure, whatever its words (shared/data/README.md rule 6)."""
     parts = token.lower().split("_")
     if len(parts) < 2 or not all(part in _EXIF_DEFAULT_WORDS or part in MAKER_WORDS for part in parts):
+        return False
+    if parts[0] not in _EXIF_DEFAULT_STARTS and parts[0] not in MAKER_WORDS:
         return False
     return bool({"exif", "camera", "dsc"} & set(parts))

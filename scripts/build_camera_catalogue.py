@@ -93,7 +93,7 @@ SUPPLEMENT = {
         # rugged and budget phones' lines ('<maker> Armor 9', '<maker> Titan 2', '<maker> Spark 8')
         "armor power tank jelly atom titan spark "
         # lines of Motorola's 'one' phones and of budget makers ('<maker> one <line>+', '<maker> Hot 12')
-        "one vision action hyper hot zero smart phantom"
+        "one vision action hyper hot zero phantom"
     ).split(),
     # 360 cameras' lines that are everyday words or another maker's name ('<maker> Gear 360',
     # '<maker> Theta Z1', '<maker> Fusion'): like the everyday phone lines, gear right after a camera
