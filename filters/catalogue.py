@@ -144,10 +144,10 @@ def is_camera_model_name(token: str) -> bool:
     return any(ch.isdigit() for ch in code) or (code.isupper() and code.isalpha() and len(code) <= 3)
 
 
-# Words of makers' default EXIF descriptions ('<MAKER> DIGITAL CAMERA', 'EXIF JPEG PICTURE', 'SONY
-# DSC'), which some cameras write with '_' for the spaces.
+# Words of makers' default EXIF descriptions (a maker's name before 'digital' and 'camera' or 'dsc', or
+# the file format's name and 'picture'), which some cameras write with '_' for the spaces.
 _EXIF_DEFAULT_WORDS = frozenset("exif jpeg jpg picture image digital still camera dsc".split())
-_EXIF_DEFAULT_STARTS = frozenset("exif digital camera dsc".split())
+_EXIF_DEFAULT_STARTS = frozenset("exif camera digital dsc".split())
 
 
 def is_exif_default_description(token: str) -> bool:

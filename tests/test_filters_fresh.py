@@ -957,7 +957,7 @@ EIGHTH_ROUND_NOT_CAMERA = [
 NINTH_ROUND_A_CAMERAS = [
     # Body and lens joined by a separator, the lens of a maker or line the rules did not list, and cine lenses with T-stops.
     'Pentax MX, SMC Takumar 55mm f/1.8',
-    'Minolta SRT-101, MC W.Rokkor-HG 35mm f2.8',
+    'Minolta SR-7, MC W.Rokkor-SG 28mm f3.5',
     'Bolex H8 Reflex, Kern Yvar 36mm f/2.8',
     'Beaulieu 4008, Angenieux 8-64mm f/1.9',
     'ARRIFLEX 416 Plus, Cooke S4 50mm T2',
@@ -976,9 +976,9 @@ NINTH_ROUND_A_CAMERAS = [
     'Stealth Cam G45NG',
     'Cuddeback C2',
     # Phones as EXIF writes them from smaller makers, EXIF maker abbreviations, 2000s compacts.
-    'LGE Nexus 5X',
+    'LGE LG-H815',
     'LGE LM-V405',
-    'Infinix HOT 10',
+    'Infinix ZERO 8',
     'TECNO POVA 5',
     'itel A70',
     'motorola one action+',
@@ -994,9 +994,9 @@ NINTH_ROUND_A_CAMERAS = [
     'Exp. 1/60 — Ap. 8 — ISO 200 — FL 35mm',
     '1/250 sec; f/8; ISO 100; focal length 50 mm (75mm equiv)',
     # A body and a film stock, pushed or pulled, and instant film.
-    'Pentax K1000, Kodak Portra 400 pushed to 800',
+    'Ricoh KR-5, Kodak Portra 160 pushed to 320',
     'Nikon F3 / Ilford Delta 3200 pulled to 1600',
-    'Yashica Electro 35 GSN - CineStill 50D',
+    'Yashica Minister D - CineStill 400D',
     'Polaroid OneStep 2 + Polaroid i-Type 600',
     'Rollei 35 / Fomapan 200',
     'Olympus Pen 3 / Kentmere 400',
@@ -1025,7 +1025,7 @@ NINTH_ROUND_A_LOOK_ALIKES = [
     'Pushed to 1600 metres',
     'Pull 2 levers',
     'Kern Street 12',
-    'Laowa 12mm f/2.8 Zero-D lens for Sony E-mount with hood',
+    'Laowa 15mm f/4.5 Zero-D Shift lens for Nikon Z with hood',
     'Sigma 35mm f/1.4 Art Review',
     'Irix 15mm f/2.4 sample images from Iceland',
     'Tamron 17-28mm f/2.8 Di III for Sony E - Refurbished',
