@@ -164,6 +164,17 @@ static int camera_word_without_hyphens(Scanner *self, const char *lower, Py_ssiz
     return in_set(self->camera_words, joined, kept);
 }
 
+/* 1 when the token holds a '.' and the letters after its last '.' (up to a '-', if any) are a
+ * camera word ('M.Zuiko'-like lens lines: camera._is_dotted_line), 0 when not, -1 on error. */
+static int camera_word_after_dot(Scanner *self, const char *text, const char *lower, Py_ssize_t start, Py_ssize_t end) {
+    Py_ssize_t dot = end;
+    while (dot > start && text[dot - 1] != '.') dot--;
+    if (dot == start) return 0;
+    Py_ssize_t stop = dot;
+    while (stop < end && text[stop] != '-') stop++;
+    return stop > dot ? in_set(self->camera_words, lower + dot, stop - dot) : 0;
+}
+
 static int camera_content_first(Scanner *self, const char *text, const char *lower, Py_ssize_t n) {
     Py_ssize_t i = 0;
     /* camera.after_gear_line_word: a capitalised word right after a camera maker or line or a
@@ -172,6 +183,9 @@ static int camera_content_first(Scanner *self, const char *text, const char *low
      * number), may be a line word, not content; any such word is passed over here (the rule
      * decides). A superset of the rule's test, so a proof holds. */
     int after_gear = 0, anchored = 0;
+    /* whether the previous token was a camera maker or line ('<maker> 435 <Edition>': a line word
+     * may follow a bare number after it) */
+    int previous_anchor = 0;
     /* a tag list joined by commas without spaces, or one with no capital after its first ':' (or
      * none at all, camera._is_lower_case_tag_list: a superset): its tags are read as hashtags
      * (camera._scan_tokens) */
@@ -196,13 +210,19 @@ static int camera_content_first(Scanner *self, const char *text, const char *low
         if (gear < 0) return -1;
         int previous = after_gear;
         after_gear = 0;
+        int anchor_before = previous_anchor;
+        previous_anchor = 0;
         if (gear) {
             after_gear = in_set(self->line_anchors, lower + start, end - start);
             if (after_gear < 0) return -1;
             anchored |= after_gear;
             /* words passed over here that the rule reads as words ('Did' of an EXIF phrase) may
-             * be line words to it, capitalised after gear: another may follow */
-            if (previous && is_upper(text[start])) after_gear = 1;
+             * be line words to it, capitalised after gear: another may follow; a gear word right
+             * after a maker keeps the maker's anchor open, whatever its case, as a company word
+             * there does to the rule ('<maker> photo': camera._in_company_name) */
+            int keeps_anchor = previous && anchor_before;
+            if (previous && (is_upper(text[start]) || keeps_anchor)) after_gear = 1;
+            previous_anchor = after_gear && (keeps_anchor || in_set(self->line_anchors, lower + start, end - start) > 0);
             continue;
         }
         int letters = 0, digits = 0, upper = 0, hyphens = 0, slashes = 0, underscores = 0;
@@ -216,15 +236,33 @@ static int camera_content_first(Scanner *self, const char *text, const char *low
         }
         Py_ssize_t len = end - start;
         if (digits) {
-            after_gear = anchored && digits < len; /* a code or an exposure value; not a bare number */
+            /* a code or an exposure value; a bare number only right after gear (a body's number after
+             * its maker: '<maker> 435 <Edition>') */
+            after_gear = anchored && (digits < len || anchor_before);
             if (hyphens) { /* maybe a maker written with a hyphen ('Insta-360'), an anchor */
                 int maker = camera_word_without_hyphens(self, lower, start, end);
                 if (maker < 0) return -1;
-                if (maker) after_gear = anchored = 1;
+                if (maker) after_gear = anchored = previous_anchor = 1;
             }
             continue;
         }
         if (!letters) continue;
+        /* maybe a maker's default EXIF description with '_' for spaces, begun by a maker or a
+         * gear word (catalogue.is_exif_default_description), or a maker's community tag
+         * ('#<maker>_world': camera._gear_tag) or name joined by '_': a line word may follow */
+        if (memchr(text + start, '_', (size_t)len) != NULL) {
+            int described = camera_word_before(self, text, lower, start, '_');
+            if (described < 0) return -1;
+            if (described) {
+                after_gear = anchored = previous_anchor = 1;
+                continue;
+            }
+        }
+        /* maybe a lens's edition word in brackets after its spec (camera._is_lens_name_with_series_word) */
+        if (previous && start > 0 && text[start - 1] == '(' && end < n && text[end] == ')') {
+            after_gear = 1;
+            continue;
+        }
         after_gear = anchored;
         if (letters == len && upper == len && len <= 3) continue; /* a model code, not content */
         if (len == 1) continue; /* one letter after a maker or a phone line ('moto g') is a code */
@@ -233,7 +271,7 @@ static int camera_content_first(Scanner *self, const char *text, const char *low
             if (hyphens) { /* maybe a line, a hyphen and a code ('EF-E': camera.is_camera_model_name), an anchor */
                 int line = camera_word_before(self, text, lower, start, '-');
                 if (line < 0) return -1;
-                if (line) after_gear = anchored = 1;
+                if (line) after_gear = anchored = previous_anchor = 1;
             }
             continue;
         }
@@ -264,7 +302,7 @@ static int camera_content_first(Scanner *self, const char *text, const char *low
                 if (glued < 0) return -1;
             }
             if (glued) { /* a maker, so a line word may follow */
-                after_gear = anchored = 1;
+                after_gear = anchored = previous_anchor = 1;
                 continue;
             }
         }
@@ -273,9 +311,10 @@ static int camera_content_first(Scanner *self, const char *text, const char *low
         int maker = slashes ? camera_word_before(self, text, lower, start, '/') : 0;
         if (maker == 0 && hyphens) maker = camera_word_before(self, text, lower, start, '-');
         if (maker == 0 && hyphens) maker = camera_word_without_hyphens(self, lower, start, end);
+        if (maker == 0 && memchr(text + start, '.', (size_t)len) != NULL) maker = camera_word_after_dot(self, text, lower, start, end);
         if (maker < 0) return -1;
         if (maker) {
-            after_gear = anchored = 1;
+            after_gear = anchored = previous_anchor = 1;
             continue;
         }
         return 1;

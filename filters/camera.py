@@ -32,7 +32,7 @@ import re
 
 from wit.filters.catalogue import CATALOGUE as _CATALOGUE
 from wit.filters.catalogue import CATALOGUE_PATH, MODEL_SERIES, is_series_code  # noqa: F401  (re-exported)
-from wit.filters.catalogue import is_camera_model_name, is_lone_model_code
+from wit.filters.catalogue import is_camera_model_name, is_exif_default_description, is_lone_model_code
 
 _SUPPLEMENT = _CATALOGUE["supplement"]
 # Everyday English words among the catalogue's words (wordfreq Zipf >= 3.0): gear only beside a signal.
@@ -97,6 +97,7 @@ GEAR_WORDS = frozenset(
     shot shooting on with via using taken by captured photographed exp usm stm is ism vr vc oss gm za dg dc hsm os
     asph wr lm ois af af-s afs mf dx fx di ds pro plus ultra max mini se
     anamorphic fisheye fish-eye tilt-shift apochromatic megapixel megapixels mp ratings maker manufacturer number
+    ap equiv equivalent
     """.split()
 ) | frozenset(
     # A version glued to 'Mark' / 'Mk' in any case ('markiii', 'MkIV', 'mark2'), as tag lists write it.
@@ -262,10 +263,13 @@ _TOKEN_EDGE = ".'\"!?-–—/+*#"
 class _Tokens:
     """What one pass over the tokens found (see _scan_tokens)."""
 
-    __slots__ = ("content", "context", "signal", "strong", "device_brand", "model_code", "exposure", "line_words", "accessory")
+    __slots__ = (
+        "content", "context", "signal", "strong", "device_brand", "model_code", "exposure", "line_words", "accessory",
+        "numbered_names",
+    )
 
     def __init__(self) -> None:
-        self.content = self.context = self.strong = self.line_words = self.accessory = 0
+        self.content = self.context = self.strong = self.line_words = self.accessory = self.numbered_names = 0
         self.signal = self.device_brand = self.model_code = self.exposure = False
 
 
@@ -337,6 +341,16 @@ def _scan_tokens(text: str, stop_at: int) -> _Tokens:
             found.signal = after_gear = anchored = after_brand = True
             found.strong += 1
             continue
+        if token in PRINTER_CAMERA_LINES and _compact_code_follows(tokens, index):
+            # '<line> R123': a line shared with printers, before a compact's code.
+            found.signal = after_gear = anchored = after_brand = True
+            found.strong += 1
+            continue
+        if "." in token and _is_dotted_line(token):
+            # 'M.Zuiko'-like names of other lines: a series letter, a dot, a lens line ('<x>.<line>-<x>').
+            found.signal = after_gear = anchored = after_brand = True
+            found.strong += 1
+            continue
         if token in DEVICE_BRANDS:
             found.device_brand = after_device = True
             continue
@@ -370,6 +384,8 @@ def _scan_tokens(text: str, stop_at: int) -> _Tokens:
             # camera's line right after a camera maker too ('<maker> Theta SC2').
             found.context += 1
             after_device = True
+            if raw.endswith("+"):
+                found.model_code = True  # a '+' edition mark glued to the line ('<maker> one <line>+')
             continue
         if token in CONTEXT_WORDS:
             if token in AMBIGUOUS_MAKERS and stripped[0].isupper() and _maker_names_a_camera(tokens, index):
@@ -429,6 +445,12 @@ def _scan_tokens(text: str, stop_at: int) -> _Tokens:
                 found.line_words += 1
                 found.model_code = after_gear = True
                 continue
+            if previous_brand and stripped[0].isupper() and _bare_number_follows(tokens, index) and token in _known_english():
+                # A word English knows between a camera maker and a bare number ('<maker> <Word> 35'):
+                # a film body's name when the caption names more gear (a film stock), content alone.
+                found.numbered_names += 1
+                found.model_code = True
+                continue
             if previous and found.strong and stripped[0].isupper() and _names_a_model(tokens, index, after_code=True):
                 # A word English knows between a maker's model code and another code or one
                 # capital ('Mamiya RB67 Professional S', 'Contax RTS Quartz III'): an edition name.
@@ -466,8 +488,10 @@ def _scan_tokens(text: str, stop_at: int) -> _Tokens:
                 continue
             if token.isdigit() or _DECIMAL.fullmatch(token):
                 # 'Pixel 7', 'iPhone 13', 'Nokia 7.2': a device line and a number. A name after a
-                # bare number ('2019 Ford') is no line word.
+                # bare number ('2019 Ford') is no line word, unless the number follows a camera
+                # maker (a film or cine body's number: '<maker> 435 <Edition>').
                 found.model_code = True
+                after_gear = previous_brand
                 continue
             if not _ALPHA.search(token):
                 continue
@@ -529,6 +553,8 @@ def _maker_names_a_camera(tokens: list[str], index: int) -> bool:
     alone ('Arsenal Odegaard'), a bare number after it ('Arsenal Saka 7') or capitals after it
     ('Arsenal Saka UCL': a club, a player and a competition) are not enough."""
     if _code_follows(tokens, index) and not _FORMAT_CODE.fullmatch(tokens[index + 1].strip(_TOKEN_EDGE)):
+        return True
+    if index + 1 < len(tokens) and _is_line_with_edition_letter(tokens[index + 1].strip(_TOKEN_EDGE)):
         return True
     if index + 2 >= len(tokens):
         return False
@@ -808,7 +834,7 @@ def classify(text: str, stop_at: int = 1_000_000) -> tuple[int, bool, bool]:
     content here: this is what strip_camera_suffix asks of the text it would keep.
     """
     found = _scan_tokens(text, stop_at)
-    content = found.content + found.context + found.line_words + found.accessory
+    content = found.content + found.context + found.line_words + found.accessory + found.numbered_names
     return content, found.signal or _signal_pattern(text), found.device_brand and found.model_code
 
 
@@ -920,6 +946,8 @@ def is_camera_metadata(text: str) -> bool:
     """True when the caption is only camera, lens, EXIF or exposure metadata."""
     if len(text) <= 14 and is_lone_model_code(text.strip()):
         return True  # a phone's or drone's EXIF model name as the whole caption ('XT712')
+    if "_" in text and is_exif_default_description(text.strip()):
+        return True  # a maker's default description with underscores for spaces
     if "_" in text or "-" in text:
         words = _joined_name_words(text)
         if words is not None:
@@ -931,11 +959,15 @@ def is_camera_metadata(text: str) -> bool:
                 return True
     if sum(map(text.count, KEY_VALUE_SEPARATORS)) >= 2 and is_exif_dump(text):
         return True
-    text = _exif_values_as_gear(text)
+    text = _watermark_phrases_as_gear(_exif_values_as_gear(text))
     # Most captions hold a content word early on, which settles it before any regex runs.
     found = _scan_tokens(text, stop_at=1)
-    if found.content > 0 or not (found.strong or _has_camera_hint(text)):
+    if found.content > 0:
+        return _is_lens_name_with_series_word(text)
+    if not (found.strong or _has_camera_hint(text)):
         return False
+    if found.numbered_names and found.strong < 2:
+        return False  # '<maker> <Word> 3' alone: a product or a place, not a camera
     if (
         found.line_words
         and not (found.strong and (found.model_code or found.exposure) or found.strong >= 2)
@@ -948,7 +980,7 @@ def is_camera_metadata(text: str) -> bool:
         return False  # 'Canon black': everyday words without a model code or lens spec are content
     if found.accessory and not (found.strong or found.exposure or _has_exposure_value(text)):
         return False  # 'USB-C adapter for <phone>': an adapter without a camera maker or lens spec
-    return not is_product_listing(text)
+    return not is_product_listing(_SHOT_ON.sub("", text, count=1))
 
 
 # A token mixing letters and digits ('50mm', 'XF23mm', 'A7III') or an aperture ('f/1.8'): a
@@ -1051,3 +1083,102 @@ def _has_gear_hint(text: str) -> bool:
     """A cheap test before splitting: the usual makers and file-name markers."""
     lower = text.lower()
     return any(map(lower.__contains__, GEAR_HINTS))
+
+
+# Ninth round: lens names with a series word, dotted lens lines, watermarks.
+
+# A lens name: a camera maker, up to three names or codes, a focal length and an aperture or
+# T-stop ('<maker> 15mm f/2.4 <Series>', '<maker> <line> 32mm T1.9'), then what follows it.
+_LENS_NAME_HEAD = re.compile(
+    r"^\s*(?P<maker>[^\s,;|()]+)(?:\s+[^\s,;|()]+){0,3}?\s+\d+(?:\.\d+)?(?:-\d+(?:\.\d+)?)?\s?mm\s*"
+    r"[ft]/?\d+(?:\.\d+)?(?:-\d+(?:\.\d+)?)?(?P<rest>(?:\s.*)?)$",
+    re.IGNORECASE,
+)
+# Words after a lens name that make it a title of something about the lens, not its name.
+LENS_TITLE_WORDS = frozenset(
+    "review reviews test tests tested sample samples comparison compared vs versus unboxing giveaway sale sold "
+    "teardown repair repaired broken photo photos image images video footage shot shots portrait portraits "
+    "renewed refurbished used new mint boxed".split()
+)
+
+
+_LISTING_COLOUR_WORDS = frozenset(_LISTING_COLOURS.split("|"))
+
+
+def _is_lens_name_with_series_word(text: str) -> bool:
+    """A camera maker's lens name and one series or edition word after its lens spec, capitalised
+    or in brackets ('<maker> 15mm f/2.4 <Series>', '<maker> 7.5mm f/2 MFT (<edition>)', '<maker>
+    24mm f/14 2x Macro <Series>'): lens makers name series with English words. Anything else after
+    the spec (two words, a lower-case word, 'Review') is content."""
+    if "mm" not in text.lower():
+        return False
+    match = _LENS_NAME_HEAD.match(text)
+    if match is None or match.group("maker").strip(_TOKEN_EDGE).lower() not in CAMERA_BRANDS:
+        return False
+    head = text[: match.start("rest")]
+    if _scan_tokens(head, stop_at=1).content:
+        return False
+    # Between the spec and the series word only capitalised words and codes, as the C scanner
+    # (filters/_rulescan.c) passes over a capitalised word only after gear it has passed over so.
+    series = 0
+    unbroken = True
+    for raw in match.group("rest").split():
+        word = raw.strip(_TOKEN_EDGE)
+        bracketed = raw.startswith("(") and raw.endswith(")")
+        word = word.strip("()")
+        if not word:
+            continue
+        if word.lower() in STOP_WORDS:
+            return False  # '... for <mount>': a shop's link, not a lens name
+        if not _scan_tokens(word, stop_at=1).content:
+            # a code, a gear word, a magnification ('2x')
+            unbroken = unbroken and (word[:1].isupper() or any(ch.isdigit() for ch in word))
+            continue
+        if word.lower() in LENS_TITLE_WORDS or word.lower() in _LISTING_COLOUR_WORDS or not (bracketed or word[:1].isupper()) or not word.isalpha() or not unbroken:
+            return False
+        series += 1
+    return series == 1 and not is_product_listing(text)
+
+
+# A lens line with a series letter and a dot before it and maybe an edition letter after it, as
+# makers write their lines ('M.Zuiko'; '<x>.<line>-<xy>').
+_DOTTED_LINE = re.compile(r"[a-z]{1,2}\.([a-z]{4,})(?:-[a-z]{1,2})?")
+
+
+def _is_dotted_line(token: str) -> bool:
+    match = _DOTTED_LINE.fullmatch(token)
+    return match is not None and match.group(1) in CAMERA_BRANDS
+
+
+def _bare_number_follows(tokens: list[str], index: int) -> bool:
+    return index + 1 < len(tokens) and tokens[index + 1].strip(_TOKEN_EDGE).isdigit()
+
+
+def _is_line_with_edition_letter(token: str) -> bool:
+    """A cinema line English knows, a hyphen and one capital letter ('<LINE>-W'), as cinema
+    makers mark a body's sensor or variant."""
+    head, _, tail = token.partition("-")
+    return len(tail) == 1 and tail.isupper() and head.lower() in CONTEXT_WORDS and head.isalpha()
+
+
+# Watermarks phones print ('Shot on <phone> | <maker> Camera for Mobile') and a kit lens named by
+# its focal range ('18-55 kit lens'): read as the gear words they stand for, not as a shop's
+# 'for' and 'kit'.
+_WATERMARK_PHRASES = re.compile(r"\bcamera\s+for\s+mobile\b|(?:(?<=\d)|(?<=mm))\s+kit\s+(?=lens\b)", re.IGNORECASE)
+
+
+def _watermark_phrases_as_gear(text: str) -> str:
+    lower = text.lower()
+    if "mobile" not in lower and "kit" not in lower:
+        return text
+    return _WATERMARK_PHRASES.sub(lambda m: "camera" if m.group(0)[:1].isalpha() else " ", text)
+
+
+# Lines shared by a maker's printers and its digital compacts ('<line> R123' a camera, '<line> C1234'
+# a printer): filters/prechecks.py passes them to the C scanner as not content.
+PRINTER_CAMERA_LINES = frozenset(_SUPPLEMENT["printer_camera_lines"])
+_COMPACT_CODE = re.compile(r"[A-Z]?\d{3}[a-z]?")
+
+
+def _compact_code_follows(tokens: list[str], index: int) -> bool:
+    return index + 1 < len(tokens) and _COMPACT_CODE.fullmatch(tokens[index + 1].strip(_TOKEN_EDGE)) is not None

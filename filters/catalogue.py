@@ -142,3 +142,22 @@ def is_camera_model_name(token: str) -> bool:
     if not dash or not code or maker.lower() not in _HYPHEN_NAMES:
         return False
     return any(ch.isdigit() for ch in code) or (code.isupper() and code.isalpha() and len(code) <= 3)
+
+
+# Words of makers' default EXIF descriptions (a maker's name before 'digital' and 'camera' or 'dsc', or
+# the file format's name and 'picture'), which some cameras write with '_' for the spaces.
+_EXIF_DEFAULT_WORDS = frozenset("exif jpeg jpg picture image digital still camera dsc".split())
+_EXIF_DEFAULT_STARTS = frozenset("exif camera digital dsc".split())
+
+
+def is_exif_default_description(token: str) -> bool:
+    """A maker's default EXIF description with '_' for its spaces: words of such descriptions and
+    makers' names only, with 'exif', 'camera' or 'dsc' among them, starting with a maker or one of
+    those or 'digital' ('<MAKER>_DIGITAL_CAMERA'; filters/_rulescan.c passes over a token so begun).
+    A camera's caption by its structure, whatever its words (shared/data/README.md rule 6)."""
+    parts = token.lower().split("_")
+    if len(parts) < 2 or not all(part in _EXIF_DEFAULT_WORDS or part in MAKER_WORDS for part in parts):
+        return False
+    if parts[0] not in _EXIF_DEFAULT_STARTS and parts[0] not in MAKER_WORDS:
+        return False
+    return bool({"exif", "camera", "dsc"} & set(parts))

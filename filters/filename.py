@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 
-from wit.filters.catalogue import is_camera_model_name, is_lone_model_code
+from wit.filters.catalogue import is_camera_model_name, is_exif_default_description, is_lone_model_code
 
 IMAGE_EXTENSIONS = (
     "jpg jpeg jpe jfif png gif webp bmp tif tiff svg ico heic heif avif raw cr2 nef arw dng orf rw2 "
@@ -253,15 +253,10 @@ def looks_like_file_name(text: str) -> bool:
         # EXIF model name ('DMC-FZ1000', 'ILCE-7M3', 'E-M5MarkIII', a phone's 'M2203J9G' alone),
         # which the camera rule takes.
         token = text.strip()
-        if is_camera_model_name(token) or is_lone_model_code(token):
+        if is_camera_model_name(token) or is_lone_model_code(token) or is_exif_default_description(token):
             return False
         if _is_unspaced_sentence(token):
             return False  # Japanese, Chinese or Thai text: written without spaces, not one token
-        if "_" in token:
-            from wit.filters.camera import is_joined_model_name
-
-            if is_joined_model_name(token):
-                return False  # '<maker>_<line>_<code>': a camera's name, which the camera rule takes
         return any(ch.isdigit() for ch in text) or "_" in text
     return False
 

@@ -73,21 +73,27 @@ SUPPLEMENT = {
         # older phone makers as their EXIF Make fields write them ('SonyEricsson'), and Palm
         "sonyericsson palm "
         # rugged and budget phone makers as their EXIF Make fields write them
-        "unihertz crosscall sonim cubot"
+        "unihertz crosscall sonim cubot "
+        # LG Electronics as its phones write the EXIF Make field, and a budget phone maker
+        "lge itel"
     ).split(),
     # Phone model lines (with a number they name a phone: 'Galaxy S23', 'Pixel 8').
     "phone_lines": (
         "iphone ipad galaxy pixel xperia mate nova note redmi poco reno find nord moto razr edge zenfone rog "
         "lumia aquos nexus mi phone "
         # older phone lines English does not know (Palm, ZTE, BlackBerry)
-        "treo pixi centro axon keyone"
+        "treo pixi centro axon keyone "
+        # budget phone lines English does not know (Tecno's, Infinix's), and Nokia's camera-phone line
+        "camon pova pureview"
     ).split(),
     # Phone lines that are everyday words (BlackBerry's, HTC's, ZTE's): gear only beside a model
     # code, as 'BlackBerry Curve 8520' or 'HTC Desire S' (invented examples of the makers' lines).
     "everyday_phone_lines": (
         "bold curve pearl torch storm passport desire sensation incredible wildfire legend blade "
         # rugged and budget phones' lines ('<maker> Armor 9', '<maker> Titan 2', '<maker> Spark 8')
-        "armor power tank jelly atom titan spark"
+        "armor power tank jelly atom titan spark "
+        # lines of Motorola's 'one' phones and of budget makers ('<maker> one <line>+', '<maker> Hot 12')
+        "one vision action hyper hot zero phantom"
     ).split(),
     # 360 cameras' lines that are everyday words or another maker's name ('<maker> Gear 360',
     # '<maker> Theta Z1', '<maker> Fusion'): like the everyday phone lines, gear right after a camera
@@ -114,7 +120,13 @@ SUPPLEMENT = {
         # dashcam and security-camera makers, a drone maker, a Chinese camera maker
         "viofo nextbase vantrue blackvue thinkware rexing 70mai wyze reolink hikvision ryze phenix "
         # film scanner and minilab makers as scans' EXIF Make fields write them
-        "noritsu pakon plustek reflecta imacon"
+        "noritsu pakon plustek reflecta imacon "
+        # cine-film camera makers and cine lens makers
+        "bolex beaulieu krasnogorsk aaton angenieux kinoptik berthiot "
+        # trail and game camera makers English does not know
+        "reconyx spypoint moultrie cuddeback tactacam wildgame bushnell "
+        # digital compact makers of the 2000s
+        "aiptek jenoptik mustek largan"
     ).split(),
     # Maker words that are also everyday words or names ('One' of Phase One, 'Venus' Optics,
     # the cinema maker RED): a camera signal only with a model code, like the device makers.
@@ -124,7 +136,9 @@ SUPPLEMENT = {
         # large-format camera makers whose names are also a place, a tyre brand or a word
         "toyo chamonix ebony intrepid calumet "
         # a Chinese twin-lens reflex maker (a bird) and a press-camera maker (a brewer's name)
-        "seagull busch"
+        "seagull busch "
+        # cine lens makers whose names are a typographer's word and a surname
+        "kern cooke"
     ).split(),
     # Two-word maker names, matched as phrases (also as cameras write them in the EXIF Make field:
     # 'OM Digital Solutions', 'YI Technology'; 'Z CAM' makes cinema cameras).
@@ -135,6 +149,8 @@ SUPPLEMENT = {
         "sony ericsson",
         # BlackBerry's maker as older BlackBerry phones write their EXIF Make field
         "research in motion",
+        # a trail-camera maker
+        "stealth cam",
     ],
     # Company words of EXIF Make fields that lensfun's maker names lack ('SANYO Electric Co.,Ltd.',
     # 'FUJI PHOTO FILM CO., LTD.'): with COMPANY_WORDS above, gear next to a maker's name.
@@ -158,8 +174,18 @@ SUPPLEMENT = {
         # East German lens lines (Carl Zeiss Jena's, Meyer-Optik's) that lensfun 0.3.3 lacks
         "biometar flektogon pancolar prakticar triotar orestor oreston domiplan trioplan primoplan "
         # film scanners' lines as scans' EXIF Model fields write them
-        "coolscan opticfilm flextight primefilm canoscan"
+        "coolscan opticfilm flextight primefilm canoscan "
+        # camcorder lines (Sony's, Canon's, JVC's, Panasonic's), abbreviations of Blackmagic's cinema
+        # lines, cine lens lines (Kern's), a rangefinder line, trail-camera lines English does not know
+        "handycam vixia legria everio palmcorder bmpcc bmcc bmpc switar yvar pizar canonet "
+        "hyperfire ultrafire microfire natureview "
+        # digital compact lines of the 2000s (Sanyo's, Vivitar's, Kodak's, Polaroid's)
+        "xacti vivicam easyshare photomax"
     ).split(),
+    # Lines a maker gave both its printers and its digital compacts: a camera only with a code
+    # shaped like the compacts' (one capital and three digits, or three digits: '<line> R123'), a
+    # printer's four digits ('<line> C1234') are not.
+    "printer_camera_lines": ["photosmart"],
     # Words of camera lines that are everyday words: gear only beside a real camera signal.
     "everyday_line_words": (
         "pocket action hero max brave mini square wide pen tough one air black silver classic monochrome monochrom "
@@ -175,7 +201,12 @@ SUPPLEMENT = {
         "automatic electro session land "
         # a medium-format body named by its 6x6 format in words ('<maker> Six'), a film scanner's line
         # English knows ('<maker> Perfection V850', '<maker> Frontier SP-500')
-        "six perfection frontier"
+        "six perfection frontier "
+        # cinema sensors and lines English knows ('<maker> <LINE>-<letter> <SENSOR> 8K'), and trail
+        # cameras' lines ('<maker> Trophy Cam HD ...', '... Strike Force', '... Dark Ops')
+        "epic scarlet helium monstro gemini dragon trophy cam aggressor core strike force recon dark ops spec "
+        # film pushed or pulled in development ('<stock> 400 pushed to 1600')
+        "push pushed pull pulled"
     ).split()
     + CINEMA_LINES_THAT_ARE_NAMES
     + DRONE_LINES_THAT_ARE_PLACES,
@@ -184,7 +215,7 @@ SUPPLEMENT = {
     "everyday_camera_lines": CINEMA_LINES_THAT_ARE_NAMES + DRONE_LINES_THAT_ARE_PLACES,
     # Lens accessories joined to a lens ('<lens> + <maker> Speed Booster', '... + <maker> adapter'):
     # gear only beside a camera maker or line or a lens spec; 'USB-C adapter for <phone>' keeps.
-    "lens_accessory_words": "adapter adaptor adapters booster reducer".split(),
+    "lens_accessory_words": "adapter adaptor adapters booster reducer speedbooster".split(),
     # How phones name their lenses in EXIF ('iPhone 11 back dual camera 4.25mm f/1.8') and lens
     # kinds ('tilt shift', 'pancake'): everyday words, gear only beside a real camera signal.
     "everyday_lens_words": "back front rear dual triple quad selfie shift tilt pancake ultrawide".split(),
@@ -235,8 +266,8 @@ SUPPLEMENT = {
         "apple dji gopro insta360 yi lumix instax theta phase schneider sigma tamron tokina microsoft lg autel blackmagic "
         # names shared with a food company, a brewer, a football club, an operating system
         "dxo topcon samyang asahi zenit irix "
-        # a security-camera maker that also sells plugs, locks and vacuums
-        "wyze"
+        # a security-camera maker that also sells plugs, locks and vacuums, a binocular and trail-camera maker
+        "wyze bushnell"
     ).split(),
     # Film stocks: 'camera + film stock' captions are gear only.
     "film_stocks": (
@@ -245,7 +276,9 @@ SUPPLEMENT = {
         # film makers and stocks the list lacked, and a stock's kind ('<maker> Color Negative 400')
         "kentmere foma adox svema lomochrome redscale negative color colour "
         # colour and black-and-white stocks by name ('<maker> Reala 100', '<maker> Neopan 400')
-        "vista reala neopan agfachrome"
+        "vista reala neopan agfachrome "
+        # instant film by its makers' names ('<instant camera> + <maker> <code> 600'), more stocks
+        "impossible i-type fomapan lomography rollei retro ortho phoenix harman"
     ).split(),
 }
 

@@ -22,8 +22,9 @@ from pathlib import Path
 import pytest
 
 from wit.filters import camera, filename
-from wit.filters.catalogue import is_camera_model_name
+from wit.filters.catalogue import is_camera_model_name, is_exif_default_description
 from wit.filters.chain import FilterChain, FilterConfig
+from wit.core.records import new_candidate
 from wit.filters.evaluation import label_captions, read_labelled_captions, score_predictions
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -143,11 +144,12 @@ def test_the_blind_sets_are_balanced_and_repeat_no_other_set(shared_data, path, 
 # crawl's mix) were written after the eighth round too and scored once with its rules (first,
 # blind scores: camera recall 0.765, 0.898 and 0.912). They were written at the same time, so
 # blind18 lost one row that blind17 holds too and blind19 six that blind17 or blind18 hold.
-# In the ninth round blind15 to blind19 were tuned on for classes of their misses (docs/filters.md,
-# "Ninth camera round: tag lists, hashtags, joined names"); the floors rose with them.
+# In the ninth round blind15 to blind19 were tuned on for classes of their misses by two
+# helpers (docs/filters.md, the two "Ninth camera round" sections); the floors rose with them.
 # blind21 (the private hold-out's mix) and blind22 (camera-heavy) were written while the ninth
 # round was under way, by writers who read no rule, and are never tuned on (blind22 lost two rows
-# blind21 holds too); their floors are their scores with the eighth round's rules.
+# blind21 holds too); their floors are their scores after the ninth round (first scores, with the
+# eighth round's rules: camera recall 0.927 and 0.835).
 FLOORS = {
     "tune": (0.98, 1.00, 1.00, 0.98),
     "holdout": (0.98, 1.00, 1.00, 1.00),
@@ -163,13 +165,13 @@ FLOORS = {
     "blind12": (1.00, 1.00, 1.00, 0.99),
     "blind13": (0.98, 1.00, 0.97, 0.98),
     "blind14": (1.00, 1.00, 1.00, 1.00),
-    "blind15": (0.93, 0.96, 1.00, 0.98),
-    "blind16": (1.00, 1.00, 1.00, 0.98),
-    "blind17": (0.80, 1.00, 1.00, 1.00),
-    "blind18": (0.95, 1.00, 1.00, 1.00),
-    "blind19": (0.94, 1.00, 1.00, 0.98),
-    "blind21": (0.92, 1.00, 1.00, 0.96),
-    "blind22": (0.83, 0.92, 1.00, 1.00),
+    "blind15": (1.00, 1.00, 1.00, 0.98),
+    "blind16": (1.00, 1.00, 1.00, 1.00),
+    "blind17": (1.00, 1.00, 1.00, 1.00),
+    "blind18": (1.00, 1.00, 1.00, 1.00),
+    "blind19": (1.00, 1.00, 1.00, 1.00),
+    "blind21": (0.96, 1.00, 1.00, 0.96),
+    "blind22": (0.87, 1.00, 1.00, 1.00),
 }
 SET_PATHS = {**FRESH, "blind2": BLIND2, "blind3": BLIND3, "blind4": BLIND4, "blind5": BLIND5, "blind6": BLIND6,
              "blind7": BLIND7, "blind8": BLIND8, "blind10": BLIND10, "blind11": BLIND11, "blind12": BLIND12,
@@ -747,7 +749,7 @@ def test_the_chain_on_camera_listings_in_english_and_other_languages(chain):
     assert scores["drop_nonenglish"].recall == 1.0 and scores["drop_nonenglish"].precision >= 0.97, scores["drop_nonenglish"]
 
 
-@pytest.mark.parametrize(("name", "recall", "precision"), [("blind11", 0.96, 0.89), ("blind12", 0.98, 0.98), ("blind13", 1.0, 0.86), ("blind15", 1.0, 0.96), ("blind16", 1.0, 0.89), ("blind17", 0.93, 0.93), ("blind18", 1.0, 0.89), ("blind19", 0.96, 0.92), ("blind21", 1.0, 0.83), ("blind22", 0.92, 0.92)])
+@pytest.mark.parametrize(("name", "recall", "precision"), [("blind11", 0.96, 0.89), ("blind12", 0.98, 0.98), ("blind13", 1.0, 0.86), ("blind15", 1.0, 0.96), ("blind16", 1.0, 0.89), ("blind17", 1.0, 1.0), ("blind18", 1.0, 1.0), ("blind19", 0.96, 1.0), ("blind21", 1.0, 0.86), ("blind22", 1.0, 1.0)])
 def test_the_chain_on_text_in_other_languages(chain, name, recall, precision):
     """Non-English recall and precision on the blind sets that hold other languages (blind11 and
     blind12 written for language identification, blind13 YFCC-like, blind15 and blind16 mixed), reached,
@@ -962,7 +964,7 @@ EIGHTH_ROUND_NOT_CAMERA = [
 
 # Ninth round (docs/filters.md, "Ninth camera round: tag lists, hashtags, joined names"): classes
 # blind15 to blind19 missed, fixed as classes; each with strings that are in no fixture.
-NINTH_ROUND_CAMERAS = [
+NINTH_ROUND_B_CAMERAS = [
     # Gear-only tag lists in lower case, spaces or commas, maybe after 'Tags:': makers glued to
     # lines or lens words, sensor formats, gear words glued, a code glued before 'series' or 'lens'.
     "pentax k3 pentaxlens da35mm f24 apsc",
@@ -988,7 +990,7 @@ NINTH_ROUND_CAMERAS = [
     "panasonic_dc-gh6",
 ]
 
-NINTH_ROUND_LOOK_ALIKES = [
+NINTH_ROUND_B_LOOK_ALIKES = [
     # Tag lists and hashtags with two content words or more; community words in running text.
     "sunset beach canon 6d 50mm holiday",
     "#teamcanon #sunset #beach",
@@ -1004,7 +1006,7 @@ NINTH_ROUND_LOOK_ALIKES = [
     "Sin City 2005 poster.jpg",
 ]
 
-NINTH_ROUND_NOT_CAMERA = [
+NINTH_ROUND_B_NOT_CAMERA = [
     # Words of liking glued to a maker stay content; gear words glued beside content; a car's body
     # kit is no lens kit.
     "#canonlove #portrait",
@@ -1013,13 +1015,115 @@ NINTH_ROUND_NOT_CAMERA = [
     "xseries tv remote manual",
 ]
 
+# Ninth round (docs/filters.md, "Ninth camera round: body and lens, cine and trail cameras, phones,
+# lens series, exposure strings, film pushes, watermarks"): classes blind15, blind17, blind18 and
+# blind19 missed, fixed as classes; each with strings that are in no fixture (other makers, models,
+# lenses and stocks).
+NINTH_ROUND_A_CAMERAS = [
+    # Body and lens joined by a separator, the lens of a maker or line the rules did not list, and cine lenses with T-stops.
+    'Pentax MX, SMC Takumar 55mm f/1.8',
+    'Minolta SR-7, MC W.Rokkor-SG 28mm f3.5',
+    'Bolex H8 Reflex, Kern Yvar 36mm f/2.8',
+    'Beaulieu 4008, Angenieux 8-64mm f/1.9',
+    'ARRIFLEX 416 Plus, Cooke S4 50mm T2',
+    # Cine bodies with sensor and resolution tokens, camcorders with their lines, a cinema line's abbreviation with a focal reducer.
+    'RED SCARLET-W DRAGON 5K',
+    'RED EPIC-X MONSTRO 8K VV',
+    'Canon LEGRIA HF R806',
+    'JVC Everio GZ-R470',
+    'Panasonic Palmcorder PV-GS320',
+    'BMPCC 6K Pro + Metabones Speedbooster 0.71x',
+    # Trail and game cameras: makers and their lines.
+    'Reconyx UltraFire XR6',
+    'Bushnell Core DS 4K',
+    'Spypoint Force-Dark',
+    'Moultrie M-50',
+    'Stealth Cam G45NG',
+    'Cuddeback C2',
+    # Phones as EXIF writes them from smaller makers, EXIF maker abbreviations, 2000s compacts.
+    'LGE LG-H815',
+    'LGE LM-V405',
+    'Infinix ZERO 8',
+    'TECNO POVA 5',
+    'itel A70',
+    'motorola one action+',
+    'Nokia N8 PureView',
+    'HP Photosmart M425',
+    'Sanyo Xacti VPC-HD2000',
+    # A maker's lens spec and one series or edition word after it, capitalised or in brackets.
+    'Samyang 12mm f/2.0 NCS CS',
+    'Irix 11mm f/4 Firefly',
+    'Laowa 100mm f/2.8 2x Ultra Macro APO',
+    'Laowa 10mm f/2 Zero-D MFT (silver)',
+    # Exposure strings with abbreviated keys, em dashes, semicolons and a 35mm equivalent.
+    'Exp. 1/60 — Ap. 8 — ISO 200 — FL 35mm',
+    '1/250 sec; f/8; ISO 100; focal length 50 mm (75mm equiv)',
+    # A body and a film stock, pushed or pulled, and instant film.
+    'Ricoh KR-5, Kodak Portra 160 pushed to 320',
+    'Nikon F3 / Ilford Delta 3200 pulled to 1600',
+    'Yashica Minister D - CineStill 400D',
+    'Polaroid OneStep 2 + Polaroid i-Type 600',
+    'Rollei 35 / Fomapan 200',
+    'Olympus Pen 3 / Kentmere 400',
+    # A watermark followed only by gear and exposure, and a phone's co-brand watermark.
+    'Taken with Nikon D3300, 18-55mm kit lens, f/8, 1/250',
+    'Shot on vivo X60 Pro | ZEISS Camera for Mobile',
+    # A maker's default EXIF description with underscores for spaces.
+    'OLYMPUS_DIGITAL_CAMERA',
+]
+
+NINTH_ROUND_A_LOOK_ALIKES = [
+    # The new line, maker, sensor and push words in natural text, shop titles, or beside a number.
+    'Red Dragon 2002 film poster',
+    'Epic Games logo',
+    'Helium balloons for a birthday party',
+    'Trophy cabinet at the club',
+    'Browning Hi-Power 9mm pistol',
+    'Strike Force Five',
+    'Dark Ops season 2',
+    'One Fusion restaurant menu',
+    'Hot 97 radio',
+    'Zero 7 album cover',
+    'Impossible Burger 2.0',
+    'Trip 35 miles north',
+    'Canon Tower 3',
+    'Pushed to 1600 metres',
+    'Pull 2 levers',
+    'Kern Street 12',
+    'Laowa 15mm f/4.5 Zero-D Shift lens for Nikon Z with hood',
+    'Sigma 35mm f/1.4 Art Review',
+    'Irix 15mm f/2.4 sample images from Iceland',
+    'Tamron 17-28mm f/2.8 Di III for Sony E - Refurbished',
+    'HP Photosmart C6280 all-in-one printer',
+    'HP Photosmart 7520',
+    'Canon 250D with 18-55 kit lens and bag',
+    'Taken with love in Paris',
+    'Speedbooster vs focal reducer explained',
+    'Mobile camera tips for beginners',
+    'Exif data explained',
+]
+
+NINTH_ROUND_A_NOT_CAMERA = [
+    # The new makers and lines alone or beside content, and underscored words with content.
+    "Reconyx trail camera review",
+    "Trophy Cam",
+    "motorola one",
+    "LGE",
+    "Photosmart",
+    "Exif_data_explained",
+    "Laowa 9mm f/5.6 sample image",
+    "Irix 15mm f/2.4 great lens",
+]
+
+
 ROUND_CAMERAS = (
     FOURTH_ROUND_CAMERAS
     + FIFTH_ROUND_CAMERAS
     + SIXTH_ROUND_CAMERAS
     + SEVENTH_ROUND_CAMERAS
     + EIGHTH_ROUND_CAMERAS
-    + NINTH_ROUND_CAMERAS
+    + NINTH_ROUND_A_CAMERAS
+    + NINTH_ROUND_B_CAMERAS
 )
 ROUND_LOOK_ALIKES = (
     FOURTH_ROUND_LOOK_ALIKES
@@ -1027,29 +1131,31 @@ ROUND_LOOK_ALIKES = (
     + SIXTH_ROUND_LOOK_ALIKES
     + SEVENTH_ROUND_LOOK_ALIKES
     + EIGHTH_ROUND_LOOK_ALIKES
-    + NINTH_ROUND_LOOK_ALIKES
+    + NINTH_ROUND_A_LOOK_ALIKES
+    + NINTH_ROUND_B_LOOK_ALIKES
 )
 
 
 @pytest.mark.parametrize("text", ROUND_CAMERAS)
-def test_fourth_to_eighth_round_camera_classes(chain, text):
+def test_fourth_to_ninth_round_camera_classes(chain, text):
     assert label_captions(chain, [text]) == ["drop_camera"], text
 
 
 @pytest.mark.parametrize("text", ROUND_LOOK_ALIKES)
-def test_fourth_to_eighth_round_look_alikes_stay(chain, text):
+def test_fourth_to_ninth_round_look_alikes_stay(chain, text):
     assert label_captions(chain, [text]) == ["keep"], text
 
 
 @pytest.mark.parametrize(
-    "text", SIXTH_ROUND_NOT_CAMERA + SEVENTH_ROUND_NOT_CAMERA + EIGHTH_ROUND_NOT_CAMERA + NINTH_ROUND_NOT_CAMERA
+    "text",
+    SIXTH_ROUND_NOT_CAMERA + SEVENTH_ROUND_NOT_CAMERA + EIGHTH_ROUND_NOT_CAMERA + NINTH_ROUND_A_NOT_CAMERA
+    + NINTH_ROUND_B_NOT_CAMERA,
 )
 def test_gear_words_beside_content_are_no_camera_metadata(text):
-    """Sixth to eighth rounds: the new gear words and shapes (glued hashtags, tag lists, model
-    series, localised EXIF keys, 360 and rugged lines) beside content or alone are no camera
-    metadata."""
+    """Sixth to ninth rounds: the new gear words and shapes (glued hashtags, tag lists, model
+    series, localised EXIF keys, 360 and rugged lines, community tags, trail-camera and phone
+    lines) beside content or alone are no camera metadata."""
     assert not camera.is_camera_metadata(text), text
-
 
 
 @pytest.mark.parametrize(
@@ -1075,6 +1181,21 @@ def test_ninth_round_file_names(chain, text, label):
 
 
 @pytest.mark.parametrize("text", ["Canon_EOS_R7", "SAMSUNG_SM-G998B", "NIKON_D7500_18-140mm_F3.5-5.6"])
-def test_a_camera_name_joined_by_underscores_is_no_file_name(text):
+def test_a_camera_name_joined_by_underscores_is_no_file_name(chain, text):
     assert camera.is_joined_model_name(text) and camera.is_camera_metadata(text)
-    assert not filename.is_file_name(text)
+    assert chain.verdicts(new_candidate("https://example.com/a.jpg", text))["filename"] == "keep"
+    assert label_captions(chain, [text]) == ["drop_camera"]
+
+
+@pytest.mark.parametrize(
+    ("text", "default"),
+    [("OLYMPUS_DIGITAL_CAMERA", True), ("Exif_Jpeg_Image", True), ("SONY_DSC", True),
+     ("jpeg_picture", False), ("camera_roll_beach", False), ("Exif_data_2020", False)],
+)
+def test_a_default_exif_description_with_underscores_is_camera_not_a_file_name(text, default):
+    """Ninth round: a maker's default EXIF description with '_' for spaces is camera metadata by
+    its structure (shared/data/README.md rule 6), so the file-name rule leaves it."""
+    assert is_exif_default_description(text) is default
+    assert camera.is_camera_metadata(text) is default
+    if default:
+        assert not filename.is_file_name(text)

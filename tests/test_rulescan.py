@@ -88,7 +88,13 @@ TRICKY = (
     "Tags: tags: sonyalpha pentaxlens primelens kitlens zlens rflens xseries rfseries fullframe apsc "
     "#teamnikon teamnikon #nikon_world nikon_club #leica_family #bodykit Canon_EOS_R7 PENTAX_K-3III_DA16-85mm "
     "nikon_IMG_0042 misty-forest-at-dawn-iso-100-3 Sans titre-3 Sin titulo Unbenannt-1 naamloos "
-    "浅草寺の雷門 微信图片_2020"
+    "浅草寺の雷門 微信图片_2020 "
+    # ninth round: cine, camcorder and trail-camera makers and lines, budget phone lines, dotted lens
+    # lines, a bare number after a maker, series words in brackets, underscored EXIF descriptions,
+    # exposure key abbreviations, push words, a printer-and-compact line with both codes
+    "Bolex Kern Yvar Handycam BMPCC Speedbooster 0.71x Reconyx Bushnell Trophy Cam HD Core LGE Infinix HOT one "
+    "action+ fusion+ X.Rokkor-HG v.zuiko x.Yvar ARRIFLEX 416 (lightweight) (silver) (note) DIGITAL_CAMERA Exif_JPEG "
+    "exif_data Ap. Exp. equiv pushed pulled i-Type Photosmart R123 C1234 12mm T2.1 f/2.8 SCARLET-W EPIC-X HELIUM"
 ).split(" ")
 ODD_CHARACTERS = ["\x00", "\t", "\n", "\r", "\x0b", "\x1c", "\x1f", "\x7f", "  ", "é", "\u200b", "İ", "ſ"]
 
