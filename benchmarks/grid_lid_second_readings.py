@@ -11,8 +11,8 @@ For each reading, on against off (the other left on), and for both together: lid
 lifted past the English threshold (sentences and word pairs, how many of them not English) and
 English ID F1 at 1 English : 3 others per half; the chain's verdicts on captions_dev.tsv and the
 hand-written fixtures, moved to their label and away; LAION TEXT column verdicts changed. The
-untuned blind sets (blind12, blind20clean, blind21, blind22) are counted on their own line and
-never shown with --show: no rule may be fitted to them.
+untuned blind sets (dump_filter_verdicts.UNTUNED) are counted on their own line and never shown
+with --show: no rule may be fitted to them.
 
 Run: .venv/bin/python benchmarks/grid_lid_second_readings.py [--data DIR] [--show]
 """
@@ -33,7 +33,9 @@ from wit.filters import language  # noqa: E402
 from wit.filters.chain import FilterChain, FilterConfig  # noqa: E402
 from wit.filters.evaluation import english_f1, read_labelled_captions, read_lid_dev, split_half  # noqa: E402
 
-UNTUNED = ("filters_blind12.tsv", "filters_blind20clean.tsv", "filters_blind21.tsv", "filters_blind22.tsv")
+sys.path.insert(0, str(REPO / "benchmarks"))
+from dump_filter_verdicts import UNTUNED  # noqa: E402
+
 READINGS = {"slug": "reading_of_slug", "names": "reading_without_names"}
 
 

@@ -585,25 +585,28 @@ NAMELESS_LONG_WORD = 4  # letters: a reading needs one word of that length or lo
 
 
 def reading_without_names(text: str) -> str | None:
-    """`text` with its capitalised words taken out, for a second reading when the words around
-    them are English: three or more lowercase words remain (as written, two letters or more,
-    brand-style words apart), English knows every one of them and one has four letters or more;
-    else None.
+    """`text` without its names, for a second reading when the words around them are English:
+    capitalised words that are not distinctively English (english_vocabulary: 'Sunrise' and
+    'The' stay, 'Hotel', 'Casa' and 'Lisboa' go) are taken out; three or more words remain
+    (letters only, brand-style words apart), English knows every one of them and one has four
+    letters or more; else None.
 
     The cascade's shares already count names for neither side, but fastText still reads them:
     'Plaça de Catalunya' or 'Lufthansa' pull an English caption towards Catalan or German.
     Without them, the words the caption is written in decide. A caption in another language
-    keeps a lowercase word English does not know ('auf', 'sobre') and gets no second reading.
+    keeps a word English does not know ('auf', 'sobre') and gets no second reading.
     """
-    rest = " ".join(_WRITTEN_WORD.sub(lambda match: " " if match.group()[0].isupper() else match.group(), text).split())
-    known = known_english_words()
-    lowercase = [
-        match.group() for match in (_ASCII_LOWERCASE_WORD if rest.isascii() else _LOWERCASE_WORD).finditer(rest)
-        if not is_brand_style(match.group())
-    ]
-    if len(lowercase) < NAMELESS_MIN_WORDS or any(word.lower() not in known for word in lowercase):
+    vocabulary, known = english_vocabulary(), known_english_words()
+
+    def without_name(match: re.Match) -> str:
+        word = match.group()
+        return " " if word[0].isupper() and word.lower() not in vocabulary else word
+
+    rest = " ".join(_WRITTEN_WORD.sub(without_name, text).split())
+    words = [word for word in _WRITTEN_WORD.findall(rest) if word.isalpha() and not is_brand_style(word)]
+    if len(words) < NAMELESS_MIN_WORDS or any(word.lower() not in known for word in words):
         return None
-    if all(len(word) < NAMELESS_LONG_WORD for word in lowercase):
+    if all(len(word) < NAMELESS_LONG_WORD for word in words):
         return None  # short function words ('in', 'is', 'na') are shared by many languages
     return rest
 
