@@ -36,8 +36,6 @@ sys.path.insert(0, str(REPO))
 UNTUNED = (
     "filters_blind12.tsv",
     "filters_blind20clean.tsv",
-    "filters_blind21.tsv",
-    "filters_blind22.tsv",
     "filters_blind23.tsv",
     "filters_blind24.tsv",
     "filters_blind26.tsv",

@@ -49,6 +49,10 @@ BLIND18 = FIXTURES / "filters_blind18.tsv"
 BLIND19 = FIXTURES / "filters_blind19.tsv"
 BLIND21 = FIXTURES / "filters_blind21.tsv"
 BLIND22 = FIXTURES / "filters_blind22.tsv"
+BLIND23 = FIXTURES / "filters_blind23.tsv"
+BLIND24 = FIXTURES / "filters_blind24.tsv"
+BLIND25 = FIXTURES / "filters_blind25.tsv"
+BLIND26 = FIXTURES / "filters_blind26.tsv"
 BLIND20_CLEAN = FIXTURES / "filters_blind20clean.tsv"
 
 
@@ -96,6 +100,10 @@ def test_the_fresh_sets_are_balanced_disjoint_and_not_dev_strings(shared_data):
         (BLIND20_CLEAN, {"keep": 300}),
         (BLIND21, {"drop_camera": 55, "keep": 85, "drop_filename": 35, "drop_nonenglish": 25}),
         (BLIND22, {"drop_camera": 79, "keep": 80, "drop_filename": 25, "drop_nonenglish": 14}),
+        (BLIND23, {"drop_camera": 50, "keep": 90, "drop_filename": 35, "drop_nonenglish": 25}),
+        (BLIND24, {"drop_camera": 85, "keep": 75, "drop_filename": 25, "drop_nonenglish": 15}),
+        (BLIND25, {"keep": 110, "drop_nonenglish": 70, "drop_camera": 10, "drop_filename": 10}),
+        (BLIND26, {"keep": 110, "drop_nonenglish": 70, "drop_camera": 10, "drop_filename": 10}),
     ],
 )
 def test_the_blind_sets_are_balanced_and_repeat_no_other_set(shared_data, path, counts):
@@ -149,7 +157,10 @@ def test_the_blind_sets_are_balanced_and_repeat_no_other_set(shared_data, path, 
 # blind21 (the private hold-out's mix) and blind22 (camera-heavy) were written while the ninth
 # round was under way, by writers who read no rule, and are never tuned on (blind22 lost two rows
 # blind21 holds too); their floors are their scores after the ninth round (first scores, with the
-# eighth round's rules: camera recall 0.927 and 0.835).
+# eighth round's rules: camera recall 0.927 and 0.835). blind23 (the hold-out's mix), blind24
+# (camera-heavy), blind25 and blind26 (hard for language identification) were written blind after
+# the ninth round; blind25 became a tuning set of the names reading (docs/filters.md, "Names and
+# slugs read again"), the others are untuned.
 FLOORS = {
     "tune": (0.98, 1.00, 1.00, 0.98),
     "holdout": (0.98, 1.00, 1.00, 1.00),
@@ -172,12 +183,17 @@ FLOORS = {
     "blind19": (1.00, 1.00, 1.00, 1.00),
     "blind21": (0.96, 1.00, 1.00, 0.96),
     "blind22": (0.87, 1.00, 1.00, 1.00),
+    "blind23": (0.96, 1.00, 1.00, 0.96),
+    "blind24": (0.81, 1.00, 1.00, 0.98),
+    "blind25": (0.80, 1.00, 1.00, 0.90),
+    "blind26": (1.00, 1.00, 1.00, 0.88),
 }
 SET_PATHS = {**FRESH, "blind2": BLIND2, "blind3": BLIND3, "blind4": BLIND4, "blind5": BLIND5, "blind6": BLIND6,
              "blind7": BLIND7, "blind8": BLIND8, "blind10": BLIND10, "blind11": BLIND11, "blind12": BLIND12,
              "blind13": BLIND13, "blind14": BLIND14, "blind15": BLIND15,
              "blind16": BLIND16, "blind17": BLIND17, "blind18": BLIND18, "blind19": BLIND19,
-             "blind21": BLIND21, "blind22": BLIND22}
+             "blind21": BLIND21, "blind22": BLIND22,
+             "blind23": BLIND23, "blind24": BLIND24, "blind25": BLIND25, "blind26": BLIND26}
 
 
 @pytest.mark.parametrize("name", list(FLOORS))
@@ -749,7 +765,7 @@ def test_the_chain_on_camera_listings_in_english_and_other_languages(chain):
     assert scores["drop_nonenglish"].recall == 1.0 and scores["drop_nonenglish"].precision >= 0.97, scores["drop_nonenglish"]
 
 
-@pytest.mark.parametrize(("name", "recall", "precision"), [("blind11", 0.96, 0.89), ("blind12", 0.98, 0.98), ("blind13", 1.0, 0.86), ("blind15", 1.0, 0.96), ("blind16", 1.0, 0.89), ("blind17", 1.0, 1.0), ("blind18", 1.0, 1.0), ("blind19", 0.96, 1.0), ("blind21", 1.0, 0.86), ("blind22", 1.0, 1.0)])
+@pytest.mark.parametrize(("name", "recall", "precision"), [("blind11", 0.96, 0.89), ("blind12", 0.98, 0.98), ("blind13", 1.0, 0.86), ("blind15", 1.0, 0.96), ("blind16", 1.0, 0.89), ("blind17", 1.0, 1.0), ("blind18", 1.0, 1.0), ("blind19", 0.96, 1.0), ("blind21", 1.0, 0.86), ("blind22", 1.0, 1.0), ("blind23", 1.0, 0.86), ("blind24", 1.0, 0.75), ("blind25", 0.94, 0.83), ("blind26", 0.97, 0.83)])
 def test_the_chain_on_text_in_other_languages(chain, name, recall, precision):
     """Non-English recall and precision on the blind sets that hold other languages (blind11 and
     blind12 written for language identification, blind13 YFCC-like, blind15 and blind16 mixed), reached,
