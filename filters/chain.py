@@ -27,7 +27,8 @@ log = logging.getLogger(__name__)
 CHECKS = ("url", "length", "filename", "boilerplate", "camera", "language")
 # `lang` of a caption judged not English whose detector's best label was English (ISO 639-2).
 UNDETERMINED = "und"
-# The caption rules after normalisation, in chain order: check name -> (predicate, drop reason).
+
+
 def _is_file_name(text: str) -> bool:
     # A camera's name joined by '_' ('<maker>_<line>_<code>') has a file name's shape, but label
     # rule 6 decides camera from structure: the camera rule takes it. Asked here, not in
@@ -35,6 +36,7 @@ def _is_file_name(text: str) -> bool:
     return filename.is_file_name(text) and not camera.is_joined_model_name(text)
 
 
+# The caption rules after normalisation, in chain order: check name -> (predicate, drop reason).
 TEXT_RULES = {
     "filename": (_is_file_name, "drop_filename"),
     "boilerplate": (boilerplate.is_boilerplate, "drop_boilerplate"),
