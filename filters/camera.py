@@ -93,7 +93,7 @@ GEAR_WORDS = frozenset(
     imaging optical optics exif exposure aperture shutter speed focal length iso sensitivity
     flash metering mode program manual auto priority white balance wb bias ev comp compensation
     software firmware make model date time taken original dimensions resolution orientation
-    sec secs seconds s mm f fstop f-stop f-number fnumber stop stops nd body film stock dsc tags tag
+    sec secs seconds seg sek s mm f fstop f-stop f-number fnumber stop stops nd body film stock dsc tags tag
     shot shooting on with via using taken by captured photographed exp usm stm is ism vr vc oss gm za dg dc hsm os
     asph wr lm ois af af-s afs mf dx fx di ds pro plus ultra max mini se
     anamorphic fisheye fish-eye tilt-shift apochromatic megapixel megapixels mp ratings maker manufacturer number
@@ -221,12 +221,44 @@ _LOCALISED_KEY_HEADS = tuple(sorted({phrase.split()[0] for phrase in _LOCALISED_
 LOCALISED_KEY_WORDS = frozenset(word for phrase in _LOCALISED_KEY_PHRASES for word in phrase.split())
 
 
+# The 'Shot on' watermark as phones write it in German, French, Spanish, Italian, Dutch and
+# Portuguese ('Aufgenommen mit <phone>'): read as 'Shot on'. Its words are passed to the C scanner
+# as not content, as the EXIF value phrases' words are.
+_LOCALISED_SHOT_ON = re.compile(
+    r"^\s*(?:(?:aufgenommen|fotografiert)\s+mit|(?:pris|prise|photographiée?)\s+avec"
+    r"|(?:tomad[ao]|capturad[ao]|fotografiad[ao])\s+con|(?:scattat[ao]|fotografat[ao])\s+con"
+    r"|(?:gemaakt|geschoten|vastgelegd)\s+met|(?:tirad[ao]|fotografad[ao])\s+com)\b",
+    re.IGNORECASE,
+)
+SHOT_ON_WORDS = frozenset(
+    "aufgenommen fotografiert mit pris prise photographié photographiée avec tomada tomado capturada capturado "
+    "fotografiada fotografiado con scattata scattato fotografata fotografato gemaakt geschoten vastgelegd met "
+    "tirada tirado fotografada fotografado com".split()
+)
+# Film simulations cameras write beside the body ('<body>, Classic Neg'): read as 'film'. Their
+# words are passed to the C scanner as not content.
+_FILM_SIMULATIONS = sorted(_SUPPLEMENT["film_simulations"], key=len, reverse=True)
+_FILM_SIMULATION = re.compile(
+    r"(?<!\w)(?:" + "|".join(re.escape(p).replace(r"\ ", r"\s+") for p in _FILM_SIMULATIONS) + r")(?!\w)", re.IGNORECASE
+)
+FILM_SIMULATION_WORDS = frozenset(word for phrase in _FILM_SIMULATIONS for word in phrase.split())
+_FILM_SIMULATION_HINTS = ("chrome", "neg", "bypass", "ace", "acros")
+
+
 def _exif_values_as_gear(text: str) -> str:
     """'..., Flash did not fire' -> '..., flash'; 'SAMSUNG CAMERA PICTURES' and 'KODAK DIGITAL STILL
-    CAMERA' -> '... digital camera'; 'Gear: ...' -> ' ...'; 'distance focale' -> 'exposure'."""
+    CAMERA' -> '... digital camera'; 'Gear: ...' -> ' ...'; 'distance focale' -> 'exposure';
+    'Aufgenommen mit ...' -> 'Shot on ...'; '..., Classic Chrome' -> '..., film'."""
     if ":" in text:
         text = _GEAR_LIST_KEY.sub(" ", text)
     lower = text.lower()
+    if any(map(lower.__contains__, _FILM_SIMULATION_HINTS)):
+        text = _FILM_SIMULATION.sub("film", text)
+        lower = text.lower()
+    if " " in lower and lower.lstrip()[:1] in "afptcsgv":
+        replaced = _LOCALISED_SHOT_ON.sub("Shot on", text, count=1)
+        if replaced != text:
+            text, lower = replaced, replaced.lower()
     if any(head in lower for head in _LOCALISED_KEY_HEADS):
         text = _LOCALISED_KEY_PHRASE.sub("exposure", text)
         lower = text.lower()
@@ -1165,10 +1197,17 @@ def _is_line_with_edition_letter(token: str) -> bool:
 # its focal range ('18-55 kit lens'): read as the gear words they stand for, not as a shop's
 # 'for' and 'kit'.
 _WATERMARK_PHRASES = re.compile(r"\bcamera\s+for\s+mobile\b|(?:(?<=\d)|(?<=mm))\s+kit\s+(?=lens\b)", re.IGNORECASE)
+# A watermark's second part naming the phone's camera by its megapixels and a marketing name
+# ('Shot on <phone> | 64MP <Name> Camera', '... | 108MP AI Quad Camera'): read as the megapixel
+# count alone, after a 'Shot on' opening only.
+_MEGAPIXEL_CAMERA = re.compile(r"\b(\d{1,3}\s?MP)(?:\s+[A-Z][\w+-]*){1,3}\s+Cameras?\b", re.IGNORECASE)
 
 
 def _watermark_phrases_as_gear(text: str) -> str:
     lower = text.lower()
+    if "mp" in lower and "camera" in lower and _SHOT_ON.match(text):
+        text = _MEGAPIXEL_CAMERA.sub(r"\1", text)
+        lower = text.lower()
     if "mobile" not in lower and "kit" not in lower:
         return text
     return _WATERMARK_PHRASES.sub(lambda m: "camera" if m.group(0)[:1].isalpha() else " ", text)

@@ -151,6 +151,8 @@ SUPPLEMENT = {
         "research in motion",
         # a trail-camera maker
         "stealth cam",
+        # a 360-camera company as its cameras write the EXIF Make field
+        "arashi vision",
     ],
     # Company words of EXIF Make fields that lensfun's maker names lack ('SANYO Electric Co.,Ltd.',
     # 'FUJI PHOTO FILM CO., LTD.'): with COMPANY_WORDS above, gear next to a maker's name.
@@ -206,7 +208,14 @@ SUPPLEMENT = {
         # cameras' lines ('<maker> Trophy Cam HD ...', '... Strike Force', '... Dark Ops')
         "epic scarlet helium monstro gemini dragon trophy cam aggressor core strike force recon dark ops spec "
         # film pushed or pulled in development ('<stock> 400 pushed to 1600')
-        "push pushed pull pulled"
+        "push pushed pull pulled "
+        # action cameras' field-of-view modes written after the body ('<line><n> Black, Linear, 1/120 s')
+        "linear superview hyperview narrow "
+        # box and toy camera lines that are names or words ('<maker> Brownie Starflash', '<toy> F+')
+        "brownie hawkeye diana "
+        # press and large-format lines English knows ('<maker> Crown Graphic'), an instant body's
+        # edition ('<code> Sonar'), a compact line's words in capitals ('<code> HIGH SPEED <LINE>')
+        "graphic sonar high"
     ).split()
     + CINEMA_LINES_THAT_ARE_NAMES
     + DRONE_LINES_THAT_ARE_PLACES,
@@ -218,7 +227,12 @@ SUPPLEMENT = {
     "lens_accessory_words": "adapter adaptor adapters booster reducer speedbooster".split(),
     # How phones name their lenses in EXIF ('iPhone 11 back dual camera 4.25mm f/1.8') and lens
     # kinds ('tilt shift', 'pancake'): everyday words, gear only beside a real camera signal.
-    "everyday_lens_words": "back front rear dual triple quad selfie shift tilt pancake ultrawide".split(),
+    "everyday_lens_words": (
+        "back front rear dual triple quad selfie shift tilt pancake ultrawide "
+        # cine prime lines and a mirrorless lens line English knows ('<maker> Supreme Prime 35mm T1.5',
+        # '<letter> Master')
+        "signature supreme master"
+    ).split(),
     # How photo sites and EXIF viewers spell the key tags in 'Key: value' dumps.
     "exif_key_spellings": (
         "camera|camera make|camera model|make|model|lens|lens model|lens make|exposure|exposure time|shutter|"
@@ -236,7 +250,9 @@ SUPPLEMENT = {
         "ouverture|vitesse|temps de pose|temps d'exposition|focale|longueur focale|distance focale|sensibilité|"
         "apertura|diafragma|tiempo de exposición|velocidad de obturación|exposición|distancia focal|sensibilidad|"
         "diaframma|tempo di esposizione|esposizione|otturatore|lunghezza focale|sensibilità|"
-        "sluitertijd|belichtingstijd|belichting|brandpuntsafstand|lichtgevoeligheid"
+        "sluitertijd|belichtingstijd|belichting|brandpuntsafstand|lichtgevoeligheid|"
+        # seconds abbreviated after a shutter time ('1/60 seg', '1/125 Sek.')
+        "seg|sek|segundos|sekunden|secondi"
     ).split("|"),
     # Phone makers' EXIF model-name prefixes ('LG-H870', 'GT-I9300', 'XT-1635'): lensfun lists few
     # phones, so these join its model series.
@@ -278,8 +294,20 @@ SUPPLEMENT = {
         # colour and black-and-white stocks by name ('<maker> Reala 100', '<maker> Neopan 400')
         "vista reala neopan agfachrome "
         # instant film by its makers' names ('<instant camera> + <maker> <code> 600'), more stocks
-        "impossible i-type fomapan lomography rollei retro ortho phoenix harman"
+        "impossible i-type fomapan lomography rollei retro ortho phoenix harman "
+        # vintage roll-film stocks and a stock's kind ('<stock> Pan'), and film simulations by one name
+        "verichrome panatomic kodacolor plus-x pan eterna astia"
     ).split(),
+    # Film makers: capitalised words between one and a box speed name a stock ('<maker> <Name> <Name> 400').
+    "film_makers": (
+        "kodak ilford fujifilm fuji lomography foma fomapan kentmere adox agfa rollei cinestill harman polaroid "
+        "ferrania orwo svema washi"
+    ).split(),
+    # Film simulations cameras write beside the body, as phrases ('<body>, <simulation>'): read as 'film'.
+    "film_simulations": [
+        "classic chrome", "classic neg", "nostalgic neg", "pro neg hi", "pro neg std", "bleach bypass", "reala ace",
+        "acros red", "acros yellow", "acros green",
+    ],
 }
 
 
