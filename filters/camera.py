@@ -337,16 +337,23 @@ def _scan_tokens(text: str, stop_at: int) -> _Tokens:
     # A tag list in lower case with spaces ('<maker> <code> <maker>alpha'): its tags English does
     # not know are read as hashtags too.
     lower_tags = not tag_list and _is_lower_case_tag_list(text)
+    stock_words = 0  # capitalised words left of a stock's name ('<film maker> <Name> <Name> 400')
     for index, raw in enumerate(tokens):
         stripped = raw.strip(_TOKEN_EDGE)
         token = stripped.lower()
         if not token:
+            continue
+        if stock_words:
+            stock_words -= 1
+            after_gear = False
             continue
         previous, previous_brand, previous_device = after_gear, after_brand, after_device
         after_gear = after_brand = after_device = False
         if token in CAMERA_BRANDS:
             found.signal = after_gear = anchored = after_brand = True
             found.strong += 1
+            if token in FILM_MAKERS:
+                stock_words = _stock_name_words(tokens, index)
             continue
         as_tag = raw[:1] == "#" or tag_list or (lower_tags and token not in _known_english())
         if as_tag and stripped.isalpha() and _glued_hashtag(token):
@@ -363,6 +370,11 @@ def _scan_tokens(text: str, stop_at: int) -> _Tokens:
                 continue
             if gear_tag == _GEAR_TAG:
                 continue  # '#primelens', 'xseries': gear words glued, no maker
+            if stripped.isalpha() and len(token) >= 5 and token[1:] in LENS_LINE_WORDS:
+                continue  # '#<letter>master': a lens line's series letter glued to its word
+        if ("/" in token or "." in token) and _is_joined_gear(token):
+            # 'ASPH./POWER', 'O.I.S.': gear words joined by '/', or a gear acronym written with dots.
+            continue
         if "/" in token and _is_makers_pair(token):
             # 'Minolta/Sony AF 100mm F2.8': a lens made for two makers' mounts, named by both.
             found.signal = after_gear = anchored = after_brand = True
@@ -477,6 +489,8 @@ def _scan_tokens(text: str, stop_at: int) -> _Tokens:
                 found.line_words += 1
                 found.model_code = after_gear = True
                 continue
+            if stripped[0].isupper() and _names_a_prime(tokens, index):
+                continue  # '<Line> Prime 75mm': a cine prime's line
             if previous_brand and stripped[0].isupper() and _bare_number_follows(tokens, index) and token in _known_english():
                 # A word English knows between a camera maker and a bare number ('<maker> <Word> 35'):
                 # a film body's name when the caption names more gear (a film stock), content alone.
@@ -538,6 +552,55 @@ def _scan_tokens(text: str, stop_at: int) -> _Tokens:
 
 
 _DECIMAL = re.compile(r"\d+\.\d+")
+# Film makers (a stock's name follows them) and box speeds: '<maker> <Name> <Name> 400' names a stock.
+FILM_MAKERS = frozenset(_SUPPLEMENT["film_makers"]) & CAMERA_BRANDS
+_BOX_SPEED = re.compile(r"(?:6|12|25|32|50|64|80|100|125|160|200|250|320|400|500|640|800|1600|3200|6400)[A-Z]?")
+# Lens lines English knows ('<letter> Master'): after a series letter in a hashtag, gear.
+# filters/prechecks.py passes them to the C scanner as not content.
+LENS_LINE_WORDS = frozenset(_SUPPLEMENT["everyday_lens_words"]) & CONTEXT_WORDS | {"master"}
+# Cine primes by their line: a capitalised word English knows before 'Prime' and a focal length
+# ('<Line> Prime 75mm T1.3').
+_PRIME_WORDS = ("prime", "primes")
+
+
+def _names_a_prime(tokens: list[str], index: int) -> bool:
+    return (
+        index + 2 < len(tokens)
+        and tokens[index + 1].strip(_TOKEN_EDGE).lower() in _PRIME_WORDS
+        and _FOCAL_LENGTH.fullmatch(tokens[index + 2].strip(_TOKEN_EDGE)) is not None
+    )
+
+
+_FOCAL_LENGTH = re.compile(r"\d+(?:\.\d+)?(?:-\d+(?:\.\d+)?)?mm", re.IGNORECASE)
+
+
+def _stock_name_words(tokens: list[str], index: int) -> int:
+    """How many capitalised words after the film maker at tokens[index] name a stock: one or two
+    capitalised words of letters, then a box speed ('<maker> <Name> <Name> 400', '<maker> <Name>
+    800T'); 0 when no box speed follows them."""
+    for count in (1, 2):
+        if index + count + 1 >= len(tokens):
+            return 0
+        word = tokens[index + count].strip(_TOKEN_EDGE)
+        if not (word[:1].isupper() and word.isalpha()):
+            return 0
+        if _BOX_SPEED.fullmatch(tokens[index + count + 1].strip(_TOKEN_EDGE)):
+            return count
+    return 0
+
+
+def _is_joined_gear(token: str) -> bool:
+    """Gear words joined by '/' ('asph./power', a lens's marks) with a lens or body word among
+    them, or a gear acronym written with dots ('o.i.s.')."""
+    if "/" in token:
+        parts = [part.strip(_TOKEN_EDGE) for part in token.split("/")]
+        return (
+            len(parts) <= 3
+            and all(part.isalpha() and (part in GEAR_WORDS or part in CONTEXT_WORDS or part in EVERYDAY_PHONE_LINES) for part in parts)
+            and any(part in GEAR_WORDS for part in parts)
+        )
+    letters = token.strip(".").split(".")
+    return len(letters) >= 2 and all(len(letter) == 1 and letter.isalpha() for letter in letters) and "".join(letters) in GEAR_WORDS
 # Makers' EXIF model series of three letters or more ('dmc', 'ilce'; lensfun's and the
 # supplement's), read as a model code beside gear; filters/prechecks.py passes them to the C
 # scanner as not content.

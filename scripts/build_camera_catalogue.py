@@ -58,6 +58,8 @@ CINEMA_LINES_THAT_ARE_NAMES = "venice burano alexa amira komodo raptor ursa".spl
 # Drone lines that are also places ('Anafi', a Greek island): the same, after a camera-only or an
 # everyday-word maker.
 DRONE_LINES_THAT_ARE_PLACES = ["anafi"]
+# Toy camera lines that are names: right after a camera-only maker ("<maker> <Name> F+") a line.
+TOY_LINES_THAT_ARE_NAMES = ["diana"]
 
 # Hand-written additions. Source: the makers' own product-line names as printed on the devices
 # and in their press releases (public product names; no caption text). Phone makers and lines
@@ -211,17 +213,18 @@ SUPPLEMENT = {
         "push pushed pull pulled "
         # action cameras' field-of-view modes written after the body ('<line><n> Black, Linear, 1/120 s')
         "linear superview hyperview narrow "
-        # box and toy camera lines that are names or words ('<maker> Brownie Starflash', '<toy> F+')
-        "brownie hawkeye diana "
-        # press and large-format lines English knows ('<maker> Crown Graphic'), an instant body's
+        # box camera lines that are words or names ('<maker> Brownie 127')
+        "brownie hawkeye "
+        # press and large-format lines English knows ('<maker> Super Graphic'), an instant body's
         # edition ('<code> Sonar'), a compact line's words in capitals ('<code> HIGH SPEED <LINE>')
         "graphic sonar high"
     ).split()
     + CINEMA_LINES_THAT_ARE_NAMES
-    + DRONE_LINES_THAT_ARE_PLACES,
+    + DRONE_LINES_THAT_ARE_PLACES
+    + TOY_LINES_THAT_ARE_NAMES,
     # Cinema lines among the everyday line words: right after a camera-only maker ('ARRI Amira')
     # such a line names a camera like a line the catalogue lists.
-    "everyday_camera_lines": CINEMA_LINES_THAT_ARE_NAMES + DRONE_LINES_THAT_ARE_PLACES,
+    "everyday_camera_lines": CINEMA_LINES_THAT_ARE_NAMES + DRONE_LINES_THAT_ARE_PLACES + TOY_LINES_THAT_ARE_NAMES,
     # Lens accessories joined to a lens ('<lens> + <maker> Speed Booster', '... + <maker> adapter'):
     # gear only beside a camera maker or line or a lens spec; 'USB-C adapter for <phone>' keeps.
     "lens_accessory_words": "adapter adaptor adapters booster reducer speedbooster".split(),
@@ -229,9 +232,8 @@ SUPPLEMENT = {
     # kinds ('tilt shift', 'pancake'): everyday words, gear only beside a real camera signal.
     "everyday_lens_words": (
         "back front rear dual triple quad selfie shift tilt pancake ultrawide "
-        # cine prime lines and a mirrorless lens line English knows ('<maker> Supreme Prime 35mm T1.5',
-        # '<letter> Master')
-        "signature supreme master"
+        # cine prime lines English knows ('<maker> Supreme Prime 35mm T1.5')
+        "signature supreme"
     ).split(),
     # How photo sites and EXIF viewers spell the key tags in 'Key: value' dumps.
     "exif_key_spellings": (
