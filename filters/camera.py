@@ -489,8 +489,10 @@ def _scan_tokens(text: str, stop_at: int) -> _Tokens:
                 found.line_words += 1
                 found.model_code = after_gear = True
                 continue
-            if stripped[0].isupper() and _names_a_prime(tokens, index):
-                continue  # '<Line> Prime 75mm': a cine prime's line
+            if found.strong and stripped[0].isupper() and _names_a_prime(tokens, index):
+                # '<body>, <Line> Prime 75mm': a cine prime's line after a camera maker or line (the C
+                # scanner passes over a capitalised word once it has seen one)
+                continue
             if previous_brand and stripped[0].isupper() and _bare_number_follows(tokens, index) and token in _known_english():
                 # A word English knows between a camera maker and a bare number ('<maker> <Word> 35'):
                 # a film body's name when the caption names more gear (a film stock), content alone.
