@@ -1136,13 +1136,13 @@ NINTH_ROUND_A_NOT_CAMERA = [
 # are in no fixture (other makers, models, lenses and stocks).
 TENTH_ROUND_CAMERAS = [
     # A body and a glued lens joined by '+', and a film simulation's name after them.
-    'FUJIFILM X-T30 + XF35mmF1.4 R, Classic Neg',
-    'FUJIFILM X100V, Nostalgic Neg',
+    'FUJIFILM X-S20 + XF33mmF1.4 R LM WR, Classic Neg',
+    'FUJIFILM X-Pro2, Nostalgic Neg',
     # A maker's lens line with '/' apertures and its stabiliser and aspherical marks.
     'LUMIX G X VARIO 35-100/F2.8 II POWER O.I.S.',
     'LEICA DG SUMMILUX 25/F1.4 II ASPH./POWER O.I.S.',
     # An action camera with its field-of-view mode and exposure values.
-    'GoPro HERO11 Black, SuperView, 1/480 s, ISO 200',
+    'GoPro HERO8 Black, SuperView, 1/480 s, ISO 200',
     'GoPro HERO7 Black, Linear, 1/60 s',
     # Toy and box cameras with Lomography's and vintage stocks, instant film as '<camera> Color Film'.
     'Holga 120N with Lomography Earl Grey 100',
@@ -1154,7 +1154,7 @@ TENTH_ROUND_CAMERAS = [
     # A compact line in capitals after the model.
     'CASIO EX-ZR100 HIGH SPEED EXILIM',
     # Cine primes by their line.
-    'ARRI ALEXA 35, Master Prime 75mm T1.3',
+    'ARRI ALEXA SXT, Master Prime 75mm T1.3',
     'Cooke S7/i, Ultra Prime 32mm T1.9',
     'ZEISS Supreme Prime 50mm T1.5',
     # A 360-camera company as the EXIF Make field writes it.
