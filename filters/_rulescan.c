@@ -317,6 +317,19 @@ static int camera_content_first(Scanner *self, const char *text, const char *low
             after_gear = anchored = previous_anchor = 1;
             continue;
         }
+        if (slashes) { /* maybe gear words joined by '/' ('asph./power': camera._is_joined_gear) */
+            const char *slash = memchr(text + start, '/', (size_t)len);
+            Py_ssize_t stop = slash - text;
+            while (stop > start && text[stop - 1] == '.') stop--;
+            int joined = stop > start ? in_set(self->camera_words, lower + start, stop - start) : 0;
+            if (joined < 0) return -1;
+            if (joined) continue;
+        }
+        if (letters * 2 - 1 == len) { /* maybe a gear acronym written with dots ('o.i.s': camera._is_joined_gear) */
+            int dotted = 1;
+            for (Py_ssize_t j = start + 1; j < end; j += 2) dotted &= text[j] == '.';
+            if (dotted) continue;
+        }
         return 1;
     }
     return 0;

@@ -93,7 +93,7 @@ GEAR_WORDS = frozenset(
     imaging optical optics exif exposure aperture shutter speed focal length iso sensitivity
     flash metering mode program manual auto priority white balance wb bias ev comp compensation
     software firmware make model date time taken original dimensions resolution orientation
-    sec secs seconds s mm f fstop f-stop f-number fnumber stop stops nd body film stock dsc tags tag
+    sec secs seconds seg sek s mm f fstop f-stop f-number fnumber stop stops nd body film stock dsc tags tag
     shot shooting on with via using taken by captured photographed exp usm stm is ism vr vc oss gm za dg dc hsm os
     asph wr lm ois af af-s afs mf dx fx di ds pro plus ultra max mini se
     anamorphic fisheye fish-eye tilt-shift apochromatic megapixel megapixels mp ratings maker manufacturer number
@@ -221,12 +221,44 @@ _LOCALISED_KEY_HEADS = tuple(sorted({phrase.split()[0] for phrase in _LOCALISED_
 LOCALISED_KEY_WORDS = frozenset(word for phrase in _LOCALISED_KEY_PHRASES for word in phrase.split())
 
 
+# The 'Shot on' watermark as phones write it in German, French, Spanish, Italian, Dutch and
+# Portuguese ('Aufgenommen mit <phone>'): read as 'Shot on'. Its words are passed to the C scanner
+# as not content, as the EXIF value phrases' words are.
+_LOCALISED_SHOT_ON = re.compile(
+    r"^\s*(?:(?:aufgenommen|fotografiert)\s+mit|(?:pris|prise|photographiée?)\s+avec"
+    r"|(?:tomad[ao]|capturad[ao]|fotografiad[ao])\s+con|(?:scattat[ao]|fotografat[ao])\s+con"
+    r"|(?:gemaakt|geschoten|vastgelegd)\s+met|(?:tirad[ao]|fotografad[ao])\s+com)\b",
+    re.IGNORECASE,
+)
+SHOT_ON_WORDS = frozenset(
+    "aufgenommen fotografiert mit pris prise photographié photographiée avec tomada tomado capturada capturado "
+    "fotografiada fotografiado con scattata scattato fotografata fotografato gemaakt geschoten vastgelegd met "
+    "tirada tirado fotografada fotografado com".split()
+)
+# Film simulations cameras write beside the body ('<body>, Classic Neg'): read as 'film'. Their
+# words are passed to the C scanner as not content.
+_FILM_SIMULATIONS = sorted(_SUPPLEMENT["film_simulations"], key=len, reverse=True)
+_FILM_SIMULATION = re.compile(
+    r"(?<!\w)(?:" + "|".join(re.escape(p).replace(r"\ ", r"\s+") for p in _FILM_SIMULATIONS) + r")(?!\w)", re.IGNORECASE
+)
+FILM_SIMULATION_WORDS = frozenset(word for phrase in _FILM_SIMULATIONS for word in phrase.split())
+_FILM_SIMULATION_HINTS = ("chrome", "neg", "bypass", "ace", "acros")
+
+
 def _exif_values_as_gear(text: str) -> str:
     """'..., Flash did not fire' -> '..., flash'; 'SAMSUNG CAMERA PICTURES' and 'KODAK DIGITAL STILL
-    CAMERA' -> '... digital camera'; 'Gear: ...' -> ' ...'; 'distance focale' -> 'exposure'."""
+    CAMERA' -> '... digital camera'; 'Gear: ...' -> ' ...'; 'distance focale' -> 'exposure';
+    'Aufgenommen mit ...' -> 'Shot on ...'; '..., Classic Chrome' -> '..., film'."""
     if ":" in text:
         text = _GEAR_LIST_KEY.sub(" ", text)
     lower = text.lower()
+    if any(map(lower.__contains__, _FILM_SIMULATION_HINTS)):
+        text = _FILM_SIMULATION.sub("film", text)
+        lower = text.lower()
+    if " " in lower and lower.lstrip()[:1] in "afptcsgv":
+        replaced = _LOCALISED_SHOT_ON.sub("Shot on", text, count=1)
+        if replaced != text:
+            text, lower = replaced, replaced.lower()
     if any(head in lower for head in _LOCALISED_KEY_HEADS):
         text = _LOCALISED_KEY_PHRASE.sub("exposure", text)
         lower = text.lower()
@@ -305,16 +337,23 @@ def _scan_tokens(text: str, stop_at: int) -> _Tokens:
     # A tag list in lower case with spaces ('<maker> <code> <maker>alpha'): its tags English does
     # not know are read as hashtags too.
     lower_tags = not tag_list and _is_lower_case_tag_list(text)
+    stock_words = 0  # capitalised words left of a stock's name ('<film maker> <Name> <Name> 400')
     for index, raw in enumerate(tokens):
         stripped = raw.strip(_TOKEN_EDGE)
         token = stripped.lower()
         if not token:
+            continue
+        if stock_words:
+            stock_words -= 1
+            after_gear = False
             continue
         previous, previous_brand, previous_device = after_gear, after_brand, after_device
         after_gear = after_brand = after_device = False
         if token in CAMERA_BRANDS:
             found.signal = after_gear = anchored = after_brand = True
             found.strong += 1
+            if token in FILM_MAKERS:
+                stock_words = _stock_name_words(tokens, index)
             continue
         as_tag = raw[:1] == "#" or tag_list or (lower_tags and token not in _known_english())
         if as_tag and stripped.isalpha() and _glued_hashtag(token):
@@ -331,6 +370,11 @@ def _scan_tokens(text: str, stop_at: int) -> _Tokens:
                 continue
             if gear_tag == _GEAR_TAG:
                 continue  # '#primelens', 'xseries': gear words glued, no maker
+            if stripped.isalpha() and len(token) >= 5 and token[1:] in LENS_LINE_WORDS:
+                continue  # '#<letter>master': a lens line's series letter glued to its word
+        if ("/" in token or "." in token) and _is_joined_gear(token):
+            # 'ASPH./POWER', 'O.I.S.': gear words joined by '/', or a gear acronym written with dots.
+            continue
         if "/" in token and _is_makers_pair(token):
             # 'Minolta/Sony AF 100mm F2.8': a lens made for two makers' mounts, named by both.
             found.signal = after_gear = anchored = after_brand = True
@@ -445,6 +489,10 @@ def _scan_tokens(text: str, stop_at: int) -> _Tokens:
                 found.line_words += 1
                 found.model_code = after_gear = True
                 continue
+            if found.strong and stripped[0].isupper() and _names_a_prime(tokens, index):
+                # '<body>, <Line> Prime 75mm': a cine prime's line after a camera maker or line (the C
+                # scanner passes over a capitalised word once it has seen one)
+                continue
             if previous_brand and stripped[0].isupper() and _bare_number_follows(tokens, index) and token in _known_english():
                 # A word English knows between a camera maker and a bare number ('<maker> <Word> 35'):
                 # a film body's name when the caption names more gear (a film stock), content alone.
@@ -506,6 +554,55 @@ def _scan_tokens(text: str, stop_at: int) -> _Tokens:
 
 
 _DECIMAL = re.compile(r"\d+\.\d+")
+# Film makers (a stock's name follows them) and box speeds: '<maker> <Name> <Name> 400' names a stock.
+FILM_MAKERS = frozenset(_SUPPLEMENT["film_makers"]) & CAMERA_BRANDS
+_BOX_SPEED = re.compile(r"(?:6|12|25|32|50|64|80|100|125|160|200|250|320|400|500|640|800|1600|3200|6400)[A-Z]?")
+# Lens lines English knows ('<letter> Master'): after a series letter in a hashtag, gear.
+# filters/prechecks.py passes them to the C scanner as not content.
+LENS_LINE_WORDS = frozenset(_SUPPLEMENT["everyday_lens_words"]) & CONTEXT_WORDS | {"master"}
+# Cine primes by their line: a capitalised word English knows before 'Prime' and a focal length
+# ('<Line> Prime 75mm T1.3').
+_PRIME_WORDS = ("prime", "primes")
+
+
+def _names_a_prime(tokens: list[str], index: int) -> bool:
+    return (
+        index + 2 < len(tokens)
+        and tokens[index + 1].strip(_TOKEN_EDGE).lower() in _PRIME_WORDS
+        and _FOCAL_LENGTH.fullmatch(tokens[index + 2].strip(_TOKEN_EDGE)) is not None
+    )
+
+
+_FOCAL_LENGTH = re.compile(r"\d+(?:\.\d+)?(?:-\d+(?:\.\d+)?)?mm", re.IGNORECASE)
+
+
+def _stock_name_words(tokens: list[str], index: int) -> int:
+    """How many capitalised words after the film maker at tokens[index] name a stock: one or two
+    capitalised words of letters, then a box speed ('<maker> <Name> <Name> 400', '<maker> <Name>
+    800T'); 0 when no box speed follows them."""
+    for count in (1, 2):
+        if index + count + 1 >= len(tokens):
+            return 0
+        word = tokens[index + count].strip(_TOKEN_EDGE)
+        if not (word[:1].isupper() and word.isalpha()):
+            return 0
+        if _BOX_SPEED.fullmatch(tokens[index + count + 1].strip(_TOKEN_EDGE)):
+            return count
+    return 0
+
+
+def _is_joined_gear(token: str) -> bool:
+    """Gear words joined by '/' ('asph./power', a lens's marks) with a lens or body word among
+    them, or a gear acronym written with dots ('o.i.s.')."""
+    if "/" in token:
+        parts = [part.strip(_TOKEN_EDGE) for part in token.split("/")]
+        return (
+            len(parts) <= 3
+            and all(part.isalpha() and (part in GEAR_WORDS or part in CONTEXT_WORDS or part in EVERYDAY_PHONE_LINES) for part in parts)
+            and any(part in GEAR_WORDS for part in parts)
+        )
+    letters = token.strip(".").split(".")
+    return len(letters) >= 2 and all(len(letter) == 1 and letter.isalpha() for letter in letters) and "".join(letters) in GEAR_WORDS
 # Makers' EXIF model series of three letters or more ('dmc', 'ilce'; lensfun's and the
 # supplement's), read as a model code beside gear; filters/prechecks.py passes them to the C
 # scanner as not content.
@@ -1165,10 +1262,17 @@ def _is_line_with_edition_letter(token: str) -> bool:
 # its focal range ('18-55 kit lens'): read as the gear words they stand for, not as a shop's
 # 'for' and 'kit'.
 _WATERMARK_PHRASES = re.compile(r"\bcamera\s+for\s+mobile\b|(?:(?<=\d)|(?<=mm))\s+kit\s+(?=lens\b)", re.IGNORECASE)
+# A watermark's second part naming the phone's camera by its megapixels and a marketing name
+# ('Shot on <phone> | 64MP <Name> Camera', '... | 108MP AI Quad Camera'): read as the megapixel
+# count alone, after a 'Shot on' opening only.
+_MEGAPIXEL_CAMERA = re.compile(r"\b(\d{1,3}\s?MP)(?:\s+[A-Z][\w+-]*){1,3}\s+Cameras?\b", re.IGNORECASE)
 
 
 def _watermark_phrases_as_gear(text: str) -> str:
     lower = text.lower()
+    if "mp" in lower and "camera" in lower and _SHOT_ON.match(text):
+        text = _MEGAPIXEL_CAMERA.sub(r"\1", text)
+        lower = text.lower()
     if "mobile" not in lower and "kit" not in lower:
         return text
     return _WATERMARK_PHRASES.sub(lambda m: "camera" if m.group(0)[:1].isalpha() else " ", text)

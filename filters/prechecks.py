@@ -44,7 +44,8 @@ def build_scanner():
         | camera.SHORT_CODES | camera.EXIF_PHRASE_WORDS | camera.GEAR_LIST_KEYS | camera.COMPANY_WORDS
         | camera.LENS_ACCESSORY_WORDS | camera.EVERYDAY_PHONE_LINES | camera.GLUED_MAKER_PHRASES
         | camera.WORD_SERIES | camera.LOCALISED_KEY_WORDS | camera.SERIES_TAG_WORDS | camera.SENSOR_FORMAT_WORDS
-        | camera.PRINTER_CAMERA_LINES,
+        | camera.PRINTER_CAMERA_LINES | camera.SHOT_ON_WORDS | camera.FILM_SIMULATION_WORDS
+        | camera.LENS_LINE_WORDS,
         non_photo_extensions=urls.NON_PHOTO_EXTENSIONS,
         counter_prefixes=frozenset(filename.COUNTER_PREFIXES),
         gear_hints=camera.GEAR_HINTS,

@@ -58,6 +58,8 @@ CINEMA_LINES_THAT_ARE_NAMES = "venice burano alexa amira komodo raptor ursa".spl
 # Drone lines that are also places ('Anafi', a Greek island): the same, after a camera-only or an
 # everyday-word maker.
 DRONE_LINES_THAT_ARE_PLACES = ["anafi"]
+# Toy camera lines that are names: right after a camera-only maker ("<maker> <Name> F+") a line.
+TOY_LINES_THAT_ARE_NAMES = ["diana"]
 
 # Hand-written additions. Source: the makers' own product-line names as printed on the devices
 # and in their press releases (public product names; no caption text). Phone makers and lines
@@ -151,6 +153,8 @@ SUPPLEMENT = {
         "research in motion",
         # a trail-camera maker
         "stealth cam",
+        # a 360-camera company as its cameras write the EXIF Make field
+        "arashi vision",
     ],
     # Company words of EXIF Make fields that lensfun's maker names lack ('SANYO Electric Co.,Ltd.',
     # 'FUJI PHOTO FILM CO., LTD.'): with COMPANY_WORDS above, gear next to a maker's name.
@@ -206,19 +210,31 @@ SUPPLEMENT = {
         # cameras' lines ('<maker> Trophy Cam HD ...', '... Strike Force', '... Dark Ops')
         "epic scarlet helium monstro gemini dragon trophy cam aggressor core strike force recon dark ops spec "
         # film pushed or pulled in development ('<stock> 400 pushed to 1600')
-        "push pushed pull pulled"
+        "push pushed pull pulled "
+        # action cameras' field-of-view modes written after the body ('<line><n> Black, Linear, 1/120 s')
+        "linear superview hyperview narrow "
+        # box camera lines that are words or names ('<maker> Brownie 127')
+        "brownie hawkeye "
+        # press and large-format lines English knows ('<maker> Super Graphic'), an instant body's
+        # edition ('<code> Sonar'), a compact line's words in capitals ('<code> HIGH SPEED <LINE>')
+        "graphic sonar high"
     ).split()
     + CINEMA_LINES_THAT_ARE_NAMES
-    + DRONE_LINES_THAT_ARE_PLACES,
+    + DRONE_LINES_THAT_ARE_PLACES
+    + TOY_LINES_THAT_ARE_NAMES,
     # Cinema lines among the everyday line words: right after a camera-only maker ('ARRI Amira')
     # such a line names a camera like a line the catalogue lists.
-    "everyday_camera_lines": CINEMA_LINES_THAT_ARE_NAMES + DRONE_LINES_THAT_ARE_PLACES,
+    "everyday_camera_lines": CINEMA_LINES_THAT_ARE_NAMES + DRONE_LINES_THAT_ARE_PLACES + TOY_LINES_THAT_ARE_NAMES,
     # Lens accessories joined to a lens ('<lens> + <maker> Speed Booster', '... + <maker> adapter'):
     # gear only beside a camera maker or line or a lens spec; 'USB-C adapter for <phone>' keeps.
     "lens_accessory_words": "adapter adaptor adapters booster reducer speedbooster".split(),
     # How phones name their lenses in EXIF ('iPhone 11 back dual camera 4.25mm f/1.8') and lens
     # kinds ('tilt shift', 'pancake'): everyday words, gear only beside a real camera signal.
-    "everyday_lens_words": "back front rear dual triple quad selfie shift tilt pancake ultrawide".split(),
+    "everyday_lens_words": (
+        "back front rear dual triple quad selfie shift tilt pancake ultrawide "
+        # cine prime lines English knows ('<maker> Supreme Prime 35mm T1.5')
+        "signature supreme"
+    ).split(),
     # How photo sites and EXIF viewers spell the key tags in 'Key: value' dumps.
     "exif_key_spellings": (
         "camera|camera make|camera model|make|model|lens|lens model|lens make|exposure|exposure time|shutter|"
@@ -236,7 +252,9 @@ SUPPLEMENT = {
         "ouverture|vitesse|temps de pose|temps d'exposition|focale|longueur focale|distance focale|sensibilité|"
         "apertura|diafragma|tiempo de exposición|velocidad de obturación|exposición|distancia focal|sensibilidad|"
         "diaframma|tempo di esposizione|esposizione|otturatore|lunghezza focale|sensibilità|"
-        "sluitertijd|belichtingstijd|belichting|brandpuntsafstand|lichtgevoeligheid"
+        "sluitertijd|belichtingstijd|belichting|brandpuntsafstand|lichtgevoeligheid|"
+        # seconds abbreviated after a shutter time ('1/60 seg', '1/125 Sek.')
+        "seg|sek|segundos|sekunden|secondi"
     ).split("|"),
     # Phone makers' EXIF model-name prefixes ('LG-H870', 'GT-I9300', 'XT-1635'): lensfun lists few
     # phones, so these join its model series.
@@ -278,8 +296,20 @@ SUPPLEMENT = {
         # colour and black-and-white stocks by name ('<maker> Reala 100', '<maker> Neopan 400')
         "vista reala neopan agfachrome "
         # instant film by its makers' names ('<instant camera> + <maker> <code> 600'), more stocks
-        "impossible i-type fomapan lomography rollei retro ortho phoenix harman"
+        "impossible i-type fomapan lomography rollei retro ortho phoenix harman "
+        # vintage roll-film stocks and a stock's kind ('<stock> Pan'), and film simulations by one name
+        "verichrome panatomic kodacolor plus-x pan eterna astia"
     ).split(),
+    # Film makers: capitalised words between one and a box speed name a stock ('<maker> <Name> <Name> 400').
+    "film_makers": (
+        "kodak ilford fujifilm fuji lomography foma fomapan kentmere adox agfa rollei cinestill harman polaroid "
+        "ferrania orwo svema washi"
+    ).split(),
+    # Film simulations cameras write beside the body, as phrases ('<body>, <simulation>'): read as 'film'.
+    "film_simulations": [
+        "classic chrome", "classic neg", "nostalgic neg", "pro neg hi", "pro neg std", "bleach bypass", "reala ace",
+        "acros red", "acros yellow", "acros green",
+    ],
 }
 
 

@@ -181,11 +181,11 @@ FLOORS = {
     "blind17": (1.00, 1.00, 1.00, 1.00),
     "blind18": (1.00, 1.00, 1.00, 1.00),
     "blind19": (1.00, 1.00, 1.00, 1.00),
-    "blind21": (0.96, 1.00, 1.00, 0.96),
-    "blind22": (0.87, 1.00, 1.00, 1.00),
+    "blind21": (1.00, 1.00, 1.00, 0.97),
+    "blind22": (1.00, 1.00, 1.00, 1.00),
     "blind23": (0.96, 1.00, 1.00, 0.96),
     "blind24": (0.81, 1.00, 1.00, 0.98),
-    "blind25": (0.80, 1.00, 1.00, 0.90),
+    "blind25": (1.00, 1.00, 1.00, 0.90),
     "blind26": (1.00, 1.00, 1.00, 0.88),
 }
 SET_PATHS = {**FRESH, "blind2": BLIND2, "blind3": BLIND3, "blind4": BLIND4, "blind5": BLIND5, "blind6": BLIND6,
@@ -1132,6 +1132,69 @@ NINTH_ROUND_A_NOT_CAMERA = [
 ]
 
 
+# Tenth round: classes of blind21's, blind22's and blind25's camera misses, each with strings that
+# are in no fixture (other makers, models, lenses and stocks).
+TENTH_ROUND_CAMERAS = [
+    # A body and a glued lens joined by '+', and a film simulation's name after them.
+    'FUJIFILM X-S20 + XF33mmF1.4 R LM WR, Classic Neg',
+    'FUJIFILM X-Pro2, Nostalgic Neg',
+    # A maker's lens line with '/' apertures and its stabiliser and aspherical marks.
+    'LUMIX G X VARIO 35-100/F2.8 II POWER O.I.S.',
+    'LEICA DG SUMMILUX 25/F1.4 II ASPH./POWER O.I.S.',
+    # An action camera with its field-of-view mode and exposure values.
+    'GoPro HERO8 Black, SuperView, 1/480 s, ISO 200',
+    'GoPro HERO7 Black, Linear, 1/60 s',
+    # Toy and box cameras with Lomography's and vintage stocks, instant film as '<camera> Color Film'.
+    'Holga 120N with Lomography Earl Grey 100',
+    'Diana Mini + Kodak Gold 200',
+    'Kodak Brownie 127 + Kodacolor 200',
+    'Polaroid SLR 680, Polaroid 600 Color Film',
+    # A large-format body with a lens and a sheet-film format.
+    'Linhof Technika V, Schneider Symmar 150mm f/5.6, 4x5 HP5',
+    # A compact line in capitals after the model.
+    'CASIO EX-ZR100 HIGH SPEED EXILIM',
+    # Cine primes by their line.
+    'ARRI ALEXA SXT, Master Prime 75mm T1.3',
+    'Cooke S7/i, Ultra Prime 32mm T1.9',
+    'ZEISS Supreme Prime 50mm T1.5',
+    # A 360-camera company as the EXIF Make field writes it.
+    'Arashi Vision Insta360 X3',
+    # A phone watermark whose second part is the camera's megapixels and marketing name.
+    'Shot on POCO F5 | 64MP AI Triple Camera',
+    # A gear-only hashtag list with a lens line glued to its letter and a focal length.
+    '#sonya7iv #sony #gmaster #24mm',
+    # The 'Shot on' watermark and an exposure line in other languages.
+    'Fotografiert mit Google Pixel 8',
+    'Tomada con iPhone 14 Pro',
+    'Belichtungszeit 1/250 Sek. · Blende f/5.6 · ISO 200',
+]
+
+TENTH_ROUND_LOOK_ALIKES = [
+    # The new words in natural text, shop titles and other products.
+    'Classic Chrome bumper for a 1967 pickup',
+    'Linear algebra lecture notes 3',
+    'Brownie recipe with 200g chocolate',
+    'Princess Diana at the 1995 gala',
+    'High Speed Rail 2 route map',
+    'Signature cocktail menu 2024',
+    'Master bedroom with a walk-in closet',
+    'Fuji Rock Festival 2019 line-up',
+    'Shot on location in Lisbon with a 50MP camera phone',
+    'Graphic design poster 4x5 inches',
+    'Sonar image of a shipwreck',
+]
+
+TENTH_ROUND_NOT_CAMERA = [
+    "Aufgenommen mit Liebe",
+    "Classic Chrome",
+    "Signature Prime",
+    "Kodak Brownie",
+    "Graflex Graphic",
+    "#gmaster",
+    "Pris avec plaisir",
+]
+
+
 ROUND_CAMERAS = (
     FOURTH_ROUND_CAMERAS
     + FIFTH_ROUND_CAMERAS
@@ -1140,6 +1203,7 @@ ROUND_CAMERAS = (
     + EIGHTH_ROUND_CAMERAS
     + NINTH_ROUND_A_CAMERAS
     + NINTH_ROUND_B_CAMERAS
+    + TENTH_ROUND_CAMERAS
 )
 ROUND_LOOK_ALIKES = (
     FOURTH_ROUND_LOOK_ALIKES
@@ -1149,6 +1213,7 @@ ROUND_LOOK_ALIKES = (
     + EIGHTH_ROUND_LOOK_ALIKES
     + NINTH_ROUND_A_LOOK_ALIKES
     + NINTH_ROUND_B_LOOK_ALIKES
+    + TENTH_ROUND_LOOK_ALIKES
 )
 
 
@@ -1165,7 +1230,7 @@ def test_fourth_to_ninth_round_look_alikes_stay(chain, text):
 @pytest.mark.parametrize(
     "text",
     SIXTH_ROUND_NOT_CAMERA + SEVENTH_ROUND_NOT_CAMERA + EIGHTH_ROUND_NOT_CAMERA + NINTH_ROUND_A_NOT_CAMERA
-    + NINTH_ROUND_B_NOT_CAMERA,
+    + NINTH_ROUND_B_NOT_CAMERA + TENTH_ROUND_NOT_CAMERA,
 )
 def test_gear_words_beside_content_are_no_camera_metadata(text):
     """Sixth to ninth rounds: the new gear words and shapes (glued hashtags, tag lists, model

@@ -94,7 +94,12 @@ TRICKY = (
     # exposure key abbreviations, push words, a printer-and-compact line with both codes
     "Bolex Kern Yvar Handycam BMPCC Speedbooster 0.71x Reconyx Bushnell Trophy Cam HD Core LGE Infinix HOT one "
     "action+ fusion+ X.Rokkor-HG v.zuiko x.Yvar ARRIFLEX 416 (lightweight) (silver) (note) DIGITAL_CAMERA Exif_JPEG "
-    "exif_data Ap. Exp. equiv pushed pulled i-Type Photosmart R123 C1234 12mm T2.1 f/2.8 SCARLET-W EPIC-X HELIUM"
+    "exif_data Ap. Exp. equiv pushed pulled i-Type Photosmart R123 C1234 12mm T2.1 f/2.8 SCARLET-W EPIC-X HELIUM "
+    # tenth round: film simulations, localised watermarks, megapixel lines, gear joined by '/' and
+    # dotted acronyms, lens-line hashtags, view modes, toy and box lines, stock names, cine primes
+    "Classic Neg nostalgic neg Fotografiert mit Pris avec 64MP Triple Camera ASPH./POWER O.I.S. o.i.s #gmaster "
+    "gmaster SuperView Linear Diana F+ Earl Grey 100 Kodacolor Pan Brownie Graphic Sonar HIGH Master Prime 75mm "
+    "Arashi Vision Sek. seg"
 ).split(" ")
 ODD_CHARACTERS = ["\x00", "\t", "\n", "\r", "\x0b", "\x1c", "\x1f", "\x7f", "  ", "é", "\u200b", "İ", "ſ"]
 
