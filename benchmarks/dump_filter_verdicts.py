@@ -37,8 +37,10 @@ UNTUNED = (
     "filters_blind12.tsv",
     "filters_blind20clean.tsv",
     "filters_blind23.tsv",
-    "filters_blind24.tsv",
     "filters_blind26.tsv",
+    "filters_blind27.tsv",
+    "filters_blind28.tsv",
+    "filters_blind29.tsv",
 )
 LID_KINDS = ("sentences", "word-pairs", "single-words")
 
