@@ -37,7 +37,6 @@ UNTUNED = (
     "filters_blind12.tsv",
     "filters_blind20clean.tsv",
     "filters_blind23.tsv",
-    "filters_blind26.tsv",
     "filters_blind27.tsv",
     "filters_blind28.tsv",
     "filters_blind29.tsv",

@@ -53,6 +53,9 @@ BLIND23 = FIXTURES / "filters_blind23.tsv"
 BLIND24 = FIXTURES / "filters_blind24.tsv"
 BLIND25 = FIXTURES / "filters_blind25.tsv"
 BLIND26 = FIXTURES / "filters_blind26.tsv"
+BLIND27 = FIXTURES / "filters_blind27.tsv"
+BLIND28 = FIXTURES / "filters_blind28.tsv"
+BLIND29 = FIXTURES / "filters_blind29.tsv"
 BLIND20_CLEAN = FIXTURES / "filters_blind20clean.tsv"
 
 
@@ -104,6 +107,9 @@ def test_the_fresh_sets_are_balanced_disjoint_and_not_dev_strings(shared_data):
         (BLIND24, {"drop_camera": 85, "keep": 75, "drop_filename": 25, "drop_nonenglish": 15}),
         (BLIND25, {"keep": 110, "drop_nonenglish": 70, "drop_camera": 10, "drop_filename": 10}),
         (BLIND26, {"keep": 110, "drop_nonenglish": 70, "drop_camera": 10, "drop_filename": 10}),
+        (BLIND27, {"drop_camera": 85, "keep": 75, "drop_filename": 25, "drop_nonenglish": 15}),
+        (BLIND28, {"drop_camera": 50, "keep": 90, "drop_filename": 35, "drop_nonenglish": 25}),
+        (BLIND29, {"keep": 110, "drop_nonenglish": 70, "drop_camera": 10, "drop_filename": 10}),
     ],
 )
 def test_the_blind_sets_are_balanced_and_repeat_no_other_set(shared_data, path, counts):
@@ -160,7 +166,10 @@ def test_the_blind_sets_are_balanced_and_repeat_no_other_set(shared_data, path, 
 # eighth round's rules: camera recall 0.927 and 0.835). blind23 (the hold-out's mix), blind24
 # (camera-heavy), blind25 and blind26 (hard for language identification) were written blind after
 # the ninth round; blind25 became a tuning set of the names reading (docs/filters.md, "Names and
-# slugs read again"), the others are untuned.
+# slugs read again"), blind24 of the eleventh camera round; blind26's rows were read after its
+# first score (a bilingual reading was tried on them and left out). blind27 (camera-heavy),
+# blind28 (the hold-out's mix) and blind29 (hard for language identification), written blind
+# after the tenth round, are untuned: their floors are their first scores.
 FLOORS = {
     "tune": (0.98, 1.00, 1.00, 0.98),
     "holdout": (0.98, 1.00, 1.00, 1.00),
@@ -187,13 +196,17 @@ FLOORS = {
     "blind24": (0.81, 1.00, 1.00, 0.98),
     "blind25": (1.00, 1.00, 1.00, 0.90),
     "blind26": (1.00, 1.00, 1.00, 0.88),
+    "blind27": (0.90, 1.00, 1.00, 0.98),
+    "blind28": (0.96, 1.00, 1.00, 0.96),
+    "blind29": (0.70, 1.00, 1.00, 0.90),
 }
 SET_PATHS = {**FRESH, "blind2": BLIND2, "blind3": BLIND3, "blind4": BLIND4, "blind5": BLIND5, "blind6": BLIND6,
              "blind7": BLIND7, "blind8": BLIND8, "blind10": BLIND10, "blind11": BLIND11, "blind12": BLIND12,
              "blind13": BLIND13, "blind14": BLIND14, "blind15": BLIND15,
              "blind16": BLIND16, "blind17": BLIND17, "blind18": BLIND18, "blind19": BLIND19,
              "blind21": BLIND21, "blind22": BLIND22,
-             "blind23": BLIND23, "blind24": BLIND24, "blind25": BLIND25, "blind26": BLIND26}
+             "blind23": BLIND23, "blind24": BLIND24, "blind25": BLIND25, "blind26": BLIND26,
+             "blind27": BLIND27, "blind28": BLIND28, "blind29": BLIND29}
 
 
 @pytest.mark.parametrize("name", list(FLOORS))
@@ -765,7 +778,7 @@ def test_the_chain_on_camera_listings_in_english_and_other_languages(chain):
     assert scores["drop_nonenglish"].recall == 1.0 and scores["drop_nonenglish"].precision >= 0.97, scores["drop_nonenglish"]
 
 
-@pytest.mark.parametrize(("name", "recall", "precision"), [("blind11", 0.96, 0.89), ("blind12", 0.98, 0.98), ("blind13", 1.0, 0.86), ("blind15", 1.0, 0.96), ("blind16", 1.0, 0.89), ("blind17", 1.0, 1.0), ("blind18", 1.0, 1.0), ("blind19", 0.96, 1.0), ("blind21", 1.0, 0.86), ("blind22", 1.0, 1.0), ("blind23", 1.0, 0.86), ("blind24", 1.0, 0.75), ("blind25", 0.94, 0.83), ("blind26", 0.97, 0.83)])
+@pytest.mark.parametrize(("name", "recall", "precision"), [("blind11", 0.96, 0.89), ("blind12", 0.98, 0.98), ("blind13", 1.0, 0.86), ("blind15", 1.0, 0.96), ("blind16", 1.0, 0.89), ("blind17", 1.0, 1.0), ("blind18", 1.0, 1.0), ("blind19", 0.96, 1.0), ("blind21", 1.0, 0.86), ("blind22", 1.0, 1.0), ("blind23", 1.0, 0.86), ("blind24", 1.0, 0.75), ("blind25", 0.94, 0.83), ("blind26", 0.97, 0.83), ("blind27", 1.0, 0.78), ("blind28", 0.96, 0.88), ("blind29", 1.0, 0.85)])
 def test_the_chain_on_text_in_other_languages(chain, name, recall, precision):
     """Non-English recall and precision on the blind sets that hold other languages (blind11 and
     blind12 written for language identification, blind13 YFCC-like, blind15 and blind16 mixed), reached,
