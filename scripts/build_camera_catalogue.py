@@ -60,6 +60,8 @@ CINEMA_LINES_THAT_ARE_NAMES = "venice burano alexa amira komodo raptor ursa".spl
 DRONE_LINES_THAT_ARE_PLACES = ["anafi"]
 # Toy camera lines that are names: right after a camera-only maker ("<maker> <Name> F+") a line.
 TOY_LINES_THAT_ARE_NAMES = ["diana"]
+# Panoramic (swing-lens) camera lines that are words: right after a camera-only maker a line.
+PANORAMIC_LINES_THAT_ARE_WORDS = ["horizon"]
 
 # Hand-written additions. Source: the makers' own product-line names as printed on the devices
 # and in their press releases (public product names; no caption text). Phone makers and lines
@@ -128,7 +130,9 @@ SUPPLEMENT = {
         # trail and game camera makers English does not know
         "reconyx spypoint moultrie cuddeback tactacam wildgame bushnell "
         # digital compact makers of the 2000s
-        "aiptek jenoptik mustek largan"
+        "aiptek jenoptik mustek largan "
+        # panoramic (swing-lens and rotating) camera makers, a film scanner maker
+        "widelux noblex hulcherama roundshot globuscope microtek"
     ).split(),
     # Maker words that are also everyday words or names ('One' of Phase One, 'Venus' Optics,
     # the cinema maker RED): a camera signal only with a model code, like the device makers.
@@ -184,7 +188,9 @@ SUPPLEMENT = {
         "handycam vixia legria everio palmcorder bmpcc bmcc bmpc switar yvar pizar canonet "
         "hyperfire ultrafire microfire natureview "
         # digital compact lines of the 2000s (Sanyo's, Vivitar's, Kodak's, Polaroid's)
-        "xacti vivicam easyshare photomax"
+        "xacti vivicam easyshare photomax "
+        # panoramic film lines, film and flatbed scanners' lines
+        "xpan technorama scanmaker filmscan digitdia proscan"
     ).split(),
     # Lines a maker gave both its printers and its digital compacts: a camera only with a code
     # shaped like the compacts' (one capital and three digits, or three digits: '<line> R123'), a
@@ -217,14 +223,19 @@ SUPPLEMENT = {
         "brownie hawkeye "
         # press and large-format lines English knows ('<maker> Super Graphic'), an instant body's
         # edition ('<code> Sonar'), a compact line's words in capitals ('<code> HIGH SPEED <LINE>')
-        "graphic sonar high"
+        "graphic sonar high "
+        # trail cameras' edition words ('<line> Force Elite')
+        "elite"
     ).split()
     + CINEMA_LINES_THAT_ARE_NAMES
     + DRONE_LINES_THAT_ARE_PLACES
-    + TOY_LINES_THAT_ARE_NAMES,
+    + TOY_LINES_THAT_ARE_NAMES
+    + PANORAMIC_LINES_THAT_ARE_WORDS,
     # Cinema lines among the everyday line words: right after a camera-only maker ('ARRI Amira')
     # such a line names a camera like a line the catalogue lists.
-    "everyday_camera_lines": CINEMA_LINES_THAT_ARE_NAMES + DRONE_LINES_THAT_ARE_PLACES + TOY_LINES_THAT_ARE_NAMES,
+    "everyday_camera_lines": (
+        CINEMA_LINES_THAT_ARE_NAMES + DRONE_LINES_THAT_ARE_PLACES + TOY_LINES_THAT_ARE_NAMES + PANORAMIC_LINES_THAT_ARE_WORDS
+    ),
     # Lens accessories joined to a lens ('<lens> + <maker> Speed Booster', '... + <maker> adapter'):
     # gear only beside a camera maker or line or a lens spec; 'USB-C adapter for <phone>' keeps.
     "lens_accessory_words": "adapter adaptor adapters booster reducer speedbooster".split(),
@@ -233,7 +244,9 @@ SUPPLEMENT = {
     "everyday_lens_words": (
         "back front rear dual triple quad selfie shift tilt pancake ultrawide "
         # cine prime lines English knows ('<maker> Supreme Prime 35mm T1.5')
-        "signature supreme"
+        "signature supreme "
+        # how phones name the camera a photo was taken with ('<phone> · Main Camera — 26 mm')
+        "main periscope"
     ).split(),
     # How photo sites and EXIF viewers spell the key tags in 'Key: value' dumps.
     "exif_key_spellings": (
@@ -254,8 +267,30 @@ SUPPLEMENT = {
         "diaframma|tempo di esposizione|esposizione|otturatore|lunghezza focale|sensibilità|"
         "sluitertijd|belichtingstijd|belichting|brandpuntsafstand|lichtgevoeligheid|"
         # seconds abbreviated after a shutter time ('1/60 seg', '1/125 Sek.')
-        "seg|sek|segundos|sekunden|secondi"
+        "seg|sek|segundos|sekunden|secondi|"
+        # French, Portuguese, Polish, Swedish, Czech and Russian keys the list lacked
+        "exposition|obturateur|exposição|abertura|distância focal|velocidade do obturador|sensibilidade|"
+        "przysłona|czas naświetlania|ogniskowa|czułość|bländare|slutartid|brännvidd|exponering|"
+        "clona|expozice|ohnisková vzdálenost|выдержка|диафрагма|фокусное расстояние|экспозиция|светочувствительность"
     ).split("|"),
+    # The same keys in Japanese, Chinese and Korean, as EXIF viewers write them glued to their values
+    # or units ('ISO感度 200', '1/250秒'): read as 'exposure' wherever they stand
+    # (camera._CJK_EXIF_KEY); seconds after a shutter time as 's'.
+    "cjk_exif_keys": (
+        "露出時間|シャッタースピード|シャッター速度|絞り値|絞り|F値|ISO感度|感度|焦点距離|露出補正|撮影機材|"
+        "曝光时间|曝光時間|快门速度|快門速度|光圈|焦距|感光度|曝光补偿|曝光補償|"
+        "노출 시간|노출시간|셔터 속도|셔터속도|조리개|초점 거리|초점거리|노출 보정|감도"
+    ).split("|"),
+    # Notes film photographers write beside body, lens and stock: expired stock, sheet and half-frame
+    # formats, developers and their dilutions ('<stock> (expired <year>)', '<developer> dil. B'):
+    # gear only beside a real camera signal, content alone.
+    "film_notes": (
+        "expired sheet half frame half-frame dil dilution stand semi-stand developed dev souped "
+        "rodinal xtol caffenol ilfosol perceptol microphen ilfotec pyrocat adonal diafine fomadon"
+    ).split(),
+    # Trail-camera makers whose names are everyday words, surnames or a gun maker's: a maker only
+    # right before two line words of a trail camera ('<maker> Strike Force ...', '<maker> Dark Ops ...').
+    "line_phrase_makers": "browning covert muddy".split(),
     # Phone makers' EXIF model-name prefixes ('LG-H870', 'GT-I9300', 'XT-1635'): lensfun lists few
     # phones, so these join its model series.
     "phone_model_series": "lg sgh gt sch sph shv xt cph rmx xq".split(),
@@ -298,7 +333,9 @@ SUPPLEMENT = {
         # instant film by its makers' names ('<instant camera> + <maker> <code> 600'), more stocks
         "impossible i-type fomapan lomography rollei retro ortho phoenix harman "
         # vintage roll-film stocks and a stock's kind ('<stock> Pan'), and film simulations by one name
-        "verichrome panatomic kodacolor plus-x pan eterna astia"
+        "verichrome panatomic kodacolor plus-x pan eterna astia "
+        # film makers the list lacked (East German, Italian, Japanese)
+        "orwo ferrania washi"
     ).split(),
     # Film makers: capitalised words between one and a box speed name a stock ('<maker> <Name> <Name> 400').
     "film_makers": (
