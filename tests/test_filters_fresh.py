@@ -160,7 +160,7 @@ def test_the_blind_sets_are_balanced_and_repeat_no_other_set(shared_data, path, 
 # eighth round's rules: camera recall 0.927 and 0.835). blind23 (the hold-out's mix), blind24
 # (camera-heavy), blind25 and blind26 (hard for language identification) were written blind after
 # the ninth round; blind25 became a tuning set of the names reading (docs/filters.md, "Names and
-# slugs read again"), the others are untuned.
+# slugs read again"), blind24 one of the eleventh camera round, the others are untuned.
 FLOORS = {
     "tune": (0.98, 1.00, 1.00, 0.98),
     "holdout": (0.98, 1.00, 1.00, 1.00),
@@ -184,7 +184,7 @@ FLOORS = {
     "blind21": (1.00, 1.00, 1.00, 0.97),
     "blind22": (1.00, 1.00, 1.00, 1.00),
     "blind23": (0.96, 1.00, 1.00, 0.96),
-    "blind24": (0.81, 1.00, 1.00, 0.98),
+    "blind24": (1.00, 1.00, 1.00, 0.98),
     "blind25": (1.00, 1.00, 1.00, 0.90),
     "blind26": (1.00, 1.00, 1.00, 0.88),
 }
@@ -1195,6 +1195,98 @@ TENTH_ROUND_NOT_CAMERA = [
 ]
 
 
+# Eleventh round: classes of blind24's camera misses, each with strings that are in no fixture
+# (other makers, models, lenses, stocks, scanners and languages).
+ELEVENTH_ROUND_CAMERAS = [
+    # A phone's camera module as the phone's photo viewer names it, with the florin sign as 'f'.
+    "Pixel 8 Pro · Ultra Wide Camera — 13 mm ƒ2.2 ISO 40 1/250s",
+    "Galaxy S23 · Telephoto Camera — 70 mm ƒ2.4 ISO 64 1/500s",
+    "iPhone 15 · Main Camera — 24 mm ƒ1.6 ISO 80 1/60s",
+    # Gear-only hashtags with a maker's photography tag.
+    "#nikon #z6ii #nikkorz #nikonphotography",
+    "#fujifilm #xt4 #fujifilmphotographer",
+    # Body, lens and stock with a film photographer's notes: expired stock, half frame, sheet film,
+    # a developer and its dilution.
+    "Minolta X-700, MD 50mm 1.7, Kodak Gold 200 (expired 1999)",
+    "Pentax K1000, Agfa Vista 200 expired",
+    "Praktica MTL3, Pentacon 50mm 1.8, ORWO NP20 expired 1990",
+    "Kiev-88, Vega-12B 90mm, Foma 200 (expired 2005)",
+    "Canon Demi EE17 half-frame, Fomapan 400",
+    "Ricoh Auto Half E, Kodak Portra 400",
+    "Pentax 67, SMC Takumar 105mm, HP5 400 @ 800, Rodinal 1+50",
+    "Nikon FM2, Tri-X 400, D-76 dil. 1:1",
+    "Leica M6, Summicron 35mm, Kentmere 400 in Xtol stock",
+    "Chamonix 45N-2, Nikkor-W 210mm, Kodak Portra 160 sheet film",
+    # Exposure lines in other languages, with a decimal comma.
+    "Temps de pose : 1/250 s, ouverture f/5,6, ISO 200",
+    "Exposition : 1/30 s, ouverture f/4, ISO 1600",
+    "Exposição: 1/125 s, abertura f/4, ISO 400",
+    "Przysłona f/8, czas naświetlania 1/200 s, ISO 100",
+    # Japanese, Chinese and Korean EXIF keys glued to their values and units.
+    "シャッタースピード 1/250秒 絞り値 5.6 ISO感度 400 焦点距離 35mm",
+    "曝光时间 1/100秒 光圈 f/2.8 感光度 200 焦距 50mm",
+    "셔터 속도 1/60초 조리개 f/4 감도 800 초점 거리 85mm",
+    # A trail-camera maker that is a surname or a gun maker, before two of its line's words.
+    "Browning Dark Ops Pro X 1080",
+    "Browning Strike Force Pro XD",
+    "Muddy Pro Cam 20",
+    # Film scanners after 'Scanned' or 'Digitized'.
+    "Scanned with Plustek OpticFilm 8200i",
+    "Scanned on Nikon Coolscan 5000 ED",
+    "Digitized with Epson Perfection V850 Pro",
+    "Scanned on Noritsu HS-1800",
+    # Phones of regional makers, and an edition named by a word English knows.
+    "Taken with OPPO Find X5 Pro",
+    "Shot on vivo X90 Pro",
+    "Taken with Xiaomi Mi 8 Explorer Edition",
+    "Shot on OnePlus 7T McLaren Edition",
+    # Box cameras numbered 'No.', panoramic cameras with a stock.
+    "Kodak Brownie No. 2A, Ilford FP4 Plus 125 120",
+    "Noblex 135 U, Fuji Velvia 50",
+    "Hasselblad XPan, Kodak Portra 160",
+    "Lomography Horizon Kompakt, Fuji Pro 400H",
+    "Roundshot 28/220, Fuji Pro 400H",
+]
+
+ELEVENTH_ROUND_LOOK_ALIKES = [
+    # The new words in natural text, shop titles and other products.
+    "Front camera repair for Galaxy S10",
+    "Main stage at the festival 2019",
+    "#nikonphotography #sunset #beach #landscape",
+    "Expired passport renewal form 2019",
+    "Exposition Park Rose Garden 2015",
+    "Browning Hi-Power 9mm pistol",
+    "Browning A5 shotgun 12 gauge",
+    "Muddy Waters live 1977",
+    "Covert Affairs season 2",
+    "Scanned document, page 3",
+    "Collector's Master Edition box set",
+    "Samsung Bespoke Edition fridge",
+    "Chanel No. 5 perfume 100ml",
+    "Beethoven Symphony No. 9",
+    "Sheet music for piano No. 3",
+    "Horizon Zero Dawn 2",
+    "Elite Dangerous Horizons 2",
+    "Game of Thrones Master Edition 2",
+    "Stand mixer with dough hook",
+    "Scanned with Epson printer at the library",
+    "World Exposition 2010 Shanghai",
+]
+
+ELEVENTH_ROUND_NOT_CAMERA = [
+    "Milk expired 3 days ago",
+    "Elizabeth Barrett Browning poems",
+    "Scanned with care",
+    "No. 2 pencil",
+    "Half frame of the window",
+    "Developed film negatives on a light table",
+    "Taken with love",
+    "Browning Recon",
+    "Rodinal",
+    "焦点距離について",
+]
+
+
 ROUND_CAMERAS = (
     FOURTH_ROUND_CAMERAS
     + FIFTH_ROUND_CAMERAS
@@ -1204,6 +1296,7 @@ ROUND_CAMERAS = (
     + NINTH_ROUND_A_CAMERAS
     + NINTH_ROUND_B_CAMERAS
     + TENTH_ROUND_CAMERAS
+    + ELEVENTH_ROUND_CAMERAS
 )
 ROUND_LOOK_ALIKES = (
     FOURTH_ROUND_LOOK_ALIKES
@@ -1214,6 +1307,7 @@ ROUND_LOOK_ALIKES = (
     + NINTH_ROUND_A_LOOK_ALIKES
     + NINTH_ROUND_B_LOOK_ALIKES
     + TENTH_ROUND_LOOK_ALIKES
+    + ELEVENTH_ROUND_LOOK_ALIKES
 )
 
 
@@ -1230,7 +1324,7 @@ def test_fourth_to_ninth_round_look_alikes_stay(chain, text):
 @pytest.mark.parametrize(
     "text",
     SIXTH_ROUND_NOT_CAMERA + SEVENTH_ROUND_NOT_CAMERA + EIGHTH_ROUND_NOT_CAMERA + NINTH_ROUND_A_NOT_CAMERA
-    + NINTH_ROUND_B_NOT_CAMERA + TENTH_ROUND_NOT_CAMERA,
+    + NINTH_ROUND_B_NOT_CAMERA + TENTH_ROUND_NOT_CAMERA + ELEVENTH_ROUND_NOT_CAMERA,
 )
 def test_gear_words_beside_content_are_no_camera_metadata(text):
     """Sixth to ninth rounds: the new gear words and shapes (glued hashtags, tag lists, model
