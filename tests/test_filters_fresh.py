@@ -1207,8 +1207,8 @@ ELEVENTH_ROUND_CAMERAS = [
     "#fujifilm #xt4 #fujifilmphotographer",
     # Body, lens and stock with a film photographer's notes: expired stock, half frame, sheet film,
     # a developer and its dilution.
-    "Minolta X-700, MD 50mm 1.7, Kodak Gold 200 (expired 1999)",
-    "Pentax K1000, Agfa Vista 200 expired",
+    "Minolta SRT 102, MC Rokkor 58mm 1.4, Kodak Gold 200 (expired 1999)",
+    "Pentax MX, Agfa Vista 200 expired",
     "Praktica MTL3, Pentacon 50mm 1.8, ORWO NP20 expired 1990",
     "Kiev-88, Vega-12B 90mm, Foma 200 (expired 2005)",
     "Canon Demi EE17 half-frame, Fomapan 400",
@@ -1216,7 +1216,7 @@ ELEVENTH_ROUND_CAMERAS = [
     "Pentax 67, SMC Takumar 105mm, HP5 400 @ 800, Rodinal 1+50",
     "Nikon FM2, Tri-X 400, D-76 dil. 1:1",
     "Leica M6, Summicron 35mm, Kentmere 400 in Xtol stock",
-    "Chamonix 45N-2, Nikkor-W 210mm, Kodak Portra 160 sheet film",
+    "Shen Hao HZX45-IIA, Nikkor-W 210mm, Kodak Portra 160 sheet film",
     # Exposure lines in other languages, with a decimal comma.
     "Temps de pose : 1/250 s, ouverture f/5,6, ISO 200",
     "Exposition : 1/30 s, ouverture f/4, ISO 1600",
@@ -1239,7 +1239,7 @@ ELEVENTH_ROUND_CAMERAS = [
     "Taken with OPPO Find X5 Pro",
     "Shot on vivo X90 Pro",
     "Taken with Xiaomi Mi 8 Explorer Edition",
-    "Shot on OnePlus 7T McLaren Edition",
+    "Shot on OnePlus 6T McLaren Edition",
     # Box cameras numbered 'No.', panoramic cameras with a stock.
     "Kodak Brownie No. 2A, Ilford FP4 Plus 125 120",
     "Noblex 135 U, Fuji Velvia 50",
