@@ -93,7 +93,7 @@ GEAR_WORDS = frozenset(
     imaging optical optics exif exposure aperture shutter speed focal length iso sensitivity
     flash metering mode program manual auto priority white balance wb bias ev comp compensation
     software firmware make model date time taken original dimensions resolution orientation
-    sec secs seconds seg sek s mm f fstop f-stop f-number fnumber stop stops nd body film stock dsc tags tag
+    sec secs seconds seg sek с сек s mm f fstop f-stop f-number fnumber stop stops nd body film stock dsc tags tag
     shot shooting on with via using taken by captured photographed scanned digitized digitised exp usm stm is ism vr vc oss gm za dg dc hsm os
     asph wr lm ois af af-s afs mf dx fx di ds pro plus ultra max mini se
     anamorphic fisheye fish-eye tilt-shift apochromatic megapixel megapixels mp ratings maker manufacturer number
@@ -204,13 +204,15 @@ _EXIF_DEFAULT = re.compile(r"\bdigital\s+(?:still\s+)?camera\b|^\s*sony\s+dsc\s*
 # default descriptions other than 'DIGITAL CAMERA' ('SAMSUNG CAMERA PICTURES'). The rule reads
 # them as the gear words they stand for.
 _EXIF_VALUE_PHRASES = re.compile(
-    r"\b(?:(?:flash\s+)?(?:did\s+not|didn't|not)\s+fired?|flash\s+fired|no\s+flash)\b"
+    r"\b(?:(?:flash\s+)?(?:did\s+not|didn't|not)\s+fired?|flash\s+fired|no\s+flash"
+    # a trail camera's infrared flash kind ('<body> No Glow', '... Low Glow')
+    r"|(?:no|low)\s+glow)\b"
     r"|\b(camera\s+pictures?|digital\s+still\s+camera)\b",
     re.IGNORECASE,
 )
 # Words of those phrases, otherwise content: filters/prechecks.py passes them to the C scanner as
 # not content, so it never proves a caption holding one clean before the rule has read the phrase.
-EXIF_PHRASE_WORDS = frozenset("did didn't not no fire fired pictures picture still".split())
+EXIF_PHRASE_WORDS = frozenset("did didn't not no fire fired pictures picture still low glow".split())
 # Keys photo sites put before a gear list ('Device: ...', 'Gear: ...'): a key, not content, when a
 # ':' follows. Also passed to the C scanner as not content, for the same reason as the phrases.
 GEAR_LIST_KEYS = frozenset("device gear equipment setup".split())
@@ -279,7 +281,7 @@ def _exif_values_as_gear(text: str) -> str:
     if not text.isascii() and _CJK_EXIF_HINT.search(text):
         text = _CJK_SECONDS.sub("s", _CJK_EXIF_KEY.sub(" exposure ", text))
         lower = text.lower()
-    if "fire" not in lower and "flash" not in lower and "picture" not in lower and "still" not in lower:
+    if "fire" not in lower and "flash" not in lower and "picture" not in lower and "still" not in lower and "glow" not in lower:
         return text
     return _EXIF_VALUE_PHRASES.sub(lambda m: "digital camera" if m.group(1) else "flash", text)
 
@@ -823,6 +825,9 @@ SERIES_TAG_WORDS = frozenset(("series", "system"))
 # A mount's or line's letters glued before these ('rflens', 'xseries'): gear.
 _CODE_TAG_TAILS = tuple(SERIES_TAG_WORDS) + ("lens", "lenses")
 _MAKER_TAG, _GEAR_TAG = 2, 1
+# Makers a community tag names: camera makers and lines, and consumer brands lensfun lists as camera
+# makers ('#<brand>photography').
+_TAG_MAKERS = CAMERA_BRANDS | (_MAKER_WORDS & DEVICE_BRANDS)
 
 
 def _gear_tag(token: str) -> int:
@@ -845,8 +850,8 @@ def _gear_tag(token: str) -> int:
     for word in COMMUNITY_TAG_WORDS:
         if token.startswith(word) and token[len(word) :] in CAMERA_BRANDS:
             return _MAKER_TAG  # 'team<maker>'
-        if token.endswith(word) and token[: -len(word)] in CAMERA_BRANDS:
-            return _MAKER_TAG  # '<maker>club'
+        if token.endswith(word) and token[: -len(word)] in _TAG_MAKERS:
+            return _MAKER_TAG  # '<maker>club', '<maker>photography'
     for word in _CODE_TAG_TAILS:
         if token.endswith(word):
             head = token[: -len(word)]

@@ -61,7 +61,7 @@ DRONE_LINES_THAT_ARE_PLACES = ["anafi"]
 # Toy camera lines that are names: right after a camera-only maker ("<maker> <Name> F+") a line.
 TOY_LINES_THAT_ARE_NAMES = ["diana"]
 # Panoramic (swing-lens) camera lines that are words: right after a camera-only maker a line.
-PANORAMIC_LINES_THAT_ARE_WORDS = ["horizon"]
+PANORAMIC_LINES_THAT_ARE_WORDS = ["horizon", "sprocket", "spinner"]
 
 # Hand-written additions. Source: the makers' own product-line names as printed on the devices
 # and in their press releases (public product names; no caption text). Phone makers and lines
@@ -79,7 +79,9 @@ SUPPLEMENT = {
         # rugged and budget phone makers as their EXIF Make fields write them
         "unihertz crosscall sonim cubot "
         # LG Electronics as its phones write the EXIF Make field, and a budget phone maker
-        "lge itel"
+        "lge itel "
+        # regional phone makers (India, South-East Asia, China, Spain) as their EXIF Make fields write them
+        "micromax karbonn lava coolpad gionee vsmart bphone advan evercoss intex leeco letv zuk hisense bq"
     ).split(),
     # Phone model lines (with a number they name a phone: 'Galaxy S23', 'Pixel 8').
     "phone_lines": (
@@ -88,7 +90,9 @@ SUPPLEMENT = {
         # older phone lines English does not know (Palm, ZTE, BlackBerry)
         "treo pixi centro axon keyone "
         # budget phone lines English does not know (Tecno's, Infinix's), and Nokia's camera-phone line
-        "camon pova pureview"
+        "camon pova pureview "
+        # regional makers' lines English does not know (realme's, Xiaomi's, Lava's, BQ's)
+        "narzo civi agni yuva aquaris"
     ).split(),
     # Phone lines that are everyday words (BlackBerry's, HTC's, ZTE's): gear only beside a model
     # code, as 'BlackBerry Curve 8520' or 'HTC Desire S' (invented examples of the makers' lines).
@@ -97,7 +101,9 @@ SUPPLEMENT = {
         # rugged and budget phones' lines ('<maker> Armor 9', '<maker> Titan 2', '<maker> Spark 8')
         "armor power tank jelly atom titan spark "
         # lines of Motorola's 'one' phones and of budget makers ('<maker> one <line>+', '<maker> Hot 12')
-        "one vision action hyper hot zero phantom"
+        "one vision action hyper hot zero phantom "
+        # regional makers' lines that are words ('<maker> Canvas 2', '<maker> Blaze 5G')
+        "canvas blaze flare"
     ).split(),
     # 360 cameras' lines that are everyday words or another maker's name ('<maker> Gear 360',
     # '<maker> Theta Z1', '<maker> Fusion'): like the everyday phone lines, gear right after a camera
@@ -224,8 +230,8 @@ SUPPLEMENT = {
         # press and large-format lines English knows ('<maker> Super Graphic'), an instant body's
         # edition ('<code> Sonar'), a compact line's words in capitals ('<code> HIGH SPEED <LINE>')
         "graphic sonar high "
-        # trail cameras' edition words ('<line> Force Elite')
-        "elite"
+        # trail cameras' edition words ('<line> Force Elite'), folding cameras ('<maker> Folding Pocket')
+        "elite folding"
     ).split()
     + CINEMA_LINES_THAT_ARE_NAMES
     + DRONE_LINES_THAT_ARE_PLACES
@@ -267,11 +273,12 @@ SUPPLEMENT = {
         "diaframma|tempo di esposizione|esposizione|otturatore|lunghezza focale|sensibilità|"
         "sluitertijd|belichtingstijd|belichting|brandpuntsafstand|lichtgevoeligheid|"
         # seconds abbreviated after a shutter time ('1/60 seg', '1/125 Sek.')
-        "seg|sek|segundos|sekunden|secondi|"
+        "seg|sek|segundos|sekunden|secondi|с|сек|"
         # French, Portuguese, Polish, Swedish, Czech and Russian keys the list lacked
         "exposition|obturateur|exposição|abertura|distância focal|velocidade do obturador|sensibilidade|"
         "przysłona|czas naświetlania|ogniskowa|czułość|bländare|slutartid|brännvidd|exponering|"
-        "clona|expozice|ohnisková vzdálenost|выдержка|диафрагма|фокусное расстояние|экспозиция|светочувствительность"
+        "clona|expozice|ohnisková vzdálenost|exponeringstid|lukkertid|blænde|brændvidde|eksponeringstid|"
+        "valotusaika|aukko|polttoväli|czas ekspozycji|pozlama|diyafram|enstantane|odak uzaklığı|выдержка|диафрагма|фокусное расстояние|экспозиция|светочувствительность"
     ).split("|"),
     # The same keys in Japanese, Chinese and Korean, as EXIF viewers write them glued to their values
     # or units ('ISO感度 200', '1/250秒'): read as 'exposure' wherever they stand

@@ -1205,6 +1205,7 @@ ELEVENTH_ROUND_CAMERAS = [
     # Gear-only hashtags with a maker's photography tag.
     "#nikon #z6ii #nikkorz #nikonphotography",
     "#fujifilm #xt4 #fujifilmphotographer",
+    "#sony #a7iii #sonyphotography",
     # Body, lens and stock with a film photographer's notes: expired stock, half frame, sheet film,
     # a developer and its dilution.
     "Minolta SRT 102, MC Rokkor 58mm 1.4, Kodak Gold 200 (expired 1999)",
@@ -1226,10 +1227,13 @@ ELEVENTH_ROUND_CAMERAS = [
     "シャッタースピード 1/250秒 絞り値 5.6 ISO感度 400 焦点距離 35mm",
     "曝光时间 1/100秒 光圈 f/2.8 感光度 200 焦距 50mm",
     "셔터 속도 1/60초 조리개 f/4 감도 800 초점 거리 85mm",
+    "Выдержка 1/60 с, диафрагма f/2.8, ISO 800",
+    "Exponeringstid 1/250 s, bländare f/8, ISO 100",
     # A trail-camera maker that is a surname or a gun maker, before two of its line's words.
     "Browning Dark Ops Pro X 1080",
     "Browning Strike Force Pro XD",
     "Muddy Pro Cam 20",
+    "Bushnell Trophy Cam HD Low Glow",
     # Film scanners after 'Scanned' or 'Digitized'.
     "Scanned with Plustek OpticFilm 8200i",
     "Scanned on Nikon Coolscan 5000 ED",
@@ -1240,8 +1244,15 @@ ELEVENTH_ROUND_CAMERAS = [
     "Shot on vivo X90 Pro",
     "Taken with Xiaomi Mi 8 Explorer Edition",
     "Shot on OnePlus 6T McLaren Edition",
+    "Shot on Micromax IN Note 2",
+    "Taken with Lava Blaze 5G",
+    "Shot on realme Narzo 50A",
+    "Taken with Xiaomi Civi 3",
+    "Taken with BQ Aquaris X2 Pro",
     # Box cameras numbered 'No.', panoramic cameras with a stock.
     "Kodak Brownie No. 2A, Ilford FP4 Plus 125 120",
+    "Kodak No. 3A Folding Pocket, Verichrome Pan",
+    "Lomography Spinner 360, Kodak Portra 400",
     "Noblex 135 U, Fuji Velvia 50",
     "Hasselblad XPan, Kodak Portra 160",
     "Lomography Horizon Kompakt, Fuji Pro 400H",
@@ -1271,6 +1282,12 @@ ELEVENTH_ROUND_LOOK_ALIKES = [
     "Stand mixer with dough hook",
     "Scanned with Epson printer at the library",
     "World Exposition 2010 Shanghai",
+    "#sonyphotography #portrait #model",
+    "Lava flow at night 2018",
+    "Canvas 3 piece wall art",
+    "Low glow night light 5W",
+    "Folding chair No. 2",
+    "Spinner 360 toy for kids",
 ]
 
 ELEVENTH_ROUND_NOT_CAMERA = [
