@@ -252,7 +252,7 @@ SUPPLEMENT = {
         # cine prime lines English knows ('<maker> Supreme Prime 35mm T1.5')
         "signature supreme "
         # how phones name the camera a photo was taken with ('<phone> · Main Camera — 26 mm')
-        "main periscope"
+        "main periscope truedepth"
     ).split(),
     # How photo sites and EXIF viewers spell the key tags in 'Key: value' dumps.
     "exif_key_spellings": (
@@ -268,9 +268,9 @@ SUPPLEMENT = {
     # gear word; a phrase ('distance focale') is read as one (camera._LOCALISED_KEY_PHRASE).
     "localised_exif_keys": (
         "blende|belichtungszeit|verschlusszeit|belichtung|brennweite|empfindlichkeit|iso-empfindlichkeit|"
-        "ouverture|vitesse|temps de pose|temps d'exposition|focale|longueur focale|distance focale|sensibilité|"
+        "ouverture|vitesse|vitesse d'obturation|temps de pose|temps d'exposition|focale|longueur focale|distance focale|sensibilité|"
         "apertura|diafragma|tiempo de exposición|velocidad de obturación|exposición|distancia focal|sensibilidad|"
-        "diaframma|tempo di esposizione|esposizione|otturatore|lunghezza focale|sensibilità|"
+        "diaframma|tempo di esposizione|tempo di posa|distanza focale|esposizione|otturatore|lunghezza focale|sensibilità|"
         "sluitertijd|belichtingstijd|belichting|brandpuntsafstand|lichtgevoeligheid|"
         # seconds abbreviated after a shutter time ('1/60 seg', '1/125 Sek.')
         "seg|sek|segundos|sekunden|secondi|с|сек|"
@@ -285,14 +285,16 @@ SUPPLEMENT = {
     # (camera._CJK_EXIF_KEY); seconds after a shutter time as 's'.
     "cjk_exif_keys": (
         "露出時間|シャッタースピード|シャッター速度|絞り値|絞り|F値|ISO感度|感度|焦点距離|露出補正|撮影機材|"
-        "曝光时间|曝光時間|快门速度|快門速度|光圈|焦距|感光度|曝光补偿|曝光補償|"
-        "노출 시간|노출시간|셔터 속도|셔터속도|조리개|초점 거리|초점거리|노출 보정|감도"
+        "シャッター|曝光时间|曝光時間|快门速度|快門速度|快门|快門|光圈|焦距|感光度|曝光补偿|曝光補償|"
+        "노출 시간|노출시간|셔터 속도|셔터속도|셔터|조리개|초점 거리|초점거리|노출 보정|감도"
     ).split("|"),
     # Notes film photographers write beside body, lens and stock: expired stock, sheet and half-frame
     # formats, developers and their dilutions ('<stock> (expired <year>)', '<developer> dil. B'):
     # gear only beside a real camera signal, content alone.
     "film_notes": (
-        "expired sheet half frame half-frame dil dilution stand semi-stand developed dev souped "
+        "expired sheet half frame half-frame dil dilution stand semi-stand developed dev souped min mins "
+        # a scan's resolution and the word itself ('<camera> scan', '... at 3200 dpi')
+        "scan scans dpi ppi "
         "rodinal xtol caffenol ilfosol perceptol microphen ilfotec pyrocat adonal diafine fomadon"
     ).split(),
     # Trail-camera makers whose names are everyday words, surnames or a gun maker's: a maker only

@@ -1202,6 +1202,7 @@ ELEVENTH_ROUND_CAMERAS = [
     "Pixel 8 Pro · Ultra Wide Camera — 13 mm ƒ2.2 ISO 40 1/250s",
     "Galaxy S23 · Telephoto Camera — 70 mm ƒ2.4 ISO 64 1/500s",
     "iPhone 15 · Main Camera — 24 mm ƒ1.6 ISO 80 1/60s",
+    "iPhone 13 · Front TrueDepth Camera — 23 mm ƒ2.2",
     # Gear-only hashtags with a maker's photography tag.
     "#nikon #z6ii #nikkorz #nikonphotography",
     "#fujifilm #xt4 #fujifilmphotographer",
@@ -1216,6 +1217,7 @@ ELEVENTH_ROUND_CAMERAS = [
     "Ricoh Auto Half E, Kodak Portra 400",
     "Pentax 67, SMC Takumar 105mm, HP5 400 @ 800, Rodinal 1+50",
     "Nikon FM2, Tri-X 400, D-76 dil. 1:1",
+    "Pentax Spotmatic, Takumar 55mm f/1.8, Ilford FP4 125, ID-11 stock, 9 min at 20C",
     "Leica M6, Summicron 35mm, Kentmere 400 in Xtol stock",
     "Shen Hao HZX45-IIA, Nikkor-W 210mm, Kodak Portra 160 sheet film",
     # Exposure lines in other languages, with a decimal comma.
@@ -1229,6 +1231,9 @@ ELEVENTH_ROUND_CAMERAS = [
     "셔터 속도 1/60초 조리개 f/4 감도 800 초점 거리 85mm",
     "Выдержка 1/60 с, диафрагма f/2.8, ISO 800",
     "Exponeringstid 1/250 s, bländare f/8, ISO 100",
+    "Vitesse d'obturation 1/250 s, ouverture f/11, focale 24 mm",
+    "Distanza focale 50 mm, esposizione 1/60 s, f/2",
+    "快门 1/60 秒 光圈 f/2.0 ISO 400",
     # A trail-camera maker that is a surname or a gun maker, before two of its line's words.
     "Browning Dark Ops Pro X 1080",
     "Browning Strike Force Pro XD",
@@ -1239,6 +1244,7 @@ ELEVENTH_ROUND_CAMERAS = [
     "Scanned on Nikon Coolscan 5000 ED",
     "Digitized with Epson Perfection V850 Pro",
     "Scanned on Noritsu HS-1800",
+    "Scanned on Epson V850 at 3200 dpi",
     # Phones of regional makers, and an edition named by a word English knows.
     "Taken with OPPO Find X5 Pro",
     "Shot on vivo X90 Pro",
@@ -1288,6 +1294,8 @@ ELEVENTH_ROUND_LOOK_ALIKES = [
     "Low glow night light 5W",
     "Folding chair No. 2",
     "Spinner 360 toy for kids",
+    "Bus stand 3 min walk",
+    "Scan of an old letter 1920",
 ]
 
 ELEVENTH_ROUND_NOT_CAMERA = [
