@@ -259,6 +259,9 @@ _CJK_EXIF_KEYS = sorted(_SUPPLEMENT["cjk_exif_keys"], key=len, reverse=True)
 _CJK_EXIF_KEY = re.compile("|".join(re.escape(key).replace(r"\ ", r"\s*") for key in _CJK_EXIF_KEYS))
 _CJK_EXIF_HINT = re.compile("[\u3040-\u30ff\u4e00-\u9fff\uac00-\ud7af]")
 _CJK_SECONDS = re.compile(r"(?<=\d)\s*[秒초]")
+# Camera makers' names in those scripts ('ニコン'), read as their Latin names.
+_CJK_MAKER_NAMES = _SUPPLEMENT["cjk_maker_names"]
+_CJK_MAKER = re.compile("|".join(map(re.escape, sorted(_CJK_MAKER_NAMES, key=len, reverse=True))))
 
 
 def _exif_values_as_gear(text: str) -> str:
@@ -280,6 +283,7 @@ def _exif_values_as_gear(text: str) -> str:
         lower = text.lower()
     if not text.isascii() and _CJK_EXIF_HINT.search(text):
         text = _CJK_SECONDS.sub("s", _CJK_EXIF_KEY.sub(" exposure ", text))
+        text = _CJK_MAKER.sub(lambda match: " " + _CJK_MAKER_NAMES[match.group(0)] + " ", text)
         lower = text.lower()
     if "fire" not in lower and "flash" not in lower and "picture" not in lower and "still" not in lower and "glow" not in lower:
         return text
@@ -1156,7 +1160,8 @@ def is_camera_metadata(text: str) -> bool:
 # camera or lens code, which says nothing of the caption's language.
 _GEAR_CODE = re.compile(r"[^\W\d_]\d|\d[^\W\d_]|\bf/\d", re.IGNORECASE)
 # Makers, lines, lens words and short codes: names, in any language, where English does not know them.
-_GEAR_NAMES = CAMERA_BRANDS | DEVICE_BRANDS | GEAR_WORDS | SHORT_CODES
+# Localised camera, lens and time keys ('Objektiv') are words of their language's prose: kept.
+_GEAR_NAMES = (CAMERA_BRANDS | DEVICE_BRANDS | GEAR_WORDS | SHORT_CODES) - frozenset(_SUPPLEMENT["localised_prose_keys"])
 
 
 def names_gear_with_a_code(text: str) -> bool:

@@ -280,14 +280,29 @@ SUPPLEMENT = {
         "clona|expozice|ohnisková vzdálenost|exponeringstid|lukkertid|blænde|brændvidde|eksponeringstid|"
         "valotusaika|aukko|polttoväli|czas ekspozycji|pozlama|diyafram|enstantane|odak uzaklığı|выдержка|диафрагма|фокусное расстояние|экспозиция|светочувствительность"
     ).split("|"),
+    # The time, camera and lens keys in the same languages ('Tiempo: 1/125 seg', 'Objectif : 50 mm',
+    # 'Kamera: <body>'): EXIF keys like the others, but words of prose too, so the language
+    # detector still reads them (camera.without_gear_names keeps them).
+    "localised_prose_keys": (
+        "tiempo|tempo|objectif|appareil|cámara|objetivo|kamera|objektiv|fotocamera|obiettivo|"
+        "câmera|objetiva|aparat|obiektyw|objectief|fototoestel|камера|объектив"
+    ).split("|"),
     # The same keys in Japanese, Chinese and Korean, as EXIF viewers write them glued to their values
     # or units ('ISO感度 200', '1/250秒'): read as 'exposure' wherever they stand
     # (camera._CJK_EXIF_KEY); seconds after a shutter time as 's'.
     "cjk_exif_keys": (
         "露出時間|シャッタースピード|シャッター速度|絞り値|絞り|F値|ISO感度|感度|焦点距離|露出補正|撮影機材|"
         "シャッター|曝光时间|曝光時間|快门速度|快門速度|快门|快門|光圈|焦距|感光度|曝光补偿|曝光補償|"
+        "カメラ|レンズ|相机|相機|镜头|鏡頭|카메라|렌즈|"
         "노출 시간|노출시간|셔터 속도|셔터속도|셔터|조리개|초점 거리|초점거리|노출 보정|감도"
     ).split("|"),
+    # Camera makers' names in Japanese, Chinese and Korean script, read as their Latin names.
+    "cjk_maker_names": {
+        "キヤノン": "Canon", "ニコン": "Nikon", "ソニー": "Sony", "富士フイルム": "Fujifilm", "オリンパス": "Olympus",
+        "ペンタックス": "Pentax", "パナソニック": "Panasonic", "ライカ": "Leica", "リコー": "Ricoh",
+        "佳能": "Canon", "尼康": "Nikon", "索尼": "Sony", "富士": "Fuji", "徕卡": "Leica", "徠卡": "Leica",
+        "캐논": "Canon", "니콘": "Nikon", "소니": "Sony", "후지필름": "Fujifilm", "라이카": "Leica",
+    },
     # Notes film photographers write beside body, lens and stock: expired stock, sheet and half-frame
     # formats, developers and their dilutions ('<stock> (expired <year>)', '<developer> dil. B'):
     # gear only beside a real camera signal, content alone.
@@ -440,7 +455,7 @@ def exif_keys() -> list[str]:
     from PIL import ExifTags  # the EXIF 2.3 / TIFF tag names
 
     names = (set(ExifTags.TAGS.values()) | set(ExifTags.GPSTAGS.values())) - TEXT_TAGS
-    keys = set(SUPPLEMENT["exif_key_spellings"]) | set(SUPPLEMENT["localised_exif_keys"])
+    keys = set(SUPPLEMENT["exif_key_spellings"]) | set(SUPPLEMENT["localised_exif_keys"]) | set(SUPPLEMENT["localised_prose_keys"])
     for name in names:
         spaced = re.sub(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", " ", name).lower()
         keys.add(spaced)

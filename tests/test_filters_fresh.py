@@ -1234,6 +1234,14 @@ ELEVENTH_ROUND_CAMERAS = [
     "Vitesse d'obturation 1/250 s, ouverture f/11, focale 24 mm",
     "Distanza focale 50 mm, esposizione 1/60 s, f/2",
     "快门 1/60 秒 光圈 f/2.0 ISO 400",
+    # Camera, lens and time keys in other languages and scripts, and makers' names in CJK script.
+    "Tiempo: 1/125 seg | Apertura: f/8 | ISO: 100",
+    "Appareil : Nikon D750, Objectif : AF-S 50mm f/1.8G",
+    "Kamera: Sony A7 III, Objektiv: FE 24-70 mm F2.8 GM",
+    "Aparat: Canon EOS 6D, Obiektyw: Sigma 35mm f/1.4 Art",
+    "カメラ: Pentax K-3 Mark III レンズ: HD DA 16-85mm F3.5-5.6 WR",
+    "相机: 尼康 Z6 镜头: 24-70mm f/4",
+    "ニコン Z 7II, NIKKOR Z 85mm f/1.8 S",
     # A trail-camera maker that is a surname or a gun maker, before two of its line's words.
     "Browning Dark Ops Pro X 1080",
     "Browning Strike Force Pro XD",
@@ -1296,6 +1304,7 @@ ELEVENTH_ROUND_LOOK_ALIKES = [
     "Spinner 360 toy for kids",
     "Bus stand 3 min walk",
     "Scan of an old letter 1920",
+    "Tempo 120 bpm drum loop",
 ]
 
 ELEVENTH_ROUND_NOT_CAMERA = [
@@ -1309,6 +1318,7 @@ ELEVENTH_ROUND_NOT_CAMERA = [
     "Browning Recon",
     "Rodinal",
     "焦点距離について",
+    "カメラを買いました 2020",
 ]
 
 

@@ -105,7 +105,7 @@ TRICKY = (
     "Main Camera Periscope #pentaxphotography #leicaphotographer expired (expired dil. Dil half-frame Half Sheet "
     "Xtol Rodinal Scanned scanned Digitized Explorer Edition edition No. 1A Nr. No 2 Browning Strike Force Elite "
     "Horizon Widelux XPan Exposition exposition ORWO Low Glow glow #sonyphotography Lava Canvas Narzo Spinner "
-    "Folding Muddy TrueDepth scan dpi min Vitesse d'obturation Distanza focale"
+    "Folding Muddy TrueDepth scan dpi min Vitesse d'obturation Distanza focale Tiempo Objectif Kamera Aparat"
 ).split(" ")
 ODD_CHARACTERS = ["\x00", "\t", "\n", "\r", "\x0b", "\x1c", "\x1f", "\x7f", "  ", "é", "\u200b", "İ", "ſ"]
 
