@@ -284,7 +284,7 @@ SUPPLEMENT = {
     # 'Kamera: <body>'): EXIF keys like the others, but words of prose too, so the language
     # detector still reads them (camera.without_gear_names keeps them).
     "localised_prose_keys": (
-        "tiempo|tempo|objectif|appareil|cámara|objetivo|kamera|objektiv|fotocamera|obiettivo|"
+        "tiempo|objectif|appareil|cámara|objetivo|kamera|objektiv|fotocamera|obiettivo|"
         "câmera|objetiva|aparat|obiektyw|objectief|fototoestel|камера|объектив"
     ).split("|"),
     # The same keys in Japanese, Chinese and Korean, as EXIF viewers write them glued to their values
