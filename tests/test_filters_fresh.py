@@ -160,7 +160,7 @@ def test_the_blind_sets_are_balanced_and_repeat_no_other_set(shared_data, path, 
 # eighth round's rules: camera recall 0.927 and 0.835). blind23 (the hold-out's mix), blind24
 # (camera-heavy), blind25 and blind26 (hard for language identification) were written blind after
 # the ninth round; blind25 became a tuning set of the names reading (docs/filters.md, "Names and
-# slugs read again"), blind24 one of the eleventh camera round, the others are untuned.
+# slugs read again"), the others are untuned.
 FLOORS = {
     "tune": (0.98, 1.00, 1.00, 0.98),
     "holdout": (0.98, 1.00, 1.00, 1.00),
