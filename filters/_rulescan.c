@@ -175,6 +175,18 @@ static int camera_word_after_dot(Scanner *self, const char *text, const char *lo
     return stop > dot ? in_set(self->camera_words, lower + dot, stop - dot) : 0;
 }
 
+/* Whether the token after position `i` (its edges stripped, as camera._TOKEN_EDGE does) is `word`
+ * in any case. */
+static int next_token_is(const char *text, const char *lower, Py_ssize_t i, Py_ssize_t n, const char *word, Py_ssize_t length) {
+    while (i < n && is_token_break(text[i])) i++;
+    Py_ssize_t start = i;
+    while (i < n && !is_token_break(text[i])) i++;
+    Py_ssize_t end = i;
+    while (start < end && is_token_edge(text[start])) start++;
+    while (end > start && is_token_edge(text[end - 1])) end--;
+    return end - start == length && memcmp(lower + start, word, (size_t)length) == 0;
+}
+
 static int camera_content_first(Scanner *self, const char *text, const char *lower, Py_ssize_t n) {
     Py_ssize_t i = 0;
     /* camera.after_gear_line_word: a capitalised word right after a camera maker or line or a
@@ -330,6 +342,8 @@ static int camera_content_first(Scanner *self, const char *text, const char *low
             for (Py_ssize_t j = start + 1; j < end; j += 2) dotted &= text[j] == '.';
             if (dotted) continue;
         }
+        /* maybe an edition's name before 'Edition' ('<phone> <Word> Edition': camera._scan_tokens) */
+        if (is_upper(text[start]) && next_token_is(text, lower, i, n, "edition", 7)) continue;
         return 1;
     }
     return 0;

@@ -93,8 +93,8 @@ GEAR_WORDS = frozenset(
     imaging optical optics exif exposure aperture shutter speed focal length iso sensitivity
     flash metering mode program manual auto priority white balance wb bias ev comp compensation
     software firmware make model date time taken original dimensions resolution orientation
-    sec secs seconds seg sek s mm f fstop f-stop f-number fnumber stop stops nd body film stock dsc tags tag
-    shot shooting on with via using taken by captured photographed exp usm stm is ism vr vc oss gm za dg dc hsm os
+    sec secs seconds seg sek с сек s mm f fstop f-stop f-number fnumber stop stops nd body film stock dsc tags tag
+    shot shooting on with via using taken by captured photographed scanned digitized digitised exp usm stm is ism vr vc oss gm za dg dc hsm os
     asph wr lm ois af af-s afs mf dx fx di ds pro plus ultra max mini se
     anamorphic fisheye fish-eye tilt-shift apochromatic megapixel megapixels mp ratings maker manufacturer number
     ap equiv equivalent
@@ -121,6 +121,10 @@ CONTEXT_WORDS = (
     | AMBIGUOUS_MAKERS
     # One letter of a phrase (Z of Z CAM) stays a model code: Nikon writes its Z bodies so.
     | {word for phrase in MAKER_PHRASES for word in phrase.split() if len(word) > 1}
+    # Film photographers' notes ('expired', 'sheet', 'dil.', a developer's name), common or not.
+    | frozenset(_SUPPLEMENT["film_notes"])
+    # Trail-camera makers that are everyday words: a maker only before their lines.
+    | frozenset(_SUPPLEMENT["line_phrase_makers"])
 ) - CAMERA_BRANDS - DEVICE_BRANDS - GEAR_WORDS
 # Phone lines that are everyday words ('Curve', 'Desire', 'Blade'): gear right after a phone
 # maker, beside a model code ('BlackBerry Curve 9300'), content anywhere else ('Nikon D850 storm').
@@ -193,19 +197,22 @@ _EXPOSURE_ANYWHERE = re.compile(
     r"|\bexposure\b|\baperture\b|\bfocal length\b",
     re.IGNORECASE,
 )
-_SHOT_ON = re.compile(r"^\s*(?:shot|taken|captured|photographed)\s+(?:on|with)\b", re.IGNORECASE)
+# A film scan's credit names its scanner the same way ('Scanned with <maker> <line> <code>').
+_SHOT_ON = re.compile(r"^\s*(?:shot|taken|captured|photographed|scanned|digiti[sz]ed)\s+(?:on|with)\b", re.IGNORECASE)
 _EXIF_DEFAULT = re.compile(r"\bdigital\s+(?:still\s+)?camera\b|^\s*sony\s+dsc\s*$", re.IGNORECASE)
 # EXIF values written out in words: the Flash tag's ('Flash did not fire', 'no flash') and makers'
 # default descriptions other than 'DIGITAL CAMERA' ('SAMSUNG CAMERA PICTURES'). The rule reads
 # them as the gear words they stand for.
 _EXIF_VALUE_PHRASES = re.compile(
-    r"\b(?:(?:flash\s+)?(?:did\s+not|didn't|not)\s+fired?|flash\s+fired|no\s+flash)\b"
+    r"\b(?:(?:flash\s+)?(?:did\s+not|didn't|not)\s+fired?|flash\s+fired|no\s+flash"
+    # a trail camera's infrared flash kind ('<body> No Glow', '... Low Glow')
+    r"|(?:no|low)\s+glow)\b"
     r"|\b(camera\s+pictures?|digital\s+still\s+camera)\b",
     re.IGNORECASE,
 )
 # Words of those phrases, otherwise content: filters/prechecks.py passes them to the C scanner as
 # not content, so it never proves a caption holding one clean before the rule has read the phrase.
-EXIF_PHRASE_WORDS = frozenset("did didn't not no fire fired pictures picture still".split())
+EXIF_PHRASE_WORDS = frozenset("did didn't not no fire fired pictures picture still low glow".split())
 # Keys photo sites put before a gear list ('Device: ...', 'Gear: ...'): a key, not content, when a
 # ':' follows. Also passed to the C scanner as not content, for the same reason as the phrases.
 GEAR_LIST_KEYS = frozenset("device gear equipment setup".split())
@@ -245,6 +252,18 @@ FILM_SIMULATION_WORDS = frozenset(word for phrase in _FILM_SIMULATIONS for word 
 _FILM_SIMULATION_HINTS = ("chrome", "neg", "bypass", "ace", "acros")
 
 
+# EXIF keys in Japanese, Chinese and Korean, glued to their values or units as EXIF viewers write
+# them ('ISO感度 200'), and seconds after a shutter time ('1/250秒'): read as 'exposure' and 's'.
+# Non-ASCII text never reaches the C scanner's proofs, so it needs no word list there.
+_CJK_EXIF_KEYS = sorted(_SUPPLEMENT["cjk_exif_keys"], key=len, reverse=True)
+_CJK_EXIF_KEY = re.compile("|".join(re.escape(key).replace(r"\ ", r"\s*") for key in _CJK_EXIF_KEYS))
+_CJK_EXIF_HINT = re.compile("[\u3040-\u30ff\u4e00-\u9fff\uac00-\ud7af]")
+_CJK_SECONDS = re.compile(r"(?<=\d)\s*[秒초]")
+# Camera makers' names in those scripts ('ニコン'), read as their Latin names.
+_CJK_MAKER_NAMES = _SUPPLEMENT["cjk_maker_names"]
+_CJK_MAKER = re.compile("|".join(map(re.escape, sorted(_CJK_MAKER_NAMES, key=len, reverse=True))))
+
+
 def _exif_values_as_gear(text: str) -> str:
     """'..., Flash did not fire' -> '..., flash'; 'SAMSUNG CAMERA PICTURES' and 'KODAK DIGITAL STILL
     CAMERA' -> '... digital camera'; 'Gear: ...' -> ' ...'; 'distance focale' -> 'exposure';
@@ -262,7 +281,11 @@ def _exif_values_as_gear(text: str) -> str:
     if any(head in lower for head in _LOCALISED_KEY_HEADS):
         text = _LOCALISED_KEY_PHRASE.sub("exposure", text)
         lower = text.lower()
-    if "fire" not in lower and "flash" not in lower and "picture" not in lower and "still" not in lower:
+    if not text.isascii() and _CJK_EXIF_HINT.search(text):
+        text = _CJK_SECONDS.sub("s", _CJK_EXIF_KEY.sub(" exposure ", text))
+        text = _CJK_MAKER.sub(lambda match: " " + _CJK_MAKER_NAMES[match.group(0)] + " ", text)
+        lower = text.lower()
+    if "fire" not in lower and "flash" not in lower and "picture" not in lower and "still" not in lower and "glow" not in lower:
         return text
     return _EXIF_VALUE_PHRASES.sub(lambda m: "digital camera" if m.group(1) else "flash", text)
 
@@ -439,6 +462,12 @@ def _scan_tokens(text: str, stop_at: int) -> _Tokens:
                 found.signal = after_gear = anchored = after_brand = True
                 found.strong += 1
                 continue
+            if token in LINE_PHRASE_MAKERS and stripped[0].isupper() and _two_line_words_follow(tokens, index):
+                # '<maker> Strike Force ...': a trail-camera maker that is an everyday word or a
+                # surname, right before two of its line's words.
+                found.signal = after_gear = anchored = after_brand = True
+                found.strong += 1
+                continue
             if token in EVERYDAY_CAMERA_LINES and index and tokens[index - 1].strip(_TOKEN_EDGE).lower() in _LINE_MAKERS:
                 # 'ARRI Amira': a cinema line that is also a name, right after a camera-only maker
                 # (or a drone line that is also a place, after an everyday-word maker).
@@ -543,6 +572,21 @@ def _scan_tokens(text: str, stop_at: int) -> _Tokens:
                 continue
             if not _ALPHA.search(token):
                 continue
+        if token in _NUMBER_MARKS and raw.endswith(".") and (found.strong or found.device_brand) and _numbered_model_follows(tokens, index):
+            # '<maker> <line> No. 3A': a box or folding camera numbered as its maker did.
+            found.model_code = True
+            after_gear = anchored
+            continue
+        if (
+            stripped[:1].isupper()
+            and (found.strong or found.device_brand)
+            and index + 1 < len(tokens)
+            and tokens[index + 1].strip(_TOKEN_EDGE).lower() in _EDITION_NOUNS
+        ):
+            # '<phone> <Word> Edition': a phone's or camera's edition named by a word English knows.
+            found.line_words += not found.device_brand
+            after_gear = previous
+            continue
         if previous and _may_be_line_word(stripped):  # after_gear_line_word, inlined
             found.line_words += 1
             after_gear = True
@@ -554,6 +598,29 @@ def _scan_tokens(text: str, stop_at: int) -> _Tokens:
 
 
 _DECIMAL = re.compile(r"\d+\.\d+")
+# 'No.' and 'Nr.' before a number, as box and folding cameras were numbered ('No. 2', 'No. 1A').
+_NUMBER_MARKS = frozenset(("no", "nr"))
+_NUMBERED_MODEL = re.compile(r"\d{1,2}[A-Za-z]?")
+# Nouns that close an edition's name ('<Word> Edition').
+_EDITION_NOUNS = frozenset(("edition",))
+# Trail-camera makers whose names are everyday words or surnames ('<maker> Strike Force').
+LINE_PHRASE_MAKERS = frozenset(_SUPPLEMENT["line_phrase_makers"])
+
+
+def _numbered_model_follows(tokens: list[str], index: int) -> bool:
+    return index + 1 < len(tokens) and _NUMBERED_MODEL.fullmatch(tokens[index + 1].strip(_TOKEN_EDGE)) is not None
+
+
+def _two_line_words_follow(tokens: list[str], index: int) -> bool:
+    """Whether the two tokens after tokens[index] are capitalised line or edition words ('Dark Ops',
+    'Strike Force', 'Pro Cam')."""
+    if index + 2 >= len(tokens):
+        return False
+    words = [tokens[index + step].strip(_TOKEN_EDGE) for step in (1, 2)]
+    return all(
+        word[:1].isupper() and word.lower() in _TRAIL_LINE_WORDS
+        for word in words
+    )
 # Film makers (a stock's name follows them) and box speeds: '<maker> <Name> <Name> 400' names a stock.
 FILM_MAKERS = frozenset(_SUPPLEMENT["film_makers"]) & CAMERA_BRANDS
 _BOX_SPEED = re.compile(r"(?:6|12|25|32|50|64|80|100|125|160|200|250|320|400|500|640|800|1600|3200|6400)[A-Z]?")
@@ -694,7 +761,7 @@ def _glued_hashtag(token: str) -> bool:
     of a letter or two English does not know, maybe before 'series' ('#nikonlens', '#pentaxcamera', '#canoneosr',
     '#pentaxq', '#lumixsseries'); or a phone maker glued to a camera line ('#sonycybershot'), or,
     where lensfun lists the phone maker's cameras, to a body line or a short code ('#sonyalpha').
-    Other hashtags naming a maker ('#canonphotography', '#nikonlove', '#pixelart') are content, as
+    Other hashtags naming a maker ('#<maker>love', '#pixelart') are content, as
     tag soup with content words is keep."""
     if token in GLUED_MAKER_PHRASES:
         return True  # '#omsystem', '#phaseone'
@@ -744,8 +811,12 @@ def _is_lower_case_tag_list(text: str) -> bool:
 
 # Words of a maker's community hashtag ('#team<maker>', '#<maker>_world', '#<maker>club'): with a
 # camera maker, the tag names the gear and nothing else. Words of liking ('love', 'fan') are no
-# such words: '#<maker>love' stays content, as tag soup with content words is keep.
-COMMUNITY_TAG_WORDS = frozenset("world club community team family nation society official global users owners".split())
+# such words: '#<maker>love' stays content, as tag soup with content words is keep. A maker's
+# photography tag ('#<maker>photography', '#<maker>photographer') names its users' community too.
+COMMUNITY_TAG_WORDS = frozenset(
+    "world club community team family nation society official global users owners photography photographer "
+    "photographers shooters".split()
+)
 # Gear words glued in a tag ('primelens', 'kitlens', 'filmcamera'): one of them names the kind.
 _GLUED_GEAR_KINDS = frozenset(("camera", "cameras", "lens", "lenses"))
 _GLUED_GEAR_PARTS = _GLUED_GEAR_KINDS | frozenset(
@@ -758,6 +829,9 @@ SERIES_TAG_WORDS = frozenset(("series", "system"))
 # A mount's or line's letters glued before these ('rflens', 'xseries'): gear.
 _CODE_TAG_TAILS = tuple(SERIES_TAG_WORDS) + ("lens", "lenses")
 _MAKER_TAG, _GEAR_TAG = 2, 1
+# Makers a community tag names: camera makers and lines, and consumer brands lensfun lists as camera
+# makers ('#<brand>photography').
+_TAG_MAKERS = CAMERA_BRANDS | (_MAKER_WORDS & DEVICE_BRANDS)
 
 
 def _gear_tag(token: str) -> int:
@@ -780,8 +854,8 @@ def _gear_tag(token: str) -> int:
     for word in COMMUNITY_TAG_WORDS:
         if token.startswith(word) and token[len(word) :] in CAMERA_BRANDS:
             return _MAKER_TAG  # 'team<maker>'
-        if token.endswith(word) and token[: -len(word)] in CAMERA_BRANDS:
-            return _MAKER_TAG  # '<maker>club'
+        if token.endswith(word) and token[: -len(word)] in _TAG_MAKERS:
+            return _MAKER_TAG  # '<maker>club', '<maker>photography'
     for word in _CODE_TAG_TAILS:
         if token.endswith(word):
             head = token[: -len(word)]
@@ -841,6 +915,8 @@ def _code_follows(tokens: list[str], index: int) -> bool:
 _FILM_FORMAT = re.compile(r"(?:4x5|5x4|5x7|8x10|10x8|11x14|6x4\.5|6x6|6x7|6x8|6x9|6x12|6x17)", re.IGNORECASE)
 # Words makers put after a model's name ('Insta360 Ace Pro', 'Mavic 3 Classic').
 EDITION_WORDS = frozenset("pro plus ultra max mini lite se neo classic mark mk ii iii iv v vi".split())
+# Words of a trail camera's line after its everyday-word maker: line and edition words ('Dark Ops Pro').
+_TRAIL_LINE_WORDS = frozenset(_SUPPLEMENT["everyday_line_words"]) | EDITION_WORDS
 # Those that are gear words: a line name may follow them inside a model's name. filters/prechecks.py
 # passes them to the C scanner as words a line word may follow.
 GEAR_EDITION_WORDS = EDITION_WORDS & GEAR_WORDS
@@ -1084,7 +1160,8 @@ def is_camera_metadata(text: str) -> bool:
 # camera or lens code, which says nothing of the caption's language.
 _GEAR_CODE = re.compile(r"[^\W\d_]\d|\d[^\W\d_]|\bf/\d", re.IGNORECASE)
 # Makers, lines, lens words and short codes: names, in any language, where English does not know them.
-_GEAR_NAMES = CAMERA_BRANDS | DEVICE_BRANDS | GEAR_WORDS | SHORT_CODES
+# Localised camera, lens and time keys ('Objektiv') are words of their language's prose: kept.
+_GEAR_NAMES = (CAMERA_BRANDS | DEVICE_BRANDS | GEAR_WORDS | SHORT_CODES) - frozenset(_SUPPLEMENT["localised_prose_keys"])
 
 
 def names_gear_with_a_code(text: str) -> bool:

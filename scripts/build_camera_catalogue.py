@@ -60,6 +60,8 @@ CINEMA_LINES_THAT_ARE_NAMES = "venice burano alexa amira komodo raptor ursa".spl
 DRONE_LINES_THAT_ARE_PLACES = ["anafi"]
 # Toy camera lines that are names: right after a camera-only maker ("<maker> <Name> F+") a line.
 TOY_LINES_THAT_ARE_NAMES = ["diana"]
+# Panoramic (swing-lens) camera lines that are words: right after a camera-only maker a line.
+PANORAMIC_LINES_THAT_ARE_WORDS = ["horizon", "sprocket", "spinner"]
 
 # Hand-written additions. Source: the makers' own product-line names as printed on the devices
 # and in their press releases (public product names; no caption text). Phone makers and lines
@@ -77,7 +79,9 @@ SUPPLEMENT = {
         # rugged and budget phone makers as their EXIF Make fields write them
         "unihertz crosscall sonim cubot "
         # LG Electronics as its phones write the EXIF Make field, and a budget phone maker
-        "lge itel"
+        "lge itel "
+        # regional phone makers (India, South-East Asia, China, Spain) as their EXIF Make fields write them
+        "micromax karbonn lava coolpad gionee vsmart bphone advan evercoss intex leeco letv zuk hisense bq"
     ).split(),
     # Phone model lines (with a number they name a phone: 'Galaxy S23', 'Pixel 8').
     "phone_lines": (
@@ -86,7 +90,9 @@ SUPPLEMENT = {
         # older phone lines English does not know (Palm, ZTE, BlackBerry)
         "treo pixi centro axon keyone "
         # budget phone lines English does not know (Tecno's, Infinix's), and Nokia's camera-phone line
-        "camon pova pureview"
+        "camon pova pureview "
+        # regional makers' lines English does not know (realme's, Xiaomi's, Lava's, BQ's)
+        "narzo civi agni yuva aquaris"
     ).split(),
     # Phone lines that are everyday words (BlackBerry's, HTC's, ZTE's): gear only beside a model
     # code, as 'BlackBerry Curve 8520' or 'HTC Desire S' (invented examples of the makers' lines).
@@ -95,7 +101,9 @@ SUPPLEMENT = {
         # rugged and budget phones' lines ('<maker> Armor 9', '<maker> Titan 2', '<maker> Spark 8')
         "armor power tank jelly atom titan spark "
         # lines of Motorola's 'one' phones and of budget makers ('<maker> one <line>+', '<maker> Hot 12')
-        "one vision action hyper hot zero phantom"
+        "one vision action hyper hot zero phantom "
+        # regional makers' lines that are words ('<maker> Canvas 2', '<maker> Blaze 5G')
+        "canvas blaze flare"
     ).split(),
     # 360 cameras' lines that are everyday words or another maker's name ('<maker> Gear 360',
     # '<maker> Theta Z1', '<maker> Fusion'): like the everyday phone lines, gear right after a camera
@@ -128,7 +136,9 @@ SUPPLEMENT = {
         # trail and game camera makers English does not know
         "reconyx spypoint moultrie cuddeback tactacam wildgame bushnell "
         # digital compact makers of the 2000s
-        "aiptek jenoptik mustek largan"
+        "aiptek jenoptik mustek largan "
+        # panoramic (swing-lens and rotating) camera makers, a film scanner maker
+        "widelux noblex hulcherama roundshot globuscope microtek"
     ).split(),
     # Maker words that are also everyday words or names ('One' of Phase One, 'Venus' Optics,
     # the cinema maker RED): a camera signal only with a model code, like the device makers.
@@ -184,7 +194,9 @@ SUPPLEMENT = {
         "handycam vixia legria everio palmcorder bmpcc bmcc bmpc switar yvar pizar canonet "
         "hyperfire ultrafire microfire natureview "
         # digital compact lines of the 2000s (Sanyo's, Vivitar's, Kodak's, Polaroid's)
-        "xacti vivicam easyshare photomax"
+        "xacti vivicam easyshare photomax "
+        # panoramic film lines, film and flatbed scanners' lines
+        "xpan technorama scanmaker filmscan digitdia proscan"
     ).split(),
     # Lines a maker gave both its printers and its digital compacts: a camera only with a code
     # shaped like the compacts' (one capital and three digits, or three digits: '<line> R123'), a
@@ -217,14 +229,19 @@ SUPPLEMENT = {
         "brownie hawkeye "
         # press and large-format lines English knows ('<maker> Super Graphic'), an instant body's
         # edition ('<code> Sonar'), a compact line's words in capitals ('<code> HIGH SPEED <LINE>')
-        "graphic sonar high"
+        "graphic sonar high "
+        # trail cameras' edition words ('<line> Force Elite'), folding cameras ('<maker> Folding Pocket')
+        "elite folding"
     ).split()
     + CINEMA_LINES_THAT_ARE_NAMES
     + DRONE_LINES_THAT_ARE_PLACES
-    + TOY_LINES_THAT_ARE_NAMES,
+    + TOY_LINES_THAT_ARE_NAMES
+    + PANORAMIC_LINES_THAT_ARE_WORDS,
     # Cinema lines among the everyday line words: right after a camera-only maker ('ARRI Amira')
     # such a line names a camera like a line the catalogue lists.
-    "everyday_camera_lines": CINEMA_LINES_THAT_ARE_NAMES + DRONE_LINES_THAT_ARE_PLACES + TOY_LINES_THAT_ARE_NAMES,
+    "everyday_camera_lines": (
+        CINEMA_LINES_THAT_ARE_NAMES + DRONE_LINES_THAT_ARE_PLACES + TOY_LINES_THAT_ARE_NAMES + PANORAMIC_LINES_THAT_ARE_WORDS
+    ),
     # Lens accessories joined to a lens ('<lens> + <maker> Speed Booster', '... + <maker> adapter'):
     # gear only beside a camera maker or line or a lens spec; 'USB-C adapter for <phone>' keeps.
     "lens_accessory_words": "adapter adaptor adapters booster reducer speedbooster".split(),
@@ -233,7 +250,9 @@ SUPPLEMENT = {
     "everyday_lens_words": (
         "back front rear dual triple quad selfie shift tilt pancake ultrawide "
         # cine prime lines English knows ('<maker> Supreme Prime 35mm T1.5')
-        "signature supreme"
+        "signature supreme "
+        # how phones name the camera a photo was taken with ('<phone> · Main Camera — 26 mm')
+        "main periscope truedepth"
     ).split(),
     # How photo sites and EXIF viewers spell the key tags in 'Key: value' dumps.
     "exif_key_spellings": (
@@ -249,13 +268,53 @@ SUPPLEMENT = {
     # gear word; a phrase ('distance focale') is read as one (camera._LOCALISED_KEY_PHRASE).
     "localised_exif_keys": (
         "blende|belichtungszeit|verschlusszeit|belichtung|brennweite|empfindlichkeit|iso-empfindlichkeit|"
-        "ouverture|vitesse|temps de pose|temps d'exposition|focale|longueur focale|distance focale|sensibilité|"
+        "ouverture|vitesse|vitesse d'obturation|temps de pose|temps d'exposition|focale|longueur focale|distance focale|sensibilité|"
         "apertura|diafragma|tiempo de exposición|velocidad de obturación|exposición|distancia focal|sensibilidad|"
-        "diaframma|tempo di esposizione|esposizione|otturatore|lunghezza focale|sensibilità|"
+        "diaframma|tempo di esposizione|tempo di posa|distanza focale|esposizione|otturatore|lunghezza focale|sensibilità|"
         "sluitertijd|belichtingstijd|belichting|brandpuntsafstand|lichtgevoeligheid|"
         # seconds abbreviated after a shutter time ('1/60 seg', '1/125 Sek.')
-        "seg|sek|segundos|sekunden|secondi"
+        "seg|sek|segundos|sekunden|secondi|с|сек|"
+        # French, Portuguese, Polish, Swedish, Czech and Russian keys the list lacked
+        "exposition|obturateur|exposição|abertura|distância focal|velocidade do obturador|sensibilidade|"
+        "przysłona|czas naświetlania|ogniskowa|czułość|bländare|slutartid|brännvidd|exponering|"
+        "clona|expozice|ohnisková vzdálenost|exponeringstid|lukkertid|blænde|brændvidde|eksponeringstid|"
+        "valotusaika|aukko|polttoväli|czas ekspozycji|pozlama|diyafram|enstantane|odak uzaklığı|выдержка|диафрагма|фокусное расстояние|экспозиция|светочувствительность"
     ).split("|"),
+    # The time, camera and lens keys in the same languages ('Tiempo: 1/125 seg', 'Objectif : 50 mm',
+    # 'Kamera: <body>'): EXIF keys like the others, but words of prose too, so the language
+    # detector still reads them (camera.without_gear_names keeps them).
+    "localised_prose_keys": (
+        "tiempo|objectif|appareil|cámara|objetivo|kamera|objektiv|fotocamera|obiettivo|"
+        "câmera|objetiva|aparat|obiektyw|objectief|fototoestel|камера|объектив"
+    ).split("|"),
+    # The same keys in Japanese, Chinese and Korean, as EXIF viewers write them glued to their values
+    # or units ('ISO感度 200', '1/250秒'): read as 'exposure' wherever they stand
+    # (camera._CJK_EXIF_KEY); seconds after a shutter time as 's'.
+    "cjk_exif_keys": (
+        "露出時間|シャッタースピード|シャッター速度|絞り値|絞り|F値|ISO感度|感度|焦点距離|露出補正|撮影機材|"
+        "シャッター|曝光时间|曝光時間|快门速度|快門速度|快门|快門|光圈|焦距|感光度|曝光补偿|曝光補償|"
+        "カメラ|レンズ|相机|相機|镜头|鏡頭|카메라|렌즈|"
+        "노출 시간|노출시간|셔터 속도|셔터속도|셔터|조리개|초점 거리|초점거리|노출 보정|감도"
+    ).split("|"),
+    # Camera makers' names in Japanese, Chinese and Korean script, read as their Latin names.
+    "cjk_maker_names": {
+        "キヤノン": "Canon", "ニコン": "Nikon", "ソニー": "Sony", "富士フイルム": "Fujifilm", "オリンパス": "Olympus",
+        "ペンタックス": "Pentax", "パナソニック": "Panasonic", "ライカ": "Leica", "リコー": "Ricoh",
+        "佳能": "Canon", "尼康": "Nikon", "索尼": "Sony", "富士": "Fuji", "徕卡": "Leica", "徠卡": "Leica",
+        "캐논": "Canon", "니콘": "Nikon", "소니": "Sony", "후지필름": "Fujifilm", "라이카": "Leica",
+    },
+    # Notes film photographers write beside body, lens and stock: expired stock, sheet and half-frame
+    # formats, developers and their dilutions ('<stock> (expired <year>)', '<developer> dil. B'):
+    # gear only beside a real camera signal, content alone.
+    "film_notes": (
+        "expired sheet half frame half-frame dil dilution stand semi-stand developed dev souped min mins "
+        # a scan's resolution and the word itself ('<camera> scan', '... at 3200 dpi')
+        "scan scans dpi ppi "
+        "rodinal xtol caffenol ilfosol perceptol microphen ilfotec pyrocat adonal diafine fomadon"
+    ).split(),
+    # Trail-camera makers whose names are everyday words, surnames or a gun maker's: a maker only
+    # right before two line words of a trail camera ('<maker> Strike Force ...', '<maker> Dark Ops ...').
+    "line_phrase_makers": "browning covert muddy".split(),
     # Phone makers' EXIF model-name prefixes ('LG-H870', 'GT-I9300', 'XT-1635'): lensfun lists few
     # phones, so these join its model series.
     "phone_model_series": "lg sgh gt sch sph shv xt cph rmx xq".split(),
@@ -298,7 +357,9 @@ SUPPLEMENT = {
         # instant film by its makers' names ('<instant camera> + <maker> <code> 600'), more stocks
         "impossible i-type fomapan lomography rollei retro ortho phoenix harman "
         # vintage roll-film stocks and a stock's kind ('<stock> Pan'), and film simulations by one name
-        "verichrome panatomic kodacolor plus-x pan eterna astia"
+        "verichrome panatomic kodacolor plus-x pan eterna astia "
+        # film makers the list lacked (East German, Italian, Japanese)
+        "orwo ferrania washi"
     ).split(),
     # Film makers: capitalised words between one and a box speed name a stock ('<maker> <Name> <Name> 400').
     "film_makers": (
@@ -394,7 +455,7 @@ def exif_keys() -> list[str]:
     from PIL import ExifTags  # the EXIF 2.3 / TIFF tag names
 
     names = (set(ExifTags.TAGS.values()) | set(ExifTags.GPSTAGS.values())) - TEXT_TAGS
-    keys = set(SUPPLEMENT["exif_key_spellings"]) | set(SUPPLEMENT["localised_exif_keys"])
+    keys = set(SUPPLEMENT["exif_key_spellings"]) | set(SUPPLEMENT["localised_exif_keys"]) | set(SUPPLEMENT["localised_prose_keys"])
     for name in names:
         spaced = re.sub(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", " ", name).lower()
         keys.add(spaced)

@@ -193,7 +193,7 @@ FLOORS = {
     "blind21": (1.00, 1.00, 1.00, 0.97),
     "blind22": (1.00, 1.00, 1.00, 1.00),
     "blind23": (0.96, 1.00, 1.00, 0.96),
-    "blind24": (0.81, 1.00, 1.00, 0.98),
+    "blind24": (1.00, 1.00, 1.00, 0.98),
     "blind25": (1.00, 1.00, 1.00, 0.90),
     "blind26": (1.00, 1.00, 1.00, 0.88),
     "blind27": (0.90, 1.00, 1.00, 0.98),
@@ -1208,6 +1208,133 @@ TENTH_ROUND_NOT_CAMERA = [
 ]
 
 
+# Eleventh round: classes of blind24's camera misses, each with strings that are in no fixture
+# (other makers, models, lenses, stocks, scanners and languages).
+ELEVENTH_ROUND_CAMERAS = [
+    # A phone's camera module as the phone's photo viewer names it, with the florin sign as 'f'.
+    "Pixel 8 Pro · Ultra Wide Camera — 13 mm ƒ2.2 ISO 40 1/250s",
+    "Galaxy S23 · Telephoto Camera — 70 mm ƒ2.4 ISO 64 1/500s",
+    "iPhone 15 · Main Camera — 24 mm ƒ1.6 ISO 80 1/60s",
+    "iPhone 13 · Front TrueDepth Camera — 23 mm ƒ2.2",
+    # Gear-only hashtags with a maker's photography tag.
+    "#nikon #z6ii #nikkorz #nikonphotography",
+    "#fujifilm #xt4 #fujifilmphotographer",
+    "#sony #a7iii #sonyphotography",
+    # Body, lens and stock with a film photographer's notes: expired stock, half frame, sheet film,
+    # a developer and its dilution.
+    "Minolta SRT 102, MC Rokkor 58mm 1.4, Kodak Gold 200 (expired 1999)",
+    "Pentax MX, Agfa Vista 200 expired",
+    "Praktica MTL3, Pentacon 50mm 1.8, ORWO NP20 expired 1990",
+    "Kiev-88, Vega-12B 90mm, Foma 200 (expired 2005)",
+    "Canon Demi EE17 half-frame, Fomapan 400",
+    "Ricoh Auto Half E, Kodak Portra 400",
+    "Pentax 67, SMC Takumar 105mm, HP5 400 @ 800, Rodinal 1+50",
+    "Nikon FM2, Tri-X 400, D-76 dil. 1:1",
+    "Pentax Spotmatic, Takumar 55mm f/1.8, Ilford FP4 125, ID-11 stock, 9 min at 20C",
+    "Leica M6, Summicron 35mm, Kentmere 400 in Xtol stock",
+    "Shen Hao HZX45-IIA, Nikkor-W 210mm, Kodak Portra 160 sheet film",
+    # Exposure lines in other languages, with a decimal comma.
+    "Temps de pose : 1/250 s, ouverture f/5,6, ISO 200",
+    "Exposition : 1/30 s, ouverture f/4, ISO 1600",
+    "Exposição: 1/125 s, abertura f/4, ISO 400",
+    "Przysłona f/8, czas naświetlania 1/200 s, ISO 100",
+    # Japanese, Chinese and Korean EXIF keys glued to their values and units.
+    "シャッタースピード 1/250秒 絞り値 5.6 ISO感度 400 焦点距離 35mm",
+    "曝光时间 1/100秒 光圈 f/2.8 感光度 200 焦距 50mm",
+    "셔터 속도 1/60초 조리개 f/4 감도 800 초점 거리 85mm",
+    "Выдержка 1/60 с, диафрагма f/2.8, ISO 800",
+    "Exponeringstid 1/250 s, bländare f/8, ISO 100",
+    "Vitesse d'obturation 1/250 s, ouverture f/11, focale 24 mm",
+    "Distanza focale 50 mm, esposizione 1/60 s, f/2",
+    "快门 1/60 秒 光圈 f/2.0 ISO 400",
+    # Camera, lens and time keys in other languages and scripts, and makers' names in CJK script.
+    "Tiempo: 1/125 seg | Apertura: f/8 | ISO: 100",
+    "Appareil : Nikon D750, Objectif : AF-S 50mm f/1.8G",
+    "Kamera: Sony A7 III, Objektiv: FE 24-70 mm F2.8 GM",
+    "Aparat: Canon EOS 6D, Obiektyw: Sigma 35mm f/1.4 Art",
+    "カメラ: Pentax K-3 Mark III レンズ: HD DA 16-85mm F3.5-5.6 WR",
+    "相机: 尼康 Z6 镜头: 24-70mm f/4",
+    "ニコン Z 7II, NIKKOR Z 85mm f/1.8 S",
+    # A trail-camera maker that is a surname or a gun maker, before two of its line's words.
+    "Browning Dark Ops Pro X 1080",
+    "Browning Strike Force Pro XD",
+    "Muddy Pro Cam 20",
+    "Bushnell Trophy Cam HD Low Glow",
+    # Film scanners after 'Scanned' or 'Digitized'.
+    "Scanned with Plustek OpticFilm 8200i",
+    "Scanned on Nikon Coolscan 5000 ED",
+    "Digitized with Epson Perfection V850 Pro",
+    "Scanned on Noritsu HS-1800",
+    "Scanned on Epson V850 at 3200 dpi",
+    # Phones of regional makers, and an edition named by a word English knows.
+    "Taken with OPPO Find X5 Pro",
+    "Shot on vivo X90 Pro",
+    "Taken with Xiaomi Mi 8 Explorer Edition",
+    "Shot on OnePlus 6T McLaren Edition",
+    "Shot on Micromax IN Note 2",
+    "Taken with Lava Blaze 5G",
+    "Shot on realme Narzo 50A",
+    "Taken with Xiaomi Civi 3",
+    "Taken with BQ Aquaris X2 Pro",
+    # Box cameras numbered 'No.', panoramic cameras with a stock.
+    "Kodak Brownie No. 2A, Ilford FP4 Plus 125 120",
+    "Kodak No. 3A Folding Pocket, Verichrome Pan",
+    "Lomography Spinner 360, Kodak Portra 400",
+    "Noblex 135 U, Fuji Velvia 50",
+    "Hasselblad XPan, Kodak Portra 160",
+    "Lomography Horizon Kompakt, Fuji Pro 400H",
+    "Roundshot 28/220, Fuji Pro 400H",
+]
+
+ELEVENTH_ROUND_LOOK_ALIKES = [
+    # The new words in natural text, shop titles and other products.
+    "Front camera repair for Galaxy S10",
+    "Main stage at the festival 2019",
+    "#nikonphotography #sunset #beach #landscape",
+    "Expired passport renewal form 2019",
+    "Exposition Park Rose Garden 2015",
+    "Browning Hi-Power 9mm pistol",
+    "Browning A5 shotgun 12 gauge",
+    "Muddy Waters live 1977",
+    "Covert Affairs season 2",
+    "Scanned document, page 3",
+    "Collector's Master Edition box set",
+    "Samsung Bespoke Edition fridge",
+    "Chanel No. 5 perfume 100ml",
+    "Beethoven Symphony No. 9",
+    "Sheet music for piano No. 3",
+    "Horizon Zero Dawn 2",
+    "Elite Dangerous Horizons 2",
+    "Game of Thrones Master Edition 2",
+    "Stand mixer with dough hook",
+    "Scanned with Epson printer at the library",
+    "World Exposition 2010 Shanghai",
+    "#sonyphotography #portrait #model",
+    "Lava flow at night 2018",
+    "Canvas 3 piece wall art",
+    "Low glow night light 5W",
+    "Folding chair No. 2",
+    "Spinner 360 toy for kids",
+    "Bus stand 3 min walk",
+    "Scan of an old letter 1920",
+    "Tempo 120 bpm drum loop",
+]
+
+ELEVENTH_ROUND_NOT_CAMERA = [
+    "Milk expired 3 days ago",
+    "Elizabeth Barrett Browning poems",
+    "Scanned with care",
+    "No. 2 pencil",
+    "Half frame of the window",
+    "Developed film negatives on a light table",
+    "Taken with love",
+    "Browning Recon",
+    "Rodinal",
+    "焦点距離について",
+    "カメラを買いました 2020",
+]
+
+
 ROUND_CAMERAS = (
     FOURTH_ROUND_CAMERAS
     + FIFTH_ROUND_CAMERAS
@@ -1217,6 +1344,7 @@ ROUND_CAMERAS = (
     + NINTH_ROUND_A_CAMERAS
     + NINTH_ROUND_B_CAMERAS
     + TENTH_ROUND_CAMERAS
+    + ELEVENTH_ROUND_CAMERAS
 )
 ROUND_LOOK_ALIKES = (
     FOURTH_ROUND_LOOK_ALIKES
@@ -1227,6 +1355,7 @@ ROUND_LOOK_ALIKES = (
     + NINTH_ROUND_A_LOOK_ALIKES
     + NINTH_ROUND_B_LOOK_ALIKES
     + TENTH_ROUND_LOOK_ALIKES
+    + ELEVENTH_ROUND_LOOK_ALIKES
 )
 
 
@@ -1243,7 +1372,7 @@ def test_fourth_to_ninth_round_look_alikes_stay(chain, text):
 @pytest.mark.parametrize(
     "text",
     SIXTH_ROUND_NOT_CAMERA + SEVENTH_ROUND_NOT_CAMERA + EIGHTH_ROUND_NOT_CAMERA + NINTH_ROUND_A_NOT_CAMERA
-    + NINTH_ROUND_B_NOT_CAMERA + TENTH_ROUND_NOT_CAMERA,
+    + NINTH_ROUND_B_NOT_CAMERA + TENTH_ROUND_NOT_CAMERA + ELEVENTH_ROUND_NOT_CAMERA,
 )
 def test_gear_words_beside_content_are_no_camera_metadata(text):
     """Sixth to ninth rounds: the new gear words and shapes (glued hashtags, tag lists, model

@@ -99,7 +99,13 @@ TRICKY = (
     # dotted acronyms, lens-line hashtags, view modes, toy and box lines, stock names, cine primes
     "Classic Neg nostalgic neg Fotografiert mit Pris avec 64MP Triple Camera ASPH./POWER O.I.S. o.i.s #gmaster "
     "gmaster SuperView Linear Diana F+ Earl Grey 100 Kodacolor Pan Brownie Graphic Sonar HIGH Master Prime 75mm "
-    "Arashi Vision Sek. seg"
+    "Arashi Vision Sek. seg "
+    # eleventh round: phone camera modules, makers' photography tags, film notes and developers,
+    # scans' credits, edition names, numbered box cameras, trail makers that are words, panoramic lines
+    "Main Camera Periscope #pentaxphotography #leicaphotographer expired (expired dil. Dil half-frame Half Sheet "
+    "Xtol Rodinal Scanned scanned Digitized Explorer Edition edition No. 1A Nr. No 2 Browning Strike Force Elite "
+    "Horizon Widelux XPan Exposition exposition ORWO Low Glow glow #sonyphotography Lava Canvas Narzo Spinner "
+    "Folding Muddy TrueDepth scan dpi min Vitesse d'obturation Distanza focale Tiempo Objectif Kamera Aparat"
 ).split(" ")
 ODD_CHARACTERS = ["\x00", "\t", "\n", "\r", "\x0b", "\x1c", "\x1f", "\x7f", "  ", "é", "\u200b", "İ", "ſ"]
 
