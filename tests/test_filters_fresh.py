@@ -169,7 +169,9 @@ def test_the_blind_sets_are_balanced_and_repeat_no_other_set(shared_data, path, 
 # slugs read again"), blind24 of the eleventh camera round; blind26's rows were read after its
 # first score (a bilingual reading was tried on them and left out). blind27 (camera-heavy),
 # blind28 (the hold-out's mix) and blind29 (hard for language identification), written blind
-# after the tenth round, are untuned: their floors are their first scores.
+# after the tenth round, are untuned: their first scores (at 56fa0ad) were camera recall 0.906,
+# 0.960 and 0.700, keep recall 0.987, 0.967 and 0.900; their floors are their scores after the
+# eleventh round, which never read them.
 FLOORS = {
     "tune": (0.98, 1.00, 1.00, 0.98),
     "holdout": (0.98, 1.00, 1.00, 1.00),
@@ -196,9 +198,9 @@ FLOORS = {
     "blind24": (1.00, 1.00, 1.00, 0.98),
     "blind25": (1.00, 1.00, 1.00, 0.90),
     "blind26": (1.00, 1.00, 1.00, 0.88),
-    "blind27": (0.90, 1.00, 1.00, 0.98),
+    "blind27": (0.94, 1.00, 1.00, 0.98),
     "blind28": (0.96, 1.00, 1.00, 0.96),
-    "blind29": (0.70, 1.00, 1.00, 0.90),
+    "blind29": (0.90, 1.00, 1.00, 0.90),
 }
 SET_PATHS = {**FRESH, "blind2": BLIND2, "blind3": BLIND3, "blind4": BLIND4, "blind5": BLIND5, "blind6": BLIND6,
              "blind7": BLIND7, "blind8": BLIND8, "blind10": BLIND10, "blind11": BLIND11, "blind12": BLIND12,
@@ -778,7 +780,7 @@ def test_the_chain_on_camera_listings_in_english_and_other_languages(chain):
     assert scores["drop_nonenglish"].recall == 1.0 and scores["drop_nonenglish"].precision >= 0.97, scores["drop_nonenglish"]
 
 
-@pytest.mark.parametrize(("name", "recall", "precision"), [("blind11", 0.96, 0.89), ("blind12", 0.98, 0.98), ("blind13", 1.0, 0.86), ("blind15", 1.0, 0.96), ("blind16", 1.0, 0.89), ("blind17", 1.0, 1.0), ("blind18", 1.0, 1.0), ("blind19", 0.96, 1.0), ("blind21", 1.0, 0.86), ("blind22", 1.0, 1.0), ("blind23", 1.0, 0.86), ("blind24", 1.0, 0.75), ("blind25", 0.94, 0.83), ("blind26", 0.97, 0.83), ("blind27", 1.0, 0.78), ("blind28", 0.96, 0.88), ("blind29", 1.0, 0.85)])
+@pytest.mark.parametrize(("name", "recall", "precision"), [("blind11", 0.96, 0.89), ("blind12", 0.98, 0.98), ("blind13", 1.0, 0.86), ("blind15", 1.0, 0.96), ("blind16", 1.0, 0.89), ("blind17", 1.0, 1.0), ("blind18", 1.0, 1.0), ("blind19", 0.96, 1.0), ("blind21", 1.0, 0.86), ("blind22", 1.0, 1.0), ("blind23", 1.0, 0.86), ("blind24", 1.0, 0.75), ("blind25", 0.94, 0.83), ("blind26", 0.97, 0.83), ("blind27", 1.0, 0.88), ("blind28", 0.96, 0.88), ("blind29", 1.0, 0.85)])
 def test_the_chain_on_text_in_other_languages(chain, name, recall, precision):
     """Non-English recall and precision on the blind sets that hold other languages (blind11 and
     blind12 written for language identification, blind13 YFCC-like, blind15 and blind16 mixed), reached,
