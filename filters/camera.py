@@ -621,6 +621,8 @@ def _two_line_words_follow(tokens: list[str], index: int) -> bool:
         word[:1].isupper() and word.lower() in _TRAIL_LINE_WORDS
         for word in words
     )
+
+
 # Film makers (a stock's name follows them) and box speeds: '<maker> <Name> <Name> 400' names a stock.
 FILM_MAKERS = frozenset(_SUPPLEMENT["film_makers"]) & CAMERA_BRANDS
 _BOX_SPEED = re.compile(r"(?:6|12|25|32|50|64|80|100|125|160|200|250|320|400|500|640|800|1600|3200|6400)[A-Z]?")
@@ -1094,7 +1096,7 @@ def is_joined_model_name(text: str) -> bool:
     ('<maker>_<line>_<code>', '<MAKER>_<body code>_<lens spec>', '<maker>_<series>-<code>'): one
     token without extension that starts with a maker's name, holds a digit and no camera counter
     ('IMG', 'DSC') or bare counter number, and reads as camera metadata with its joins as spaces.
-    Camera metadata, not a file name (filters/filename.py asks this too)."""
+    Camera metadata, not a file name (filters/chain.py's file-name check asks this too)."""
     if "_" not in text or not _DIGIT.search(text):
         return False
     words = _joined_name_words(text)
