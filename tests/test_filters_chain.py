@@ -231,7 +231,7 @@ def test_a_product_title_in_another_language_is_still_dropped(chain):
     "text",
     [
         "Croissants from Boulangerie Poilâne on Rue du Cherche-Midi",  # names pull fastText to French
-        "Tapas at Bar Pinotxo inside Mercat de la Boqueria",
+        "Churros at Chocolatería San Ginés near Puerta del Sol",
         "Supper at La Maison du Chocolat",  # a distinctively English capitalised word stays as evidence
         "Fireworks above Castell de Montjuïc",
         "sofia_coppola_film_premiere.jpg",  # a slug's words, glued by separators
