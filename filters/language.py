@@ -596,6 +596,8 @@ def reading_without_names(text: str) -> str | None:
     Without them, the words the caption is written in decide. A caption in another language
     keeps a word English does not know ('auf', 'sobre') and gets no second reading.
     """
+    if text.islower():
+        return None  # no capitalised word: the reading would be the caption itself
     vocabulary, known = english_vocabulary(), known_english_words()
 
     def without_name(match: re.Match) -> str:
@@ -603,6 +605,8 @@ def reading_without_names(text: str) -> str | None:
         return " " if word[0].isupper() and word.lower() not in vocabulary else word
 
     rest = " ".join(_WRITTEN_WORD.sub(without_name, text).split())
+    if rest == " ".join(text.split()):
+        return None  # no name taken out: the same reading again
     words = [word for word in _WRITTEN_WORD.findall(rest) if word.isalpha() and not is_brand_style(word)]
     if len(words) < NAMELESS_MIN_WORDS or any(word.lower() not in known for word in words):
         return None
@@ -617,7 +621,7 @@ def reading_of_slug(text: str) -> str | None:
     they are one long token to it. None for text with a space or no separator, and for one
     with a model code, a product slug whose product noun decides its language
     (reads_as_english_product_title)."""
-    if not _SLUG_SEPARATORS.search(text) or any(ch.isspace() for ch in text.strip()):
+    if " " in text.strip() or not _SLUG_SEPARATORS.search(text) or any(ch.isspace() for ch in text.strip()):
         return None
     words = _SLUG_SEPARATORS.sub(" ", text).split()
     if len(words) < 2 or any(map(_is_model_code, words)):
