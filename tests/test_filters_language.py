@@ -458,7 +458,8 @@ def test_a_caption_is_read_again_without_its_names_only_where_english_words_rema
     assert language.reading_without_names("Lunch at Café Sacher") is None  # 'Lunch' goes too (German writes it): one word left
     assert language.reading_without_names("Wir tranken Kaffee auf der Terrasse") is None  # 'tranken', 'auf'
     assert language.reading_without_names("Baile in Éire is ea Baile na Mara") is None  # only short words
-    assert language.reading_without_names("iPhone cases on sale at the shop") == "iPhone cases on sale at the shop"
+    assert language.reading_without_names("iPhone cases on sale at Galeries Lafayette") == "iPhone cases on sale at"
+    assert language.reading_without_names("iPhone cases on sale at the shop") is None  # no name: the same reading
 
 
 def test_a_slug_is_read_with_spaces_for_its_separators():
