@@ -589,7 +589,7 @@ def reading_without_names(text: str) -> str | None:
     capitalised words that are not distinctively English (english_vocabulary: 'Sunrise' and
     'The' stay, 'Hotel', 'Casa' and 'Lisboa' go) are taken out; three or more words remain
     (letters only, brand-style words apart), English knows every one of them and one has four
-    letters or more; else None.
+    letters or more; else None, and None where no name was taken out (the same reading).
 
     The cascade's shares already count names for neither side, but fastText still reads them:
     'Plaça de Catalunya' or 'Lufthansa' pull an English caption towards Catalan or German.
