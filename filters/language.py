@@ -599,20 +599,26 @@ def reading_without_names(text: str) -> str | None:
     if text.islower():
         return None  # no capitalised word: the reading would be the caption itself
     vocabulary, known = english_vocabulary(), known_english_words()
+    # One pass over the words first: most captions judged not English fail at a word English
+    # does not know, before the reading is built.
+    taken_out, words = False, []
+    for word in _WRITTEN_WORD.findall(text):
+        if word[0].isupper() and word.lower() not in vocabulary:
+            taken_out = True
+        elif word.isalpha() and not is_brand_style(word):
+            if word.lower() not in known:
+                return None
+            words.append(word)
+    if not taken_out or len(words) < NAMELESS_MIN_WORDS:
+        return None  # no name taken out (the same reading again) or too few words left
+    if all(len(word) < NAMELESS_LONG_WORD for word in words):
+        return None  # short function words ('in', 'is', 'na') are shared by many languages
 
     def without_name(match: re.Match) -> str:
         word = match.group()
         return " " if word[0].isupper() and word.lower() not in vocabulary else word
 
-    rest = " ".join(_WRITTEN_WORD.sub(without_name, text).split())
-    if rest == " ".join(text.split()):
-        return None  # no name taken out: the same reading again
-    words = [word for word in _WRITTEN_WORD.findall(rest) if word.isalpha() and not is_brand_style(word)]
-    if len(words) < NAMELESS_MIN_WORDS or any(word.lower() not in known for word in words):
-        return None
-    if all(len(word) < NAMELESS_LONG_WORD for word in words):
-        return None  # short function words ('in', 'is', 'na') are shared by many languages
-    return rest
+    return " ".join(_WRITTEN_WORD.sub(without_name, text).split())
 
 
 def reading_of_slug(text: str) -> str | None:
