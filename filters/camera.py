@@ -580,8 +580,7 @@ def _scan_tokens(text: str, stop_at: int) -> _Tokens:
         if (
             stripped[:1].isupper()
             and (found.strong or found.device_brand)
-            and index + 1 < len(tokens)
-            and tokens[index + 1].strip(_TOKEN_EDGE).lower() in _EDITION_NOUNS
+            and _token_after(tokens, index).lower() in _EDITION_NOUNS
         ):
             # '<phone> <Word> Edition': a phone's or camera's edition named by a word English knows.
             found.line_words += not found.device_brand
@@ -607,16 +606,19 @@ _EDITION_NOUNS = frozenset(("edition",))
 LINE_PHRASE_MAKERS = frozenset(_SUPPLEMENT["line_phrase_makers"])
 
 
+def _token_after(tokens: list[str], index: int, step: int = 1) -> str:
+    """The token `step` places after tokens[index], its edges stripped; '' past the end."""
+    return tokens[index + step].strip(_TOKEN_EDGE) if index + step < len(tokens) else ""
+
+
 def _numbered_model_follows(tokens: list[str], index: int) -> bool:
-    return index + 1 < len(tokens) and _NUMBERED_MODEL.fullmatch(tokens[index + 1].strip(_TOKEN_EDGE)) is not None
+    return _NUMBERED_MODEL.fullmatch(_token_after(tokens, index)) is not None
 
 
 def _two_line_words_follow(tokens: list[str], index: int) -> bool:
     """Whether the two tokens after tokens[index] are capitalised line or edition words ('Dark Ops',
     'Strike Force', 'Pro Cam')."""
-    if index + 2 >= len(tokens):
-        return False
-    words = [tokens[index + step].strip(_TOKEN_EDGE) for step in (1, 2)]
+    words = [_token_after(tokens, index, step) for step in (1, 2)]
     return all(
         word[:1].isupper() and word.lower() in _TRAIL_LINE_WORDS
         for word in words
@@ -636,9 +638,8 @@ _PRIME_WORDS = ("prime", "primes")
 
 def _names_a_prime(tokens: list[str], index: int) -> bool:
     return (
-        index + 2 < len(tokens)
-        and tokens[index + 1].strip(_TOKEN_EDGE).lower() in _PRIME_WORDS
-        and _FOCAL_LENGTH.fullmatch(tokens[index + 2].strip(_TOKEN_EDGE)) is not None
+        _token_after(tokens, index).lower() in _PRIME_WORDS
+        and _FOCAL_LENGTH.fullmatch(_token_after(tokens, index, 2)) is not None
     )
 
 
@@ -720,7 +721,7 @@ def _maker_names_a_camera(tokens: list[str], index: int) -> bool:
     ('Arsenal Saka UCL': a club, a player and a competition) are not enough."""
     if _code_follows(tokens, index) and not _FORMAT_CODE.fullmatch(tokens[index + 1].strip(_TOKEN_EDGE)):
         return True
-    if index + 1 < len(tokens) and _is_line_with_edition_letter(tokens[index + 1].strip(_TOKEN_EDGE)):
+    if _is_line_with_edition_letter(_token_after(tokens, index)):
         return True
     if index + 2 >= len(tokens):
         return False
@@ -912,6 +913,8 @@ def _code_follows(tokens: list[str], index: int) -> bool:
         return False
     following = tokens[index + 1].strip(_TOKEN_EDGE)
     return any(ch.isdigit() for ch in following) and any(ch.isalpha() for ch in following)
+
+
 # Film formats of large- and medium-format cameras ('4x5', '8x10', '6x4.5'; not binoculars' '8x42'
 # or a vehicle's '4x4'): after a camera maker and its line name, a camera's name.
 _FILM_FORMAT = re.compile(r"(?:4x5|5x4|5x7|8x10|10x8|11x14|6x4\.5|6x6|6x7|6x8|6x9|6x12|6x17)", re.IGNORECASE)
@@ -1327,7 +1330,7 @@ def _is_dotted_line(token: str) -> bool:
 
 
 def _bare_number_follows(tokens: list[str], index: int) -> bool:
-    return index + 1 < len(tokens) and tokens[index + 1].strip(_TOKEN_EDGE).isdigit()
+    return _token_after(tokens, index).isdigit()
 
 
 def _is_line_with_edition_letter(token: str) -> bool:
@@ -1364,4 +1367,4 @@ _COMPACT_CODE = re.compile(r"[A-Z]?\d{3}[a-z]?")
 
 
 def _compact_code_follows(tokens: list[str], index: int) -> bool:
-    return index + 1 < len(tokens) and _COMPACT_CODE.fullmatch(tokens[index + 1].strip(_TOKEN_EDGE)) is not None
+    return _COMPACT_CODE.fullmatch(_token_after(tokens, index)) is not None
