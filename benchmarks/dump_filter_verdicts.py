@@ -44,6 +44,19 @@ UNTUNED = (
 LID_KINDS = ("sentences", "word-pairs", "single-words")
 
 
+def labelled_sets(data: Path, with_untuned: bool) -> list[tuple[str, Path, list[dict]]]:
+    """(name, path, rows) of captions_dev.tsv and the hand-written fixtures, the untuned blind
+    sets only when asked; rows are dicts with 'text' and 'label'."""
+    fixtures = sorted((REPO / "tests" / "fixtures").glob("filters_*.tsv"))
+    sets = [("captions_dev", data / "captions_dev.tsv")]
+    sets += [(path.stem, path) for path in fixtures if with_untuned or path.name not in UNTUNED]
+    loaded = []
+    for name, path in sets:
+        with open(path, encoding="utf-8", newline="") as handle:
+            loaded.append((name, path, list(csv.DictReader(handle, delimiter="\t"))))
+    return loaded
+
+
 def dump(data: Path, with_untuned: bool, out) -> None:
     import pyarrow.parquet as pq
 
@@ -53,12 +66,7 @@ def dump(data: Path, with_untuned: bool, out) -> None:
 
     chain = FilterChain(FilterConfig())
     writer = csv.writer(out, delimiter="\t", lineterminator="\n")
-    fixtures = sorted((REPO / "tests" / "fixtures").glob("filters_*.tsv"))
-    sets = [("captions_dev", data / "captions_dev.tsv")]
-    sets += [(path.stem, path) for path in fixtures if with_untuned or path.name not in UNTUNED]
-    for name, path in sets:
-        with open(path, encoding="utf-8", newline="") as handle:
-            rows = list(csv.DictReader(handle, delimiter="\t"))
+    for name, _, rows in labelled_sets(data, with_untuned):
         for row, verdict in zip(rows, label_captions(chain, [row["text"] for row in rows])):
             writer.writerow([name, row.get("label", "-"), verdict, row["text"]])
     column = pq.read_table(data / "real" / "img2dataset_test_1000.parquet", columns=["TEXT"]).column("TEXT")

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import csv
 import sys
 from pathlib import Path
 
@@ -31,10 +30,10 @@ sys.path.insert(0, str(REPO))
 from wit.core.records import new_candidate  # noqa: E402
 from wit.filters import language  # noqa: E402
 from wit.filters.chain import FilterChain, FilterConfig  # noqa: E402
-from wit.filters.evaluation import english_f1, read_labelled_captions, read_lid_dev, split_half  # noqa: E402
+from wit.filters.evaluation import english_f1, read_lid_dev, split_half  # noqa: E402
 
 sys.path.insert(0, str(REPO / "benchmarks"))
-from dump_filter_verdicts import UNTUNED  # noqa: E402
+from dump_filter_verdicts import UNTUNED, labelled_sets  # noqa: E402
 
 READINGS = {"slug": "reading_of_slug", "names": "reading_without_names"}
 
@@ -51,13 +50,10 @@ def readings_off(*names: str):
             setattr(language, READINGS[name], function)
 
 
-def labelled_sets(data: Path) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    tuned = [(row.text, row.label) for row in read_labelled_captions(data / "captions_dev.tsv")]
-    untuned = []
-    for path in sorted((REPO / "tests" / "fixtures").glob("filters_*.tsv")):
-        with open(path, encoding="utf-8", newline="") as handle:
-            rows = [(row["text"], row["label"]) for row in csv.DictReader(handle, delimiter="\t")]
-        (untuned if path.name in UNTUNED else tuned).extend(rows)
+def tuned_and_untuned(data: Path) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    tuned, untuned = [], []
+    for _, path, rows in labelled_sets(data, with_untuned=True):
+        (untuned if path.name in UNTUNED else tuned).extend((row["text"], row["label"]) for row in rows)
     return tuned, untuned
 
 
@@ -99,7 +95,7 @@ def main(argv=None) -> int:
     chain = FilterChain(FilterConfig())
     threshold = chain.config.english_threshold
     lid = {kind: read_lid_dev(args.data / "lid-dev", kind) for kind in ("sentences", "word-pairs")}
-    tuned, untuned = labelled_sets(args.data)
+    tuned, untuned = tuned_and_untuned(args.data)
     laion_column = pq.read_table(args.data / "real" / "img2dataset_test_1000.parquet", columns=["TEXT"]).column("TEXT")
     laion = [(text, "-") for text in laion_column.to_pylist() if text]
 
