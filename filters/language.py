@@ -627,9 +627,10 @@ def reading_of_slug(text: str) -> str | None:
     they are one long token to it. None for text with a space or no separator, and for one
     with a model code, a product slug whose product noun decides its language
     (reads_as_english_product_title)."""
-    if " " in text.strip() or not _SLUG_SEPARATORS.search(text) or any(ch.isspace() for ch in text.strip()):
+    stripped = text.strip()
+    if " " in stripped or not _SLUG_SEPARATORS.search(stripped) or any(map(str.isspace, stripped)):
         return None
-    words = _SLUG_SEPARATORS.sub(" ", text).split()
+    words = _SLUG_SEPARATORS.sub(" ", stripped).split()
     if len(words) < 2 or any(map(_is_model_code, words)):
         return None
     return " ".join(words)
