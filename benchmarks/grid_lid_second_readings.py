@@ -4,8 +4,9 @@ FilterChain reads a caption the cascade calls not English again in two ways, and
 reading counts (filters/chain.py, `_guess_language`):
 
   slug       a slug or file name with its separators as spaces (language.reading_of_slug)
-  names      the caption without its capitalised words, where three or more lowercase words
-             remain and English knows them all (language.reading_without_names)
+  names      the caption without its names (capitalised words and the particles joining them),
+             where English knows every word left and enough are left
+             (language.reading_without_names)
 
 For each reading, on against off (the other left on), and for both together: lid-dev lines
 lifted past the English threshold (sentences and word pairs, how many of them not English) and

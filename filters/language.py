@@ -580,16 +580,44 @@ def reads_as_english_product_title(text: str) -> bool:
 # elided part after an apostrophe ("dell'Accademia" holds two).
 _WRITTEN_WORD = re.compile(r"(?<![^\W_])[^\W\d_][^\W_]*")
 _SLUG_SEPARATORS = re.compile(r"[-_]+")
-NAMELESS_MIN_WORDS = 3
+NAMELESS_MIN_WORDS = 2
 NAMELESS_LONG_WORD = 4  # letters: a reading needs one word of that length or longer
+# Lowercase words that join the parts of one name in other languages' place and personal names
+# ('Cabo da Roca', 'Playa de las Olas', 'Frankfurt am Main'): between two names they belong to
+# the name, not to the words the caption is written in.
+NAME_PARTICLES = frozenset(
+    "a al am an d da das de degli dei del della delle dello den der des di do dos du e el en"
+    " i l la las le les lo los op sur ter van von y zu zum zur".split()
+)
+# English prepositions and articles that other languages write too ('at', 'in', 'on'): beside a
+# distinctively English word they leave a two-word reading English ('Dinner at ...').
+_SHARED_ENGLISH_FUNCTION_WORDS = frozenset("a an at for in on over to up".split())
+
+
+def _two_words_read_english(first: str, second: str, vocabulary: frozenset[str]) -> bool:
+    """Whether two lowercase words left by reading_without_names decide for English: one is
+    distinctively English and four letters or more ('dinner', 'railway'), and the other is four
+    letters or more too or an English preposition or article. Short words are shared by many
+    languages ('en garden', 'sa garden'), and 'hotel central' is as much Spanish."""
+    for word, other in ((first, second), (second, first)):
+        if len(word) >= NAMELESS_LONG_WORD and word in vocabulary:
+            if len(other) >= NAMELESS_LONG_WORD or other in _SHARED_ENGLISH_FUNCTION_WORDS:
+                return True
+    return False
+
+
+def _is_name(word: str, vocabulary: frozenset[str]) -> bool:
+    return word[0].isupper() and word.lower() not in vocabulary
 
 
 def reading_without_names(text: str) -> str | None:
     """`text` without its names, for a second reading when the words around them are English:
     capitalised words that are not distinctively English (english_vocabulary: 'Sunrise' and
-    'The' stay, 'Hotel', 'Casa' and 'Lisboa' go) are taken out; three or more words remain
-    (letters only, brand-style words apart), English knows every one of them and one has four
-    letters or more; else None, and None where no name was taken out (the same reading).
+    'The' stay, 'Hotel', 'Casa' and 'Lisboa' go) are taken out, with the particles that join two
+    of them into one name (NAME_PARTICLES: 'de las' in 'Playa de las Olas'). English must know
+    every word left (letters only, brand-style words apart), and one must have four letters or
+    more; three or more words, or two that _two_words_read_english accepts. Else None, and None
+    where no name was taken out (the same reading).
 
     The cascade's shares already count names for neither side, but fastText still reads them:
     'Plaça de Catalunya' or 'Lufthansa' pull an English caption towards Catalan or German.
@@ -600,25 +628,46 @@ def reading_without_names(text: str) -> str | None:
         return None  # no capitalised word: the reading would be the caption itself
     vocabulary, known = english_vocabulary(), known_english_words()
     # One pass over the words first: most captions judged not English fail at a word English
-    # does not know, before the reading is built.
-    taken_out, words = False, []
-    for word in _WRITTEN_WORD.findall(text):
-        if word[0].isupper() and word.lower() not in vocabulary:
-            taken_out = True
-        elif word.isalpha() and not is_brand_style(word):
-            if word.lower() not in known:
-                return None
-            words.append(word)
-    if not taken_out or len(words) < NAMELESS_MIN_WORDS:
+    # does not know, before the reading is built. A particle after a name waits for the next
+    # word: before another name it is part of the name, else English must know it.
+    names: list[re.Match] = []
+    particles: list[re.Match] = []  # particles since the last name
+    words: list[str] = []
+    after_name = False  # the word before is a name or a particle after one
+    for match in _WRITTEN_WORD.finditer(text):
+        word = match.group()
+        if _is_name(word, vocabulary):
+            names += particles
+            names.append(match)
+            particles, after_name = [], True
+        elif after_name and word in NAME_PARTICLES:
+            particles.append(match)
+        else:
+            for particle in particles:
+                if particle.group() not in known:
+                    return None
+                words.append(particle.group())
+            particles, after_name = [], False
+            if word.isalpha() and not is_brand_style(word):
+                if word.lower() not in known:
+                    return None
+                words.append(word)
+    for particle in particles:
+        if particle.group() not in known:
+            return None
+        words.append(particle.group())
+    if not names or len(words) < NAMELESS_MIN_WORDS:
         return None  # no name taken out (the same reading again) or too few words left
     if all(len(word) < NAMELESS_LONG_WORD for word in words):
         return None  # short function words ('in', 'is', 'na') are shared by many languages
-
-    def without_name(match: re.Match) -> str:
-        word = match.group()
-        return " " if word[0].isupper() and word.lower() not in vocabulary else word
-
-    return " ".join(_WRITTEN_WORD.sub(without_name, text).split())
+    if len(words) == 2 and not _two_words_read_english(words[0].lower(), words[1].lower(), vocabulary):
+        return None
+    parts, last = [], 0
+    for name in names:
+        parts += (text[last:name.start()], " ")
+        last = name.end()
+    parts.append(text[last:])
+    return " ".join("".join(parts).split())
 
 
 def reading_of_slug(text: str) -> str | None:

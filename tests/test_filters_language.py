@@ -453,13 +453,30 @@ def test_a_title_in_another_language_or_without_a_code_does_not(text):
 
 
 def test_a_caption_is_read_again_without_its_names_only_where_english_words_remain():
-    assert language.reading_without_names("Churros at Chocolatería San Ginés near Puerta del Sol") == "at near del"
-    assert language.reading_without_names("Fireworks above Castell de Montjuïc") == "Fireworks above de"
+    assert language.reading_without_names("Churros at Chocolatería San Ginés near Puerta del Sol") == "at near"
+    assert language.reading_without_names("Fireworks above Castell de Montjuïc") == "Fireworks above"
     assert language.reading_without_names("Lunch at Café Sacher") is None  # 'Lunch' goes too (German writes it): one word left
     assert language.reading_without_names("Wir tranken Kaffee auf der Terrasse") is None  # 'tranken', 'auf'
     assert language.reading_without_names("Baile in Éire is ea Baile na Mara") is None  # only short words
     assert language.reading_without_names("iPhone cases on sale at Galeries Lafayette") == "iPhone cases on sale at"
     assert language.reading_without_names("iPhone cases on sale at the shop") is None  # no name: the same reading
+
+
+def test_particles_between_two_names_go_with_them_and_others_stay_words():
+    assert language.reading_without_names("Evening mist over Lago de los Cisnes") == "Evening mist over"
+    assert language.reading_without_names("Walk along Rua da Prata") == "Walk along"
+    # Before a lowercase word a particle is a word of the caption, and 'boda' is not English.
+    assert language.reading_without_names("Fotos de la boda de Marta") is None
+
+
+def test_two_words_left_decide_only_with_a_distinctively_english_word_and_no_short_foreign_one():
+    assert language.reading_without_names("Dinner at Le Petit Zinc") == "Dinner at"
+    assert language.reading_without_names("Noche en Sevilla") is None  # 'en' is a particle here: one word left
+    vocabulary = language.english_vocabulary()
+    assert language._two_words_read_english("railway", "station", vocabulary)
+    assert language._two_words_read_english("at", "dinner", vocabulary)
+    assert not language._two_words_read_english("en", "garden", vocabulary)  # a short word other languages write
+    assert not language._two_words_read_english("hotel", "central", vocabulary)  # neither is English's own
 
 
 def test_a_slug_is_read_with_spaces_for_its_separators():
