@@ -40,8 +40,6 @@ UNTUNED = (
     "filters_blind27.tsv",
     "filters_blind28.tsv",
     "filters_blind29.tsv",
-    "filters_blind30.tsv",
-    "filters_blind31.tsv",
 )
 LID_KINDS = ("sentences", "word-pairs", "single-words")
 

@@ -191,9 +191,9 @@ _EXPOSURE = re.compile(
 )
 _EXPOSURE_ANYWHERE = re.compile(
     r"\b\d+/\d{2,5}\s*(?:s|sec)?\b|\bf/\d+(?:\.\d+)?|\biso[\s:]*\d{2,5}\b|\b\d{1,4}(?:-\d{1,4})?\s?mm\b"
-    # Lens names glue focal length and aperture ('23mmF1.4'), or write the aperture as 'F2.8'
+    # Lens names glue focal length and aperture ('23mmF1.4', '8mmF3.5'), or write the aperture as 'F2.8'
     # (with its decimals: a bare 'F1' is more often a race series than an aperture).
-    r"|\d{2,4}mm\s?f/?\d|\bf\d+\.\d+(?:-\d+(?:\.\d+)?)?\b"
+    r"|\d{1,4}mm\s?f/?\d|\bf\d+\.\d+(?:-\d+(?:\.\d+)?)?\b"
     r"|\bexposure\b|\baperture\b|\bfocal length\b",
     re.IGNORECASE,
 )
@@ -205,6 +205,8 @@ _EXIF_DEFAULT = re.compile(r"\bdigital\s+(?:still\s+)?camera\b|^\s*sony\s+dsc\s*
 # them as the gear words they stand for.
 _EXIF_VALUE_PHRASES = re.compile(
     r"\b(?:(?:flash\s+)?(?:did\s+not|didn't|not)\s+fired?|flash\s+fired|no\s+flash"
+    # the flash's mode as a key's value ('Flash: Off', 'Flash=Auto')
+    r"|flash\s*[:=]\s*(?:off|on|auto)"
     # a trail camera's infrared flash kind ('<body> No Glow', '... Low Glow')
     r"|(?:no|low)\s+glow)\b"
     r"|\b(camera\s+pictures?|digital\s+still\s+camera)\b",
@@ -212,7 +214,7 @@ _EXIF_VALUE_PHRASES = re.compile(
 )
 # Words of those phrases, otherwise content: filters/prechecks.py passes them to the C scanner as
 # not content, so it never proves a caption holding one clean before the rule has read the phrase.
-EXIF_PHRASE_WORDS = frozenset("did didn't not no fire fired pictures picture still low glow".split())
+EXIF_PHRASE_WORDS = frozenset("did didn't not no fire fired pictures picture still low glow off auto".split())
 # Keys photo sites put before a gear list ('Device: ...', 'Gear: ...'): a key, not content, when a
 # ':' follows. Also passed to the C scanner as not content, for the same reason as the phrases.
 GEAR_LIST_KEYS = frozenset("device gear equipment setup".split())
@@ -1348,12 +1350,18 @@ _WATERMARK_PHRASES = re.compile(r"\bcamera\s+for\s+mobile\b|(?:(?<=\d)|(?<=mm))\
 # ('Shot on <phone> | 64MP <Name> Camera', '... | 108MP AI Quad Camera'): read as the megapixel
 # count alone, after a 'Shot on' opening only.
 _MEGAPIXEL_CAMERA = re.compile(r"\b(\d{1,3}\s?MP)(?:\s+[A-Z][\w+-]*){1,3}\s+Cameras?\b", re.IGNORECASE)
+# ... or by how many cameras it has ('Shot on <phone> | AI Quad Camera', '... | Dual Camera'):
+# read as nothing, after a 'Shot on' opening and a '|' only.
+_MULTI_CAMERA = re.compile(r"\|\s*(?:AI\s+)?(?:dual|triple|quad|penta)\s+cameras?\s*$", re.IGNORECASE)
 
 
 def _watermark_phrases_as_gear(text: str) -> str:
     lower = text.lower()
-    if "mp" in lower and "camera" in lower and _SHOT_ON.match(text):
-        text = _MEGAPIXEL_CAMERA.sub(r"\1", text)
+    if "camera" in lower and _SHOT_ON.match(text):
+        if "mp" in lower:
+            text = _MEGAPIXEL_CAMERA.sub(r"\1", text)
+        if "|" in text:
+            text = _MULTI_CAMERA.sub("", text)
         lower = text.lower()
     if "mobile" not in lower and "kit" not in lower:
         return text

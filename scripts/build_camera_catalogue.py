@@ -280,11 +280,11 @@ SUPPLEMENT = {
         "clona|expozice|ohnisková vzdálenost|exponeringstid|lukkertid|blænde|brændvidde|eksponeringstid|"
         "valotusaika|aukko|polttoväli|czas ekspozycji|pozlama|diyafram|enstantane|odak uzaklığı|выдержка|диафрагма|фокусное расстояние|экспозиция|светочувствительность"
     ).split("|"),
-    # The time, camera and lens keys in the same languages ('Tiempo: 1/125 seg', 'Objectif : 50 mm',
-    # 'Kamera: <body>'): EXIF keys like the others, but words of prose too, so the language
+    # The time, camera and lens keys in the same languages ('Tiempo: 1/125 seg', 'Tempo 1/60 s' in
+    # Italian and Portuguese, 'Objectif : 50 mm', 'Kamera: <body>'): EXIF keys like the others, but words of prose too, so the language
     # detector still reads them (camera.without_gear_names keeps them).
     "localised_prose_keys": (
-        "tiempo|objectif|appareil|cámara|objetivo|kamera|objektiv|fotocamera|obiettivo|"
+        "tiempo|tempo|objectif|appareil|cámara|objetivo|kamera|objektiv|fotocamera|obiettivo|"
         "câmera|objetiva|aparat|obiektyw|objectief|fototoestel|камера|объектив"
     ).split("|"),
     # The same keys in Japanese, Chinese and Korean, as EXIF viewers write them glued to their values

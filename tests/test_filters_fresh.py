@@ -175,7 +175,11 @@ def test_the_blind_sets_are_balanced_and_repeat_no_other_set(shared_data, path, 
 # blind28 (the hold-out's mix) and blind29 (hard for language identification), written blind
 # after the tenth round, are untuned: their first scores (at 56fa0ad) were camera recall 0.906,
 # 0.960 and 0.700, keep recall 0.987, 0.967 and 0.900; their floors are their scores after the
-# eleventh round, which never read them.
+# eleventh round, which never read them. blind25, blind26 and blind29's keep floors rose with the
+# names reading's particles and two-word readings (docs/filters.md, "Names and slugs read again").
+# blind30 and blind31 (the hold-out's mix), written blind after that, were scored once (camera
+# recall 0.94 and 0.94, keep recall 0.989 and 0.955) and became tuning sets of the twelfth camera
+# round; their floors are their scores after it.
 FLOORS = {
     "tune": (0.98, 1.00, 1.00, 0.98),
     "holdout": (0.98, 1.00, 1.00, 1.00),
@@ -200,11 +204,13 @@ FLOORS = {
     "blind22": (1.00, 1.00, 1.00, 1.00),
     "blind23": (0.96, 1.00, 1.00, 0.96),
     "blind24": (1.00, 1.00, 1.00, 0.98),
-    "blind25": (1.00, 1.00, 1.00, 0.90),
-    "blind26": (1.00, 1.00, 1.00, 0.88),
+    "blind25": (1.00, 1.00, 1.00, 0.91),
+    "blind26": (1.00, 1.00, 1.00, 0.89),
     "blind27": (0.94, 1.00, 1.00, 0.98),
     "blind28": (0.96, 1.00, 1.00, 0.96),
-    "blind29": (0.90, 1.00, 1.00, 0.90),
+    "blind29": (0.90, 1.00, 1.00, 0.94),
+    "blind30": (0.98, 1.00, 1.00, 0.98),
+    "blind31": (1.00, 1.00, 1.00, 0.95),
 }
 SET_PATHS = {**FRESH, "blind2": BLIND2, "blind3": BLIND3, "blind4": BLIND4, "blind5": BLIND5, "blind6": BLIND6,
              "blind7": BLIND7, "blind8": BLIND8, "blind10": BLIND10, "blind11": BLIND11, "blind12": BLIND12,
@@ -212,7 +218,8 @@ SET_PATHS = {**FRESH, "blind2": BLIND2, "blind3": BLIND3, "blind4": BLIND4, "bli
              "blind16": BLIND16, "blind17": BLIND17, "blind18": BLIND18, "blind19": BLIND19,
              "blind21": BLIND21, "blind22": BLIND22,
              "blind23": BLIND23, "blind24": BLIND24, "blind25": BLIND25, "blind26": BLIND26,
-             "blind27": BLIND27, "blind28": BLIND28, "blind29": BLIND29}
+             "blind27": BLIND27, "blind28": BLIND28, "blind29": BLIND29,
+             "blind30": BLIND30, "blind31": BLIND31}
 
 
 @pytest.mark.parametrize("name", list(FLOORS))
@@ -1341,6 +1348,41 @@ ELEVENTH_ROUND_NOT_CAMERA = [
 ]
 
 
+# Twelfth round: classes of blind30's and blind31's camera misses (first scored blind), each with
+# strings that are in no fixture (other phones, lenses, keys and values).
+TWELFTH_ROUND_CAMERAS = [
+    # A phone watermark's second part naming how many cameras it has.
+    "Shot on POCO X5 Pro | AI Triple Camera",
+    "Shot on Infinix NOTE 30 | AI Dual Camera",
+    "Shot on vivo Y36 | Quad Camera",
+    # The flash's mode as a value in a key/value dump.
+    "Aperture: f/8 | Shutter: 1/500 | ISO: 100 | Flash: On",
+    "f/2.0 1/60s ISO 800, Flash: Auto",
+    # A lens name glueing a one-digit focal length to its aperture.
+    "XF7mmF2.8 R",
+    "Laowa 4mmF2.8 Fisheye",
+    # The Italian and Portuguese time key.
+    "Tempo: 1/250 s · ISO 200 · f/5.6",
+    "Câmera: Nikon D5600 · Tempo 1/30 s",
+]
+
+TWELFTH_ROUND_LOOK_ALIKES = [
+    "Shot on location in Lisbon | Dual camera setup tutorial",
+    "Triple camera phone case for iPhone 15 Pro",
+    "Quad camera module repair guide",
+    "Flash sale: on now, 30% off",
+    "Flash: the fastest man alive, season 2",
+    "Tempo: a running club in the park",
+    "8mm film reel of a family picnic, 1962",
+]
+
+TWELFTH_ROUND_NOT_CAMERA = [
+    "Flash: Off the charts",
+    "Tempo, Fiat's old van",
+    "AI Quad Camera",
+]
+
+
 ROUND_CAMERAS = (
     FOURTH_ROUND_CAMERAS
     + FIFTH_ROUND_CAMERAS
@@ -1351,6 +1393,7 @@ ROUND_CAMERAS = (
     + NINTH_ROUND_B_CAMERAS
     + TENTH_ROUND_CAMERAS
     + ELEVENTH_ROUND_CAMERAS
+    + TWELFTH_ROUND_CAMERAS
 )
 ROUND_LOOK_ALIKES = (
     FOURTH_ROUND_LOOK_ALIKES
@@ -1362,6 +1405,7 @@ ROUND_LOOK_ALIKES = (
     + NINTH_ROUND_B_LOOK_ALIKES
     + TENTH_ROUND_LOOK_ALIKES
     + ELEVENTH_ROUND_LOOK_ALIKES
+    + TWELFTH_ROUND_LOOK_ALIKES
 )
 
 
@@ -1378,7 +1422,7 @@ def test_fourth_to_ninth_round_look_alikes_stay(chain, text):
 @pytest.mark.parametrize(
     "text",
     SIXTH_ROUND_NOT_CAMERA + SEVENTH_ROUND_NOT_CAMERA + EIGHTH_ROUND_NOT_CAMERA + NINTH_ROUND_A_NOT_CAMERA
-    + NINTH_ROUND_B_NOT_CAMERA + TENTH_ROUND_NOT_CAMERA + ELEVENTH_ROUND_NOT_CAMERA,
+    + NINTH_ROUND_B_NOT_CAMERA + TENTH_ROUND_NOT_CAMERA + ELEVENTH_ROUND_NOT_CAMERA + TWELFTH_ROUND_NOT_CAMERA,
 )
 def test_gear_words_beside_content_are_no_camera_metadata(text):
     """Sixth to ninth rounds: the new gear words and shapes (glued hashtags, tag lists, model

@@ -105,7 +105,10 @@ TRICKY = (
     "Main Camera Periscope #pentaxphotography #leicaphotographer expired (expired dil. Dil half-frame Half Sheet "
     "Xtol Rodinal Scanned scanned Digitized Explorer Edition edition No. 1A Nr. No 2 Browning Strike Force Elite "
     "Horizon Widelux XPan Exposition exposition ORWO Low Glow glow #sonyphotography Lava Canvas Narzo Spinner "
-    "Folding Muddy TrueDepth scan dpi min Vitesse d'obturation Distanza focale Tiempo Objectif Kamera Aparat"
+    "Folding Muddy TrueDepth scan dpi min Vitesse d'obturation Distanza focale Tiempo Objectif Kamera Aparat "
+    # twelfth round: a watermark's camera count, the flash's mode as a value, glued one-digit lens
+    # names, the Italian and Portuguese time key
+    "| AI Triple Camera |Quad Camera Dual Flash: Off Flash=Auto flash:on 8mmF3.5 XF7mmF2.8 Tempo tempo:"
 ).split(" ")
 ODD_CHARACTERS = ["\x00", "\t", "\n", "\r", "\x0b", "\x1c", "\x1f", "\x7f", "  ", "é", "\u200b", "İ", "ſ"]
 
