@@ -40,6 +40,8 @@ UNTUNED = (
     "filters_blind27.tsv",
     "filters_blind28.tsv",
     "filters_blind29.tsv",
+    "filters_blind32.tsv",
+    "filters_blind33.tsv",
 )
 LID_KINDS = ("sentences", "word-pairs", "single-words")
 
