@@ -1,14 +1,15 @@
 """The chain's second readings of captions judged not English (issue 19): what each one changes.
 
-FilterChain reads a caption the cascade calls not English again in two ways, and the more English
+FilterChain reads a caption the cascade calls not English again in three ways, and the more English
 reading counts (filters/chain.py, `_guess_language`):
 
   slug       a slug or file name with its separators as spaces (language.reading_of_slug)
   names      the caption without its names (capitalised words and the particles joining them),
              where English knows every word left and enough are left
              (language.reading_without_names)
+  tags       a tag list's words, glued ones split and names left out (language.reading_of_tag_list)
 
-For each reading, on against off (the other left on), and for both together: lid-dev lines
+For each reading, on against off (the others left on), and for all together: lid-dev lines
 lifted past the English threshold (sentences and word pairs, how many of them not English) and
 English ID F1 at 1 English : 3 others per half; the chain's verdicts on captions_dev.tsv and the
 hand-written fixtures, moved to their label and away; LAION TEXT column verdicts changed. The
@@ -36,7 +37,7 @@ from wit.filters.evaluation import english_f1, read_lid_dev, split_half  # noqa:
 sys.path.insert(0, str(REPO / "benchmarks"))
 from dump_filter_verdicts import UNTUNED, labelled_sets  # noqa: E402
 
-READINGS = {"slug": "reading_of_slug", "names": "reading_without_names"}
+READINGS = {"slug": "reading_of_slug", "names": "reading_without_names", "tags": "reading_of_tag_list"}
 
 
 @contextlib.contextmanager
@@ -110,8 +111,8 @@ def main(argv=None) -> int:
 
     on = state()
     for kind, lines in lid.items():
-        print(f"lid-dev {kind}, both readings on: F1 at 1:3 per half {' / '.join(f1_halves(on['lid'][kind], lines))}")
-    for off in (("slug",), ("names",), ("slug", "names")):
+        print(f"lid-dev {kind}, every reading on: F1 at 1:3 per half {' / '.join(f1_halves(on['lid'][kind], lines))}")
+    for off in (("slug",), ("names",), ("tags",), ("slug", "names", "tags")):
         with readings_off(*off):
             base = state()
         print(f"\n{' + '.join(off)}: on against off")

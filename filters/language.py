@@ -685,6 +685,51 @@ def reading_of_slug(text: str) -> str | None:
     return " ".join(words)
 
 
+_TAGS_KEY = re.compile(r"^\s*tags?\s*:", re.IGNORECASE)
+_TAG_BREAK = re.compile(r"[\s,#;|]+")
+TAG_PART_MIN = 3  # letters: each part of a glued tag ('long' + 'exposure')
+
+
+def _split_glued_tag(tag: str, known: frozenset[str], vocabulary: frozenset[str]) -> list[str] | None:
+    """'longexposure' -> ['long', 'exposure']: two words English knows, each three letters or
+    more, one of them distinctively English and four or more; None where no such split exists."""
+    for cut in range(TAG_PART_MIN, len(tag) - TAG_PART_MIN + 1):
+        head, tail = tag[:cut], tag[cut:]
+        if head in known and tail in known and any(len(w) >= NAMELESS_LONG_WORD and w in vocabulary for w in (head, tail)):
+            return [head, tail]
+    return None
+
+
+def reading_of_tag_list(text: str) -> str | None:
+    """A tag list's words, glued ones split ('#bluehour' -> 'blue hour'), for a second reading:
+    two or more hashtags, 'Tags: ...', or tags joined by commas without spaces. Tags English
+    does not know and cannot split (places, names) are left out, as names are; the reading is made
+    where two or more words are distinctively English and such tags are at most half as many as
+    the words. Codes and numbers (gear, years) are left out too."""
+    stripped = text.strip()
+    key = _TAGS_KEY.match(stripped)
+    body = stripped[key.end():] if key else stripped
+    if not (key or body.count("#") >= 2 or (" " not in body and body.count(",") >= 2)):
+        return None
+    known, vocabulary = known_english_words(), english_vocabulary()
+    words, unknown = [], 0
+    for tag in _TAG_BREAK.split(body.lower()):
+        tag = tag.strip(".:!?'\"()[]")
+        if not tag.isalpha():
+            continue
+        if tag in known:
+            words.append(tag)
+            continue
+        parts = _split_glued_tag(tag, known, vocabulary)
+        if parts is None:
+            unknown += 1
+        else:
+            words += parts
+    if sum(word in vocabulary for word in words) < 2 or unknown * 2 > len(words):
+        return None
+    return " ".join(words)
+
+
 def identify_cascade(text: str) -> LanguageGuess:
     """The default: English unless there is enough evidence of another language.
 

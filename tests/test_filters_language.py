@@ -2,7 +2,9 @@
 
 import pytest
 
+from wit.core.records import new_candidate
 from wit.filters import language
+from wit.filters.chain import FilterChain, FilterConfig
 from wit.filters.evaluation import english_f1, read_lid_dev
 
 
@@ -477,6 +479,31 @@ def test_two_words_left_decide_only_with_a_distinctively_english_word_and_no_sho
     assert language._two_words_read_english("at", "dinner", vocabulary)
     assert not language._two_words_read_english("en", "garden", vocabulary)  # a short word other languages write
     assert not language._two_words_read_english("hotel", "central", vocabulary)  # neither is English's own
+
+
+def test_a_tag_list_is_read_with_its_glued_words_split_and_its_names_left_out():
+    assert language.reading_of_tag_list("Tags: lighthouse stormclouds sunrise hvitserkur") == "lighthouse storm clouds sunrise"
+    # 'sea' + 'stack' are no split (neither is distinctively English): two tags left unread of four
+    assert language.reading_of_tag_list("Tags: lighthouse seastack sunrise hvitserkur") is None
+    assert language.reading_of_tag_list("#autumn #forestpath #mistymorning #schwarzwald") == "autumn forest path misty morning"
+    assert language.reading_of_tag_list("harbour,fishingboats,dusk,lofoten") == "harbour fishing boats dusk"
+    assert language.reading_of_tag_list("autumn forest path in the fog") is None  # running text, no tag list
+    assert language.reading_of_tag_list("#one #tag") is None  # too few distinctively English words
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "#viaggio #tramonto #mare #italia",
+        "#urlaub #strand #sonne #meer",
+        "Tags: paisaje montaña nieve invierno",
+        "#essen #lecker #kuchen #sonntag",
+    ],
+)
+def test_a_tag_list_in_another_language_gets_no_reading_and_is_dropped(text):
+    assert language.reading_of_tag_list(text) is None
+    chain = FilterChain(FilterConfig())
+    assert chain.apply(new_candidate("https://example.com/a.jpg", text)) == "drop_nonenglish"
 
 
 def test_a_slug_is_read_with_spaces_for_its_separators():
