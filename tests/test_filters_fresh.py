@@ -60,6 +60,8 @@ BLIND30 = FIXTURES / "filters_blind30.tsv"
 BLIND31 = FIXTURES / "filters_blind31.tsv"
 BLIND32 = FIXTURES / "filters_blind32.tsv"
 BLIND33 = FIXTURES / "filters_blind33.tsv"
+BLIND34 = FIXTURES / "filters_blind34.tsv"
+BLIND35 = FIXTURES / "filters_blind35.tsv"
 BLIND20_CLEAN = FIXTURES / "filters_blind20clean.tsv"
 
 
@@ -118,6 +120,8 @@ def test_the_fresh_sets_are_balanced_disjoint_and_not_dev_strings(shared_data):
         (BLIND31, {"drop_camera": 50, "keep": 88, "drop_filename": 35, "drop_nonenglish": 25}),
         (BLIND32, {"drop_camera": 50, "keep": 90, "drop_filename": 35, "drop_nonenglish": 25}),
         (BLIND33, {"drop_camera": 49, "keep": 90, "drop_filename": 35, "drop_nonenglish": 25}),
+        (BLIND34, {"drop_camera": 85, "keep": 75, "drop_filename": 25, "drop_nonenglish": 15}),
+        (BLIND35, {"keep": 110, "drop_nonenglish": 70, "drop_camera": 10, "drop_filename": 10}),
     ],
 )
 def test_the_blind_sets_are_balanced_and_repeat_no_other_set(shared_data, path, counts):
