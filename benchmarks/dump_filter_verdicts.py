@@ -42,8 +42,6 @@ UNTUNED = (
     "filters_blind29.tsv",
     "filters_blind32.tsv",
     "filters_blind33.tsv",
-    "filters_blind34.tsv",
-    "filters_blind35.tsv",
 )
 LID_KINDS = ("sentences", "word-pairs", "single-words")
 

@@ -230,19 +230,29 @@ _LOCALISED_KEY_HEADS = tuple(sorted({phrase.split()[0] for phrase in _LOCALISED_
 LOCALISED_KEY_WORDS = frozenset(word for phrase in _LOCALISED_KEY_PHRASES for word in phrase.split())
 
 
-# The 'Shot on' watermark as phones write it in German, French, Spanish, Italian, Dutch and
-# Portuguese ('Aufgenommen mit <phone>'): read as 'Shot on'. Its words are passed to the C scanner
-# as not content, as the EXIF value phrases' words are.
+# The 'Shot on' watermark as phones write it in German, French, Spanish, Italian, Dutch,
+# Portuguese, Scandinavian, Slavic, Romanian and Indonesian ('Aufgenommen mit <phone>', 'Снято на
+# <phone>', 'Snimljeno mobitelom <phone>'), maybe with an article or 'my' before the phone: read as
+# 'Shot on'. Its words are passed to the C scanner as not content, as the EXIF value phrases' words
+# are.
 _LOCALISED_SHOT_ON = re.compile(
     r"^\s*(?:(?:aufgenommen|fotografiert)\s+mit|(?:pris|prise|photographiée?)\s+avec"
     r"|(?:tomad[ao]|capturad[ao]|fotografiad[ao])\s+con|(?:scattat[ao]|fotografat[ao])\s+con"
-    r"|(?:gemaakt|geschoten|vastgelegd)\s+met|(?:tirad[ao]|fotografad[ao])\s+com)\b",
+    r"|(?:gemaakt|geschoten|vastgelegd)\s+met|(?:tirad[ao]|fotografad[ao])\s+com"
+    r"|(?:taget|tagen|tatt|fotograferad|fotograferet)\s+med|fotografiat\s+cu|(?:diambil|dipotret)\s+(?:dengan|pakai)"
+    r"|(?:снято|сфотографировано|знято)\s+на|(?:snimljeno|uslikano|posneto)\s+(?:mobitelom|telefonom|sa|s|na|z)"
+    r"|(?:zrobione|zrobiono)\s+(?:telefonem|na)|(?:vyfoceno|vyfotené|odfotené)\s+(?:na|mobilem|telefonem))"
+    r"(?:\s+(?:dem|einem|meinem|mon|le|mi|el|il|mio|mijn|het|o|meu|min|mitt|моём|моем))?\b",
     re.IGNORECASE,
 )
 SHOT_ON_WORDS = frozenset(
     "aufgenommen fotografiert mit pris prise photographié photographiée avec tomada tomado capturada capturado "
     "fotografiada fotografiado con scattata scattato fotografata fotografato gemaakt geschoten vastgelegd met "
-    "tirada tirado fotografada fotografado com".split()
+    "tirada tirado fotografada fotografado com "
+    "taget tagen tatt fotograferad fotograferet med fotografiat cu diambil dipotret dengan pakai "
+    "snimljeno uslikano posneto mobitelom telefonom sa s na z zrobione zrobiono telefonem vyfoceno vyfotené "
+    "odfotené mobilem "
+    "dem einem meinem mon le mi el il mio mijn het o meu min mitt".split()
 )
 # Film simulations cameras write beside the body ('<body>, Classic Neg'): read as 'film'. Their
 # words are passed to the C scanner as not content.
@@ -276,7 +286,7 @@ def _exif_values_as_gear(text: str) -> str:
     if any(map(lower.__contains__, _FILM_SIMULATION_HINTS)):
         text = _FILM_SIMULATION.sub("film", text)
         lower = text.lower()
-    if " " in lower and lower.lstrip()[:1] in "afptcsgv":
+    if " " in lower and lower.lstrip()[:1] in "afptcsgvduzoсз":
         replaced = _LOCALISED_SHOT_ON.sub("Shot on", text, count=1)
         if replaced != text:
             text, lower = replaced, replaced.lower()

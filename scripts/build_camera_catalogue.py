@@ -62,6 +62,8 @@ DRONE_LINES_THAT_ARE_PLACES = ["anafi"]
 TOY_LINES_THAT_ARE_NAMES = ["diana"]
 # Panoramic (swing-lens) camera lines that are words: right after a camera-only maker a line.
 PANORAMIC_LINES_THAT_ARE_WORDS = ["horizon", "sprocket", "spinner"]
+# Medium-format press-camera lines that are words: right after a camera-only maker a line.
+PRESS_LINES_THAT_ARE_WORDS = ["universal", "press"]
 
 # Hand-written additions. Source: the makers' own product-line names as printed on the devices
 # and in their press releases (public product names; no caption text). Phone makers and lines
@@ -168,7 +170,7 @@ SUPPLEMENT = {
     ],
     # Company words of EXIF Make fields that lensfun's maker names lack ('SANYO Electric Co.,Ltd.',
     # 'FUJI PHOTO FILM CO., LTD.'): with COMPANY_WORDS above, gear next to a maker's name.
-    "company_words": "electric electronics photo film communications koki".split(),
+    "company_words": "electric electronics photo film communications koki technologies technology limited gmbh industries".split(),
     # Camera lines lensfun 0.3.3 lacks (newer compacts, action cameras, instant cameras).
     "camera_lines": (
         "exilim pixpro osmo instax gfx virb om-d rebel ixus elph powershot coolpix lumix cybershot cyber-shot "
@@ -196,7 +198,9 @@ SUPPLEMENT = {
         # digital compact lines of the 2000s (Sanyo's, Vivitar's, Kodak's, Polaroid's)
         "xacti vivicam easyshare photomax "
         # panoramic film lines, film and flatbed scanners' lines
-        "xpan technorama scanmaker filmscan digitdia proscan"
+        "xpan technorama scanmaker filmscan digitdia proscan "
+        # instant-film lines English knows ('<maker> Spectra'), medium-format digital backs
+        "spectra aptus"
     ).split(),
     # Lines a maker gave both its printers and its digital compacts: a camera only with a code
     # shaped like the compacts' (one capital and three digits, or three digits: '<line> R123'), a
@@ -231,16 +235,20 @@ SUPPLEMENT = {
         # edition ('<code> Sonar'), a compact line's words in capitals ('<code> HIGH SPEED <LINE>')
         "graphic sonar high "
         # trail cameras' edition words ('<line> Force Elite'), folding cameras ('<maker> Folding Pocket')
-        "elite folding"
+        "elite folding "
+        # cinema studio and broadcast bodies ('<maker> Micro Studio Camera 4K')
+        "studio"
     ).split()
     + CINEMA_LINES_THAT_ARE_NAMES
     + DRONE_LINES_THAT_ARE_PLACES
     + TOY_LINES_THAT_ARE_NAMES
-    + PANORAMIC_LINES_THAT_ARE_WORDS,
+    + PANORAMIC_LINES_THAT_ARE_WORDS
+    + PRESS_LINES_THAT_ARE_WORDS,
     # Cinema lines among the everyday line words: right after a camera-only maker ('ARRI Amira')
     # such a line names a camera like a line the catalogue lists.
     "everyday_camera_lines": (
         CINEMA_LINES_THAT_ARE_NAMES + DRONE_LINES_THAT_ARE_PLACES + TOY_LINES_THAT_ARE_NAMES + PANORAMIC_LINES_THAT_ARE_WORDS
+        + PRESS_LINES_THAT_ARE_WORDS
     ),
     # Lens accessories joined to a lens ('<lens> + <maker> Speed Booster', '... + <maker> adapter'):
     # gear only beside a camera maker or line or a lens spec; 'USB-C adapter for <phone>' keeps.

@@ -187,7 +187,11 @@ def test_the_blind_sets_are_balanced_and_repeat_no_other_set(shared_data, path, 
 # names reading's particles and two-word readings (docs/filters.md, "Names and slugs read again").
 # blind30 and blind31 (the hold-out's mix), written blind after that, were scored once (camera
 # recall 0.94 and 0.94, keep recall 0.989 and 0.955) and became tuning sets of the twelfth camera
-# round; their floors are their scores after it.
+# round; their floors are their scores after it. blind32 and blind33 (the hold-out's mix) are
+# untuned: first scores (396d23c) camera recall 0.920 and 0.939, keep recall 0.989 and 0.989.
+# blind34 (camera-heavy) and blind35 (hard for language identification) were scored once (camera
+# recall 0.859; keep recall 0.845) and tuned on in the thirteenth camera round and the language
+# rounds after it.
 FLOORS = {
     "tune": (0.98, 1.00, 1.00, 0.98),
     "holdout": (0.98, 1.00, 1.00, 1.00),
@@ -219,6 +223,7 @@ FLOORS = {
     "blind29": (0.90, 1.00, 1.00, 0.94),
     "blind30": (0.98, 1.00, 1.00, 0.98),
     "blind31": (1.00, 1.00, 1.00, 0.95),
+    "blind34": (0.95, 1.00, 1.00, 1.00),
 }
 SET_PATHS = {**FRESH, "blind2": BLIND2, "blind3": BLIND3, "blind4": BLIND4, "blind5": BLIND5, "blind6": BLIND6,
              "blind7": BLIND7, "blind8": BLIND8, "blind10": BLIND10, "blind11": BLIND11, "blind12": BLIND12,
@@ -227,7 +232,7 @@ SET_PATHS = {**FRESH, "blind2": BLIND2, "blind3": BLIND3, "blind4": BLIND4, "bli
              "blind21": BLIND21, "blind22": BLIND22,
              "blind23": BLIND23, "blind24": BLIND24, "blind25": BLIND25, "blind26": BLIND26,
              "blind27": BLIND27, "blind28": BLIND28, "blind29": BLIND29,
-             "blind30": BLIND30, "blind31": BLIND31}
+             "blind30": BLIND30, "blind31": BLIND31, "blind34": BLIND34, "blind35": BLIND35}
 
 
 @pytest.mark.parametrize("name", list(FLOORS))
@@ -560,7 +565,7 @@ FOURTH_ROUND_LOOK_ALIKES = [
     "Samyang Buldak",
     "Zenit Kazan",
     "Canon Tower 3",  # a word English knows and a bare number stay content
-    "Mamiya Universal",  # a word English knows alone after a maker is content
+    "Mamiya Gallery",  # a word English knows alone after a maker is content (Universal is a Mamiya line)
     # The new makers and line words as places, tyres, words and names.
     "Toyo Proxes tires",
     "Toyo 4K TV",  # a format code after an everyday-word maker names no camera
@@ -1391,6 +1396,46 @@ TWELFTH_ROUND_NOT_CAMERA = [
 ]
 
 
+# Thirteenth round: classes of blind34's camera misses (camera-heavy, first scored blind), each with
+# strings that are in no fixture.
+THIRTEENTH_ROUND_CAMERAS = [
+    # 'Shot on' in more languages, with an article or 'my' before the phone.
+    "Снято на Xiaomi 13T",
+    "Snimljeno telefonom Samsung Galaxy A54",
+    "Aufgenommen mit meinem Pixel 8",
+    "Taget med min iPhone 15 Pro",
+    "Zrobione telefonem Motorola Edge 40",
+    "Diambil dengan Vivo V27",
+    "Fotografiat cu Oppo Reno 10",
+    # Lines that are words right after a camera-only maker, instant and digital-back lines.
+    "Mamiya Universal",
+    "Polaroid Spectra",
+    "Leaf Aptus-II 6",
+    # A company's name as the EXIF Make field writes it, a studio body.
+    "SHARP TECHNOLOGIES LIMITED SH-M24",
+    "Blackmagic Studio Camera 4K Plus",
+]
+
+THIRTEENTH_ROUND_LOOK_ALIKES = [
+    "Studio portrait of a young woman, 2019",
+    "Universal Studios Hollywood 2018",
+    "Press conference at the town hall 2020",
+    "Spectra of distant galaxies, 2021",
+    "Leaf blower 40V cordless",
+    "Huawei Technologies headquarters in Shenzhen",
+    "Polaroid Spectra film, expired 1998, found at a flea market",
+    "Universal Press Syndicate cartoon 1985",
+    "Mamiya Universal Press for sale, with 127mm lens and film back",
+]
+
+THIRTEENTH_ROUND_NOT_CAMERA = [
+    "Снято на рассвете в горах",
+    "Taget med min mormor i parken",
+    "Aufgenommen mit dem Fahrrad durch Berlin",
+    "Zrobione na wakacjach w Gdańsku",
+]
+
+
 ROUND_CAMERAS = (
     FOURTH_ROUND_CAMERAS
     + FIFTH_ROUND_CAMERAS
@@ -1402,6 +1447,7 @@ ROUND_CAMERAS = (
     + TENTH_ROUND_CAMERAS
     + ELEVENTH_ROUND_CAMERAS
     + TWELFTH_ROUND_CAMERAS
+    + THIRTEENTH_ROUND_CAMERAS
 )
 ROUND_LOOK_ALIKES = (
     FOURTH_ROUND_LOOK_ALIKES
@@ -1414,6 +1460,7 @@ ROUND_LOOK_ALIKES = (
     + TENTH_ROUND_LOOK_ALIKES
     + ELEVENTH_ROUND_LOOK_ALIKES
     + TWELFTH_ROUND_LOOK_ALIKES
+    + THIRTEENTH_ROUND_LOOK_ALIKES
 )
 
 
@@ -1430,7 +1477,8 @@ def test_fourth_to_ninth_round_look_alikes_stay(chain, text):
 @pytest.mark.parametrize(
     "text",
     SIXTH_ROUND_NOT_CAMERA + SEVENTH_ROUND_NOT_CAMERA + EIGHTH_ROUND_NOT_CAMERA + NINTH_ROUND_A_NOT_CAMERA
-    + NINTH_ROUND_B_NOT_CAMERA + TENTH_ROUND_NOT_CAMERA + ELEVENTH_ROUND_NOT_CAMERA + TWELFTH_ROUND_NOT_CAMERA,
+    + NINTH_ROUND_B_NOT_CAMERA + TENTH_ROUND_NOT_CAMERA + ELEVENTH_ROUND_NOT_CAMERA + TWELFTH_ROUND_NOT_CAMERA
+    + THIRTEENTH_ROUND_NOT_CAMERA,
 )
 def test_gear_words_beside_content_are_no_camera_metadata(text):
     """Sixth to ninth rounds: the new gear words and shapes (glued hashtags, tag lists, model

@@ -108,7 +108,10 @@ TRICKY = (
     "Folding Muddy TrueDepth scan dpi min Vitesse d'obturation Distanza focale Tiempo Objectif Kamera Aparat "
     # twelfth round: a watermark's camera count, the flash's mode as a value, glued one-digit lens
     # names, the Italian and Portuguese time key
-    "| AI Triple Camera |Quad Camera Dual Flash: Off Flash=Auto flash:on 8mmF3.5 XF7mmF2.8 Tempo tempo:"
+    "| AI Triple Camera |Quad Camera Dual Flash: Off Flash=Auto flash:on 8mmF3.5 XF7mmF2.8 Tempo tempo: "
+    # thirteenth round: 'Shot on' in more languages with an article, lines that are words, company words
+    "Snimljeno mobitelom telefonom Taget med min Zrobione na Diambil dengan Fotografiat cu mit dem meinem "
+    "Universal Press Spectra Aptus-II Studio TECHNOLOGIES LIMITED GmbH o z s"
 ).split(" ")
 ODD_CHARACTERS = ["\x00", "\t", "\n", "\r", "\x0b", "\x1c", "\x1f", "\x7f", "  ", "é", "\u200b", "İ", "ſ"]
 
