@@ -1,9 +1,11 @@
 """The chain's second readings of captions judged not English (issue 19): what each one changes.
 
-FilterChain reads a caption the cascade calls not English again in three ways, and the more English
+FilterChain reads a caption the cascade calls not English again in four ways, and the more English
 reading counts (filters/chain.py, `_guess_language`):
 
   slug       a slug or file name with its separators as spaces (language.reading_of_slug)
+  slug-names a slug's distinctively English words, where the words English does not know (its
+             names) are at most as many (language.reading_of_slug_without_names)
   names      the caption without its names (capitalised words and the particles joining them),
              where English knows every word left and enough are left
              (language.reading_without_names)
@@ -37,7 +39,12 @@ from wit.filters.evaluation import english_f1, read_lid_dev, split_half  # noqa:
 sys.path.insert(0, str(REPO / "benchmarks"))
 from dump_filter_verdicts import UNTUNED, labelled_sets  # noqa: E402
 
-READINGS = {"slug": "reading_of_slug", "names": "reading_without_names", "tags": "reading_of_tag_list"}
+READINGS = {
+    "slug": "reading_of_slug",
+    "slug-names": "reading_of_slug_without_names",
+    "names": "reading_without_names",
+    "tags": "reading_of_tag_list",
+}
 
 
 @contextlib.contextmanager
@@ -112,7 +119,7 @@ def main(argv=None) -> int:
     on = state()
     for kind, lines in lid.items():
         print(f"lid-dev {kind}, every reading on: F1 at 1:3 per half {' / '.join(f1_halves(on['lid'][kind], lines))}")
-    for off in (("slug",), ("names",), ("tags",), ("slug", "names", "tags")):
+    for off in (("slug",), ("slug-names",), ("names",), ("tags",), tuple(READINGS)):
         with readings_off(*off):
             base = state()
         print(f"\n{' + '.join(off)}: on against off")

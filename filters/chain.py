@@ -220,7 +220,12 @@ class FilterChain:
             # Names and slug separators are no language evidence: read such a caption again
             # without its capitalised words, or a slug with spaces for its separators, and the
             # more English reading counts (issue 19).
-            for reading in (language.reading_of_slug(text), language.reading_without_names(text), language.reading_of_tag_list(text)):
+            for reading in (
+                language.reading_of_slug(text),
+                language.reading_of_slug_without_names(text),
+                language.reading_without_names(text),
+                language.reading_of_tag_list(text),
+            ):
                 if reading is not None:
                     again = self.identify(reading)
                     if again.english > guess.english:

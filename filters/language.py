@@ -685,6 +685,31 @@ def reading_of_slug(text: str) -> str | None:
     return " ".join(words)
 
 
+def reading_of_slug_without_names(text: str) -> str | None:
+    """A slug's words without those English does not know, for a second reading: in a slug names
+    are not capitalised ('<church>-<town>-bell-tower'), so the words English does not know stand
+    for them. The reading is the slug's distinctively English words of four letters or more, made
+    where there is one and the words taken out are at most as many: a slug in another language
+    keeps more words of its own ('<holiday home>-mit-pool-in-<country>'), and its known words
+    ('de', 'casa', 'con') are not distinctively English. None where nothing is taken out."""
+    slug = reading_of_slug(text)
+    if slug is None:
+        return None
+    known, vocabulary = known_english_words(), english_vocabulary()
+    words, unknown = [], 0
+    for word in slug.lower().split():
+        if not word.isalpha():
+            continue
+        if word in known:
+            words.append(word)
+        else:
+            unknown += 1
+    distinctive = [word for word in words if len(word) >= NAMELESS_LONG_WORD and word in vocabulary]
+    if not unknown or not distinctive or unknown > len(distinctive):
+        return None
+    return " ".join(distinctive)
+
+
 _TAGS_KEY = re.compile(r"^\s*tags?\s*:", re.IGNORECASE)
 _TAG_BREAK = re.compile(r"[\s,#;|]+")
 TAG_PART_MIN = 3  # letters: each part of a glued tag ('long' + 'exposure')

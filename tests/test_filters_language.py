@@ -481,6 +481,59 @@ def test_two_words_left_decide_only_with_a_distinctively_english_word_and_no_sho
     assert not language._two_words_read_english("hotel", "central", vocabulary)  # neither is English's own
 
 
+@pytest.fixture(scope="module")
+def chain():
+    return FilterChain(FilterConfig())
+
+
+def test_a_slug_is_read_without_the_words_english_does_not_know_where_its_own_words_are_english():
+    assert language.reading_of_slug_without_names("sint-janskerk-gouda-bell-tower") == "bell tower"
+    assert language.reading_of_slug_without_names("hofbrauhaus-munchen-beer-garden") == "beer garden"
+    assert language.reading_of_slug_without_names("red-barn-in-snowy-field") is None  # nothing taken out
+    assert language.reading_of_slug_without_names("a slug? no, running text") is None
+
+
+# Shop and travel slugs in other languages, some with an English loanword ('pool', 'outdoor').
+FOREIGN_SLUGS = [
+    "ferienhaus-mit-pool-in-kroatien.jpg",
+    "vendita-casa-con-giardino-roma.jpg",
+    "receta-de-tortilla-de-patatas-facil.jpg",
+    "maison-a-vendre-avec-jardin-bretagne.jpg",
+    "hotel-am-strand-mit-wellness-bereich.jpg",
+    "zonnige-tuin-met-terras-en-zwembad.png",
+    "melhor-praia-do-algarve-no-verao.jpg",
+    "sukienka-na-wesele-niebieska.jpg",
+    "kuchnia-w-stylu-skandynawskim.jpg",
+    "wohnzimmer-modern-einrichten-ideen.jpg",
+    "camisa-de-hombre-manga-larga-azul.jpg",
+    "scarpe-da-donna-in-pelle-nera.jpg",
+    "tapis-de-salon-design-moderne.jpg",
+    "bolso-de-mujer-piel-marron.jpg",
+    "fahrrad-reparatur-werkstatt-berlin.jpg",
+    "pantai-kuta-bali-saat-sunset.jpg",
+    "resep-nasi-goreng-spesial.jpg",
+    "casa-rural-con-piscina-en-granada.jpg",
+    "weekend-aan-zee-met-kinderen.jpg",
+    "smartphone-hoes-voor-iphone-zwart.jpg",
+    "outdoor-jacke-fur-damen-wasserdicht.jpg",
+    "gartenmoebel-set-aus-holz-fuer-terrasse.jpg",
+    "cappotto-donna-lana-inverno.jpg",
+    "robe-de-soiree-longue-rouge.jpg",
+    "mesa-de-centro-de-madera-maciza.jpg",
+    "kinderzimmer-deko-ideen-fuer-jungen.jpg",
+    "domaci-kruh-bez-kvasca.jpg",
+    "torta-al-cioccolato-senza-glutine.jpg",
+    "mochila-escolar-infantil-rosa.jpg",
+    "villa-met-prive-zwembad-in-spanje.jpg",
+]
+
+
+@pytest.mark.parametrize("text", FOREIGN_SLUGS)
+def test_a_slug_in_another_language_gets_no_nameless_reading_and_is_dropped(chain, text):
+    assert language.reading_of_slug_without_names(text.rsplit(".", 1)[0]) is None
+    assert chain.apply(new_candidate("https://example.com/a.jpg", text)) == "drop_nonenglish"
+
+
 def test_a_tag_list_is_read_with_its_glued_words_split_and_its_names_left_out():
     assert language.reading_of_tag_list("Tags: lighthouse stormclouds sunrise hvitserkur") == "lighthouse storm clouds sunrise"
     # 'sea' + 'stack' are no split (neither is distinctively English): two tags left unread of four
@@ -500,9 +553,8 @@ def test_a_tag_list_is_read_with_its_glued_words_split_and_its_names_left_out():
         "#essen #lecker #kuchen #sonntag",
     ],
 )
-def test_a_tag_list_in_another_language_gets_no_reading_and_is_dropped(text):
+def test_a_tag_list_in_another_language_gets_no_reading_and_is_dropped(chain, text):
     assert language.reading_of_tag_list(text) is None
-    chain = FilterChain(FilterConfig())
     assert chain.apply(new_candidate("https://example.com/a.jpg", text)) == "drop_nonenglish"
 
 
