@@ -1,6 +1,6 @@
 """The chain's second readings of captions judged not English (issue 19): what each one changes.
 
-FilterChain reads a caption the cascade calls not English again in four ways, and the more English
+FilterChain reads a caption the cascade calls not English again in five ways, and the more English
 reading counts (filters/chain.py, `_guess_language`):
 
   slug       a slug or file name with its separators as spaces (language.reading_of_slug)
@@ -10,6 +10,7 @@ reading counts (filters/chain.py, `_guess_language`):
              where English knows every word left and enough are left
              (language.reading_without_names)
   tags       a tag list's words, glued ones split and names left out (language.reading_of_tag_list)
+  translation the English half of a caption given in two languages (language.reading_of_translation)
 
 For each reading, on against off (the others left on), and for all together: lid-dev lines
 lifted past the English threshold (sentences and word pairs, how many of them not English) and
@@ -44,6 +45,7 @@ READINGS = {
     "slug-names": "reading_of_slug_without_names",
     "names": "reading_without_names",
     "tags": "reading_of_tag_list",
+    "translation": "reading_of_translation",
 }
 
 
@@ -119,7 +121,7 @@ def main(argv=None) -> int:
     on = state()
     for kind, lines in lid.items():
         print(f"lid-dev {kind}, every reading on: F1 at 1:3 per half {' / '.join(f1_halves(on['lid'][kind], lines))}")
-    for off in (("slug",), ("slug-names",), ("names",), ("tags",), tuple(READINGS)):
+    for off in [(name,) for name in READINGS] + [tuple(READINGS)]:
         with readings_off(*off):
             base = state()
         print(f"\n{' + '.join(off)}: on against off")

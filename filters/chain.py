@@ -225,6 +225,7 @@ class FilterChain:
                 language.reading_of_slug_without_names(text),
                 language.reading_without_names(text),
                 language.reading_of_tag_list(text),
+                language.reading_of_translation(text),
             ):
                 if reading is not None:
                     again = self.identify(reading)

@@ -710,6 +710,40 @@ def reading_of_slug_without_names(text: str) -> str | None:
     return " ".join(distinctive)
 
 
+# One caption written twice, in another language and in English ('<sentence> / <its translation>',
+# '... | ...', '... - ...'): label rule 5 keeps it.
+_TRANSLATION_SEPARATOR = re.compile(r"\s+[|/\u2013\u2014-]\s+")
+_NOT_IN_A_TRANSLATED_CAPTION = frozenset(":()[]\u00ab\u00bb@=")
+TRANSLATION_MAX_WORDS = 12
+
+
+def reading_of_translation(text: str) -> str | None:
+    """The English half of a caption given in two languages, for a second reading: two halves
+    of 2 to TRANSLATION_MAX_WORDS words each, the shorter at least half as long as the longer (a
+    translation says as much), one of them written in English (every word known or a name, two
+    distinctively English, one of them lowercase and four letters or more: a title in Title Case
+    quoted in a sentence of another language is no translation). Text with ':', brackets or '='
+    (headers, listings, tracklists) is none."""
+    if not _NOT_IN_A_TRANSLATED_CAPTION.isdisjoint(text):
+        return None
+    halves = _TRANSLATION_SEPARATOR.split(text.strip())
+    if len(halves) != 2:
+        return None
+    words = [_WRITTEN_WORD.findall(half) for half in halves]
+    shorter, longer = sorted(map(len, words))
+    if shorter < 2 or longer > TRANSLATION_MAX_WORDS or shorter * 2 < longer:
+        return None
+    vocabulary, known = english_vocabulary(), known_english_words()
+    for half, half_words in zip(halves, words):
+        plain = [word for word in half_words if word.isalpha() and not is_brand_style(word)]
+        if not all(_is_name(word, vocabulary) or word.lower() in known for word in plain):
+            continue
+        distinctive = [word for word in plain if word.lower() in vocabulary]
+        if len(distinctive) >= 2 and any(word.islower() and len(word) >= NAMELESS_LONG_WORD for word in distinctive):
+            return half.strip()
+    return None
+
+
 _TAGS_KEY = re.compile(r"^\s*tags?\s*:", re.IGNORECASE)
 _TAG_BREAK = re.compile(r"[\s,#;|]+")
 TAG_PART_MIN = 3  # letters: each part of a glued tag ('long' + 'exposure')

@@ -534,6 +534,17 @@ def test_a_slug_in_another_language_gets_no_nameless_reading_and_is_dropped(chai
     assert chain.apply(new_candidate("https://example.com/a.jpg", text)) == "drop_nonenglish"
 
 
+def test_the_english_half_of_a_caption_given_in_two_languages_is_read_again():
+    assert language.reading_of_translation("Frühstück auf der Terrasse / breakfast on the terrace") == "breakfast on the terrace"
+    assert language.reading_of_translation("Casa de campo en venta | Country house for sale with garden") == (
+        "Country house for sale with garden"
+    )
+    # A title in Title Case quoted in another language, a header with ':', halves of unequal length.
+    assert language.reading_of_translation("Neues Album von Coldplay - Music of the Spheres") is None
+    assert language.reading_of_translation("Konzert: Live in Berlin - tickets for the whole family") is None
+    assert language.reading_of_translation("Ein Tag am Meer - a long day at the sea with the whole family and our two dogs") is None
+
+
 def test_a_tag_list_is_read_with_its_glued_words_split_and_its_names_left_out():
     assert language.reading_of_tag_list("Tags: lighthouse stormclouds sunrise hvitserkur") == "lighthouse storm clouds sunrise"
     # 'sea' + 'stack' are no split (neither is distinctively English): two tags left unread of four
