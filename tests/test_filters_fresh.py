@@ -62,6 +62,9 @@ BLIND32 = FIXTURES / "filters_blind32.tsv"
 BLIND33 = FIXTURES / "filters_blind33.tsv"
 BLIND34 = FIXTURES / "filters_blind34.tsv"
 BLIND35 = FIXTURES / "filters_blind35.tsv"
+BLIND36 = FIXTURES / "filters_blind36.tsv"
+BLIND37 = FIXTURES / "filters_blind37.tsv"
+BLIND38 = FIXTURES / "filters_blind38.tsv"
 BLIND20_CLEAN = FIXTURES / "filters_blind20clean.tsv"
 
 
@@ -122,6 +125,9 @@ def test_the_fresh_sets_are_balanced_disjoint_and_not_dev_strings(shared_data):
         (BLIND33, {"drop_camera": 49, "keep": 90, "drop_filename": 35, "drop_nonenglish": 25}),
         (BLIND34, {"drop_camera": 85, "keep": 75, "drop_filename": 25, "drop_nonenglish": 15}),
         (BLIND35, {"keep": 110, "drop_nonenglish": 70, "drop_camera": 10, "drop_filename": 10}),
+        (BLIND36, {"drop_camera": 50, "keep": 90, "drop_filename": 35, "drop_nonenglish": 25}),
+        (BLIND37, {"drop_camera": 49, "keep": 90, "drop_filename": 35, "drop_nonenglish": 24}),
+        (BLIND38, {"drop_camera": 84, "keep": 75, "drop_filename": 25, "drop_nonenglish": 15}),
     ],
 )
 def test_the_blind_sets_are_balanced_and_repeat_no_other_set(shared_data, path, counts):
