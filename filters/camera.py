@@ -207,6 +207,12 @@ _EXIF_VALUE_PHRASES = re.compile(
     r"\b(?:(?:flash\s+)?(?:did\s+not|didn't|not)\s+fired?|flash\s+fired|no\s+flash"
     # the flash's mode as a key's value ('Flash: Off', 'Flash=Auto')
     r"|flash\s*[:=]\s*(?:off|on|auto)"
+    # the camera's firmware ('Firmware Version 1.0.2'), white balance and metering mode with their
+    # values ('WB Daylight', 'Metering Mode Pattern')
+    r"|firmware(?:\s+(?:version|ver\.?))?\s*v?\d+(?:\.\d+)+"
+    r"|(?:wb|white\s+balance)\s*[:=]?\s*(?:daylight|cloudy|shade|tungsten|fluorescent|incandescent)"
+    r"|metering(?:\s+mode)?\s*[:=]?\s*(?:pattern|matrix|spot|evaluative|partial|average|multi-?segment"
+    r"|(?:center|centre)[- ]weighted(?:\s+average)?)"
     # a trail camera's infrared flash kind ('<body> No Glow', '... Low Glow')
     r"|(?:no|low)\s+glow)\b"
     r"|\b(camera\s+pictures?|digital\s+still\s+camera)\b",
@@ -214,7 +220,11 @@ _EXIF_VALUE_PHRASES = re.compile(
 )
 # Words of those phrases, otherwise content: filters/prechecks.py passes them to the C scanner as
 # not content, so it never proves a caption holding one clean before the rule has read the phrase.
-EXIF_PHRASE_WORDS = frozenset("did didn't not no fire fired pictures picture still low glow off auto".split())
+EXIF_PHRASE_WORDS = frozenset(
+    "did didn't not no fire fired pictures picture still low glow off auto firmware version ver wb white balance "
+    "daylight cloudy shade tungsten fluorescent incandescent metering mode pattern matrix spot evaluative partial "
+    "average multi-segment multisegment segment center centre weighted center-weighted centre-weighted".split()
+)
 # Keys photo sites put before a gear list ('Device: ...', 'Gear: ...'): a key, not content, when a
 # ':' follows. Also passed to the C scanner as not content, for the same reason as the phrases.
 GEAR_LIST_KEYS = frozenset("device gear equipment setup".split())
@@ -236,13 +246,13 @@ LOCALISED_KEY_WORDS = frozenset(word for phrase in _LOCALISED_KEY_PHRASES for wo
 # 'Shot on'. Its words are passed to the C scanner as not content, as the EXIF value phrases' words
 # are.
 _LOCALISED_SHOT_ON = re.compile(
-    r"^\s*(?:(?:aufgenommen|fotografiert)\s+mit|(?:pris|prise|photographiée?)\s+avec"
+    r"^\s*(?:(?:photo|foto)\s+)?(?:(?:aufgenommen|fotografiert)\s+mit|(?:pris|prise|photographiée?)\s+avec"
     r"|(?:tomad[ao]|capturad[ao]|fotografiad[ao])\s+con|(?:scattat[ao]|fotografat[ao])\s+con"
     r"|(?:gemaakt|geschoten|vastgelegd)\s+met|(?:tirad[ao]|fotografad[ao])\s+com"
     r"|(?:taget|tagen|tatt|fotograferad|fotograferet)\s+med|fotografiat\s+cu|(?:diambil|dipotret)\s+(?:dengan|pakai)"
     r"|(?:снято|сфотографировано|знято)\s+на|(?:snimljeno|uslikano|posneto)\s+(?:mobitelom|telefonom|sa|s|na|z)"
     r"|(?:zrobione|zrobiono)\s+(?:telefonem|na)|(?:vyfoceno|vyfotené|odfotené)\s+(?:na|mobilem|telefonem))"
-    r"(?:\s+(?:dem|einem|meinem|mon|le|mi|el|il|mio|mijn|het|o|meu|min|mitt|моём|моем))?\b",
+    r"(?:\s+(?:dem|einem|meinem|mon|le|un|une|mi|el|il|mio|un|uno|una|mijn|het|een|o|um|uma|meu|min|mitt|моём|моем))?\b",
     re.IGNORECASE,
 )
 SHOT_ON_WORDS = frozenset(
@@ -252,16 +262,20 @@ SHOT_ON_WORDS = frozenset(
     "taget tagen tatt fotograferad fotograferet med fotografiat cu diambil dipotret dengan pakai "
     "snimljeno uslikano posneto mobitelom telefonom sa s na z zrobione zrobiono telefonem vyfoceno vyfotené "
     "odfotené mobilem "
-    "dem einem meinem mon le mi el il mio mijn het o meu min mitt".split()
+    "dem einem meinem mon le un une mi el il mio uno una mijn het een o um uma meu min mitt photo foto".split()
 )
 # Film simulations cameras write beside the body ('<body>, Classic Neg'): read as 'film'. Their
 # words are passed to the C scanner as not content.
 _FILM_SIMULATIONS = sorted(_SUPPLEMENT["film_simulations"], key=len, reverse=True)
 _FILM_SIMULATION = re.compile(
-    r"(?<!\w)(?:" + "|".join(re.escape(p).replace(r"\ ", r"\s+") for p in _FILM_SIMULATIONS) + r")(?!\w)", re.IGNORECASE
+    r"(?<!\w)(?:" + "|".join(re.escape(p).replace(r"\ ", r"\s*") for p in _FILM_SIMULATIONS) + r")(?!\w)", re.IGNORECASE
 )
-FILM_SIMULATION_WORDS = frozenset(word for phrase in _FILM_SIMULATIONS for word in phrase.split())
+# Their words, and the names glued as tag lists write them ('classicchrome').
+FILM_SIMULATION_WORDS = frozenset(word for phrase in _FILM_SIMULATIONS for word in phrase.split()) | frozenset(
+    phrase.replace(" ", "") for phrase in _FILM_SIMULATIONS
+)
 _FILM_SIMULATION_HINTS = ("chrome", "neg", "bypass", "ace", "acros")
+_EXIF_VALUE_HINTS = ("fire", "flash", "picture", "still", "glow", "firmware", "wb", "balance", "metering")
 
 
 # EXIF keys in Japanese, Chinese and Korean, glued to their values or units as EXIF viewers write
@@ -297,7 +311,7 @@ def _exif_values_as_gear(text: str) -> str:
         text = _CJK_SECONDS.sub("s", _CJK_EXIF_KEY.sub(" exposure ", text))
         text = _CJK_MAKER.sub(lambda match: " " + _CJK_MAKER_NAMES[match.group(0)] + " ", text)
         lower = text.lower()
-    if "fire" not in lower and "flash" not in lower and "picture" not in lower and "still" not in lower and "glow" not in lower:
+    if not any(map(lower.__contains__, _EXIF_VALUE_HINTS)):
         return text
     return _EXIF_VALUE_PHRASES.sub(lambda m: "digital camera" if m.group(1) else "flash", text)
 
@@ -324,7 +338,7 @@ def _is_hyphenated_acronym(token: str) -> bool:
 
 # Stripped from both ends of a token; '+' for phone names such as 'Pro+', '*' for Zeiss's 'T*',
 # '#' for hashtags ('#nikond850 #nikkor').
-_TOKEN_EDGE = ".'\"!?-–—/+*#"
+_TOKEN_EDGE = ".'\"!?-–—/+*#★☆"  # a star lens line's mark ('FA★') too
 
 
 class _Tokens:

@@ -139,6 +139,8 @@ SUPPLEMENT = {
         "reconyx spypoint moultrie cuddeback tactacam wildgame bushnell "
         # digital compact makers of the 2000s
         "aiptek jenoptik mustek largan "
+        # manual-focus lens makers, a large-format lens maker
+        "kamlan pergear astrhori thypoch rodenstock "
         # panoramic (swing-lens and rotating) camera makers, a film scanner maker
         "widelux noblex hulcherama roundshot globuscope microtek"
     ).split(),
@@ -165,12 +167,14 @@ SUPPLEMENT = {
         "research in motion",
         # a trail-camera maker
         "stealth cam",
+        # a film scanner maker, a cinema-camera maker as its EXIF Make field writes it
+        "pacific image", "red digital cinema",
         # a 360-camera company as its cameras write the EXIF Make field
         "arashi vision",
     ],
     # Company words of EXIF Make fields that lensfun's maker names lack ('SANYO Electric Co.,Ltd.',
     # 'FUJI PHOTO FILM CO., LTD.'): with COMPANY_WORDS above, gear next to a maker's name.
-    "company_words": "electric electronics photo film communications koki technologies technology limited gmbh industries".split(),
+    "company_words": "electric electronics photo film communications koki technologies technology limited gmbh industries robotics".split(),
     # Camera lines lensfun 0.3.3 lacks (newer compacts, action cameras, instant cameras).
     "camera_lines": (
         "exilim pixpro osmo instax gfx virb om-d rebel ixus elph powershot coolpix lumix cybershot cyber-shot "
@@ -200,7 +204,9 @@ SUPPLEMENT = {
         # panoramic film lines, film and flatbed scanners' lines
         "xpan technorama scanmaker filmscan digitdia proscan "
         # instant-film lines English knows ('<maker> Spectra'), medium-format digital backs
-        "spectra aptus"
+        "spectra aptus "
+        # a large-format lens series
+        "sironar"
     ).split(),
     # Lines a maker gave both its printers and its digital compacts: a camera only with a code
     # shaped like the compacts' (one capital and three digits, or three digits: '<line> R123'), a

@@ -197,7 +197,9 @@ def test_the_blind_sets_are_balanced_and_repeat_no_other_set(shared_data, path, 
 # untuned: first scores (396d23c) camera recall 0.920 and 0.939, keep recall 0.989 and 0.989.
 # blind34 (camera-heavy) and blind35 (hard for language identification) were scored once (camera
 # recall 0.859; keep recall 0.845) and tuned on in the thirteenth camera round and the language
-# rounds after it.
+# rounds after it. blind36 and blind37 (the hold-out's mix) are untuned: first scores (4a1ebab)
+# camera recall 0.900 and 0.980, keep recall 1.000 and 0.989. blind38 (camera-heavy) was scored
+# once (camera recall 0.857) and tuned on in the fourteenth camera round.
 FLOORS = {
     "tune": (0.98, 1.00, 1.00, 0.98),
     "holdout": (0.98, 1.00, 1.00, 1.00),
@@ -231,6 +233,7 @@ FLOORS = {
     "blind31": (1.00, 1.00, 1.00, 0.95),
     "blind34": (0.95, 1.00, 1.00, 1.00),
     "blind35": (1.00, 1.00, 1.00, 0.86),
+    "blind38": (0.97, 1.00, 1.00, 1.00),
 }
 SET_PATHS = {**FRESH, "blind2": BLIND2, "blind3": BLIND3, "blind4": BLIND4, "blind5": BLIND5, "blind6": BLIND6,
              "blind7": BLIND7, "blind8": BLIND8, "blind10": BLIND10, "blind11": BLIND11, "blind12": BLIND12,
@@ -239,7 +242,8 @@ SET_PATHS = {**FRESH, "blind2": BLIND2, "blind3": BLIND3, "blind4": BLIND4, "bli
              "blind21": BLIND21, "blind22": BLIND22,
              "blind23": BLIND23, "blind24": BLIND24, "blind25": BLIND25, "blind26": BLIND26,
              "blind27": BLIND27, "blind28": BLIND28, "blind29": BLIND29,
-             "blind30": BLIND30, "blind31": BLIND31, "blind34": BLIND34, "blind35": BLIND35}
+             "blind30": BLIND30, "blind31": BLIND31, "blind34": BLIND34, "blind35": BLIND35,
+             "blind38": BLIND38}
 
 
 @pytest.mark.parametrize("name", list(FLOORS))
@@ -1411,7 +1415,7 @@ THIRTEENTH_ROUND_CAMERAS = [
     "Snimljeno telefonom Samsung Galaxy A54",
     "Aufgenommen mit meinem Pixel 8",
     "Taget med min iPhone 15 Pro",
-    "Zrobione telefonem Motorola Edge 40",
+    "Zrobione telefonem Motorola Edge 30",
     "Diambil dengan Vivo V27",
     "Fotografiat cu Oppo Reno 10",
     # Lines that are words right after a camera-only maker, instant and digital-back lines.
@@ -1443,6 +1447,42 @@ THIRTEENTH_ROUND_NOT_CAMERA = [
 ]
 
 
+# Fourteenth round: classes of blind38's camera misses (camera-heavy, first scored blind), each with
+# strings that are in no fixture.
+FOURTEENTH_ROUND_CAMERAS = [
+    # The camera's firmware, white balance and metering mode with their values.
+    "Canon EOS 90D Firmware Version 1.1.1",
+    "Panasonic DC-S5M2 firmware ver 2.1",
+    "ISO 100 | 1/250 | f/8 | WB Cloudy",
+    "Exposure 1/60 s, f/4, Metering Mode Center-weighted average",
+    # Manual-focus lens makers, a star lens line's mark, a film simulation glued in a tag list.
+    "Pergear 35mm F1.4 II",
+    "smc PENTAX-DA★ 16-50mm F2.8 ED AL SDM",
+    "#fujifilm #xs20 #classicneg",
+    # 'Photo taken with' in other languages, with an indefinite article; a drone maker's company.
+    "Foto tomada con un Xiaomi 12",
+    "YUNEEC ROBOTICS TYPHOON H",
+]
+
+FOURTEENTH_ROUND_LOOK_ALIKES = [
+    "Firmware update for the router, version 2.1.4",
+    "White balance tips for cloudy days",
+    "Spot the difference puzzle for kids",
+    "Pattern matching in Python 3.10",
+    "Daylight saving time 2023",
+    "Shade garden with hostas and ferns",
+    "Pacific Ocean image from the beach",
+    "Metering the water flow, 2 litres per minute",
+    "classic chrome bathroom taps",
+]
+
+FOURTEENTH_ROUND_NOT_CAMERA = [
+    "Photo prise avec amour",
+    "Average daylight hours in June",
+    "Robotics club, spring 2019",
+]
+
+
 ROUND_CAMERAS = (
     FOURTH_ROUND_CAMERAS
     + FIFTH_ROUND_CAMERAS
@@ -1455,6 +1495,7 @@ ROUND_CAMERAS = (
     + ELEVENTH_ROUND_CAMERAS
     + TWELFTH_ROUND_CAMERAS
     + THIRTEENTH_ROUND_CAMERAS
+    + FOURTEENTH_ROUND_CAMERAS
 )
 ROUND_LOOK_ALIKES = (
     FOURTH_ROUND_LOOK_ALIKES
@@ -1468,6 +1509,7 @@ ROUND_LOOK_ALIKES = (
     + ELEVENTH_ROUND_LOOK_ALIKES
     + TWELFTH_ROUND_LOOK_ALIKES
     + THIRTEENTH_ROUND_LOOK_ALIKES
+    + FOURTEENTH_ROUND_LOOK_ALIKES
 )
 
 
@@ -1485,7 +1527,7 @@ def test_fourth_to_ninth_round_look_alikes_stay(chain, text):
     "text",
     SIXTH_ROUND_NOT_CAMERA + SEVENTH_ROUND_NOT_CAMERA + EIGHTH_ROUND_NOT_CAMERA + NINTH_ROUND_A_NOT_CAMERA
     + NINTH_ROUND_B_NOT_CAMERA + TENTH_ROUND_NOT_CAMERA + ELEVENTH_ROUND_NOT_CAMERA + TWELFTH_ROUND_NOT_CAMERA
-    + THIRTEENTH_ROUND_NOT_CAMERA,
+    + THIRTEENTH_ROUND_NOT_CAMERA + FOURTEENTH_ROUND_NOT_CAMERA,
 )
 def test_gear_words_beside_content_are_no_camera_metadata(text):
     """Sixth to ninth rounds: the new gear words and shapes (glued hashtags, tag lists, model

@@ -111,7 +111,11 @@ TRICKY = (
     "| AI Triple Camera |Quad Camera Dual Flash: Off Flash=Auto flash:on 8mmF3.5 XF7mmF2.8 Tempo tempo: "
     # thirteenth round: 'Shot on' in more languages with an article, lines that are words, company words
     "Snimljeno mobitelom telefonom Taget med min Zrobione na Diambil dengan Fotografiat cu mit dem meinem "
-    "Universal Press Spectra Aptus-II Studio TECHNOLOGIES LIMITED GmbH o z s"
+    "Universal Press Spectra Aptus-II Studio TECHNOLOGIES LIMITED GmbH o z s "
+    # fourteenth round: firmware, white balance and metering values, lens makers, glued film
+    # simulations, 'Photo prise avec un', a robotics company
+    "Firmware Version 1.0.2 firmware v2.01 WB Daylight wb cloudy Metering Mode Pattern center-weighted average "
+    "Kamlan Pergear Rodenstock Apo-Sironar-S classicchrome classicneg Photo prise avec un Foto ROBOTICS Pacific Image"
 ).split(" ")
 ODD_CHARACTERS = ["\x00", "\t", "\n", "\r", "\x0b", "\x1c", "\x1f", "\x7f", "  ", "é", "\u200b", "İ", "ſ"]
 
