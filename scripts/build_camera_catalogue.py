@@ -83,7 +83,9 @@ SUPPLEMENT = {
         # LG Electronics as its phones write the EXIF Make field, and a budget phone maker
         "lge itel "
         # regional phone makers (India, South-East Asia, China, Spain) as their EXIF Make fields write them
-        "micromax karbonn lava coolpad gionee vsmart bphone advan evercoss intex leeco letv zuk hisense bq"
+        "micromax karbonn lava coolpad gionee vsmart bphone advan evercoss intex leeco letv zuk hisense bq "
+        # more phone makers as their EXIF Make fields write them (France, Korea, China, Sweden, Germany)
+        "archos doro pantech smartisan elephone leagoo homtom vernee nomu teracube shiftphone"
     ).split(),
     # Phone model lines (with a number they name a phone: 'Galaxy S23', 'Pixel 8').
     "phone_lines": (
@@ -141,6 +143,11 @@ SUPPLEMENT = {
         "aiptek jenoptik mustek largan "
         # manual-focus lens makers, a large-format lens maker
         "kamlan pergear astrhori thypoch rodenstock "
+        # German and Austrian film and cine camera makers, a Japanese medium-format and cine maker
+        "ihagee beirette balda welta eumig nizo noris kowa sankyo "
+        # action, 360, FPV and digital rangefinder camera makers, toy and hobby drone makers
+        "eken thieye crosstour victure vantop runcam foxeer caddx labpano pisofttech pixii "
+        "eachine walkera syma snaptain powervision zerotech "
         # panoramic (swing-lens and rotating) camera makers, a film scanner maker
         "widelux noblex hulcherama roundshot globuscope microtek"
     ).split(),
@@ -205,8 +212,8 @@ SUPPLEMENT = {
         "xpan technorama scanmaker filmscan digitdia proscan "
         # instant-film lines English knows ('<maker> Spectra'), medium-format digital backs
         "spectra aptus "
-        # a large-format lens series
-        "sironar"
+        # a large-format lens series, a 360-camera line
+        "sironar qoocam"
     ).split(),
     # Lines a maker gave both its printers and its digital compacts: a camera only with a code
     # shaped like the compacts' (one capital and three digits, or three digits: '<line> R123'), a

@@ -1483,6 +1483,31 @@ FOURTEENTH_ROUND_NOT_CAMERA = [
 ]
 
 
+# A sweep of makers no blind set had shown yet (film and cine makers, action, 360, FPV and drone
+# makers, phone makers), from their public product names.
+SWEEP_CAMERAS = [
+    "EKEN H9R",
+    "THIEYE T5 Edge",
+    "CROSSTOUR CT9000",
+    "Victure AC700",
+    "Eumig C16",
+    "Ihagee Exakta Varex IIa",
+    "Welta Weltax",
+    "Pantech IM-A850K",
+    "Syma X5C",
+    "Walkera Vitus 320",
+    "Kandao QooCam 8K",
+]
+
+SWEEP_LOOK_ALIKES = [
+    "Doro family reunion 2019",
+    "Syma and her dog",
+    "Archos tablet review",
+    "RunCam race day at the club",
+    "Balda family photo album 1958",
+]
+
+
 ROUND_CAMERAS = (
     FOURTH_ROUND_CAMERAS
     + FIFTH_ROUND_CAMERAS
@@ -1496,6 +1521,7 @@ ROUND_CAMERAS = (
     + TWELFTH_ROUND_CAMERAS
     + THIRTEENTH_ROUND_CAMERAS
     + FOURTEENTH_ROUND_CAMERAS
+    + SWEEP_CAMERAS
 )
 ROUND_LOOK_ALIKES = (
     FOURTH_ROUND_LOOK_ALIKES
@@ -1510,6 +1536,7 @@ ROUND_LOOK_ALIKES = (
     + TWELFTH_ROUND_LOOK_ALIKES
     + THIRTEENTH_ROUND_LOOK_ALIKES
     + FOURTEENTH_ROUND_LOOK_ALIKES
+    + SWEEP_LOOK_ALIKES
 )
 
 

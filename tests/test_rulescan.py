@@ -115,7 +115,9 @@ TRICKY = (
     # fourteenth round: firmware, white balance and metering values, lens makers, glued film
     # simulations, 'Photo prise avec un', a robotics company
     "Firmware Version 1.0.2 firmware v2.01 WB Daylight wb cloudy Metering Mode Pattern center-weighted average "
-    "Kamlan Pergear Rodenstock Apo-Sironar-S classicchrome classicneg Photo prise avec un Foto ROBOTICS Pacific Image"
+    "Kamlan Pergear Rodenstock Apo-Sironar-S classicchrome classicneg Photo prise avec un Foto ROBOTICS Pacific Image "
+    # the sweep's makers
+    "EKEN Syma Doro Ihagee QooCam Welta Archos"
 ).split(" ")
 ODD_CHARACTERS = ["\x00", "\t", "\n", "\r", "\x0b", "\x1c", "\x1f", "\x7f", "  ", "é", "\u200b", "İ", "ſ"]
 
