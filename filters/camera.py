@@ -203,16 +203,20 @@ _EXIF_DEFAULT = re.compile(r"\bdigital\s+(?:still\s+)?camera\b|^\s*sony\s+dsc\s*
 # EXIF values written out in words: the Flash tag's ('Flash did not fire', 'no flash') and makers'
 # default descriptions other than 'DIGITAL CAMERA' ('SAMSUNG CAMERA PICTURES'). The rule reads
 # them as the gear words they stand for.
+# A value ends its token: nothing but a sentence's last marks may follow it before a break, so a
+# phrase never glues what follows into the key's token ('flash:on.<word>' stays two tokens to the
+# rule, as to the C scanner).
+_VALUE_END = r"(?![^\s,;\u00b7|\u2022:()\[\]{}@=.!?])(?![.!?]+[^\s.!?])"
 _EXIF_VALUE_PHRASES = re.compile(
     r"\b(?:(?:flash\s+)?(?:did\s+not|didn't|not)\s+fired?|flash\s+fired|no\s+flash"
     # the flash's mode as a key's value ('Flash: Off', 'Flash=Auto')
-    r"|flash\s*[:=]\s*(?:off|on|auto)"
+    r"|flash\s*[:=]\s*(?:off|on|auto)" + _VALUE_END +
     # the camera's firmware ('Firmware Version 1.0.2'), white balance and metering mode with their
     # values ('WB Daylight', 'Metering Mode Pattern')
-    r"|firmware(?:\s+(?:version|ver\.?))?\s*v?\d+(?:\.\d+)+"
-    r"|(?:wb|white\s+balance)\s*[:=]?\s*(?:daylight|cloudy|shade|tungsten|fluorescent|incandescent)"
+    r"|firmware(?:\s+(?:version|ver\.?))?\s*v?\d+(?:\.\d+)+" + _VALUE_END +
+    r"|(?:wb|white\s+balance)\s*[:=]?\s*(?:daylight|cloudy|shade|tungsten|fluorescent|incandescent)" + _VALUE_END +
     r"|metering(?:\s+mode)?\s*[:=]?\s*(?:pattern|matrix|spot|evaluative|partial|average|multi-?segment"
-    r"|(?:center|centre)[- ]weighted(?:\s+average)?)"
+    r"|(?:center|centre)[- ]weighted(?:\s+average)?)" + _VALUE_END +
     # a trail camera's infrared flash kind ('<body> No Glow', '... Low Glow')
     r"|(?:no|low)\s+glow)\b"
     r"|\b(camera\s+pictures?|digital\s+still\s+camera)\b",
