@@ -197,6 +197,13 @@ def test_every_promise_holds_on_lensfun_bodies_and_lenses(scanner):
     assert broken_promises(scanner, names, 1000) == []
 
 
+def test_every_promise_holds_where_an_exif_value_is_glued_to_more_of_its_token(scanner):
+    # Found by seed 35 of the near misses: the rule had read 'flash:on' as 'flash' and glued the
+    # rest of the token to it, where the scanner saw a content word.
+    texts = ["Summicron, \x1c, \r_6b88eXe/flash:on.prise_#canon | Y1d, e65_4.", "Summicron flash:on.word | Y1d"]
+    assert broken_promises(scanner, texts, 1000) == []
+
+
 @pytest.mark.parametrize("max_chars", [0, 12, 1000])
 def test_every_promise_holds_on_random_near_misses(scanner, max_chars):
     assert broken_promises(scanner, random_captions(20_000), max_chars) == []
