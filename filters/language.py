@@ -592,18 +592,24 @@ NAME_PARTICLES = frozenset(
 # English prepositions and articles that other languages write too ('at', 'in', 'on'): beside a
 # distinctively English word they leave a two-word reading English ('Dinner at ...').
 _SHARED_ENGLISH_FUNCTION_WORDS = frozenset("a an at for in on over to up".split())
+# The prepositions among them other languages' short captions seldom put second ('Cena a ...').
+_SENTENCE_START_PREPOSITIONS = frozenset("at for in on over".split())
+_ENGLISH_ARTICLES = frozenset(("a", "an"))
 
 
-def _two_words_read_english(first: str, second: str, vocabulary: frozenset[str]) -> bool:
+def _two_words_read_english(first: str, second: str, vocabulary: frozenset[str], sentence_cased: bool) -> bool:
     """Whether two lowercase words left by reading_without_names decide for English: one is
-    distinctively English and four letters or more ('dinner', 'railway'), and the other is four
+    distinctively English and four letters or more ('dinner', 'railway') and the other four
     letters or more too or an English preposition or article. Short words are shared by many
-    languages ('en garden', 'sa garden'), and 'hotel central' is as much Spanish."""
+    languages ('en garden', 'sa garden'), and 'hotel central' or 'info under' are as much Spanish
+    or Swedish. Where the first is the caption's sentence-cased first word, a word of four letters
+    or more before a preposition English writes ('sunset at', 'storm over') is enough: the
+    caption starts as an English one does."""
     for word, other in ((first, second), (second, first)):
         if len(word) >= NAMELESS_LONG_WORD and word in vocabulary:
             if len(other) >= NAMELESS_LONG_WORD or other in _SHARED_ENGLISH_FUNCTION_WORDS:
                 return True
-    return False
+    return sentence_cased and len(first) >= NAMELESS_LONG_WORD and second in _SENTENCE_START_PREPOSITIONS
 
 
 def _is_name(word: str, vocabulary: frozenset[str]) -> bool:
@@ -611,13 +617,40 @@ def _is_name(word: str, vocabulary: frozenset[str]) -> bool:
 
 
 def reading_without_names(text: str) -> str | None:
+    """`text` without its names (_reading_without_names); where that gives none, the same with a
+    sentence-cased first word English knows read as a word, not a name ('Sunset at <place>':
+    'Sunset' is not distinctively English, but its capital comes from where it stands)."""
+    reading = _reading_without_names(text, first_word_at=-1)
+    if reading is None:
+        first = _sentence_cased_first_word(text)
+        if first is not None:
+            reading = _reading_without_names(text, first_word_at=first.start())
+    return reading
+
+
+def _sentence_cased_first_word(text: str) -> re.Match | None:
+    """The first word where it is capitalised only as a sentence's first word is: four letters or
+    more (short first words are as often other languages' articles and pronouns: 'Mer', 'Het'),
+    known to English, and a lowercase word after it."""
+    first = _WRITTEN_WORD.search(text)
+    if first is None or len(first.group()) < NAMELESS_LONG_WORD or not first.group()[1:].islower():
+        return None
+    second = _WRITTEN_WORD.search(text, first.end())
+    if second is None or not second.group()[0].islower() or first.group().lower() not in known_english_words():
+        return None
+    return first
+
+
+def _reading_without_names(text: str, first_word_at: int) -> str | None:
     """`text` without its names, for a second reading when the words around them are English:
     capitalised words that are not distinctively English (english_vocabulary: 'Sunrise' and
     'The' stay, 'Hotel', 'Casa' and 'Lisboa' go) are taken out, with the particles that join two
     of them into one name (NAME_PARTICLES: 'de las' in 'Playa de las Olas'). English must know
     every word left (letters only, brand-style words apart), and one must have four letters or
     more; three or more words, or two that _two_words_read_english accepts. Else None, and None
-    where no name was taken out (the same reading).
+    where no name was taken out (the same reading), or where a short first word English does not
+    own stands before a word that is no name (another language's article). The word at
+    `first_word_at` (a position in `text`, or -1) is read as a word even where it looks like a name.
 
     The cascade's shares already count names for neither side, but fastText still reads them:
     'Plaça de Catalunya' or 'Lufthansa' pull an English caption towards Catalan or German.
@@ -627,6 +660,13 @@ def reading_without_names(text: str) -> str | None:
     if text.islower():
         return None  # no capitalised word: the reading would be the caption itself
     vocabulary, known = english_vocabulary(), known_english_words()
+    first = _WRITTEN_WORD.search(text)
+    if first is not None and len(first.group()) < NAMELESS_LONG_WORD and first.group().lower() not in vocabulary | _ENGLISH_ARTICLES:
+        following = _WRITTEN_WORD.search(text, first.end())
+        if following is not None and not _is_name(following.group(), vocabulary):
+            # A short first word English does not own before a word that is no name: another
+            # language's article ('Die', 'Het', 'Una'), not a name's first part.
+            return None
     # One pass over the words first: most captions judged not English fail at a word English
     # does not know, before the reading is built. A particle after a name waits for the next
     # word: before another name it is part of the name, else English must know it.
@@ -636,7 +676,7 @@ def reading_without_names(text: str) -> str | None:
     after_name = False  # the word before is a name or a particle after one
     for match in _WRITTEN_WORD.finditer(text):
         word = match.group()
-        if _is_name(word, vocabulary):
+        if _is_name(word, vocabulary) and match.start() != first_word_at:
             names += particles
             names.append(match)
             particles, after_name = [], True
@@ -660,7 +700,7 @@ def reading_without_names(text: str) -> str | None:
         return None  # no name taken out (the same reading again) or too few words left
     if all(len(word) < NAMELESS_LONG_WORD for word in words):
         return None  # short function words ('in', 'is', 'na') are shared by many languages
-    if len(words) == 2 and not _two_words_read_english(words[0].lower(), words[1].lower(), vocabulary):
+    if len(words) == 2 and not _two_words_read_english(words[0].lower(), words[1].lower(), vocabulary, first_word_at >= 0):
         return None
     parts, last = [], 0
     for name in names:
