@@ -65,6 +65,8 @@ BLIND35 = FIXTURES / "filters_blind35.tsv"
 BLIND36 = FIXTURES / "filters_blind36.tsv"
 BLIND37 = FIXTURES / "filters_blind37.tsv"
 BLIND38 = FIXTURES / "filters_blind38.tsv"
+BLIND39 = FIXTURES / "filters_blind39.tsv"
+BLIND40 = FIXTURES / "filters_blind40.tsv"
 BLIND20_CLEAN = FIXTURES / "filters_blind20clean.tsv"
 
 
@@ -128,6 +130,8 @@ def test_the_fresh_sets_are_balanced_disjoint_and_not_dev_strings(shared_data):
         (BLIND36, {"drop_camera": 50, "keep": 90, "drop_filename": 35, "drop_nonenglish": 25}),
         (BLIND37, {"drop_camera": 49, "keep": 90, "drop_filename": 35, "drop_nonenglish": 24}),
         (BLIND38, {"drop_camera": 84, "keep": 75, "drop_filename": 25, "drop_nonenglish": 15}),
+        (BLIND39, {"drop_camera": 85, "keep": 75, "drop_filename": 25, "drop_nonenglish": 15}),
+        (BLIND40, {"drop_camera": 49, "keep": 90, "drop_filename": 35, "drop_nonenglish": 25}),
     ],
 )
 def test_the_blind_sets_are_balanced_and_repeat_no_other_set(shared_data, path, counts):
