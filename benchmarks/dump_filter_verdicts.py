@@ -44,7 +44,6 @@ UNTUNED = (
     "filters_blind33.tsv",
     "filters_blind36.tsv",
     "filters_blind37.tsv",
-    "filters_blind39.tsv",
     "filters_blind40.tsv",
 )
 LID_KINDS = ("sentences", "word-pairs", "single-words")

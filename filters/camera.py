@@ -227,12 +227,18 @@ _EXIF_VALUE_PHRASES = re.compile(
 EXIF_PHRASE_WORDS = frozenset(
     "did didn't not no fire fired pictures picture still low glow off auto firmware version ver wb white balance "
     "daylight cloudy shade tungsten fluorescent incandescent metering mode pattern matrix spot evaluative partial "
-    "average multi-segment multisegment segment center centre weighted center-weighted centre-weighted".split()
+    "average multi-segment multisegment segment center centre weighted center-weighted centre-weighted name tv av".split()
 )
 # Keys photo sites put before a gear list ('Device: ...', 'Gear: ...'): a key, not content, when a
 # ':' follows. Also passed to the C scanner as not content, for the same reason as the phrases.
 GEAR_LIST_KEYS = frozenset("device gear equipment setup".split())
-_GEAR_LIST_KEY = re.compile(r"(?:^|(?<=[,;|/]))\s*(?:" + "|".join(GEAR_LIST_KEYS) + r")\s*:", re.IGNORECASE)
+# ... and exiftool's name for the Model tag ('Camera Model Name : <body>'), whose 'name' is passed
+# to the C scanner with the EXIF phrase words.
+_GEAR_LIST_KEY = re.compile(
+    r"(?:^|(?<=[,;|/]))\s*(?:" + "|".join(GEAR_LIST_KEYS) + r"|(?:camera\s+)?model\s+name)\s*:", re.IGNORECASE
+)
+# Canon's exposure modes written before their values ('Tv 1/50 Av 4.5'): read as 'exposure'.
+_EXPOSURE_MODE_KEY = re.compile(r"\b(?:Tv|Av)(?=\s*[:=]?\s*(?:\d|f/))")
 
 
 # EXIF keys of several words as EXIF tools and photo sites localise them ('distance focale',
@@ -300,6 +306,8 @@ def _exif_values_as_gear(text: str) -> str:
     'Aufgenommen mit ...' -> 'Shot on ...'; '..., Classic Chrome' -> '..., film'."""
     if ":" in text:
         text = _GEAR_LIST_KEY.sub(" ", text)
+    if "v" in text and ("Tv" in text or "Av" in text):
+        text = _EXPOSURE_MODE_KEY.sub("exposure", text)
     lower = text.lower()
     if any(map(lower.__contains__, _FILM_SIMULATION_HINTS)):
         text = _FILM_SIMULATION.sub("film", text)
@@ -696,6 +704,8 @@ def _is_joined_gear(token: str) -> bool:
     them, or a gear acronym written with dots ('o.i.s.')."""
     if "/" in token:
         parts = [part.strip(_TOKEN_EDGE) for part in token.split("/")]
+        if len(parts) == 2 and parts[0] in CAMERA_BRANDS and len(parts[1]) == 1 and parts[1].isalpha():
+            return True  # a lens line with its maker's one-letter mark ('<line>/i': the lens data contacts)
         return (
             len(parts) <= 3
             and all(part.isalpha() and (part in GEAR_WORDS or part in CONTEXT_WORDS or part in EVERYDAY_PHONE_LINES) for part in parts)
@@ -864,7 +874,8 @@ _CODE_TAG_TAILS = tuple(SERIES_TAG_WORDS) + ("lens", "lenses")
 _MAKER_TAG, _GEAR_TAG = 2, 1
 # Makers a community tag names: camera makers and lines, and consumer brands lensfun lists as camera
 # makers ('#<brand>photography').
-_TAG_MAKERS = CAMERA_BRANDS | (_MAKER_WORDS & DEVICE_BRANDS)
+# ... and a line whose users' tags name it as makers' do ('#alphashooters').
+_TAG_MAKERS = CAMERA_BRANDS | (_MAKER_WORDS & DEVICE_BRANDS) | {"alpha"}
 
 
 def _gear_tag(token: str) -> int:

@@ -63,7 +63,7 @@ TOY_LINES_THAT_ARE_NAMES = ["diana"]
 # Panoramic (swing-lens) camera lines that are words: right after a camera-only maker a line.
 PANORAMIC_LINES_THAT_ARE_WORDS = ["horizon", "sprocket", "spinner"]
 # Medium-format press-camera lines that are words: right after a camera-only maker a line.
-PRESS_LINES_THAT_ARE_WORDS = ["universal", "press"]
+PRESS_LINES_THAT_ARE_WORDS = ["universal", "press", "rapid"]
 
 # Hand-written additions. Source: the makers' own product-line names as printed on the devices
 # and in their press releases (public product names; no caption text). Phone makers and lines
@@ -85,7 +85,7 @@ SUPPLEMENT = {
         # regional phone makers (India, South-East Asia, China, Spain) as their EXIF Make fields write them
         "micromax karbonn lava coolpad gionee vsmart bphone advan evercoss intex leeco letv zuk hisense bq "
         # more phone makers as their EXIF Make fields write them (France, Korea, China, Sweden, Germany)
-        "archos doro pantech smartisan elephone leagoo homtom vernee nomu teracube shiftphone"
+        "archos doro pantech smartisan elephone leagoo homtom vernee nomu teracube shiftphone fujitsu"
     ).split(),
     # Phone model lines (with a number they name a phone: 'Galaxy S23', 'Pixel 8').
     "phone_lines": (
@@ -148,6 +148,8 @@ SUPPLEMENT = {
         # action, 360, FPV and digital rangefinder camera makers, toy and hobby drone makers
         "eken thieye crosstour victure vantop runcam foxeer caddx labpano pisofttech pixii "
         "eachine walkera syma snaptain powervision zerotech "
+        # a 360-camera maker, a medium-format press-camera maker as its hyphenated name
+        "humaneyes koni-omega "
         # panoramic (swing-lens and rotating) camera makers, a film scanner maker
         "widelux noblex hulcherama roundshot globuscope microtek"
     ).split(),
@@ -181,7 +183,7 @@ SUPPLEMENT = {
     ],
     # Company words of EXIF Make fields that lensfun's maker names lack ('SANYO Electric Co.,Ltd.',
     # 'FUJI PHOTO FILM CO., LTD.'): with COMPANY_WORDS above, gear next to a maker's name.
-    "company_words": "electric electronics photo film communications koki technologies technology limited gmbh industries robotics".split(),
+    "company_words": "electric electronics photo film communications koki technologies technology limited gmbh industries robotics mobility".split(),
     # Camera lines lensfun 0.3.3 lacks (newer compacts, action cameras, instant cameras).
     "camera_lines": (
         "exilim pixpro osmo instax gfx virb om-d rebel ixus elph powershot coolpix lumix cybershot cyber-shot "
@@ -213,7 +215,9 @@ SUPPLEMENT = {
         # instant-film lines English knows ('<maker> Spectra'), medium-format digital backs
         "spectra aptus "
         # a large-format lens series, a 360-camera line
-        "sironar qoocam"
+        "sironar qoocam "
+        # a 360-camera line, a cine lens series, a digital back's line
+        "vuze panchro credo"
     ).split(),
     # Lines a maker gave both its printers and its digital compacts: a camera only with a code
     # shaped like the compacts' (one capital and three digits, or three digits: '<line> R123'), a
@@ -296,7 +300,7 @@ SUPPLEMENT = {
         # seconds abbreviated after a shutter time ('1/60 seg', '1/125 Sek.')
         "seg|sek|segundos|sekunden|secondi|с|сек|"
         # French, Portuguese, Polish, Swedish, Czech and Russian keys the list lacked
-        "exposition|obturateur|exposição|abertura|distância focal|velocidade do obturador|sensibilidade|"
+        "exposition|obturateur|exposição|abertura|distância focal|velocidade do obturador|velocidade|velocidad|sensibilidade|"
         "przysłona|czas naświetlania|ogniskowa|czułość|bländare|slutartid|brännvidd|exponering|"
         "clona|expozice|ohnisková vzdálenost|exponeringstid|lukkertid|blænde|brændvidde|eksponeringstid|"
         "valotusaika|aukko|polttoväli|czas ekspozycji|pozlama|diyafram|enstantane|odak uzaklığı|выдержка|диафрагма|фокусное расстояние|экспозиция|светочувствительность"

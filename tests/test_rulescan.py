@@ -117,7 +117,9 @@ TRICKY = (
     "Firmware Version 1.0.2 firmware v2.01 WB Daylight wb cloudy Metering Mode Pattern center-weighted average "
     "Kamlan Pergear Rodenstock Apo-Sironar-S classicchrome classicneg Photo prise avec un Foto ROBOTICS Pacific Image "
     # the sweep's makers
-    "EKEN Syma Doro Ihagee QooCam Welta Archos"
+    "EKEN Syma Doro Ihagee QooCam Welta Archos "
+    # fifteenth round: 360 and press makers, a cine lens's mark, keys and modes, company words
+    "HumanEyes Vuze Koni-Omega Rapid Credo Panchro/i Velocidade: Model Name : Tv Av MOBILITY FUJITSU #alphashooters"
 ).split(" ")
 ODD_CHARACTERS = ["\x00", "\t", "\n", "\r", "\x0b", "\x1c", "\x1f", "\x7f", "  ", "é", "\u200b", "İ", "ſ"]
 
