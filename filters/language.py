@@ -594,7 +594,10 @@ NAME_PARTICLES = frozenset(
 _SHARED_ENGLISH_FUNCTION_WORDS = frozenset("a an at for in on over to up".split())
 # The prepositions among them other languages' short captions seldom put second ('Cena a ...').
 _SENTENCE_START_PREPOSITIONS = frozenset("at for in on over".split())
-_ENGLISH_ARTICLES = frozenset(("a", "an"))
+# Other languages' articles, which start their captions as 'The' and 'A' start English ones.
+FOREIGN_ARTICLES = frozenset(
+    "de het een der die das den dem des ein eine einen le la les un une il lo gli el los las uno una o os as um uma".split()
+)
 
 
 def _two_words_read_english(first: str, second: str, vocabulary: frozenset[str], sentence_cased: bool) -> bool:
@@ -648,8 +651,8 @@ def _reading_without_names(text: str, first_word_at: int) -> str | None:
     of them into one name (NAME_PARTICLES: 'de las' in 'Playa de las Olas'). English must know
     every word left (letters only, brand-style words apart), and one must have four letters or
     more; three or more words, or two that _two_words_read_english accepts. Else None, and None
-    where no name was taken out (the same reading), or where a short first word English does not
-    own stands before a word that is no name (another language's article). The word at
+    where no name was taken out (the same reading), or where the first word is another language's
+    article (FOREIGN_ARTICLES) before a word that is no name. The word at
     `first_word_at` (a position in `text`, or -1) is read as a word even where it looks like a name.
 
     The cascade's shares already count names for neither side, but fastText still reads them:
@@ -661,11 +664,11 @@ def _reading_without_names(text: str, first_word_at: int) -> str | None:
         return None  # no capitalised word: the reading would be the caption itself
     vocabulary, known = english_vocabulary(), known_english_words()
     first = _WRITTEN_WORD.search(text)
-    if first is not None and len(first.group()) < NAMELESS_LONG_WORD and first.group().lower() not in vocabulary | _ENGLISH_ARTICLES:
+    if first is not None and first.group().lower() in FOREIGN_ARTICLES:
         following = _WRITTEN_WORD.search(text, first.end())
         if following is not None and not _is_name(following.group(), vocabulary):
-            # A short first word English does not own before a word that is no name: another
-            # language's article ('Die', 'Het', 'Una'), not a name's first part.
+            # Another language's article before a word that is no name ('Die Party in ...',
+            # 'Het museum in ...'), not a name's first part ('La <Name>').
             return None
     # One pass over the words first: most captions judged not English fail at a word English
     # does not know, before the reading is built. A particle after a name waits for the next

@@ -470,6 +470,10 @@ def test_a_sentence_cased_first_word_is_read_as_a_word_where_the_names_reading_g
     assert language.reading_without_names("Storm over Cabo Espichel") == "Storm over"
     assert language.reading_without_names("Harvest at Quinta do Crasto") == "Harvest at"
     assert language._sentence_cased_first_word("Het museum in Delft") is None  # short: an article as often
+    # Another language's article before a word that is no name gives no reading; English short
+    # first words do not stop it.
+    assert language.reading_without_names("Het museum in Delft") is None
+    assert language.reading_without_names("We stayed at Pensione Miramare for a week") == "stayed at for a week"
     assert language._sentence_cased_first_word("Storm Over Cabo") is None  # Title Case: no lowercase word next
 
 
