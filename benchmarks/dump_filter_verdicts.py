@@ -45,6 +45,8 @@ UNTUNED = (
     "filters_blind36.tsv",
     "filters_blind37.tsv",
     "filters_blind40.tsv",
+    "filters_blind41.tsv",
+    "filters_blind42.tsv",
 )
 LID_KINDS = ("sentences", "word-pairs", "single-words")
 

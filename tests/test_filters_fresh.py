@@ -67,6 +67,8 @@ BLIND37 = FIXTURES / "filters_blind37.tsv"
 BLIND38 = FIXTURES / "filters_blind38.tsv"
 BLIND39 = FIXTURES / "filters_blind39.tsv"
 BLIND40 = FIXTURES / "filters_blind40.tsv"
+BLIND41 = FIXTURES / "filters_blind41.tsv"
+BLIND42 = FIXTURES / "filters_blind42.tsv"
 BLIND20_CLEAN = FIXTURES / "filters_blind20clean.tsv"
 
 
@@ -132,6 +134,8 @@ def test_the_fresh_sets_are_balanced_disjoint_and_not_dev_strings(shared_data):
         (BLIND38, {"drop_camera": 84, "keep": 75, "drop_filename": 25, "drop_nonenglish": 15}),
         (BLIND39, {"drop_camera": 85, "keep": 75, "drop_filename": 25, "drop_nonenglish": 15}),
         (BLIND40, {"drop_camera": 49, "keep": 90, "drop_filename": 35, "drop_nonenglish": 25}),
+        (BLIND41, {"drop_camera": 85, "keep": 75, "drop_filename": 25, "drop_nonenglish": 15}),
+        (BLIND42, {"drop_camera": 50, "keep": 90, "drop_filename": 35, "drop_nonenglish": 25}),
     ],
 )
 def test_the_blind_sets_are_balanced_and_repeat_no_other_set(shared_data, path, counts):
