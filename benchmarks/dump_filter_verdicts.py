@@ -45,7 +45,6 @@ UNTUNED = (
     "filters_blind36.tsv",
     "filters_blind37.tsv",
     "filters_blind40.tsv",
-    "filters_blind41.tsv",
     "filters_blind42.tsv",
 )
 LID_KINDS = ("sentences", "word-pairs", "single-words")

@@ -83,7 +83,7 @@ EXIF_KEYS = frozenset(_CATALOGUE["exif_keys"])
 # hashtag or tag list (_gear_tag); elsewhere a shop title's words ('... Full-Frame Zoom Lens').
 # filters/prechecks.py passes them to the C scanner as not content.
 SENSOR_FORMAT_WORDS = frozenset(
-    "fullframe apsc halfframe mediumformat largeformat".split()
+    "fullframe apsc halfframe mediumformat largeformat xtrans x-trans".split()
 )
 # Words that occur in EXIF dumps, lens names and gear tag lists.
 GEAR_WORDS = frozenset(
@@ -295,6 +295,11 @@ _CJK_EXIF_KEYS = sorted(_SUPPLEMENT["cjk_exif_keys"], key=len, reverse=True)
 _CJK_EXIF_KEY = re.compile("|".join(re.escape(key).replace(r"\ ", r"\s*") for key in _CJK_EXIF_KEYS))
 _CJK_EXIF_HINT = re.compile("[\u3040-\u30ff\u4e00-\u9fff\uac00-\ud7af]")
 _CJK_SECONDS = re.compile(r"(?<=\d)\s*[秒초]")
+# The 'Shot on' watermark in Chinese (before the phone: '拍摄于 <phone>') and Japanese and Korean
+# (after it: '<phone>で撮影', '<phone>로 촬영'): read as 'Shot on <phone>', where the phone's name is
+# all the caption holds besides (in Latin letters: a sentence that ends so is prose).
+_CJK_SHOT_ON_BEFORE = re.compile(r"^\s*(?:拍摄于|拍攝於|摄于|攝於)\s*")
+_CJK_SHOT_ON_AFTER = re.compile(r"^\s*([!-~][ -~]*?)\s*(?:で撮影|で撮った|(?:으)?로\s*촬영)\s*$")
 # Camera makers' names in those scripts ('ニコン'), read as their Latin names.
 _CJK_MAKER_NAMES = _SUPPLEMENT["cjk_maker_names"]
 _CJK_MAKER = re.compile("|".join(map(re.escape, sorted(_CJK_MAKER_NAMES, key=len, reverse=True))))
@@ -320,6 +325,7 @@ def _exif_values_as_gear(text: str) -> str:
         text = _LOCALISED_KEY_PHRASE.sub("exposure", text)
         lower = text.lower()
     if not text.isascii() and _CJK_EXIF_HINT.search(text):
+        text = _CJK_SHOT_ON_AFTER.sub(r"Shot on \1", _CJK_SHOT_ON_BEFORE.sub("Shot on ", text, count=1), count=1)
         text = _CJK_SECONDS.sub("s", _CJK_EXIF_KEY.sub(" exposure ", text))
         text = _CJK_MAKER.sub(lambda match: " " + _CJK_MAKER_NAMES[match.group(0)] + " ", text)
         lower = text.lower()
@@ -704,7 +710,7 @@ def _is_joined_gear(token: str) -> bool:
     them, or a gear acronym written with dots ('o.i.s.')."""
     if "/" in token:
         parts = [part.strip(_TOKEN_EDGE) for part in token.split("/")]
-        if len(parts) == 2 and parts[0] in CAMERA_BRANDS and len(parts[1]) == 1 and parts[1].isalpha():
+        if len(parts) == 2 and (parts[0] in CAMERA_BRANDS or parts[0] in GEAR_WORDS) and len(parts[1]) == 1 and parts[1].isalpha():
             return True  # a lens line with its maker's one-letter mark ('<line>/i': the lens data contacts)
         return (
             len(parts) <= 3

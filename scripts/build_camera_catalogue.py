@@ -150,6 +150,8 @@ SUPPLEMENT = {
         "eachine walkera syma snaptain powervision zerotech "
         # a 360-camera maker, a medium-format press-camera maker as its hyphenated name
         "humaneyes koni-omega "
+        # an East German lens maker as its hyphenated name
+        "meyer-optik "
         # panoramic (swing-lens and rotating) camera makers, a film scanner maker
         "widelux noblex hulcherama roundshot globuscope microtek"
     ).split(),
@@ -162,6 +164,8 @@ SUPPLEMENT = {
         "toyo chamonix ebony intrepid calumet "
         # a Chinese twin-lens reflex maker (a bird) and a press-camera maker (a brewer's name)
         "seagull busch "
+        # an anamorphic cine lens maker (a name and a word)
+        "atlas "
         # cine lens makers whose names are a typographer's word and a surname
         "kern cooke"
     ).split(),
@@ -183,7 +187,7 @@ SUPPLEMENT = {
     ],
     # Company words of EXIF Make fields that lensfun's maker names lack ('SANYO Electric Co.,Ltd.',
     # 'FUJI PHOTO FILM CO., LTD.'): with COMPANY_WORDS above, gear next to a maker's name.
-    "company_words": "electric electronics photo film communications koki technologies technology limited gmbh industries robotics mobility".split(),
+    "company_words": "electric electronics photo film communications koki technologies technology limited gmbh industries robotics mobility görlitz".split(),
     # Camera lines lensfun 0.3.3 lacks (newer compacts, action cameras, instant cameras).
     "camera_lines": (
         "exilim pixpro osmo instax gfx virb om-d rebel ixus elph powershot coolpix lumix cybershot cyber-shot "
@@ -217,7 +221,9 @@ SUPPLEMENT = {
         # a large-format lens series, a 360-camera line
         "sironar qoocam "
         # a 360-camera line, a cine lens series, a digital back's line
-        "vuze panchro credo"
+        "vuze panchro credo "
+        # a drone line, Leica's 'Typ' before a type number, an anamorphic lens series
+        "bebop typ orion"
     ).split(),
     # Lines a maker gave both its printers and its digital compacts: a camera only with a code
     # shaped like the compacts' (one capital and three digits, or three digits: '<line> R123'), a

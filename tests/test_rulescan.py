@@ -119,7 +119,9 @@ TRICKY = (
     # the sweep's makers
     "EKEN Syma Doro Ihagee QooCam Welta Archos "
     # fifteenth round: 360 and press makers, a cine lens's mark, keys and modes, company words
-    "HumanEyes Vuze Koni-Omega Rapid Credo Panchro/i Velocidade: Model Name : Tv Av MOBILITY FUJITSU #alphashooters"
+    "HumanEyes Vuze Koni-Omega Rapid Credo Panchro/i Velocidade: Model Name : Tv Av MOBILITY FUJITSU #alphashooters "
+    # sixteenth round: a drone line, Leica's Typ, a hyphenated lens maker and its town, anamorphic lenses
+    "Bebop (Typ 240) Meyer-Optik Görlitz Atlas Orion Anamorphic/i xtrans x-trans"
 ).split(" ")
 ODD_CHARACTERS = ["\x00", "\t", "\n", "\r", "\x0b", "\x1c", "\x1f", "\x7f", "  ", "é", "\u200b", "İ", "ſ"]
 
