@@ -596,7 +596,7 @@ _SHARED_ENGLISH_FUNCTION_WORDS = frozenset("a an at for in on over to up".split(
 _SENTENCE_START_PREPOSITIONS = frozenset("at for in on over".split())
 # Other languages' articles, which start their captions as 'The' and 'A' start English ones.
 FOREIGN_ARTICLES = frozenset(
-    "de het een der die das den dem des ein eine einen le la les un une il lo gli el los las uno una o os as um uma".split()
+    "de het een der die das dem des ein eine einen le la les un une il lo gli el los las uno una os uma".split()
 )
 
 

@@ -474,6 +474,8 @@ def test_a_sentence_cased_first_word_is_read_as_a_word_where_the_names_reading_g
     # first words do not stop it.
     assert language.reading_without_names("Het museum in Delft") is None
     assert language.reading_without_names("We stayed at Pensione Miramare for a week") == "stayed at for a week"
+    # Words that are articles elsewhere but start English captions too are not taken for them.
+    assert language.reading_without_names("As seen from Ponte Vecchio at dusk") == "seen from at dusk"
     assert language._sentence_cased_first_word("Storm Over Cabo") is None  # Title Case: no lowercase word next
 
 
