@@ -200,13 +200,13 @@ _EXPOSURE_ANYWHERE = re.compile(
 # A film scan's credit names its scanner the same way ('Scanned with <maker> <line> <code>').
 _SHOT_ON = re.compile(r"^\s*(?:shot|taken|captured|photographed|scanned|digiti[sz]ed)\s+(?:on|with)\b", re.IGNORECASE)
 _EXIF_DEFAULT = re.compile(r"\bdigital\s+(?:still\s+)?camera\b|^\s*sony\s+dsc\s*$", re.IGNORECASE)
-# EXIF values written out in words: the Flash tag's ('Flash did not fire', 'no flash') and makers'
-# default descriptions other than 'DIGITAL CAMERA' ('SAMSUNG CAMERA PICTURES'). The rule reads
-# them as the gear words they stand for.
 # A value ends its token: nothing but a sentence's last marks may follow it before a break, so a
 # phrase never glues what follows into the key's token ('flash:on.<word>' stays two tokens to the
 # rule, as to the C scanner).
 _VALUE_END = r"(?![^\s,;\u00b7|\u2022:()\[\]{}@=.!?])(?![.!?]+[^\s.!?])"
+# EXIF values written out in words: the Flash tag's ('Flash did not fire', 'no flash') and makers'
+# default descriptions other than 'DIGITAL CAMERA' ('SAMSUNG CAMERA PICTURES'). The rule reads
+# them as the gear words they stand for.
 _EXIF_VALUE_PHRASES = re.compile(
     r"\b(?:(?:flash\s+)?(?:did\s+not|didn't|not)\s+fired?|flash\s+fired|no\s+flash"
     # the flash's mode as a key's value ('Flash: Off', 'Flash=Auto')
@@ -222,8 +222,9 @@ _EXIF_VALUE_PHRASES = re.compile(
     r"|\b(camera\s+pictures?|digital\s+still\s+camera)\b",
     re.IGNORECASE,
 )
-# Words of those phrases, otherwise content: filters/prechecks.py passes them to the C scanner as
-# not content, so it never proves a caption holding one clean before the rule has read the phrase.
+# Words of those phrases (and of exiftool's 'Model Name' key and Canon's 'Tv'/'Av' below),
+# otherwise content: filters/prechecks.py passes them to the C scanner as not content, so it never
+# proves a caption holding one clean before the rule has read the phrase.
 EXIF_PHRASE_WORDS = frozenset(
     "did didn't not no fire fired pictures picture still low glow off auto firmware version ver wb white balance "
     "daylight cloudy shade tungsten fluorescent incandescent metering mode pattern matrix spot evaluative partial "
@@ -262,7 +263,7 @@ _LOCALISED_SHOT_ON = re.compile(
     r"|(?:taget|tagen|tatt|fotograferad|fotograferet)\s+med|fotografiat\s+cu|(?:diambil|dipotret)\s+(?:dengan|pakai)"
     r"|(?:снято|сфотографировано|знято)\s+на|(?:snimljeno|uslikano|posneto)\s+(?:mobitelom|telefonom|sa|s|na|z)"
     r"|(?:zrobione|zrobiono)\s+(?:telefonem|na)|(?:vyfoceno|vyfotené|odfotené)\s+(?:na|mobilem|telefonem))"
-    r"(?:\s+(?:dem|einem|meinem|mon|le|un|une|mi|el|il|mio|un|uno|una|mijn|het|een|o|um|uma|meu|min|mitt|моём|моем))?\b",
+    r"(?:\s+(?:dem|einem|meinem|mon|le|un|une|mi|el|il|mio|uno|una|mijn|het|een|o|um|uma|meu|min|mitt|моём|моем))?\b",
     re.IGNORECASE,
 )
 SHOT_ON_WORDS = frozenset(
@@ -308,7 +309,8 @@ _CJK_MAKER = re.compile("|".join(map(re.escape, sorted(_CJK_MAKER_NAMES, key=len
 def _exif_values_as_gear(text: str) -> str:
     """'..., Flash did not fire' -> '..., flash'; 'SAMSUNG CAMERA PICTURES' and 'KODAK DIGITAL STILL
     CAMERA' -> '... digital camera'; 'Gear: ...' -> ' ...'; 'distance focale' -> 'exposure';
-    'Aufgenommen mit ...' -> 'Shot on ...'; '..., Classic Chrome' -> '..., film'."""
+    'Aufgenommen mit ...', '拍摄于 ...' and '...で撮影' -> 'Shot on ...'; '..., Classic Chrome' -> '..., film';
+    'Tv 1/50 Av 4.5' -> 'exposure 1/50 exposure 4.5'; 'Firmware Version 1.0.2', 'WB Daylight' -> 'flash'."""
     if ":" in text:
         text = _GEAR_LIST_KEY.sub(" ", text)
     if "v" in text and ("Tv" in text or "Av" in text):
