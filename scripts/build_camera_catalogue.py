@@ -187,7 +187,11 @@ SUPPLEMENT = {
     ],
     # Company words of EXIF Make fields that lensfun's maker names lack ('SANYO Electric Co.,Ltd.',
     # 'FUJI PHOTO FILM CO., LTD.'): with COMPANY_WORDS above, gear next to a maker's name.
-    "company_words": "electric electronics photo film communications koki technologies technology limited gmbh industries robotics mobility görlitz".split(),
+    "company_words": (
+        "electric electronics photo film communications koki technologies technology limited gmbh industries "
+        # a robotics company's and a phone maker's EXIF Make fields, a lens maker's town after its name
+        "robotics mobility görlitz"
+    ).split(),
     # Camera lines lensfun 0.3.3 lacks (newer compacts, action cameras, instant cameras).
     "camera_lines": (
         "exilim pixpro osmo instax gfx virb om-d rebel ixus elph powershot coolpix lumix cybershot cyber-shot "
