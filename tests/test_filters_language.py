@@ -8,6 +8,11 @@ from wit.filters.chain import FilterChain, FilterConfig
 from wit.filters.evaluation import english_f1, read_lid_dev
 
 
+@pytest.fixture(scope="module")
+def chain():
+    return FilterChain(FilterConfig())
+
+
 def sample(shared_data, kind, per_language):
     return read_lid_dev(shared_data / "lid-dev", kind, per_language)
 
@@ -585,11 +590,6 @@ def test_two_words_left_decide_only_with_a_distinctively_english_word_and_no_sho
     assert language._two_words_read_english("museum", "in", vocabulary, sentence_cased=True)
     assert not language._two_words_read_english("museum", "in", vocabulary, sentence_cased=False)
     assert not language._two_words_read_english("cena", "a", vocabulary, sentence_cased=True)
-
-
-@pytest.fixture(scope="module")
-def chain():
-    return FilterChain(FilterConfig())
 
 
 def test_a_slug_is_read_without_the_words_english_does_not_know_where_its_own_words_are_english():
