@@ -217,9 +217,10 @@ class FilterChain:
                 guess = again
         threshold = self.config.english_threshold
         if guess.english < threshold:
-            # Names and slug separators are no language evidence: read such a caption again
-            # without its capitalised words, or a slug with spaces for its separators, and the
-            # more English reading counts (issue 19).
+            # Names, slug separators and tag glue are no language evidence: read such a caption
+            # again without its names, as a slug's words (with and without its names), as a tag
+            # list's words, or by the English half of a translation, and the most English reading
+            # counts (issue 19; docs/filters.md, "Names and slugs read again").
             for reading in (
                 language.reading_of_slug(text),
                 language.reading_of_slug_without_names(text),

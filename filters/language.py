@@ -622,7 +622,14 @@ def _is_name(word: str, vocabulary: frozenset[str]) -> bool:
 def reading_without_names(text: str) -> str | None:
     """`text` without its names (_reading_without_names); where that gives none, the same with a
     sentence-cased first word English knows read as a word, not a name ('Sunset at <place>':
-    'Sunset' is not distinctively English, but its capital comes from where it stands)."""
+    'Sunset' is not distinctively English, but its capital comes from where it stands). None
+    where the first word is another language's article (FOREIGN_ARTICLES) before a word that is
+    no name ('Die Party in ...', 'Het museum in ...'; not a name's first part: 'La <Name>')."""
+    first = _WRITTEN_WORD.search(text)
+    if first is not None and first.group().lower() in FOREIGN_ARTICLES:
+        following = _WRITTEN_WORD.search(text, first.end())
+        if following is not None and not _is_name(following.group(), english_vocabulary()):
+            return None
     reading = _reading_without_names(text, first_word_at=-1)
     if reading is None:
         first = _sentence_cased_first_word(text)
@@ -651,9 +658,8 @@ def _reading_without_names(text: str, first_word_at: int) -> str | None:
     of them into one name (NAME_PARTICLES: 'de las' in 'Playa de las Olas'). English must know
     every word left (letters only, brand-style words apart), and one must have four letters or
     more; three or more words, or two that _two_words_read_english accepts. Else None, and None
-    where no name was taken out (the same reading), or where the first word is another language's
-    article (FOREIGN_ARTICLES) before a word that is no name. The word at
-    `first_word_at` (a position in `text`, or -1) is read as a word even where it looks like a name.
+    where no name was taken out (the same reading). The word at `first_word_at` (a position in
+    `text`, or -1) is read as a word even where it looks like a name.
 
     The cascade's shares already count names for neither side, but fastText still reads them:
     'Plaça de Catalunya' or 'Lufthansa' pull an English caption towards Catalan or German.
@@ -663,13 +669,6 @@ def _reading_without_names(text: str, first_word_at: int) -> str | None:
     if text.islower():
         return None  # no capitalised word: the reading would be the caption itself
     vocabulary, known = english_vocabulary(), known_english_words()
-    first = _WRITTEN_WORD.search(text)
-    if first is not None and first.group().lower() in FOREIGN_ARTICLES:
-        following = _WRITTEN_WORD.search(text, first.end())
-        if following is not None and not _is_name(following.group(), vocabulary):
-            # Another language's article before a word that is no name ('Die Party in ...',
-            # 'Het museum in ...'), not a name's first part ('La <Name>').
-            return None
     # One pass over the words first: most captions judged not English fail at a word English
     # does not know, before the reading is built. A particle after a name waits for the next
     # word: before another name it is part of the name, else English must know it.
@@ -739,15 +738,9 @@ def reading_of_slug_without_names(text: str) -> str | None:
     if slug is None:
         return None
     known, vocabulary = known_english_words(), english_vocabulary()
-    words, unknown = [], 0
-    for word in slug.lower().split():
-        if not word.isalpha():
-            continue
-        if word in known:
-            words.append(word)
-        else:
-            unknown += 1
-    distinctive = [word for word in words if len(word) >= NAMELESS_LONG_WORD and word in vocabulary]
+    words = [word for word in slug.lower().split() if word.isalpha()]
+    unknown = sum(word not in known for word in words)
+    distinctive = [word for word in words if len(word) >= NAMELESS_LONG_WORD and word in vocabulary and word in known]
     if not unknown or not distinctive or unknown > len(distinctive):
         return None
     return " ".join(distinctive)
