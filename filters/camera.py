@@ -256,6 +256,8 @@ LOCALISED_KEY_WORDS = frozenset(word for phrase in _LOCALISED_KEY_PHRASES for wo
 # <phone>', 'Snimljeno mobitelom <phone>'), maybe with an article or 'my' before the phone: read as
 # 'Shot on'. Its words are passed to the C scanner as not content, as the EXIF value phrases' words
 # are.
+# Articles and 'my' the openings put before the phone ('Aufgenommen mit dem <phone>').
+_SHOT_ON_ARTICLES = "dem einem meinem mon le un une mi el il mio uno una mijn het een o um uma meu min mitt моём моем".split()
 _LOCALISED_SHOT_ON = re.compile(
     r"^\s*(?:(?:photo|foto)\s+)?(?:(?:aufgenommen|fotografiert)\s+mit|(?:pris|prise|photographiée?)\s+avec"
     r"|(?:tomad[ao]|capturad[ao]|fotografiad[ao])\s+con|(?:scattat[ao]|fotografat[ao])\s+con"
@@ -263,7 +265,7 @@ _LOCALISED_SHOT_ON = re.compile(
     r"|(?:taget|tagen|tatt|fotograferad|fotograferet)\s+med|fotografiat\s+cu|(?:diambil|dipotret)\s+(?:dengan|pakai)"
     r"|(?:снято|сфотографировано|знято)\s+на|(?:snimljeno|uslikano|posneto)\s+(?:mobitelom|telefonom|sa|s|na|z)"
     r"|(?:zrobione|zrobiono)\s+(?:telefonem|na)|(?:vyfoceno|vyfotené|odfotené)\s+(?:na|mobilem|telefonem))"
-    r"(?:\s+(?:dem|einem|meinem|mon|le|un|une|mi|el|il|mio|uno|una|mijn|het|een|o|um|uma|meu|min|mitt|моём|моем))?\b",
+    r"(?:\s+(?:" + "|".join(_SHOT_ON_ARTICLES) + r"))?\b",
     re.IGNORECASE,
 )
 SHOT_ON_WORDS = frozenset(
@@ -272,9 +274,8 @@ SHOT_ON_WORDS = frozenset(
     "tirada tirado fotografada fotografado com "
     "taget tagen tatt fotograferad fotograferet med fotografiat cu diambil dipotret dengan pakai "
     "snimljeno uslikano posneto mobitelom telefonom sa s na z zrobione zrobiono telefonem vyfoceno vyfotené "
-    "odfotené mobilem "
-    "dem einem meinem mon le un une mi el il mio uno una mijn het een o um uma meu min mitt photo foto".split()
-)
+    "odfotené mobilem photo foto".split()
+) | frozenset(word for word in _SHOT_ON_ARTICLES if word.isascii())
 # Film simulations cameras write beside the body ('<body>, Classic Neg'): read as 'film'. Their
 # words are passed to the C scanner as not content.
 _FILM_SIMULATIONS = sorted(_SUPPLEMENT["film_simulations"], key=len, reverse=True)
