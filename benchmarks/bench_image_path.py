@@ -6,7 +6,10 @@ that path and its candidates on the photos `benchmarks/bench_fetch.py` serves (t
 photos: real photographs cropped and rescaled to web sizes, median 0.3 MP up to 12 MP, 95% JPEG
 and 5% PNG), with wit's default image options (256 px, center_crop, JPEG quality 95):
 
-  pillow              today's path, `process_image` itself (--resample bicubic, the default)
+  pillow              today's path, `process_image` itself (--resample bicubic, the default):
+                      Pillow decodes and encodes, wit's C resampler (pipeline/_resample.c) resizes
+  pillow, Pillow's resize
+                      the same with Pillow's resize, as where the C extension is not built
   pillow --resample   the same with wit's other resize filters: bilinear, area, lanczos
   pillow-simd         the same `process_image` under a Python that has pillow-simd instead of
                       Pillow (it replaces Pillow and must be built from source; --pillow-simd)
@@ -92,12 +95,21 @@ def load_photos() -> list[bytes]:
 # ---- the backends: bytes -> stored JPEG bytes, wit's default options -------------------------
 
 
-def pillow_backend(resample: str = "bicubic"):
+def pillow_backend(resample: str = "bicubic", c_resize: bool = True):
     ImageOptions, process_image = _import_wit()
+    import wit.pipeline.images as images
+
     options = ImageOptions(image_size=IMAGE_SIZE, resize_mode="center_crop", encode_quality=QUALITY, resample=resample)
+    built = images._resample
 
     def run(data: bytes) -> bytes:
-        return process_image(data, options).data
+        if c_resize:
+            return process_image(data, options).data
+        images._resample = None  # what an install without the C extension does: Pillow's resize
+        try:
+            return process_image(data, options).data
+        finally:
+            images._resample = built
 
     return run
 
@@ -166,6 +178,8 @@ def simplejpeg_opencv_backend(fastdct: bool):
 
 IN_PROCESS = {
     "pillow": pillow_backend,
+    # The same path with Pillow's own resize in place of wit's C resampler (pipeline/_resample.c).
+    "pillow, Pillow's resize": lambda: pillow_backend(c_resize=False),
     # The same path with wit's other --resample filters (pillow is its default, bicubic).
     "pillow --resample bilinear": lambda: pillow_backend("bilinear"),
     "pillow --resample area": lambda: pillow_backend("area"),
@@ -193,10 +207,14 @@ def backend_versions(name: str) -> str:
 
 def pillow_stages(photos: list[bytes]) -> dict:
     """Where today's path spends its CPU: the steps of process_image for the default options, each
-    clocked on its own (header, draft decode, resize, encode), one pass."""
+    clocked on its own (header, draft decode, resize, encode), one pass; the resize both by wit's
+    C resampler and by Pillow's."""
     from PIL import Image
 
-    totals = dict.fromkeys(("header", "decode", "resize", "encode"), 0.0)
+    _import_wit()
+    from wit.pipeline.images import resample
+
+    totals = dict.fromkeys(("header", "decode", "resize", "resize by Pillow", "encode"), 0.0)
     for data in photos:
         start = time.process_time()
         image = Image.open(io.BytesIO(data))
@@ -210,11 +228,16 @@ def pillow_stages(photos: list[bytes]) -> dict:
         after_decode = time.process_time()
         side = min(image.size)
         left, top = (image.width - side) / 2, (image.height - side) / 2
-        image = image.resize((IMAGE_SIZE, IMAGE_SIZE), Image.Resampling.BICUBIC, box=(left, top, left + side, top + side), reducing_gap=3.0)
+        box = (left, top, left + side, top + side)
+        resample(image, (IMAGE_SIZE, IMAGE_SIZE), Image.Resampling.BICUBIC, box, use_c=False)
+        after_pillow_resize = time.process_time()
+        image = resample(image, (IMAGE_SIZE, IMAGE_SIZE), Image.Resampling.BICUBIC, box)
         after_resize = time.process_time()
         image.save(io.BytesIO(), "JPEG", quality=QUALITY)
         end = time.process_time()
-        for name, seconds in zip(totals, (after_header - start, after_decode - after_header, after_resize - after_decode, end - after_resize)):
+        steps = (after_header - start, after_decode - after_header, after_resize - after_pillow_resize,
+                 after_pillow_resize - after_decode, end - after_resize)
+        for name, seconds in zip(totals, steps):
             totals[name] += seconds
     return {name: round(seconds / len(photos) * 1000, 3) for name, seconds in totals.items()}
 

@@ -13,12 +13,18 @@ from __future__ import annotations
 
 import hashlib
 import io
+import math
 import warnings
 from dataclasses import dataclass
 
 from PIL import Image, ImageFile, UnidentifiedImageError
 
 from wit.pipeline.fetch_config import ImageOptions
+
+try:  # the C resampler (pipeline/_resample.c); without it, Pillow's resize does the same job, slower
+    from wit.pipeline import _resample
+except ImportError:  # pragma: no cover - the extension is optional, like the others in setup.py
+    _resample = None
 
 # Images above ImageOptions.max_image_pixels are refused from their header, before any pixel is decoded;
 # Pillow itself would only warn up to twice its limit.
@@ -177,13 +183,52 @@ def _resize(image: Image.Image, target: tuple[int, int] | None, options: ImageOp
         side = min(width, height)
         left, top = (width - side) / 2, (height - side) / 2
         box = (left, top, left + side, top + side)
-        return image.resize((size, size), _filter(options.resample, side > size), box=box, reducing_gap=3.0)
-    resized = image.resize(target, _filter(options.resample, width > target[0]), reducing_gap=3.0)
+        return resample(image, (size, size), _filter(options.resample, side > size), box)
+    resized = resample(image, target, _filter(options.resample, width > target[0]))
     if options.resize_mode == "border":
         canvas = Image.new("RGB", (size, size), _WHITE)
         canvas.paste(resized, ((size - resized.width) // 2, (size - resized.height) // 2))
         return canvas
     return resized
+
+
+# Pillow's reducing_gap: where the box is at least this many times the output, whole blocks of
+# pixels are averaged first, so the convolution's kernel stays a few pixels wide.
+_REDUCING_GAP = 3.0
+_KERNELS = {Image.Resampling.BOX: 0, Image.Resampling.BILINEAR: 1, Image.Resampling.BICUBIC: 2, Image.Resampling.LANCZOS: 3}
+_SUPPORT = {Image.Resampling.BOX: 0.5, Image.Resampling.BILINEAR: 1.0, Image.Resampling.BICUBIC: 2.0, Image.Resampling.LANCZOS: 3.0}
+
+
+def resample(image: Image.Image, size: tuple[int, int], resample_filter: Image.Resampling,
+             box: tuple[float, float, float, float] | None = None, *, use_c: bool = True) -> Image.Image:
+    """`image.resize(size, resample_filter, box=box, reducing_gap=3.0)` for an RGB image, by the C
+    resampler where it is built (2-3x less CPU than Pillow's; the same kernels, within half a
+    level of Pillow's pixels on average). `use_c=False` is Pillow's resize itself."""
+    if _resample is None or not use_c or image.mode != "RGB" or resample_filter not in _KERNELS:
+        return image.resize(size, resample_filter, box=box, reducing_gap=_REDUCING_GAP)
+    x0, y0, x1, y1 = box if box is not None else (0.0, 0.0, float(image.width), float(image.height))
+    scale_x, scale_y = (x1 - x0) / size[0], (y1 - y0) / size[1]
+    factor_x, factor_y = int(scale_x / _REDUCING_GAP) or 1, int(scale_y / _REDUCING_GAP) or 1
+    support = _SUPPORT[resample_filter]
+    if factor_x > 1 or factor_y > 1:
+        # The blocks start where Pillow's do (the box widened by the kernel's reach less half a
+        # pixel), so both reduce the same pixels together.
+        reach_x, reach_y = (support - 0.5) * scale_x, (support - 0.5) * scale_y
+        region = (max(0, int(x0 - reach_x)), max(0, int(y0 - reach_y)),
+                  min(image.width, math.ceil(x1 + reach_x)), min(image.height, math.ceil(y1 + reach_y)))
+        part = image.reduce((factor_x, factor_y), box=region)
+    else:
+        # Only the pixels some output pixel reads, the box and the kernel's reach around it.
+        reach_x = math.ceil(support * max(1.0, scale_x)) + 1
+        reach_y = math.ceil(support * max(1.0, scale_y)) + 1
+        region = (max(0, math.floor(x0) - reach_x), max(0, math.floor(y0) - reach_y),
+                  min(image.width, math.ceil(x1) + reach_x), min(image.height, math.ceil(y1) + reach_y))
+        part = image.crop(region) if region != (0, 0, image.width, image.height) else image
+    inner = ((x0 - region[0]) / factor_x, (y0 - region[1]) / factor_y,
+             min(part.width, (x1 - region[0]) / factor_x), min(part.height, (y1 - region[1]) / factor_y))
+    pixels = _resample.resample(part.tobytes(), part.width, part.height, inner, size[0], size[1],
+                                _KERNELS[resample_filter])
+    return Image.frombytes("RGB", size, pixels)
 
 
 _FILTERS = {
