@@ -21,8 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Weights are fixed point with this many fraction bits: an int16 weight times an 8-bit sample
- * keeps the sums of even the widest kernels (lanczos3 at the largest scale we accept) in int32. */
+/* Weights are fixed point with this many fraction bits: 8-bit samples times weights of at most a
+ * few ONE (a kernel's lobes, renormalised at an edge) keep every sum well inside int32. */
 #define FRACTION_BITS 14
 #define ONE (1 << FRACTION_BITS)
 /* Past this scale the caller reduces by an integer factor first (as Pillow's reducing_gap does):
@@ -67,7 +67,7 @@ static const struct {
 typedef struct {
     int *first;
     int *count;
-    int16_t *weights;
+    int32_t *weights;
     int taps;
 } Axis;
 
@@ -86,7 +86,7 @@ static int axis_init(Axis *axis, int kernel, double start, double end, int in_si
     axis->taps = (int)ceil(reach) * 2 + 1;
     axis->first = malloc(sizeof(int) * out_size);
     axis->count = malloc(sizeof(int) * out_size);
-    axis->weights = calloc((size_t)out_size * axis->taps, sizeof(int16_t));
+    axis->weights = calloc((size_t)out_size * axis->taps, sizeof(int32_t));
     real = malloc(sizeof(double) * axis->taps);
     if (!axis->first || !axis->count || !axis->weights || !real) {
         free(real);
@@ -98,7 +98,7 @@ static int axis_init(Axis *axis, int kernel, double start, double end, int in_si
         int high = (int)floor(centre + reach + 0.5);
         double total = 0.0;
         int sum = 0, biggest = 0;
-        int16_t *weights = axis->weights + (size_t)i * axis->taps;
+        int32_t *weights = axis->weights + (size_t)i * axis->taps;
         if (low < 0) low = 0;
         if (high > in_size) high = in_size;
         if (high - low > axis->taps) high = low + axis->taps;
@@ -116,7 +116,7 @@ static int axis_init(Axis *axis, int kernel, double start, double end, int in_si
             total = 1.0;
         }
         for (int k = 0; k < high - low; k++) {
-            weights[k] = (int16_t)lrint(real[k] / total * ONE);
+            weights[k] = (int32_t)lrint(real[k] / total * ONE);
             sum += weights[k];
             if (abs(weights[k]) > abs(weights[biggest])) biggest = k;
         }
@@ -142,7 +142,7 @@ VECTOR_CLONES
 static void convolve_rows(const uint8_t *source, Py_ssize_t source_stride, Py_ssize_t length, const Axis *axis,
                           int out_rows, uint8_t *out, Py_ssize_t out_stride, int32_t *sums) {
     for (int y = 0; y < out_rows; y++) {
-        const int16_t *weights = axis->weights + (size_t)y * axis->taps;
+        const int32_t *weights = axis->weights + (size_t)y * axis->taps;
         const uint8_t *row = source + (Py_ssize_t)axis->first[y] * source_stride;
         uint8_t *target = out + (Py_ssize_t)y * out_stride;
         for (Py_ssize_t i = 0; i < length; i++) sums[i] = 1 << (FRACTION_BITS - 1); /* rounds to nearest */

@@ -27,6 +27,11 @@ def smooth_image(width: int, height: int, seed: int = 0) -> Image.Image:
     return Image.blend(coarse, gradient, 0.4)
 
 
+def pixels(image: Image.Image) -> list[tuple[int, int, int]]:
+    data = image.tobytes()
+    return [tuple(data[i:i + 3]) for i in range(0, len(data), 3)]
+
+
 def pixel_differences(a: Image.Image, b: Image.Image) -> list[int]:
     assert a.size == b.size and a.mode == b.mode == "RGB"
     return [abs(x - y) for x, y in zip(a.tobytes(), b.tobytes())]
@@ -85,7 +90,7 @@ def test_a_flat_colour_stays_exactly_flat(resample_filter, out):
     image = Image.new("RGB", (333, 250), (200, 17, 96))
     resized = resample(image, out, resample_filter, (10.5, 3.25, 320.0, 249.0))
     assert resized.size == out
-    assert set(resized.getdata()) == {(200, 17, 96)}
+    assert set(pixels(resized)) == {(200, 17, 96)}
 
 
 def test_box_kernel_averages_whole_blocks():
@@ -93,7 +98,7 @@ def test_box_kernel_averages_whole_blocks():
     image = Image.new("RGB", (4, 2))
     image.putdata([(0, 0, 0), (100, 50, 10), (200, 0, 0), (0, 0, 255)] * 2)
     halved = resample(image, (2, 1), Image.Resampling.BOX)
-    assert list(halved.getdata()) == [(50, 25, 5), (100, 0, 128)]
+    assert pixels(halved) == [(50, 25, 5), (100, 0, 128)]
 
 
 def test_bicubic_rings_at_an_edge_and_clips():
@@ -101,7 +106,7 @@ def test_bicubic_rings_at_an_edge_and_clips():
     # 255 next to it; the output clips them instead of wrapping round.
     image = Image.new("RGB", (300, 10), (0, 0, 0))
     image.paste((255, 255, 255), (150, 0, 300, 10))
-    row = list(resample(image, (200, 10), Image.Resampling.BICUBIC).getdata())[:200]
+    row = pixels(resample(image, (200, 10), Image.Resampling.BICUBIC))[:200]
     assert row[0] == (0, 0, 0) and row[-1] == (255, 255, 255)
     assert [pixel[0] for pixel in row] == sorted(pixel[0] for pixel in row)  # no wrap-around: still monotone
 
