@@ -12,7 +12,8 @@ flight on the event loop itself. Around it, `CachingResolver`:
 - raises `LookupFailure` saying whether a failure is permanent (retrying cannot help) or
   transient (SERVFAIL, timeout: worth a later pass), and remembers a transient one only
   briefly (`transient_ttl`, the fetcher's first retry delay), so a retry asks again;
-- counts lookups, hits, failures, lookup time and lookups in flight in a FetchStats.
+- counts lookups, hits, failures, lookup time and lookups in flight in a FetchStats;
+- asks for A records alone where the machine has no IPv6 route (`can_reach_ipv6`).
 
 The address policy is not applied here: `SafeResolver` (pipeline/safety.py) wraps this one and
 filters every answer, cached or not.
@@ -21,6 +22,7 @@ filters every answer, cached or not.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import socket
 import time
@@ -79,6 +81,19 @@ def failure_kind(exc: BaseException) -> str:
     return "error"
 
 
+@functools.cache
+def can_reach_ipv6() -> bool:
+    """Whether this machine has a route to the IPv6 internet. Connecting a UDP socket only picks
+    the route; it sends nothing. Without one, an AAAA answer could not be used, so lookups ask
+    for A records alone (as getaddrinfo's AI_ADDRCONFIG does): half the queries."""
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as probe:
+            probe.connect(("2001:db8::1", 9))  # a documentation address: any default route reaches it
+    except OSError:
+        return False
+    return True
+
+
 @dataclass
 class _Entry:
     expires: float
@@ -91,8 +106,11 @@ class CachingResolver(AbstractResolver):
 
     def __init__(self, inner: AbstractResolver, stats: FetchStats, *, max_in_flight: int = 256, timeout: float = 3.0,
                  ttl: float = 300.0, negative_ttl: float = 300.0, transient_ttl: float = 1.0,
-                 max_entries: int = MAX_CACHED_NAMES, clock=time.monotonic) -> None:
+                 max_entries: int = MAX_CACHED_NAMES, clock=time.monotonic, ipv6: bool | None = None) -> None:
+        """ipv6: whether to ask for IPv6 addresses too when any family will do (default: where
+        `can_reach_ipv6()`)."""
         self.inner = inner
+        self.ipv6 = can_reach_ipv6() if ipv6 is None else ipv6
         self.stats = stats
         self.timeout = timeout
         self.ttl, self.negative_ttl, self.transient_ttl = ttl, negative_ttl, transient_ttl
@@ -104,6 +122,8 @@ class CachingResolver(AbstractResolver):
         self._pending: dict[tuple[str, int], asyncio.Future] = {}
 
     async def resolve(self, host: str, port: int = 0, family: int = socket.AF_INET):  # type: ignore[override]
+        if family == socket.AF_UNSPEC and not self.ipv6:
+            family = socket.AF_INET
         key = (host.lower(), int(family))
         entry = self._cache.get(key)
         if entry is not None and entry.expires > self.clock():

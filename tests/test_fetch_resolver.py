@@ -8,8 +8,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -266,3 +268,46 @@ def test_a_slow_or_silent_name_is_looked_up_without_holding_a_download_slot(imag
     assert paths[1] not in images.request_times
     rows = {row["url"]: row for row in pq.read_table(tmp_path / "out" / "shards" / "00000.parquet").to_pylist()}
     assert rows[urls[1]]["error_message"] == "DNS timeout: silent.test (no answer within 3 s)"
+
+
+class _RecordingResolver:
+    """An inner resolver that answers every name with 127.0.0.1 and records the family asked."""
+
+    def __init__(self) -> None:
+        self.families: list[int] = []
+
+    async def resolve(self, host, port=0, family=socket.AF_INET):
+        self.families.append(family)
+        return [{"hostname": host, "host": "127.0.0.1", "port": port, "family": socket.AF_INET, "proto": 0, "flags": 0}]
+
+    async def close(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize("ipv6, asked", [(False, socket.AF_INET), (True, socket.AF_UNSPEC)])
+def test_any_family_asks_for_ipv4_alone_without_an_ipv6_route(ipv6, asked):
+    inner = _RecordingResolver()
+
+    async def run():
+        resolver = CachingResolver(inner, FetchStats(), ipv6=ipv6)
+        await resolver.resolve("a.test", 80, socket.AF_UNSPEC)
+        await resolver.resolve("a.test", 443, socket.AF_UNSPEC)  # the same cache entry either way
+        await resolver.resolve("b.test", 80, socket.AF_INET6)  # asked for by name: left alone
+
+    asyncio.run(run())
+    assert inner.families == [asked, socket.AF_INET6]
+
+
+def test_a_namespace_with_loopback_alone_has_no_ipv6_route():
+    import private_net
+
+    reason = private_net.unavailable_reason()
+    if reason:
+        pytest.skip(f"no private network namespace on this machine: {reason}")
+    probe = ("import sys; sys.path.insert(0, {tests!r}); import private_net; private_net.loopback_up(); "
+             "from wit.pipeline.resolver import can_reach_ipv6; print(can_reach_ipv6())")
+    tests = str(Path(__file__).resolve().parent)
+    result = subprocess.run([*private_net.unshare_command(), sys.executable, "-c", probe.format(tests=tests)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False"]
