@@ -92,10 +92,10 @@ def install(prefix: str) -> None:
 
     wait = fetch.Fetcher._wait
 
-    async def timed_wait(self, delay, slot, url=""):
+    async def timed_wait(self, delay, slot, url="", admission=None):
         event("wait", parked=self.can_park(slot))
         try:
-            return await wait(self, delay, slot, url)
+            return await wait(self, delay, slot, url, admission)
         finally:
             event("wait_end")
 
@@ -114,9 +114,9 @@ def install(prefix: str) -> None:
 
     fetch_once = fetch.Fetcher.fetch
 
-    async def timed_fetch(self, url, slot=None, looked_up=None):
+    async def timed_fetch(self, url, slot=None, looked_up=None, admission=None):
         event("in_slot")
-        return await fetch_once(self, url, slot, looked_up)
+        return await fetch_once(self, url, slot, looked_up, admission)
 
     fetch.Fetcher.fetch = timed_fetch
 

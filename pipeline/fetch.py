@@ -295,7 +295,8 @@ class Fetcher:
             # still out while the loop runs, so none answers into a closed loop.
             await self._resolver.close()
 
-    async def fetch(self, url: str, slot: asyncio.Semaphore | None = None, looked_up: LookupFailure | None = None) -> Download:
+    async def fetch(self, url: str, slot: asyncio.Semaphore | None = None, looked_up: LookupFailure | None = None,
+                    admission: asyncio.Semaphore | None = None) -> Download:
         """Every attempt at `url` until its final outcome (never raises).
 
         `slot`: the download slot the caller holds, if any. It is given back while the URL waits
@@ -303,6 +304,8 @@ class Fetcher:
         looks its name up again before it takes the slot back (`resolve_ahead`).
         `looked_up`: the failure `resolve_ahead` met for this URL's name, if any: the first
         attempt ends with it at once, as the request would have.
+        `admission`: the URL's place among those admitted (fetch_image's `admitted`), given back
+        with the slot while the URL waits, so a new URL starts meanwhile.
         """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.config.url_deadline
@@ -315,9 +318,9 @@ class Fetcher:
                 if loop.time() + paused >= deadline:
                     message = f"host asked to be left alone {paused:.1f} s more, past --url-deadline"
                     return self._final(Download("failed_to_download", message, final_url=url, reason="host_paused", attempts=attempt))
-                await self._wait(paused, slot)
+                await self._wait(paused, slot, admission=admission)
                 continue  # the pause may have been lengthened meanwhile
-            if not await self._take_turn(host, slot, deadline):
+            if not await self._take_turn(host, slot, deadline, admission):
                 message = "the host pushed back (429/503) and its turn did not come before --url-deadline"
                 return self._final(Download("failed_to_download", message, final_url=url, reason="host_busy", attempts=attempt))
             if self._hosts.wait_s(host) > 0:  # paused while this URL waited for its turn
@@ -359,7 +362,7 @@ class Fetcher:
                 return self._final(download)
             self.stats.add("retries")
             self.stats.add(f"retry.{download.reason or 'other'}")
-            failed_lookup = await self._wait(delay, slot, url)
+            failed_lookup = await self._wait(delay, slot, url, admission)
 
     async def _attempt(self, url: str, limit: float) -> Download:
         """One attempt under a hard deadline: DNS, every hop and the whole body, however slow."""
@@ -370,14 +373,15 @@ class Fetcher:
         except TimeoutError:
             return Download("failed_to_download", f"timeout (limit {limit:g} s)", final_url=url, reason="timeout")
 
-    async def _take_turn(self, host: str, slot: asyncio.Semaphore | None, deadline: float) -> bool:
+    async def _take_turn(self, host: str, slot: asyncio.Semaphore | None, deadline: float,
+                         admission: asyncio.Semaphore | None = None) -> bool:
         """A turn at `host` (HostTurns), waited for parked like a retry: False if the URL's
         deadline came first."""
         if self._turns.try_take(host):
             return True
         self.stats.add("host_turn_waits")
         # Once the turn came, the slot is taken back holding it: the host's next URL waits for this one.
-        async with self._parked_slot(slot):
+        async with self._parked_slot(slot, admission):
             try:
                 async with asyncio.timeout_at(deadline):
                     await self._turns.take(host)
@@ -385,11 +389,12 @@ class Fetcher:
                 return False
         return True
 
-    async def _wait(self, delay: float, slot: asyncio.Semaphore | None, url: str = "") -> LookupFailure | None:
+    async def _wait(self, delay: float, slot: asyncio.Semaphore | None, url: str = "",
+                    admission: asyncio.Semaphore | None = None) -> LookupFailure | None:
         """Sleep `delay`, giving the caller's download slot back meanwhile while few are parked;
         a parked `url` has its name looked up before it takes the slot back (the lookup's
         failure, if any, is returned)."""
-        async with self._parked_slot(slot) as parked:
+        async with self._parked_slot(slot, admission) as parked:
             await asyncio.sleep(delay)
             return await self.resolve_ahead(url) if parked and url else None
 
@@ -398,21 +403,28 @@ class Fetcher:
         return slot is not None and self._parked < self._max_parked
 
     @contextlib.asynccontextmanager
-    async def _parked_slot(self, slot: asyncio.Semaphore | None):
+    async def _parked_slot(self, slot: asyncio.Semaphore | None, admission: asyncio.Semaphore | None = None):
         """While the body waits, the caller's download slot (if any) goes back for other URLs,
-        as long as fewer than PARKED_PER_SLOT x --concurrency URLs are parked; it is taken again
-        when the body ends (not when it is cancelled). Yields whether it was given back."""
+        as long as fewer than PARKED_PER_SLOT x --concurrency URLs are parked, and so does its
+        admission (if any): a parked URL is a sleeping task, and holding its admission kept new
+        URLs from starting while retries waited out their Retry-After. Both are taken again,
+        admission first as for a new URL, when the body ends (not when it is cancelled). Yields
+        whether they were given back."""
         parked = self.can_park(slot)
         if parked:
             self._parked += 1
             self.stats.peak("parked_max", self._parked)
             slot.release()
+            if admission is not None:
+                admission.release()
         try:
             yield parked
         finally:
             if parked:
                 self._parked -= 1
         if parked:
+            if admission is not None:
+                await admission.acquire()
             await slot.acquire()
 
     async def resolve_ahead(self, url: str) -> LookupFailure | None:
@@ -690,7 +702,7 @@ async def fetch_image(fetcher: Fetcher, url: str, downloading: asyncio.Semaphore
             admitted.release()
             raise
     try:
-        download = await fetcher.fetch(url, downloading, looked_up)
+        download = await fetcher.fetch(url, downloading, looked_up, admitted)
         if download.status == "success":
             await decoding.acquire(len(download.body))
     finally:

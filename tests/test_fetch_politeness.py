@@ -10,6 +10,7 @@ import email.utils
 import json
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -19,7 +20,7 @@ from dns_server import DnsServer, Name
 from image_server import ImageServer
 from photos import photo
 from wit.app.cli import main
-from wit.pipeline.fetch import Fetcher, HostBackoff, HostTurns, parse_retry_after
+from wit.pipeline.fetch import ByteBudget, Fetcher, HostBackoff, HostTurns, fetch_image, parse_retry_after
 from wit.pipeline.fetch_config import FetchConfig, ImageOptions
 from wit.pipeline.shard_work import fetch_in_process
 from wit.core.records import new_candidate
@@ -138,6 +139,39 @@ def test_a_transient_failure_waits_for_a_later_pass_while_other_urls_use_its_slo
     [always], _, stats = fetch_with_slots([server.url("short/5.jpg")], config(retries=2), 1)
     assert always.status == "failed_to_download" and always.attempts == 3 and "incomplete body" in always.error
     assert stats["retries_exhausted"] == 1 and stats["outcome.truncated"] == 1
+
+
+def test_a_parked_retry_gives_back_its_admission_so_new_urls_start_meanwhile(server):
+    # One download slot and one admitted URL at a time, as the stage's task loop admits them.
+    # The reset URL waits 1 s for its retry; parked, it holds neither, so the other URLs are
+    # admitted and fetched meanwhile instead of queueing behind its wait.
+    cfg = config(retry_backoff=1.0)
+    urls = [server.url("shortonce/6.jpg"), *(server.url(f"ok/6{i}.jpg") for i in range(3))]
+
+    async def run():
+        downloading, admitted = asyncio.Semaphore(1), asyncio.Semaphore(1)
+        ended: dict[str, float] = {}
+        with ThreadPoolExecutor(1) as decoder:
+            async with Fetcher(cfg) as fetcher:
+
+                async def one(url):
+                    try:
+                        return await fetch_image(fetcher, url, downloading, ByteBudget(1 << 26), decoder, cfg.images,
+                                                 admitted)
+                    finally:
+                        ended[url] = time.monotonic()
+
+                tasks = []
+                for url in urls:
+                    await admitted.acquire()
+                    tasks.append(asyncio.create_task(one(url)))
+                results = await asyncio.gather(*tasks)
+        return results, ended, downloading, admitted
+
+    results, ended, downloading, admitted = asyncio.run(run())
+    assert [status for status, _, _ in results] == ["success"] * 4
+    assert max(ended[u] for u in urls[1:]) < ended[urls[0]] - 0.5
+    assert downloading._value == 1 and admitted._value == 1  # every slot and admission given back once
 
 
 def test_permanent_failures_are_never_retried(server):
