@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import io
 import math
+import os
 import warnings
 from dataclasses import dataclass
 
@@ -24,6 +25,8 @@ from wit.pipeline.fetch_config import ImageOptions
 try:  # the C resampler (pipeline/_resample.c); without it, Pillow's resize does the same job, slower
     from wit.pipeline import _resample
 except ImportError:  # pragma: no cover - the extension is optional, like the others in setup.py
+    _resample = None
+if os.environ.get("WIT_PILLOW_RESIZE"):  # Pillow's resize even where the extension is built: to compare
     _resample = None
 
 # Images above ImageOptions.max_image_pixels are refused from their header, before any pixel is decoded;

@@ -2,7 +2,10 @@
 (pipeline/images.py `resample`; Pillow's stays the fallback)."""
 
 import io
+import os
 import random
+import subprocess
+import sys
 
 import pytest
 from PIL import Image
@@ -163,3 +166,14 @@ def test_other_modes_are_resized_by_pillow(monkeypatch):
     monkeypatch.setattr(images, "_resample", Refuse)
     grey = resample(Image.new("L", (100, 80), 7), (50, 40), Image.Resampling.BICUBIC)
     assert grey.mode == "L" and grey.tobytes() == expected.tobytes()
+
+
+def test_wit_pillow_resize_chooses_pillows_resize_even_where_the_extension_is_built():
+    probe = "import wit.pipeline.images as images; print(images._resample is None)"
+    answers = []
+    for value in ("", "1"):
+        env = {**os.environ, "WIT_PILLOW_RESIZE": value}
+        done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=60)
+        assert done.returncode == 0, done.stderr
+        answers.append(done.stdout.strip())
+    assert answers == ["False", "True"]
