@@ -6,8 +6,8 @@
  * passes: rows, then the transposed intermediate's rows. A vertical pass adds whole source rows
  * times one weight into a row of accumulators, a loop the compiler vectorises; on x86-64 Linux
  * it is also built for AVX2 and picked at run time. The caller (pipeline/images.py) keeps
- * Pillow's resize as the fallback when this module is not built; the two agree to within one
- * or two levels per channel (tests/test_images.py).
+ * Pillow's resize as the fallback when this module is not built; the two agree to within half a
+ * level per channel on average (tests/test_resample.py).
  *
  * resample(data, width, height, box, out_width, out_height, kernel) -> bytes
  *   data: width * height * 3 bytes (packed RGB rows); box: (x0, y0, x1, y1) floats within the
