@@ -221,12 +221,16 @@ def resample(image: Image.Image, size: tuple[int, int], resample_filter: Image.R
                   min(image.width, math.ceil(x1 + reach_x)), min(image.height, math.ceil(y1 + reach_y)))
         part = image.reduce((factor_x, factor_y), box=region)
     else:
-        # Only the pixels some output pixel reads, the box and the kernel's reach around it.
+        # The C pass reads only the box and the kernel's reach around it, so the image goes whole
+        # (a crop is one more copy) unless that region is under half of it.
         reach_x = math.ceil(support * max(1.0, scale_x)) + 1
         reach_y = math.ceil(support * max(1.0, scale_y)) + 1
         region = (max(0, math.floor(x0) - reach_x), max(0, math.floor(y0) - reach_y),
                   min(image.width, math.ceil(x1) + reach_x), min(image.height, math.ceil(y1) + reach_y))
-        part = image.crop(region) if region != (0, 0, image.width, image.height) else image
+        if (region[2] - region[0]) * (region[3] - region[1]) * 2 < image.width * image.height:
+            part = image.crop(region)
+        else:
+            region, part = (0, 0, image.width, image.height), image
     inner = ((x0 - region[0]) / factor_x, (y0 - region[1]) / factor_y,
              min(part.width, (x1 - region[0]) / factor_x), min(part.height, (y1 - region[1]) / factor_y))
     pixels = _resample.resample(part.tobytes(), part.width, part.height, inner, size[0], size[1],

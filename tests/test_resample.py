@@ -144,8 +144,11 @@ def test_process_image_resizes_with_it_and_falls_back_to_pillow(monkeypatch):
 
     monkeypatch.setattr(images, "_resample", Spy)
     with_c = process_image(data, options)
-    # The central 480 x 480 and the kernel's reach either side (bicubic at 1.875x: 5 px), not 640 wide.
-    assert used == [(490, 480)]
+    # The central square and the kernel's reach (490 x 480) is over half the photo: it goes whole,
+    # without a crop's copy. A panorama's central square is cropped out first, with the reach
+    # either side (bicubic shrinking 1.875x reaches 4 px, and one more).
+    process_image(photo(1600, 480), options)
+    assert used == [(640, 480), (490, 480)]
     monkeypatch.setattr(images, "_resample", None)  # an install without the extension
     without = process_image(data, options)
     assert (with_c.width, with_c.height) == (without.width, without.height) == (256, 256)
