@@ -4,7 +4,8 @@
  * one output pixel at a time). This does the same convolution (the same kernels, their support
  * widened by the scale when shrinking, a source box with fractional edges) as two vertical
  * passes: rows, then the transposed intermediate's rows. A vertical pass adds whole source rows
- * times one weight into a row of accumulators, a loop the compiler vectorises; on x86-64 Linux
+ * times one weight into a row of accumulators, a loop the compiler vectorises, and stores its
+ * result transposed; on x86-64 Linux
  * it is also built for AVX2 and picked at run time. The caller (pipeline/images.py) keeps
  * Pillow's resize as the fallback when this module is not built; the two agree to within half a
  * level per channel on average (tests/test_resample.py).
@@ -137,42 +138,31 @@ static int axis_init(Axis *axis, int kernel, double start, double end, int in_si
 #define VECTOR_CLONES
 #endif
 
-/* out row y = sum over k of weight[y][k] * source row (first[y] + k), for `length` bytes each. */
+/* Output row y = the sum over k of weight[y][k] times source row first[y] + k, over `length` bytes
+ * of RGB pixels, written transposed: its pixel p goes to row p, column y of `out` (out_rows wide).
+ * The sums are whole rows, which the compiler vectorises; writing them transposed hands the next
+ * pass its rows (and the last pass the image's) without a separate transpose. */
 VECTOR_CLONES
 static void convolve_rows(const uint8_t *source, Py_ssize_t source_stride, Py_ssize_t length, const Axis *axis,
-                          int out_rows, uint8_t *out, Py_ssize_t out_stride, int32_t *sums) {
+                          int out_rows, uint8_t *out, int32_t *sums) {
+    const Py_ssize_t out_stride = (Py_ssize_t)out_rows * 3;
     for (int y = 0; y < out_rows; y++) {
         const int32_t *weights = axis->weights + (size_t)y * axis->taps;
         const uint8_t *row = source + (Py_ssize_t)axis->first[y] * source_stride;
-        uint8_t *target = out + (Py_ssize_t)y * out_stride;
+        uint8_t *target = out + (Py_ssize_t)y * 3;
         for (Py_ssize_t i = 0; i < length; i++) sums[i] = 1 << (FRACTION_BITS - 1); /* rounds to nearest */
         for (int k = 0; k < axis->count[y]; k++, row += source_stride) {
             const int32_t weight = weights[k];
             for (Py_ssize_t i = 0; i < length; i++) sums[i] += weight * (int32_t)row[i];
         }
-        for (Py_ssize_t i = 0; i < length; i++) {
+        for (Py_ssize_t i = 0; i < length; i++) { /* in place: each sum becomes its clipped byte */
             const int32_t value = sums[i] >> FRACTION_BITS;
-            target[i] = (uint8_t)(value < 0 ? 0 : value > 255 ? 255 : value);
+            sums[i] = value < 0 ? 0 : value > 255 ? 255 : value;
         }
-    }
-}
-
-/* RGB pixels: rows x columns -> columns x rows. */
-static void transpose_rgb(const uint8_t *source, int rows, int columns, uint8_t *out) {
-    enum { TILE = 32 }; /* both sides of a tile stay in cache */
-    for (int r0 = 0; r0 < rows; r0 += TILE) {
-        for (int c0 = 0; c0 < columns; c0 += TILE) {
-            const int r1 = r0 + TILE < rows ? r0 + TILE : rows;
-            const int c1 = c0 + TILE < columns ? c0 + TILE : columns;
-            for (int r = r0; r < r1; r++) {
-                const uint8_t *from = source + ((Py_ssize_t)r * columns + c0) * 3;
-                for (int c = c0; c < c1; c++, from += 3) {
-                    uint8_t *to = out + ((Py_ssize_t)c * rows + r) * 3;
-                    to[0] = from[0];
-                    to[1] = from[1];
-                    to[2] = from[2];
-                }
-            }
+        for (Py_ssize_t p = 0; p < length / 3; p++, target += out_stride) {
+            target[0] = (uint8_t)sums[3 * p];
+            target[1] = (uint8_t)sums[3 * p + 1];
+            target[2] = (uint8_t)sums[3 * p + 2];
         }
     }
 }
@@ -181,7 +171,7 @@ static void transpose_rgb(const uint8_t *source, int rows, int columns, uint8_t 
 static int resample_rgb(const uint8_t *data, int width, int height, const double box[4], int out_width,
                         int out_height, int kernel, uint8_t *out) {
     Axis across = {0}, down = {0};
-    uint8_t *tall = NULL, *turned = NULL, *narrow = NULL;
+    uint8_t *turned = NULL;
     int32_t *sums = NULL;
     int status = -1;
     int left, right, span;
@@ -196,26 +186,19 @@ static int resample_rgb(const uint8_t *data, int width, int height, const double
     }
     span = right - left;
     for (int i = 0; i < out_width; i++) across.first[i] -= left;
-    tall = malloc((size_t)out_height * span * 3);
     turned = malloc((size_t)span * out_height * 3);
-    narrow = malloc((size_t)out_width * out_height * 3);
     sums = malloc(sizeof(int32_t) * (size_t)(span > out_height ? span : out_height) * 3); /* one row of either pass */
-    if (!tall || !turned || !narrow || !sums) goto done;
-    /* Down: out_height rows of the used columns. */
-    convolve_rows(data + (Py_ssize_t)left * 3, (Py_ssize_t)width * 3, (Py_ssize_t)span * 3, &down, out_height, tall,
-                  (Py_ssize_t)span * 3, sums);
-    /* Across, as rows of the transposed image. */
-    transpose_rgb(tall, out_height, span, turned);
-    convolve_rows(turned, (Py_ssize_t)out_height * 3, (Py_ssize_t)out_height * 3, &across, out_width, narrow,
-                  (Py_ssize_t)out_height * 3, sums);
-    transpose_rgb(narrow, out_width, out_height, out);
+    if (!turned || !sums) goto done;
+    /* Down: out_height rows of the used columns, stored as span rows of out_height pixels ... */
+    convolve_rows(data + (Py_ssize_t)left * 3, (Py_ssize_t)width * 3, (Py_ssize_t)span * 3, &down, out_height, turned,
+                  sums);
+    /* ... so across is again down those rows, stored back the right way round: the image. */
+    convolve_rows(turned, (Py_ssize_t)out_height * 3, (Py_ssize_t)out_height * 3, &across, out_width, out, sums);
     status = 0;
 done:
     axis_free(&across);
     axis_free(&down);
-    free(tall);
     free(turned);
-    free(narrow);
     free(sums);
     return status;
 }
