@@ -30,7 +30,7 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 from dump_filter_verdicts import UNTUNED, labelled_sets  # noqa: E402
 
 from wit.filters.chain import FilterChain, FilterConfig  # noqa: E402
-from wit.filters.evaluation import label_captions  # noqa: E402
+from wit.filters.evaluation import LabelScore, label_captions, score_predictions  # noqa: E402
 
 KINDS = {
     "hold-out mix": ("23", "28", "32", "33", "36", "37", "40", "42"),
@@ -39,28 +39,25 @@ KINDS = {
     "web-like": ("12",),
     "clean": ("20clean",),
 }
-LABELS = ("keep", "drop_camera", "drop_filename", "drop_nonenglish")
+LABELS = ("keep", "drop_camera", "drop_filename", "drop_nonenglish")  # the labels the sets hold, in print order
 
 
-def counts(rows: list[dict], predicted: list[str]) -> dict[str, list[int]]:
-    """label -> [support, right, predicted]."""
-    out = {}
-    for label in LABELS:
-        out[label] = [
-            sum(row["label"] == label for row in rows),
-            sum(row["label"] == label and guess == label for row, guess in zip(rows, predicted)),
-            sum(guess == label for guess in predicted),
-        ]
-    return out
-
-
-def line(name: str, figures: dict[str, list[int]]) -> str:
-    cells = []
-    for label, (support, right, guessed) in figures.items():
-        if support:
-            precision = right / guessed if guessed else 1.0
-            cells.append(f"{label} {right}/{support} R {right / support:.3f} P {precision:.3f}")
+def line(name: str, scores: dict[str, LabelScore]) -> str:
+    cells = [
+        f"{label} {score.correct}/{score.support} R {score.recall:.3f} P {score.precision:.3f}"
+        for label in LABELS
+        if (score := scores[label]).support
+    ]
     return f"{name:<22} " + "  ".join(cells)
+
+
+def pooled(scores: list[dict[str, LabelScore]]) -> dict[str, LabelScore]:
+    """Several sets' scores as one set's: rows summed, label by label."""
+    def total(label: str, field: str) -> int:
+        return sum(getattr(each[label], field) for each in scores)
+
+    return {label: LabelScore(label, total(label, "support"), total(label, "predicted"), total(label, "correct"))
+            for label in LABELS}
 
 
 def main(argv=None) -> int:
@@ -73,16 +70,14 @@ def main(argv=None) -> int:
     sets = {path.name: rows for _, path, rows in labelled_sets(args.data, with_untuned=True) if path.name in UNTUNED}
     chain = FilterChain(FilterConfig())
     for kind, numbers in KINDS.items():
-        pooled = {label: [0, 0, 0] for label in LABELS}
         print(f"## {kind}")
+        per_set = []
         for number in numbers:
             rows = sets[f"filters_blind{number}.tsv"]
-            figures = counts(rows, label_captions(chain, [row["text"] for row in rows]))
-            print(line(f"blind{number}", figures))
-            for label, values in figures.items():
-                pooled[label] = [a + b for a, b in zip(pooled[label], values)]
+            per_set.append(score_predictions([row["label"] for row in rows], label_captions(chain, [row["text"] for row in rows])))
+            print(line(f"blind{number}", per_set[-1]))
         if len(numbers) > 1:
-            print(line("pooled", pooled))
+            print(line("pooled", pooled(per_set)))
     return 0
 
 
