@@ -676,6 +676,14 @@ def _reading_without_names(text: str, first_word_at: int) -> str | None:
     particles: list[re.Match] = []  # particles since the last name
     words: list[str] = []
     after_name = False  # the word before is a name or a particle after one
+
+    def particles_as_words() -> bool:
+        """The particles since the last name joined no second name: words, which English must know."""
+        if any(particle.group() not in known for particle in particles):
+            return False
+        words.extend(particle.group() for particle in particles)
+        return True
+
     for match in _WRITTEN_WORD.finditer(text):
         word = match.group()
         if _is_name(word, vocabulary) and match.start() != first_word_at:
@@ -685,19 +693,15 @@ def _reading_without_names(text: str, first_word_at: int) -> str | None:
         elif after_name and word in NAME_PARTICLES:
             particles.append(match)
         else:
-            for particle in particles:
-                if particle.group() not in known:
-                    return None
-                words.append(particle.group())
+            if not particles_as_words():
+                return None
             particles, after_name = [], False
             if word.isalpha() and not is_brand_style(word):
                 if word.lower() not in known:
                     return None
                 words.append(word)
-    for particle in particles:
-        if particle.group() not in known:
-            return None
-        words.append(particle.group())
+    if not particles_as_words():
+        return None
     if not names or len(words) < NAMELESS_MIN_WORDS:
         return None  # no name taken out (the same reading again) or too few words left
     if all(len(word) < NAMELESS_LONG_WORD for word in words):
