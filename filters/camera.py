@@ -314,7 +314,7 @@ def _exif_values_as_gear(text: str) -> str:
     'Tv 1/50 Av 4.5' -> 'exposure 1/50 exposure 4.5'; 'Firmware Version 1.0.2', 'WB Daylight' -> 'flash'."""
     if ":" in text:
         text = _GEAR_LIST_KEY.sub(" ", text)
-    if "v" in text and ("Tv" in text or "Av" in text):
+    if "Tv" in text or "Av" in text:
         text = _EXPOSURE_MODE_KEY.sub("exposure", text)
     lower = text.lower()
     if any(map(lower.__contains__, _FILM_SIMULATION_HINTS)):
