@@ -60,7 +60,7 @@ def test_agrees_with_pillow_within_a_level_or_two(resample_filter, size, out, bo
     assert sum(d > 2 for d in differences) <= len(differences) // 1000
 
 
-def test_reduces_by_whole_blocks_first_when_the_box_is_three_times_the_output():
+def test_reduces_by_whole_blocks_first_when_the_box_is_three_times_the_output(monkeypatch):
     image = smooth_image(2000, 1500)
     calls = []
 
@@ -70,12 +70,9 @@ def test_reduces_by_whole_blocks_first_when_the_box_is_three_times_the_output():
             calls.append((width, height))
             return c_resample.resample(data, width, height, box, out_width, out_height, kernel)
 
-    images_module_c = images._resample
-    images._resample = Spy
-    try:
-        ours = resample(image, (64, 64), Image.Resampling.BICUBIC, (250.0, 0.0, 1750.0, 1500.0))
-    finally:
-        images._resample = images_module_c
+    monkeypatch.setattr(images, "_resample", Spy)
+    ours = resample(image, (64, 64), Image.Resampling.BICUBIC, (250.0, 0.0, 1750.0, 1500.0))
+    monkeypatch.undo()
     # 1,500 px to 64 is over 3 x 7: blocks of 7 x 7 are averaged first, so the C pass reads ~1/49
     # of the box (and the kernel's reach around it: 1.5 x 23 px each side, of the box's rows).
     assert len(calls) == 1
