@@ -52,7 +52,15 @@ from wit.pipeline.fetch_config import FetchConfig
 
 log = logging.getLogger(__name__)
 
-CHUNK_SAMPLES = 16  # samples per task message: a worker takes a chunk when it has free slots
+# Samples per task message: a worker takes a chunk when it has free places. Each chunk costs a
+# worker a hand-off to its reader thread and back (the GIL, the shared queue's lock, the
+# launcher's refill), and until the next chunk is in, places freed meanwhile stand empty. On
+# bench_fetch_web.py (--timeline) the last URL started at 13.1-14.2 s in five runs with 16
+# a chunk, at 11.0-13.7 s (median 12.2) in six with 64. A short list still goes out in chunks of
+# MIN_CHUNK_SAMPLES, at least CHUNKS_PER_WORKER per worker, so every worker gets a share.
+MIN_CHUNK_SAMPLES = 16
+MAX_CHUNK_SAMPLES = 64
+CHUNKS_PER_WORKER = 8
 RESULTS_PER_MESSAGE = 32  # a worker sends its results in batches of up to this many ...
 RESULTS_FLUSH_S = 0.05  # ... or whatever it has, this often
 QUEUED_CHUNKS_PER_WORKER = 4  # chunks waiting in the task queue, per worker: bounds what is held
@@ -71,6 +79,11 @@ def default_fetch_workers() -> int:
     from wit.core.runner import available_cores
 
     return available_cores()
+
+
+def chunk_samples(samples: int, workers: int) -> int:
+    """Samples per chunk of a shard's `samples` shared between `workers`."""
+    return max(MIN_CHUNK_SAMPLES, min(MAX_CHUNK_SAMPLES, math.ceil(samples / (workers * CHUNKS_PER_WORKER))))
 
 
 def worker_config(config: FetchConfig, workers: int) -> FetchConfig:
@@ -230,8 +243,9 @@ class FetchPool:
                 todo = [(key, str(candidate.get("url") or "")) for key, candidate in shard.todo]
                 if ready or pending:
                     todo = [(key, url) for key, url in todo if not taken_ahead(job.shard_id, key, url)]
-                for start in range(0, len(todo), CHUNK_SAMPLES):
-                    yield [(job.shard_id, key, url) for key, url in todo[start:start + CHUNK_SAMPLES]]
+                size = chunk_samples(len(todo), self.workers)
+                for start in range(0, len(todo), size):
+                    yield [(job.shard_id, key, url) for key, url in todo[start:start + size]]
 
         # The writer's one-time cost (pyarrow's first conversion imports pandas where installed)
         # is paid here while the workers download, not when the last sample arrives.
@@ -512,7 +526,7 @@ class _FetchingAhead:
 
         try:
             urls = kept_urls(plan)
-            while not self.ended and not self.stop.is_set() and (batch := list(itertools.islice(urls, CHUNK_SAMPLES))):
+            while not self.ended and not self.stop.is_set() and (batch := list(itertools.islice(urls, MIN_CHUNK_SAMPLES))):
                 item = ("ahead", batch)
                 while not self.ended and not self.stop.is_set():
                     try:

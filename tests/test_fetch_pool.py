@@ -1,13 +1,41 @@
-"""The fetch pool's own settings: the cyclic collector in a worker. The pool's results are tested
-with the other drivers in test_shards.py."""
+"""The fetch pool's own settings: how a shard is cut into chunks for the workers, and the cyclic
+collector in a worker. The pool's results are tested with the other drivers in test_shards.py."""
 
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 
-from wit.pipeline.fetch_pool import YOUNG_COLLECTION_ALLOCATIONS
+import pytest
+
+from wit.pipeline.fetch_pool import (
+    CHUNKS_PER_WORKER,
+    MAX_CHUNK_SAMPLES,
+    MIN_CHUNK_SAMPLES,
+    YOUNG_COLLECTION_ALLOCATIONS,
+    chunk_samples,
+)
+
+
+@pytest.mark.parametrize("workers", [1, 2, 4, 16])
+def test_a_short_list_goes_out_in_small_chunks_so_every_worker_gets_a_share(workers):
+    for samples in (1, 15, 16, 64, workers * CHUNKS_PER_WORKER * MIN_CHUNK_SAMPLES):
+        assert chunk_samples(samples, workers) == MIN_CHUNK_SAMPLES
+    # Whenever there are enough samples for every worker to get a chunk, there are enough chunks.
+    for samples in range(workers * MIN_CHUNK_SAMPLES, 20_000, 997):
+        assert math.ceil(samples / chunk_samples(samples, workers)) >= workers
+
+
+@pytest.mark.parametrize("workers", [1, 2, 4, 16])
+def test_a_long_list_goes_out_in_larger_chunks_within_the_bounds(workers):
+    assert chunk_samples(10_000_000, workers) == MAX_CHUNK_SAMPLES
+    sizes = [chunk_samples(samples, workers) for samples in range(1, 200_000, 613)]
+    assert all(MIN_CHUNK_SAMPLES <= size <= MAX_CHUNK_SAMPLES for size in sizes)
+    assert sizes == sorted(sizes), "a longer list never gets smaller chunks"
+    # The web-like benchmark's list: 10,000 URLs on two workers goes out 64 at a time.
+    assert chunk_samples(10_000, 2) == 64
 
 
 def test_a_worker_freezes_its_start_up_objects_collects_less_often_and_still_frees_cycles():
