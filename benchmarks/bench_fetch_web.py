@@ -28,7 +28,8 @@ hosts answered, and the ratios wit / img2dataset.
 The last line is a JSON object of the figures. With --timeline, wit runs under
 benchmarks/fetch_timeline.py, which then prints where its wall time went (per-URL states, what
 holds the download slots, the decode backlog, the cores busy, per 2 s window) and its own JSON
-line last; the timing costs CPU, so images/s are quoted from runs without it.
+line last; the timing costs CPU, so images/s are quoted from runs without it. Adding --no-decode (wit
+alone) makes every decode free, which shows the floor that the network and the 512 slots set.
 """
 
 from __future__ import annotations
@@ -348,6 +349,8 @@ def inside(args: argparse.Namespace) -> None:
         if args.timeline:  # every process of the run writes its URLs' timeline under this prefix
             (workdir / "timeline").mkdir(exist_ok=True)
             wit_env = {**os.environ, "WIT_TIMELINE": str(workdir / "timeline" / "wit")}
+            if args.no_decode:
+                wit_env["WIT_TIMELINE_NO_DECODE"] = "1"
         tools.append(("wit", wit_command(url_list, workdir / "wit", args.in_flight, shlex.split(args.wit_args), args.timeline),
                       wit_env))
         if args.wit_first:
@@ -433,6 +436,8 @@ def main() -> None:
     parser.add_argument("--wit-first", action="store_true", help="run wit before img2dataset")
     parser.add_argument("--timeline", action="store_true", help="run wit under benchmarks/fetch_timeline.py and print where its wall time went: "
                         "per-URL states, the download slots they hold, the decode backlog and the cores busy, per 2 s window")
+    parser.add_argument("--no-decode", action="store_true", help="with --timeline: wit's decodes cost nothing (a JPEG or PNG body is "
+                        "stored as one pixel), to show the floor the network and the slots set; not a comparison with img2dataset")
     parser.add_argument("--limit-s", type=float, default=600, help="wall-clock limit per tool run; a run past it is killed and reported as hung (default %(default)s)")
     parser.add_argument("--photos", type=int, default=200, help="distinct photos served (default %(default)s)")
     parser.add_argument("--photo-spread", type=float, default=0.9, help="sigma of the log of the photos' pixel count (bench_fetch.py; default %(default)s: median 0.3 MP, max ~6 MP)")
@@ -449,6 +454,8 @@ def main() -> None:
         inside(args)
         return
     host_shares(args.shares)  # a bad --shares fails here, before the namespace
+    if args.no_decode and (not args.timeline or args.img2dataset):
+        raise SystemExit("bench_fetch_web: --no-decode goes with --timeline and --img2dataset none (it is no comparison)")
     reason = private_net.unavailable_reason()
     if reason:
         raise SystemExit(f"bench_fetch_web: needs a private network namespace: {reason}")

@@ -12,6 +12,7 @@ looked up before it takes a slot; in_slot: it has the slot; dns / dns_end; aioht
 connect, headers sent, headers received; each attempt's end and reason; each wait for a retry or
 a paused host, parked or holding the slot; the wait for the decode budget; end: its status),
 then one line of the process's CPU clock every 0.5 s and each decode's wall and CPU time.
+With WIT_TIMELINE_NO_DECODE=1 every decode is free (`_without_decoding`): the network's floor.
 
 The report splits each URL's life into states and adds them up per 2 s window: the slots taken
 by DNS, connecting, waiting for the first byte, reading, waiting for the decode budget
@@ -26,6 +27,8 @@ bound by the network and the slots.
 from __future__ import annotations
 
 import contextvars
+import functools
+import hashlib
 import json
 import os
 import sys
@@ -39,6 +42,30 @@ CPU_EVERY_S = 0.5
 # start until the body is in and has its decode budget, except while parked for a retry).
 SLOT_STATES = ("dns", "connect_queue", "connect", "first_byte", "body", "decode_budget", "retry_wait_holding", "other_in_slot")
 OTHER_STATES = ("dns_ahead", "slot_wait", "retry_wait_parked", "decode_backlog")
+
+
+def _without_decoding(body: bytes, options):
+    """The network's floor (WIT_TIMELINE_NO_DECODE=1, `bench_fetch_web.py --no-decode`): a body
+    that starts as a JPEG or PNG does is "stored" as one fixed pixel, anything else rejected,
+    at no CPU cost. Not a product path: the shards hold no real images."""
+    from wit.pipeline.images import ImageRejected, StoredImage
+
+    if not (body.startswith(b"\xff\xd8") or body.startswith(b"\x89PNG")):
+        raise ImageRejected("failed_to_decode", "not a JPEG or PNG (checked by its first bytes only)")
+    pixel = _one_pixel_jpeg()
+    return StoredImage(data=pixel, width=1, height=1, original_width=1, original_height=1,
+                       sha256=hashlib.sha256(pixel).hexdigest())
+
+
+@functools.cache
+def _one_pixel_jpeg() -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (1, 1)).save(buffer, "JPEG")
+    return buffer.getvalue()
 
 
 def install(prefix: str) -> None:
@@ -120,7 +147,7 @@ def install(prefix: str) -> None:
 
     fetch.Fetcher.fetch = timed_fetch
 
-    process_image = fetch.process_image
+    process_image = _without_decoding if os.environ.get("WIT_TIMELINE_NO_DECODE") else fetch.process_image
 
     def timed_process_image(body, options):
         wall, clock = now(), time.thread_time()

@@ -263,6 +263,26 @@ def test_benchmark_times_every_url_of_wit_in_every_process():
     assert "mean URLs per state in each 2 s window" in result.stdout
 
 
+@pytest.mark.slow
+def test_benchmark_without_decoding_shows_the_networks_floor():
+    # --no-decode: every body that starts as a JPEG or PNG is "stored" at no CPU cost, so the
+    # run shows what the network and the slots alone allow.
+    import json
+
+    result = run_small_benchmark("--timeline", "--no-decode", "--wit-args", "--processes 2")
+    figures, timeline = (json.loads(line) for line in result.stdout.splitlines() if line.startswith("{"))
+    assert figures["wit_accounted"] == 120 and not figures["wit_hung"]
+    decodes = sum(p["decodes"] for p in timeline["processes"])
+    assert decodes >= figures["wit_stored"] > 0
+    assert sum(p["decode_cpu_s"] for p in timeline["processes"]) / decodes < 0.0005, "no decode costs a real one's CPU"
+
+
+def test_benchmark_refuses_no_decode_without_the_timeline_or_beside_img2dataset():
+    for extra in (["--img2dataset", "none"], ["--timeline", "--img2dataset", sys.executable]):
+        result = subprocess.run([sys.executable, str(BENCH), "--no-decode", *extra], capture_output=True, text=True, timeout=60)
+        assert result.returncode != 0 and "--no-decode goes with --timeline and --img2dataset none" in result.stderr
+
+
 def importlib_available(module: str) -> bool:
     import importlib.util
 
