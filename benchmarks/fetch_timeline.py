@@ -11,7 +11,8 @@ of its events (start: it was admitted, or took a download slot; ahead / ahead_en
 looked up before it takes a slot; in_slot: it has the slot; dns / dns_end; aiohttp's connection queue,
 connect, headers sent, headers received; each attempt's end and reason; each wait for a retry or
 a paused host, parked or holding the slot; the wait for the decode budget; end: its status),
-then one line of the process's CPU clock every 0.5 s and each decode's wall and CPU time.
+then one line of the process's CPU clock every 0.5 s, each decode's wall and CPU time, and the
+cyclic collector's runs and CPU time.
 With WIT_TIMELINE_NO_DECODE=1 every decode is free (`_without_decoding`): the network's floor.
 
 The report splits each URL's life into states and adds them up per 2 s window: the slots taken
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import contextvars
 import functools
+import gc
 import hashlib
 import json
 import os
@@ -203,13 +205,25 @@ def install(prefix: str) -> None:
 
     threading.Thread(target=sample_cpu, name="timeline-cpu", daemon=True).start()
 
+    collector = {"collections": 0, "cpu_s": 0.0}  # the cyclic collector's runs and CPU time
+    collection_started = [0.0]
+
+    def time_collection(phase: str, info: dict) -> None:
+        if phase == "start":
+            collection_started[0] = time.thread_time()
+        else:
+            collector["collections"] += 1
+            collector["cpu_s"] += time.thread_time() - collection_started[0]
+
+    gc.callbacks.append(time_collection)
+
     @atexit.register
     def write_clocks() -> None:
         if out.closed:
             return
         times = os.times()
         cpu.append((now(), times.user + times.system))
-        out.write(json.dumps({"pid": os.getpid(), "cpu": cpu, "decodes": decodes}) + "\n")
+        out.write(json.dumps({"pid": os.getpid(), "cpu": cpu, "decodes": decodes, "collector": collector}) + "\n")
         out.close()
 
     # The fetch workers end with os._exit (no interpreter teardown, no exit handlers).
@@ -298,7 +312,9 @@ def report(prefix: str) -> dict:
         decode_cpu = sum(d[2] for d in clock["decodes"])
         processes.append({"pid": clock["pid"], "cpu_s": round(samples[-1][1], 2), "decodes": len(clock["decodes"]),
                           "decode_cpu_s": round(decode_cpu, 2),
-                          "decode_cpu_ms_each": round(1000 * decode_cpu / max(1, len(clock["decodes"])), 2)})
+                          "decode_cpu_ms_each": round(1000 * decode_cpu / max(1, len(clock["decodes"])), 2),
+                          "collections": clock.get("collector", {}).get("collections", 0),
+                          "collector_cpu_s": round(clock.get("collector", {}).get("cpu_s", 0.0), 2)})
     busy = [0.0] * windows
     for clock in clocks:
         samples = clock["cpu"]
@@ -315,7 +331,8 @@ def report(prefix: str) -> dict:
         print(f"  {state:20} {totals[state]:10.1f}")
     print("\nattempt outcomes: " + ", ".join(f"{k} {v}" for k, v in reasons.most_common()))
     print("\nper process: " + "; ".join(f"pid {p['pid']}: {p['cpu_s']} CPU s, {p['decodes']} decodes, {p['decode_cpu_s']} "
-                                         f"CPU s decoding ({p['decode_cpu_ms_each']} ms each)" for p in processes))
+                                         f"CPU s decoding ({p['decode_cpu_ms_each']} ms each), cyclic collector "
+                                         f"{p['collections']} runs, {p['collector_cpu_s']} CPU s" for p in processes))
     shown = [s for s in (*SLOT_STATES, *OTHER_STATES) if totals[s] > 0]
     print(f"\nmean URLs per state in each {WINDOW_S:g} s window, URLs finished and cores busy (all of wit's processes):")
     print(f"{'t s':>5} {'done':>5} {'cores':>5} " + " ".join(f"{s[:13]:>13}" for s in shown))

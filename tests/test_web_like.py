@@ -261,6 +261,7 @@ def test_benchmark_times_every_url_of_wit_in_every_process():
     assert timeline["slot_seconds"] > 0 and timeline["url_seconds"]["dns_ahead"] > 0, "names are looked up ahead of the slots"
     assert timeline["last_start_s"] <= timeline["last_body_s"] <= timeline["end_s"]
     assert "mean URLs per state in each 2 s window" in result.stdout
+    assert sum(p["collections"] for p in timeline["processes"]) > 0, "the cyclic collector's runs are counted"
 
 
 @pytest.mark.slow
