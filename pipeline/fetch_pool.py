@@ -68,9 +68,8 @@ PARENT_CHECK_S = 1.0  # a worker whose launcher died exits within this
 # The cyclic collector in a worker: objects from start-up (modules, Pillow, aiohttp) are frozen
 # out of its scans, and the youngest generation is collected every this many allocations,
 # not every 700. Each request allocates hundreds of short-lived objects, and the default
-# collections took ~4.5% of a worker's CPU on bench_fetch_web.py (gc.callbacks timing:
-# 0.77 s a worker a run, most in the older generations); with these, 0.30-0.34 s. A young
-# collection then takes ~7 ms.
+# collections took ~4.5% of a worker's CPU on bench_fetch_web.py. Its --timeline counts them:
+# 614-655 runs and 1.5-1.6 CPU s a worker before, 40-42 runs and 0.5 s with these.
 YOUNG_COLLECTION_ALLOCATIONS = 10_000
 OLDER_COLLECTIONS_EVERY = 10
 
