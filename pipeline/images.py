@@ -198,8 +198,14 @@ def _resize(image: Image.Image, target: tuple[int, int] | None, options: ImageOp
 # Pillow's reducing_gap: where the box is at least this many times the output, whole blocks of
 # pixels are averaged first, so the convolution's kernel stays a few pixels wide.
 _REDUCING_GAP = 3.0
-_KERNELS = {Image.Resampling.BOX: 0, Image.Resampling.BILINEAR: 1, Image.Resampling.BICUBIC: 2, Image.Resampling.LANCZOS: 3}
-_SUPPORT = {Image.Resampling.BOX: 0.5, Image.Resampling.BILINEAR: 1.0, Image.Resampling.BICUBIC: 2.0, Image.Resampling.LANCZOS: 3.0}
+# Each filter the C resampler has: its kernel's number there and the kernel's reach in pixels
+# (Pillow's supports; _resample.c's KERNELS table, in the same order).
+_C_KERNELS = {
+    Image.Resampling.BOX: (0, 0.5),
+    Image.Resampling.BILINEAR: (1, 1.0),
+    Image.Resampling.BICUBIC: (2, 2.0),
+    Image.Resampling.LANCZOS: (3, 3.0),
+}
 
 
 def resample(image: Image.Image, size: tuple[int, int], resample_filter: Image.Resampling,
@@ -207,12 +213,12 @@ def resample(image: Image.Image, size: tuple[int, int], resample_filter: Image.R
     """`image.resize(size, resample_filter, box=box, reducing_gap=3.0)` for an RGB image, by the C
     resampler where it is built (2-3x less CPU than Pillow's; the same kernels, within half a
     level of Pillow's pixels on average). `use_c=False` is Pillow's resize itself."""
-    if _resample is None or not use_c or image.mode != "RGB" or resample_filter not in _KERNELS:
+    if _resample is None or not use_c or image.mode != "RGB" or resample_filter not in _C_KERNELS:
         return image.resize(size, resample_filter, box=box, reducing_gap=_REDUCING_GAP)
     x0, y0, x1, y1 = box if box is not None else (0.0, 0.0, float(image.width), float(image.height))
     scale_x, scale_y = (x1 - x0) / size[0], (y1 - y0) / size[1]
     factor_x, factor_y = int(scale_x / _REDUCING_GAP) or 1, int(scale_y / _REDUCING_GAP) or 1
-    support = _SUPPORT[resample_filter]
+    kernel, support = _C_KERNELS[resample_filter]
     if factor_x > 1 or factor_y > 1:
         # The blocks start where Pillow's do (the box widened by the kernel's reach less half a
         # pixel), so both reduce the same pixels together.
@@ -233,8 +239,7 @@ def resample(image: Image.Image, size: tuple[int, int], resample_filter: Image.R
             region, part = (0, 0, image.width, image.height), image
     inner = ((x0 - region[0]) / factor_x, (y0 - region[1]) / factor_y,
              min(part.width, (x1 - region[0]) / factor_x), min(part.height, (y1 - region[1]) / factor_y))
-    pixels = _resample.resample(part.tobytes(), part.width, part.height, inner, size[0], size[1],
-                                _KERNELS[resample_filter])
+    pixels = _resample.resample(part.tobytes(), part.width, part.height, inner, size[0], size[1], kernel)
     return Image.frombytes("RGB", size, pixels)
 
 
